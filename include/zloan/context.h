@@ -1,0 +1,65 @@
+/* zloan — the context.
+ *
+ * A context holds what a process's endpoints share: the domain id that
+ * isolates groups of processes, and the allocator. Endpoints in different
+ * domains never see each other. A process may create several contexts.
+ */
+#ifndef ZLOAN_CONTEXT_H
+#define ZLOAN_CONTEXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zloan/allocator.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zl_context zl_context;
+
+#define ZL_DOMAIN_ID_MAX 232 /* the same range as ROS 2 */
+
+/* Environment variable: when set to a value other than "" or "0", every
+ * endpoint behaves as if loans were disabled (the refusal path). The user's
+ * code does not change. */
+#define ZL_ENV_DISABLE_LOANS "ZLOAN_DISABLE_LOANS"
+
+typedef struct zl_context_options {
+    /* 0..ZL_DOMAIN_ID_MAX. Default 0, or ZLOAN_DOMAIN_ID from the
+     * environment when it holds a valid number. */
+    uint32_t domain_id;
+    /* Used for every heap allocation zloan makes for this context. */
+    zl_allocator allocator;
+    /* Disable loans for every endpoint of this context (see ZL_ENV_DISABLE_LOANS). */
+    bool disable_loans;
+    /* Let members of the process's group attach to this context's topics
+     * (shared memory mode 0660 instead of 0600). */
+    bool share_with_group;
+} zl_context_options;
+
+/* Fills options with the defaults. options must not be NULL. */
+void zl_context_options_init(zl_context_options *options);
+
+/* Creates a context. options may be NULL for the defaults.
+ * @retval 0 *context holds the new context; the caller owns it.
+ * @retval ZL_EINVAL context is NULL, the domain id or allocator is invalid.
+ * @retval ZL_ENOMEM the allocator failed.
+ * Any thread. */
+int zl_context_create(const zl_context_options *options, zl_context **context);
+
+/* Destroys a context that has no endpoints left.
+ * @retval 0 done; the handle is gone.
+ * @retval ZL_EINVAL context is NULL.
+ * @retval ZL_EBUSY publishers or subscriptions of this context still exist;
+ *         nothing changed.
+ * Any thread, but not concurrently with other calls on the same context. */
+int zl_context_destroy(zl_context *context);
+
+/* The context's domain id. */
+uint32_t zl_context_domain_id(const zl_context *context);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,143 @@
+/* zloan — subscriptions.
+ *
+ * Three ways to take a message:
+ *   - zl_subscription_take(): copy into memory the caller provides;
+ *   - zl_subscription_take_loan(): borrow one message, read it in place,
+ *     give it back with zl_subscription_return_loan();
+ *   - zl_subscription_take_loan_sequence(): borrow up to N at once, each
+ *     with its zl_message_info.
+ *
+ * A loaned message is never overwritten while it is held: the publisher
+ * reuses a chunk only after every subscription that received it has returned
+ * it. Loans are finite (options.max_loans); a subscription that holds them
+ * all gets ZL_ETOOMANYLOANS from the take calls until it returns one, and
+ * meanwhile its queue keeps the newest `depth` messages per publisher, older
+ * ones being dropped and counted (keep-last). The publisher is never blocked.
+ *
+ * When the subscription cannot lend (a non-plain type, or loans disabled),
+ * the loan is allocated from the context's allocator and filled by copy or
+ * deserialization; zl_subscription_can_loan() tells. The calls are the same.
+ *
+ * Threads: take calls and destroy on one thread at a time;
+ * zl_subscription_return_loan() and zl_subscription_is_consistent() may be
+ * called from any thread, concurrently with the take calls.
+ */
+#ifndef ZLOAN_SUBSCRIPTION_H
+#define ZLOAN_SUBSCRIPTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zloan/context.h"
+#include "zloan/type.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zl_subscription zl_subscription;
+
+typedef struct zl_subscription_options {
+    /* Keep-last depth: messages queued per publisher (1..4096). Default 8. */
+    uint32_t depth;
+    /* Most loans held at once (1..1024). Default 8. */
+    uint32_t max_loans;
+    /* Receive the history publishers keep for late joiners. Default false. */
+    bool history;
+    /* Never borrow shared memory: take_loan copies into allocator memory
+     * (also ZLOAN_DISABLE_LOANS). */
+    bool disable_loans;
+} zl_subscription_options;
+
+/* What zloan knows about a message beside its payload. */
+typedef struct zl_message_info {
+    int64_t source_timestamp_ns;    /* CLOCK_REALTIME when it was published */
+    uint64_t publication_sequence;  /* per publisher, from 1 */
+    uint64_t reception_sequence;    /* per subscription, from 1 */
+    uint64_t publisher_id;          /* zl_publisher_id() of its publisher */
+    bool from_this_process;         /* published by this process */
+} zl_message_info;
+
+/* Fills options with the defaults. options must not be NULL. */
+void zl_subscription_options_init(zl_subscription_options *options);
+
+/* Creates a subscription of type on topic; it connects to present and future
+ * publishers. options may be NULL.
+ * @retval 0 *subscription holds the new subscription; the caller owns it.
+ * @retval ZL_EINVAL an argument is NULL, or an option or the type is invalid.
+ * @retval ZL_ENAME the topic name is invalid.
+ * @retval ZL_ETYPE the topic has live endpoints of another type.
+ * @retval ZL_ELIMIT the topic already has ZL_TOPIC_SUBSCRIPTIONS_MAX subscriptions.
+ * @retval ZL_ENOSHM shared memory is short.
+ * @retval ZL_ENOMEM the allocator failed.
+ * @retval ZL_EPERM / ZL_ECORRUPT / ZL_ESYSTEM as for zl_publisher_create().
+ * Any thread. */
+int zl_subscription_create(zl_context *context, const char *topic, const zl_type *type,
+                           const zl_subscription_options *options, zl_subscription **subscription);
+
+/* Destroys the subscription. Loans still held become invalid (their chunks
+ * go back to the publishers). @retval 0 done. @retval ZL_EINVAL NULL. */
+int zl_subscription_destroy(zl_subscription *subscription);
+
+/* true when take_loan lends the publisher's memory (zero copy). */
+bool zl_subscription_can_loan(const zl_subscription *subscription);
+
+/* Takes the oldest message into message (type->size bytes, owned by the
+ * caller); info may be NULL. For non-plain types message receives a
+ * deserialized value the caller finalizes with type->fini.
+ * @retval 0 taken. @retval ZL_ENODATA nothing to take.
+ * @retval ZL_EINVAL an argument is NULL.
+ * @retval ZL_ESERIALIZE deserialization failed (the message is dropped). */
+int zl_subscription_take(zl_subscription *subscription, void *message, zl_message_info *info);
+
+/* Borrows the oldest message; info may be NULL.
+ * @retval 0 *message points at it, read-only, until returned.
+ * @retval ZL_ENODATA nothing to take.
+ * @retval ZL_ETOOMANYLOANS max_loans loans are held already; nothing taken.
+ * @retval ZL_ENOMEM (refusal path) the allocator failed; nothing taken.
+ * @retval ZL_ESERIALIZE (refusal path) deserialization failed; the message is dropped.
+ * @retval ZL_EINVAL an argument is NULL. */
+int zl_subscription_take_loan(zl_subscription *subscription, const void **message,
+                              zl_message_info *info);
+
+/* Borrows up to capacity messages, oldest first: messages[i] with infos[i]
+ * (infos may be NULL). Stops early at ZL_ENODATA or at max_loans.
+ * @retval 0 *count >= 1 messages borrowed.
+ * @retval ZL_ENODATA nothing to take (*count = 0).
+ * @retval ZL_ETOOMANYLOANS no loan left (*count = 0).
+ * @retval ZL_EINVAL an argument is NULL or capacity is 0. */
+int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void **messages,
+                                       zl_message_info *infos, size_t capacity, size_t *count);
+
+/* Gives a loan back. Any thread.
+ * @retval 0 done; message must not be used again.
+ * @retval ZL_EINVAL an argument is NULL.
+ * @retval ZL_ENOTLOAN message is not a loan held from this subscription
+ *         (never taken, or already returned). */
+int zl_subscription_return_loan(zl_subscription *subscription, const void *message);
+
+/* Whether a held loan still holds what was taken. zloan never overwrites a
+ * held loan, so this is true for every valid loan; it exists for transports
+ * that cannot promise it. Any thread.
+ * @retval 0 *consistent set. @retval ZL_ENOTLOAN not a held loan.
+ * @retval ZL_EINVAL an argument is NULL. */
+int zl_subscription_is_consistent(zl_subscription *subscription, const void *message,
+                                  bool *consistent);
+
+typedef struct zl_subscription_stats {
+    uint64_t received;      /* messages taken */
+    uint64_t lost;          /* messages dropped from its queue (keep-last overflow, or a bad value) */
+    uint32_t publishers;    /* publishers currently connected */
+    uint32_t loans_held;    /* loans held now */
+    uint64_t peer_errors;   /* invalid values read from publishers' shared memory */
+} zl_subscription_stats;
+
+/* @retval 0 *stats filled. @retval ZL_EINVAL an argument is NULL.
+ * Same thread rules as take. */
+int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

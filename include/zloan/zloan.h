@@ -1,0 +1,18 @@
+/* zloan — zero-copy loaned messages between threads and processes.
+ * The umbrella header: include this one. */
+#ifndef ZLOAN_ZLOAN_H
+#define ZLOAN_ZLOAN_H
+
+#include "zloan/allocator.h"
+#include "zloan/context.h"
+#include "zloan/error.h"
+#include "zloan/publisher.h"
+#include "zloan/subscription.h"
+#include "zloan/topic.h"
+#include "zloan/type.h"
+
+#define ZLOAN_VERSION_MAJOR 0
+#define ZLOAN_VERSION_MINOR 1
+#define ZLOAN_VERSION_PATCH 0
+
+#endif

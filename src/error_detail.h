@@ -1,0 +1,13 @@
+/* Internal: recording the detail of a failure for zl_last_error_detail(). */
+#ifndef ZL_ERROR_DETAIL_H
+#define ZL_ERROR_DETAIL_H
+
+/* Records a printf-style detail for the calling thread and returns code, so
+ * that a failing path reads `return zl__fail(ZL_ENAME, "...", ...);`. */
+int zl__fail(int code, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* Clears the calling thread's detail (at the start of public calls that can
+ * fail with one). */
+void zl__clear_detail(void);
+
+#endif

@@ -1,0 +1,100 @@
+/* The middleware seam: what a transport offers the client library.
+ *
+ * The client library (context, publisher, subscription) decides policy: can
+ * it lend, does it fall back to the allocator, does it serialize. A transport
+ * moves payload bytes: it lends chunks, publishes them and hands them to
+ * subscriptions. A transport may refuse to lend (ZL_ENOTSUP from
+ * publisher_loan); the client library then copies into memory the transport
+ * gives it at publish time, or into the allocator's memory.
+ *
+ * Nothing outside src/shm/ includes a header from src/shm/: a second
+ * transport (the DDS bridge) adds a table of its own.
+ *
+ * Threads: the same rules as the public objects. Every function returns 0 or
+ * a negative ZL_E* code and changes nothing on error.
+ */
+#ifndef ZL_MW_H
+#define ZL_MW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zloan/allocator.h"
+#include "zloan/publisher.h"
+#include "zloan/subscription.h"
+#include "zloan/topic.h"
+#include "zloan/type.h"
+
+typedef struct zl__mw_publisher zl__mw_publisher;
+typedef struct zl__mw_subscription zl__mw_subscription;
+
+/* What both endpoint kinds tell the transport. */
+typedef struct zl__mw_endpoint_config {
+    const char *topic;             /* qualified, validated */
+    uint32_t domain_id;
+    const zl_allocator *allocator; /* for the transport's private state */
+    bool share_with_group;
+    /* The type as peers compare it. */
+    const char *type_name;
+    uint64_t type_size;
+    uint64_t layout_hash;
+    bool plain;
+    /* Bytes and alignment of one payload in the transport: the type's size
+     * for plain types, its serialized maximum otherwise. */
+    size_t payload_size;
+    size_t payload_alignment;
+    /* Transport loans that may be outstanding at once (the user's plus one
+     * the client library uses for copies). */
+    uint32_t max_loans;
+} zl__mw_endpoint_config;
+
+typedef struct zl__mw_publisher_config {
+    zl__mw_endpoint_config endpoint;
+    uint32_t history;
+    uint32_t max_subscriptions;
+    uint32_t chunks_per_subscription;
+    uint64_t pool_bytes_max;
+} zl__mw_publisher_config;
+
+typedef struct zl__mw_subscription_config {
+    zl__mw_endpoint_config endpoint;
+    uint32_t depth;
+    bool history;
+} zl__mw_subscription_config;
+
+typedef struct zl__mw_ops {
+    const char *name;
+
+    int (*publisher_create)(const zl__mw_publisher_config *config, zl__mw_publisher **publisher);
+    void (*publisher_destroy)(zl__mw_publisher *publisher);
+    /* Lends payload_size bytes. ZL_EEXHAUSTED, ZL_ETOOMANYLOANS. */
+    int (*publisher_loan)(zl__mw_publisher *publisher, void **payload);
+    /* Publishes size bytes of a loan (size <= payload_size) and takes it over.
+     * ZL_ENOTLOAN when payload is not an outstanding loan. */
+    int (*publisher_publish_loan)(zl__mw_publisher *publisher, void *payload, size_t size);
+    int (*publisher_return_loan)(zl__mw_publisher *publisher, void *payload);
+    int (*publisher_update_connections)(zl__mw_publisher *publisher);
+    void (*publisher_stats)(const zl__mw_publisher *publisher, zl_publisher_stats *stats);
+    uint64_t (*publisher_id)(const zl__mw_publisher *publisher);
+
+    int (*subscription_create)(const zl__mw_subscription_config *config,
+                               zl__mw_subscription **subscription);
+    void (*subscription_destroy)(zl__mw_subscription *subscription);
+    /* Takes the oldest payload: *payload and *size (validated against
+     * payload_size), info filled except reception_sequence. ZL_ENODATA,
+     * ZL_ETOOMANYLOANS. */
+    int (*subscription_take_loan)(zl__mw_subscription *subscription, const void **payload,
+                                  size_t *size, zl_message_info *info);
+    /* Any thread. ZL_ENOTLOAN when payload is not held. */
+    int (*subscription_return_loan)(zl__mw_subscription *subscription, const void *payload);
+    /* Any thread. */
+    int (*subscription_is_consistent)(zl__mw_subscription *subscription, const void *payload,
+                                      bool *consistent);
+    void (*subscription_stats)(zl__mw_subscription *subscription, zl_subscription_stats *stats);
+} zl__mw_ops;
+
+/* The shared-memory transport (src/shm/). */
+extern const zl__mw_ops zl__shm_ops;
+
+#endif

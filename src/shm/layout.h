@@ -1,0 +1,182 @@
+/* The shared-memory transport: what lives in shared memory.
+ *
+ * Three kinds of objects, all in /dev/shm, all owner-only (0600) unless the
+ * context shares them with the group (0660):
+ *
+ *   zl.<uid>.<domain>.<topic>            the topic's registry: a slot per
+ *                                        endpoint, a generation counter
+ *   zl.<uid>.<domain>.<topic>:p<id>      a publisher's pool of chunks
+ *   zl.<uid>.<domain>.<topic>:s<id>      a subscription's queues: per
+ *                                        publisher slot, a deliver ring and a
+ *                                        return ring, and a wake-up word
+ *
+ * (<topic> is the qualified topic name with '/' written as '.'; topic names
+ * cannot contain ':' or '.', so the three forms never collide.)
+ *
+ * Rules every structure here follows:
+ *   - I2: offsets and indices, never pointers.
+ *   - I3: every field another process writes is validated by the reader
+ *     before use; structures carry their own sizes so a reader can check
+ *     them against the size of the mapping.
+ *   - A publisher's pool is written only by its publisher; subscriptions map
+ *     it read-only. A subscription's queues are written by the publishers
+ *     (deliver tail, return head, lost counter, wake word) and by the
+ *     subscription (deliver head, return tail); each ring position has a
+ *     single writer, except the deliver head, which the consumer advances
+ *     and the producer advances too when it reclaims the oldest entry
+ *     (both by compare-and-swap; see ring.h).
+ */
+#ifndef ZL_SHM_LAYOUT_H
+#define ZL_SHM_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zloan/publisher.h"
+#include "zloan/topic.h"
+#include "zloan/type.h"
+
+#include "../atomic.h"
+
+#define ZL__LAYOUT_VERSION 1u
+#define ZL__REGISTRY_MAGIC 0x5245474e414f4c5aull /* "ZLOANGER" little-endian */
+#define ZL__POOL_MAGIC 0x4c4f4f504e414f5aull     /* "ZOANPOOL" */
+#define ZL__QUEUE_MAGIC 0x5545555141414f5aull    /* "ZOAAQUEU" */
+
+#define ZL__PUB_SLOTS ZL_TOPIC_PUBLISHERS_MAX
+#define ZL__SUB_SLOTS ZL_TOPIC_SUBSCRIPTIONS_MAX
+
+/* ---- the registry ---------------------------------------------------- */
+
+enum { ZL__KIND_PUBLISHER = 1, ZL__KIND_SUBSCRIPTION = 2 };
+
+enum { ZL__RECORD_WANTS_HISTORY = 1u };
+
+/* What an endpoint says about itself. id == 0 means the slot is free. */
+typedef struct zl__endpoint_record {
+    uint64_t id;
+    uint64_t process_token;
+    uint32_t pid;        /* for tools only: never trusted for liveness */
+    uint32_t kind;
+    uint32_t depth;      /* subscriptions: keep-last depth */
+    uint32_t max_loans;  /* transport loans it may hold */
+    uint32_t history;    /* publishers: messages kept */
+    uint32_t flags;
+    uint64_t payload_size;
+    uint64_t type_size;
+    uint64_t layout_hash;
+    uint32_t plain;
+    uint32_t reserved;
+    char type_name[ZL_TYPE_NAME_MAX];
+} zl__endpoint_record;
+
+_Static_assert(sizeof(zl__endpoint_record) % 8 == 0, "records are copied as 64-bit words");
+
+/* A slot is a record behind a sequence lock: seq is odd while the slot's
+ * owner rewrites it. Readers copy the words with relaxed atomic loads and
+ * retry when seq changed, so a reader never acts on a torn record (and a
+ * record torn on purpose by a hostile peer is caught by validation). */
+typedef struct zl__slot {
+    zl__atomic_u32 seq;
+    uint32_t reserved;
+    uint64_t words[sizeof(zl__endpoint_record) / 8];
+} __attribute__((aligned(ZL__CACHE_LINE))) zl__slot;
+
+typedef struct zl__registry_shm {
+    uint64_t magic; /* written last, with release, by the initialiser */
+    uint32_t version;
+    uint32_t size;
+    char topic[ZL_TOPIC_NAME_MAX + 8];
+    /* Incremented (release) after every change of a slot; endpoints compare
+     * it with the value they last saw (acquire) to find changes with one
+     * load. Also a futex word: wait sets sleep on it to hear of new peers. */
+    zl__atomic_u32 generation __attribute__((aligned(ZL__CACHE_LINE)));
+    zl__slot publishers[ZL__PUB_SLOTS] __attribute__((aligned(ZL__CACHE_LINE)));
+    zl__slot subscriptions[ZL__SUB_SLOTS];
+} zl__registry_shm;
+
+/* Byte ranges of the registry file used as open-file-description locks
+ * (fcntl F_OFD_SETLK). The kernel drops them when the holder closes the file
+ * or dies, which is how zloan detects dead peers without a daemon or pids:
+ *   USERS: every open registry holds a read lock; whoever gets the write
+ *          lock is the last user and removes the topic's objects.
+ *   REGISTER: held (write) while checking types and claiming a slot, so
+ *          registrations on one topic are serialised.
+ *   slot locks: a write lock held for the life of the endpoint in the slot. */
+#define ZL__LOCK_USERS 0
+#define ZL__LOCK_REGISTER 1
+#define ZL__LOCK_PUB_SLOT(i) (8 + (i))
+#define ZL__LOCK_SUB_SLOT(i) (8 + ZL__PUB_SLOTS + (i))
+
+/* ---- a publisher's pool ---------------------------------------------- */
+
+typedef struct zl__pool_shm {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t chunk_count;
+    uint64_t publisher_id;
+    uint64_t total_size;     /* bytes of the whole object */
+    uint64_t chunk_offset;   /* first chunk, from the start of the object */
+    uint64_t chunk_stride;   /* bytes from one chunk to the next */
+    uint64_t payload_offset; /* payload, from the start of its chunk */
+    uint64_t payload_capacity;
+} zl__pool_shm;
+
+/* The header of every chunk: one cache line before the payload. Written by
+ * the publisher before it makes the chunk visible (deliver ring release). */
+typedef struct zl__chunk_header {
+    uint64_t publisher_id;
+    uint64_t sequence;
+    int64_t timestamp_ns;
+    uint64_t payload_size;
+    uint32_t chunk_index;
+    uint32_t reserved[7];
+} zl__chunk_header;
+
+_Static_assert(sizeof(zl__chunk_header) == 64, "a chunk header is one cache line");
+
+/* ---- a subscription's queues ----------------------------------------- */
+
+/* Ring positions are free-running 64-bit counters: entries live at
+ * position & (capacity - 1), the fill level is tail - head, and they never
+ * wrap in practice (no ABA). Head and tail sit on separate cache lines. */
+typedef struct zl__ring_index {
+    zl__atomic_u64 head __attribute__((aligned(ZL__CACHE_LINE)));
+    zl__atomic_u64 tail __attribute__((aligned(ZL__CACHE_LINE)));
+} zl__ring_index;
+
+/* One connection (publisher slot i -> this subscription). Followed in memory
+ * by deliver_capacity then return_capacity 32-bit entries (chunk indices). */
+typedef struct zl__connection_shm {
+    /* 0: free. A publisher claims the connection with a compare-and-swap
+     * 0 -> its id; the subscription resets the rings and stores 0 when that
+     * publisher is gone. */
+    zl__atomic_u64 publisher_id __attribute__((aligned(ZL__CACHE_LINE)));
+    /* Entries the publisher reclaimed from a full deliver ring (keep-last);
+     * written by the publisher only. */
+    zl__atomic_u64 lost;
+    zl__ring_index deliver; /* publisher -> subscription */
+    zl__ring_index ret;     /* subscription -> publisher */
+} zl__connection_shm;
+
+typedef struct zl__queue_shm {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t connection_count; /* == ZL__PUB_SLOTS */
+    uint64_t subscription_id;
+    uint64_t total_size;
+    uint32_t deliver_capacity; /* power of two */
+    uint32_t return_capacity;  /* power of two */
+    uint64_t connection_offset;
+    uint64_t connection_stride;
+    /* Incremented (release) by a publisher after it claimed a connection:
+     * the subscription compares it to notice new publishers with one load. */
+    zl__atomic_u32 attach_seq __attribute__((aligned(ZL__CACHE_LINE)));
+    /* Wake-up: a waiter increments sleepers, then waits on wake; a publisher
+     * that delivered checks sleepers and, only when non-zero, increments wake
+     * and calls FUTEX_WAKE. See notify.h. */
+    zl__atomic_u32 wake __attribute__((aligned(ZL__CACHE_LINE)));
+    zl__atomic_u32 sleepers;
+} zl__queue_shm;
+
+#endif

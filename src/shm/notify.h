@@ -1,0 +1,47 @@
+/* Wake-ups across processes: a futex word per subscription queue.
+ *
+ * Protocol (an event count with a sleepers flag, as in ck_ec):
+ *   waiter:    fetch_add(sleepers, 1); e = load(wake); fence(seq_cst);
+ *              if (nothing ready) futex_wait(&wake, e); fetch_sub(sleepers, 1)
+ *   publisher: deliver (store tail, release); fence(seq_cst);
+ *              if (load(sleepers) != 0) { fetch_add(wake, 1); futex_wake(&wake) }
+ * The two seq_cst fences make the pair (tail store, sleepers load) and
+ * (sleepers increment, readiness check) a store-buffer test: at least one side
+ * sees the other's store. Either the waiter sees the message and does not
+ * sleep, or the publisher sees the sleeper and bumps wake, so futex_wait with
+ * the old value e returns at once. A publisher that finds no sleeper makes no
+ * system call (I4). Spurious wake-ups are possible and harmless: the waiter
+ * re-checks readiness.
+ */
+#ifndef ZL_SHM_NOTIFY_H
+#define ZL_SHM_NOTIFY_H
+
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../atomic.h"
+
+/* The word lives in shared memory mapped by several processes, so the
+ * futex calls must not use FUTEX_PRIVATE_FLAG. */
+static inline void zl__notify_wake_all(zl__atomic_u32 *word)
+{
+    syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* After a delivery (the caller issued the seq_cst fence): wakes sleepers. */
+static inline void zl__notify_after_deliver(zl__atomic_u32 *wake, zl__atomic_u32 *sleepers)
+{
+    /* Relaxed: the seq_cst fence before this load (after the tail store)
+     * is what orders it; see the protocol above. */
+    if (zl__load_relaxed(sleepers) != 0) {
+        /* Release: a waiter that sees the new wake value also sees the
+         * delivery (pairs with its acquire load of wake). */
+        zl__fetch_add_release(wake, 1);
+        zl__notify_wake_all(wake);
+    }
+}
+
+#endif

@@ -1,0 +1,610 @@
+/* The shared-memory transport, publisher side: the pool, its reference
+ * counts, and the connections to subscriptions.
+ *
+ * Invariants (I1 of DESIGN.md, from the publisher's side)
+ *   P1. refs[c] counts who refers to chunk c: the user's loan (1 while lent),
+ *       each connection whose `outstanding` bit for c is set, and the history
+ *       (once per history entry). A chunk is on the free stack iff refs[c] is
+ *       0, and only free chunks are lent: a chunk is never written while a
+ *       subscription may read it.
+ *   P2. A connection's outstanding bit for c is set when c is pushed to its
+ *       deliver ring and cleared exactly once: when the chunk comes back on
+ *       the return ring, when the publisher reclaims it from the deliver ring
+ *       (keep-last), or when the connection is dropped (the subscription left
+ *       or died). A return of a chunk whose bit is clear is a peer error and
+ *       is ignored, so a broken or hostile subscription cannot free a chunk
+ *       twice or free another connection's chunk.
+ *   P3. All of this state is private to the publisher (one thread at a time),
+ *       so it needs no atomics; only the rings are shared (see ring.h).
+ *   P4. Between two drains of a return ring the publisher publishes at most
+ *       once (loan and publish both drain), so a subscription never has more
+ *       than depth + loans + 1 chunks to return: the return ring, sized for
+ *       that, cannot overflow for an honest subscription.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zloan/error.h"
+
+#include "../clock.h"
+#include "../error_detail.h"
+#include "../identity.h"
+#include "../mw.h"
+#include "notify.h"
+#include "queue.h"
+#include "registry.h"
+#include "transport.h"
+
+#define LIVENESS_PERIOD_NS (50 * 1000000LL)
+
+typedef struct connection {
+    bool connected; /* claimed: we deliver into it */
+    bool pending;   /* mapped, waiting for the subscription to free it */
+    uint64_t subscription_id;
+    uint64_t broken_id; /* a subscription whose queue failed validation */
+    zl__mapping map;
+    zl__queue_shm *queue;
+    zl__connection_shm *shm;
+    zl__ring deliver;
+    zl__ring ret;
+    uint64_t deliver_tail;
+    uint64_t return_head;
+    uint32_t depth;
+    uint64_t lost;
+    uint32_t *mirror;      /* what we wrote into the deliver ring */
+    uint64_t *outstanding; /* bit per chunk, P2 */
+} connection;
+
+struct zl__mw_publisher {
+    const zl_allocator *allocator;
+    zl__registry registry;
+    zl__endpoint_record record;
+    uint32_t slot;
+    bool registered;
+    uint64_t id;
+    char pool_name[ZL__SHM_NAME_MAX + 1];
+    zl__mapping pool_map;
+    zl__pool_shm *pool;
+    uint32_t chunk_count;
+    uint32_t max_loans;
+    uint32_t chunks_per_subscription;
+    uint32_t loans_out;
+    uint32_t *refs;
+    uint8_t *lent;
+    uint32_t *free_stack;
+    uint32_t free_top;
+    uint32_t history_capacity;
+    uint32_t history_len;
+    uint32_t history_next; /* where the next entry goes */
+    uint32_t *history;
+    uint64_t sequence;
+    uint32_t seen_generation;
+    int64_t next_liveness_ns;
+    uint32_t connected_mask;
+    uint32_t pending_mask;
+    uint64_t published;
+    uint64_t dropped;
+    uint64_t peer_errors;
+    size_t bitmap_words;
+    connection connections[ZL__SUB_SLOTS];
+};
+
+static void *allocate(const zl_allocator *a, size_t size)
+{
+    void *p = a->allocate(size, 64, a->state);
+    if (p != NULL)
+        memset(p, 0, size);
+    return p;
+}
+
+static void deallocate(const zl_allocator *a, void *p, size_t size)
+{
+    if (p != NULL)
+        a->deallocate(p, size, 64, a->state);
+}
+
+static inline uint8_t *chunk_base(const zl__mw_publisher *pub, uint32_t index)
+{
+    return (uint8_t *)pub->pool + pub->pool->chunk_offset + pub->pool->chunk_stride * index;
+}
+
+static inline void *payload_of(const zl__mw_publisher *pub, uint32_t index)
+{
+    return chunk_base(pub, index) + pub->pool->payload_offset;
+}
+
+/* The chunk whose payload starts at p, or UINT32_MAX. */
+static uint32_t chunk_of(const zl__mw_publisher *pub, const void *p)
+{
+    uintptr_t first = (uintptr_t)payload_of(pub, 0);
+    uintptr_t at = (uintptr_t)p;
+    if (at < first)
+        return UINT32_MAX;
+    uintptr_t offset = at - first;
+    if (offset % pub->pool->chunk_stride != 0)
+        return UINT32_MAX;
+    uint64_t index = offset / pub->pool->chunk_stride;
+    return index < pub->chunk_count ? (uint32_t)index : UINT32_MAX;
+}
+
+static inline void release_ref(zl__mw_publisher *pub, uint32_t chunk)
+{
+    if (--pub->refs[chunk] == 0)
+        pub->free_stack[pub->free_top++] = chunk;
+}
+
+static inline bool bit_test(const uint64_t *bits, uint32_t i) { return (bits[i / 64] >> (i % 64)) & 1u; }
+static inline void bit_set(uint64_t *bits, uint32_t i) { bits[i / 64] |= (uint64_t)1 << (i % 64); }
+static inline void bit_clear(uint64_t *bits, uint32_t i) { bits[i / 64] &= ~((uint64_t)1 << (i % 64)); }
+
+/* Drops connection j: every chunk it still had goes back (P2). */
+static void disconnect(zl__mw_publisher *pub, uint32_t j)
+{
+    connection *c = &pub->connections[j];
+    if (c->connected) {
+        for (size_t w = 0; w < pub->bitmap_words; w++) {
+            uint64_t bits = c->outstanding[w];
+            while (bits != 0) {
+                uint32_t chunk = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+                bits &= bits - 1;
+                release_ref(pub, chunk);
+            }
+            c->outstanding[w] = 0;
+        }
+        deallocate(pub->allocator, c->mirror, sizeof(uint32_t) * (c->deliver.mask + 1));
+        c->mirror = NULL;
+    }
+    zl__segment_unmap(&c->map);
+    c->connected = false;
+    c->pending = false;
+    c->queue = NULL;
+    c->shm = NULL;
+    pub->connected_mask &= ~(1u << j);
+    pub->pending_mask &= ~(1u << j);
+}
+
+static void mark_broken(zl__mw_publisher *pub, uint32_t j)
+{
+    uint64_t id = pub->connections[j].subscription_id;
+    disconnect(pub, j);
+    pub->connections[j].broken_id = id;
+    pub->peer_errors++;
+}
+
+/* Pushes chunk into connection j under keep-last. Returns false when the
+ * connection broke (it has been dropped). */
+static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
+{
+    connection *c = &pub->connections[j];
+    for (;;) {
+        uint32_t oldest;
+        int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror, c->depth,
+                                            &oldest);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            mark_broken(pub, j);
+            return false;
+        }
+        if (oldest < pub->chunk_count && bit_test(c->outstanding, oldest)) {
+            bit_clear(c->outstanding, oldest);
+            release_ref(pub, oldest);
+        }
+        c->lost++;
+        pub->dropped++;
+        /* Relaxed: a statistic; the subscription reads it with relaxed too. */
+        zl__store_relaxed(&c->shm->lost, c->lost);
+    }
+    zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, chunk);
+    bit_set(c->outstanding, chunk);
+    pub->refs[chunk]++;
+    return true;
+}
+
+/* Second half of the claim: the connection is ours, set it up and send the
+ * history the subscription asked for. */
+static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record *record)
+{
+    connection *c = &pub->connections[j];
+    zl__queue_rings(c->queue, c->shm, &c->deliver, &c->ret);
+    /* The subscription reset the rings before it freed the connection
+     * (release store of publisher_id 0, which our CAS acquired). Adopt the
+     * positions, checking them like any other shared value. */
+    uint64_t head = zl__load_relaxed(&c->deliver.index->head);
+    c->deliver_tail = zl__load_relaxed(&c->deliver.index->tail);
+    c->return_head = zl__load_relaxed(&c->ret.index->head);
+    uint64_t ret_tail = zl__load_relaxed(&c->ret.index->tail);
+    c->mirror = allocate(pub->allocator, sizeof(uint32_t) * (c->deliver.mask + 1));
+    if (c->deliver_tail != head || ret_tail != c->return_head || c->mirror == NULL) {
+        /* Not reset: refuse to deliver into it (and free it for a retry). */
+        zl__store_release(&c->shm->publisher_id, 0);
+        if (c->mirror == NULL) {
+            disconnect(pub, j);
+            return;
+        }
+        c->connected = true;
+        mark_broken(pub, j);
+        return;
+    }
+    c->lost = zl__load_relaxed(&c->shm->lost);
+    /* Keep-last depth that fits the chunks reserved per subscription: the
+     * queue plus the loans it may hold plus one being returned. */
+    uint32_t budget = pub->chunks_per_subscription;
+    uint32_t loans = record->max_loans < budget ? record->max_loans : budget;
+    uint32_t depth = record->depth;
+    if (depth + loans + 1 > budget)
+        depth = budget > loans + 1 ? budget - loans - 1 : 1;
+    if (depth > c->deliver.mask + 1)
+        depth = c->deliver.mask + 1;
+    c->depth = depth == 0 ? 1 : depth;
+    c->connected = true;
+    c->pending = false;
+    pub->pending_mask &= ~(1u << j);
+    pub->connected_mask |= 1u << j;
+    if (record->flags & ZL__RECORD_WANTS_HISTORY) {
+        uint32_t n = pub->history_len < c->depth ? pub->history_len : c->depth;
+        for (uint32_t k = pub->history_len - n; k < pub->history_len; k++) {
+            uint32_t at = (pub->history_next + pub->history_capacity - pub->history_len + k) %
+                          pub->history_capacity;
+            if (!deliver(pub, j, pub->history[at]))
+                return;
+        }
+    }
+    /* Release: the claim and the history are visible to a subscription that
+     * sees the new attach_seq (its acquire load in the take path). */
+    zl__fetch_add_release(&c->queue->attach_seq, 1);
+    /* A subscription asleep in a wait set learns of the new publisher. */
+    zl__fence_seq_cst();
+    zl__notify_after_deliver(&c->queue->wake, &c->queue->sleepers);
+}
+
+static void try_claim(zl__mw_publisher *pub, uint32_t j)
+{
+    connection *c = &pub->connections[j];
+    zl__endpoint_record record;
+    if (!zl__registry_read(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record) ||
+        record.id != c->subscription_id) {
+        disconnect(pub, j);
+        return;
+    }
+    uint64_t expected = 0;
+    /* Acquire: we see the rings as the subscription reset them before it
+     * stored 0 (release) in release_connection. Release: nothing to publish
+     * yet; the attach_seq increment in attach publishes the setup. */
+    if (zl__cas_acq_rel(&c->shm->publisher_id, &expected, pub->id))
+        attach(pub, j, &record);
+}
+
+static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record *record)
+{
+    connection *c = &pub->connections[j];
+    if (record->id == c->broken_id)
+        return;
+    if (!zl__record_same_type(&pub->record, record)) {
+        c->broken_id = record->id; /* raced past the registration check */
+        pub->peer_errors++;
+        return;
+    }
+    char name[ZL__SHM_NAME_MAX + 1];
+    zl__shm_name_endpoint(name, sizeof name, pub->registry.domain, pub->registry.topic, 's',
+                          record->id);
+    if (zl__segment_open(name, true, &c->map) != 0)
+        return; /* gone already, or not ours: the next generation tells */
+    c->queue = c->map.base;
+    if (!zl__queue_valid(c->queue, c->map.size, record->id)) {
+        zl__segment_unmap(&c->map);
+        c->queue = NULL;
+        c->broken_id = record->id;
+        pub->peer_errors++;
+        return;
+    }
+    c->subscription_id = record->id;
+    c->shm = zl__queue_connection(c->queue, pub->slot);
+    c->pending = true;
+    pub->pending_mask |= 1u << j;
+    try_claim(pub, j);
+}
+
+/* The slow path: peers that came or went. Called from loan and publish; it
+ * costs one atomic load and a coarse clock read when nothing changed. */
+static void update(zl__mw_publisher *pub, bool force_liveness)
+{
+    uint32_t generation = zl__registry_generation(&pub->registry);
+    if (generation != pub->seen_generation) {
+        pub->seen_generation = generation;
+        for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
+            connection *c = &pub->connections[j];
+            zl__endpoint_record record;
+            bool present = zl__registry_read(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record);
+            if ((c->connected || c->pending) && (!present || record.id != c->subscription_id))
+                disconnect(pub, j);
+            if (present && !c->connected && !c->pending)
+                connect_to(pub, j, &record);
+        }
+    }
+    if (pub->pending_mask != 0)
+        for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++)
+            if (pub->pending_mask & (1u << j))
+                try_claim(pub, j);
+    int64_t now = zl__coarse_ns();
+    if (force_liveness || now >= pub->next_liveness_ns) {
+        pub->next_liveness_ns = now + LIVENESS_PERIOD_NS;
+        uint32_t peers = pub->connected_mask | pub->pending_mask;
+        for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++)
+            if ((peers & (1u << j)) &&
+                zl__registry_reap(&pub->registry, ZL__KIND_SUBSCRIPTION, j,
+                                  pub->connections[j].subscription_id))
+                disconnect(pub, j);
+    }
+}
+
+/* Takes back what subscriptions returned (P2, P4). */
+static void drain_returns(zl__mw_publisher *pub)
+{
+    uint32_t mask = pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        connection *c = &pub->connections[j];
+        uint64_t tail;
+        int64_t n = zl__return_available(&c->ret, c->return_head, &tail);
+        if (n < 0) {
+            mark_broken(pub, j);
+            continue;
+        }
+        if (n == 0)
+            continue;
+        for (uint64_t p = c->return_head; p != tail; p++) {
+            uint32_t chunk = zl__return_entry(&c->ret, p);
+            if (chunk < pub->chunk_count && bit_test(c->outstanding, chunk)) {
+                bit_clear(c->outstanding, chunk);
+                release_ref(pub, chunk);
+            } else {
+                pub->peer_errors++;
+            }
+        }
+        c->return_head = tail;
+        zl__return_consumed(&c->ret, tail);
+    }
+}
+
+int zl__shm_publisher_loan(zl__mw_publisher *pub, void **payload)
+{
+    update(pub, false);
+    drain_returns(pub);
+    if (pub->loans_out >= pub->max_loans)
+        return zl__fail(ZL_ETOOMANYLOANS, "the publisher's %u loans are all held",
+                        pub->max_loans);
+    if (pub->free_top == 0) {
+        /* Maybe a subscription died holding chunks: look now. */
+        update(pub, true);
+        drain_returns(pub);
+        if (pub->free_top == 0)
+            return zl__fail(ZL_EEXHAUSTED,
+                            "all %u chunks of the pool of topic %s are lent, queued or held",
+                            pub->chunk_count, pub->registry.topic);
+    }
+    uint32_t chunk = pub->free_stack[--pub->free_top];
+    pub->refs[chunk] = 1;
+    pub->lent[chunk] = 1;
+    pub->loans_out++;
+    *payload = payload_of(pub, chunk);
+    return 0;
+}
+
+int zl__shm_publisher_return_loan(zl__mw_publisher *pub, void *payload)
+{
+    uint32_t chunk = chunk_of(pub, payload);
+    if (chunk == UINT32_MAX || !pub->lent[chunk])
+        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", payload);
+    pub->lent[chunk] = 0;
+    pub->loans_out--;
+    release_ref(pub, chunk);
+    return 0;
+}
+
+int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, void *payload, size_t size)
+{
+    uint32_t chunk = chunk_of(pub, payload);
+    if (chunk == UINT32_MAX || !pub->lent[chunk])
+        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", payload);
+    if (size > pub->pool->payload_capacity)
+        return zl__fail(ZL_EINVAL, "payload of %zu bytes exceeds the chunk's %llu", size,
+                        (unsigned long long)pub->pool->payload_capacity);
+    update(pub, false);
+    drain_returns(pub);
+    zl__chunk_header *header = (zl__chunk_header *)chunk_base(pub, chunk);
+    header->publisher_id = pub->id;
+    header->sequence = ++pub->sequence;
+    header->timestamp_ns = zl__realtime_ns();
+    header->payload_size = size;
+    header->chunk_index = chunk;
+    pub->lent[chunk] = 0;
+    pub->loans_out--;
+    uint32_t mask = pub->connected_mask;
+    uint32_t delivered = 0;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        if (deliver(pub, j, chunk))
+            delivered |= 1u << j;
+    }
+    if (delivered != 0) {
+        /* Orders our tail stores before the sleepers loads: see notify.h. */
+        zl__fence_seq_cst();
+        while (delivered != 0) {
+            uint32_t j = (uint32_t)__builtin_ctz(delivered);
+            delivered &= delivered - 1;
+            zl__queue_shm *q = pub->connections[j].queue;
+            zl__notify_after_deliver(&q->wake, &q->sleepers);
+        }
+    }
+    if (pub->history_capacity != 0) {
+        if (pub->history_len == pub->history_capacity)
+            release_ref(pub, pub->history[pub->history_next]);
+        else
+            pub->history_len++;
+        pub->history[pub->history_next] = chunk;
+        pub->history_next = (pub->history_next + 1) % pub->history_capacity;
+        pub->refs[chunk]++;
+    }
+    release_ref(pub, chunk); /* the user's loan is over */
+    pub->published++;
+    return 0;
+}
+
+int zl__shm_publisher_update_connections(zl__mw_publisher *pub)
+{
+    update(pub, true);
+    drain_returns(pub);
+    return 0;
+}
+
+void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *stats)
+{
+    stats->published = pub->published;
+    stats->dropped = pub->dropped;
+    stats->subscriptions = (uint32_t)__builtin_popcount(pub->connected_mask);
+    stats->chunks_total = pub->chunk_count;
+    stats->chunks_free = pub->free_top;
+    stats->peer_errors = pub->peer_errors;
+}
+
+uint64_t zl__shm_publisher_id(const zl__mw_publisher *pub) { return pub->id; }
+
+static void free_private(zl__mw_publisher *pub)
+{
+    const zl_allocator *a = pub->allocator;
+    for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++)
+        deallocate(a, pub->connections[j].outstanding, sizeof(uint64_t) * pub->bitmap_words);
+    deallocate(a, pub->refs, sizeof(uint32_t) * pub->chunk_count);
+    deallocate(a, pub->lent, pub->chunk_count);
+    deallocate(a, pub->free_stack, sizeof(uint32_t) * pub->chunk_count);
+    deallocate(a, pub->history, sizeof(uint32_t) * pub->history_capacity);
+    deallocate(a, pub, sizeof *pub);
+}
+
+void zl__shm_publisher_destroy(zl__mw_publisher *pub)
+{
+    for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
+        connection *c = &pub->connections[j];
+        if (c->connected)
+            deallocate(pub->allocator, c->mirror, sizeof(uint32_t) * (c->deliver.mask + 1));
+        c->connected = false;
+        zl__segment_unmap(&c->map);
+    }
+    if (pub->registered)
+        zl__registry_unregister(&pub->registry, ZL__KIND_PUBLISHER, pub->slot);
+    zl__registry_close(&pub->registry);
+    /* Subscriptions that still hold loans keep their own mappings. */
+    zl__segment_unlink(pub->pool_name);
+    zl__segment_unmap(&pub->pool_map);
+    free_private(pub);
+}
+
+int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publisher **out)
+{
+    const zl__mw_endpoint_config *e = &config->endpoint;
+    const zl_allocator *a = e->allocator;
+    uint64_t alignment = e->payload_alignment < ZL__CACHE_LINE ? ZL__CACHE_LINE
+                                                               : e->payload_alignment;
+    uint64_t payload_offset = zl__align_up(sizeof(zl__chunk_header), alignment);
+    uint64_t stride = zl__align_up(payload_offset + e->payload_size, alignment);
+    uint64_t chunk_offset = zl__align_up(sizeof(zl__pool_shm), alignment);
+    uint64_t count = (uint64_t)e->max_loans + config->history +
+                     (uint64_t)config->max_subscriptions * config->chunks_per_subscription;
+    if (count > ((uint64_t)1 << 24))
+        return zl__fail(ZL_EINVAL, "a pool of %llu chunks is too many", (unsigned long long)count);
+    if (stride != 0 && count > (UINT64_MAX - chunk_offset) / stride)
+        return zl__fail(ZL_ENOSHM, "the pool size overflows");
+    uint64_t total = chunk_offset + count * stride;
+    if (config->pool_bytes_max != 0 && total > config->pool_bytes_max)
+        return zl__fail(ZL_ENOSHM,
+                        "the pool of topic %s needs %llu bytes (%llu chunks of %llu), more than "
+                        "pool_bytes_max %llu",
+                        e->topic, (unsigned long long)total, (unsigned long long)count,
+                        (unsigned long long)stride, (unsigned long long)config->pool_bytes_max);
+
+    zl__mw_publisher *pub = allocate(a, sizeof *pub);
+    if (pub == NULL)
+        return zl__fail(ZL_ENOMEM, "allocating a publisher failed");
+    pub->allocator = a;
+    pub->registry.fd = -1;
+    pub->chunk_count = (uint32_t)count;
+    pub->max_loans = e->max_loans;
+    pub->chunks_per_subscription = config->chunks_per_subscription;
+    pub->history_capacity = config->history;
+    pub->bitmap_words = (count + 63) / 64;
+    pub->refs = allocate(a, sizeof(uint32_t) * count);
+    pub->lent = allocate(a, count);
+    pub->free_stack = allocate(a, sizeof(uint32_t) * count);
+    pub->history = config->history ? allocate(a, sizeof(uint32_t) * config->history) : NULL;
+    bool ok = pub->refs && pub->lent && pub->free_stack && (pub->history || !config->history);
+    for (uint32_t j = 0; j < ZL__SUB_SLOTS && ok; j++) {
+        pub->connections[j].outstanding = allocate(a, sizeof(uint64_t) * pub->bitmap_words);
+        ok = pub->connections[j].outstanding != NULL;
+    }
+    if (!ok) {
+        free_private(pub);
+        return zl__fail(ZL_ENOMEM, "allocating the publisher's bookkeeping failed");
+    }
+
+    pub->id = zl__random_id();
+    zl__endpoint_record *r = &pub->record;
+    r->id = pub->id;
+    r->process_token = zl__process_token();
+    r->pid = (uint32_t)getpid();
+    r->kind = ZL__KIND_PUBLISHER;
+    r->max_loans = e->max_loans;
+    r->history = config->history;
+    r->payload_size = e->payload_size;
+    r->type_size = e->type_size;
+    r->layout_hash = e->layout_hash;
+    r->plain = e->plain;
+    snprintf(r->type_name, sizeof r->type_name, "%s", e->type_name);
+
+    mode_t mode = e->share_with_group ? 0660 : 0600;
+    int rc = zl__registry_open(&pub->registry, e->domain_id, e->topic, mode);
+    if (rc != 0) {
+        free_private(pub);
+        return rc;
+    }
+    zl__shm_name_endpoint(pub->pool_name, sizeof pub->pool_name, e->domain_id, e->topic, 'p',
+                          pub->id);
+    rc = zl__segment_create(pub->pool_name, total, mode, &pub->pool_map);
+    if (rc != 0) {
+        zl__registry_close(&pub->registry);
+        free_private(pub);
+        return rc;
+    }
+    zl__pool_shm *pool = pub->pool_map.base;
+    pool->magic = ZL__POOL_MAGIC;
+    pool->version = ZL__LAYOUT_VERSION;
+    pool->chunk_count = (uint32_t)count;
+    pool->publisher_id = pub->id;
+    pool->total_size = total;
+    pool->chunk_offset = chunk_offset;
+    pool->chunk_stride = stride;
+    pool->payload_offset = payload_offset;
+    pool->payload_capacity = stride - payload_offset;
+    pub->pool = pool;
+    for (uint32_t c = 0; c < count; c++) {
+        ((zl__chunk_header *)chunk_base(pub, c))->chunk_index = c;
+        pub->free_stack[pub->free_top++] = (uint32_t)(count - 1 - c);
+    }
+    rc = zl__registry_register(&pub->registry, r, &pub->slot);
+    if (rc != 0) {
+        zl__segment_unlink(pub->pool_name);
+        zl__segment_unmap(&pub->pool_map);
+        zl__registry_close(&pub->registry);
+        free_private(pub);
+        return rc;
+    }
+    pub->registered = true;
+    pub->seen_generation = zl__registry_generation(&pub->registry) - 1; /* force a first scan */
+    update(pub, false);
+    *out = pub;
+    return 0;
+}

@@ -1,0 +1,101 @@
+/* Layout and validation of a subscription's queue object and of a
+ * publisher's pool, shared by the two sides: the creator lays the object out
+ * with these functions, the peer checks what it mapped with them (I3). */
+#ifndef ZL_SHM_QUEUE_H
+#define ZL_SHM_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "ring.h"
+
+#define ZL__RING_CAPACITY_MAX 65536u
+
+static inline uint64_t zl__align_up(uint64_t value, uint64_t alignment)
+{
+    return (value + alignment - 1) & ~(alignment - 1);
+}
+
+static inline uint32_t zl__pow2_at_least(uint32_t value)
+{
+    uint32_t p = 1;
+    while (p < value)
+        p <<= 1;
+    return p;
+}
+
+static inline uint64_t zl__queue_connection_stride(uint32_t deliver_capacity,
+                                                   uint32_t return_capacity)
+{
+    return zl__align_up(sizeof(zl__connection_shm) +
+                            sizeof(uint32_t) * ((uint64_t)deliver_capacity + return_capacity),
+                        ZL__CACHE_LINE);
+}
+
+static inline uint64_t zl__queue_connection_offset(void)
+{
+    return zl__align_up(sizeof(zl__queue_shm), ZL__CACHE_LINE);
+}
+
+/* Checks a mapped queue object; true when every offset and capacity is
+ * consistent with the mapping's size and the expected id. */
+static inline bool zl__queue_valid(const zl__queue_shm *q, size_t mapped, uint64_t id)
+{
+    if (mapped < sizeof *q || q->magic != ZL__QUEUE_MAGIC || q->version != ZL__LAYOUT_VERSION ||
+        q->subscription_id != id || q->total_size != mapped ||
+        q->connection_count != ZL__PUB_SLOTS)
+        return false;
+    uint32_t dc = q->deliver_capacity, rc = q->return_capacity;
+    if (dc == 0 || rc == 0 || (dc & (dc - 1)) || (rc & (rc - 1)) || dc > ZL__RING_CAPACITY_MAX ||
+        rc > ZL__RING_CAPACITY_MAX)
+        return false;
+    if (q->connection_offset != zl__queue_connection_offset() ||
+        q->connection_stride != zl__queue_connection_stride(dc, rc))
+        return false;
+    return q->connection_offset + (uint64_t)ZL__PUB_SLOTS * q->connection_stride <= mapped;
+}
+
+static inline zl__connection_shm *zl__queue_connection(zl__queue_shm *q, uint32_t slot)
+{
+    return (zl__connection_shm *)((char *)q + q->connection_offset + q->connection_stride * slot);
+}
+
+/* The two rings of a connection, as local views. */
+static inline void zl__queue_rings(const zl__queue_shm *q, zl__connection_shm *c,
+                                   zl__ring *deliver, zl__ring *ret)
+{
+    zl__atomic_u32 *entries = (zl__atomic_u32 *)(c + 1);
+    deliver->index = &c->deliver;
+    deliver->entries = entries;
+    deliver->mask = q->deliver_capacity - 1;
+    ret->index = &c->ret;
+    ret->entries = entries + q->deliver_capacity;
+    ret->mask = q->return_capacity - 1;
+}
+
+/* Checks a mapped pool (read by subscriptions). */
+static inline bool zl__pool_valid(const zl__pool_shm *p, size_t mapped, uint64_t id,
+                                  uint64_t payload_size)
+{
+    if (mapped < sizeof *p || p->magic != ZL__POOL_MAGIC || p->version != ZL__LAYOUT_VERSION ||
+        p->publisher_id != id || p->total_size != mapped || p->chunk_count == 0)
+        return false;
+    if (p->payload_capacity < payload_size || p->payload_offset < sizeof(zl__chunk_header) ||
+        p->chunk_stride < p->payload_offset + p->payload_capacity ||
+        p->chunk_offset < sizeof *p || p->chunk_offset % ZL__CACHE_LINE != 0 ||
+        p->chunk_stride % ZL__CACHE_LINE != 0)
+        return false;
+    /* Overflow-safe: chunk_count * stride must fit after chunk_offset. */
+    if (p->chunk_offset > mapped || p->chunk_stride > (mapped - p->chunk_offset) / p->chunk_count)
+        return false;
+    return true;
+}
+
+static inline const zl__chunk_header *zl__pool_chunk(const zl__pool_shm *p, uint32_t index)
+{
+    return (const zl__chunk_header *)((const char *)p + p->chunk_offset + p->chunk_stride * index);
+}
+
+#endif

@@ -1,0 +1,351 @@
+/* A topic's registry: slots behind sequence locks, claimed with byte locks.
+ *
+ * Invariants
+ *   G1. A slot's record is written only by the holder of the slot's byte
+ *       lock (its endpoint, or a reaper that took the lock of a dead one), so
+ *       there is one writer at a time; the sequence lock lets readers detect
+ *       a concurrent rewrite and retry.
+ *   G2. A record with id != 0 whose lock nobody holds belongs to a dead
+ *       process. Taking the lock proves it (the kernel drops locks of dead
+ *       processes), so reaping never hits a live endpoint.
+ *   G3. Every change of a slot is followed by a release increment of the
+ *       generation, so an endpoint that sees the generation unchanged (one
+ *       acquire load) knows no slot changed since it last looked.
+ *   G4. Registrations hold the REGISTER lock, so the type check and the
+ *       claim of a slot are atomic with respect to other registrations: two
+ *       endpoints of different types cannot both join.
+ *   G5. Each user holds a read lock on USERS; the one that obtains the write
+ *       lock knows it is the last and removes the registry. An opener checks,
+ *       after it got its read lock, that the file it opened is still linked,
+ *       and starts over otherwise, so it never joins a removed registry.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zloan/error.h"
+
+#include "../error_detail.h"
+#include "registry.h"
+
+#define LOCK_WAIT_MS 5000
+#define SEQLOCK_TRIES 64
+
+static zl__slot *slot_at(const zl__registry *registry, uint32_t kind, uint32_t slot)
+{
+    return kind == ZL__KIND_PUBLISHER ? &registry->shm->publishers[slot]
+                                      : &registry->shm->subscriptions[slot];
+}
+
+static uint32_t slot_count(uint32_t kind)
+{
+    return kind == ZL__KIND_PUBLISHER ? ZL__PUB_SLOTS : ZL__SUB_SLOTS;
+}
+
+static off_t slot_byte(uint32_t kind, uint32_t slot)
+{
+    return kind == ZL__KIND_PUBLISHER ? ZL__LOCK_PUB_SLOT(slot) : ZL__LOCK_SUB_SLOT(slot);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Takes a byte lock, retrying for up to LOCK_WAIT_MS: the holders of USERS
+ * (write) and REGISTER keep them for microseconds, and a holder that dies
+ * loses them at once. */
+static int lock_waiting(int fd, off_t byte, bool exclusive, const char *what, const char *topic)
+{
+    for (int waited = 0; waited <= LOCK_WAIT_MS; waited++) {
+        int rc = zl__ofd_lock(fd, byte, exclusive);
+        if (rc != ZL_EBUSY)
+            return rc;
+        sleep_ms(1);
+    }
+    return zl__fail(ZL_EBUSY, "the %s lock of topic %s was held for more than %d ms", what, topic,
+                    LOCK_WAIT_MS);
+}
+
+static void write_record(zl__slot *slot, const zl__endpoint_record *record)
+{
+    uint64_t words[sizeof(zl__endpoint_record) / 8];
+    memcpy(words, record, sizeof words);
+    /* Make seq odd (a writer that died mid-write may have left it odd). */
+    uint32_t seq = zl__load_relaxed(&slot->seq) | 1u;
+    zl__store_relaxed(&slot->seq, seq);
+    /* Orders the odd seq before the word stores below: a reader that sees a
+     * new word then sees seq changed (it pairs with the reader's acquire
+     * fence). */
+    zl__fence_release();
+    for (size_t i = 0; i < sizeof words / 8; i++)
+        __atomic_store_n(&slot->words[i], words[i], __ATOMIC_RELAXED);
+    /* Publishes the words; pairs with the reader's acquire load of seq. */
+    zl__store_release(&slot->seq, seq + 1);
+}
+
+static void bump_generation(zl__registry *registry)
+{
+    /* Release: the slot change before it is visible to whoever sees the new
+     * generation (zl__registry_generation's acquire load). */
+    zl__fetch_add_release(&registry->shm->generation, 1);
+}
+
+bool zl__registry_read(const zl__registry *registry, uint32_t kind, uint32_t slot,
+                       zl__endpoint_record *record)
+{
+    zl__slot *s = slot_at(registry, kind, slot);
+    for (int tries = 0; tries < SEQLOCK_TRIES; tries++) {
+        /* Acquire pairs with the writer's release store of the even seq. */
+        uint32_t before = zl__load_acquire(&s->seq);
+        if (before & 1u)
+            continue;
+        uint64_t words[sizeof(zl__endpoint_record) / 8];
+        for (size_t i = 0; i < sizeof words / 8; i++)
+            words[i] = __atomic_load_n(&s->words[i], __ATOMIC_RELAXED);
+        /* Orders the word loads before the second seq load; pairs with the
+         * writer's release fence after it made seq odd. */
+        zl__fence_acquire();
+        if (zl__load_relaxed(&s->seq) != before)
+            continue;
+        memcpy(record, words, sizeof *record);
+        if (record->id == 0)
+            return false;
+        /* Hostile or torn-on-purpose records: never trust a string's end. */
+        record->type_name[ZL_TYPE_NAME_MAX - 1] = '\0';
+        return record->kind == kind;
+    }
+    return false;
+}
+
+bool zl__record_same_type(const zl__endpoint_record *a, const zl__endpoint_record *b)
+{
+    return a->type_size == b->type_size && a->layout_hash == b->layout_hash &&
+           a->plain == b->plain && a->payload_size == b->payload_size &&
+           strcmp(a->type_name, b->type_name) == 0;
+}
+
+bool zl__registry_alive(const zl__registry *registry, uint32_t kind, uint32_t slot)
+{
+    return zl__ofd_held_by_other(registry->fd, slot_byte(kind, slot));
+}
+
+/* Removes what a dead endpoint's record points at. Caller holds its lock. */
+static void remove_leftovers(zl__registry *registry, const zl__endpoint_record *record)
+{
+    char name[ZL__SHM_NAME_MAX + 1];
+    zl__shm_name_endpoint(name, sizeof name, registry->domain, registry->topic,
+                          record->kind == ZL__KIND_PUBLISHER ? 'p' : 's', record->id);
+    zl__segment_unlink(name);
+}
+
+bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uint64_t id)
+{
+    off_t byte = slot_byte(kind, slot);
+    if (zl__ofd_lock(registry->fd, byte, true) != 0)
+        return false; /* its owner is alive */
+    zl__endpoint_record record;
+    if (zl__registry_read(registry, kind, slot, &record) && (id == 0 || record.id == id)) {
+        remove_leftovers(registry, &record);
+        zl__endpoint_record empty;
+        memset(&empty, 0, sizeof empty);
+        write_record(slot_at(registry, kind, slot), &empty);
+        bump_generation(registry);
+    }
+    zl__ofd_unlock(registry->fd, byte);
+    return true;
+}
+
+static void init_registry(zl__registry_shm *shm, const char *topic)
+{
+    memset(shm, 0, sizeof *shm);
+    shm->version = ZL__LAYOUT_VERSION;
+    shm->size = sizeof *shm;
+    snprintf(shm->topic, sizeof shm->topic, "%s", topic);
+    /* Publishes the initialised header; pairs with the acquire load of magic
+     * in zl__registry_open (done under the REGISTER lock as well). */
+    __atomic_store_n(&shm->magic, ZL__REGISTRY_MAGIC, __ATOMIC_RELEASE);
+}
+
+static int open_once(zl__registry *registry)
+{
+    const char *name = registry->name;
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, registry->mode);
+    if (fd < 0) {
+        if (errno == EACCES)
+            return zl__fail(ZL_EPERM, "cannot open the registry %s of topic %s: %s", name,
+                            registry->topic, strerror(errno));
+        return zl__fail(ZL_ESYSTEM, "shm_open(%s): %s", name, strerror(errno));
+    }
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0) {
+        rc = zl__fail(ZL_ESYSTEM, "fstat(%s): %s", name, strerror(errno));
+        goto fail;
+    }
+    if (st.st_uid != geteuid()) {
+        rc = zl__fail(ZL_EPERM, "the registry %s belongs to uid %u, not to us", name,
+                      (unsigned)st.st_uid);
+        goto fail;
+    }
+    rc = lock_waiting(fd, ZL__LOCK_USERS, false, "users", registry->topic);
+    if (rc != 0)
+        goto fail;
+    if (fstat(fd, &st) != 0) {
+        rc = zl__fail(ZL_ESYSTEM, "fstat(%s): %s", name, strerror(errno));
+        goto fail;
+    }
+    if (st.st_nlink == 0) {
+        close(fd);
+        return ZL_ENODATA; /* removed by its last user meanwhile: open again */
+    }
+    rc = lock_waiting(fd, ZL__LOCK_REGISTER, true, "register", registry->topic);
+    if (rc != 0)
+        goto fail;
+    if (st.st_size == 0) {
+        fchmod(fd, registry->mode);
+        int e = posix_fallocate(fd, 0, sizeof(zl__registry_shm));
+        if (e != 0) {
+            rc = zl__fail(e == ENOSPC ? ZL_ENOSHM : ZL_ESYSTEM,
+                          "cannot reserve %zu bytes for the registry %s: %s",
+                          sizeof(zl__registry_shm), name, strerror(e));
+            goto fail;
+        }
+    } else if ((size_t)st.st_size != sizeof(zl__registry_shm)) {
+        rc = zl__fail(ZL_ECORRUPT, "the registry %s has size %lld, expected %zu", name,
+                      (long long)st.st_size, sizeof(zl__registry_shm));
+        goto fail;
+    }
+    void *base =
+        mmap(NULL, sizeof(zl__registry_shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        rc = zl__fail(ZL_ESYSTEM, "mmap(%s): %s", name, strerror(errno));
+        goto fail;
+    }
+    zl__registry_shm *shm = base;
+    uint64_t magic = __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE);
+    if (magic == 0) {
+        init_registry(shm, registry->topic);
+    } else if (magic != ZL__REGISTRY_MAGIC || shm->version != ZL__LAYOUT_VERSION ||
+               shm->size != sizeof *shm ||
+               strncmp(shm->topic, registry->topic, sizeof shm->topic) != 0) {
+        munmap(base, sizeof *shm);
+        rc = zl__fail(ZL_ECORRUPT,
+                      "the registry %s is not a zloan registry of this version for topic %s",
+                      name, registry->topic);
+        goto fail;
+    }
+    zl__ofd_unlock(fd, ZL__LOCK_REGISTER);
+    registry->fd = fd;
+    registry->shm = shm;
+    return 0;
+fail:
+    close(fd); /* drops every lock this description holds */
+    return rc;
+}
+
+int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, mode_t mode)
+{
+    memset(registry, 0, sizeof *registry);
+    registry->fd = -1;
+    registry->domain = domain;
+    registry->mode = mode;
+    snprintf(registry->topic, sizeof registry->topic, "%s", topic);
+    zl__shm_name_registry(registry->name, sizeof registry->name, domain, topic);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        int rc = open_once(registry);
+        if (rc != ZL_ENODATA)
+            return rc;
+    }
+    return zl__fail(ZL_EBUSY, "the registry of topic %s kept being removed while opening it",
+                    topic);
+}
+
+void zl__registry_close(zl__registry *registry)
+{
+    if (registry->shm == NULL)
+        return;
+    /* Converting our read lock to a write lock succeeds only when no other
+     * open description holds USERS: we are the topic's last user (G5). */
+    if (zl__ofd_lock(registry->fd, ZL__LOCK_USERS, true) == 0) {
+        for (uint32_t kind = ZL__KIND_PUBLISHER; kind <= ZL__KIND_SUBSCRIPTION; kind++)
+            for (uint32_t i = 0; i < slot_count(kind); i++) {
+                zl__endpoint_record record;
+                if (zl__registry_read(registry, kind, i, &record))
+                    remove_leftovers(registry, &record);
+            }
+        shm_unlink(registry->name);
+    }
+    munmap(registry->shm, sizeof *registry->shm);
+    close(registry->fd);
+    registry->shm = NULL;
+    registry->fd = -1;
+}
+
+static const char *kind_name(uint32_t kind)
+{
+    return kind == ZL__KIND_PUBLISHER ? "publisher" : "subscription";
+}
+
+int zl__registry_register(zl__registry *registry, const zl__endpoint_record *record,
+                          uint32_t *slot_out)
+{
+    int rc = lock_waiting(registry->fd, ZL__LOCK_REGISTER, true, "register", registry->topic);
+    if (rc != 0)
+        return rc;
+    for (uint32_t kind = ZL__KIND_PUBLISHER; kind <= ZL__KIND_SUBSCRIPTION; kind++) {
+        for (uint32_t i = 0; i < slot_count(kind); i++) {
+            zl__endpoint_record other;
+            if (!zl__registry_read(registry, kind, i, &other))
+                continue;
+            if (!zl__registry_alive(registry, kind, i)) {
+                zl__registry_reap(registry, kind, i, other.id);
+                continue;
+            }
+            if (!zl__record_same_type(record, &other)) {
+                zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);
+                return zl__fail(ZL_ETYPE,
+                                "topic %s has a %s of type '%s' (size %llu, layout hash %016llx%s) "
+                                "but this %s has type '%s' (size %llu, layout hash %016llx%s)",
+                                registry->topic, kind_name(kind), other.type_name,
+                                (unsigned long long)other.type_size,
+                                (unsigned long long)other.layout_hash,
+                                other.plain ? "" : ", not plain", kind_name(record->kind),
+                                record->type_name, (unsigned long long)record->type_size,
+                                (unsigned long long)record->layout_hash,
+                                record->plain ? "" : ", not plain");
+            }
+        }
+    }
+    uint32_t kind = record->kind;
+    for (uint32_t i = 0; i < slot_count(kind); i++) {
+        if (zl__ofd_lock(registry->fd, slot_byte(kind, i), true) != 0)
+            continue; /* a live endpoint holds it */
+        zl__endpoint_record old;
+        if (zl__registry_read(registry, kind, i, &old))
+            remove_leftovers(registry, &old); /* its owner died */
+        write_record(slot_at(registry, kind, i), record);
+        bump_generation(registry);
+        zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);
+        *slot_out = i;
+        return 0;
+    }
+    zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);
+    return zl__fail(ZL_ELIMIT, "topic %s already has %u %ss", registry->topic, slot_count(kind),
+                    kind_name(kind));
+}
+
+void zl__registry_unregister(zl__registry *registry, uint32_t kind, uint32_t slot)
+{
+    zl__endpoint_record empty;
+    memset(&empty, 0, sizeof empty);
+    write_record(slot_at(registry, kind, slot), &empty);
+    bump_generation(registry);
+    zl__ofd_unlock(registry->fd, slot_byte(kind, slot));
+}

@@ -1,0 +1,69 @@
+/* A topic's registry: discovery without a daemon.
+ *
+ * Every endpoint of a topic opens the registry (holding a read lock on its
+ * USERS byte), claims a slot by taking that slot's byte lock, and writes its
+ * record there. Peers find each other by reading the slots when the
+ * generation counter changes. A slot whose record says "in use" but whose
+ * lock nobody holds belongs to a dead process: the first endpoint to take the
+ * lock reaps it (removes its shared memory, clears the record). The last
+ * endpoint to leave removes the registry itself.
+ */
+#ifndef ZL_SHM_REGISTRY_H
+#define ZL_SHM_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "layout.h"
+#include "segment.h"
+
+typedef struct zl__registry {
+    int fd;
+    zl__registry_shm *shm;
+    uint32_t domain;
+    mode_t mode;
+    char topic[ZL_TOPIC_NAME_MAX + 1];
+    char name[ZL__SHM_NAME_MAX + 1];
+} zl__registry;
+
+/* Opens (creating if needed) the registry of topic in domain. */
+int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, mode_t mode);
+
+/* Closes it; the last user of the topic removes the registry and whatever
+ * dead endpoints left behind. */
+void zl__registry_close(zl__registry *registry);
+
+/* Checks the record's type against every live endpoint of the topic, reaps
+ * dead ones, claims a free slot of record->kind and publishes the record.
+ * ZL_ETYPE (detail names both types), ZL_ELIMIT, ZL_EBUSY. */
+int zl__registry_register(zl__registry *registry, const zl__endpoint_record *record,
+                          uint32_t *slot);
+
+/* Clears our slot and lets it go. */
+void zl__registry_unregister(zl__registry *registry, uint32_t kind, uint32_t slot);
+
+/* Copies slot's record (validated: strings terminated). Returns false when
+ * the slot is free or could not be read consistently. */
+bool zl__registry_read(const zl__registry *registry, uint32_t kind, uint32_t slot,
+                       zl__endpoint_record *record);
+
+/* Whether the endpoint in slot is alive (some other open file description
+ * holds the slot's lock). Makes one fcntl call. */
+bool zl__registry_alive(const zl__registry *registry, uint32_t kind, uint32_t slot);
+
+/* If slot still holds id and its owner is dead, removes what it left and
+ * frees the slot. Returns true when the slot no longer holds a live id. */
+bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uint64_t id);
+
+static inline uint32_t zl__registry_generation(const zl__registry *registry)
+{
+    /* Acquire pairs with the release increment after a slot change: the
+     * caller then reads the slots as they were at least as new as this. */
+    return zl__load_acquire(&registry->shm->generation);
+}
+
+/* Whether two records describe the same type. */
+bool zl__record_same_type(const zl__endpoint_record *a, const zl__endpoint_record *b);
+
+#endif

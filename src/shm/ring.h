@@ -1,0 +1,184 @@
+/* The two rings of a connection: deliver (publisher -> subscription, with
+ * keep-last reclamation) and return (subscription -> publisher).
+ *
+ * Both are rings of 32-bit chunk indices over free-running 64-bit positions
+ * head and tail (entries at position & mask; fill = tail - head).
+ *
+ * Invariants
+ *   R1. 0 <= tail - head <= capacity, for honest peers. Each side checks it
+ *       on every load of the other side's position and treats a violation as
+ *       a broken connection (ZL_ECORRUPT), never as an index.
+ *   R2. Only the producer writes tail and entries; it writes the entry at
+ *       position tail, then stores tail + 1 with release. The consumer loads
+ *       tail with acquire before it reads any entry below it, so it sees the
+ *       entry and everything the producer wrote before (the chunk's payload
+ *       and header).
+ *   R3. Return ring: only the consumer (publisher) writes head; it stores it
+ *       with release after it has read the entries, and the producer loads it
+ *       with acquire before overwriting them.
+ *   R4. Deliver ring: head is advanced by compare-and-swap, by the consumer
+ *       (taking) and by the producer (reclaiming the oldest entry when the
+ *       ring holds `depth` entries: keep-last). Whoever's CAS from h to h+1
+ *       succeeds owns the entry at h: exactly one side does. The consumer
+ *       reads the entry before its CAS; if the producer reclaimed position h
+ *       and reused the slot meanwhile, head is no longer h and the CAS fails,
+ *       so a stale read is never acted upon. The producer never needs to
+ *       read a shared entry: it keeps a private mirror of what it wrote, so a
+ *       hostile consumer cannot make it reclaim a chunk it did not deliver.
+ *   R5. The producer writes position p only when p - head < capacity, so the
+ *       entry at head is never overwritten before head moves past it (R4).
+ *
+ * Positions are 64-bit so a CAS cannot succeed on a recycled value (no ABA).
+ */
+#ifndef ZL_SHM_RING_H
+#define ZL_SHM_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "zloan/error.h"
+
+#include "../atomic.h"
+#include "layout.h"
+
+typedef struct zl__ring {
+    zl__ring_index *index;
+    zl__atomic_u32 *entries;
+    uint32_t mask; /* capacity - 1 */
+} zl__ring;
+
+static inline uint32_t zl__ring_capacity(const zl__ring *ring) { return ring->mask + 1; }
+
+/* ---- deliver ring, producer side (publisher) ---- */
+
+/* Keep-last: while the ring holds `depth` or more entries, the producer
+ * takes the oldest back. Returns 1 with the reclaimed chunk index in *value
+ * (read from the producer's private mirror; call again), 0 when one more
+ * entry fits, ZL_ECORRUPT when the consumer's head breaks R1. `tail` is the
+ * producer's private tail. */
+static inline int zl__deliver_reclaim_oldest(const zl__ring *ring, uint64_t tail,
+                                             const uint32_t *mirror, uint32_t depth,
+                                             uint32_t *value)
+{
+    /* Acquire pairs with the consumer's CAS (acq_rel) that moved head: the
+     * consumer's read of that entry happened before, so the slot may be
+     * reused (R3/R5). */
+    uint64_t head = zl__load_acquire(&ring->index->head);
+    for (;;) {
+        uint64_t fill = tail - head;
+        if (fill > zl__ring_capacity(ring))
+            return ZL_ECORRUPT;
+        if (fill < depth)
+            return 0;
+        uint32_t oldest = mirror[head & ring->mask];
+        /* Success: we own the entry at head (R4). Failure: the consumer took
+         * it first; head now holds the new value and we look again. */
+        if (zl__cas_acq_rel(&ring->index->head, &head, head + 1)) {
+            *value = oldest;
+            return 1;
+        }
+    }
+}
+
+/* Appends value at the producer's private *tail (room was made first). */
+static inline void zl__deliver_push(const zl__ring *ring, uint64_t *tail, uint32_t *mirror,
+                                    uint32_t value)
+{
+    uint64_t position = *tail;
+    mirror[position & ring->mask] = value;
+    zl__store_relaxed(&ring->entries[position & ring->mask], value);
+    /* Publishes the entry and, before it, the chunk's payload and header;
+     * pairs with the acquire load of tail in zl__deliver_peek (R2). */
+    zl__store_release(&ring->index->tail, position + 1);
+    *tail = position + 1;
+}
+
+/* ---- deliver ring, consumer side (subscription) ---- */
+
+/* Looks at the oldest entry without taking it. Returns 1 with *position and
+ * *value, 0 when empty, ZL_ECORRUPT when positions break R1. */
+static inline int zl__deliver_peek(const zl__ring *ring, uint64_t *position, uint32_t *value)
+{
+    /* Acquire: see the producer's reclaiming CAS, so we never start from a
+     * position the producer has already taken (a stale head only makes the
+     * CAS below fail). */
+    uint64_t head = zl__load_acquire(&ring->index->head);
+    /* Acquire pairs with the release store of tail in zl__deliver_push (R2). */
+    uint64_t tail = zl__load_acquire(&ring->index->tail);
+    if (tail == head)
+        return 0;
+    if (tail - head > zl__ring_capacity(ring))
+        return ZL_ECORRUPT;
+    *position = head;
+    *value = zl__load_relaxed(&ring->entries[head & ring->mask]);
+    return 1;
+}
+
+/* Takes the entry at position seen by zl__deliver_peek. Returns true when it
+ * is ours; false when the producer reclaimed it meanwhile (peek again). */
+static inline bool zl__deliver_take(const zl__ring *ring, uint64_t position)
+{
+    uint64_t expected = position;
+    /* Release: our read of the entry (in peek) happens before the producer
+     * may reuse the slot (its acquire load of head in make_room). */
+    return zl__cas_acq_rel(&ring->index->head, &expected, position + 1);
+}
+
+/* Whether the ring holds anything (a hint: wait sets use it). */
+static inline bool zl__deliver_nonempty(const zl__ring *ring)
+{
+    /* Acquire pairs with the producer's release store of tail (R2). */
+    return zl__load_acquire(&ring->index->tail) != zl__load_relaxed(&ring->index->head);
+}
+
+/* ---- return ring, producer side (subscription) ---- */
+
+/* Appends value at the producer's private *tail. Returns 0, ZL_EEXHAUSTED
+ * when full (try again after the publisher drained), ZL_ECORRUPT on R1. */
+static inline int zl__return_push(const zl__ring *ring, uint64_t *tail, uint32_t value)
+{
+    uint64_t position = *tail;
+    /* Acquire pairs with the consumer's release store of head (R3): the
+     * entries below it have been read and may be overwritten. */
+    uint64_t head = zl__load_acquire(&ring->index->head);
+    uint64_t fill = position - head;
+    if (fill > zl__ring_capacity(ring))
+        return ZL_ECORRUPT;
+    if (fill == zl__ring_capacity(ring))
+        return ZL_EEXHAUSTED;
+    zl__store_relaxed(&ring->entries[position & ring->mask], value);
+    /* Publishes the entry; pairs with the acquire load in zl__return_available. */
+    zl__store_release(&ring->index->tail, position + 1);
+    *tail = position + 1;
+    return 0;
+}
+
+/* ---- return ring, consumer side (publisher) ---- */
+
+/* How many entries wait from the consumer's private head. Returns the count
+ * (>= 0) and the tail seen, or ZL_ECORRUPT on R1. */
+static inline int64_t zl__return_available(const zl__ring *ring, uint64_t head, uint64_t *tail_seen)
+{
+    /* Acquire pairs with the release store of tail in zl__return_push (R2). */
+    uint64_t tail = zl__load_acquire(&ring->index->tail);
+    uint64_t fill = tail - head;
+    if (fill > zl__ring_capacity(ring))
+        return ZL_ECORRUPT;
+    *tail_seen = tail;
+    return (int64_t)fill;
+}
+
+static inline uint32_t zl__return_entry(const zl__ring *ring, uint64_t position)
+{
+    return zl__load_relaxed(&ring->entries[position & ring->mask]);
+}
+
+/* Frees the slots below head for the producer. */
+static inline void zl__return_consumed(const zl__ring *ring, uint64_t head)
+{
+    /* Release: our reads of the entries happen before the producer reuses
+     * their slots (its acquire load of head in zl__return_push, R3). */
+    zl__store_release(&ring->index->head, head);
+}
+
+#endif

@@ -1,0 +1,177 @@
+/* Shared-memory objects and byte locks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "zloan/error.h"
+
+#include "../error_detail.h"
+#include "segment.h"
+
+static void encode_topic(char *out, size_t out_size, const char *topic)
+{
+    size_t i = 0;
+    for (; topic[i] != '\0' && i + 1 < out_size; i++)
+        out[i] = topic[i] == '/' ? '.' : topic[i];
+    out[i] = '\0';
+}
+
+void zl__shm_name_registry(char *out, size_t out_size, uint32_t domain, const char *topic)
+{
+    char encoded[ZL__SHM_NAME_MAX + 1];
+    encode_topic(encoded, sizeof encoded, topic);
+    snprintf(out, out_size, "/zl.%u.%u.%s", (unsigned)geteuid(), (unsigned)domain, encoded);
+}
+
+void zl__shm_name_endpoint(char *out, size_t out_size, uint32_t domain, const char *topic,
+                           char kind, uint64_t id)
+{
+    char encoded[ZL__SHM_NAME_MAX + 1];
+    encode_topic(encoded, sizeof encoded, topic);
+    snprintf(out, out_size, "/zl.%u.%u.%s:%c%016llx", (unsigned)geteuid(), (unsigned)domain,
+             encoded, kind, (unsigned long long)id);
+}
+
+static unsigned long long shm_free_bytes(void)
+{
+    struct statvfs vfs;
+    if (statvfs("/dev/shm", &vfs) != 0)
+        return 0;
+    return (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+}
+
+int zl__segment_create(const char *name, size_t size, mode_t mode, zl__mapping *out)
+{
+    int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) {
+        if (errno == EACCES)
+            return zl__fail(ZL_EPERM, "cannot create shared memory %s: %s", name, strerror(errno));
+        if (errno == ENOSPC)
+            return zl__fail(ZL_ENOSHM, "cannot create shared memory %s: no space", name);
+        return zl__fail(ZL_ESYSTEM, "shm_open(%s): %s", name, strerror(errno));
+    }
+    /* The mode given to shm_open is filtered by the umask; set it exactly. */
+    if (fchmod(fd, mode) != 0) {
+        int e = errno;
+        close(fd);
+        shm_unlink(name);
+        return zl__fail(ZL_ESYSTEM, "fchmod(%s): %s", name, strerror(e));
+    }
+    /* Reserve every page now: on tmpfs, fallocate fails with ENOSPC when the
+     * memory is not there, instead of a SIGBUS at some later write. */
+    int rc = posix_fallocate(fd, 0, (off_t)size);
+    if (rc != 0) {
+        close(fd);
+        shm_unlink(name);
+        if (rc == ENOSPC || rc == EFBIG || rc == ENOMEM)
+            return zl__fail(ZL_ENOSHM,
+                            "shared memory %s needs %zu bytes (%.1f MiB) but /dev/shm has %llu "
+                            "bytes free: enlarge /dev/shm or reduce the pool (history, depth, "
+                            "max_subscriptions, message size)",
+                            name, size, (double)size / (1024.0 * 1024.0), shm_free_bytes());
+        return zl__fail(ZL_ESYSTEM, "fallocate(%s, %zu): %s", name, size, strerror(rc));
+    }
+    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (base == MAP_FAILED) {
+        shm_unlink(name);
+        if (e == ENOMEM)
+            return zl__fail(ZL_ENOSHM, "cannot map %zu bytes of %s: out of address space", size,
+                            name);
+        return zl__fail(ZL_ESYSTEM, "mmap(%s, %zu): %s", name, size, strerror(e));
+    }
+    out->base = base;
+    out->size = size;
+    return 0;
+}
+
+int zl__segment_open(const char *name, bool writable, zl__mapping *out)
+{
+    int fd = shm_open(name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return ZL_ENODATA;
+        if (errno == EACCES)
+            return zl__fail(ZL_EPERM, "cannot open shared memory %s: %s", name, strerror(errno));
+        return zl__fail(ZL_ESYSTEM, "shm_open(%s): %s", name, strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return zl__fail(ZL_ESYSTEM, "fstat(%s): %s", name, strerror(e));
+    }
+    if (st.st_uid != geteuid()) {
+        close(fd);
+        return zl__fail(ZL_EPERM, "shared memory %s belongs to uid %u, not to us", name,
+                        (unsigned)st.st_uid);
+    }
+    if (st.st_size <= 0) {
+        close(fd);
+        return zl__fail(ZL_ECORRUPT, "shared memory %s is empty", name);
+    }
+    size_t size = (size_t)st.st_size;
+    void *base = mmap(NULL, size, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+                      MAP_SHARED | MAP_POPULATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (base == MAP_FAILED)
+        return zl__fail(ZL_ESYSTEM, "mmap(%s, %zu): %s", name, size, strerror(e));
+    out->base = base;
+    out->size = size;
+    return 0;
+}
+
+void zl__segment_unmap(zl__mapping *mapping)
+{
+    if (mapping->base != NULL)
+        munmap(mapping->base, mapping->size);
+    mapping->base = NULL;
+    mapping->size = 0;
+}
+
+void zl__segment_unlink(const char *name) { shm_unlink(name); }
+
+static int ofd(int fd, int command, short type, off_t byte, struct flock *fl)
+{
+    memset(fl, 0, sizeof *fl);
+    fl->l_type = type;
+    fl->l_whence = SEEK_SET;
+    fl->l_start = byte;
+    fl->l_len = 1;
+    int rc;
+    do {
+        rc = fcntl(fd, command, fl);
+    } while (rc != 0 && errno == EINTR);
+    return rc;
+}
+
+int zl__ofd_lock(int fd, off_t byte, bool exclusive)
+{
+    struct flock fl;
+    if (ofd(fd, F_OFD_SETLK, exclusive ? F_WRLCK : F_RDLCK, byte, &fl) == 0)
+        return 0;
+    if (errno == EAGAIN || errno == EACCES)
+        return ZL_EBUSY;
+    return zl__fail(ZL_ESYSTEM, "fcntl(F_OFD_SETLK): %s", strerror(errno));
+}
+
+void zl__ofd_unlock(int fd, off_t byte)
+{
+    struct flock fl;
+    ofd(fd, F_OFD_SETLK, F_UNLCK, byte, &fl);
+}
+
+bool zl__ofd_held_by_other(int fd, off_t byte)
+{
+    struct flock fl;
+    if (ofd(fd, F_OFD_GETLK, F_WRLCK, byte, &fl) != 0)
+        return true; /* cannot tell: assume alive, never reap on doubt */
+    return fl.l_type != F_UNLCK;
+}

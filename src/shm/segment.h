@@ -1,0 +1,45 @@
+/* Shared-memory objects: names, creation with reserved pages, mapping,
+ * removal, and the open-file-description locks used for liveness. */
+#ifndef ZL_SHM_SEGMENT_H
+#define ZL_SHM_SEGMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ZL__SHM_NAME_MAX 255
+
+typedef struct zl__mapping {
+    void *base;
+    size_t size;
+} zl__mapping;
+
+/* "/zl.<uid>.<domain>.<topic with '/' as '.'>": the topic's registry. */
+void zl__shm_name_registry(char *out, size_t out_size, uint32_t domain, const char *topic);
+/* The same, then ":p<id>" (kind 'p') or ":s<id>" (kind 's'). */
+void zl__shm_name_endpoint(char *out, size_t out_size, uint32_t domain, const char *topic,
+                           char kind, uint64_t id);
+
+/* Creates a new object of size bytes with the pages reserved up front (so a
+ * later write can never raise SIGBUS for lack of memory), maps it read-write.
+ * ZL_ENOSHM names the size asked for and what /dev/shm has free. */
+int zl__segment_create(const char *name, size_t size, mode_t mode, zl__mapping *out);
+
+/* Maps an existing object. Refuses one owned by another user (ZL_EPERM), an
+ * empty one (ZL_ECORRUPT); ZL_ENODATA when it does not exist. */
+int zl__segment_open(const char *name, bool writable, zl__mapping *out);
+
+void zl__segment_unmap(zl__mapping *mapping);
+
+/* Removes the name; mappings stay valid until unmapped. */
+void zl__segment_unlink(const char *name);
+
+/* Open-file-description byte locks (F_OFD_*). Non-blocking. Return 0 when
+ * taken, ZL_EBUSY when another holder has a conflicting lock. */
+int zl__ofd_lock(int fd, off_t byte, bool exclusive);
+void zl__ofd_unlock(int fd, off_t byte);
+/* Whether another open file description holds a lock on byte. */
+bool zl__ofd_held_by_other(int fd, off_t byte);
+
+#endif

@@ -1,0 +1,576 @@
+/* The shared-memory transport, subscription side: its queue object, the
+ * publishers' pools it maps read-only, and the loans it holds.
+ *
+ * Invariants (I1 of DESIGN.md, from the subscription's side)
+ *   S1. A chunk the subscription took from a deliver ring stays "held" (a
+ *       slot of `held` in state HELD or RETURNING) until its index is pushed
+ *       on that connection's return ring, or the connection is gone. The
+ *       publisher reuses it only after it drained that return (publisher.c
+ *       P1/P2), so a held loan is never overwritten.
+ *   S2. A pool stays mapped while its connection is attached or any held
+ *       loan points into it (pool_view.refs), so a loan stays readable after
+ *       its publisher left or died.
+ *   S3. Threads. The take path and reconfiguration run on the owner thread
+ *       (one at a time, per the API). Returns may come from any thread: a
+ *       returner moves its slot HELD -> RETURNING (CAS: exactly one return
+ *       wins) and then whoever holds `return_token` pushes every RETURNING
+ *       slot to its ring and frees it. The token holder is the only thread
+ *       that writes return rings or frees slots; the owner takes the token
+ *       before it changes a connection, so the two never overlap.
+ *   S4. No return is lost: a returner increments `returning` before it
+ *       tries the token; the holder re-reads `returning` after releasing the
+ *       token and takes it again when work is left (a store-buffer pattern,
+ *       hence seq_cst on those four operations).
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zloan/error.h"
+
+#include "../clock.h"
+#include "../error_detail.h"
+#include "../identity.h"
+#include "../mw.h"
+#include "queue.h"
+#include "registry.h"
+#include "transport.h"
+
+#define LIVENESS_PERIOD_NS (50 * 1000000LL)
+
+enum { HELD_FREE = 0, HELD_LOANED = 1, HELD_RETURNING = 2 };
+
+typedef struct pool_view {
+    zl__atomic_u32 refs; /* S2: 1 for the attached connection, 1 per held loan */
+    uint64_t publisher_id;
+    zl__mapping map;
+    const zl__pool_shm *pool;
+} pool_view;
+
+typedef struct connection {
+    uint64_t publisher_id; /* 0: none */
+    uint64_t process_token;
+    pool_view *pool;       /* NULL when the pool could not be mapped */
+    zl__connection_shm *shm;
+    zl__ring deliver;
+    zl__ring ret;
+    bool draining;         /* its publisher is gone: take what is left, then release */
+    uint64_t return_tail;  /* under return_token */
+} connection;
+
+typedef struct held {
+    zl__atomic_u32 state;
+    _Atomic(uintptr_t) payload;
+    uint32_t connection;
+    uint32_t chunk;
+    uint64_t publisher_id;
+    uint64_t sequence;
+    pool_view *pool;
+} held;
+
+struct zl__mw_subscription {
+    const zl_allocator *allocator;
+    zl__registry registry;
+    zl__endpoint_record record;
+    uint32_t slot;
+    bool registered;
+    uint64_t id;
+    uint64_t payload_size;
+    char queue_name[ZL__SHM_NAME_MAX + 1];
+    zl__mapping queue_map;
+    zl__queue_shm *queue;
+    uint32_t seen_generation;
+    uint32_t seen_attach;
+    bool attach_retry;
+    int64_t next_liveness_ns;
+    uint32_t active_mask;
+    connection connections[ZL__PUB_SLOTS];
+    uint32_t held_capacity;
+    held *held;
+    zl__atomic_u32 held_in_use;
+    zl__atomic_u32 returning;
+    zl__atomic_u32 return_token;
+    zl__atomic_u64 lost_dropped;   /* entries we dropped ourselves, and released connections' counts */
+    zl__atomic_u64 peer_errors;
+};
+
+static void *allocate(const zl_allocator *a, size_t size)
+{
+    void *p = a->allocate(size, 64, a->state);
+    if (p != NULL)
+        memset(p, 0, size);
+    return p;
+}
+
+static void deallocate(const zl_allocator *a, void *p, size_t size)
+{
+    if (p != NULL)
+        a->deallocate(p, size, 64, a->state);
+}
+
+/* Under return_token (all decrements are, so the last one is ours alone). */
+static void pool_release(zl__mw_subscription *sub, pool_view *view)
+{
+    if (view == NULL)
+        return;
+    if (zl__fetch_sub_acq_rel(&view->refs, 1) == 1) {
+        zl__segment_unmap(&view->map);
+        deallocate(sub->allocator, view, sizeof *view);
+    }
+}
+
+static void token_acquire_spinning(zl__mw_subscription *sub)
+{
+    /* seq_cst: see S4. Only the owner's reconfiguration waits here, and the
+     * holder keeps the token for a few atomic operations. */
+    while (atomic_exchange_explicit(&sub->return_token, 1, memory_order_seq_cst) != 0)
+        sched_yield();
+}
+
+static void token_release(zl__mw_subscription *sub)
+{
+    atomic_store_explicit(&sub->return_token, 0, memory_order_seq_cst);
+}
+
+/* Pushes every RETURNING slot (S3). Caller holds the token. Returns how many
+ * slots it freed. */
+static uint32_t flush_locked(zl__mw_subscription *sub)
+{
+    uint32_t freed = 0;
+    for (uint32_t k = 0; k < sub->held_capacity; k++) {
+        held *h = &sub->held[k];
+        /* Acquire pairs with the returner's CAS to RETURNING (and, through
+         * it, with the owner's release store of HELD): the fields are set. */
+        if (zl__load_acquire(&h->state) != HELD_RETURNING)
+            continue;
+        connection *c = &sub->connections[h->connection];
+        if (c->publisher_id == h->publisher_id && !c->draining && c->pool == h->pool) {
+            int rc = zl__return_push(&c->ret, &c->return_tail, h->chunk);
+            if (rc == ZL_EEXHAUSTED)
+                continue; /* the publisher drains soon (P4); retried later */
+            if (rc != 0)
+                zl__fetch_add_relaxed(&sub->peer_errors, 1);
+        }
+        pool_release(sub, h->pool);
+        h->pool = NULL;
+        /* Release: the slot's reuse by the owner comes after our last read
+         * of its fields (pairs with the owner's acquire load in claim_slot). */
+        zl__store_release(&h->state, HELD_FREE);
+        atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
+        zl__fetch_sub_acq_rel(&sub->held_in_use, 1);
+        freed++;
+    }
+    return freed;
+}
+
+/* Pushes pending returns unless another thread is at it (then it will). */
+static void flush(zl__mw_subscription *sub)
+{
+    while (atomic_load_explicit(&sub->returning, memory_order_seq_cst) != 0) {
+        if (atomic_exchange_explicit(&sub->return_token, 1, memory_order_seq_cst) != 0)
+            return; /* the holder re-checks `returning` after it releases (S4) */
+        uint32_t freed = flush_locked(sub);
+        token_release(sub);
+        if (freed == 0)
+            return; /* only full rings left: the next take or return retries */
+    }
+}
+
+/* Owner thread, token held: the connection's publisher is gone and its ring
+ * is empty (or unreadable): reset it and let a new publisher claim it. */
+static void release_connection(zl__mw_subscription *sub, uint32_t j)
+{
+    connection *c = &sub->connections[j];
+    zl__connection_shm *s = c->shm;
+    zl__fetch_add_relaxed(&sub->lost_dropped, zl__load_relaxed(&s->lost));
+    zl__store_relaxed(&s->lost, 0);
+    zl__store_relaxed(&s->deliver.head, 0);
+    zl__store_relaxed(&s->deliver.tail, 0);
+    zl__store_relaxed(&s->ret.head, 0);
+    zl__store_relaxed(&s->ret.tail, 0);
+    /* Release: the reset rings are visible to the publisher whose claiming
+     * CAS reads this 0 (acq_rel in the publisher's try_claim). */
+    zl__store_release(&s->publisher_id, 0);
+    pool_release(sub, c->pool);
+    memset(c, 0, sizeof *c);
+    sub->active_mask &= ~(1u << j);
+}
+
+/* Owner thread, token held: publisher `id` claimed connection j. */
+static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
+{
+    connection *c = &sub->connections[j];
+    zl__endpoint_record record;
+    c->shm = zl__queue_connection(sub->queue, j);
+    zl__queue_rings(sub->queue, c->shm, &c->deliver, &c->ret);
+    if (!zl__registry_read(&sub->registry, ZL__KIND_PUBLISHER, j, &record)) {
+        sub->attach_retry = true; /* slot being rewritten: look again later */
+        return;
+    }
+    c->publisher_id = id;
+    c->return_tail = zl__load_relaxed(&c->ret.index->tail);
+    sub->active_mask |= 1u << j;
+    if (record.id != id || !zl__record_same_type(&sub->record, &record)) {
+        /* Claimed by a publisher that is gone, or not of our type: drop
+         * whatever it delivered. */
+        if (record.id == id)
+            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+        c->draining = true;
+        return;
+    }
+    c->process_token = record.process_token;
+    pool_view *view = allocate(sub->allocator, sizeof *view);
+    if (view == NULL) {
+        c->draining = true;
+        return;
+    }
+    char name[ZL__SHM_NAME_MAX + 1];
+    zl__shm_name_endpoint(name, sizeof name, sub->registry.domain, sub->registry.topic, 'p', id);
+    int rc = zl__segment_open(name, false, &view->map);
+    if (rc != 0 || !zl__pool_valid(view->map.base, view->map.size, id, sub->payload_size)) {
+        if (rc == 0) {
+            zl__segment_unmap(&view->map);
+            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+        }
+        deallocate(sub->allocator, view, sizeof *view);
+        c->draining = true;
+        return;
+    }
+    view->pool = view->map.base;
+    view->publisher_id = id;
+    zl__store_relaxed(&view->refs, 1);
+    c->pool = view;
+}
+
+/* The slow path: new publishers, departed ones, dead ones. One load each of
+ * the generation and attach_seq when nothing changed. */
+static void refresh(zl__mw_subscription *sub)
+{
+    uint32_t generation = zl__registry_generation(&sub->registry);
+    /* Acquire pairs with the publisher's release increment after it claimed
+     * a connection and delivered its history (publisher.c attach). */
+    uint32_t attach_seq = zl__load_acquire(&sub->queue->attach_seq);
+    int64_t now = zl__coarse_ns();
+    bool liveness = now >= sub->next_liveness_ns;
+    if (generation == sub->seen_generation && attach_seq == sub->seen_attach && !liveness &&
+        !sub->attach_retry)
+        return;
+    token_acquire_spinning(sub);
+    if (generation != sub->seen_generation || liveness) {
+        sub->seen_generation = generation;
+        for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
+            connection *c = &sub->connections[j];
+            if (!(sub->active_mask & (1u << j)) || c->draining)
+                continue;
+            zl__endpoint_record record;
+            if (!zl__registry_read(&sub->registry, ZL__KIND_PUBLISHER, j, &record) ||
+                record.id != c->publisher_id)
+                c->draining = true;
+        }
+    }
+    if (liveness) {
+        sub->next_liveness_ns = now + LIVENESS_PERIOD_NS;
+        for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
+            connection *c = &sub->connections[j];
+            if ((sub->active_mask & (1u << j)) && !c->draining &&
+                zl__registry_reap(&sub->registry, ZL__KIND_PUBLISHER, j, c->publisher_id))
+                c->draining = true;
+        }
+    }
+    sub->seen_attach = attach_seq;
+    sub->attach_retry = false;
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
+        if (sub->active_mask & (1u << j))
+            continue;
+        /* Acquire pairs with the publisher's claiming CAS; attach_seq's
+         * acquire above already ordered its setup. */
+        uint64_t id = zl__load_acquire(&zl__queue_connection(sub->queue, j)->publisher_id);
+        if (id != 0)
+            attach(sub, j, id);
+    }
+    token_release(sub);
+}
+
+static uint32_t claim_slot(zl__mw_subscription *sub)
+{
+    for (uint32_t k = 0; k < sub->held_capacity; k++)
+        /* Acquire pairs with the flusher's release store of FREE. */
+        if (zl__load_acquire(&sub->held[k].state) == HELD_FREE)
+            return k;
+    return UINT32_MAX;
+}
+
+/* Drops an entry we could not use: give the chunk straight back when the
+ * connection works, count it. Owner thread. */
+static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t chunk)
+{
+    zl__fetch_add_relaxed(&sub->lost_dropped, 1);
+    if (c->pool == NULL || c->draining || chunk >= c->pool->pool->chunk_count)
+        return;
+    token_acquire_spinning(sub);
+    if (zl__return_push(&c->ret, &c->return_tail, chunk) != 0)
+        zl__fetch_add_relaxed(&sub->peer_errors, 1);
+    token_release(sub);
+}
+
+int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payload, size_t *size,
+                                   zl_message_info *info)
+{
+    flush(sub);
+    refresh(sub);
+    /* Acquire pairs with the flusher's decrement (acq_rel) after it freed a
+     * slot, so claim_slot below finds that slot free. */
+    if (zl__load_acquire(&sub->held_in_use) >= sub->held_capacity)
+        return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
+                        sub->held_capacity);
+    for (;;) {
+        uint32_t best = UINT32_MAX;
+        uint32_t best_chunk = 0;
+        uint64_t best_position = 0;
+        int64_t best_time = INT64_MAX;
+        uint32_t mask = sub->active_mask;
+        while (mask != 0) {
+            uint32_t j = (uint32_t)__builtin_ctz(mask);
+            mask &= mask - 1;
+            connection *c = &sub->connections[j];
+            uint64_t position;
+            uint32_t chunk;
+            int rc = zl__deliver_peek(&c->deliver, &position, &chunk);
+            if (rc == 0 && c->draining) {
+                token_acquire_spinning(sub);
+                release_connection(sub, j);
+                token_release(sub);
+                continue;
+            }
+            if (rc < 0) {
+                zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                token_acquire_spinning(sub);
+                c->draining = true;
+                release_connection(sub, j);
+                token_release(sub);
+                continue;
+            }
+            if (rc == 0)
+                continue;
+            if (c->pool == NULL || chunk >= c->pool->pool->chunk_count) {
+                if (zl__deliver_take(&c->deliver, position)) {
+                    if (c->pool != NULL)
+                        zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                    zl__fetch_add_relaxed(&sub->lost_dropped, 1);
+                }
+                mask |= 1u << j; /* look at this connection again */
+                continue;
+            }
+            const zl__chunk_header *h = zl__pool_chunk(c->pool->pool, chunk);
+            if (h->timestamp_ns < best_time || best == UINT32_MAX) {
+                best = j;
+                best_chunk = chunk;
+                best_position = position;
+                best_time = h->timestamp_ns;
+            }
+        }
+        if (best == UINT32_MAX)
+            return ZL_ENODATA;
+        connection *c = &sub->connections[best];
+        if (!zl__deliver_take(&c->deliver, best_position))
+            continue; /* the publisher reclaimed it: look again */
+        const zl__pool_shm *pool = c->pool->pool;
+        zl__chunk_header header;
+        memcpy(&header, zl__pool_chunk(pool, best_chunk), sizeof header);
+        if (header.publisher_id != c->publisher_id || header.chunk_index != best_chunk ||
+            header.payload_size > pool->payload_capacity ||
+            header.payload_size > sub->payload_size) {
+            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            drop_entry(sub, c, best_chunk);
+            continue;
+        }
+        uint32_t k = claim_slot(sub);
+        held *slot = &sub->held[k];
+        slot->connection = best;
+        slot->chunk = best_chunk;
+        slot->publisher_id = c->publisher_id;
+        slot->sequence = header.sequence;
+        slot->pool = c->pool;
+        zl__fetch_add_relaxed(&c->pool->refs, 1); /* S2; the connection's ref keeps it > 0 */
+        const uint8_t *data =
+            (const uint8_t *)zl__pool_chunk(pool, best_chunk) + pool->payload_offset;
+        zl__store_relaxed(&slot->payload, (uintptr_t)data);
+        zl__fetch_add_relaxed(&sub->held_in_use, 1);
+        /* Release: the fields above are visible to any thread that sees
+         * HELD (returners' acquire loads). */
+        zl__store_release(&slot->state, HELD_LOANED);
+        *payload = data;
+        *size = (size_t)header.payload_size;
+        if (info != NULL) {
+            info->source_timestamp_ns = header.timestamp_ns;
+            info->publication_sequence = header.sequence;
+            info->publisher_id = c->publisher_id;
+            info->from_this_process = c->process_token == zl__process_token();
+            info->reception_sequence = 0;
+        }
+        return 0;
+    }
+}
+
+static held *find_held(zl__mw_subscription *sub, const void *payload)
+{
+    for (uint32_t k = 0; k < sub->held_capacity; k++) {
+        held *h = &sub->held[k];
+        /* Acquire pairs with the owner's release store of HELD. */
+        if (zl__load_acquire(&h->state) == HELD_LOANED &&
+            zl__load_relaxed(&h->payload) == (uintptr_t)payload)
+            return h;
+    }
+    return NULL;
+}
+
+int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *payload)
+{
+    for (;;) {
+        held *h = find_held(sub, payload);
+        if (h == NULL)
+            return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
+        uint32_t expected = HELD_LOANED;
+        /* Exactly one return of a loan wins (S3). */
+        if (zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING))
+            break;
+    }
+    atomic_fetch_add_explicit(&sub->returning, 1, memory_order_seq_cst);
+    flush(sub);
+    return 0;
+}
+
+int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *payload,
+                                       bool *consistent)
+{
+    held *h = find_held(sub, payload);
+    if (h == NULL)
+        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
+    const zl__chunk_header *header =
+        (const zl__chunk_header *)((const uint8_t *)payload - h->pool->pool->payload_offset);
+    *consistent = header->sequence == h->sequence && header->publisher_id == h->publisher_id;
+    return 0;
+}
+
+void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats *stats)
+{
+    uint64_t lost = zl__load_relaxed(&sub->lost_dropped);
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
+        if (sub->active_mask & (1u << j))
+            lost += zl__load_relaxed(&sub->connections[j].shm->lost);
+    stats->lost = lost;
+    uint32_t publishers = 0;
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
+        if ((sub->active_mask & (1u << j)) && !sub->connections[j].draining)
+            publishers++;
+    stats->publishers = publishers;
+    stats->peer_errors = zl__load_relaxed(&sub->peer_errors);
+}
+
+static void free_private(zl__mw_subscription *sub)
+{
+    deallocate(sub->allocator, sub->held, sizeof(held) * sub->held_capacity);
+    deallocate(sub->allocator, sub, sizeof *sub);
+}
+
+void zl__shm_subscription_destroy(zl__mw_subscription *sub)
+{
+    token_acquire_spinning(sub);
+    for (uint32_t k = 0; k < sub->held_capacity; k++) {
+        held *h = &sub->held[k];
+        if (zl__load_relaxed(&h->state) != HELD_FREE)
+            pool_release(sub, h->pool);
+    }
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
+        if (sub->active_mask & (1u << j))
+            pool_release(sub, sub->connections[j].pool);
+    if (sub->registered)
+        zl__registry_unregister(&sub->registry, ZL__KIND_SUBSCRIPTION, sub->slot);
+    zl__registry_close(&sub->registry);
+    zl__segment_unlink(sub->queue_name);
+    zl__segment_unmap(&sub->queue_map);
+    free_private(sub);
+}
+
+int zl__shm_subscription_create(const zl__mw_subscription_config *config,
+                                zl__mw_subscription **out)
+{
+    const zl__mw_endpoint_config *e = &config->endpoint;
+    const zl_allocator *a = e->allocator;
+    if (config->depth == 0 || config->depth > 4096 || e->max_loans == 0 || e->max_loans > 4096)
+        return zl__fail(ZL_EINVAL, "depth and loans must be in 1..4096");
+    zl__mw_subscription *sub = allocate(a, sizeof *sub);
+    if (sub == NULL)
+        return zl__fail(ZL_ENOMEM, "allocating a subscription failed");
+    sub->allocator = a;
+    sub->registry.fd = -1;
+    sub->payload_size = e->payload_size;
+    sub->held_capacity = e->max_loans;
+    sub->held = allocate(a, sizeof(held) * sub->held_capacity);
+    if (sub->held == NULL) {
+        free_private(sub);
+        return zl__fail(ZL_ENOMEM, "allocating the subscription's loan table failed");
+    }
+    sub->id = zl__random_id();
+    zl__endpoint_record *r = &sub->record;
+    r->id = sub->id;
+    r->process_token = zl__process_token();
+    r->pid = (uint32_t)getpid();
+    r->kind = ZL__KIND_SUBSCRIPTION;
+    r->depth = config->depth;
+    r->max_loans = e->max_loans;
+    r->flags = config->history ? ZL__RECORD_WANTS_HISTORY : 0;
+    r->payload_size = e->payload_size;
+    r->type_size = e->type_size;
+    r->layout_hash = e->layout_hash;
+    r->plain = e->plain;
+    snprintf(r->type_name, sizeof r->type_name, "%s", e->type_name);
+
+    /* Deliver ring: the keep-last depth. Return ring: everything that may
+     * come back between two drains of the publisher (publisher.c P4), with
+     * room to spare. */
+    uint32_t deliver_capacity = zl__pow2_at_least(config->depth);
+    uint32_t return_capacity = zl__pow2_at_least(2 * config->depth + e->max_loans + 2);
+    uint64_t stride = zl__queue_connection_stride(deliver_capacity, return_capacity);
+    uint64_t total = zl__queue_connection_offset() + (uint64_t)ZL__PUB_SLOTS * stride;
+
+    mode_t mode = e->share_with_group ? 0660 : 0600;
+    int rc = zl__registry_open(&sub->registry, e->domain_id, e->topic, mode);
+    if (rc != 0) {
+        free_private(sub);
+        return rc;
+    }
+    zl__shm_name_endpoint(sub->queue_name, sizeof sub->queue_name, e->domain_id, e->topic, 's',
+                          sub->id);
+    rc = zl__segment_create(sub->queue_name, total, mode, &sub->queue_map);
+    if (rc != 0) {
+        zl__registry_close(&sub->registry);
+        free_private(sub);
+        return rc;
+    }
+    zl__queue_shm *q = sub->queue_map.base;
+    q->magic = ZL__QUEUE_MAGIC;
+    q->version = ZL__LAYOUT_VERSION;
+    q->connection_count = ZL__PUB_SLOTS;
+    q->subscription_id = sub->id;
+    q->total_size = total;
+    q->deliver_capacity = deliver_capacity;
+    q->return_capacity = return_capacity;
+    q->connection_offset = zl__queue_connection_offset();
+    q->connection_stride = stride;
+    sub->queue = q;
+    rc = zl__registry_register(&sub->registry, r, &sub->slot);
+    if (rc != 0) {
+        zl__segment_unlink(sub->queue_name);
+        zl__segment_unmap(&sub->queue_map);
+        zl__registry_close(&sub->registry);
+        free_private(sub);
+        return rc;
+    }
+    sub->registered = true;
+    sub->seen_generation = zl__registry_generation(&sub->registry) - 1;
+    refresh(sub);
+    *out = sub;
+    return 0;
+}

@@ -1,0 +1,20 @@
+/* The shared-memory transport's table of operations. */
+#include "transport.h"
+
+const zl__mw_ops zl__shm_ops = {
+    .name = "shm",
+    .publisher_create = zl__shm_publisher_create,
+    .publisher_destroy = zl__shm_publisher_destroy,
+    .publisher_loan = zl__shm_publisher_loan,
+    .publisher_publish_loan = zl__shm_publisher_publish_loan,
+    .publisher_return_loan = zl__shm_publisher_return_loan,
+    .publisher_update_connections = zl__shm_publisher_update_connections,
+    .publisher_stats = zl__shm_publisher_stats,
+    .publisher_id = zl__shm_publisher_id,
+    .subscription_create = zl__shm_subscription_create,
+    .subscription_destroy = zl__shm_subscription_destroy,
+    .subscription_take_loan = zl__shm_subscription_take_loan,
+    .subscription_return_loan = zl__shm_subscription_return_loan,
+    .subscription_is_consistent = zl__shm_subscription_is_consistent,
+    .subscription_stats = zl__shm_subscription_stats,
+};

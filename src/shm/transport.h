@@ -1,0 +1,27 @@
+/* The shared-memory transport's entry points, gathered into zl__shm_ops by
+ * transport.c. See mw.h for what each one promises. */
+#ifndef ZL_SHM_TRANSPORT_H
+#define ZL_SHM_TRANSPORT_H
+
+#include "../mw.h"
+
+int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publisher **out);
+void zl__shm_publisher_destroy(zl__mw_publisher *pub);
+int zl__shm_publisher_loan(zl__mw_publisher *pub, void **payload);
+int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, void *payload, size_t size);
+int zl__shm_publisher_return_loan(zl__mw_publisher *pub, void *payload);
+int zl__shm_publisher_update_connections(zl__mw_publisher *pub);
+void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *stats);
+uint64_t zl__shm_publisher_id(const zl__mw_publisher *pub);
+
+int zl__shm_subscription_create(const zl__mw_subscription_config *config,
+                                zl__mw_subscription **out);
+void zl__shm_subscription_destroy(zl__mw_subscription *sub);
+int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payload, size_t *size,
+                                   zl_message_info *info);
+int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *payload);
+int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *payload,
+                                       bool *consistent);
+void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats *stats);
+
+#endif

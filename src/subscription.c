@@ -1,0 +1,283 @@
+/* Subscriptions: loans from the transport, or copies into the allocator's
+ * memory when the subscription cannot lend (the refusal path). */
+#include <string.h>
+
+#include "zloan/error.h"
+#include "zloan/subscription.h"
+
+#include "context.h"
+#include "error_detail.h"
+
+struct zl_subscription {
+    zl_context *context;
+    const zl__mw_ops *mw;
+    zl__mw_subscription *impl;
+    zl_type type;
+    char type_name[ZL_TYPE_NAME_MAX];
+    bool can_loan;
+    uint32_t max_loans;
+    /* The user's loans of either kind; returns may come from any thread. */
+    zl__atomic_u32 loans_held;
+    /* Allocator loans (refusal path): the owner thread claims a free entry
+     * (0 -> address), any returner frees it (address -> 0), each by CAS. */
+    _Atomic(uintptr_t) *allocated;
+    uint64_t reception_sequence;
+};
+
+void zl_subscription_options_init(zl_subscription_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->depth = 8;
+    options->max_loans = 8;
+}
+
+int zl_subscription_create(zl_context *context, const char *topic, const zl_type *type,
+                           const zl_subscription_options *options, zl_subscription **subscription)
+{
+    zl__clear_detail();
+    zl_subscription_options defaults;
+    if (context == NULL || topic == NULL || type == NULL || subscription == NULL)
+        return zl__fail(ZL_EINVAL, "context, topic, type and subscription must not be NULL");
+    if (options == NULL) {
+        zl_subscription_options_init(&defaults);
+        options = &defaults;
+    }
+    if (options->depth == 0 || options->depth > 4096 || options->max_loans == 0 ||
+        options->max_loans > 1024)
+        return zl__fail(ZL_EINVAL,
+                        "subscription options out of range: depth 1..4096, max_loans 1..1024");
+    char qualified[ZL_TOPIC_NAME_MAX + 1];
+    zl__mw_subscription_config config;
+    memset(&config, 0, sizeof config);
+    int rc = zl__context_endpoint_config(context, topic, type, qualified, &config.endpoint);
+    if (rc != 0)
+        return rc;
+    config.endpoint.max_loans = options->max_loans + 1; /* one more for copies */
+    config.depth = options->depth;
+    config.history = options->history;
+
+    zl_subscription *s = zl__context_allocate(context, sizeof *s, _Alignof(zl_subscription));
+    if (s == NULL)
+        return zl__fail(ZL_ENOMEM, "allocating the subscription failed");
+    memset(s, 0, sizeof *s);
+    size_t table = sizeof(uintptr_t) * options->max_loans;
+    s->allocated = zl__context_allocate(context, table, _Alignof(uintptr_t));
+    if (s->allocated == NULL) {
+        zl__context_deallocate(context, s, sizeof *s, _Alignof(zl_subscription));
+        return zl__fail(ZL_ENOMEM, "allocating the subscription failed");
+    }
+    for (uint32_t i = 0; i < options->max_loans; i++)
+        atomic_init(&s->allocated[i], 0);
+    s->context = context;
+    s->mw = context->transport;
+    s->type = *type;
+    memcpy(s->type_name, type->name, strlen(type->name) + 1);
+    s->type.name = s->type_name;
+    s->type.layout = NULL;
+    s->type.layout_hash = config.endpoint.layout_hash;
+    s->max_loans = options->max_loans;
+    s->can_loan = type->plain && !options->disable_loans && !context->disable_loans;
+    rc = s->mw->subscription_create(&config, &s->impl);
+    if (rc != 0) {
+        zl__context_deallocate(context, s->allocated, table, _Alignof(uintptr_t));
+        zl__context_deallocate(context, s, sizeof *s, _Alignof(zl_subscription));
+        return rc;
+    }
+    zl__fetch_add_relaxed(&context->endpoints, 1);
+    *subscription = s;
+    return 0;
+}
+
+static void free_message(zl_subscription *s, void *message)
+{
+    if (!s->type.plain && s->type.fini != NULL)
+        s->type.fini(message, &s->context->allocator);
+    zl__context_deallocate(s->context, message, s->type.size, s->type.alignment);
+}
+
+int zl_subscription_destroy(zl_subscription *subscription)
+{
+    zl__clear_detail();
+    if (subscription == NULL)
+        return zl__fail(ZL_EINVAL, "subscription is NULL");
+    zl_context *context = subscription->context;
+    for (uint32_t i = 0; i < subscription->max_loans; i++) {
+        uintptr_t held = zl__load_acquire(&subscription->allocated[i]);
+        if (held != 0)
+            free_message(subscription, (void *)held);
+    }
+    subscription->mw->subscription_destroy(subscription->impl);
+    zl__context_deallocate(context, subscription->allocated,
+                           sizeof(uintptr_t) * subscription->max_loans, _Alignof(uintptr_t));
+    zl__context_deallocate(context, subscription, sizeof *subscription, _Alignof(zl_subscription));
+    /* Release: pairs with zl_context_destroy's acquire load. */
+    atomic_fetch_sub_explicit(&context->endpoints, 1, memory_order_release);
+    return 0;
+}
+
+bool zl_subscription_can_loan(const zl_subscription *subscription)
+{
+    return subscription != NULL && subscription->can_loan;
+}
+
+/* Takes one payload from the transport into message (copy or deserialize)
+ * and gives the transport's loan straight back. */
+static int take_copy(zl_subscription *s, void *message, zl_message_info *info)
+{
+    const void *payload;
+    size_t size;
+    int rc = s->mw->subscription_take_loan(s->impl, &payload, &size, info);
+    if (rc != 0)
+        return rc;
+    if (s->type.plain) {
+        if (size != s->type.size)
+            rc = zl__fail(ZL_ESERIALIZE, "a '%s' message of %zu bytes arrived, expected %zu",
+                          s->type.name, size, s->type.size);
+        else
+            memcpy(message, payload, size);
+    } else {
+        rc = s->type.deserialize(payload, size, message, &s->context->allocator);
+        if (rc != 0)
+            rc = zl__fail(ZL_ESERIALIZE, "deserializing a '%s' failed (%d)", s->type.name, rc);
+    }
+    s->mw->subscription_return_loan(s->impl, payload);
+    if (rc == 0 && info != NULL)
+        info->reception_sequence = ++s->reception_sequence;
+    else if (rc == 0)
+        ++s->reception_sequence;
+    return rc;
+}
+
+int zl_subscription_take(zl_subscription *subscription, void *message, zl_message_info *info)
+{
+    zl__clear_detail();
+    if (subscription == NULL || message == NULL)
+        return zl__fail(ZL_EINVAL, "subscription and message must not be NULL");
+    return take_copy(subscription, message, info);
+}
+
+int zl_subscription_take_loan(zl_subscription *subscription, const void **message,
+                              zl_message_info *info)
+{
+    zl__clear_detail();
+    if (subscription == NULL || message == NULL)
+        return zl__fail(ZL_EINVAL, "subscription and message must not be NULL");
+    zl_subscription *s = subscription;
+    if (zl__load_relaxed(&s->loans_held) >= s->max_loans)
+        return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
+                        s->max_loans);
+    if (s->can_loan) {
+        const void *payload;
+        size_t size;
+        int rc = s->mw->subscription_take_loan(s->impl, &payload, &size, info);
+        if (rc != 0)
+            return rc;
+        if (size != s->type.size) {
+            s->mw->subscription_return_loan(s->impl, payload);
+            return zl__fail(ZL_ESERIALIZE, "a '%s' message of %zu bytes arrived, expected %zu",
+                            s->type.name, size, s->type.size);
+        }
+        zl__fetch_add_relaxed(&s->loans_held, 1);
+        ++s->reception_sequence;
+        if (info != NULL)
+            info->reception_sequence = s->reception_sequence;
+        *message = payload;
+        return 0;
+    }
+    /* The refusal path: the loan is the allocator's memory. */
+    uint32_t slot = 0;
+    while (slot < s->max_loans && zl__load_relaxed(&s->allocated[slot]) != 0)
+        slot++;
+    if (slot == s->max_loans)
+        return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
+                        s->max_loans);
+    void *memory = zl__context_allocate(s->context, s->type.size, s->type.alignment);
+    if (memory == NULL)
+        return zl__fail(ZL_ENOMEM, "the allocator failed for a loan of %zu bytes", s->type.size);
+    int rc = take_copy(s, memory, info);
+    if (rc != 0) {
+        zl__context_deallocate(s->context, memory, s->type.size, s->type.alignment);
+        return rc;
+    }
+    /* Release: the message's contents are visible to a returner on another
+     * thread that finds this entry (its acquire load in return_loan). */
+    zl__store_release(&s->allocated[slot], (uintptr_t)memory);
+    zl__fetch_add_relaxed(&s->loans_held, 1);
+    *message = memory;
+    return 0;
+}
+
+int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void **messages,
+                                       zl_message_info *infos, size_t capacity, size_t *count)
+{
+    zl__clear_detail();
+    if (subscription == NULL || messages == NULL || count == NULL || capacity == 0)
+        return zl__fail(ZL_EINVAL, "subscription, messages and count must not be NULL, "
+                                   "capacity not 0");
+    size_t n = 0;
+    int rc = 0;
+    while (n < capacity) {
+        rc = zl_subscription_take_loan(subscription, &messages[n], infos ? &infos[n] : NULL);
+        if (rc != 0)
+            break;
+        n++;
+    }
+    *count = n;
+    if (n > 0)
+        return 0;
+    return rc;
+}
+
+int zl_subscription_return_loan(zl_subscription *subscription, const void *message)
+{
+    zl__clear_detail();
+    if (subscription == NULL || message == NULL)
+        return zl__fail(ZL_EINVAL, "subscription and message must not be NULL");
+    zl_subscription *s = subscription;
+    for (uint32_t i = 0; i < s->max_loans; i++) {
+        uintptr_t expected = (uintptr_t)message;
+        /* Acquire pairs with the release store in take_loan: we see the
+         * message before we finalize it. One returner wins the CAS. */
+        if (zl__load_acquire(&s->allocated[i]) == expected &&
+            atomic_compare_exchange_strong_explicit(&s->allocated[i], &expected, 0,
+                                                    memory_order_acq_rel, memory_order_relaxed)) {
+            free_message(s, (void *)message);
+            zl__fetch_sub_relaxed(&s->loans_held, 1);
+            return 0;
+        }
+    }
+    if (!s->can_loan)
+        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", message);
+    int rc = s->mw->subscription_return_loan(s->impl, message);
+    if (rc == 0)
+        zl__fetch_sub_relaxed(&s->loans_held, 1);
+    return rc;
+}
+
+int zl_subscription_is_consistent(zl_subscription *subscription, const void *message,
+                                  bool *consistent)
+{
+    zl__clear_detail();
+    if (subscription == NULL || message == NULL || consistent == NULL)
+        return zl__fail(ZL_EINVAL, "subscription, message and consistent must not be NULL");
+    for (uint32_t i = 0; i < subscription->max_loans; i++)
+        if (zl__load_acquire(&subscription->allocated[i]) == (uintptr_t)message) {
+            *consistent = true; /* our own copy: nobody else writes it */
+            return 0;
+        }
+    if (!subscription->can_loan)
+        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", message);
+    return subscription->mw->subscription_is_consistent(subscription->impl, message, consistent);
+}
+
+int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_stats *stats)
+{
+    zl__clear_detail();
+    if (subscription == NULL || stats == NULL)
+        return zl__fail(ZL_EINVAL, "subscription and stats must not be NULL");
+    memset(stats, 0, sizeof *stats);
+    subscription->mw->subscription_stats(subscription->impl, stats);
+    stats->received = subscription->reception_sequence;
+    stats->loans_held = zl__load_relaxed(&subscription->loans_held);
+    return 0;
+}

@@ -106,3 +106,63 @@ static inline int test_count_shm(const char *needle)
 }
 
 #endif
+
+/* An allocator that counts, for checking that everything allocated is
+ * freed and that nothing is allocated where nothing should be. */
+typedef struct test_counting_allocator {
+    long allocations;
+    long deallocations;
+    long bytes_live;
+} test_counting_allocator;
+
+static void *test_counting_allocate(size_t size, size_t alignment, void *state)
+{
+    test_counting_allocator *c = state;
+    __atomic_fetch_add(&c->allocations, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&c->bytes_live, (long)size, __ATOMIC_RELAXED);
+    return zl_allocator_default()->allocate(size, alignment, NULL);
+}
+
+static void test_counting_deallocate(void *ptr, size_t size, size_t alignment, void *state)
+{
+    test_counting_allocator *c = state;
+    __atomic_fetch_add(&c->deallocations, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_sub(&c->bytes_live, (long)size, __ATOMIC_RELAXED);
+    zl_allocator_default()->deallocate(ptr, size, alignment, NULL);
+}
+
+static inline zl_allocator test_counting(test_counting_allocator *c)
+{
+    zl_allocator a = {test_counting_allocate, test_counting_deallocate, c};
+    return a;
+}
+
+/* The shared-memory name fragment of a topic (its '/' written as '.'). */
+static inline const char *test_shm_fragment(const char *topic)
+{
+    static char out[256];
+    size_t i = 0;
+    for (; topic[i] != '\0' && i + 1 < sizeof out; i++)
+        out[i] = topic[i] == '/' ? '.' : topic[i];
+    out[i] = '\0';
+    return out;
+}
+
+/* Whether address lies in a mapping of a file whose path contains needle. */
+static inline int test_mapped_from(const void *address, const char *needle)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (maps == NULL)
+        return 0;
+    char line[1024];
+    int found = 0;
+    while (fgets(line, sizeof line, maps) != NULL) {
+        unsigned long start, end;
+        if (sscanf(line, "%lx-%lx", &start, &end) != 2)
+            continue;
+        if ((unsigned long)address >= start && (unsigned long)address < end)
+            found = strstr(line, needle) != NULL;
+    }
+    fclose(maps);
+    return found;
+}

@@ -91,6 +91,21 @@ typedef struct zl__registry_shm {
      * it with the value they last saw (acquire) to find changes with one
      * load. Also a futex word: wait sets sleep on it to hear of new peers. */
     zl__atomic_u32 generation __attribute__((aligned(ZL__CACHE_LINE)));
+    /* Where the next registration of each kind starts looking for a free
+     * slot (advisory, written under the REGISTER lock). Rotating keeps a
+     * just-freed slot, whose connections peers may not have released yet,
+     * out of use while other slots are free. */
+    uint32_t next_slot[2];
+    /* Pools of departed publishers that subscriptions still have to drain:
+     * a publisher that leaves while some deliver rings still hold its
+     * messages keeps its pool linked and records here how many
+     * subscriptions must finish with it; the one that brings `remaining`
+     * to 0 removes the pool. See zl__registry_linger. */
+    struct {
+        zl__atomic_u64 pool_id;
+        zl__atomic_u32 remaining;
+        uint32_t reserved;
+    } lingering[ZL__PUB_SLOTS];
     zl__slot publishers[ZL__PUB_SLOTS] __attribute__((aligned(ZL__CACHE_LINE)));
     zl__slot subscriptions[ZL__SUB_SLOTS];
 } zl__registry_shm;
@@ -120,6 +135,11 @@ typedef struct zl__pool_shm {
     uint64_t chunk_stride;   /* bytes from one chunk to the next */
     uint64_t payload_offset; /* payload, from the start of its chunk */
     uint64_t payload_capacity;
+    /* The publisher's type and process, so that a subscription can check
+     * and use a pool whose publisher has already left the registry. */
+    uint64_t type_size;
+    uint64_t layout_hash;
+    uint64_t process_token;
 } zl__pool_shm;
 
 /* The header of every chunk: one cache line before the payload. Written by
@@ -155,6 +175,9 @@ typedef struct zl__connection_shm {
     /* Entries the publisher reclaimed from a full deliver ring (keep-last);
      * written by the publisher only. */
     zl__atomic_u64 lost;
+    /* Set by a departing publisher that counted this connection in its
+     * lingering entry (registry); the subscription then owes a release. */
+    zl__atomic_u32 lingering;
     zl__ring_index deliver; /* publisher -> subscription */
     zl__ring_index ret;     /* subscription -> publisher */
 } zl__connection_shm;

@@ -264,8 +264,10 @@ static void try_claim(zl__mw_publisher *pub, uint32_t j)
 {
     connection *c = &pub->connections[j];
     zl__endpoint_record record;
-    if (!zl__registry_read(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record) ||
-        record.id != c->subscription_id) {
+    int state = zl__registry_lookup(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record);
+    if (state == ZL__SLOT_BUSY)
+        return; /* look again at the next call */
+    if (state == ZL__SLOT_EMPTY || record.id != c->subscription_id) {
         disconnect(pub, j);
         return;
     }
@@ -317,7 +319,13 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
         for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
             connection *c = &pub->connections[j];
             zl__endpoint_record record;
-            bool present = zl__registry_read(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record);
+            int state = zl__registry_lookup(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record);
+            if (state == ZL__SLOT_BUSY) {
+                /* Being rewritten: decide nothing, scan again next time. */
+                pub->seen_generation = generation - 1;
+                continue;
+            }
+            bool present = state == ZL__SLOT_PRESENT;
             if ((c->connected || c->pending) && (!present || record.id != c->subscription_id))
                 disconnect(pub, j);
             if (present && !c->connected && !c->pending)
@@ -415,7 +423,7 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, void *payload, size_t 
                         (unsigned long long)pub->pool->payload_capacity);
     update(pub, false);
     drain_returns(pub);
-    zl__chunk_header *header = (zl__chunk_header *)chunk_base(pub, chunk);
+    zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(pub, chunk);
     header->publisher_id = pub->id;
     header->sequence = ++pub->sequence;
     header->timestamp_ns = zl__realtime_ns();
@@ -488,8 +496,24 @@ static void free_private(zl__mw_publisher *pub)
 
 void zl__shm_publisher_destroy(zl__mw_publisher *pub)
 {
+    /* Subscriptions whose queues still hold our messages may not have
+     * mapped the pool yet: keep it linked for them (registry G6). Those
+     * that took everything have it mapped already, and their loans stay
+     * valid after the name is gone. */
+    uint32_t waiting = 0;
     for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
         connection *c = &pub->connections[j];
+        if (c->connected && zl__deliver_nonempty(&c->deliver))
+            waiting |= 1u << j;
+    }
+    bool linger = waiting != 0 &&
+                  zl__registry_linger(&pub->registry, pub->id, (uint32_t)__builtin_popcount(waiting));
+    for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
+        connection *c = &pub->connections[j];
+        if (linger && (waiting & (1u << j)))
+            /* Release: the lingering entry (written before) is visible to
+             * the subscription that sees this flag (its acquire load). */
+            zl__store_release(&c->shm->lingering, 1);
         if (c->connected)
             deallocate(pub->allocator, c->mirror, sizeof(uint32_t) * (c->deliver.mask + 1));
         c->connected = false;
@@ -498,8 +522,8 @@ void zl__shm_publisher_destroy(zl__mw_publisher *pub)
     if (pub->registered)
         zl__registry_unregister(&pub->registry, ZL__KIND_PUBLISHER, pub->slot);
     zl__registry_close(&pub->registry);
-    /* Subscriptions that still hold loans keep their own mappings. */
-    zl__segment_unlink(pub->pool_name);
+    if (!linger)
+        zl__segment_unlink(pub->pool_name);
     zl__segment_unmap(&pub->pool_map);
     free_private(pub);
 }
@@ -589,9 +613,12 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     pool->chunk_stride = stride;
     pool->payload_offset = payload_offset;
     pool->payload_capacity = stride - payload_offset;
+    pool->type_size = e->type_size;
+    pool->layout_hash = e->layout_hash;
+    pool->process_token = r->process_token;
     pub->pool = pool;
     for (uint32_t c = 0; c < count; c++) {
-        ((zl__chunk_header *)chunk_base(pub, c))->chunk_index = c;
+        ((zl__chunk_header *)(void *)chunk_base(pub, c))->chunk_index = c;
         pub->free_stack[pub->free_top++] = (uint32_t)(count - 1 - c);
     }
     rc = zl__registry_register(&pub->registry, r, &pub->slot);

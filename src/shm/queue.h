@@ -59,7 +59,7 @@ static inline bool zl__queue_valid(const zl__queue_shm *q, size_t mapped, uint64
 
 static inline zl__connection_shm *zl__queue_connection(zl__queue_shm *q, uint32_t slot)
 {
-    return (zl__connection_shm *)((char *)q + q->connection_offset + q->connection_stride * slot);
+    return (zl__connection_shm *)(void *)((char *)q + q->connection_offset + q->connection_stride * slot);
 }
 
 /* The two rings of a connection, as local views. */
@@ -77,11 +77,14 @@ static inline void zl__queue_rings(const zl__queue_shm *q, zl__connection_shm *c
 
 /* Checks a mapped pool (read by subscriptions). */
 static inline bool zl__pool_valid(const zl__pool_shm *p, size_t mapped, uint64_t id,
-                                  uint64_t payload_size)
+                                  const zl__endpoint_record *ours)
 {
     if (mapped < sizeof *p || p->magic != ZL__POOL_MAGIC || p->version != ZL__LAYOUT_VERSION ||
         p->publisher_id != id || p->total_size != mapped || p->chunk_count == 0)
         return false;
+    if (p->type_size != ours->type_size || p->layout_hash != ours->layout_hash)
+        return false;
+    uint64_t payload_size = ours->payload_size;
     if (p->payload_capacity < payload_size || p->payload_offset < sizeof(zl__chunk_header) ||
         p->chunk_stride < p->payload_offset + p->payload_capacity ||
         p->chunk_offset < sizeof *p || p->chunk_offset % ZL__CACHE_LINE != 0 ||
@@ -95,7 +98,7 @@ static inline bool zl__pool_valid(const zl__pool_shm *p, size_t mapped, uint64_t
 
 static inline const zl__chunk_header *zl__pool_chunk(const zl__pool_shm *p, uint32_t index)
 {
-    return (const zl__chunk_header *)((const char *)p + p->chunk_offset + p->chunk_stride * index);
+    return (const zl__chunk_header *)(const void *)((const char *)p + p->chunk_offset + p->chunk_stride * index);
 }
 
 #endif

@@ -14,6 +14,10 @@
  *   G4. Registrations hold the REGISTER lock, so the type check and the
  *       claim of a slot are atomic with respect to other registrations: two
  *       endpoints of different types cannot both join.
+ *   G6. A lingering entry is written under the REGISTER lock: remaining is
+ *       stored before pool_id is published (release), so a subscription that
+ *       finds the id (acquire) decrements a valid count; whoever takes it to
+ *       0 removes the pool and frees the entry.
  *   G5. Each user holds a read lock on USERS; the one that obtains the write
  *       lock knows it is the last and removes the registry. An opener checks,
  *       after it got its read lock, that the file it opened is still linked,
@@ -97,8 +101,8 @@ static void bump_generation(zl__registry *registry)
     zl__fetch_add_release(&registry->shm->generation, 1);
 }
 
-bool zl__registry_read(const zl__registry *registry, uint32_t kind, uint32_t slot,
-                       zl__endpoint_record *record)
+int zl__registry_lookup(const zl__registry *registry, uint32_t kind, uint32_t slot,
+                        zl__endpoint_record *record)
 {
     zl__slot *s = slot_at(registry, kind, slot);
     for (int tries = 0; tries < SEQLOCK_TRIES; tries++) {
@@ -115,13 +119,19 @@ bool zl__registry_read(const zl__registry *registry, uint32_t kind, uint32_t slo
         if (zl__load_relaxed(&s->seq) != before)
             continue;
         memcpy(record, words, sizeof *record);
-        if (record->id == 0)
-            return false;
         /* Hostile or torn-on-purpose records: never trust a string's end. */
         record->type_name[ZL_TYPE_NAME_MAX - 1] = '\0';
-        return record->kind == kind;
+        if (record->id == 0 || record->kind != kind)
+            return ZL__SLOT_EMPTY;
+        return ZL__SLOT_PRESENT;
     }
-    return false;
+    return ZL__SLOT_BUSY;
+}
+
+bool zl__registry_read(const zl__registry *registry, uint32_t kind, uint32_t slot,
+                       zl__endpoint_record *record)
+{
+    return zl__registry_lookup(registry, kind, slot, record) == ZL__SLOT_PRESENT;
 }
 
 bool zl__record_same_type(const zl__endpoint_record *a, const zl__endpoint_record *b)
@@ -151,8 +161,11 @@ bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uin
     if (zl__ofd_lock(registry->fd, byte, true) != 0)
         return false; /* its owner is alive */
     zl__endpoint_record record;
-    if (zl__registry_read(registry, kind, slot, &record) && (id == 0 || record.id == id)) {
-        remove_leftovers(registry, &record);
+    int state = zl__registry_lookup(registry, kind, slot, &record);
+    /* BUSY with the lock in hand: its writer died mid-write; clear it. */
+    if (state == ZL__SLOT_BUSY || (state == ZL__SLOT_PRESENT && (id == 0 || record.id == id))) {
+        if (state == ZL__SLOT_PRESENT)
+            remove_leftovers(registry, &record);
         zl__endpoint_record empty;
         memset(&empty, 0, sizeof empty);
         write_record(slot_at(registry, kind, slot), &empty);
@@ -160,6 +173,46 @@ bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uin
     }
     zl__ofd_unlock(registry->fd, byte);
     return true;
+}
+
+static void unlink_pool(zl__registry *registry, uint64_t pool_id)
+{
+    char name[ZL__SHM_NAME_MAX + 1];
+    zl__shm_name_endpoint(name, sizeof name, registry->domain, registry->topic, 'p', pool_id);
+    zl__segment_unlink(name);
+}
+
+bool zl__registry_linger(zl__registry *registry, uint64_t pool_id, uint32_t count)
+{
+    if (lock_waiting(registry->fd, ZL__LOCK_REGISTER, true, "register", registry->topic) != 0)
+        return false;
+    bool recorded = false;
+    for (uint32_t i = 0; i < ZL__PUB_SLOTS && !recorded; i++) {
+        if (zl__load_relaxed(&registry->shm->lingering[i].pool_id) != 0)
+            continue;
+        zl__store_relaxed(&registry->shm->lingering[i].remaining, count);
+        /* Release: the count is visible to whoever finds the id (G6). */
+        zl__store_release(&registry->shm->lingering[i].pool_id, pool_id);
+        recorded = true;
+    }
+    zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);
+    return recorded;
+}
+
+void zl__registry_linger_done(zl__registry *registry, uint64_t pool_id)
+{
+    for (uint32_t i = 0; i < ZL__PUB_SLOTS; i++) {
+        /* Acquire pairs with the release store in zl__registry_linger. */
+        if (zl__load_acquire(&registry->shm->lingering[i].pool_id) != pool_id)
+            continue;
+        /* acq_rel: the decrements form one chain; the last sees them all. */
+        uint32_t before = zl__fetch_sub_acq_rel(&registry->shm->lingering[i].remaining, 1);
+        if (before == 1 || before > ZL__SUB_SLOTS) { /* last one, or a broken count */
+            unlink_pool(registry, pool_id);
+            zl__store_release(&registry->shm->lingering[i].pool_id, 0);
+        }
+        return;
+    }
 }
 
 static void init_registry(zl__registry_shm *shm, const char *topic)
@@ -280,6 +333,11 @@ void zl__registry_close(zl__registry *registry)
                 if (zl__registry_read(registry, kind, i, &record))
                     remove_leftovers(registry, &record);
             }
+        for (uint32_t i = 0; i < ZL__PUB_SLOTS; i++) {
+            uint64_t pool_id = zl__load_acquire(&registry->shm->lingering[i].pool_id);
+            if (pool_id != 0)
+                unlink_pool(registry, pool_id);
+        }
         shm_unlink(registry->name);
     }
     munmap(registry->shm, sizeof *registry->shm);
@@ -324,9 +382,13 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
         }
     }
     uint32_t kind = record->kind;
-    for (uint32_t i = 0; i < slot_count(kind); i++) {
+    uint32_t *hint = &registry->shm->next_slot[kind - ZL__KIND_PUBLISHER];
+    for (uint32_t n = 0; n < slot_count(kind); n++) {
+        /* The hint is shared memory: reduce it, never index with it raw. */
+        uint32_t i = (*hint + n) % slot_count(kind);
         if (zl__ofd_lock(registry->fd, slot_byte(kind, i), true) != 0)
             continue; /* a live endpoint holds it */
+        *hint = (i + 1) % slot_count(kind);
         zl__endpoint_record old;
         if (zl__registry_read(registry, kind, i, &old))
             remove_leftovers(registry, &old); /* its owner died */

@@ -43,8 +43,16 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
 /* Clears our slot and lets it go. */
 void zl__registry_unregister(zl__registry *registry, uint32_t kind, uint32_t slot);
 
-/* Copies slot's record (validated: strings terminated). Returns false when
- * the slot is free or could not be read consistently. */
+enum { ZL__SLOT_BUSY = -1, ZL__SLOT_EMPTY = 0, ZL__SLOT_PRESENT = 1 };
+
+/* Copies slot's record (validated: strings terminated). Returns
+ * ZL__SLOT_PRESENT, ZL__SLOT_EMPTY (free), or ZL__SLOT_BUSY when it could not
+ * be read consistently (being rewritten): then nothing is known and the
+ * caller must look again later, never conclude that the endpoint left. */
+int zl__registry_lookup(const zl__registry *registry, uint32_t kind, uint32_t slot,
+                        zl__endpoint_record *record);
+
+/* zl__registry_lookup() == ZL__SLOT_PRESENT. */
 bool zl__registry_read(const zl__registry *registry, uint32_t kind, uint32_t slot,
                        zl__endpoint_record *record);
 
@@ -62,6 +70,15 @@ static inline uint32_t zl__registry_generation(const zl__registry *registry)
      * caller then reads the slots as they were at least as new as this. */
     return zl__load_acquire(&registry->shm->generation);
 }
+
+/* A departing publisher whose pool `pool_id` must outlive it for `count`
+ * subscriptions. Returns false when the table is full (then the caller
+ * removes the pool at once). */
+bool zl__registry_linger(zl__registry *registry, uint64_t pool_id, uint32_t count);
+
+/* A subscription counted by zl__registry_linger is done with pool_id; the
+ * last one removes the pool. */
+void zl__registry_linger_done(zl__registry *registry, uint64_t pool_id);
 
 /* Whether two records describe the same type. */
 bool zl__record_same_type(const zl__endpoint_record *a, const zl__endpoint_record *b);

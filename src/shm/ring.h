@@ -96,22 +96,34 @@ static inline void zl__deliver_push(const zl__ring *ring, uint64_t *tail, uint32
 /* ---- deliver ring, consumer side (subscription) ---- */
 
 /* Looks at the oldest entry without taking it. Returns 1 with *position and
- * *value, 0 when empty, ZL_ECORRUPT when positions break R1. */
+ * *value, 0 when empty, ZL_ECORRUPT when positions break R1.
+ *
+ * Tail is loaded before head. Head only grows and never passes the real
+ * tail, so with an honest producer 0 <= tail - head <= capacity holds for
+ * the pair we read; head can only appear ahead of our tail snapshot when the
+ * producer pushed and reclaimed meanwhile, and then we read again. */
 static inline int zl__deliver_peek(const zl__ring *ring, uint64_t *position, uint32_t *value)
 {
-    /* Acquire: see the producer's reclaiming CAS, so we never start from a
-     * position the producer has already taken (a stale head only makes the
-     * CAS below fail). */
-    uint64_t head = zl__load_acquire(&ring->index->head);
-    /* Acquire pairs with the release store of tail in zl__deliver_push (R2). */
-    uint64_t tail = zl__load_acquire(&ring->index->tail);
-    if (tail == head)
-        return 0;
-    if (tail - head > zl__ring_capacity(ring))
-        return ZL_ECORRUPT;
-    *position = head;
-    *value = zl__load_relaxed(&ring->entries[head & ring->mask]);
-    return 1;
+    for (int tries = 0; tries < 64; tries++) {
+        /* Acquire pairs with the release store of tail in zl__deliver_push
+         * (R2): the entries below it, and their chunks, are visible. */
+        uint64_t tail = zl__load_acquire(&ring->index->tail);
+        /* Acquire: see the producer's reclaiming CAS, so we do not start
+         * from a position it already took (a stale head only makes the
+         * CAS in zl__deliver_take fail). */
+        uint64_t head = zl__load_acquire(&ring->index->head);
+        uint64_t fill = tail - head;
+        if (fill == 0)
+            return 0;
+        if ((int64_t)fill < 0)
+            continue; /* our tail is stale: look again */
+        if (fill > zl__ring_capacity(ring))
+            return ZL_ECORRUPT;
+        *position = head;
+        *value = zl__load_relaxed(&ring->entries[head & ring->mask]);
+        return 1;
+    }
+    return 0; /* a producer racing this hard: report empty, the caller retries */
 }
 
 /* Takes the entry at position seen by zl__deliver_peek. Returns true when it

@@ -183,6 +183,12 @@ static void release_connection(zl__mw_subscription *sub, uint32_t j)
 {
     connection *c = &sub->connections[j];
     zl__connection_shm *s = c->shm;
+    /* Acquire pairs with the departing publisher's release store: its
+     * lingering entry in the registry is visible. */
+    if (zl__load_acquire(&s->lingering) != 0) {
+        zl__store_relaxed(&s->lingering, 0);
+        zl__registry_linger_done(&sub->registry, c->publisher_id);
+    }
     zl__fetch_add_relaxed(&sub->lost_dropped, zl__load_relaxed(&s->lost));
     zl__store_relaxed(&s->lost, 0);
     zl__store_relaxed(&s->deliver.head, 0);
@@ -197,29 +203,25 @@ static void release_connection(zl__mw_subscription *sub, uint32_t j)
     sub->active_mask &= ~(1u << j);
 }
 
-/* Owner thread, token held: publisher `id` claimed connection j. */
+/* Owner thread, token held: publisher `id` claimed connection j. It may
+ * have left the registry already (its messages then still wait for us, in
+ * a pool it left linked): everything needed is checked against the pool's
+ * own header. */
 static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
 {
     connection *c = &sub->connections[j];
     zl__endpoint_record record;
-    c->shm = zl__queue_connection(sub->queue, j);
-    zl__queue_rings(sub->queue, c->shm, &c->deliver, &c->ret);
-    if (!zl__registry_read(&sub->registry, ZL__KIND_PUBLISHER, j, &record)) {
+    int state = zl__registry_lookup(&sub->registry, ZL__KIND_PUBLISHER, j, &record);
+    if (state == ZL__SLOT_BUSY) {
         sub->attach_retry = true; /* slot being rewritten: look again later */
         return;
     }
+    c->shm = zl__queue_connection(sub->queue, j);
+    zl__queue_rings(sub->queue, c->shm, &c->deliver, &c->ret);
     c->publisher_id = id;
     c->return_tail = zl__load_relaxed(&c->ret.index->tail);
+    c->draining = state == ZL__SLOT_EMPTY || record.id != id;
     sub->active_mask |= 1u << j;
-    if (record.id != id || !zl__record_same_type(&sub->record, &record)) {
-        /* Claimed by a publisher that is gone, or not of our type: drop
-         * whatever it delivered. */
-        if (record.id == id)
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
-        c->draining = true;
-        return;
-    }
-    c->process_token = record.process_token;
     pool_view *view = allocate(sub->allocator, sizeof *view);
     if (view == NULL) {
         c->draining = true;
@@ -228,19 +230,20 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     char name[ZL__SHM_NAME_MAX + 1];
     zl__shm_name_endpoint(name, sizeof name, sub->registry.domain, sub->registry.topic, 'p', id);
     int rc = zl__segment_open(name, false, &view->map);
-    if (rc != 0 || !zl__pool_valid(view->map.base, view->map.size, id, sub->payload_size)) {
+    if (rc != 0 || !zl__pool_valid(view->map.base, view->map.size, id, &sub->record)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
             zl__fetch_add_relaxed(&sub->peer_errors, 1);
         }
         deallocate(sub->allocator, view, sizeof *view);
-        c->draining = true;
+        c->draining = true; /* its entries are dropped and counted */
         return;
     }
     view->pool = view->map.base;
     view->publisher_id = id;
     zl__store_relaxed(&view->refs, 1);
     c->pool = view;
+    c->process_token = view->pool->process_token;
 }
 
 /* The slow path: new publishers, departed ones, dead ones. One load each of
@@ -264,8 +267,10 @@ static void refresh(zl__mw_subscription *sub)
             if (!(sub->active_mask & (1u << j)) || c->draining)
                 continue;
             zl__endpoint_record record;
-            if (!zl__registry_read(&sub->registry, ZL__KIND_PUBLISHER, j, &record) ||
-                record.id != c->publisher_id)
+            int state = zl__registry_lookup(&sub->registry, ZL__KIND_PUBLISHER, j, &record);
+            if (state == ZL__SLOT_BUSY)
+                sub->seen_generation = generation - 1; /* decide next time */
+            else if (state == ZL__SLOT_EMPTY || record.id != c->publisher_id)
                 c->draining = true;
         }
     }
@@ -277,6 +282,13 @@ static void refresh(zl__mw_subscription *sub)
                 zl__registry_reap(&sub->registry, ZL__KIND_PUBLISHER, j, c->publisher_id))
                 c->draining = true;
         }
+    }
+    /* A departed publisher's empty connection is freed now, so that a new
+     * publisher in its slot can claim it without waiting for a take. */
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
+        connection *c = &sub->connections[j];
+        if ((sub->active_mask & (1u << j)) && c->draining && !zl__deliver_nonempty(&c->deliver))
+            release_connection(sub, j);
     }
     sub->seen_attach = attach_seq;
     sub->attach_retry = false;
@@ -409,6 +421,11 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             info->from_this_process = c->process_token == zl__process_token();
             info->reception_sequence = 0;
         }
+        if (c->draining && !zl__deliver_nonempty(&c->deliver)) {
+            token_acquire_spinning(sub);
+            release_connection(sub, best);
+            token_release(sub);
+        }
         return 0;
     }
 }
@@ -448,13 +465,15 @@ int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *pay
     if (h == NULL)
         return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
     const zl__chunk_header *header =
-        (const zl__chunk_header *)((const uint8_t *)payload - h->pool->pool->payload_offset);
+        (const zl__chunk_header *)(const void *)((const uint8_t *)payload - h->pool->pool->payload_offset);
     *consistent = header->sequence == h->sequence && header->publisher_id == h->publisher_id;
     return 0;
 }
 
 void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats *stats)
 {
+    flush(sub);
+    refresh(sub);
     uint64_t lost = zl__load_relaxed(&sub->lost_dropped);
     for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
         if (sub->active_mask & (1u << j))
@@ -482,9 +501,16 @@ void zl__shm_subscription_destroy(zl__mw_subscription *sub)
         if (zl__load_relaxed(&h->state) != HELD_FREE)
             pool_release(sub, h->pool);
     }
-    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
+        connection *c = &sub->connections[j];
+        zl__connection_shm *s = zl__queue_connection(sub->queue, j);
+        /* Acquire: see release_connection. A lingering publisher counted us
+         * even if we never attached to it. */
+        if (zl__load_acquire(&s->lingering) != 0)
+            zl__registry_linger_done(&sub->registry, zl__load_relaxed(&s->publisher_id));
         if (sub->active_mask & (1u << j))
-            pool_release(sub, sub->connections[j].pool);
+            pool_release(sub, c->pool);
+    }
     if (sub->registered)
         zl__registry_unregister(&sub->registry, ZL__KIND_SUBSCRIPTION, sub->slot);
     zl__registry_close(&sub->registry);

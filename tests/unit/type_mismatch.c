@@ -1,0 +1,37 @@
+/* A type mismatch is refused with an error naming both types. */
+#include "harness.h"
+#include "peer.h"
+
+typedef struct other_msg {
+    uint64_t a[32];
+} other_msg;
+
+int main(void)
+{
+    zl_context *context;
+    CHECK_OK(zl_context_create(NULL, &context));
+    const char *topic = test_topic("mismatch");
+    zl_publisher *pub;
+    zl_subscription *sub;
+    CHECK_OK(zl_publisher_create(context, topic, &test_msg_type, NULL, &pub));
+    zl_type other = ZL_TYPE_PLAIN(other_msg);
+    CHECK_RC(zl_subscription_create(context, topic, &other, NULL, &sub), ZL_ETYPE);
+    CHECK(strstr(zl_last_error_detail(), "test_msg") != NULL);
+    CHECK(strstr(zl_last_error_detail(), "other_msg") != NULL);
+    /* Same name and size, another layout: refused too. */
+    zl_type relayout = test_msg_type;
+    relayout.layout = "u64 tag;u64 seq;u32 w[60]";
+    CHECK_RC(zl_subscription_create(context, topic, &relayout, NULL, &sub), ZL_ETYPE);
+    zl_publisher *pub2;
+    CHECK_RC(zl_publisher_create(context, topic, &other, NULL, &pub2), ZL_ETYPE);
+    /* The right type joins. */
+    CHECK_OK(zl_subscription_create(context, topic, &test_msg_type, NULL, &sub));
+    CHECK_OK(zl_subscription_destroy(sub));
+    CHECK_OK(zl_publisher_destroy(pub));
+    /* Once nobody is left, the topic may carry another type. */
+    CHECK_OK(zl_publisher_create(context, topic, &other, NULL, &pub2));
+    CHECK_OK(zl_publisher_destroy(pub2));
+    CHECK_OK(zl_context_destroy(context));
+    CHECK_EQ(test_count_shm(test_shm_fragment(topic)), 0);
+    return 0;
+}

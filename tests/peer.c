@@ -1,18 +1,19 @@
 /* A publisher or subscription in its own process, for multi-process tests.
  *
  *   zloan_test_peer pub TOPIC TAG COUNT [--interval-us U] [--wait-subs S]
- *                       [--history H] [--linger-ms M] [--copy]
+ *                       [--history H] [--linger-ms M] [--copy] [--budget B]
  *     waits (up to 10 s) until S subscriptions are connected, publishes COUNT
  *     test messages (loans, or copies with --copy), keeps serving for M ms
  *     (late joiners, returns), prints "published N" and exits 0.
  *
  *   zloan_test_peer sub TOPIC EXPECT [--timeout-ms T] [--depth D] [--history]
- *                       [--publishers P] [--hold K]
- *     takes loans until EXPECT messages arrived from P publishers (default 1)
- *     or the timeout; checks every message's contents and that sequences per
- *     publisher increase; holds the first K loans to the end and checks they
- *     did not change. Prints "received R lost L bad B" and exits 0 when
- *     R >= EXPECT and B == 0, else 1.
+ *                       [--hold K] [--exact]
+ *     takes loans until EXPECT messages arrived (with --exact: until
+ *     received + lost reaches EXPECT) or the timeout; checks every message's
+ *     contents and that sequences per publisher increase; holds the first K
+ *     loans to the end and checks they did not change. Prints "received R
+ *     lost L bad B" and exits 0 when B == 0 and R >= EXPECT (--exact:
+ *     R + L == EXPECT), else 1.
  *
  * Exit code 2: a zloan call failed (the message says which).
  */
@@ -61,6 +62,8 @@ static int run_publisher(int argc, char **argv)
     zl_publisher_options options;
     zl_publisher_options_init(&options);
     options.history = (uint32_t)option(argc, argv, "--history", 0);
+    options.chunks_per_subscription =
+        (uint32_t)option(argc, argv, "--budget", options.chunks_per_subscription);
     zl_context *context;
     zl_publisher *publisher;
     MUST(zl_context_create(NULL, &context));
@@ -114,6 +117,7 @@ static int run_subscription(int argc, char **argv)
     long expect = strtol(argv[3], NULL, 10);
     long timeout_ms = option(argc, argv, "--timeout-ms", 10000);
     long hold = option(argc, argv, "--hold", 0);
+    bool exact = flag(argc, argv, "--exact");
     zl_subscription_options options;
     zl_subscription_options_init(&options);
     options.depth = (uint32_t)option(argc, argv, "--depth", 8);
@@ -132,11 +136,15 @@ static int run_subscription(int argc, char **argv)
     uint64_t last_sequence[MAX_TAGS] = {0};
     long received = 0, bad = 0;
     int64_t deadline = test_now_ns() + timeout_ms * 1000000LL;
-    while (received < expect && test_now_ns() < deadline) {
+    uint64_t lost = 0;
+    while (received + (exact ? (long)lost : 0) < expect && test_now_ns() < deadline) {
         const void *loan;
         zl_message_info info;
         int rc = zl_subscription_take_loan(subscription, &loan, &info);
         if (rc == ZL_ENODATA) {
+            zl_subscription_stats now;
+            MUST(zl_subscription_get_stats(subscription, &now));
+            lost = now.lost;
             struct timespec ts = {0, 20000};
             nanosleep(&ts, NULL);
             continue;
@@ -179,6 +187,8 @@ static int run_subscription(int argc, char **argv)
     free(copies);
     MUST(zl_subscription_destroy(subscription));
     MUST(zl_context_destroy(context));
+    if (exact)
+        return received + (long)stats.lost == expect && bad == 0 ? 0 : 1;
     return received >= expect && bad == 0 ? 0 : 1;
 }
 

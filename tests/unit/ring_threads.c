@@ -37,6 +37,9 @@ static void *consumer(void *arg)
     for (;;) {
         uint64_t position;
         uint32_t chunk;
+        /* Read `done` before peeking: once it is set nothing more is pushed,
+         * so an empty ring seen after it is empty for good. */
+        bool finished = atomic_load(&done);
         int rc = zl__deliver_peek(&deliver_ring, &position, &chunk);
         CHECK(rc >= 0);
         if (rc == 1 && zl__deliver_take(&deliver_ring, position)) {
@@ -53,7 +56,7 @@ static void *consumer(void *arg)
             CHECK_EQ(pushed, 0);
             memmove(pending, pending + 1, sizeof(uint32_t) * --pending_count);
         }
-        if (rc == 0 && atomic_load(&done) && pending_count == 0)
+        if (rc == 0 && finished && pending_count == 0)
             return NULL;
     }
 }

@@ -26,6 +26,8 @@
 #include "zloan/topic.h"
 #include "zloan/type.h"
 
+#include "atomic.h"
+
 typedef struct zl__mw_publisher zl__mw_publisher;
 typedef struct zl__mw_subscription zl__mw_subscription;
 
@@ -63,6 +65,16 @@ typedef struct zl__mw_subscription_config {
     bool history;
 } zl__mw_subscription_config;
 
+/* How to sleep until a subscription may have data: raise *sleepers, read
+ * the words, check readiness, sleep on the words (futex, shared), lower
+ * *sleepers. A publisher that delivers wakes the first word when it sees a
+ * sleeper; the second changes when peers come or go. */
+typedef struct zl__mw_waitable {
+    zl__atomic_u32 *words[2];
+    uint32_t count;
+    zl__atomic_u32 *sleepers;
+} zl__mw_waitable;
+
 typedef struct zl__mw_ops {
     const char *name;
 
@@ -92,6 +104,9 @@ typedef struct zl__mw_ops {
     int (*subscription_is_consistent)(zl__mw_subscription *subscription, const void *payload,
                                       bool *consistent);
     void (*subscription_stats)(zl__mw_subscription *subscription, zl_subscription_stats *stats);
+    void (*subscription_waitable)(zl__mw_subscription *subscription, zl__mw_waitable *waitable);
+    /* Owner thread: whether a take would find something (a hint). */
+    bool (*subscription_ready)(zl__mw_subscription *subscription);
 } zl__mw_ops;
 
 /* The shared-memory transport (src/shm/). */

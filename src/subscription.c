@@ -7,6 +7,7 @@
 
 #include "context.h"
 #include "error_detail.h"
+#include "subscription.h"
 
 struct zl_subscription {
     zl_context *context;
@@ -280,4 +281,19 @@ int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_sta
     stats->received = subscription->reception_sequence;
     stats->loans_held = zl__load_relaxed(&subscription->loans_held);
     return 0;
+}
+
+void zl__subscription_waitable(zl_subscription *subscription, zl__mw_waitable *waitable)
+{
+    subscription->mw->subscription_waitable(subscription->impl, waitable);
+}
+
+bool zl__subscription_ready(zl_subscription *subscription)
+{
+    return subscription->mw->subscription_ready(subscription->impl);
+}
+
+const zl_type *zl__subscription_type(const zl_subscription *subscription)
+{
+    return &subscription->type;
 }

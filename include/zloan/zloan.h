@@ -6,10 +6,14 @@
 #include "zloan/allocator.h"
 #include "zloan/context.h"
 #include "zloan/error.h"
+#include "zloan/executor.h"
+#include "zloan/guard_condition.h"
 #include "zloan/publisher.h"
 #include "zloan/subscription.h"
+#include "zloan/timer.h"
 #include "zloan/topic.h"
 #include "zloan/type.h"
+#include "zloan/waitset.h"
 
 #define ZLOAN_VERSION_MAJOR 0
 #define ZLOAN_VERSION_MINOR 1

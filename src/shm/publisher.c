@@ -508,12 +508,32 @@ void zl__shm_publisher_destroy(zl__mw_publisher *pub)
     }
     bool linger = waiting != 0 &&
                   zl__registry_linger(&pub->registry, pub->id, (uint32_t)__builtin_popcount(waiting));
+    if (linger) {
+        for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++)
+            if (waiting & (1u << j))
+                /* Release: the lingering entry (written before) is visible
+                 * to the subscription that takes this flag. */
+                zl__store_release(&pub->connections[j].shm->lingering, 1);
+        /* A subscription that left meanwhile will not take its flag: take it
+         * for it. It clears its record, fences, then takes its flags; we set
+         * the flags, fence, then read its record: at least one of us sees
+         * the other, and the exchange on the flag lets only one act. */
+        zl__fence_seq_cst();
+        for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
+            if (!(waiting & (1u << j)))
+                continue;
+            zl__endpoint_record record;
+            int state = zl__registry_lookup(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record);
+            bool gone = state == ZL__SLOT_EMPTY ||
+                        (state == ZL__SLOT_PRESENT &&
+                         record.id != pub->connections[j].subscription_id);
+            if (gone && atomic_exchange_explicit(&pub->connections[j].shm->lingering, 0,
+                                                 memory_order_acq_rel) != 0)
+                zl__registry_linger_done(&pub->registry, pub->id);
+        }
+    }
     for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
         connection *c = &pub->connections[j];
-        if (linger && (waiting & (1u << j)))
-            /* Release: the lingering entry (written before) is visible to
-             * the subscription that sees this flag (its acquire load). */
-            zl__store_release(&c->shm->lingering, 1);
         if (c->connected)
             deallocate(pub->allocator, c->mirror, sizeof(uint32_t) * (c->deliver.mask + 1));
         c->connected = false;

@@ -35,6 +35,7 @@
 #include "zloan/error.h"
 
 #include "../error_detail.h"
+#include "notify.h"
 #include "registry.h"
 
 #define LOCK_WAIT_MS 5000
@@ -99,6 +100,9 @@ static void bump_generation(zl__registry *registry)
     /* Release: the slot change before it is visible to whoever sees the new
      * generation (zl__registry_generation's acquire load). */
     zl__fetch_add_release(&registry->shm->generation, 1);
+    /* Wait sets sleep on the generation to hear of new peers; endpoints
+     * come and go rarely, so this system call is off the hot path. */
+    zl__notify_wake_all(&registry->shm->generation);
 }
 
 int zl__registry_lookup(const zl__registry *registry, uint32_t kind, uint32_t slot,
@@ -324,9 +328,17 @@ void zl__registry_close(zl__registry *registry)
 {
     if (registry->shm == NULL)
         return;
-    /* Converting our read lock to a write lock succeeds only when no other
-     * open description holds USERS: we are the topic's last user (G5). */
-    if (zl__ofd_lock(registry->fd, ZL__LOCK_USERS, true) == 0) {
+    /* Closers take turns (REGISTER), so that of two leaving together the
+     * second sees the first gone: each drops its USERS read lock, then asks
+     * for the write lock, which it gets only when no other open description
+     * holds USERS: it is the topic's last user (G5). Without the turns, both
+     * could fail while the other still held its read lock. If the REGISTER
+     * lock cannot be had, we leave without removing anything (the next user
+     * of the topic, or the sweep at start, finishes the job). */
+    bool turn = lock_waiting(registry->fd, ZL__LOCK_REGISTER, true, "register",
+                             registry->topic) == 0;
+    zl__ofd_unlock(registry->fd, ZL__LOCK_USERS);
+    if (turn && zl__ofd_lock(registry->fd, ZL__LOCK_USERS, true) == 0) {
         for (uint32_t kind = ZL__KIND_PUBLISHER; kind <= ZL__KIND_SUBSCRIPTION; kind++)
             for (uint32_t i = 0; i < slot_count(kind); i++) {
                 zl__endpoint_record record;

@@ -184,11 +184,10 @@ static void release_connection(zl__mw_subscription *sub, uint32_t j)
     connection *c = &sub->connections[j];
     zl__connection_shm *s = c->shm;
     /* Acquire pairs with the departing publisher's release store: its
-     * lingering entry in the registry is visible. */
-    if (zl__load_acquire(&s->lingering) != 0) {
-        zl__store_relaxed(&s->lingering, 0);
+     * lingering entry in the registry is visible. The exchange makes us the
+     * only one to account for this flag (see the publisher's destroy). */
+    if (atomic_exchange_explicit(&s->lingering, 0, memory_order_acq_rel) != 0)
         zl__registry_linger_done(&sub->registry, c->publisher_id);
-    }
     zl__fetch_add_relaxed(&sub->lost_dropped, zl__load_relaxed(&s->lost));
     zl__store_relaxed(&s->lost, 0);
     zl__store_relaxed(&s->deliver.head, 0);
@@ -487,6 +486,28 @@ void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats 
     stats->peer_errors = zl__load_relaxed(&sub->peer_errors);
 }
 
+void zl__shm_subscription_waitable(zl__mw_subscription *sub, zl__mw_waitable *waitable)
+{
+    waitable->words[0] = &sub->queue->wake;
+    waitable->words[1] = &sub->registry.shm->generation;
+    waitable->count = 2;
+    waitable->sleepers = &sub->queue->sleepers;
+}
+
+bool zl__shm_subscription_ready(zl__mw_subscription *sub)
+{
+    flush(sub);
+    refresh(sub);
+    uint32_t mask = sub->active_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        if (zl__deliver_nonempty(&sub->connections[j].deliver))
+            return true;
+    }
+    return false;
+}
+
 static void free_private(zl__mw_subscription *sub)
 {
     deallocate(sub->allocator, sub->held, sizeof(held) * sub->held_capacity);
@@ -501,18 +522,21 @@ void zl__shm_subscription_destroy(zl__mw_subscription *sub)
         if (zl__load_relaxed(&h->state) != HELD_FREE)
             pool_release(sub, h->pool);
     }
-    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
-        connection *c = &sub->connections[j];
-        zl__connection_shm *s = zl__queue_connection(sub->queue, j);
-        /* Acquire: see release_connection. A lingering publisher counted us
-         * even if we never attached to it. */
-        if (zl__load_acquire(&s->lingering) != 0)
-            zl__registry_linger_done(&sub->registry, zl__load_relaxed(&s->publisher_id));
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
         if (sub->active_mask & (1u << j))
-            pool_release(sub, c->pool);
-    }
+            pool_release(sub, sub->connections[j].pool);
     if (sub->registered)
         zl__registry_unregister(&sub->registry, ZL__KIND_SUBSCRIPTION, sub->slot);
+    /* Publishers that left their pools lingering for us counted on a
+     * release: give it, even for pools we never attached to. Our record is
+     * gone first, then the fence, then the flags (see the publisher's
+     * destroy for the other half). */
+    zl__fence_seq_cst();
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
+        zl__connection_shm *s = zl__queue_connection(sub->queue, j);
+        if (atomic_exchange_explicit(&s->lingering, 0, memory_order_acq_rel) != 0)
+            zl__registry_linger_done(&sub->registry, zl__load_relaxed(&s->publisher_id));
+    }
     zl__registry_close(&sub->registry);
     zl__segment_unlink(sub->queue_name);
     zl__segment_unmap(&sub->queue_map);

@@ -17,4 +17,6 @@ const zl__mw_ops zl__shm_ops = {
     .subscription_return_loan = zl__shm_subscription_return_loan,
     .subscription_is_consistent = zl__shm_subscription_is_consistent,
     .subscription_stats = zl__shm_subscription_stats,
+    .subscription_waitable = zl__shm_subscription_waitable,
+    .subscription_ready = zl__shm_subscription_ready,
 };

@@ -22,6 +22,8 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
 int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *payload);
 int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *payload,
                                        bool *consistent);
+void zl__shm_subscription_waitable(zl__mw_subscription *sub, zl__mw_waitable *waitable);
+bool zl__shm_subscription_ready(zl__mw_subscription *sub);
 void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats *stats);
 
 #endif

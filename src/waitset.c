@@ -1,0 +1,265 @@
+/* Wait sets.
+ *
+ * A wait arms every entry, checks readiness, and sleeps in one futex_waitv
+ * call on all the words at once:
+ *   subscription: raise its queue's sleepers counter, read its words (the
+ *                 queue's wake word and the registry's generation);
+ *   guard condition: read its word;
+ *   timer:        nothing to arm; its deadline bounds the sleep.
+ * Then a seq_cst fence, then the readiness checks. A publisher stores its
+ * delivery, fences, and wakes only when it sees a sleeper (notify.h): either
+ * the check here sees the delivery, or the publisher sees the raised counter
+ * and changes the word, so the futex call returns at once or is woken. No
+ * wake-up is lost; spurious ones are (a word changed for another reason, a
+ * message was reclaimed by keep-last before the take), and the caller takes
+ * until ZL_ENODATA.
+ *
+ * Waiting allocates nothing: the futex_waitv array is sized at creation.
+ */
+#include <string.h>
+
+#include "zloan/error.h"
+#include "zloan/waitset.h"
+
+#include "clock.h"
+#include "context.h"
+#include "error_detail.h"
+#include "futex.h"
+#include "subscription.h"
+#include "waitset.h"
+
+enum { ENTRY_FREE = 0, ENTRY_SUBSCRIPTION, ENTRY_GUARD, ENTRY_TIMER };
+
+typedef struct entry {
+    int kind;
+    bool ready;
+    union {
+        zl_subscription *subscription;
+        zl_guard_condition *guard;
+        zl_timer *timer;
+    } u;
+    zl__mw_waitable waitable;
+} entry;
+
+struct zl_waitset {
+    zl_context *context;
+    size_t capacity;
+    entry *entries;
+    zl__futex_waiter *waiters; /* 2 per entry */
+};
+
+int zl_waitset_create(zl_context *context, size_t capacity, zl_waitset **waitset)
+{
+    zl__clear_detail();
+    if (context == NULL || waitset == NULL || capacity == 0 || capacity > ZL_WAITSET_CAPACITY_MAX)
+        return zl__fail(ZL_EINVAL, "context and waitset must not be NULL, capacity 1..%d",
+                        ZL_WAITSET_CAPACITY_MAX);
+    zl_waitset *w = zl__context_allocate(context, sizeof *w, _Alignof(zl_waitset));
+    if (w == NULL)
+        return zl__fail(ZL_ENOMEM, "allocating a wait set failed");
+    memset(w, 0, sizeof *w);
+    w->context = context;
+    w->capacity = capacity;
+    w->entries = zl__context_allocate(context, sizeof(entry) * capacity, _Alignof(entry));
+    w->waiters = zl__context_allocate(context, sizeof(zl__futex_waiter) * 2 * capacity,
+                                      _Alignof(zl__futex_waiter));
+    if (w->entries == NULL || w->waiters == NULL) {
+        zl__context_deallocate(context, w->entries, sizeof(entry) * capacity, _Alignof(entry));
+        zl__context_deallocate(context, w->waiters, sizeof(zl__futex_waiter) * 2 * capacity,
+                               _Alignof(zl__futex_waiter));
+        zl__context_deallocate(context, w, sizeof *w, _Alignof(zl_waitset));
+        return zl__fail(ZL_ENOMEM, "allocating a wait set failed");
+    }
+    memset(w->entries, 0, sizeof(entry) * capacity);
+    *waitset = w;
+    return 0;
+}
+
+int zl_waitset_detach(zl_waitset *waitset, size_t index)
+{
+    zl__clear_detail();
+    if (waitset == NULL || index >= waitset->capacity ||
+        waitset->entries[index].kind == ENTRY_FREE)
+        return zl__fail(ZL_EINVAL, "no entry %zu in the wait set", index);
+    entry *e = &waitset->entries[index];
+    if (e->kind == ENTRY_GUARD)
+        e->u.guard->attached = false;
+    else if (e->kind == ENTRY_TIMER)
+        e->u.timer->attached = false;
+    memset(e, 0, sizeof *e);
+    return 0;
+}
+
+int zl_waitset_destroy(zl_waitset *waitset)
+{
+    zl__clear_detail();
+    if (waitset == NULL)
+        return zl__fail(ZL_EINVAL, "waitset is NULL");
+    for (size_t i = 0; i < waitset->capacity; i++)
+        if (waitset->entries[i].kind != ENTRY_FREE)
+            zl_waitset_detach(waitset, i);
+    zl_context *context = waitset->context;
+    zl__context_deallocate(context, waitset->entries, sizeof(entry) * waitset->capacity,
+                           _Alignof(entry));
+    zl__context_deallocate(context, waitset->waiters,
+                           sizeof(zl__futex_waiter) * 2 * waitset->capacity,
+                           _Alignof(zl__futex_waiter));
+    zl__context_deallocate(context, waitset, sizeof *waitset, _Alignof(zl_waitset));
+    return 0;
+}
+
+static int attach(zl_waitset *waitset, int kind, void *object, size_t *index)
+{
+    zl__clear_detail();
+    if (waitset == NULL || object == NULL)
+        return zl__fail(ZL_EINVAL, "waitset and the entry must not be NULL");
+    size_t i = 0;
+    while (i < waitset->capacity && waitset->entries[i].kind != ENTRY_FREE)
+        i++;
+    if (i == waitset->capacity)
+        return zl__fail(ZL_ELIMIT, "the wait set's %zu entries are in use", waitset->capacity);
+    entry *e = &waitset->entries[i];
+    switch (kind) {
+    case ENTRY_SUBSCRIPTION:
+        e->u.subscription = object;
+        zl__subscription_waitable(object, &e->waitable);
+        break;
+    case ENTRY_GUARD:
+        if (((zl_guard_condition *)object)->attached)
+            return zl__fail(ZL_EBUSY, "the guard condition is attached to another wait set");
+        e->u.guard = object;
+        e->u.guard->attached = true;
+        break;
+    default:
+        if (((zl_timer *)object)->attached)
+            return zl__fail(ZL_EBUSY, "the timer is attached to another wait set");
+        e->u.timer = object;
+        e->u.timer->attached = true;
+        break;
+    }
+    e->kind = kind;
+    e->ready = false;
+    if (index != NULL)
+        *index = i;
+    return 0;
+}
+
+int zl_waitset_attach_subscription(zl_waitset *waitset, zl_subscription *subscription,
+                                   size_t *index)
+{
+    return attach(waitset, ENTRY_SUBSCRIPTION, subscription, index);
+}
+
+int zl_waitset_attach_guard_condition(zl_waitset *waitset, zl_guard_condition *guard,
+                                      size_t *index)
+{
+    return attach(waitset, ENTRY_GUARD, guard, index);
+}
+
+int zl_waitset_attach_timer(zl_waitset *waitset, zl_timer *timer, size_t *index)
+{
+    return attach(waitset, ENTRY_TIMER, timer, index);
+}
+
+bool zl_waitset_ready(const zl_waitset *waitset, size_t index)
+{
+    return waitset != NULL && index < waitset->capacity && waitset->entries[index].ready;
+}
+
+/* Raises or lowers the sleepers counters of the armed subscriptions. */
+static void set_sleeping(zl_waitset *waitset, const bool *assume_ready, bool sleeping)
+{
+    for (size_t i = 0; i < waitset->capacity; i++) {
+        entry *e = &waitset->entries[i];
+        if (e->kind != ENTRY_SUBSCRIPTION || (assume_ready && assume_ready[i]))
+            continue;
+        /* seq_cst: the increment must be ordered before our readiness check
+         * and the publisher's delivery before its sleepers load (notify.h). */
+        if (sleeping)
+            atomic_fetch_add_explicit(e->waitable.sleepers, 1, memory_order_seq_cst);
+        else
+            atomic_fetch_sub_explicit(e->waitable.sleepers, 1, memory_order_seq_cst);
+    }
+}
+
+int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume_ready,
+                     size_t *ready_count)
+{
+    zl__clear_detail();
+    if (waitset == NULL)
+        return zl__fail(ZL_EINVAL, "waitset is NULL");
+    size_t used = 0;
+    for (size_t i = 0; i < waitset->capacity; i++)
+        used += waitset->entries[i].kind != ENTRY_FREE;
+    if (used == 0)
+        return zl__fail(ZL_EINVAL, "the wait set has no entry");
+    int64_t deadline = timeout_ns < 0 ? INT64_MAX : zl__monotonic_ns() + timeout_ns;
+    for (;;) {
+        set_sleeping(waitset, assume_ready, true);
+        unsigned n = 0;
+        for (size_t i = 0; i < waitset->capacity; i++) {
+            entry *e = &waitset->entries[i];
+            if (assume_ready && assume_ready[i])
+                continue;
+            if (e->kind == ENTRY_SUBSCRIPTION) {
+                for (uint32_t k = 0; k < e->waitable.count; k++)
+                    /* Acquire pairs with the publisher's release increment
+                     * (notify.h) or the registry's (new peers). */
+                    zl__futex_waiter_set(&waitset->waiters[n++], e->waitable.words[k],
+                                         zl__load_acquire(e->waitable.words[k]), 1);
+            } else if (e->kind == ENTRY_GUARD) {
+                /* Acquire pairs with the trigger's release increment. */
+                zl__futex_waiter_set(&waitset->waiters[n++], &e->u.guard->word,
+                                     zl__load_acquire(&e->u.guard->word), 0);
+            }
+        }
+        /* Orders the sleepers increments and word reads before the checks
+         * below (the waiter's half of notify.h's store-buffer argument). */
+        zl__fence_seq_cst();
+        size_t ready = 0;
+        int64_t wake_at = deadline;
+        for (size_t i = 0; i < waitset->capacity; i++) {
+            entry *e = &waitset->entries[i];
+            if (e->kind == ENTRY_FREE) {
+                e->ready = false;
+                continue;
+            }
+            if (assume_ready && assume_ready[i]) {
+                e->ready = true;
+            } else if (e->kind == ENTRY_SUBSCRIPTION) {
+                e->ready = zl__subscription_ready(e->u.subscription);
+            } else if (e->kind == ENTRY_GUARD) {
+                e->ready = zl_guard_condition_take(e->u.guard);
+            } else {
+                int64_t remaining = zl_timer_remaining(e->u.timer);
+                e->ready = remaining <= 0;
+                int64_t at = e->u.timer->deadline_ns;
+                if (!e->ready && at < wake_at)
+                    wake_at = at;
+            }
+            ready += e->ready;
+        }
+        int64_t now = zl__monotonic_ns();
+        if (ready > 0 || timeout_ns == 0 || now >= deadline) {
+            set_sleeping(waitset, assume_ready, false);
+            if (ready_count != NULL)
+                *ready_count = ready;
+            return ready > 0 ? 0 : ZL_ETIMEOUT;
+        }
+        struct timespec at = {(time_t)(wake_at / 1000000000), (long)(wake_at % 1000000000)};
+        int rc = n == 0 ? 0 : zl__futex_waitv(waitset->waiters, n, wake_at == INT64_MAX ? NULL : &at);
+        if (n == 0) {
+            /* Only timers: sleep until the first is due. */
+            struct timespec rest = at;
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &rest, NULL);
+        }
+        set_sleeping(waitset, assume_ready, false);
+        if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
+            return zl__fail(ZL_ESYSTEM, "futex_waitv: %s", strerror(rc));
+    }
+}
+
+int zl_waitset_wait(zl_waitset *waitset, int64_t timeout_ns, size_t *ready_count)
+{
+    return zl__waitset_wait(waitset, timeout_ns, NULL, ready_count);
+}

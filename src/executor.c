@@ -337,7 +337,7 @@ static int spin(zl_executor *x, int64_t timeout_ns, bool drain)
         return rc;
     bool any = false;
     for (size_t i = 0; i < x->count; i++) {
-        x->ready[i] = rc == 0 && zl_waitset_ready(x->waitset, x->handles[i].index);
+        x->ready[i] = zl_waitset_ready(x->waitset, x->handles[i].index);
         any |= x->ready[i];
     }
     if (!triggered(x, any)) {

@@ -216,7 +216,7 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
         /* Orders the sleepers increments and word reads before the checks
          * below (the waiter's half of notify.h's store-buffer argument). */
         zl__fence_seq_cst();
-        size_t ready = 0;
+        size_t ready = 0, fresh = 0;
         int64_t wake_at = deadline;
         for (size_t i = 0; i < waitset->capacity; i++) {
             entry *e = &waitset->entries[i];
@@ -238,13 +238,16 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
                     wake_at = at;
             }
             ready += e->ready;
+            fresh += e->ready && !(assume_ready && assume_ready[i]);
         }
+        /* Entries assumed ready are reported, but only a fresh one ends the
+         * wait (the executor's trigger waits for the others). */
         int64_t now = zl__monotonic_ns();
-        if (ready > 0 || timeout_ns == 0 || now >= deadline) {
+        if (fresh > 0 || timeout_ns == 0 || now >= deadline) {
             set_sleeping(waitset, assume_ready, false);
             if (ready_count != NULL)
                 *ready_count = ready;
-            return ready > 0 ? 0 : ZL_ETIMEOUT;
+            return fresh > 0 ? 0 : ZL_ETIMEOUT;
         }
         struct timespec at = {(time_t)(wake_at / 1000000000), (long)(wake_at % 1000000000)};
         int rc = n == 0 ? 0 : zl__futex_waitv(waitset->waiters, n, wake_at == INT64_MAX ? NULL : &at);

@@ -26,7 +26,9 @@ struct zl_timer {
 };
 
 /* zl_waitset_wait(), where entries with assume_ready[index] set are neither
- * checked nor slept on but reported ready. assume_ready may be NULL. */
+ * checked nor slept on but reported ready; only another entry becoming ready
+ * ends the wait early (ZL_ETIMEOUT otherwise, with the assumed entries still
+ * reported ready). assume_ready may be NULL. */
 int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume_ready,
                      size_t *ready_count);
 

@@ -103,15 +103,30 @@ static inline int zl__deliver_peek(const zl__ring *ring, uint64_t *position, uin
      * position the producer has already taken (a stale head only makes the
      * CAS below fail). */
     uint64_t head = zl__load_acquire(&ring->index->head);
-    /* Acquire pairs with the release store of tail in zl__deliver_push (R2). */
-    uint64_t tail = zl__load_acquire(&ring->index->tail);
-    if (tail == head)
-        return 0;
-    if (tail - head > zl__ring_capacity(ring))
-        return ZL_ECORRUPT;
-    *position = head;
-    *value = zl__load_relaxed(&ring->entries[head & ring->mask]);
-    return 1;
+    for (unsigned attempt = 0;; attempt++) {
+        /* Acquire pairs with the release store of tail in zl__deliver_push (R2). */
+        uint64_t tail = zl__load_acquire(&ring->index->tail);
+        if (tail == head)
+            return 0;
+        if (tail - head <= zl__ring_capacity(ring)) {
+            *position = head;
+            *value = zl__load_relaxed(&ring->entries[head & ring->mask]);
+            return 1;
+        }
+        /* R1 holds against the head of the moment the producer pushed, not
+         * against the one we loaded before tail: a producer that reclaimed
+         * (keep-last) and pushed in between legitimately has tail beyond our
+         * stale head + capacity. Only a head that did not move while we read
+         * tail proves a violation. A head that keeps moving means the
+         * producer is busy reclaiming; after a few tries report nothing
+         * rather than spin. Acquire: as above. */
+        uint64_t again = zl__load_acquire(&ring->index->head);
+        if (again == head)
+            return ZL_ECORRUPT;
+        if (attempt == 8)
+            return 0;
+        head = again;
+    }
 }
 
 /* Takes the entry at position seen by zl__deliver_peek. Returns true when it

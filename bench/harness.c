@@ -336,9 +336,11 @@ static int run_sink(const bench_ops *ops, const bench_config *config, control *c
             int64_t now = bench_now_ns();
             if (started && now - start >= budget_ns)
                 break;
-            if (!started && now > give_up)
+            if (!started && now > give_up) {
+                atomic_store_explicit(&ctl->stop, 1, memory_order_relaxed);
                 bench_die("%s: no messages on all %u subscriptions within %lld s", ops->system,
                           subs, HANDSHAKE_TIMEOUT_NS / 1000000000);
+            }
         }
     }
     double elapsed = (double)(bench_now_ns() - start) / 1e9;

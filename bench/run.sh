@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# zloan benchmarks beside iceoryx 2.0 and Cyclone DDS 0.10, in one run.
+#
+#   bench/run.sh                 # everything, about 5 minutes on 2 cores
+#   ZLOAN_BENCH_SECONDS=1 bench/run.sh   # shorter windows per figure
+#
+# Installs the peers from Debian when missing (apt-get; needs root), builds
+# zloan and the benchmark programs (Release) in build-bench/, starts iox-roudi
+# with bench/roudi.toml (mempools up to 16 MiB) and stops it by its pid,
+# runs every program through the same harness (bench/harness.c), and writes
+# to bench/results/ (or $ZLOAN_BENCH_OUT):
+#   results.tsv    the raw result lines
+#   results.json   the same as JSON
+#   table.txt      the table printed at the end
+#   latency.png    one-way latency against payload size, log-log
+#   logs/          every program's stderr
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${ZLOAN_BENCH_OUT:-$ROOT/bench/results}
+BUILD=${ZLOAN_BENCH_BUILD:-$ROOT/build-bench}
+WINDOW=${ZLOAN_BENCH_SECONDS:-2}
+SIZES="64 4096 65536 1048576 4194304 16777216"
+ROUNDS=20000 # instruction count: N and 2N rounds
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# ---- packages ---------------------------------------------------------------
+PACKAGES="cmake gcc make iceoryx libiceoryx-binding-c-dev cyclonedds-dev cyclonedds-tools
+          gnuplot-nox valgrind gawk"
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    log "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq -o DPkg::Lock::Timeout=600 $missing >/dev/null
+fi
+
+# ---- build ------------------------------------------------------------------
+mkdir -p "$OUT/logs"
+log "building in $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+    -DZLOAN_BUILD_EXAMPLES=OFF >"$OUT/logs/cmake.log" 2>&1 || { cat "$OUT/logs/cmake.log"; exit 1; }
+cmake --build "$BUILD" -j2 >"$OUT/logs/build.log" 2>&1 || { cat "$OUT/logs/build.log"; exit 1; }
+BIN=$BUILD/bench
+for program in zloan_bench zloan_bench_floor zloan_bench_round iceoryx_bench iceoryx_bench_round \
+    cyclone_bench; do
+    [ -x "$BIN/$program" ] || { echo "bench/run.sh: $program was not built" >&2; exit 1; }
+done
+
+mkdir -p "$OUT/logs"
+TSV=$OUT/results.tsv
+: >"$TSV"
+
+# ---- iox-roudi ----------------------------------------------------------------
+ROUDI_PID=""
+stop_roudi() {
+    if [ -n "$ROUDI_PID" ]; then
+        kill -TERM "$ROUDI_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$ROUDI_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$ROUDI_PID" 2>/dev/null || true
+        wait "$ROUDI_PID" 2>/dev/null || true
+        ROUDI_PID=""
+    fi
+}
+trap stop_roudi EXIT
+log "starting iox-roudi"
+iox-roudi -c "$ROOT/bench/roudi.toml" -l warning >"$OUT/logs/roudi.log" 2>&1 &
+ROUDI_PID=$!
+for _ in $(seq 100); do
+    grep -q "RouDi is ready" "$OUT/logs/roudi.log" 2>/dev/null && break
+    kill -0 "$ROUDI_PID" 2>/dev/null || { cat "$OUT/logs/roudi.log"; exit 1; }
+    sleep 0.1
+done
+
+export CYCLONEDDS_URI="file://$ROOT/bench/cyclonedds.xml"
+
+# Runs one program; its result lines go to the TSV, its stderr to a log. A
+# failure is reported (and listed at the end) but does not stop the run.
+FAILED=""
+run() {
+    local name=$1
+    shift
+    log "$name $*"
+    if ! timeout 300 "$@" >>"$TSV" 2>>"$OUT/logs/$name.log"; then
+        echo "bench/run.sh: '$*' failed; see $OUT/logs/$name.log" >&2
+        tail -3 "$OUT/logs/$name.log" >&2
+        FAILED="$FAILED
+  $*"
+    fi
+}
+
+# ---- latency and floors -------------------------------------------------------
+run floor "$BIN/zloan_bench_floor" cacheline "$WINDOW"
+run floor "$BIN/zloan_bench_floor" futex "$WINDOW"
+for size in $SIZES; do
+    run zloan "$BIN/zloan_bench" latency "$size" busy "$WINDOW"
+    run iceoryx "$BIN/iceoryx_bench" latency "$size" busy "$WINDOW"
+    run iceoryx "$BIN/iceoryx_bench" latency "$size" blocking "$WINDOW"
+    run cyclonedds "$BIN/cyclone_bench" latency "$size" busy "$WINDOW"
+    run cyclonedds "$BIN/cyclone_bench" latency "$size" blocking "$WINDOW"
+    run uds "$BIN/zloan_bench_floor" latency "$size" blocking "$WINDOW"
+done
+
+# ---- throughput -----------------------------------------------------------------
+for size in 64 1048576; do
+    for subs in 1 3; do
+        run zloan "$BIN/zloan_bench" throughput "$size" "$subs" "$WINDOW"
+        run iceoryx "$BIN/iceoryx_bench" throughput "$size" "$subs" "$WINDOW"
+        run cyclonedds "$BIN/cyclone_bench" throughput "$size" "$subs" "$WINDOW"
+    done
+done
+
+# ---- instructions per round -------------------------------------------------------
+instructions() {
+    local system=$1 program=$2 a b
+    log "callgrind $program"
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$program" "$ROUNDS" \
+        >"$OUT/logs/callgrind-$system-1.log" 2>&1 || true
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$program" $((2 * ROUNDS)) \
+        >"$OUT/logs/callgrind-$system-2.log" 2>&1 || true
+    a=$(awk '/Collected :/ {print $NF}' "$OUT/logs/callgrind-$system-1.log")
+    b=$(awk '/Collected :/ {print $NF}' "$OUT/logs/callgrind-$system-2.log")
+    if ! grep -q "^rounds" "$OUT/logs/callgrind-$system-1.log" ||
+        ! grep -q "^rounds" "$OUT/logs/callgrind-$system-2.log" || [ -z "$a" ] || [ -z "$b" ]; then
+        echo "bench/run.sh: callgrind of $program failed; see $OUT/logs/callgrind-$system-*.log" >&2
+        FAILED="$FAILED
+  callgrind $program"
+        return 0
+    fi
+    printf 'instructions\t%s\t%s\n' "$system" "$(((b - a) / ROUNDS))" >>"$TSV"
+}
+instructions zloan "$BIN/zloan_bench_round"
+instructions iceoryx "$BIN/iceoryx_bench_round"
+
+stop_roudi
+
+# ---- report -----------------------------------------------------------------------
+"$ROOT/bench/report.sh" "$OUT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+if [ -n "$FAILED" ]; then
+    echo "failed (no figures):$FAILED" | tee -a "$OUT/table.txt" >&2
+    exit 1
+fi

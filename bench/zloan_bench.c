@@ -1,0 +1,143 @@
+/* zloan in the benchmark harness (see harness.h): loans from the publisher,
+ * loans from the subscriptions, nothing copied.
+ *
+ *   zloan_bench latency SIZE busy SECONDS
+ *   zloan_bench throughput SIZE SUBSCRIPTIONS SECONDS
+ *
+ * Every message is a plain type of exactly SIZE bytes. The pools are sized
+ * for the benchmark (one or a few subscriptions, short queues) so that a
+ * 16 MiB payload does not reserve gigabytes of /dev/shm.
+ *
+ * The blocking variant needs zloan's wait sets; when they exist it is one
+ * function here (wait: a wait set holding the context's subscriptions) set in
+ * the table below.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zloan/zloan.h"
+
+#include "harness.h"
+
+#define SUBSCRIPTIONS_MAX 16
+
+typedef struct zloan_side {
+    zl_context *context;
+    zl_type type;
+    char type_name[32];
+    zl_publisher *publisher;
+    zl_subscription *subscriptions[SUBSCRIPTIONS_MAX];
+    unsigned subscription_count;
+} zloan_side;
+
+static void check_rc(int rc, const char *what)
+{
+    if (rc != 0)
+        bench_die("zloan: %s: %s (%s)", what, zl_strerror(rc), zl_last_error_detail());
+}
+
+static void topic_name(char *out, size_t size, const bench_config *config, const char *which)
+{
+    snprintf(out, size, "/zloan_bench/%s/%s", config->tag, which);
+}
+
+static void *zloan_open(const bench_config *config, enum bench_role role)
+{
+    zloan_side *side = calloc(1, sizeof *side);
+    if (side == NULL)
+        bench_die("out of memory");
+    check_rc(zl_context_create(NULL, &side->context), "zl_context_create");
+    snprintf(side->type_name, sizeof side->type_name, "bench_payload_%zu", config->size);
+    side->type = (zl_type){.name = side->type_name,
+                           .size = config->size,
+                           .alignment = 64,
+                           .plain = true};
+    const char *out_topic = role == BENCH_PING ? "ping" : role == BENCH_PONG ? "pong" : "stream";
+    const char *in_topic = role == BENCH_PING ? "pong" : role == BENCH_PONG ? "ping" : "stream";
+    char name[128];
+    bool latency = role == BENCH_PING || role == BENCH_PONG;
+    if (role != BENCH_SINK) {
+        zl_publisher_options options;
+        zl_publisher_options_init(&options);
+        /* Latency: one subscription holding one loan with a queue of 4.
+         * Throughput: up to three, queue 16, a few loans each. */
+        options.max_loans = 2;
+        options.max_subscriptions = latency ? 1 : 4;
+        options.chunks_per_subscription = latency ? 8 : 24;
+        topic_name(name, sizeof name, config, out_topic);
+        check_rc(zl_publisher_create(side->context, name, &side->type, &options, &side->publisher),
+                 "zl_publisher_create");
+        if (!zl_publisher_can_loan(side->publisher))
+            bench_die("zloan: the publisher cannot lend (ZLOAN_DISABLE_LOANS set?)");
+    }
+    if (role != BENCH_SOURCE) {
+        zl_subscription_options options;
+        zl_subscription_options_init(&options);
+        options.depth = latency ? 4 : 16;
+        options.max_loans = latency ? 2 : 4;
+        topic_name(name, sizeof name, config, in_topic);
+        side->subscription_count = config->subscriptions;
+        for (unsigned i = 0; i < side->subscription_count; i++)
+            check_rc(zl_subscription_create(side->context, name, &side->type, &options,
+                                            &side->subscriptions[i]),
+                     "zl_subscription_create");
+    }
+    return side;
+}
+
+static void *zloan_loan(void *context)
+{
+    zloan_side *side = context;
+    void *message;
+    check_rc(zl_publisher_loan(side->publisher, &message), "zl_publisher_loan");
+    return message;
+}
+
+static void zloan_publish(void *context, void *message)
+{
+    zloan_side *side = context;
+    check_rc(zl_publisher_publish_loan(side->publisher, message), "zl_publisher_publish_loan");
+}
+
+static const void *zloan_try_take(void *context, unsigned index)
+{
+    zloan_side *side = context;
+    const void *message;
+    int rc = zl_subscription_take_loan(side->subscriptions[index], &message, NULL);
+    if (rc == ZL_ENODATA)
+        return NULL;
+    check_rc(rc, "zl_subscription_take_loan");
+    return message;
+}
+
+static void zloan_release(void *context, unsigned index, const void *message)
+{
+    zloan_side *side = context;
+    check_rc(zl_subscription_return_loan(side->subscriptions[index], message),
+             "zl_subscription_return_loan");
+}
+
+static void zloan_close(void *context)
+{
+    zloan_side *side = context;
+    for (unsigned i = 0; i < side->subscription_count; i++)
+        check_rc(zl_subscription_destroy(side->subscriptions[i]), "zl_subscription_destroy");
+    if (side->publisher != NULL)
+        check_rc(zl_publisher_destroy(side->publisher), "zl_publisher_destroy");
+    check_rc(zl_context_destroy(side->context), "zl_context_destroy");
+    free(side);
+}
+
+static const bench_ops zloan_ops = {
+    .system = "zloan",
+    .open = zloan_open,
+    .loan = zloan_loan,
+    .publish = zloan_publish,
+    .try_take = zloan_try_take,
+    .release = zloan_release,
+    .wait = NULL,
+    .close = zloan_close,
+};
+
+int main(int argc, char **argv) { return bench_main(argc, argv, &zloan_ops); }

@@ -50,6 +50,7 @@ typedef struct connection {
     zl__ring deliver;
     zl__ring ret;
     uint64_t deliver_tail;
+    uint64_t deliver_head_seen; /* see zl__deliver_reclaim_oldest */
     uint64_t return_head;
     uint32_t depth;
     uint64_t lost;
@@ -181,7 +182,7 @@ static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
     for (;;) {
         uint32_t oldest;
         int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror, c->depth,
-                                            &oldest);
+                                            &c->deliver_head_seen, &oldest);
         if (rc == 0)
             break;
         if (rc < 0) {
@@ -214,6 +215,7 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
      * positions, checking them like any other shared value. */
     uint64_t head = zl__load_relaxed(&c->deliver.index->head);
     c->deliver_tail = zl__load_relaxed(&c->deliver.index->tail);
+    c->deliver_head_seen = head;
     c->return_head = zl__load_relaxed(&c->ret.index->head);
     uint64_t ret_tail = zl__load_relaxed(&c->ret.index->tail);
     c->mirror = allocate(pub->allocator, sizeof(uint32_t) * (c->deliver.mask + 1));

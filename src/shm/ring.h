@@ -55,11 +55,20 @@ static inline uint32_t zl__ring_capacity(const zl__ring *ring) { return ring->ma
  * takes the oldest back. Returns 1 with the reclaimed chunk index in *value
  * (read from the producer's private mirror; call again), 0 when one more
  * entry fits, ZL_ECORRUPT when the consumer's head breaks R1. `tail` is the
- * producer's private tail. */
+ * producer's private tail.
+ *
+ * *head_seen caches the last head the producer loaded. Head only grows, so
+ * tail - *head_seen bounds the fill from above: while that bound is below
+ * depth the producer does not touch the consumer's head line at all (which
+ * the consumer then keeps exclusive in its cache). The cached value was
+ * loaded with acquire, so the consumer's reads of every entry below it
+ * happened before, which is all R5 needs for the slot about to be reused. */
 static inline int zl__deliver_reclaim_oldest(const zl__ring *ring, uint64_t tail,
                                              const uint32_t *mirror, uint32_t depth,
-                                             uint32_t *value)
+                                             uint64_t *head_seen, uint32_t *value)
 {
+    if (tail - *head_seen < depth)
+        return 0;
     /* Acquire pairs with the consumer's CAS (acq_rel) that moved head: the
      * consumer's read of that entry happened before, so the slot may be
      * reused (R3/R5). */
@@ -68,12 +77,14 @@ static inline int zl__deliver_reclaim_oldest(const zl__ring *ring, uint64_t tail
         uint64_t fill = tail - head;
         if (fill > zl__ring_capacity(ring))
             return ZL_ECORRUPT;
+        *head_seen = head;
         if (fill < depth)
             return 0;
         uint32_t oldest = mirror[head & ring->mask];
         /* Success: we own the entry at head (R4). Failure: the consumer took
          * it first; head now holds the new value and we look again. */
         if (zl__cas_acq_rel(&ring->index->head, &head, head + 1)) {
+            *head_seen = head + 1;
             *value = oldest;
             return 1;
         }
@@ -146,18 +157,24 @@ static inline bool zl__deliver_nonempty(const zl__ring *ring)
 /* ---- return ring, producer side (subscription) ---- */
 
 /* Appends value at the producer's private *tail. Returns 0, ZL_EEXHAUSTED
- * when full (try again after the publisher drained), ZL_ECORRUPT on R1. */
-static inline int zl__return_push(const zl__ring *ring, uint64_t *tail, uint32_t value)
+ * when full (try again after the publisher drained), ZL_ECORRUPT on R1.
+ * *head_seen caches the consumer's head as in zl__deliver_reclaim_oldest:
+ * the shared head is loaded only when the cached one says "full". */
+static inline int zl__return_push(const zl__ring *ring, uint64_t *tail, uint64_t *head_seen,
+                                  uint32_t value)
 {
     uint64_t position = *tail;
-    /* Acquire pairs with the consumer's release store of head (R3): the
-     * entries below it have been read and may be overwritten. */
-    uint64_t head = zl__load_acquire(&ring->index->head);
-    uint64_t fill = position - head;
-    if (fill > zl__ring_capacity(ring))
-        return ZL_ECORRUPT;
-    if (fill == zl__ring_capacity(ring))
-        return ZL_EEXHAUSTED;
+    if (position - *head_seen >= zl__ring_capacity(ring)) {
+        /* Acquire pairs with the consumer's release store of head (R3): the
+         * entries below it have been read and may be overwritten. */
+        uint64_t head = zl__load_acquire(&ring->index->head);
+        uint64_t fill = position - head;
+        if (fill > zl__ring_capacity(ring))
+            return ZL_ECORRUPT;
+        *head_seen = head;
+        if (fill == zl__ring_capacity(ring))
+            return ZL_EEXHAUSTED;
+    }
     zl__store_relaxed(&ring->entries[position & ring->mask], value);
     /* Publishes the entry; pairs with the acquire load in zl__return_available. */
     zl__store_release(&ring->index->tail, position + 1);

@@ -57,6 +57,7 @@ typedef struct connection {
     zl__ring ret;
     bool draining;         /* its publisher is gone: take what is left, then release */
     uint64_t return_tail;  /* under return_token */
+    uint64_t return_head_seen; /* under return_token; see zl__return_push */
 } connection;
 
 typedef struct held {
@@ -146,7 +147,7 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
             continue;
         connection *c = &sub->connections[h->connection];
         if (c->publisher_id == h->publisher_id && !c->draining && c->pool == h->pool) {
-            int rc = zl__return_push(&c->ret, &c->return_tail, h->chunk);
+            int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->chunk);
             if (rc == ZL_EEXHAUSTED)
                 continue; /* the publisher drains soon (P4); retried later */
             if (rc != 0)
@@ -219,6 +220,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     zl__queue_rings(sub->queue, c->shm, &c->deliver, &c->ret);
     c->publisher_id = id;
     c->return_tail = zl__load_relaxed(&c->ret.index->tail);
+    c->return_head_seen = zl__load_relaxed(&c->ret.index->head);
     c->draining = state == ZL__SLOT_EMPTY || record.id != id;
     sub->active_mask |= 1u << j;
     pool_view *view = allocate(sub->allocator, sizeof *view);
@@ -320,7 +322,7 @@ static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t chunk)
     if (c->pool == NULL || c->draining || chunk >= c->pool->pool->chunk_count)
         return;
     token_acquire_spinning(sub);
-    if (zl__return_push(&c->ret, &c->return_tail, chunk) != 0)
+    if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, chunk) != 0)
         zl__fetch_add_relaxed(&sub->peer_errors, 1);
     token_release(sub);
 }
@@ -336,10 +338,13 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
                         sub->held_capacity);
     for (;;) {
+        /* Choose the connection whose oldest message is oldest. Headers are
+         * read only when two connections have data: with one publisher the
+         * choice costs no extra cache miss. */
         uint32_t best = UINT32_MAX;
         uint32_t best_chunk = 0;
-        uint64_t best_position = 0;
-        int64_t best_time = INT64_MAX;
+        int64_t best_time = 0;
+        bool best_time_known = false;
         uint32_t mask = sub->active_mask;
         while (mask != 0) {
             uint32_t j = (uint32_t)__builtin_ctz(mask);
@@ -373,19 +378,47 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 mask |= 1u << j; /* look at this connection again */
                 continue;
             }
-            const zl__chunk_header *h = zl__pool_chunk(c->pool->pool, chunk);
-            if (h->timestamp_ns < best_time || best == UINT32_MAX) {
+            if (best == UINT32_MAX) {
                 best = j;
                 best_chunk = chunk;
-                best_position = position;
-                best_time = h->timestamp_ns;
+                continue;
+            }
+            if (!best_time_known) {
+                best_time = zl__pool_chunk(sub->connections[best].pool->pool, best_chunk)->timestamp_ns;
+                best_time_known = true;
+            }
+            int64_t time = zl__pool_chunk(c->pool->pool, chunk)->timestamp_ns;
+            if (time < best_time) {
+                best = j;
+                best_chunk = chunk;
+                best_time = time;
             }
         }
         if (best == UINT32_MAX)
             return ZL_ENODATA;
+        /* Take from it. The publisher may reclaim the head meanwhile
+         * (keep-last): retry at once on the new head, keeping the window
+         * between reading an entry and claiming it short, so a subscription
+         * keeps up with a publisher that reclaims on every publish. */
         connection *c = &sub->connections[best];
-        if (!zl__deliver_take(&c->deliver, best_position))
-            continue; /* the publisher reclaimed it: look again */
+        bool taken = false;
+        for (;;) {
+            uint64_t position;
+            int rc = zl__deliver_peek(&c->deliver, &position, &best_chunk);
+            if (rc <= 0)
+                break; /* emptied or broken meanwhile: choose again */
+            if (zl__deliver_take(&c->deliver, position)) {
+                taken = true;
+                break;
+            }
+        }
+        if (!taken)
+            continue;
+        if (best_chunk >= c->pool->pool->chunk_count) {
+            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            zl__fetch_add_relaxed(&sub->lost_dropped, 1);
+            continue;
+        }
         const zl__pool_shm *pool = c->pool->pool;
         zl__chunk_header header;
         memcpy(&header, zl__pool_chunk(pool, best_chunk), sizeof header);

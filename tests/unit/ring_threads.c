@@ -31,7 +31,7 @@ static atomic_uint_fast64_t consumed;
 static void *consumer(void *arg)
 {
     (void)arg;
-    uint64_t return_tail = 0;
+    uint64_t return_tail = 0, return_head_seen = 0;
     uint32_t pending[CAPACITY];
     unsigned pending_count = 0;
     for (;;) {
@@ -50,7 +50,7 @@ static void *consumer(void *arg)
         }
         /* Return in bursts of up to three, as a holder of loans would. */
         while (pending_count > 0 && (pending_count >= 3 || rc != 1)) {
-            int pushed = zl__return_push(&return_ring, &return_tail, pending[0]);
+            int pushed = zl__return_push(&return_ring, &return_tail, &return_head_seen, pending[0]);
             if (pushed == ZL_EEXHAUSTED)
                 break;
             CHECK_EQ(pushed, 0);
@@ -74,7 +74,7 @@ int main(void)
     for (uint32_t c = 0; c < CHUNKS; c++)
         free_stack[free_top++] = c;
     uint32_t mirror[CAPACITY];
-    uint64_t tail = 0, return_head = 0, reclaimed = 0;
+    uint64_t tail = 0, head_seen = 0, return_head = 0, reclaimed = 0;
     pthread_t thread;
     CHECK_EQ(pthread_create(&thread, NULL, consumer, NULL), 0);
     for (uint64_t round = 1; round <= ROUNDS; round++) {
@@ -104,7 +104,7 @@ int main(void)
         /* deliver() with keep-last. */
         uint32_t oldest;
         int rc;
-        while ((rc = zl__deliver_reclaim_oldest(&deliver_ring, tail, mirror, DEPTH, &oldest)) == 1) {
+        while ((rc = zl__deliver_reclaim_oldest(&deliver_ring, tail, mirror, DEPTH, &head_seen, &oldest)) == 1) {
             CHECK(outstanding[oldest]);
             outstanding[oldest] = 0;
             reclaimed++;

@@ -99,6 +99,7 @@ run floor "$BIN/zloan_bench_floor" cacheline "$WINDOW"
 run floor "$BIN/zloan_bench_floor" futex "$WINDOW"
 for size in $SIZES; do
     run zloan "$BIN/zloan_bench" latency "$size" busy "$WINDOW"
+    run zloan "$BIN/zloan_bench" latency "$size" blocking "$WINDOW"
     run iceoryx "$BIN/iceoryx_bench" latency "$size" busy "$WINDOW"
     run iceoryx "$BIN/iceoryx_bench" latency "$size" blocking "$WINDOW"
     run cyclonedds "$BIN/cyclone_bench" latency "$size" busy "$WINDOW"

@@ -8,9 +8,8 @@
  * for the benchmark (one or a few subscriptions, short queues) so that a
  * 16 MiB payload does not reserve gigabytes of /dev/shm.
  *
- * The blocking variant needs zloan's wait sets; when they exist it is one
- * function here (wait: a wait set holding the context's subscriptions) set in
- * the table below.
+ * The blocking variant sleeps in a wait set holding the side's
+ * subscriptions (zloan_wait below).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@ typedef struct zloan_side {
     zl_publisher *publisher;
     zl_subscription *subscriptions[SUBSCRIPTIONS_MAX];
     unsigned subscription_count;
+    zl_waitset *waitset; /* the blocking variant's */
 } zloan_side;
 
 static void check_rc(int rc, const char *what)
@@ -82,8 +82,22 @@ static void *zloan_open(const bench_config *config, enum bench_role role)
             check_rc(zl_subscription_create(side->context, name, &side->type, &options,
                                             &side->subscriptions[i]),
                      "zl_subscription_create");
+        check_rc(zl_waitset_create(side->context, side->subscription_count, &side->waitset),
+                 "zl_waitset_create");
+        for (unsigned i = 0; i < side->subscription_count; i++)
+            check_rc(zl_waitset_attach_subscription(side->waitset, side->subscriptions[i], NULL),
+                     "zl_waitset_attach_subscription");
     }
     return side;
+}
+
+/* Sleeps until a subscription may have data (the futex word in its queue,
+ * woken by the publisher only when it sees a sleeper). */
+static void zloan_wait(void *context)
+{
+    zloan_side *side = context;
+    int rc = zl_waitset_wait(side->waitset, -1, NULL);
+    check_rc(rc, "zl_waitset_wait");
 }
 
 static void *zloan_loan(void *context)
@@ -121,6 +135,8 @@ static void zloan_release(void *context, unsigned index, const void *message)
 static void zloan_close(void *context)
 {
     zloan_side *side = context;
+    if (side->waitset != NULL)
+        check_rc(zl_waitset_destroy(side->waitset), "zl_waitset_destroy");
     for (unsigned i = 0; i < side->subscription_count; i++)
         check_rc(zl_subscription_destroy(side->subscriptions[i]), "zl_subscription_destroy");
     if (side->publisher != NULL)
@@ -136,7 +152,7 @@ static const bench_ops zloan_ops = {
     .publish = zloan_publish,
     .try_take = zloan_try_take,
     .release = zloan_release,
-    .wait = NULL,
+    .wait = zloan_wait,
     .close = zloan_close,
 };
 

@@ -1,6 +1,6 @@
 /* Receives 4 MiB frames as loans (read in place, in the talker's shared
- * memory), checks them, and prints how many arrived, how many were lost and
- * the median one-way latency.
+ * memory), sleeping in a wait set between frames, checks them, and prints
+ * how many arrived, how many were lost and the median one-way latency.
  *
  *   image_listener [seconds]     (default 5; stops early 1 s after the
  *                                 talker's last frame)
@@ -41,6 +41,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "image_listener: %s: %s\n", zl_strerror(rc), zl_last_error_detail());
         return 1;
     }
+    zl_waitset *waitset;
+    rc = zl_waitset_create(context, 1, &waitset);
+    if (rc == 0)
+        rc = zl_waitset_attach_subscription(waitset, subscription, NULL);
+    if (rc != 0) {
+        fprintf(stderr, "image_listener: %s: %s\n", zl_strerror(rc), zl_last_error_detail());
+        return 1;
+    }
     printf("image_listener: listening on %s (zero copy: %s)\n", IMAGE_TOPIC,
            zl_subscription_can_loan(subscription) ? "yes" : "no");
     fflush(stdout);
@@ -54,8 +62,8 @@ int main(int argc, char **argv)
         if (rc == ZL_ENODATA) {
             if (received > 0 && now_ns(CLOCK_MONOTONIC) - last_frame > 1000000000)
                 break; /* the talker is done */
-            struct timespec nap = {0, 20000};
-            nanosleep(&nap, NULL);
+            /* Sleep until the talker publishes (it wakes us), at most 100 ms. */
+            zl_waitset_wait(waitset, 100000000, NULL);
             continue;
         }
         if (rc != 0) {
@@ -82,6 +90,7 @@ int main(int argc, char **argv)
            "%.1f us (publish to take, 4 MiB, zero copy)\n",
            received, (unsigned long long)stats.lost, corrupt,
            n ? (double)latency[n / 2] / 1000.0 : 0.0);
+    zl_waitset_destroy(waitset);
     zl_subscription_destroy(subscription);
     zl_context_destroy(context);
     return corrupt == 0 ? 0 : 1;

@@ -235,7 +235,8 @@ int zl_subscription_return_loan(zl_subscription *subscription, const void *messa
     if (subscription == NULL || message == NULL)
         return zl__fail(ZL_EINVAL, "subscription and message must not be NULL");
     zl_subscription *s = subscription;
-    for (uint32_t i = 0; i < s->max_loans; i++) {
+    /* Allocator loans exist only on the refusal path. */
+    for (uint32_t i = 0; i < s->max_loans && !s->can_loan; i++) {
         uintptr_t expected = (uintptr_t)message;
         /* Acquire pairs with the release store in take_loan: we see the
          * message before we finalize it. One returner wins the CAS. */
@@ -261,7 +262,7 @@ int zl_subscription_is_consistent(zl_subscription *subscription, const void *mes
     zl__clear_detail();
     if (subscription == NULL || message == NULL || consistent == NULL)
         return zl__fail(ZL_EINVAL, "subscription, message and consistent must not be NULL");
-    for (uint32_t i = 0; i < subscription->max_loans; i++)
+    for (uint32_t i = 0; i < subscription->max_loans && !subscription->can_loan; i++)
         if (zl__load_acquire(&subscription->allocated[i]) == (uintptr_t)message) {
             *consistent = true; /* our own copy: nobody else writes it */
             return 0;

@@ -139,7 +139,10 @@ static void token_release(zl__mw_subscription *sub)
 static uint32_t flush_locked(zl__mw_subscription *sub)
 {
     uint32_t freed = 0;
-    for (uint32_t k = 0; k < sub->held_capacity; k++) {
+    /* Stop once the slots counted in `returning` at entry are done; later
+     * ones are seen by the caller's loop (S4). */
+    uint32_t pending = atomic_load_explicit(&sub->returning, memory_order_seq_cst);
+    for (uint32_t k = 0; k < sub->held_capacity && freed < pending; k++) {
         held *h = &sub->held[k];
         /* Acquire pairs with the returner's CAS to RETURNING (and, through
          * it, with the owner's release store of HELD): the fields are set. */

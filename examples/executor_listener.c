@@ -10,6 +10,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,7 +115,7 @@ static void on_signal(int number)
     zl_executor_stop(executor); /* async-signal-safe */
 }
 
-static volatile int talking = 1;
+static atomic_int talking = 1; /* read by the talker thread */
 
 static void *talker(void *arg)
 {

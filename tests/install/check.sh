@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the build in BUILD_DIR to a temporary prefix, then builds and runs
+# a consumer twice: with CMake's find_package(zloan) and with pkg-config.
+set -eu
+build_dir=$1
+source_dir=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+cmake -S "$source_dir" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/consumer" >/dev/null
+LD_LIBRARY_PATH="$work/prefix/lib:$work/prefix/lib64:${LD_LIBRARY_PATH:-}" "$work/consumer/consumer"
+libdir=$(ls -d "$work/prefix"/lib*/pkgconfig | head -n 1)
+export PKG_CONFIG_PATH="$libdir"
+cc $(pkg-config --cflags zloan) "$source_dir/consumer.c" -o "$work/consumer-pc" \
+  $(pkg-config --libs zloan) -Wl,-rpath,"$(pkg-config --variable=libdir zloan)"
+"$work/consumer-pc"

@@ -68,6 +68,9 @@ struct zl__mw_publisher {
     char pool_name[ZL__SHM_NAME_MAX + 1];
     zl__mapping pool_map;
     zl__pool_shm *pool;
+    /* Our own copy of the pool's geometry: the header in shared memory can
+     * be rewritten by any process of the user, so we never read it back. */
+    zl__pool_geometry geometry;
     uint32_t chunk_count;
     uint32_t max_loans;
     uint32_t chunks_per_subscription;
@@ -108,12 +111,12 @@ static void deallocate(const zl_allocator *a, void *p, size_t size)
 
 static inline uint8_t *chunk_base(const zl__mw_publisher *pub, uint32_t index)
 {
-    return (uint8_t *)pub->pool + pub->pool->chunk_offset + pub->pool->chunk_stride * index;
+    return (uint8_t *)pub->pool + pub->geometry.chunk_offset + pub->geometry.chunk_stride * index;
 }
 
 static inline void *payload_of(const zl__mw_publisher *pub, uint32_t index)
 {
-    return chunk_base(pub, index) + pub->pool->payload_offset;
+    return chunk_base(pub, index) + pub->geometry.payload_offset;
 }
 
 /* The chunk whose payload starts at p, or UINT32_MAX. */
@@ -124,9 +127,9 @@ static uint32_t chunk_of(const zl__mw_publisher *pub, const void *p)
     if (at < first)
         return UINT32_MAX;
     uintptr_t offset = at - first;
-    if (offset % pub->pool->chunk_stride != 0)
+    if (offset % pub->geometry.chunk_stride != 0)
         return UINT32_MAX;
-    uint64_t index = offset / pub->pool->chunk_stride;
+    uint64_t index = offset / pub->geometry.chunk_stride;
     return index < pub->chunk_count ? (uint32_t)index : UINT32_MAX;
 }
 
@@ -420,9 +423,9 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, void *payload, size_t 
     uint32_t chunk = chunk_of(pub, payload);
     if (chunk == UINT32_MAX || !pub->lent[chunk])
         return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", payload);
-    if (size > pub->pool->payload_capacity)
+    if (size > pub->geometry.payload_capacity)
         return zl__fail(ZL_EINVAL, "payload of %zu bytes exceeds the chunk's %llu", size,
-                        (unsigned long long)pub->pool->payload_capacity);
+                        (unsigned long long)pub->geometry.payload_capacity);
     update(pub, false);
     drain_returns(pub);
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(pub, chunk);
@@ -639,6 +642,11 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     pool->layout_hash = e->layout_hash;
     pool->process_token = r->process_token;
     pub->pool = pool;
+    pub->geometry.chunk_count = (uint32_t)count;
+    pub->geometry.chunk_offset = chunk_offset;
+    pub->geometry.chunk_stride = stride;
+    pub->geometry.payload_offset = payload_offset;
+    pub->geometry.payload_capacity = stride - payload_offset;
     for (uint32_t c = 0; c < count; c++) {
         ((zl__chunk_header *)(void *)chunk_base(pub, c))->chunk_index = c;
         pub->free_stack[pub->free_top++] = (uint32_t)(count - 1 - c);

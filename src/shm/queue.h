@@ -75,30 +75,59 @@ static inline void zl__queue_rings(const zl__queue_shm *q, zl__connection_shm *c
     ret->mask = q->return_capacity - 1;
 }
 
-/* Checks a mapped pool (read by subscriptions). */
-static inline bool zl__pool_valid(const zl__pool_shm *p, size_t mapped, uint64_t id,
-                                  const zl__endpoint_record *ours)
+/* A pool's geometry, copied out of shared memory once and checked. Both
+ * sides compute chunk and payload addresses from their private copy only,
+ * never from the header again: any process of the user can rewrite the
+ * header later, and a copy checked once cannot change under us (I3). */
+typedef struct zl__pool_geometry {
+    uint32_t chunk_count;
+    uint64_t chunk_offset;     /* first chunk, from the start of the object */
+    uint64_t chunk_stride;     /* bytes from one chunk to the next */
+    uint64_t payload_offset;   /* payload, from the start of its chunk */
+    uint64_t payload_capacity; /* bytes of payload a chunk holds */
+} zl__pool_geometry;
+
+/* Reads a header field once. Relaxed atomic loads keep the compiler from
+ * reading a field twice (a check on one read, a use of another). */
+#define ZL__READ_ONCE(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+/* Copies a mapped pool's geometry into *g (read by subscriptions); true when
+ * every offset and size is consistent with the mapping's size, the expected
+ * publisher id, and the type and payload size of the reader (ours). */
+static inline bool zl__pool_geometry_read(const zl__pool_shm *p, size_t mapped, uint64_t id,
+                                          const zl__endpoint_record *ours, zl__pool_geometry *g)
 {
-    if (mapped < sizeof *p || p->magic != ZL__POOL_MAGIC || p->version != ZL__LAYOUT_VERSION ||
-        p->publisher_id != id || p->total_size != mapped || p->chunk_count == 0)
+    if (mapped < sizeof *p || ZL__READ_ONCE(p->magic) != ZL__POOL_MAGIC ||
+        ZL__READ_ONCE(p->version) != ZL__LAYOUT_VERSION ||
+        ZL__READ_ONCE(p->publisher_id) != id || ZL__READ_ONCE(p->total_size) != mapped)
         return false;
-    if (p->type_size != ours->type_size || p->layout_hash != ours->layout_hash)
+    if (ZL__READ_ONCE(p->type_size) != ours->type_size ||
+        ZL__READ_ONCE(p->layout_hash) != ours->layout_hash)
         return false;
     uint64_t payload_size = ours->payload_size;
-    if (p->payload_capacity < payload_size || p->payload_offset < sizeof(zl__chunk_header) ||
-        p->chunk_stride < p->payload_offset + p->payload_capacity ||
-        p->chunk_offset < sizeof *p || p->chunk_offset % ZL__CACHE_LINE != 0 ||
-        p->chunk_stride % ZL__CACHE_LINE != 0)
+    g->chunk_count = ZL__READ_ONCE(p->chunk_count);
+    g->chunk_offset = ZL__READ_ONCE(p->chunk_offset);
+    g->chunk_stride = ZL__READ_ONCE(p->chunk_stride);
+    g->payload_offset = ZL__READ_ONCE(p->payload_offset);
+    g->payload_capacity = ZL__READ_ONCE(p->payload_capacity);
+    if (g->chunk_count == 0 || g->payload_capacity < payload_size ||
+        g->payload_offset < sizeof(zl__chunk_header) || g->payload_offset > mapped ||
+        g->payload_capacity > mapped ||
+        g->chunk_stride < g->payload_offset + g->payload_capacity ||
+        g->chunk_offset < sizeof *p || g->chunk_offset % ZL__CACHE_LINE != 0 ||
+        g->chunk_stride % ZL__CACHE_LINE != 0)
         return false;
     /* Overflow-safe: chunk_count * stride must fit after chunk_offset. */
-    if (p->chunk_offset > mapped || p->chunk_stride > (mapped - p->chunk_offset) / p->chunk_count)
+    if (g->chunk_offset > mapped || g->chunk_stride > (mapped - g->chunk_offset) / g->chunk_count)
         return false;
     return true;
 }
 
-static inline const zl__chunk_header *zl__pool_chunk(const zl__pool_shm *p, uint32_t index)
+static inline const zl__chunk_header *zl__pool_chunk(const void *pool, const zl__pool_geometry *g,
+                                                     uint32_t index)
 {
-    return (const zl__chunk_header *)(const void *)((const char *)p + p->chunk_offset + p->chunk_stride * index);
+    return (const zl__chunk_header *)(const void *)((const char *)pool + g->chunk_offset +
+                                                    g->chunk_stride * index);
 }
 
 #endif

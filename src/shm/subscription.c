@@ -46,6 +46,8 @@ typedef struct pool_view {
     uint64_t publisher_id;
     zl__mapping map;
     const zl__pool_shm *pool;
+    /* Checked once when mapped; never read from the header again (I3). */
+    zl__pool_geometry geometry;
 } pool_view;
 
 typedef struct connection {
@@ -234,7 +236,8 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     char name[ZL__SHM_NAME_MAX + 1];
     zl__shm_name_endpoint(name, sizeof name, sub->registry.domain, sub->registry.topic, 'p', id);
     int rc = zl__segment_open(name, false, &view->map);
-    if (rc != 0 || !zl__pool_valid(view->map.base, view->map.size, id, &sub->record)) {
+    if (rc != 0 || !zl__pool_geometry_read(view->map.base, view->map.size, id, &sub->record,
+                                          &view->geometry)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
             zl__fetch_add_relaxed(&sub->peer_errors, 1);
@@ -322,7 +325,7 @@ static uint32_t claim_slot(zl__mw_subscription *sub)
 static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t chunk)
 {
     zl__fetch_add_relaxed(&sub->lost_dropped, 1);
-    if (c->pool == NULL || c->draining || chunk >= c->pool->pool->chunk_count)
+    if (c->pool == NULL || c->draining || chunk >= c->pool->geometry.chunk_count)
         return;
     token_acquire_spinning(sub);
     if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, chunk) != 0)
@@ -372,7 +375,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             }
             if (rc == 0)
                 continue;
-            if (c->pool == NULL || chunk >= c->pool->pool->chunk_count) {
+            if (c->pool == NULL || chunk >= c->pool->geometry.chunk_count) {
                 if (zl__deliver_take(&c->deliver, position)) {
                     if (c->pool != NULL)
                         zl__fetch_add_relaxed(&sub->peer_errors, 1);
@@ -387,10 +390,12 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 continue;
             }
             if (!best_time_known) {
-                best_time = zl__pool_chunk(sub->connections[best].pool->pool, best_chunk)->timestamp_ns;
+                best_time = zl__pool_chunk(sub->connections[best].pool->pool,
+                                           &sub->connections[best].pool->geometry, best_chunk)
+                                ->timestamp_ns;
                 best_time_known = true;
             }
-            int64_t time = zl__pool_chunk(c->pool->pool, chunk)->timestamp_ns;
+            int64_t time = zl__pool_chunk(c->pool->pool, &c->pool->geometry, chunk)->timestamp_ns;
             if (time < best_time) {
                 best = j;
                 best_chunk = chunk;
@@ -417,16 +422,17 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         }
         if (!taken)
             continue;
-        if (best_chunk >= c->pool->pool->chunk_count) {
+        if (best_chunk >= c->pool->geometry.chunk_count) {
             zl__fetch_add_relaxed(&sub->peer_errors, 1);
             zl__fetch_add_relaxed(&sub->lost_dropped, 1);
             continue;
         }
         const zl__pool_shm *pool = c->pool->pool;
+        const zl__pool_geometry *geometry = &c->pool->geometry;
         zl__chunk_header header;
-        memcpy(&header, zl__pool_chunk(pool, best_chunk), sizeof header);
+        memcpy(&header, zl__pool_chunk(pool, geometry, best_chunk), sizeof header);
         if (header.publisher_id != c->publisher_id || header.chunk_index != best_chunk ||
-            header.payload_size > pool->payload_capacity ||
+            header.payload_size > geometry->payload_capacity ||
             header.payload_size > sub->payload_size) {
             zl__fetch_add_relaxed(&sub->peer_errors, 1);
             drop_entry(sub, c, best_chunk);
@@ -441,7 +447,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         slot->pool = c->pool;
         zl__fetch_add_relaxed(&c->pool->refs, 1); /* S2; the connection's ref keeps it > 0 */
         const uint8_t *data =
-            (const uint8_t *)zl__pool_chunk(pool, best_chunk) + pool->payload_offset;
+            (const uint8_t *)zl__pool_chunk(pool, geometry, best_chunk) + geometry->payload_offset;
         zl__store_relaxed(&slot->payload, (uintptr_t)data);
         zl__fetch_add_relaxed(&sub->held_in_use, 1);
         /* Release: the fields above are visible to any thread that sees
@@ -500,7 +506,8 @@ int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *pay
     if (h == NULL)
         return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
     const zl__chunk_header *header =
-        (const zl__chunk_header *)(const void *)((const uint8_t *)payload - h->pool->pool->payload_offset);
+        (const zl__chunk_header *)(const void *)((const uint8_t *)payload -
+                                                 h->pool->geometry.payload_offset);
     *consistent = header->sequence == h->sequence && header->publisher_id == h->publisher_id;
     return 0;
 }

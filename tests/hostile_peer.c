@@ -1,0 +1,162 @@
+/* A hostile peer writes into a topic's shared memory between the victim's
+ * calls; the victim must keep working or fail with a code, never crash
+ * (DESIGN.md I3). Each case runs in a forked child so that a crash shows as
+ * the signal that killed it, and the parent checks /dev/shm is clean after.
+ *
+ * The values written are wild on purpose (offsets of a terabyte): a victim
+ * that trusts them faults at once, even without a sanitizer. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness.h"
+#include "hostile.h"
+#include "peer.h"
+#include "shm/layout.h"
+#include "shm/queue.h"
+
+typedef struct fixture {
+    const char *topic;
+    zl_context *context;
+    zl_publisher *publisher;
+    zl_subscription *subscription;
+} fixture;
+
+static void setup(fixture *f, const char *name)
+{
+    f->topic = test_topic(name);
+    CHECK_OK(zl_context_create(NULL, &f->context));
+    CHECK_OK(zl_publisher_create(f->context, f->topic, &test_msg_type, NULL, &f->publisher));
+    CHECK_OK(zl_subscription_create(f->context, f->topic, &test_msg_type, NULL,
+                                    &f->subscription));
+    CHECK_OK(zl_publisher_update_connections(f->publisher));
+}
+
+static void teardown(fixture *f)
+{
+    CHECK_OK(zl_subscription_destroy(f->subscription));
+    CHECK_OK(zl_publisher_destroy(f->publisher));
+    CHECK_OK(zl_context_destroy(f->context));
+}
+
+static void publish(fixture *f, uint64_t sequence)
+{
+    void *loan;
+    CHECK_OK(zl_publisher_loan(f->publisher, &loan));
+    test_msg_fill(loan, 1, sequence);
+    CHECK_OK(zl_publisher_publish_loan(f->publisher, loan));
+}
+
+static void take_and_return(fixture *f, uint64_t sequence)
+{
+    const void *loan;
+    CHECK_OK(zl_subscription_take_loan(f->subscription, &loan, NULL));
+    const test_msg *m = loan;
+    CHECK(test_msg_valid(m));
+    CHECK_EQ(m->sequence, sequence);
+    CHECK_OK(zl_subscription_return_loan(f->subscription, loan));
+}
+
+/* The pool header is the publisher's, but any process of the user can write
+ * it. Neither the publisher nor a connected subscription may act on a
+ * rewritten geometry; a subscription that joins later refuses the pool. */
+static void case_pool_header(void)
+{
+    fixture f;
+    setup(&f, "hostile_pool");
+    publish(&f, 1);
+    take_and_return(&f, 1);
+    hostile_map pool;
+    CHECK(hostile_map_object(0, f.topic, 'p', 0, &pool));
+    zl__pool_shm *p = (zl__pool_shm *)pool.base;
+    p->chunk_offset = (uint64_t)1 << 40;
+    p->chunk_stride = (uint64_t)1 << 40;
+    p->payload_offset = (uint64_t)1 << 40;
+    p->payload_capacity = (uint64_t)1 << 40;
+    p->chunk_count = UINT32_MAX;
+    publish(&f, 2);
+    take_and_return(&f, 2);
+
+    zl_subscription *late;
+    CHECK_OK(zl_subscription_create(f.context, f.topic, &test_msg_type, NULL, &late));
+    CHECK_OK(zl_publisher_update_connections(f.publisher));
+    publish(&f, 3);
+    const void *loan;
+    CHECK_RC(zl_subscription_take_loan(late, &loan, NULL), ZL_ENODATA);
+    zl_subscription_stats stats;
+    CHECK_OK(zl_subscription_get_stats(late, &stats));
+    CHECK_EQ(stats.peer_errors, 1);
+    CHECK_OK(zl_subscription_destroy(late));
+    take_and_return(&f, 3);
+    hostile_unmap(&pool);
+    teardown(&f);
+}
+
+/* The subscription's queue header (capacities, offsets) is read by both
+ * sides; rewritten after creation, it must change nothing for either. */
+static __attribute__((unused)) void case_queue_header(void)
+{
+    fixture f;
+    setup(&f, "hostile_queue");
+    publish(&f, 1);
+    hostile_map queue;
+    CHECK(hostile_map_object(0, f.topic, 's', 0, &queue));
+    zl__queue_shm *q = (zl__queue_shm *)queue.base;
+    q->connection_offset = (uint64_t)1 << 40;
+    q->connection_stride = (uint64_t)1 << 40;
+    q->deliver_capacity = 1u << 16;
+    q->return_capacity = 1u << 16;
+    /* Makes the subscription look for new publishers (refresh). */
+    zl__fetch_add_release(&q->attach_seq, 1);
+    take_and_return(&f, 1);
+    publish(&f, 2);
+    take_and_return(&f, 2);
+    CHECK_OK(zl_publisher_update_connections(f.publisher));
+    hostile_unmap(&queue);
+    teardown(&f);
+}
+
+int main(void)
+{
+    struct {
+        const char *name;
+        void (*run)(void);
+    } cases[] = {
+        {"pool_header", case_pool_header},
+        /*QUEUE*/
+    };
+    int failed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            cases[i].run();
+            _exit(0);
+        }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        /* The child's topics end in its pid: nothing of them may be left,
+         * unless it crashed (then remove what it left). */
+        char needle[32];
+        snprintf(needle, sizeof needle, "_%d", (int)pid);
+        int left = test_count_shm(needle);
+        if (ok && left != 0) {
+            printf("%s left %d objects in /dev/shm\n", cases[i].name, left);
+            ok = false;
+        }
+        if (left != 0) {
+            char command[128];
+            snprintf(command, sizeof command, "rm -f /dev/shm/zl.%u.*%s*", (unsigned)geteuid(),
+                     needle);
+            CHECK(system(command) == 0);
+        }
+        printf("%s %s", ok ? "ok  " : "FAIL", cases[i].name);
+        if (WIFSIGNALED(status))
+            printf(" (killed by signal %d)", WTERMSIG(status));
+        printf("\n");
+        failed += !ok;
+    }
+    return failed == 0 ? 0 : 1;
+}

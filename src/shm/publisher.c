@@ -46,6 +46,7 @@ typedef struct connection {
     uint64_t broken_id; /* a subscription whose queue failed validation */
     zl__mapping map;
     zl__queue_shm *queue;
+    zl__queue_geometry geometry; /* checked once when mapped (I3) */
     zl__connection_shm *shm;
     zl__ring deliver;
     zl__ring ret;
@@ -212,7 +213,7 @@ static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
 static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record *record)
 {
     connection *c = &pub->connections[j];
-    zl__queue_rings(c->queue, c->shm, &c->deliver, &c->ret);
+    zl__queue_rings(&c->geometry, c->shm, &c->deliver, &c->ret);
     /* The subscription reset the rings before it freed the connection
      * (release store of publisher_id 0, which our CAS acquired). Adopt the
      * positions, checking them like any other shared value. */
@@ -300,7 +301,7 @@ static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_rec
     if (zl__segment_open(name, true, &c->map) != 0)
         return; /* gone already, or not ours: the next generation tells */
     c->queue = c->map.base;
-    if (!zl__queue_valid(c->queue, c->map.size, record->id)) {
+    if (!zl__queue_geometry_read(c->queue, c->map.size, record->id, &c->geometry)) {
         zl__segment_unmap(&c->map);
         c->queue = NULL;
         c->broken_id = record->id;
@@ -308,7 +309,7 @@ static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_rec
         return;
     }
     c->subscription_id = record->id;
-    c->shm = zl__queue_connection(c->queue, pub->slot);
+    c->shm = zl__queue_connection(c->queue, &c->geometry, pub->slot);
     c->pending = true;
     pub->pending_mask |= 1u << j;
     try_claim(pub, j);

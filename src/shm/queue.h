@@ -39,40 +39,62 @@ static inline uint64_t zl__queue_connection_offset(void)
     return zl__align_up(sizeof(zl__queue_shm), ZL__CACHE_LINE);
 }
 
-/* Checks a mapped queue object; true when every offset and capacity is
- * consistent with the mapping's size and the expected id. */
-static inline bool zl__queue_valid(const zl__queue_shm *q, size_t mapped, uint64_t id)
+/* A queue object's geometry, copied out of shared memory once and checked,
+ * like a pool's (below): both sides compute connection and ring addresses
+ * from a private copy, so a header rewritten later changes nothing (I3). */
+typedef struct zl__queue_geometry {
+    uint32_t deliver_capacity; /* power of two */
+    uint32_t return_capacity;  /* power of two */
+    uint64_t connection_offset;
+    uint64_t connection_stride;
+} zl__queue_geometry;
+
+/* Reads a header field once. Relaxed atomic loads keep the compiler from
+ * reading a field twice (a check on one read, a use of another). */
+#define ZL__READ_ONCE(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+/* Copies a mapped queue object's geometry into *g; true when every offset
+ * and capacity is consistent with the mapping's size and the expected id. */
+static inline bool zl__queue_geometry_read(const zl__queue_shm *q, size_t mapped, uint64_t id,
+                                           zl__queue_geometry *g)
 {
-    if (mapped < sizeof *q || q->magic != ZL__QUEUE_MAGIC || q->version != ZL__LAYOUT_VERSION ||
-        q->subscription_id != id || q->total_size != mapped ||
-        q->connection_count != ZL__PUB_SLOTS)
+    if (mapped < sizeof *q || ZL__READ_ONCE(q->magic) != ZL__QUEUE_MAGIC ||
+        ZL__READ_ONCE(q->version) != ZL__LAYOUT_VERSION ||
+        ZL__READ_ONCE(q->subscription_id) != id || ZL__READ_ONCE(q->total_size) != mapped ||
+        ZL__READ_ONCE(q->connection_count) != ZL__PUB_SLOTS)
         return false;
-    uint32_t dc = q->deliver_capacity, rc = q->return_capacity;
+    uint32_t dc = ZL__READ_ONCE(q->deliver_capacity), rc = ZL__READ_ONCE(q->return_capacity);
     if (dc == 0 || rc == 0 || (dc & (dc - 1)) || (rc & (rc - 1)) || dc > ZL__RING_CAPACITY_MAX ||
         rc > ZL__RING_CAPACITY_MAX)
         return false;
-    if (q->connection_offset != zl__queue_connection_offset() ||
-        q->connection_stride != zl__queue_connection_stride(dc, rc))
+    g->deliver_capacity = dc;
+    g->return_capacity = rc;
+    g->connection_offset = ZL__READ_ONCE(q->connection_offset);
+    g->connection_stride = ZL__READ_ONCE(q->connection_stride);
+    if (g->connection_offset != zl__queue_connection_offset() ||
+        g->connection_stride != zl__queue_connection_stride(dc, rc))
         return false;
-    return q->connection_offset + (uint64_t)ZL__PUB_SLOTS * q->connection_stride <= mapped;
+    return g->connection_offset + (uint64_t)ZL__PUB_SLOTS * g->connection_stride <= mapped;
 }
 
-static inline zl__connection_shm *zl__queue_connection(zl__queue_shm *q, uint32_t slot)
+static inline zl__connection_shm *zl__queue_connection(zl__queue_shm *q,
+                                                       const zl__queue_geometry *g, uint32_t slot)
 {
-    return (zl__connection_shm *)(void *)((char *)q + q->connection_offset + q->connection_stride * slot);
+    return (zl__connection_shm *)(void *)((char *)q + g->connection_offset +
+                                          g->connection_stride * slot);
 }
 
 /* The two rings of a connection, as local views. */
-static inline void zl__queue_rings(const zl__queue_shm *q, zl__connection_shm *c,
+static inline void zl__queue_rings(const zl__queue_geometry *g, zl__connection_shm *c,
                                    zl__ring *deliver, zl__ring *ret)
 {
     zl__atomic_u32 *entries = (zl__atomic_u32 *)(c + 1);
     deliver->index = &c->deliver;
     deliver->entries = entries;
-    deliver->mask = q->deliver_capacity - 1;
+    deliver->mask = g->deliver_capacity - 1;
     ret->index = &c->ret;
-    ret->entries = entries + q->deliver_capacity;
-    ret->mask = q->return_capacity - 1;
+    ret->entries = entries + g->deliver_capacity;
+    ret->mask = g->return_capacity - 1;
 }
 
 /* A pool's geometry, copied out of shared memory once and checked. Both
@@ -86,10 +108,6 @@ typedef struct zl__pool_geometry {
     uint64_t payload_offset;   /* payload, from the start of its chunk */
     uint64_t payload_capacity; /* bytes of payload a chunk holds */
 } zl__pool_geometry;
-
-/* Reads a header field once. Relaxed atomic loads keep the compiler from
- * reading a field twice (a check on one read, a use of another). */
-#define ZL__READ_ONCE(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 /* Copies a mapped pool's geometry into *g (read by subscriptions); true when
  * every offset and size is consistent with the mapping's size, the expected

@@ -83,6 +83,9 @@ struct zl__mw_subscription {
     char queue_name[ZL__SHM_NAME_MAX + 1];
     zl__mapping queue_map;
     zl__queue_shm *queue;
+    /* The geometry we laid our queue out with: the header in shared memory
+     * can be rewritten by any process of the user, so we never read it. */
+    zl__queue_geometry geometry;
     uint32_t seen_generation;
     uint32_t seen_attach;
     bool attach_retry;
@@ -221,8 +224,8 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
         sub->attach_retry = true; /* slot being rewritten: look again later */
         return;
     }
-    c->shm = zl__queue_connection(sub->queue, j);
-    zl__queue_rings(sub->queue, c->shm, &c->deliver, &c->ret);
+    c->shm = zl__queue_connection(sub->queue, &sub->geometry, j);
+    zl__queue_rings(&sub->geometry, c->shm, &c->deliver, &c->ret);
     c->publisher_id = id;
     c->return_tail = zl__load_relaxed(&c->ret.index->tail);
     c->return_head_seen = zl__load_relaxed(&c->ret.index->head);
@@ -304,7 +307,8 @@ static void refresh(zl__mw_subscription *sub)
             continue;
         /* Acquire pairs with the publisher's claiming CAS; attach_seq's
          * acquire above already ordered its setup. */
-        uint64_t id = zl__load_acquire(&zl__queue_connection(sub->queue, j)->publisher_id);
+        uint64_t id =
+            zl__load_acquire(&zl__queue_connection(sub->queue, &sub->geometry, j)->publisher_id);
         if (id != 0)
             attach(sub, j, id);
     }
@@ -576,7 +580,7 @@ void zl__shm_subscription_destroy(zl__mw_subscription *sub)
      * destroy for the other half). */
     zl__fence_seq_cst();
     for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
-        zl__connection_shm *s = zl__queue_connection(sub->queue, j);
+        zl__connection_shm *s = zl__queue_connection(sub->queue, &sub->geometry, j);
         if (atomic_exchange_explicit(&s->lingering, 0, memory_order_acq_rel) != 0)
             zl__registry_linger_done(&sub->registry, zl__load_relaxed(&s->publisher_id));
     }
@@ -653,6 +657,10 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     q->connection_offset = zl__queue_connection_offset();
     q->connection_stride = stride;
     sub->queue = q;
+    sub->geometry.deliver_capacity = deliver_capacity;
+    sub->geometry.return_capacity = return_capacity;
+    sub->geometry.connection_offset = zl__queue_connection_offset();
+    sub->geometry.connection_stride = stride;
     rc = zl__registry_register(&sub->registry, r, &sub->slot);
     if (rc != 0) {
         zl__segment_unlink(sub->queue_name);

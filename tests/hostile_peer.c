@@ -115,6 +115,39 @@ static void case_queue_header(void)
     teardown(&f);
 }
 
+/* Ring positions that break R1 cost the subscription its connection. The
+ * publisher must notice, take back the chunks it had queued there (or the
+ * pool drains away) and connect anew, so messages flow again. */
+static void case_ring_positions(void)
+{
+    fixture f;
+    setup(&f, "hostile_ring");
+    zl_publisher_stats before;
+    CHECK_OK(zl_publisher_get_stats(f.publisher, &before));
+    for (uint64_t i = 1; i <= 3; i++)
+        publish(&f, i);
+    hostile_map queue;
+    CHECK(hostile_map_object(0, f.topic, 's', 0, &queue));
+    zl__queue_shm *q = (zl__queue_shm *)queue.base;
+    zl__queue_geometry g;
+    CHECK(zl__queue_geometry_read(q, queue.size, q->subscription_id, &g));
+    zl__connection_shm *c = zl__queue_connection(q, &g, 0); /* the only publisher: slot 0 */
+    zl__store_relaxed(&c->deliver.tail, zl__load_relaxed(&c->deliver.head) + 1000);
+    const void *loan;
+    CHECK_RC(zl_subscription_take_loan(f.subscription, &loan, NULL), ZL_ENODATA);
+    zl_subscription_stats sub_stats;
+    CHECK_OK(zl_subscription_get_stats(f.subscription, &sub_stats));
+    CHECK_EQ(sub_stats.peer_errors, 1);
+    zl_publisher_stats after;
+    CHECK_OK(zl_publisher_get_stats(f.publisher, &after));
+    CHECK_EQ(after.chunks_free, before.chunks_free);
+    CHECK_EQ(after.subscriptions, 1);
+    publish(&f, 4);
+    take_and_return(&f, 4);
+    hostile_unmap(&queue);
+    teardown(&f);
+}
+
 int main(void)
 {
     struct {
@@ -123,6 +156,7 @@ int main(void)
     } cases[] = {
         {"pool_header", case_pool_header},
         {"queue_header", case_queue_header},
+        {"ring_positions", case_ring_positions},
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

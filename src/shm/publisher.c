@@ -346,11 +346,28 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
     if (force_liveness || now >= pub->next_liveness_ns) {
         pub->next_liveness_ns = now + LIVENESS_PERIOD_NS;
         uint32_t peers = pub->connected_mask | pub->pending_mask;
-        for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++)
-            if ((peers & (1u << j)) &&
-                zl__registry_reap(&pub->registry, ZL__KIND_SUBSCRIPTION, j,
-                                  pub->connections[j].subscription_id))
+        for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
+            if (!(peers & (1u << j)))
+                continue;
+            connection *c = &pub->connections[j];
+            if (zl__registry_reap(&pub->registry, ZL__KIND_SUBSCRIPTION, j, c->subscription_id)) {
                 disconnect(pub, j);
+                continue;
+            }
+            /* A live subscription that let go of our connection (it read a
+             * value it could not use and reset the rings) will return
+             * nothing more through it: take back what we had queued there,
+             * or those chunks are lost to the pool, and connect anew.
+             * Relaxed: we read nothing the subscription wrote before; the
+             * claim in connect_to orders its own accesses. */
+            if ((pub->connected_mask & (1u << j)) &&
+                zl__load_relaxed(&c->shm->publisher_id) != pub->id) {
+                disconnect(pub, j);
+                zl__endpoint_record record;
+                if (zl__registry_read(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record))
+                    connect_to(pub, j, &record);
+            }
+        }
     }
 }
 

@@ -364,8 +364,11 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
                 zl__load_relaxed(&c->shm->publisher_id) != pub->id) {
                 disconnect(pub, j);
                 zl__endpoint_record record;
-                if (zl__registry_read(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record))
+                if (zl__registry_lookup(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record) ==
+                    ZL__SLOT_PRESENT)
                     connect_to(pub, j, &record);
+                else
+                    pub->seen_generation = generation - 1; /* scan again next time */
             }
         }
     }

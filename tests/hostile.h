@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 typedef struct hostile_map {
-    unsigned char *base;
+    void *base;
     size_t size;
 } hostile_map;
 

@@ -1,0 +1,466 @@
+/* A model of zloan's shared-memory delivery protocol, for spin.
+ *
+ * One publisher, NSUB subscriptions (1 or 2). Per connection: a deliver
+ * ring (publisher -> subscription) with keep-last reclamation of the oldest
+ * entry by compare-and-swap on head, and a return ring (subscription ->
+ * publisher). The publisher counts references privately (refs, one
+ * outstanding bit per connection and chunk, the user's loan). A
+ * subscription may die at any step; the publisher's liveness check then
+ * drops its connection and takes back what it had outstanding there.
+ *
+ * Checked, for every interleaving (exhaustive search, small bounds):
+ *   I1  (DESIGN.md) a chunk is free only when nothing refers to it: never
+ *       while lent, queued in a deliver ring, held by a live subscription or
+ *       waiting in a return ring; it is never freed twice, and never lost:
+ *       when everyone is finished, every chunk is free again (the monitor
+ *       process, release_ref and the publisher's final assertion);
+ *   R1  0 <= tail - head <= capacity for the positions each side reads;
+ *   R4  a subscription acts only on an entry it read at the position its CAS
+ *       took (ghost record of what was pushed where);
+ *   P2  a chunk comes back on a return ring only while its outstanding bit
+ *       is set (an honest subscription never returns anything twice);
+ *   no deadlock: every run ends with all processes at their ends (spin's
+ *       invalid end state check).
+ *
+ * Positions are free-running counters, as in C (there 64-bit, so no ABA);
+ * here a byte, which cannot wrap within K publications. Each labelled step
+ * below is one atomic access of the C code (a load, a store or a CAS), so
+ * spin interleaves the other processes between them; private bookkeeping
+ * that no other process reads is folded into the step it follows.
+ *
+ * Not modelled: history for late joiners, connection set-up and reconnection,
+ * lingering pools, returns from several threads of one subscription (the
+ * return token, subscription.c S3/S4), wake-ups (notify.h).
+ */
+
+#ifndef NSUB
+#define NSUB 2      /* subscriptions */
+#endif
+#ifndef N
+#define N 5         /* chunks in the pool */
+#endif
+#ifndef DC
+#define DC 2        /* deliver ring capacity */
+#endif
+#ifndef DEPTH
+#define DEPTH 2     /* keep-last depth (<= DC) */
+#endif
+#ifndef RC
+#define RC 4        /* return ring capacity */
+#endif
+#ifndef K
+#define K 4         /* loans the publisher takes (publications attempted) */
+#endif
+#ifndef L
+#define L 1         /* loans a subscription holds at most */
+#endif
+#define NONE 255
+
+/* ---- shared memory: a subscription's queue, one connection each ---- */
+typedef connection_t {
+    byte dentry[DC];   /* deliver ring entries (chunk indices) */
+    byte rentry[RC];   /* return ring entries */
+    /* Publisher-private, kept beside for the model's convenience. */
+    bool out[N];       /* outstanding bit per chunk (publisher.c P2) */
+    byte mirror[DC];   /* what the publisher wrote (ring.h R4) */
+    /* Ghost: the chunk pushed at each position, for the R4 check only. */
+    byte ghost[K];
+    /* Subscription-private: its held loans (NONE: free slot). */
+    byte held[L];
+};
+connection_t C[NSUB];
+byte dhead[NSUB];   /* deliver head: CAS by both sides */
+byte dtail[NSUB];   /* deliver tail: publisher only */
+byte rhead[NSUB];   /* return head: publisher only */
+byte rtail[NSUB];   /* return tail: subscription only */
+
+/* ---- publisher-private bookkeeping (publisher.c P1) ---- */
+byte refs[N];
+bool freec[N];      /* on the free stack */
+bool lent[N];       /* the user's loan */
+bool connected[NSUB];
+
+/* ---- what the processes tell each other in the model only ---- */
+bool dead[NSUB];    /* the subscription process died (kill -9) */
+bool done[NSUB];    /* the subscription finished cleanly */
+bool pub_done;      /* the publisher published everything it will */
+bool ready;         /* init laid out the pool */
+
+/* release_ref in publisher.c: a chunk is freed when its last reference
+ * goes, exactly once. */
+inline release_ref(c) {
+    assert(refs[c] > 0);
+    refs[c]--;
+    if
+    :: refs[c] == 0 -> assert(!freec[c]); freec[c] = true
+    :: else -> skip
+    fi
+}
+
+/* disconnect() in publisher.c: every chunk the connection still had goes
+ * back (the subscription is dead: what it held and queued is nobody's). */
+inline disconnect(j) {
+    d_step {
+        i = 0;
+        do
+        :: i < N ->
+            if
+            :: C[j].out[i] -> C[j].out[i] = false; release_ref(i)
+            :: else -> skip
+            fi;
+            i++
+        :: else -> break
+        od;
+        i = 0;
+        connected[j] = false
+    }
+}
+
+/* drain_returns() in publisher.c, for connection j. */
+inline drain_returns(j) {
+    if
+    :: connected[j] ->
+        /* zl__return_available: acquire load of the return tail (R2). */
+        t = rtail[j];
+        assert(t - rhead[j] <= RC);    /* R1 */
+        /* zl__return_entry for each position, then zl__return_consumed
+         * (release store of head): the subscription writes no slot below
+         * head + RC, so reading and releasing form one step here. */
+        d_step {
+            p = rhead[j];
+            do
+            :: p != t ->
+                c = C[j].rentry[p % RC];
+                assert(c < N && C[j].out[c]);   /* P2: honest returns only */
+                C[j].out[c] = false;
+                release_ref(c);
+                p++
+            :: else -> break
+            od;
+            rhead[j] = t;
+            c = 0; p = 0
+        }
+    :: else -> skip
+    fi
+}
+
+/* The liveness check in update() (publisher.c): at any time after a
+ * subscription died, its slot lock is free and the publisher drops it. */
+inline liveness() {
+    j = 0;
+    do
+    :: j < NSUB ->
+        if
+        :: dead[j] && connected[j] -> disconnect(j)
+        :: true -> skip
+        fi;
+        j++
+    :: else -> break
+    od;
+    j = 0
+}
+
+/* deliver() in publisher.c: keep-last, then push, into connection j. */
+inline deliver(j, chunk) {
+    /* zl__deliver_reclaim_oldest. st 0: load head (acquire); 1: look at
+     * the fill and, while the ring holds DEPTH entries, CAS the oldest
+     * away; 2: room for one more. */
+    st = 0;
+    do
+    :: st == 0 -> h = dhead[j]; st = 1
+    :: st == 1 ->
+        assert(dtail[j] - h <= DC);    /* R1 (the consumer is honest) */
+        if
+        :: dtail[j] - h >= DEPTH ->
+            c = C[j].mirror[h % DC];   /* private mirror, not the ring */
+            /* The CAS h -> h+1: success means the entry at h is ours (R4);
+             * failure loads the head the consumer moved. */
+            atomic {
+                if
+                :: dhead[j] == h ->
+                    dhead[j] = h + 1;
+                    if
+                    :: C[j].out[c] -> C[j].out[c] = false; release_ref(c)
+                    :: else -> skip
+                    fi;
+                    st = 0
+                :: else -> h = dhead[j]
+                fi;
+                c = 0
+            }
+        :: else -> st = 2
+        fi
+    :: st == 2 -> st = 0; break
+    od;
+    skip;
+    /* zl__deliver_push: the relaxed store of the entry ... */
+    d_step {
+        C[j].mirror[dtail[j] % DC] = chunk;
+        C[j].dentry[dtail[j] % DC] = chunk;
+        C[j].ghost[dtail[j]] = chunk;
+        h = 0
+    }
+    /* ... then the release store of tail (R2); the publisher's private
+     * bit and count go with it. */
+    d_step {
+        C[j].out[chunk] = true;
+        refs[chunk]++;
+        dtail[j]++
+    }
+}
+
+active proctype publisher() {
+    byte i, j, c, h, t, p, st, chunk, round;
+    ready;
+    do
+    :: round < K ->
+        round++;
+        /* zl__shm_publisher_loan: drain, maybe look for dead peers, lend. */
+        j = 0;
+        do
+        :: j < NSUB -> drain_returns(j); j++
+        :: else -> break
+        od;
+        liveness();
+        d_step {
+            chunk = NONE;
+            i = 0;
+            do
+            :: i < N && freec[i] -> chunk = i; break
+            :: i < N && !freec[i] -> i++
+            :: else -> break
+            od;
+            i = 0;
+            if
+            :: chunk != NONE ->
+                assert(refs[chunk] == 0);   /* I1: only free chunks are lent */
+                freec[chunk] = false;
+                refs[chunk] = 1;
+                lent[chunk] = true
+            :: else -> skip                 /* ZL_EEXHAUSTED */
+            fi
+        }
+        if
+        :: chunk != NONE ->
+            if
+            :: true ->
+                /* zl__shm_publisher_publish_loan */
+                j = 0;
+                do
+                :: j < NSUB -> drain_returns(j); j++
+                :: else -> break
+                od;
+                j = 0;
+                do
+                :: j < NSUB ->
+                    if
+                    :: connected[j] -> deliver(j, chunk)
+                    :: else -> skip
+                    fi;
+                    j++
+                :: else -> break
+                od;
+                j = 0;
+                d_step { lent[chunk] = false; release_ref(chunk) }
+            :: true ->
+                /* zl__shm_publisher_return_loan: the loan goes back unused. */
+                d_step { lent[chunk] = false; release_ref(chunk) }
+            fi;
+            chunk = 0
+        :: else -> skip
+        fi
+    :: else -> break
+    od;
+    pub_done = true;
+    /* Serve until every subscription finished or died and was dropped. */
+    do
+    :: d_step {
+           i = 0;
+           do
+           :: i < NSUB && (done[i] && rtail[i] == rhead[i] || dead[i] && !connected[i]) -> i++
+           :: else -> break
+           od
+       }
+       if
+       :: i == NSUB -> break
+       :: else ->
+           i = 0;
+           j = 0;
+           do
+           :: j < NSUB -> drain_returns(j); j++
+           :: else -> break
+           od;
+           j = 0;
+           do
+           :: j < NSUB ->
+               if
+               :: dead[j] && connected[j] -> disconnect(j)
+               :: else -> skip
+               fi;
+               j++
+           :: else -> break
+           od;
+           j = 0
+       fi
+    od;
+    /* I1, "never lost": nothing refers to any chunk any more. */
+    i = 0;
+    do
+    :: i < N -> assert(freec[i] && refs[i] == 0 && !lent[i]); i++
+    :: else -> break
+    od
+}
+
+/* A subscription may die between any two of its steps. */
+#define MAY_DIE  if :: dead[j] = true; goto died :: true -> skip fi
+
+proctype subscription(byte j) {
+    byte h, t, e, k, nheld;
+    bool ok;
+    do
+    :: nheld < L && dtail[j] != dhead[j] ->
+        /* zl__deliver_peek: acquire loads of tail, then head. */
+        t = dtail[j];
+        MAY_DIE;
+        h = dhead[j];
+        if
+        :: t == h -> skip                       /* empty after all */
+        :: t != h && h > t -> skip              /* our tail is stale: again */
+        :: t != h && h < t ->
+            assert(t - h <= DC);                /* R1 */
+            MAY_DIE;
+            e = C[j].dentry[h % DC];            /* relaxed load of the entry */
+            MAY_DIE;
+            /* zl__deliver_take: CAS h -> h+1; the taken chunk is held. */
+            atomic {
+                ok = dhead[j] == h;
+                if
+                :: ok ->
+                    dhead[j] = h + 1;
+                    assert(e == C[j].ghost[h]);            /* R4 */
+                    assert(!freec[e] && C[j].out[e]);      /* I1 */
+                    k = 0;
+                    do
+                    :: C[j].held[k] == NONE -> C[j].held[k] = e; break
+                    :: else -> k++
+                    od;
+                    nheld++
+                :: else -> skip                  /* reclaimed meanwhile */
+                fi;
+                k = 0
+            }
+        fi;
+        h = 0; t = 0; e = 0; ok = false;
+        MAY_DIE
+    :: nheld > 0 ->
+        /* zl__return_push (from flush_locked): acquire load of head. */
+        h = rhead[j];
+        MAY_DIE;
+        if
+        :: rtail[j] - h < RC ->
+            k = 0;
+            do
+            :: C[j].held[k] != NONE -> break
+            :: else -> k++
+            od;
+            /* Relaxed store of the entry ... */
+            C[j].rentry[rtail[j] % RC] = C[j].held[k];
+            MAY_DIE;
+            /* ... then the release store of tail; the loan slot is free. */
+            d_step { rtail[j]++; C[j].held[k] = NONE; nheld--; k = 0 }
+        :: else -> skip      /* ZL_EEXHAUSTED: retried after the publisher drained */
+        fi;
+        h = 0;
+        MAY_DIE
+    :: pub_done && dtail[j] == dhead[j] && nheld == 0 ->
+        done[j] = true;
+        break
+    od;
+    goto finished;
+died:
+    /* The kernel drops the process's locks; nothing else happens. */
+    skip;
+finished:
+    skip
+}
+
+/* I1 at every reachable state: the monitor's single step can run at any
+ * point of any interleaving. */
+active proctype monitor() {
+    byte c, j, p, count;
+    ready;
+    d_step {
+        c = 0;
+        do
+        :: c < N ->
+            count = (lent[c] -> 1 : 0);
+            j = 0;
+            do
+            :: j < NSUB -> count = count + (C[j].out[c] -> 1 : 0); j++
+            :: else -> break
+            od;
+            assert(refs[c] == count);                /* P1: refs are exact */
+            assert(freec[c] == (refs[c] == 0));      /* free iff unreferenced */
+            c++
+        :: else -> break
+        od;
+        j = 0;
+        do
+        :: j < NSUB ->
+            if
+            :: !dead[j] ->
+                /* Held by a live subscription: not free. */
+                p = 0;
+                do
+                :: p < L ->
+                    assert(C[j].held[p] == NONE ||
+                           (!freec[C[j].held[p]] && C[j].out[C[j].held[p]]));
+                    p++
+                :: else -> break
+                od;
+                /* Queued in its deliver ring: not free. */
+                p = dhead[j];
+                do
+                :: p < dtail[j] -> assert(!freec[C[j].ghost[p]] && C[j].out[C[j].ghost[p]]); p++
+                :: else -> break
+                od;
+                /* Waiting in its return ring: not free. */
+                p = rhead[j];
+                do
+                :: p < rtail[j] ->
+                    assert(!freec[C[j].rentry[p % RC]] && C[j].out[C[j].rentry[p % RC]]);
+                    p++
+                :: else -> break
+                od
+            :: else -> skip
+            fi;
+            j++
+        :: else -> break
+        od
+    }
+}
+
+init {
+    byte i, k;
+    atomic {
+        i = 0;
+        do
+        :: i < N -> freec[i] = true; i++
+        :: else -> break
+        od;
+        i = 0;
+        do
+        :: i < NSUB ->
+            connected[i] = true;
+            k = 0;
+            do
+            :: k < L -> C[i].held[k] = NONE; k++
+            :: else -> break
+            od;
+            run subscription(i);
+            i++
+        :: else -> break
+        od;
+        ready = true
+    }
+}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds zloan and runs every test:
-#   1. gcc, warnings as errors: the whole suite;
+#   1. gcc, warnings as errors: the whole suite, with the spin model of the
+#      ring protocol (label model);
 #   2. gcc with AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite again;
-#   1b. the spin model of the ring protocol runs in build 1 (label model);
 #   3. clang, warnings as errors: the whole suite with the libFuzzer target
 #      (label fuzz, 60 s; ZLOAN_FUZZ_TIME changes it);
 #   4. clang with ThreadSanitizer: the whole suite again.

@@ -73,9 +73,12 @@ static inline int zl__deliver_reclaim_oldest(const zl__ring *ring, uint64_t tail
      * consumer's read of that entry happened before, so the slot may be
      * reused (R3/R5). */
     uint64_t head = zl__load_acquire(&ring->index->head);
-    for (;;) {
+    /* An honest consumer moves head at most `capacity` times while we look
+     * (each time it takes an entry below our tail): more failed attempts
+     * than that mean a peer rewriting head, and we give up on it. */
+    for (uint32_t attempts = 0;; attempts++) {
         uint64_t fill = tail - head;
-        if (fill > zl__ring_capacity(ring))
+        if (fill > zl__ring_capacity(ring) || attempts > zl__ring_capacity(ring))
             return ZL_ECORRUPT;
         *head_seen = head;
         if (fill < depth)

@@ -18,6 +18,11 @@
  *       lock knows it is the last and removes the registry. An opener checks,
  *       after it got its read lock, that the file it opened is still linked,
  *       and starts over otherwise, so it never joins a removed registry.
+ *   G6. An opener keeps the REGISTER lock from zl__registry_open until
+ *       zl__registry_register (or zl__registry_close), so it creates its
+ *       segment while holding it: whoever holds REGISTER knows that every
+ *       existing segment of a live endpoint is named by a slot. The sweep
+ *       (sweep.c, rule C) relies on it to remove orphans safely.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +37,7 @@
 
 #include "../error_detail.h"
 #include "registry.h"
+#include "sweep.h"
 
 #define LOCK_WAIT_MS 5000
 #define SEQLOCK_TRIES 64
@@ -181,6 +187,9 @@ static int open_once(zl__registry *registry)
         if (errno == EACCES)
             return zl__fail(ZL_EPERM, "cannot open the registry %s of topic %s: %s", name,
                             registry->topic, strerror(errno));
+        if (errno == ENOSPC)
+            return zl__fail(ZL_ENOSHM, "cannot create the registry %s of topic %s: /dev/shm "
+                            "has no inode left", name, registry->topic);
         return zl__fail(ZL_ESYSTEM, "shm_open(%s): %s", name, strerror(errno));
     }
     struct stat st;
@@ -213,8 +222,12 @@ static int open_once(zl__registry *registry)
         int e = posix_fallocate(fd, 0, sizeof(zl__registry_shm));
         if (e != 0) {
             rc = zl__fail(e == ENOSPC ? ZL_ENOSHM : ZL_ESYSTEM,
-                          "cannot reserve %zu bytes for the registry %s: %s",
+                          "cannot reserve %zu bytes for the registry %s in /dev/shm: %s",
                           sizeof(zl__registry_shm), name, strerror(e));
+            /* Leave no empty registry behind when nobody else uses it (G5:
+             * the USERS write lock proves it). */
+            if (zl__ofd_lock(fd, ZL__LOCK_USERS, true) == 0)
+                shm_unlink(name);
             goto fail;
         }
     } else if ((size_t)st.st_size != sizeof(zl__registry_shm)) {
@@ -241,7 +254,7 @@ static int open_once(zl__registry *registry)
                       name, registry->topic);
         goto fail;
     }
-    zl__ofd_unlock(fd, ZL__LOCK_REGISTER);
+    /* REGISTER stays held until zl__registry_register (G6). */
     registry->fd = fd;
     registry->shm = shm;
     return 0;
@@ -280,6 +293,9 @@ void zl__registry_close(zl__registry *registry)
                 if (zl__registry_read(registry, kind, i, &record))
                     remove_leftovers(registry, &record);
             }
+        /* Also what no slot names: segments of endpoints killed before they
+         * registered or while rewriting their record. */
+        zl__shm_sweep_topic(registry->name);
         shm_unlink(registry->name);
     }
     munmap(registry->shm, sizeof *registry->shm);
@@ -296,6 +312,8 @@ static const char *kind_name(uint32_t kind)
 int zl__registry_register(zl__registry *registry, const zl__endpoint_record *record,
                           uint32_t *slot_out)
 {
+    /* We normally hold REGISTER since zl__registry_open (G6); taking a lock
+     * this description already holds succeeds at once. */
     int rc = lock_waiting(registry->fd, ZL__LOCK_REGISTER, true, "register", registry->topic);
     if (rc != 0)
         return rc;

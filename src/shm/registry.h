@@ -27,7 +27,9 @@ typedef struct zl__registry {
     char name[ZL__SHM_NAME_MAX + 1];
 } zl__registry;
 
-/* Opens (creating if needed) the registry of topic in domain. */
+/* Opens (creating if needed) the registry of topic in domain. Returns with
+ * the topic's REGISTER lock held: the caller creates its segment, then calls
+ * zl__registry_register (which releases it) or zl__registry_close. */
 int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, mode_t mode);
 
 /* Closes it; the last user of the topic removes the registry and whatever
@@ -36,6 +38,7 @@ void zl__registry_close(zl__registry *registry);
 
 /* Checks the record's type against every live endpoint of the topic, reaps
  * dead ones, claims a free slot of record->kind and publishes the record.
+ * Releases the REGISTER lock, on success and on error.
  * ZL_ETYPE (detail names both types), ZL_ELIMIT, ZL_EBUSY. */
 int zl__registry_register(zl__registry *registry, const zl__endpoint_record *record,
                           uint32_t *slot);

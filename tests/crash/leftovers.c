@@ -1,0 +1,128 @@
+/* Leftovers (DESIGN.md I5): kill -9 every participant of a topic, then start
+ * again; the start (context creation) removes what they left. Over many
+ * cycles (default 1000, or argv[1]) neither the number of the topic's objects
+ * in /dev/shm nor the memory they use grows: after each start both are zero.
+ *
+ * Half of the cycles kill once the peers are connected and hold loans and
+ * queued messages; the other half kill at a random moment, often in the
+ * middle of creating a registry, a pool or a queue (before the segment is
+ * registered), which leaves objects no slot names. */
+#include "crash.h"
+#include "peer.h"
+
+static void publisher_child(const char *topic, int report_fd)
+{
+    zl_context *context;
+    zl_publisher *publisher;
+    zl_publisher_options options;
+    zl_publisher_options_init(&options);
+    options.history = 2;
+    if (zl_context_create(NULL, &context) != 0 ||
+        zl_publisher_create(context, topic, &test_msg_type, &options, &publisher) != 0)
+        _exit(2);
+    void *held;
+    if (zl_publisher_loan(publisher, &held) != 0)
+        _exit(2);
+    bool reported = false;
+    for (uint64_t sequence = 1;; sequence++) {
+        void *loan;
+        if (zl_publisher_loan(publisher, &loan) == 0) {
+            test_msg_fill(loan, 1, sequence);
+            zl_publisher_publish_loan(publisher, loan);
+        }
+        zl_publisher_stats stats;
+        zl_publisher_get_stats(publisher, &stats);
+        if (!reported && sequence > 4) {
+            crash_write_line(report_fd, "ready\n");
+            reported = true;
+        }
+        test_sleep_ms(1);
+    }
+}
+
+static void subscription_child(const char *topic, int report_fd)
+{
+    zl_context *context;
+    zl_subscription *subscription;
+    zl_subscription_options options;
+    zl_subscription_options_init(&options);
+    options.depth = 4;
+    options.history = true;
+    if (zl_context_create(NULL, &context) != 0 ||
+        zl_subscription_create(context, topic, &test_msg_type, &options, &subscription) != 0)
+        _exit(2);
+    int held = 0;
+    for (;;) {
+        const void *loan;
+        if (held < 2 && zl_subscription_take_loan(subscription, &loan, NULL) == 0 && ++held == 2)
+            crash_write_line(report_fd, "ready\n");
+        test_sleep_ms(1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int cycles = argc > 1 ? atoi(argv[1]) : 1000;
+    const char *topic = test_topic("crash_leftovers");
+    char needle[160];
+    crash_shm_needle(topic, needle, sizeof needle);
+    srand((unsigned)getpid());
+    int max_left = 0;
+    for (int cycle = 0; cycle < cycles; cycle++) {
+        int pipe_fds[2];
+        CHECK(pipe(pipe_fds) == 0);
+        int publishers = 1 + rand() % 2, subscriptions = rand() % 3;
+        bool wait_ready = cycle % 2 == 0;
+        pid_t pids[4];
+        int n = 0;
+        for (int i = 0; i < publishers + subscriptions; i++) {
+            pid_t pid = fork();
+            CHECK(pid >= 0);
+            if (pid == 0) {
+                close(pipe_fds[0]);
+                if (i < publishers)
+                    publisher_child(topic, pipe_fds[1]);
+                else
+                    subscription_child(topic, pipe_fds[1]);
+            }
+            pids[n++] = pid;
+        }
+        close(pipe_fds[1]);
+        if (wait_ready) {
+            char line[32];
+            for (int i = 0; i < n; i++)
+                if (crash_read_line(pipe_fds[0], line, sizeof line, 10000) < 0) {
+                    fprintf(stderr, "cycle %d: a peer did not get ready\n", cycle);
+                    return 1;
+                }
+        } else {
+            struct timespec ts = {0, (long)(rand() % 3000) * 1000};
+            nanosleep(&ts, NULL);
+        }
+        for (int i = 0; i < n; i++)
+            crash_kill_wait(pids[i]);
+        close(pipe_fds[0]);
+        int left = crash_shm_usage(needle, NULL);
+        if (wait_ready)
+            /* The registry, a pool per publisher, a queue per subscription:
+             * otherwise this cycle proves nothing. */
+            CHECK_EQ(left, 1 + publishers + subscriptions);
+        if (left > max_left)
+            max_left = left;
+
+        /* The next start. */
+        zl_context *context;
+        CHECK_OK(zl_context_create(NULL, &context));
+        uint64_t bytes = 0;
+        int count = crash_shm_usage(needle, &bytes);
+        if (count != 0 || bytes != 0) {
+            fprintf(stderr, "cycle %d: %d objects (%llu bytes) left after a start\n", cycle,
+                    count, (unsigned long long)bytes);
+            return 1;
+        }
+        CHECK_OK(zl_context_destroy(context));
+    }
+    printf("%d cycles: up to %d objects left by killed peers, none after each start\n", cycles,
+           max_left);
+    return 0;
+}

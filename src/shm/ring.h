@@ -103,15 +103,28 @@ static inline int zl__deliver_peek(const zl__ring *ring, uint64_t *position, uin
      * position the producer has already taken (a stale head only makes the
      * CAS below fail). */
     uint64_t head = zl__load_acquire(&ring->index->head);
-    /* Acquire pairs with the release store of tail in zl__deliver_push (R2). */
-    uint64_t tail = zl__load_acquire(&ring->index->tail);
-    if (tail == head)
-        return 0;
-    if (tail - head > zl__ring_capacity(ring))
-        return ZL_ECORRUPT;
-    *position = head;
-    *value = zl__load_relaxed(&ring->entries[head & ring->mask]);
-    return 1;
+    for (;;) {
+        /* Acquire pairs with the release store of tail in zl__deliver_push
+         * (R2). */
+        uint64_t tail = zl__load_acquire(&ring->index->tail);
+        if (tail == head)
+            return 0;
+        if (tail - head <= zl__ring_capacity(ring)) {
+            *position = head;
+            *value = zl__load_relaxed(&ring->entries[head & ring->mask]);
+            return 1;
+        }
+        /* Between our loads of head and tail the producer may have
+         * reclaimed and pushed again and again (keep-last), so tail - head
+         * can exceed the capacity with a stale head. Only when head did not
+         * move across the tail load does that break R1 (head never goes
+         * back, so an unchanged value means it was current). Acquire as
+         * above. */
+        uint64_t again = zl__load_acquire(&ring->index->head);
+        if (again == head)
+            return ZL_ECORRUPT;
+        head = again;
+    }
 }
 
 /* Takes the entry at position seen by zl__deliver_peek. Returns true when it

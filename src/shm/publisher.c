@@ -573,7 +573,11 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     }
     zl__shm_name_endpoint(pub->pool_name, sizeof pub->pool_name, e->domain_id, e->topic, 'p',
                           pub->id);
-    rc = zl__segment_create(pub->pool_name, total, mode, &pub->pool_map);
+    /* Create the segment under the REGISTER lock, so that a sweep never
+     * takes it for an orphan (registry.c G6); released by register. */
+    rc = zl__registry_lock_register(&pub->registry);
+    if (rc == 0)
+        rc = zl__segment_create(pub->pool_name, total, mode, &pub->pool_map);
     if (rc != 0) {
         zl__registry_close(&pub->registry);
         free_private(pub);

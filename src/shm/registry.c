@@ -18,11 +18,12 @@
  *       lock knows it is the last and removes the registry. An opener checks,
  *       after it got its read lock, that the file it opened is still linked,
  *       and starts over otherwise, so it never joins a removed registry.
- *   G6. An opener keeps the REGISTER lock from zl__registry_open until
- *       zl__registry_register (or zl__registry_close), so it creates its
- *       segment while holding it: whoever holds REGISTER knows that every
- *       existing segment of a live endpoint is named by a slot. The sweep
- *       (sweep.c, rule C) relies on it to remove orphans safely.
+ *   G6. An endpoint takes the REGISTER lock (zl__registry_lock_register)
+ *       before it creates its segment and keeps it until its record is in
+ *       its slot (zl__registry_register) or it gave up (close): whoever
+ *       holds REGISTER knows that every existing segment of a live endpoint
+ *       is named by a slot. The sweep (sweep.c, rule C) relies on it to
+ *       remove orphans safely.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -254,7 +255,7 @@ static int open_once(zl__registry *registry)
                       name, registry->topic);
         goto fail;
     }
-    /* REGISTER stays held until zl__registry_register (G6). */
+    zl__ofd_unlock(fd, ZL__LOCK_REGISTER);
     registry->fd = fd;
     registry->shm = shm;
     return 0;
@@ -309,11 +310,16 @@ static const char *kind_name(uint32_t kind)
     return kind == ZL__KIND_PUBLISHER ? "publisher" : "subscription";
 }
 
+int zl__registry_lock_register(zl__registry *registry)
+{
+    return lock_waiting(registry->fd, ZL__LOCK_REGISTER, true, "register", registry->topic);
+}
+
 int zl__registry_register(zl__registry *registry, const zl__endpoint_record *record,
                           uint32_t *slot_out)
 {
-    /* We normally hold REGISTER since zl__registry_open (G6); taking a lock
-     * this description already holds succeeds at once. */
+    /* Normally held since zl__registry_lock_register (G6); taking a lock
+     * this open file description already holds succeeds at once. */
     int rc = lock_waiting(registry->fd, ZL__LOCK_REGISTER, true, "register", registry->topic);
     if (rc != 0)
         return rc;

@@ -27,14 +27,17 @@ typedef struct zl__registry {
     char name[ZL__SHM_NAME_MAX + 1];
 } zl__registry;
 
-/* Opens (creating if needed) the registry of topic in domain. Returns with
- * the topic's REGISTER lock held: the caller creates its segment, then calls
- * zl__registry_register (which releases it) or zl__registry_close. */
+/* Opens (creating if needed) the registry of topic in domain. */
 int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, mode_t mode);
 
 /* Closes it; the last user of the topic removes the registry and whatever
  * dead endpoints left behind. */
 void zl__registry_close(zl__registry *registry);
+
+/* Takes the topic's REGISTER lock (waiting a little when another endpoint
+ * registers). An endpoint takes it before it creates its segment; then
+ * zl__registry_register or zl__registry_close lets it go. ZL_EBUSY. */
+int zl__registry_lock_register(zl__registry *registry);
 
 /* Checks the record's type against every live endpoint of the topic, reaps
  * dead ones, claims a free slot of record->kind and publishes the record.

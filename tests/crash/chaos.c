@@ -17,6 +17,7 @@
  * and take commands over a pipe: seq, stop, drain, full, exit, die-exit,
  * die-return. */
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 
 #include "crash.h"
@@ -344,6 +345,7 @@ static int spawn(const peer_args *args, peer_args *child_args, command_reader *c
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
         for (int k = 0; k < peer_count; k++) {
             close(peers[k].command_fd);
             close(peers[k].report_fd);

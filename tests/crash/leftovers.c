@@ -7,6 +7,8 @@
  * queued messages; the other half kill at a random moment, often in the
  * middle of creating a registry, a pool or a queue (before the segment is
  * registered), which leaves objects no slot names. */
+#include <sys/prctl.h>
+
 #include "crash.h"
 #include "peer.h"
 
@@ -79,6 +81,7 @@ int main(int argc, char **argv)
             pid_t pid = fork();
             CHECK(pid >= 0);
             if (pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
                 close(pipe_fds[0]);
                 if (i < publishers)
                     publisher_child(topic, pipe_fds[1]);

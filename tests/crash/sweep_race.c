@@ -5,6 +5,8 @@
  * a message, with the topic's objects all present. A sweep that removed a
  * queue or a pool between its creation and its registration would leave a
  * subscription no publisher can reach (sweep.c rule C, registry.c G6). */
+#include <sys/prctl.h>
+
 #include "crash.h"
 #include "mw.h"
 #include "peer.h"
@@ -18,6 +20,10 @@ int main(int argc, char **argv)
     pid_t sweeper = fork();
     CHECK(sweeper >= 0);
     if (sweeper == 0) {
+        /* Never outlive the test, even when a CHECK ends it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(0);
         for (;;)
             zl__shm_ops.sweep();
     }

@@ -3,14 +3,27 @@
  * cycles (default 1000, or argv[1]) neither the number of the topic's objects
  * in /dev/shm nor the memory they use grows: after each start both are zero.
  *
- * Half of the cycles kill once the peers are connected and hold loans and
- * queued messages; the other half kill at a random moment, often in the
- * middle of creating a registry, a pool or a queue (before the segment is
- * registered), which leaves objects no slot names. */
+ * Half of the cycles kill at a random moment, often in the middle of creating
+ * a registry, a pool or a queue (before the segment is registered), which
+ * leaves objects no slot names. The other half wait until the peers are
+ * connected and hold loans and queued messages, then either kill them or
+ * make them call exit() without destroying anything (one cycle in four). */
 #include <sys/prctl.h>
 
 #include "crash.h"
 #include "peer.h"
+
+/* Peers that exit() leave their endpoints undestroyed on purpose. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "detect_leaks=0"; }
+
+static volatile sig_atomic_t exit_now;
+
+static void on_usr1(int signal_number)
+{
+    (void)signal_number;
+    exit_now = 1;
+}
 
 static void publisher_child(const char *topic, int report_fd)
 {
@@ -38,6 +51,8 @@ static void publisher_child(const char *topic, int report_fd)
             crash_write_line(report_fd, "ready\n");
             reported = true;
         }
+        if (exit_now)
+            exit(0); /* mid-flight: a loan held, nothing destroyed */
         test_sleep_ms(1);
     }
 }
@@ -58,6 +73,8 @@ static void subscription_child(const char *topic, int report_fd)
         const void *loan;
         if (held < 2 && zl_subscription_take_loan(subscription, &loan, NULL) == 0 && ++held == 2)
             crash_write_line(report_fd, "ready\n");
+        if (exit_now)
+            exit(0);
         test_sleep_ms(1);
     }
 }
@@ -82,6 +99,7 @@ int main(int argc, char **argv)
             CHECK(pid >= 0);
             if (pid == 0) {
                 prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
+                signal(SIGUSR1, on_usr1);
                 close(pipe_fds[0]);
                 if (i < publishers)
                     publisher_child(topic, pipe_fds[1]);
@@ -102,8 +120,15 @@ int main(int argc, char **argv)
             struct timespec ts = {0, (long)(rand() % 3000) * 1000};
             nanosleep(&ts, NULL);
         }
-        for (int i = 0; i < n; i++)
-            crash_kill_wait(pids[i]);
+        bool by_exit = cycle % 4 == 2;
+        for (int i = 0; i < n; i++) {
+            if (by_exit) {
+                kill(pids[i], SIGUSR1);
+                test_wait_child_ok(pids[i], "peer told to exit()");
+            } else {
+                crash_kill_wait(pids[i]);
+            }
+        }
         close(pipe_fds[0]);
         int left = crash_shm_usage(needle, NULL);
         if (wait_ready)
@@ -125,7 +150,7 @@ int main(int argc, char **argv)
         }
         CHECK_OK(zl_context_destroy(context));
     }
-    printf("%d cycles: up to %d objects left by killed peers, none after each start\n", cycles,
-           max_left);
+    printf("%d cycles (%d with exit()): up to %d objects left by killed peers, none after each start\n", cycles,
+           (cycles + 1) / 4, max_left);
     return 0;
 }

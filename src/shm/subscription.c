@@ -205,8 +205,14 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     c->shm = zl__queue_connection(sub->queue, j);
     zl__queue_rings(sub->queue, c->shm, &c->deliver, &c->ret);
     if (!zl__registry_read(&sub->registry, ZL__KIND_PUBLISHER, j, &record)) {
-        sub->attach_retry = true; /* slot being rewritten: look again later */
-        return;
+        if (zl__registry_alive(&sub->registry, ZL__KIND_PUBLISHER, j)) {
+            sub->attach_retry = true; /* slot being rewritten: look again later */
+            return;
+        }
+        /* Empty and nobody's: the claimer died and was reaped before we
+         * looked. Drain and free the connection below instead of retrying
+         * on every take until another publisher takes the slot. */
+        memset(&record, 0, sizeof record);
     }
     c->publisher_id = id;
     c->return_tail = zl__load_relaxed(&c->ret.index->tail);

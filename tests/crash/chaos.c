@@ -546,6 +546,10 @@ int main(int argc, char **argv)
         int left = crash_shm_usage(needle, NULL);
         if (left != 0)
             FAIL("%d objects of the topic left in /dev/shm after everybody left", left);
+        if ((iteration + 1) % 1000 == 0 && iteration + 1 < iterations) {
+            printf("%d iterations passed\n", iteration + 1);
+            fflush(stdout);
+        }
     }
     printf("%d iterations: %d SIGKILL, %d exit(), %d return from main; %d publishers and %d "
            "subscriptions killed\n",

@@ -86,7 +86,7 @@ int main(int argc, char **argv)
     char needle[160];
     crash_shm_needle(topic, needle, sizeof needle);
     srand((unsigned)getpid());
-    int max_left = 0;
+    int max_left = 0, full_cycles = 0;
     for (int cycle = 0; cycle < cycles; cycle++) {
         int pipe_fds[2];
         CHECK(pipe(pipe_fds) == 0);
@@ -120,37 +120,55 @@ int main(int argc, char **argv)
             struct timespec ts = {0, (long)(rand() % 3000) * 1000};
             nanosleep(&ts, NULL);
         }
+        /* Signal everybody first, then wait: the last ones alive may still
+         * reap the first ones' slots (that is their job), but nobody is
+         * left to remove the registry. */
         bool by_exit = cycle % 4 == 2;
+        for (int i = 0; i < n; i++)
+            kill(pids[i], by_exit ? SIGUSR1 : SIGKILL);
         for (int i = 0; i < n; i++) {
             if (by_exit) {
-                kill(pids[i], SIGUSR1);
                 test_wait_child_ok(pids[i], "peer told to exit()");
             } else {
-                crash_kill_wait(pids[i]);
+                int status;
+                while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR) {
+                }
             }
         }
         close(pipe_fds[0]);
         int left = crash_shm_usage(needle, NULL);
-        if (wait_ready)
-            /* The registry, a pool per publisher, a queue per subscription:
-             * otherwise this cycle proves nothing. */
-            CHECK_EQ(left, 1 + publishers + subscriptions);
+        /* Usually the registry, a pool per publisher and a queue per
+         * subscription are left. Not always: a sweep by any other zloan
+         * process starting meanwhile (other tests) removes them too. */
+        if (wait_ready && left == 1 + publishers + subscriptions)
+            full_cycles++;
         if (left > max_left)
             max_left = left;
 
-        /* The next start. */
-        zl_context *context;
-        CHECK_OK(zl_context_create(NULL, &context));
+        /* The next start. Another zloan process sweeping at the same moment
+         * (other tests running in parallel) holds the registry's locks for a
+         * moment and makes our sweep leave it to them: look again briefly. */
         uint64_t bytes = 0;
-        int count = crash_shm_usage(needle, &bytes);
+        int count = 0;
+        for (int attempt = 0; attempt < 100; attempt++) {
+            zl_context *context;
+            CHECK_OK(zl_context_create(NULL, &context));
+            count = crash_shm_usage(needle, &bytes);
+            CHECK_OK(zl_context_destroy(context));
+            if (count == 0 && bytes == 0)
+                break;
+            test_sleep_ms(10);
+        }
         if (count != 0 || bytes != 0) {
             fprintf(stderr, "cycle %d: %d objects (%llu bytes) left after a start\n", cycle,
                     count, (unsigned long long)bytes);
             return 1;
         }
-        CHECK_OK(zl_context_destroy(context));
     }
-    printf("%d cycles (%d with exit()): up to %d objects left by killed peers, none after each start\n", cycles,
-           (cycles + 1) / 4, max_left);
+    /* Otherwise the test proved nothing. */
+    CHECK(full_cycles > 0);
+    printf("%d cycles (%d with exit()): up to %d objects left by dead peers (all of them in %d "
+           "cycles), none after each start\n",
+           cycles, (cycles + 1) / 4, max_left, full_cycles);
     return 0;
 }

@@ -29,6 +29,11 @@
  *
  * Ids are random 64-bit values, so a segment name is never reused by a new
  * endpoint in a way that could confuse these rules.
+ *
+ * Two sweeps (or a sweep and a topic's last user) may meet on a topic: the
+ * one holding a lock makes the other leave the topic alone, and the holder
+ * finishes the removal. A sweep killed half-way leaves work that the rules
+ * still cover (rule A once the registry is gone, rule B before).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -274,6 +274,8 @@ int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic
     zl__shm_name_registry(registry->name, sizeof registry->name, domain, topic);
     for (int attempt = 0; attempt < 100; attempt++) {
         int rc = open_once(registry);
+        if (rc == 0)
+            zl__registry_track(registry);
         if (rc != ZL_ENODATA)
             return rc;
     }
@@ -285,6 +287,7 @@ void zl__registry_close(zl__registry *registry)
 {
     if (registry->shm == NULL)
         return;
+    zl__registry_untrack(registry);
     /* Converting our read lock to a write lock succeeds only when no other
      * open description holds USERS: we are the topic's last user (G5). */
     if (zl__ofd_lock(registry->fd, ZL__LOCK_USERS, true) == 0) {

@@ -19,13 +19,19 @@
 #include "segment.h"
 
 typedef struct zl__registry {
-    int fd;
+    int fd; /* -1 when closed, and in a forked child (registry_fork.c) */
     zl__registry_shm *shm;
     uint32_t domain;
     mode_t mode;
     char topic[ZL_TOPIC_NAME_MAX + 1];
     char name[ZL__SHM_NAME_MAX + 1];
+    struct zl__registry *next, *prev; /* the open registries (registry_fork.c) */
 } zl__registry;
+
+/* Keeps the list of open registries whose descriptors a forked child closes
+ * (registry_fork.c). Called by zl__registry_open and zl__registry_close. */
+void zl__registry_track(zl__registry *registry);
+void zl__registry_untrack(zl__registry *registry);
 
 /* Opens (creating if needed) the registry of topic in domain. */
 int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, mode_t mode);

@@ -125,10 +125,10 @@ static int remove_unused(int fd, const char *path)
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_nlink == 0)
         return 0; /* removed by someone else meanwhile: not ours to judge */
-    /* Something of another size is not a registry of ours: leave it. A size
-     * of 0 is a registry whose creator died before reserving it. */
-    if (st.st_size != 0 && (size_t)st.st_size != sizeof(zl__registry_shm))
-        return 0;
+    /* Whatever its size: 0 when its creator died before reserving it, and
+     * another size when a different version of zloan left it (which would
+     * make every later open fail with ZL_ECORRUPT). The lock bytes are the
+     * same in every version, so "unused" is proven all the same. */
     int removed = zl__shm_sweep_topic(path);
     /* We hold the write lock of the file linked under path, and only such a
      * holder unlinks (W1), so path still names this very file. */

@@ -52,6 +52,9 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
     c->disable_loans = options->disable_loans || env_flag(ZL_ENV_DISABLE_LOANS);
     c->share_with_group = options->share_with_group;
     c->transport = &zl__shm_ops;
+    /* A start after a crash: remove what killed processes left (I5). */
+    if (c->transport->sweep != NULL)
+        c->transport->sweep();
     *context = c;
     return 0;
 }

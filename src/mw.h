@@ -78,6 +78,13 @@ typedef struct zl__mw_waitable {
 typedef struct zl__mw_ops {
     const char *name;
 
+    /* Removes what dead processes left behind in the transport's namespace
+     * (for shm: objects in /dev/shm whose every user was killed). Best
+     * effort and safe to run while other processes use the transport: it
+     * removes only what it can prove dead. Returns how many objects it
+     * removed. Called when a context is created. Any thread. */
+    int (*sweep)(void);
+
     int (*publisher_create)(const zl__mw_publisher_config *config, zl__mw_publisher **publisher);
     void (*publisher_destroy)(zl__mw_publisher *publisher);
     /* Lends payload_size bytes. ZL_EEXHAUSTED, ZL_ETOOMANYLOANS. */

@@ -41,7 +41,10 @@ typedef struct zl_context_options {
 /* Fills options with the defaults. options must not be NULL. */
 void zl_context_options_init(zl_context_options *options);
 
-/* Creates a context. options may be NULL for the defaults.
+/* Creates a context. options may be NULL for the defaults. It also removes
+ * what killed processes of this user left in shared memory (/dev/shm objects
+ * of zloan topics nobody uses any more), so a restart after a crash starts
+ * clean; objects in use are never touched.
  * @retval 0 *context holds the new context; the caller owns it.
  * @retval ZL_EINVAL context is NULL, the domain id or allocator is invalid.
  * @retval ZL_ENOMEM the allocator failed.

@@ -523,7 +523,7 @@ static void free_private(zl__mw_publisher *pub)
 void zl__shm_publisher_destroy(zl__mw_publisher *pub)
 {
     /* Subscriptions whose queues still hold our messages may not have
-     * mapped the pool yet: keep it linked for them (registry G6). Those
+     * mapped the pool yet: keep it linked for them (registry G7). Those
      * that took everything have it mapped already, and their loans stay
      * valid after the name is gone. */
     uint32_t waiting = 0;
@@ -643,7 +643,11 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     }
     zl__shm_name_endpoint(pub->pool_name, sizeof pub->pool_name, e->domain_id, e->topic, 'p',
                           pub->id);
-    rc = zl__segment_create(pub->pool_name, total, mode, &pub->pool_map);
+    /* Create the segment under the REGISTER lock, so that a sweep never
+     * takes it for an orphan (registry.c G6); released by register. */
+    rc = zl__registry_lock_register(&pub->registry);
+    if (rc == 0)
+        rc = zl__segment_create(pub->pool_name, total, mode, &pub->pool_map);
     if (rc != 0) {
         zl__registry_close(&pub->registry);
         free_private(pub);

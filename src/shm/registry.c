@@ -14,14 +14,20 @@
  *   G4. Registrations hold the REGISTER lock, so the type check and the
  *       claim of a slot are atomic with respect to other registrations: two
  *       endpoints of different types cannot both join.
- *   G6. A lingering entry is written under the REGISTER lock: remaining is
- *       stored before pool_id is published (release), so a subscription that
- *       finds the id (acquire) decrements a valid count; whoever takes it to
- *       0 removes the pool and frees the entry.
  *   G5. Each user holds a read lock on USERS; the one that obtains the write
  *       lock knows it is the last and removes the registry. An opener checks,
  *       after it got its read lock, that the file it opened is still linked,
  *       and starts over otherwise, so it never joins a removed registry.
+ *   G6. An endpoint takes the REGISTER lock (zl__registry_lock_register)
+ *       before it creates its segment and keeps it until its record is in
+ *       its slot (zl__registry_register) or it gave up (close): whoever
+ *       holds REGISTER knows that every existing segment of a live endpoint
+ *       is named by a slot. The sweep (sweep.c, rule C) relies on it to
+ *       remove orphans safely.
+ *   G7. A lingering entry is written under the REGISTER lock: remaining is
+ *       stored before pool_id is published (release), so a subscription that
+ *       finds the id (acquire) decrements a valid count; whoever takes it to
+ *       0 removes the pool and frees the entry.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +43,7 @@
 #include "../error_detail.h"
 #include "notify.h"
 #include "registry.h"
+#include "sweep.h"
 
 #define LOCK_WAIT_MS 5000
 #define SEQLOCK_TRIES 64
@@ -195,7 +202,7 @@ bool zl__registry_linger(zl__registry *registry, uint64_t pool_id, uint32_t coun
         if (zl__load_relaxed(&registry->shm->lingering[i].pool_id) != 0)
             continue;
         zl__store_relaxed(&registry->shm->lingering[i].remaining, count);
-        /* Release: the count is visible to whoever finds the id (G6). */
+        /* Release: the count is visible to whoever finds the id (G7). */
         zl__store_release(&registry->shm->lingering[i].pool_id, pool_id);
         recorded = true;
     }
@@ -238,6 +245,9 @@ static int open_once(zl__registry *registry)
         if (errno == EACCES)
             return zl__fail(ZL_EPERM, "cannot open the registry %s of topic %s: %s", name,
                             registry->topic, strerror(errno));
+        if (errno == ENOSPC)
+            return zl__fail(ZL_ENOSHM, "cannot create the registry %s of topic %s: /dev/shm "
+                            "has no inode left", name, registry->topic);
         return zl__fail(ZL_ESYSTEM, "shm_open(%s): %s", name, strerror(errno));
     }
     struct stat st;
@@ -270,8 +280,12 @@ static int open_once(zl__registry *registry)
         int e = posix_fallocate(fd, 0, sizeof(zl__registry_shm));
         if (e != 0) {
             rc = zl__fail(e == ENOSPC ? ZL_ENOSHM : ZL_ESYSTEM,
-                          "cannot reserve %zu bytes for the registry %s: %s",
+                          "cannot reserve %zu bytes for the registry %s in /dev/shm: %s",
                           sizeof(zl__registry_shm), name, strerror(e));
+            /* Leave no empty registry behind when nobody else uses it (G5:
+             * the USERS write lock proves it). */
+            if (zl__ofd_lock(fd, ZL__LOCK_USERS, true) == 0)
+                shm_unlink(name);
             goto fail;
         }
     } else if ((size_t)st.st_size != sizeof(zl__registry_shm)) {
@@ -317,6 +331,8 @@ int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic
     zl__shm_name_registry(registry->name, sizeof registry->name, domain, topic);
     for (int attempt = 0; attempt < 100; attempt++) {
         int rc = open_once(registry);
+        if (rc == 0)
+            zl__registry_track(registry);
         if (rc != ZL_ENODATA)
             return rc;
     }
@@ -328,6 +344,7 @@ void zl__registry_close(zl__registry *registry)
 {
     if (registry->shm == NULL)
         return;
+    zl__registry_untrack(registry);
     /* Closers take turns (REGISTER), so that of two leaving together the
      * second sees the first gone: each drops its USERS read lock, then asks
      * for the write lock, which it gets only when no other open description
@@ -350,6 +367,9 @@ void zl__registry_close(zl__registry *registry)
             if (pool_id != 0)
                 unlink_pool(registry, pool_id);
         }
+        /* Also what no slot names: segments of endpoints killed before they
+         * registered or while rewriting their record. */
+        zl__shm_sweep_topic(registry->name);
         shm_unlink(registry->name);
     }
     munmap(registry->shm, sizeof *registry->shm);
@@ -363,9 +383,16 @@ static const char *kind_name(uint32_t kind)
     return kind == ZL__KIND_PUBLISHER ? "publisher" : "subscription";
 }
 
+int zl__registry_lock_register(zl__registry *registry)
+{
+    return lock_waiting(registry->fd, ZL__LOCK_REGISTER, true, "register", registry->topic);
+}
+
 int zl__registry_register(zl__registry *registry, const zl__endpoint_record *record,
                           uint32_t *slot_out)
 {
+    /* Normally held since zl__registry_lock_register (G6); taking a lock
+     * this open file description already holds succeeds at once. */
     int rc = lock_waiting(registry->fd, ZL__LOCK_REGISTER, true, "register", registry->topic);
     if (rc != 0)
         return rc;

@@ -19,13 +19,19 @@
 #include "segment.h"
 
 typedef struct zl__registry {
-    int fd;
+    int fd; /* -1 when closed, and in a forked child (registry_fork.c) */
     zl__registry_shm *shm;
     uint32_t domain;
     mode_t mode;
     char topic[ZL_TOPIC_NAME_MAX + 1];
     char name[ZL__SHM_NAME_MAX + 1];
+    struct zl__registry *next, *prev; /* the open registries (registry_fork.c) */
 } zl__registry;
+
+/* Keeps the list of open registries whose descriptors a forked child closes
+ * (registry_fork.c). Called by zl__registry_open and zl__registry_close. */
+void zl__registry_track(zl__registry *registry);
+void zl__registry_untrack(zl__registry *registry);
 
 /* Opens (creating if needed) the registry of topic in domain. */
 int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, mode_t mode);
@@ -34,8 +40,14 @@ int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic
  * dead endpoints left behind. */
 void zl__registry_close(zl__registry *registry);
 
+/* Takes the topic's REGISTER lock (waiting a little when another endpoint
+ * registers). An endpoint takes it before it creates its segment; then
+ * zl__registry_register or zl__registry_close lets it go. ZL_EBUSY. */
+int zl__registry_lock_register(zl__registry *registry);
+
 /* Checks the record's type against every live endpoint of the topic, reaps
  * dead ones, claims a free slot of record->kind and publishes the record.
+ * Releases the REGISTER lock, on success and on error.
  * ZL_ETYPE (detail names both types), ZL_ELIMIT, ZL_EBUSY. */
 int zl__registry_register(zl__registry *registry, const zl__endpoint_record *record,
                           uint32_t *slot);

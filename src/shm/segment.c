@@ -52,7 +52,10 @@ int zl__segment_create(const char *name, size_t size, mode_t mode, zl__mapping *
         if (errno == EACCES)
             return zl__fail(ZL_EPERM, "cannot create shared memory %s: %s", name, strerror(errno));
         if (errno == ENOSPC)
-            return zl__fail(ZL_ENOSHM, "cannot create shared memory %s: no space", name);
+            return zl__fail(ZL_ENOSHM,
+                            "cannot create shared memory %s of %zu bytes: /dev/shm has no inode "
+                            "left",
+                            name, size);
         return zl__fail(ZL_ESYSTEM, "shm_open(%s): %s", name, strerror(errno));
     }
     /* The mode given to shm_open is filtered by the umask; set it exactly. */

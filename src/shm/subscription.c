@@ -640,7 +640,11 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     }
     zl__shm_name_endpoint(sub->queue_name, sizeof sub->queue_name, e->domain_id, e->topic, 's',
                           sub->id);
-    rc = zl__segment_create(sub->queue_name, total, mode, &sub->queue_map);
+    /* Create the segment under the REGISTER lock, so that a sweep never
+     * takes it for an orphan (registry.c G6); released by register. */
+    rc = zl__registry_lock_register(&sub->registry);
+    if (rc == 0)
+        rc = zl__segment_create(sub->queue_name, total, mode, &sub->queue_map);
     if (rc != 0) {
         zl__registry_close(&sub->registry);
         free_private(sub);

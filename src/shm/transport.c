@@ -1,8 +1,10 @@
 /* The shared-memory transport's table of operations. */
+#include "sweep.h"
 #include "transport.h"
 
 const zl__mw_ops zl__shm_ops = {
     .name = "shm",
+    .sweep = zl__shm_sweep,
     .publisher_create = zl__shm_publisher_create,
     .publisher_destroy = zl__shm_publisher_destroy,
     .publisher_loan = zl__shm_publisher_loan,

@@ -22,10 +22,11 @@
  *      topic are dead. Openers that race with us wait for the lock, then see
  *      the file unlinked and start over with a new one (G5 in registry.c).
  *   C. A segment of a registry in use, when we obtain the REGISTER lock and
- *      no slot names the segment's id and every slot whose owner is alive
- *      could be read. Holding REGISTER means no endpoint is between creating
- *      its segment and writing its record (W2), so a live creator would be
- *      named. If REGISTER is busy we leave the segment for a later sweep.
+ *      no slot (nor, for a pool, a lingering entry) names the segment's id
+ *      and every slot whose owner is alive could be read. Holding REGISTER
+ *      means no endpoint is between creating its segment and writing its
+ *      record (W2), so a live creator would be named. If REGISTER is busy we
+ *      leave the segment for a later sweep.
  *
  * Ids are random 64-bit values, so a segment name is never reused by a new
  * endpoint in a way that could confuse these rules.
@@ -167,6 +168,10 @@ static bool maybe_named(int fd, uint32_t kind, uint64_t id)
                  * (unregistering); then we cannot tell, so keep. */
                 named = zl__registry_alive(&registry, kind, i);
         }
+        /* A departed publisher's pool that subscriptions still drain is
+         * named by its lingering entry instead (registry.c G7). */
+        for (uint32_t i = 0; i < ZL__PUB_SLOTS && !named && kind == ZL__KIND_PUBLISHER; i++)
+            named = zl__load_acquire(&registry.shm->lingering[i].pool_id) == id;
     }
     munmap(base, sizeof(zl__registry_shm));
     return named;

@@ -33,8 +33,14 @@ typedef struct zl_context_options {
     zl_allocator allocator;
     /* Disable loans for every endpoint of this context (see ZL_ENV_DISABLE_LOANS). */
     bool disable_loans;
-    /* Let members of the process's group attach to this context's topics
-     * (shared memory mode 0660 instead of 0600). */
+    /* Share this context's topics with the members of the process's
+     * effective group: its objects live in the group's namespace
+     * (/dev/shm/zl.g<gid>.*, mode 0660) instead of the user's
+     * (zl.<uid>.*, 0600), and objects there owned by other members are
+     * trusted when they are closed to others. Every member's context must
+     * set it. A topic's registry outlives its users when the last one to
+     * leave is not its creator (/dev/shm's sticky bit lets only the owner
+     * remove it); the next user of the topic reuses it. */
     bool share_with_group;
 } zl_context_options;
 

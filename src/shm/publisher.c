@@ -296,9 +296,8 @@ static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_rec
         return;
     }
     char name[ZL__SHM_NAME_MAX + 1];
-    zl__shm_name_endpoint(name, sizeof name, pub->registry.domain, pub->registry.topic, 's',
-                          record->id);
-    if (zl__segment_open(name, true, &c->map) != 0)
+    zl__registry_endpoint_name(&pub->registry, name, sizeof name, 's', record->id);
+    if (zl__segment_open(name, true, pub->registry.group, &c->map) != 0)
         return; /* gone already, or not ours: the next generation tells */
     c->queue = c->map.base;
     if (!zl__queue_geometry_read(c->queue, c->map.size, record->id, &c->geometry)) {
@@ -635,19 +634,17 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     r->plain = e->plain;
     snprintf(r->type_name, sizeof r->type_name, "%s", e->type_name);
 
-    mode_t mode = e->share_with_group ? 0660 : 0600;
-    int rc = zl__registry_open(&pub->registry, e->domain_id, e->topic, mode);
+    int rc = zl__registry_open(&pub->registry, e->domain_id, e->topic, e->share_with_group);
     if (rc != 0) {
         free_private(pub);
         return rc;
     }
-    zl__shm_name_endpoint(pub->pool_name, sizeof pub->pool_name, e->domain_id, e->topic, 'p',
-                          pub->id);
+    zl__registry_endpoint_name(&pub->registry, pub->pool_name, sizeof pub->pool_name, 'p', pub->id);
     /* Create the segment under the REGISTER lock, so that a sweep never
      * takes it for an orphan (registry.c G6); released by register. */
     rc = zl__registry_lock_register(&pub->registry);
     if (rc == 0)
-        rc = zl__segment_create(pub->pool_name, total, mode, &pub->pool_map);
+        rc = zl__segment_create(pub->pool_name, total, pub->registry.mode, &pub->pool_map);
     if (rc != 0) {
         zl__registry_close(&pub->registry);
         free_private(pub);

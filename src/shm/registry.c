@@ -161,7 +161,7 @@ bool zl__registry_alive(const zl__registry *registry, uint32_t kind, uint32_t sl
 static void remove_leftovers(zl__registry *registry, const zl__endpoint_record *record)
 {
     char name[ZL__SHM_NAME_MAX + 1];
-    zl__shm_name_endpoint(name, sizeof name, registry->domain, registry->topic,
+    zl__shm_name_endpoint(name, sizeof name, registry->name,
                           record->kind == ZL__KIND_PUBLISHER ? 'p' : 's', record->id);
     zl__segment_unlink(name);
 }
@@ -189,7 +189,7 @@ bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uin
 static void unlink_pool(zl__registry *registry, uint64_t pool_id)
 {
     char name[ZL__SHM_NAME_MAX + 1];
-    zl__shm_name_endpoint(name, sizeof name, registry->domain, registry->topic, 'p', pool_id);
+    zl__shm_name_endpoint(name, sizeof name, registry->name, 'p', pool_id);
     zl__segment_unlink(name);
 }
 
@@ -256,9 +256,9 @@ static int open_once(zl__registry *registry)
         rc = zl__fail(ZL_ESYSTEM, "fstat(%s): %s", name, strerror(errno));
         goto fail;
     }
-    if (st.st_uid != geteuid()) {
-        rc = zl__fail(ZL_EPERM, "the registry %s belongs to uid %u, not to us", name,
-                      (unsigned)st.st_uid);
+    if (!zl__shm_owner_trusted(st.st_uid, st.st_gid, st.st_mode, registry->group)) {
+        rc = zl__fail(ZL_EPERM, "the registry %s belongs to uid %u gid %u (mode %o), not to us",
+                      name, (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)st.st_mode & 0777);
         goto fail;
     }
     rc = lock_waiting(fd, ZL__LOCK_USERS, false, "users", registry->topic);
@@ -321,14 +321,21 @@ fail:
     return rc;
 }
 
-int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, mode_t mode)
+void zl__registry_endpoint_name(const zl__registry *registry, char *out, size_t out_size,
+                                char kind, uint64_t id)
+{
+    zl__shm_name_endpoint(out, out_size, registry->name, kind, id);
+}
+
+int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, bool group)
 {
     memset(registry, 0, sizeof *registry);
     registry->fd = -1;
     registry->domain = domain;
-    registry->mode = mode;
+    registry->group = group;
+    registry->mode = group ? 0660 : 0600;
     snprintf(registry->topic, sizeof registry->topic, "%s", topic);
-    zl__shm_name_registry(registry->name, sizeof registry->name, domain, topic);
+    zl__shm_name_registry(registry->name, sizeof registry->name, domain, topic, group);
     for (int attempt = 0; attempt < 100; attempt++) {
         int rc = open_once(registry);
         if (rc == 0)

@@ -22,7 +22,8 @@ typedef struct zl__registry {
     int fd; /* -1 when closed, and in a forked child (registry_fork.c) */
     zl__registry_shm *shm;
     uint32_t domain;
-    mode_t mode;
+    mode_t mode;  /* 0600, or 0660 in the group namespace */
+    bool group;   /* zl__shm_name_registry */
     char topic[ZL_TOPIC_NAME_MAX + 1];
     char name[ZL__SHM_NAME_MAX + 1];
     struct zl__registry *next, *prev; /* the open registries (registry_fork.c) */
@@ -34,7 +35,13 @@ void zl__registry_track(zl__registry *registry);
 void zl__registry_untrack(zl__registry *registry);
 
 /* Opens (creating if needed) the registry of topic in domain. */
-int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, mode_t mode);
+/* Opens (creating if needed) the registry of topic in domain, in the
+ * user's namespace, or with group in the effective group's (mode 0660). */
+int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, bool group);
+
+/* The name of an endpoint's object of this topic (see segment.h). */
+void zl__registry_endpoint_name(const zl__registry *registry, char *out, size_t out_size,
+                                char kind, uint64_t id);
 
 /* Closes it; the last user of the topic removes the registry and whatever
  * dead endpoints left behind. */

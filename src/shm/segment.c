@@ -21,20 +21,28 @@ static void encode_topic(char *out, size_t out_size, const char *topic)
     out[i] = '\0';
 }
 
-void zl__shm_name_registry(char *out, size_t out_size, uint32_t domain, const char *topic)
+void zl__shm_name_registry(char *out, size_t out_size, uint32_t domain, const char *topic,
+                           bool group)
 {
     char encoded[ZL__SHM_NAME_MAX + 1];
     encode_topic(encoded, sizeof encoded, topic);
-    snprintf(out, out_size, "/zl.%u.%u.%s", (unsigned)geteuid(), (unsigned)domain, encoded);
+    if (group)
+        snprintf(out, out_size, "/zl.g%u.%u.%s", (unsigned)getegid(), (unsigned)domain, encoded);
+    else
+        snprintf(out, out_size, "/zl.%u.%u.%s", (unsigned)geteuid(), (unsigned)domain, encoded);
 }
 
-void zl__shm_name_endpoint(char *out, size_t out_size, uint32_t domain, const char *topic,
-                           char kind, uint64_t id)
+void zl__shm_name_endpoint(char *out, size_t out_size, const char *registry_name, char kind,
+                           uint64_t id)
 {
-    char encoded[ZL__SHM_NAME_MAX + 1];
-    encode_topic(encoded, sizeof encoded, topic);
-    snprintf(out, out_size, "/zl.%u.%u.%s:%c%016llx", (unsigned)geteuid(), (unsigned)domain,
-             encoded, kind, (unsigned long long)id);
+    snprintf(out, out_size, "%s:%c%016llx", registry_name, kind, (unsigned long long)id);
+}
+
+bool zl__shm_owner_trusted(uid_t uid, gid_t gid, mode_t mode, bool group)
+{
+    if (uid == geteuid())
+        return true;
+    return group && gid == getegid() && (mode & 0007) == 0;
 }
 
 static unsigned long long shm_free_bytes(void)
@@ -94,7 +102,7 @@ int zl__segment_create(const char *name, size_t size, mode_t mode, zl__mapping *
     return 0;
 }
 
-int zl__segment_open(const char *name, bool writable, zl__mapping *out)
+int zl__segment_open(const char *name, bool writable, bool group, zl__mapping *out)
 {
     int fd = shm_open(name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
     if (fd < 0) {
@@ -110,10 +118,10 @@ int zl__segment_open(const char *name, bool writable, zl__mapping *out)
         close(fd);
         return zl__fail(ZL_ESYSTEM, "fstat(%s): %s", name, strerror(e));
     }
-    if (st.st_uid != geteuid()) {
+    if (!zl__shm_owner_trusted(st.st_uid, st.st_gid, st.st_mode, group)) {
         close(fd);
-        return zl__fail(ZL_EPERM, "shared memory %s belongs to uid %u, not to us", name,
-                        (unsigned)st.st_uid);
+        return zl__fail(ZL_EPERM, "shared memory %s belongs to uid %u gid %u (mode %o), not to us",
+                        name, (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)st.st_mode & 0777);
     }
     if (st.st_size <= 0) {
         close(fd);

@@ -15,11 +15,19 @@ typedef struct zl__mapping {
     size_t size;
 } zl__mapping;
 
-/* "/zl.<uid>.<domain>.<topic with '/' as '.'>": the topic's registry. */
-void zl__shm_name_registry(char *out, size_t out_size, uint32_t domain, const char *topic);
-/* The same, then ":p<id>" (kind 'p') or ":s<id>" (kind 's'). */
-void zl__shm_name_endpoint(char *out, size_t out_size, uint32_t domain, const char *topic,
-                           char kind, uint64_t id);
+/* "/zl.<uid>.<domain>.<topic with '/' as '.'>": the topic's registry, in
+ * the user's namespace; with group set, "/zl.g<gid>.<domain>.<topic>", in
+ * the namespace of the process's effective group, shared by its members. */
+void zl__shm_name_registry(char *out, size_t out_size, uint32_t domain, const char *topic,
+                           bool group);
+/* An endpoint's object: the registry's name, then ":p<id>" (kind 'p') or
+ * ":s<id>" (kind 's'). */
+void zl__shm_name_endpoint(char *out, size_t out_size, const char *registry_name, char kind,
+                           uint64_t id);
+
+/* Whether an object with these attributes may be trusted: ours, or (group)
+ * our effective group's and closed to others. */
+bool zl__shm_owner_trusted(uid_t uid, gid_t gid, mode_t mode, bool group);
 
 /* Creates a new object of size bytes with the pages reserved up front (so a
  * later write can never raise SIGBUS for lack of memory), maps it read-write.
@@ -28,7 +36,7 @@ int zl__segment_create(const char *name, size_t size, mode_t mode, zl__mapping *
 
 /* Maps an existing object. Refuses one owned by another user (ZL_EPERM), an
  * empty one (ZL_ECORRUPT); ZL_ENODATA when it does not exist. */
-int zl__segment_open(const char *name, bool writable, zl__mapping *out);
+int zl__segment_open(const char *name, bool writable, bool group, zl__mapping *out);
 
 void zl__segment_unmap(zl__mapping *mapping);
 

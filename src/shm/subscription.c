@@ -237,8 +237,8 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
         return;
     }
     char name[ZL__SHM_NAME_MAX + 1];
-    zl__shm_name_endpoint(name, sizeof name, sub->registry.domain, sub->registry.topic, 'p', id);
-    int rc = zl__segment_open(name, false, &view->map);
+    zl__registry_endpoint_name(&sub->registry, name, sizeof name, 'p', id);
+    int rc = zl__segment_open(name, false, sub->registry.group, &view->map);
     if (rc != 0 || !zl__pool_geometry_read(view->map.base, view->map.size, id, &sub->record,
                                           &view->geometry)) {
         if (rc == 0) {
@@ -632,19 +632,17 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     uint64_t stride = zl__queue_connection_stride(deliver_capacity, return_capacity);
     uint64_t total = zl__queue_connection_offset() + (uint64_t)ZL__PUB_SLOTS * stride;
 
-    mode_t mode = e->share_with_group ? 0660 : 0600;
-    int rc = zl__registry_open(&sub->registry, e->domain_id, e->topic, mode);
+    int rc = zl__registry_open(&sub->registry, e->domain_id, e->topic, e->share_with_group);
     if (rc != 0) {
         free_private(sub);
         return rc;
     }
-    zl__shm_name_endpoint(sub->queue_name, sizeof sub->queue_name, e->domain_id, e->topic, 's',
-                          sub->id);
+    zl__registry_endpoint_name(&sub->registry, sub->queue_name, sizeof sub->queue_name, 's', sub->id);
     /* Create the segment under the REGISTER lock, so that a sweep never
      * takes it for an orphan (registry.c G6); released by register. */
     rc = zl__registry_lock_register(&sub->registry);
     if (rc == 0)
-        rc = zl__segment_create(sub->queue_name, total, mode, &sub->queue_map);
+        rc = zl__segment_create(sub->queue_name, total, sub->registry.mode, &sub->queue_map);
     if (rc != 0) {
         zl__registry_close(&sub->registry);
         free_private(sub);

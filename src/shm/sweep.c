@@ -53,10 +53,14 @@
 
 #define SHM_DIR "/dev/shm"
 
-/* The length of "zl.<uid>." for this user, written into prefix. */
-static size_t user_prefix(char *prefix, size_t size)
+/* The length of "zl.<uid>." for this user (or, with group, "zl.g<gid>."
+ * for the effective group's shared namespace), written into prefix. In the
+ * group's namespace only our own objects are ever removed (owned_by_us,
+ * unlink_entry; /dev/shm's sticky bit would refuse the others anyway). */
+static size_t namespace_prefix(char *prefix, size_t size, bool group)
 {
-    int n = snprintf(prefix, size, "zl.%u.", (unsigned)geteuid());
+    int n = group ? snprintf(prefix, size, "zl.g%u.", (unsigned)getegid())
+                  : snprintf(prefix, size, "zl.%u.", (unsigned)geteuid());
     return n > 0 ? (size_t)n : 0;
 }
 
@@ -219,10 +223,10 @@ static int sweep_registry(const char *entry)
     return removed;
 }
 
-int zl__shm_sweep(void)
+static int sweep_namespace(bool group)
 {
     char prefix[32];
-    size_t prefix_len = user_prefix(prefix, sizeof prefix);
+    size_t prefix_len = namespace_prefix(prefix, sizeof prefix, group);
     if (prefix_len == 0)
         return 0;
     int removed = 0;
@@ -249,4 +253,9 @@ int zl__shm_sweep(void)
         closedir(dir);
     }
     return removed;
+}
+
+int zl__shm_sweep(void)
+{
+    return sweep_namespace(false) + sweep_namespace(true);
 }

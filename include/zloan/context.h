@@ -3,6 +3,14 @@
  * A context holds what a process's endpoints share: the domain id that
  * isolates groups of processes, and the allocator. Endpoints in different
  * domains never see each other. A process may create several contexts.
+ *
+ * Creating a context removes what killed processes of this user left in
+ * /dev/shm (only what is provably dead). The first endpoint of a process
+ * starts one small thread (all signals blocked) that checks every 20 ms
+ * whether peers died, so that loan, publish, take and return need no system
+ * call for it; ZLOAN_LIVENESS_PERIOD_MS sets the period, 0 turns the thread
+ * off (endpoints then check their peers themselves every 50 ms). zloan
+ * objects do not survive fork(): a child creates its own.
  */
 #ifndef ZLOAN_CONTEXT_H
 #define ZLOAN_CONTEXT_H

@@ -87,6 +87,7 @@ struct zl__mw_publisher {
     uint64_t sequence;
     uint32_t seen_generation;
     int64_t next_liveness_ns;
+    bool monitored; /* the process's liveness monitor reaps dead peers */
     uint32_t connected_mask;
     uint32_t pending_mask;
     uint64_t published;
@@ -320,6 +321,10 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
 {
     uint32_t generation = zl__registry_generation(&pub->registry);
     if (generation != pub->seen_generation) {
+        /* The monitor bumps the generation when it sees a dead peer: reap
+         * it here, on our thread, then scan what is left (liveness.c). */
+        if (pub->monitored && zl__registry_reap_dead(&pub->registry))
+            generation = zl__registry_generation(&pub->registry);
         pub->seen_generation = generation;
         for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
             connection *c = &pub->connections[j];
@@ -349,7 +354,12 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
             if (!(peers & (1u << j)))
                 continue;
             connection *c = &pub->connections[j];
-            if (zl__registry_reap(&pub->registry, ZL__KIND_SUBSCRIPTION, j, c->subscription_id)) {
+            /* Testing the peer's lock is an fcntl: left to the liveness
+             * monitor when it runs (liveness.c), except when the pool ran
+             * dry (force_liveness), where waiting 20 ms would fail a loan. */
+            bool test_lock = force_liveness || !pub->monitored;
+            if (test_lock &&
+                zl__registry_reap(&pub->registry, ZL__KIND_SUBSCRIPTION, j, c->subscription_id)) {
                 disconnect(pub, j);
                 continue;
             }
@@ -682,6 +692,7 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
         return rc;
     }
     pub->registered = true;
+    pub->monitored = zl__liveness_monitor_running();
     pub->seen_generation = zl__registry_generation(&pub->registry) - 1; /* force a first scan */
     update(pub, false);
     *out = pub;

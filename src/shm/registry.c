@@ -226,6 +226,23 @@ void zl__registry_linger_done(zl__registry *registry, uint64_t pool_id)
     }
 }
 
+void zl__registry_poke(zl__registry *registry) { bump_generation(registry); }
+
+bool zl__registry_reap_dead(zl__registry *registry)
+{
+    bool reaped = false;
+    for (uint32_t kind = ZL__KIND_PUBLISHER; kind <= ZL__KIND_SUBSCRIPTION; kind++)
+        for (uint32_t i = 0; i < slot_count(kind); i++) {
+            if (registry->own_kind == kind && registry->own_slot == i)
+                continue;
+            zl__endpoint_record record;
+            if (zl__registry_lookup(registry, kind, i, &record) == ZL__SLOT_PRESENT &&
+                !zl__registry_alive(registry, kind, i))
+                reaped |= zl__registry_reap(registry, kind, i, record.id);
+        }
+    return reaped;
+}
+
 static void init_registry(zl__registry_shm *shm, const char *topic)
 {
     memset(shm, 0, sizeof *shm);
@@ -338,8 +355,10 @@ int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic
     zl__shm_name_registry(registry->name, sizeof registry->name, domain, topic, group);
     for (int attempt = 0; attempt < 100; attempt++) {
         int rc = open_once(registry);
-        if (rc == 0)
+        if (rc == 0) {
             zl__registry_track(registry);
+            zl__liveness_monitor_start();
+        }
         if (rc != ZL_ENODATA)
             return rc;
     }
@@ -438,6 +457,9 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
         zl__endpoint_record old;
         if (zl__registry_read(registry, kind, i, &old))
             remove_leftovers(registry, &old); /* its owner died */
+        /* Before our record appears: the monitor must know the slot is ours
+         * (liveness.c). */
+        zl__registry_set_own(registry, kind, i);
         write_record(slot_at(registry, kind, i), record);
         bump_generation(registry);
         zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);
@@ -456,4 +478,6 @@ void zl__registry_unregister(zl__registry *registry, uint32_t kind, uint32_t slo
     write_record(slot_at(registry, kind, slot), &empty);
     bump_generation(registry);
     zl__ofd_unlock(registry->fd, slot_byte(kind, slot));
+    /* Only now, with our record gone, may the monitor look at the slot. */
+    zl__registry_set_own(registry, 0, 0);
 }

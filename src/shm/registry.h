@@ -27,12 +27,31 @@ typedef struct zl__registry {
     char topic[ZL_TOPIC_NAME_MAX + 1];
     char name[ZL__SHM_NAME_MAX + 1];
     struct zl__registry *next, *prev; /* the open registries (registry_fork.c) */
+    /* The slot our endpoint holds (own_kind 0: none yet). Written and read
+     * under the tracked registries' lock: the liveness monitor must never
+     * test our own slot, whose lock it would obtain through our own open
+     * file description and take for a dead owner's. */
+    uint32_t own_kind;
+    uint32_t own_slot;
 } zl__registry;
 
 /* Keeps the list of open registries whose descriptors a forked child closes
  * (registry_fork.c). Called by zl__registry_open and zl__registry_close. */
 void zl__registry_track(zl__registry *registry);
 void zl__registry_untrack(zl__registry *registry);
+/* Sets (kind != 0) or clears our own slot, under the tracked lock. */
+void zl__registry_set_own(zl__registry *registry, uint32_t kind, uint32_t slot);
+/* Calls visit for every open registry, under the tracked lock (so none is
+ * closed meanwhile). */
+void zl__registry_visit_tracked(void (*visit)(zl__registry *registry, void *arg), void *arg);
+
+/* The liveness monitor (liveness.c): a thread of the process that, every
+ * ZLOAN_LIVENESS_PERIOD_MS (default 20; 0 disables it), reaps the dead
+ * endpoints of every open registry, so that endpoints learn of deaths from
+ * the generation counter alone. Started with the first open registry.
+ * Returns whether it runs (when not, endpoints check on their own). */
+bool zl__liveness_monitor_start(void);
+bool zl__liveness_monitor_running(void);
 
 /* Opens (creating if needed) the registry of topic in domain. */
 /* Opens (creating if needed) the registry of topic in domain, in the
@@ -82,6 +101,15 @@ bool zl__registry_alive(const zl__registry *registry, uint32_t kind, uint32_t sl
 /* If slot still holds id and its owner is dead, removes what it left and
  * frees the slot. Returns true when the slot no longer holds a live id. */
 bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uint64_t id);
+
+/* Reaps every dead endpoint of the topic but ours (an fcntl per live
+ * slot). For the endpoint's own thread, when the generation changed.
+ * Returns whether it reaped one. */
+bool zl__registry_reap_dead(zl__registry *registry);
+
+/* Bumps the generation (and wakes its waiters) without changing a slot:
+ * "look again". */
+void zl__registry_poke(zl__registry *registry);
 
 static inline uint32_t zl__registry_generation(const zl__registry *registry)
 {

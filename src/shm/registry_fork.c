@@ -37,8 +37,11 @@ static void before_fork(void) { pthread_mutex_lock(&tracked_lock); }
 
 static void after_fork_in_parent(void) { pthread_mutex_unlock(&tracked_lock); }
 
+void zl__liveness_monitor_forget(void); /* liveness.c: no thread in the child */
+
 static void after_fork_in_child(void)
 {
+    zl__liveness_monitor_forget();
     zl__registry *r = tracked;
     while (r != NULL) {
         zl__registry *next = r->next;
@@ -82,5 +85,21 @@ void zl__registry_untrack(zl__registry *registry)
     if (registry->next != NULL)
         registry->next->prev = registry->prev;
     registry->next = registry->prev = NULL;
+    pthread_mutex_unlock(&tracked_lock);
+}
+
+void zl__registry_set_own(zl__registry *registry, uint32_t kind, uint32_t slot)
+{
+    pthread_mutex_lock(&tracked_lock);
+    registry->own_kind = kind;
+    registry->own_slot = slot;
+    pthread_mutex_unlock(&tracked_lock);
+}
+
+void zl__registry_visit_tracked(void (*visit)(zl__registry *registry, void *arg), void *arg)
+{
+    pthread_mutex_lock(&tracked_lock);
+    for (zl__registry *r = tracked; r != NULL; r = r->next)
+        visit(r, arg);
     pthread_mutex_unlock(&tracked_lock);
 }

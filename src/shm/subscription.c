@@ -90,6 +90,7 @@ struct zl__mw_subscription {
     uint32_t seen_attach;
     bool attach_retry;
     int64_t next_liveness_ns;
+    bool monitored; /* the process's liveness monitor reaps dead peers */
     uint32_t active_mask;
     connection connections[ZL__PUB_SLOTS];
     uint32_t held_capacity;
@@ -264,13 +265,20 @@ static void refresh(zl__mw_subscription *sub)
     /* Acquire pairs with the publisher's release increment after it claimed
      * a connection and delivered its history (publisher.c attach). */
     uint32_t attach_seq = zl__load_acquire(&sub->queue->attach_seq);
-    int64_t now = zl__coarse_ns();
-    bool liveness = now >= sub->next_liveness_ns;
+    /* Testing publishers' locks (an fcntl each) is the liveness monitor's
+     * job when it runs (liveness.c); otherwise ours, every 50 ms. */
+    int64_t now = sub->monitored ? 0 : zl__coarse_ns();
+    bool liveness = !sub->monitored && now >= sub->next_liveness_ns;
     if (generation == sub->seen_generation && attach_seq == sub->seen_attach && !liveness &&
         !sub->attach_retry)
         return;
     token_acquire_spinning(sub);
     if (generation != sub->seen_generation || liveness) {
+        /* The monitor bumps the generation when it sees a dead peer: reap
+         * it here, on our thread, then scan what is left (liveness.c). */
+        if (sub->monitored && generation != sub->seen_generation &&
+            zl__registry_reap_dead(&sub->registry))
+            generation = zl__registry_generation(&sub->registry);
         sub->seen_generation = generation;
         for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
             connection *c = &sub->connections[j];
@@ -672,6 +680,7 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
         return rc;
     }
     sub->registered = true;
+    sub->monitored = zl__liveness_monitor_running();
     sub->seen_generation = zl__registry_generation(&sub->registry) - 1;
     refresh(sub);
     *out = sub;

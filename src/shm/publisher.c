@@ -33,6 +33,7 @@
 #include "../identity.h"
 #include "../mw.h"
 #include "notify.h"
+#include "endpoint.h"
 #include "queue.h"
 #include "registry.h"
 #include "transport.h"
@@ -632,31 +633,11 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
 
     pub->id = zl__random_id();
     zl__endpoint_record *r = &pub->record;
-    r->id = pub->id;
-    r->process_token = zl__process_token();
-    r->pid = (uint32_t)getpid();
-    r->kind = ZL__KIND_PUBLISHER;
-    r->max_loans = e->max_loans;
+    zl__endpoint_record_init(r, e, ZL__KIND_PUBLISHER, pub->id);
     r->history = config->history;
-    r->payload_size = e->payload_size;
-    r->type_size = e->type_size;
-    r->layout_hash = e->layout_hash;
-    r->plain = e->plain;
-    snprintf(r->type_name, sizeof r->type_name, "%s", e->type_name);
-
-    int rc = zl__registry_open(&pub->registry, e->domain_id, e->topic, e->share_with_group);
+    int rc = zl__endpoint_create_object(&pub->registry, e, 'p', pub->id, total, pub->pool_name,
+                                        sizeof pub->pool_name, &pub->pool_map);
     if (rc != 0) {
-        free_private(pub);
-        return rc;
-    }
-    zl__registry_endpoint_name(&pub->registry, pub->pool_name, sizeof pub->pool_name, 'p', pub->id);
-    /* Create the segment under the REGISTER lock, so that a sweep never
-     * takes it for an orphan (registry.c G6); released by register. */
-    rc = zl__registry_lock_register(&pub->registry);
-    if (rc == 0)
-        rc = zl__segment_create(pub->pool_name, total, pub->registry.mode, &pub->pool_map);
-    if (rc != 0) {
-        zl__registry_close(&pub->registry);
         free_private(pub);
         return rc;
     }
@@ -683,11 +664,8 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
         ((zl__chunk_header *)(void *)chunk_base(pub, c))->chunk_index = c;
         pub->free_stack[pub->free_top++] = (uint32_t)(count - 1 - c);
     }
-    rc = zl__registry_register(&pub->registry, r, &pub->slot);
+    rc = zl__endpoint_register(&pub->registry, r, &pub->slot, pub->pool_name, &pub->pool_map);
     if (rc != 0) {
-        zl__segment_unlink(pub->pool_name);
-        zl__segment_unmap(&pub->pool_map);
-        zl__registry_close(&pub->registry);
         free_private(pub);
         return rc;
     }

@@ -33,6 +33,7 @@
 #include "../error_detail.h"
 #include "../identity.h"
 #include "../mw.h"
+#include "endpoint.h"
 #include "queue.h"
 #include "registry.h"
 #include "transport.h"
@@ -619,18 +620,9 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     }
     sub->id = zl__random_id();
     zl__endpoint_record *r = &sub->record;
-    r->id = sub->id;
-    r->process_token = zl__process_token();
-    r->pid = (uint32_t)getpid();
-    r->kind = ZL__KIND_SUBSCRIPTION;
+    zl__endpoint_record_init(r, e, ZL__KIND_SUBSCRIPTION, sub->id);
     r->depth = config->depth;
-    r->max_loans = e->max_loans;
     r->flags = config->history ? ZL__RECORD_WANTS_HISTORY : 0;
-    r->payload_size = e->payload_size;
-    r->type_size = e->type_size;
-    r->layout_hash = e->layout_hash;
-    r->plain = e->plain;
-    snprintf(r->type_name, sizeof r->type_name, "%s", e->type_name);
 
     /* Deliver ring: the keep-last depth. Return ring: everything that may
      * come back between two drains of the publisher (publisher.c P4), with
@@ -640,19 +632,9 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     uint64_t stride = zl__queue_connection_stride(deliver_capacity, return_capacity);
     uint64_t total = zl__queue_connection_offset() + (uint64_t)ZL__PUB_SLOTS * stride;
 
-    int rc = zl__registry_open(&sub->registry, e->domain_id, e->topic, e->share_with_group);
+    int rc = zl__endpoint_create_object(&sub->registry, e, 's', sub->id, total, sub->queue_name,
+                                        sizeof sub->queue_name, &sub->queue_map);
     if (rc != 0) {
-        free_private(sub);
-        return rc;
-    }
-    zl__registry_endpoint_name(&sub->registry, sub->queue_name, sizeof sub->queue_name, 's', sub->id);
-    /* Create the segment under the REGISTER lock, so that a sweep never
-     * takes it for an orphan (registry.c G6); released by register. */
-    rc = zl__registry_lock_register(&sub->registry);
-    if (rc == 0)
-        rc = zl__segment_create(sub->queue_name, total, sub->registry.mode, &sub->queue_map);
-    if (rc != 0) {
-        zl__registry_close(&sub->registry);
         free_private(sub);
         return rc;
     }
@@ -671,11 +653,8 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     sub->geometry.return_capacity = return_capacity;
     sub->geometry.connection_offset = zl__queue_connection_offset();
     sub->geometry.connection_stride = stride;
-    rc = zl__registry_register(&sub->registry, r, &sub->slot);
+    rc = zl__endpoint_register(&sub->registry, r, &sub->slot, sub->queue_name, &sub->queue_map);
     if (rc != 0) {
-        zl__segment_unlink(sub->queue_name);
-        zl__segment_unmap(&sub->queue_map);
-        zl__registry_close(&sub->registry);
         free_private(sub);
         return rc;
     }

@@ -1,0 +1,52 @@
+/* Joining a topic: what publishers and subscriptions do alike. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "../identity.h"
+#include "endpoint.h"
+
+void zl__endpoint_record_init(zl__endpoint_record *record, const zl__mw_endpoint_config *config,
+                              uint32_t kind, uint64_t id)
+{
+    record->id = id;
+    record->process_token = zl__process_token();
+    record->pid = (uint32_t)getpid();
+    record->kind = kind;
+    record->max_loans = config->max_loans;
+    record->payload_size = config->payload_size;
+    record->type_size = config->type_size;
+    record->layout_hash = config->layout_hash;
+    record->plain = config->plain;
+    snprintf(record->type_name, sizeof record->type_name, "%s", config->type_name);
+}
+
+int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_config *config,
+                               char kind, uint64_t id, size_t size, char *name,
+                               size_t name_size, zl__mapping *map)
+{
+    int rc = zl__registry_open(registry, config->domain_id, config->topic,
+                               config->share_with_group);
+    if (rc != 0)
+        return rc;
+    zl__registry_endpoint_name(registry, name, name_size, kind, id);
+    /* Create the object under the REGISTER lock, so that a sweep never
+     * takes it for an orphan (registry.c G6); released by register. */
+    rc = zl__registry_lock_register(registry);
+    if (rc == 0)
+        rc = zl__segment_create(name, size, registry->mode, map);
+    if (rc != 0)
+        zl__registry_close(registry);
+    return rc;
+}
+
+int zl__endpoint_register(zl__registry *registry, const zl__endpoint_record *record,
+                          uint32_t *slot, const char *name, zl__mapping *map)
+{
+    int rc = zl__registry_register(registry, record, slot);
+    if (rc != 0) {
+        zl__segment_unlink(name);
+        zl__segment_unmap(map);
+        zl__registry_close(registry);
+    }
+    return rc;
+}

@@ -1,0 +1,30 @@
+/* Joining a topic, the part both endpoint kinds share: the record that
+ * describes the endpoint, the registry, the endpoint's own shared object
+ * created under the REGISTER lock (registry.c G6), and registration. */
+#ifndef ZL_SHM_ENDPOINT_H
+#define ZL_SHM_ENDPOINT_H
+
+#include <stdint.h>
+
+#include "../mw.h"
+#include "registry.h"
+#include "segment.h"
+
+/* Fills the fields of a record common to both kinds (the caller adds its
+ * own: depth, history, flags). */
+void zl__endpoint_record_init(zl__endpoint_record *record, const zl__mw_endpoint_config *config,
+                              uint32_t kind, uint64_t id);
+
+/* Opens the topic's registry and creates the endpoint's object of size
+ * bytes (kind 'p' pool, 's' queue), holding the REGISTER lock until
+ * zl__endpoint_register. On error nothing is left open or created. */
+int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_config *config,
+                               char kind, uint64_t id, size_t size, char *name,
+                               size_t name_size, zl__mapping *map);
+
+/* Publishes the record (type check, slot claim). On error removes the
+ * object and closes the registry. */
+int zl__endpoint_register(zl__registry *registry, const zl__endpoint_record *record,
+                          uint32_t *slot, const char *name, zl__mapping *map);
+
+#endif

@@ -160,13 +160,20 @@ _Static_assert(sizeof(zl__chunk_header) == 64, "a chunk header is one cache line
 /* Ring positions are free-running 64-bit counters: entries live at
  * position & (capacity - 1), the fill level is tail - head, and they never
  * wrap in practice (no ABA). Head and tail sit on separate cache lines. */
+/* Rings of at most ZL__RING_INLINE_MAX entries keep them in the tail's
+ * cache line, so that the consumer's load of tail brings the entry along:
+ * one cross-core cache-line transfer per message instead of two. */
+#define ZL__RING_INLINE_MAX 8u
+
 typedef struct zl__ring_index {
     zl__atomic_u64 head __attribute__((aligned(ZL__CACHE_LINE)));
     zl__atomic_u64 tail __attribute__((aligned(ZL__CACHE_LINE)));
+    zl__atomic_u32 inline_entries[ZL__RING_INLINE_MAX];
 } zl__ring_index;
 
 /* One connection (publisher slot i -> this subscription). Followed in memory
- * by deliver_capacity then return_capacity 32-bit entries (chunk indices). */
+ * by the entries (32-bit chunk indices) of its rings that are too large to
+ * sit beside their tail: deliver's, then return's (queue.h zl__queue_rings). */
 typedef struct zl__connection_shm {
     /* 0: free. A publisher claims the connection with a compare-and-swap
      * 0 -> its id; the subscription resets the rings and stores 0 when that

@@ -26,11 +26,19 @@ static inline uint32_t zl__pow2_at_least(uint32_t value)
     return p;
 }
 
+/* Entries a ring of this capacity keeps after the connection (0: beside
+ * its tail, in the index block). */
+static inline uint64_t zl__ring_outside_entries(uint32_t capacity)
+{
+    return capacity <= ZL__RING_INLINE_MAX ? 0 : capacity;
+}
+
 static inline uint64_t zl__queue_connection_stride(uint32_t deliver_capacity,
                                                    uint32_t return_capacity)
 {
     return zl__align_up(sizeof(zl__connection_shm) +
-                            sizeof(uint32_t) * ((uint64_t)deliver_capacity + return_capacity),
+                            sizeof(uint32_t) * (zl__ring_outside_entries(deliver_capacity) +
+                                                zl__ring_outside_entries(return_capacity)),
                         ZL__CACHE_LINE);
 }
 
@@ -88,12 +96,15 @@ static inline zl__connection_shm *zl__queue_connection(zl__queue_shm *q,
 static inline void zl__queue_rings(const zl__queue_geometry *g, zl__connection_shm *c,
                                    zl__ring *deliver, zl__ring *ret)
 {
-    zl__atomic_u32 *entries = (zl__atomic_u32 *)(c + 1);
+    zl__atomic_u32 *outside = (zl__atomic_u32 *)(c + 1);
     deliver->index = &c->deliver;
-    deliver->entries = entries;
+    deliver->entries = g->deliver_capacity <= ZL__RING_INLINE_MAX ? c->deliver.inline_entries
+                                                                 : outside;
     deliver->mask = g->deliver_capacity - 1;
     ret->index = &c->ret;
-    ret->entries = entries + g->deliver_capacity;
+    ret->entries = g->return_capacity <= ZL__RING_INLINE_MAX
+                       ? c->ret.inline_entries
+                       : outside + zl__ring_outside_entries(g->deliver_capacity);
     ret->mask = g->return_capacity - 1;
 }
 

@@ -452,8 +452,16 @@ static void hostile_write(input *in)
         if (f < 7) {
             poke(m, connection + fields[f][0], fields[f][1], in);
         } else {
+            /* Wherever the layout keeps them (beside the tail or after the
+             * connection): as the endpoints compute it. */
+            zl__ring deliver, ret;
+            zl__queue_rings(&g, (zl__connection_shm *)(void *)((char *)m->base + connection),
+                            &deliver, &ret);
             size_t entry = next8(in) % (g.deliver_capacity + g.return_capacity);
-            poke(m, connection + sizeof(zl__connection_shm) + 4 * entry, 4, in);
+            const zl__atomic_u32 *at = entry < g.deliver_capacity
+                                           ? &deliver.entries[entry]
+                                           : &ret.entries[entry - g.deliver_capacity];
+            poke(m, (size_t)((const char *)at - (const char *)m->base), 4, in);
         }
         break;
     }

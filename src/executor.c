@@ -138,6 +138,17 @@ static handle *next_handle(zl_executor *executor)
     return &executor->handles[executor->count];
 }
 
+/* Fills the next handle (its wait-set entry is attached) and counts it. */
+static handle *append(zl_executor *executor, int kind, size_t index, void *arg)
+{
+    handle *h = &executor->handles[executor->count++];
+    memset(h, 0, sizeof *h);
+    h->kind = kind;
+    h->index = index;
+    h->arg = arg;
+    return h;
+}
+
 int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscription,
                                  zl_delivery mode, zl_subscription_callback callback, void *arg)
 {
@@ -166,16 +177,12 @@ int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscri
         zl__context_deallocate(executor->context, storage, type->size, type->alignment);
         return rc;
     }
-    memset(h, 0, sizeof *h);
-    h->kind = HANDLE_SUBSCRIPTION;
-    h->index = index;
-    h->arg = arg;
+    h = append(executor, HANDLE_SUBSCRIPTION, index, arg);
     h->u.s.subscription = subscription;
     h->u.s.callback = callback;
     h->u.s.mode = mode;
     h->u.s.storage = storage;
     h->u.s.type = type;
-    executor->count++;
     return 0;
 }
 
@@ -192,13 +199,9 @@ int zl_executor_add_timer(zl_executor *executor, zl_timer *timer, zl_timer_callb
     int rc = zl_waitset_attach_timer(executor->waitset, timer, &index);
     if (rc != 0)
         return rc;
-    memset(h, 0, sizeof *h);
-    h->kind = HANDLE_TIMER;
-    h->index = index;
-    h->arg = arg;
+    h = append(executor, HANDLE_TIMER, index, arg);
     h->u.t.timer = timer;
     h->u.t.callback = callback;
-    executor->count++;
     return 0;
 }
 
@@ -215,13 +218,9 @@ int zl_executor_add_guard_condition(zl_executor *executor, zl_guard_condition *g
     int rc = zl_waitset_attach_guard_condition(executor->waitset, guard, &index);
     if (rc != 0)
         return rc;
-    memset(h, 0, sizeof *h);
-    h->kind = HANDLE_GUARD;
-    h->index = index;
-    h->arg = arg;
+    h = append(executor, HANDLE_GUARD, index, arg);
     h->u.g.guard = guard;
     h->u.g.callback = callback;
-    executor->count++;
     return 0;
 }
 

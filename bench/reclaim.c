@@ -114,16 +114,17 @@ static zl_publisher *public_publisher; /* for stats-poll */
 static void act(zl__mw_publisher *publisher, enum activity activity, uint64_t *sequence)
 {
     void *loan;
+    zl__mw_loan_handle handle;
     zl_publisher_stats stats;
     switch (activity) {
     case PUBLISH:
-        MUST(mw->publisher_loan(publisher, &loan));
+        MUST(mw->publisher_loan(publisher, sizeof(bench_msg), &loan, &handle));
         ((bench_msg *)loan)->sequence = ++*sequence;
-        MUST(mw->publisher_publish_loan(publisher, loan, sizeof(bench_msg)));
+        MUST(mw->publisher_publish_loan(publisher, handle, sizeof(bench_msg)));
         break;
     case IDLE_LOAN:
-        MUST(mw->publisher_loan(publisher, &loan));
-        MUST(mw->publisher_return_loan(publisher, loan));
+        MUST(mw->publisher_loan(publisher, sizeof(bench_msg), &loan, &handle));
+        MUST(mw->publisher_return_loan(publisher, handle));
         break;
     case IDLE_UPDATE:
         MUST(mw->publisher_update_connections(publisher));

@@ -103,7 +103,11 @@ int zl__context_endpoint_config(zl_context *context, const char *topic, const zl
     config->type_size = type->size;
     config->layout_hash = zl_type_layout_hash(type);
     config->plain = type->plain;
-    config->payload_size = type->plain ? type->size : type->serialized_size_max;
+    if (type->element_size != 0)
+        config->payload_size = type->max_count != 0 ? zl_type_message_size(type, type->max_count)
+                                                    : ZL__PAYLOAD_UNBOUNDED;
+    else
+        config->payload_size = type->plain ? type->size : type->serialized_size_max;
     config->payload_alignment = type->plain ? type->alignment : 8;
     return 0;
 }

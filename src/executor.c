@@ -104,6 +104,15 @@ int zl_executor_create(zl_context *context, size_t capacity, zl_executor **execu
     return 0;
 }
 
+/* Bytes of copy storage that hold every message of type; 0 for a sized
+ * type without a maximum count. */
+static size_t storage_bytes(const zl_type *type)
+{
+    if (type->element_size == 0)
+        return type->size;
+    return type->max_count != 0 ? zl_type_message_size(type, type->max_count) : 0;
+}
+
 int zl_executor_destroy(zl_executor *executor)
 {
     zl__clear_detail();
@@ -115,7 +124,7 @@ int zl_executor_destroy(zl_executor *executor)
     for (size_t i = 0; i < executor->count; i++) {
         handle *h = &executor->handles[i];
         if (h->kind == HANDLE_SUBSCRIPTION && h->u.s.storage != NULL)
-            zl__context_deallocate(context, h->u.s.storage, h->u.s.type->size,
+            zl__context_deallocate(context, h->u.s.storage, storage_bytes(h->u.s.type),
                                    h->u.s.type->alignment);
     }
     zl_waitset_destroy(executor->waitset); /* detaches timers and guards */
@@ -166,15 +175,20 @@ int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscri
         mode = can_loan ? ZL_DELIVERY_LOAN : ZL_DELIVERY_COPY;
     const zl_type *type = zl__subscription_type(subscription);
     void *storage = NULL;
+    size_t bytes = storage_bytes(type);
     if (mode == ZL_DELIVERY_COPY) {
-        storage = zl__context_allocate(executor->context, type->size, type->alignment);
+        if (bytes == 0)
+            return zl__fail(ZL_ENOTSUP, "sized type '%s' has no max_count, so no storage holds "
+                                        "every message: deliver it by loan",
+                            type->name);
+        storage = zl__context_allocate(executor->context, bytes, type->alignment);
         if (storage == NULL)
-            return zl__fail(ZL_ENOMEM, "allocating %zu bytes of copy storage failed", type->size);
+            return zl__fail(ZL_ENOMEM, "allocating %zu bytes of copy storage failed", bytes);
     }
     size_t index;
     int rc = zl_waitset_attach_subscription(executor->waitset, subscription, &index);
     if (rc != 0) {
-        zl__context_deallocate(executor->context, storage, type->size, type->alignment);
+        zl__context_deallocate(executor->context, storage, bytes, type->alignment);
         return rc;
     }
     h = append(executor, HANDLE_SUBSCRIPTION, index, arg);

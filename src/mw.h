@@ -42,8 +42,10 @@ typedef struct zl__mw_endpoint_config {
     uint64_t type_size;
     uint64_t layout_hash;
     bool plain;
-    /* Bytes and alignment of one payload in the transport: the type's size
-     * for plain types, its serialized maximum otherwise. */
+    /* Largest payload in the transport, in bytes, and its alignment: the
+     * type's size for fixed-size plain types, its fixed part plus its most
+     * elements for sized types (ZL__PAYLOAD_UNBOUNDED when the count has no
+     * maximum), its serialized maximum otherwise. */
     size_t payload_size;
     size_t payload_alignment;
     /* Transport loans that may be outstanding at once (the user's plus one
@@ -51,13 +53,26 @@ typedef struct zl__mw_endpoint_config {
     uint32_t max_loans;
 } zl__mw_endpoint_config;
 
+/* The payload bound of a sized type without a maximum count: the transport
+ * lends what its memory bound allows. */
+#define ZL__PAYLOAD_UNBOUNDED ((size_t)1 << 40)
+
 typedef struct zl__mw_publisher_config {
     zl__mw_endpoint_config endpoint;
     uint32_t history;
     uint32_t max_subscriptions;
     uint32_t chunks_per_subscription;
+    /* Bound of the publisher's shared memory; 0: the transport's default. */
     uint64_t pool_bytes_max;
+    /* Bytes of the first loans the pool is prepared for at creation (0:
+     * none; the first loan grows it). */
+    size_t initial_payload;
 } zl__mw_publisher_config;
+
+/* A transport's name for one of its loans, returned with the loan and
+ * given back to publish or return it: the client library keeps it in its
+ * loan record, so the transport finds the chunk without a search. */
+typedef uint32_t zl__mw_loan_handle;
 
 typedef struct zl__mw_subscription_config {
     zl__mw_endpoint_config endpoint;
@@ -87,12 +102,16 @@ typedef struct zl__mw_ops {
 
     int (*publisher_create)(const zl__mw_publisher_config *config, zl__mw_publisher **publisher);
     void (*publisher_destroy)(zl__mw_publisher *publisher);
-    /* Lends payload_size bytes. ZL_EEXHAUSTED, ZL_ETOOMANYLOANS. */
-    int (*publisher_loan)(zl__mw_publisher *publisher, void **payload);
-    /* Publishes size bytes of a loan (size <= payload_size) and takes it over.
-     * ZL_ENOTLOAN when payload is not an outstanding loan. */
-    int (*publisher_publish_loan)(zl__mw_publisher *publisher, void *payload, size_t size);
-    int (*publisher_return_loan)(zl__mw_publisher *publisher, void *payload);
+    /* Lends at least size bytes (size <= payload_size): *payload and the
+     * loan's *handle. ZL_EEXHAUSTED, ZL_ETOOMANYLOANS, ZL_ENOSHM (the pool
+     * had to grow and the memory bound or /dev/shm refused). */
+    int (*publisher_loan)(zl__mw_publisher *publisher, size_t size, void **payload,
+                          zl__mw_loan_handle *handle);
+    /* Publishes size bytes of a loan (size <= the size lent) and takes it
+     * over. ZL_ENOTLOAN when handle is not an outstanding loan. */
+    int (*publisher_publish_loan)(zl__mw_publisher *publisher, zl__mw_loan_handle handle,
+                                  size_t size);
+    int (*publisher_return_loan)(zl__mw_publisher *publisher, zl__mw_loan_handle handle);
     int (*publisher_update_connections)(zl__mw_publisher *publisher);
     void (*publisher_stats)(const zl__mw_publisher *publisher, zl_publisher_stats *stats);
     uint64_t (*publisher_id)(const zl__mw_publisher *publisher);

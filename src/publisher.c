@@ -1,5 +1,10 @@
 /* Publishers: loans from the transport, or from the allocator when the
- * transport cannot lend (the refusal path), and the copy path. */
+ * transport cannot lend (the refusal path), and the copy path.
+ *
+ * Every loan the user holds is one record here (pointer, size, origin, the
+ * transport's handle), whatever its origin: publish and return find the
+ * record by the pointer (max_loans entries: a few) and hand the transport
+ * its handle, so the transport looks nothing up. */
 #include <string.h>
 
 #include "zloan/error.h"
@@ -8,6 +13,14 @@
 #include "context.h"
 #include "error_detail.h"
 
+typedef struct loan_record {
+    void *pointer;                 /* NULL: the record is free */
+    size_t count;                  /* sized types: tail elements it has room for */
+    size_t bytes;                  /* bytes lent */
+    bool from_allocator;           /* the refusal path's memory, else the transport's */
+    zl__mw_loan_handle handle;     /* the transport's name for it */
+} loan_record;
+
 struct zl_publisher {
     zl_context *context;
     const zl__mw_ops *mw;
@@ -15,9 +28,10 @@ struct zl_publisher {
     zl_type type;
     char type_name[ZL_TYPE_NAME_MAX];
     bool can_loan;
+    bool sized;
     uint32_t max_loans;
-    uint32_t loans_held; /* the user's, of either kind */
-    void **allocated;    /* loans from the allocator (refusal path); NULL: free */
+    uint32_t loans_held; /* records in use */
+    loan_record *loans;  /* max_loans records */
 };
 
 void zl_publisher_options_init(zl_publisher_options *options)
@@ -59,18 +73,21 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     config.max_subscriptions = options->max_subscriptions;
     config.chunks_per_subscription = options->chunks_per_subscription;
     config.pool_bytes_max = options->pool_bytes_max;
+    /* A fixed-size type's first chunks are made now; a sized type's when
+     * the first loan says which size. */
+    config.initial_payload = type->element_size == 0 ? config.endpoint.payload_size : 0;
 
     zl_publisher *p = zl__context_allocate(context, sizeof *p, _Alignof(zl_publisher));
     if (p == NULL)
         return zl__fail(ZL_ENOMEM, "allocating the publisher failed");
     memset(p, 0, sizeof *p);
-    p->allocated = zl__context_allocate(context, sizeof(void *) * options->max_loans,
-                                        _Alignof(void *));
-    if (p->allocated == NULL) {
+    size_t table = sizeof(loan_record) * options->max_loans;
+    p->loans = zl__context_allocate(context, table, _Alignof(loan_record));
+    if (p->loans == NULL) {
         zl__context_deallocate(context, p, sizeof *p, _Alignof(zl_publisher));
         return zl__fail(ZL_ENOMEM, "allocating the publisher failed");
     }
-    memset(p->allocated, 0, sizeof(void *) * options->max_loans);
+    memset(p->loans, 0, table);
     p->context = context;
     p->mw = context->transport;
     p->type = *type;
@@ -79,11 +96,11 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     p->type.layout = NULL; /* already folded into the hash */
     p->type.layout_hash = config.endpoint.layout_hash;
     p->max_loans = options->max_loans;
+    p->sized = type->element_size != 0;
     p->can_loan = type->plain && !options->disable_loans && !context->disable_loans;
     rc = p->mw->publisher_create(&config, &p->impl);
     if (rc != 0) {
-        zl__context_deallocate(context, p->allocated, sizeof(void *) * p->max_loans,
-                               _Alignof(void *));
+        zl__context_deallocate(context, p->loans, table, _Alignof(loan_record));
         zl__context_deallocate(context, p, sizeof *p, _Alignof(zl_publisher));
         return rc;
     }
@@ -92,11 +109,11 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     return 0;
 }
 
-static void free_message(zl_publisher *p, void *message)
+static void free_message(zl_publisher *p, void *message, size_t bytes)
 {
     if (!p->type.plain && p->type.fini != NULL)
         p->type.fini(message, &p->context->allocator);
-    zl__context_deallocate(p->context, message, p->type.size, p->type.alignment);
+    zl__context_deallocate(p->context, message, bytes, p->type.alignment);
 }
 
 int zl_publisher_destroy(zl_publisher *publisher)
@@ -106,11 +123,11 @@ int zl_publisher_destroy(zl_publisher *publisher)
         return zl__fail(ZL_EINVAL, "publisher is NULL");
     zl_context *context = publisher->context;
     for (uint32_t i = 0; i < publisher->max_loans; i++)
-        if (publisher->allocated[i] != NULL)
-            free_message(publisher, publisher->allocated[i]);
+        if (publisher->loans[i].pointer != NULL && publisher->loans[i].from_allocator)
+            free_message(publisher, publisher->loans[i].pointer, publisher->loans[i].bytes);
     publisher->mw->publisher_destroy(publisher->impl);
-    zl__context_deallocate(context, publisher->allocated, sizeof(void *) * publisher->max_loans,
-                           _Alignof(void *));
+    zl__context_deallocate(context, publisher->loans, sizeof(loan_record) * publisher->max_loans,
+                           _Alignof(loan_record));
     zl__context_deallocate(context, publisher, sizeof *publisher, _Alignof(zl_publisher));
     /* Release: our teardown happens before a zl_context_destroy that sees
      * the count drop (its acquire load). */
@@ -123,50 +140,89 @@ bool zl_publisher_can_loan(const zl_publisher *publisher)
     return publisher != NULL && publisher->can_loan;
 }
 
-static int allocated_index(const zl_publisher *p, const void *message)
+/* The record of a loan the user holds at message, or NULL (with a detail). */
+static loan_record *find_loan(zl_publisher *p, const void *message)
 {
     for (uint32_t i = 0; i < p->max_loans; i++)
-        if (p->allocated[i] == message)
-            return (int)i;
-    return -1;
+        if (p->loans[i].pointer == message)
+            return &p->loans[i];
+    zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", message);
+    return NULL;
 }
 
-int zl_publisher_loan(zl_publisher *publisher, void **message)
+/* Bytes a message of count elements fills: the fixed part and the
+ * elements, not rounded (subscriptions derive the count from it). */
+static size_t filled_bytes(const zl_publisher *p, size_t count)
+{
+    return p->sized ? p->type.size + count * p->type.element_size : p->type.size;
+}
+
+static int check_count(const zl_publisher *p, size_t count)
+{
+    if (!p->sized && count != 0)
+        return zl__fail(ZL_EINVAL, "type '%s' has a fixed size: the count must be 0",
+                        p->type.name);
+    if (p->sized && p->type.max_count != 0 && count > p->type.max_count)
+        return zl__fail(ZL_EINVAL, "%zu elements exceed the %zu that type '%s' allows", count,
+                        p->type.max_count, p->type.name);
+    if (p->sized && p->type.max_count == 0 &&
+        count > (ZL__PAYLOAD_UNBOUNDED - p->type.size) / p->type.element_size)
+        return zl__fail(ZL_EINVAL, "%zu elements of type '%s' exceed 1 TiB", count, p->type.name);
+    return 0;
+}
+
+int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **message)
 {
     zl__clear_detail();
     if (publisher == NULL || message == NULL)
         return zl__fail(ZL_EINVAL, "publisher and message must not be NULL");
-    if (publisher->loans_held >= publisher->max_loans)
-        return zl__fail(ZL_ETOOMANYLOANS, "the publisher's %u loans are all held",
-                        publisher->max_loans);
-    if (publisher->can_loan) {
-        int rc = publisher->mw->publisher_loan(publisher->impl, message);
-        if (rc == 0)
-            publisher->loans_held++;
+    zl_publisher *p = publisher;
+    int rc = check_count(p, count);
+    if (rc != 0)
         return rc;
+    if (p->loans_held >= p->max_loans)
+        return zl__fail(ZL_ETOOMANYLOANS, "the publisher's %u loans are all held", p->max_loans);
+    loan_record *record = find_loan(p, NULL);
+    size_t bytes = p->sized ? zl_type_message_size(&p->type, count) : p->type.size;
+    void *memory;
+    zl__mw_loan_handle handle = 0;
+    if (p->can_loan) {
+        rc = p->mw->publisher_loan(p->impl, bytes, &memory, &handle);
+        if (rc != 0)
+            return rc;
+    } else {
+        memory = zl__context_allocate(p->context, bytes, p->type.alignment);
+        if (memory == NULL)
+            return zl__fail(ZL_ENOMEM, "the allocator failed for a loan of %zu bytes", bytes);
+        if (!p->type.plain)
+            memset(memory, 0, bytes); /* its pointers start out NULL */
     }
-    int slot = allocated_index(publisher, NULL);
-    void *memory = zl__context_allocate(publisher->context, publisher->type.size,
-                                        publisher->type.alignment);
-    if (memory == NULL)
-        return zl__fail(ZL_ENOMEM, "the allocator failed for a loan of %zu bytes",
-                        publisher->type.size);
-    if (!publisher->type.plain)
-        memset(memory, 0, publisher->type.size); /* its pointers start out NULL */
-    publisher->allocated[slot] = memory;
-    publisher->loans_held++;
+    record->pointer = memory;
+    record->count = count;
+    record->bytes = bytes;
+    record->from_allocator = !p->can_loan;
+    record->handle = handle;
+    p->loans_held++;
     *message = memory;
     return 0;
 }
 
-/* Copies or serializes message into a transport chunk and publishes it. */
-static int publish_copy(zl_publisher *p, const void *message)
+int zl_publisher_loan(zl_publisher *publisher, void **message)
 {
+    return zl_publisher_loan_sized(publisher, 0, message);
+}
+
+/* Copies or serializes message (count elements) into a transport chunk and
+ * publishes it. */
+static int publish_copy(zl_publisher *p, const void *message, size_t count)
+{
+    size_t bytes = p->type.plain ? filled_bytes(p, count) : p->type.serialized_size_max;
     void *chunk;
-    int rc = p->mw->publisher_loan(p->impl, &chunk);
+    zl__mw_loan_handle handle;
+    int rc = p->mw->publisher_loan(p->impl, bytes, &chunk, &handle);
     if (rc != 0)
         return rc;
-    size_t size = p->type.size;
+    size_t size = bytes;
     if (p->type.plain) {
         memcpy(chunk, message, size);
     } else {
@@ -174,14 +230,43 @@ static int publish_copy(zl_publisher *p, const void *message)
         if (rc == 0 && size > p->type.serialized_size_max)
             rc = ZL_ESERIALIZE;
         if (rc != 0) {
-            p->mw->publisher_return_loan(p->impl, chunk);
+            p->mw->publisher_return_loan(p->impl, handle);
             return zl__fail(ZL_ESERIALIZE, "serializing a '%s' failed (%d)", p->type.name, rc);
         }
     }
-    rc = p->mw->publisher_publish_loan(p->impl, chunk, size);
+    rc = p->mw->publisher_publish_loan(p->impl, handle, size);
     if (rc != 0)
-        p->mw->publisher_return_loan(p->impl, chunk);
+        p->mw->publisher_return_loan(p->impl, handle);
     return rc;
+}
+
+static void release_record(zl_publisher *p, loan_record *record)
+{
+    if (record->from_allocator)
+        free_message(p, record->pointer, record->bytes);
+    memset(record, 0, sizeof *record);
+    p->loans_held--;
+}
+
+int zl_publisher_publish_loan_sized(zl_publisher *publisher, void *message, size_t count)
+{
+    zl__clear_detail();
+    if (publisher == NULL || message == NULL)
+        return zl__fail(ZL_EINVAL, "publisher and message must not be NULL");
+    loan_record *record = find_loan(publisher, message);
+    if (record == NULL)
+        return ZL_ENOTLOAN;
+    if (count > record->count)
+        return zl__fail(ZL_EINVAL, "%zu elements published from a loan made for %zu", count,
+                        record->count);
+    int rc = record->from_allocator
+                 ? publish_copy(publisher, message, count)
+                 : publisher->mw->publisher_publish_loan(publisher->impl, record->handle,
+                                                         filled_bytes(publisher, count));
+    if (rc != 0)
+        return rc; /* the caller keeps the loan */
+    release_record(publisher, record);
+    return 0;
 }
 
 int zl_publisher_publish_loan(zl_publisher *publisher, void *message)
@@ -189,22 +274,10 @@ int zl_publisher_publish_loan(zl_publisher *publisher, void *message)
     zl__clear_detail();
     if (publisher == NULL || message == NULL)
         return zl__fail(ZL_EINVAL, "publisher and message must not be NULL");
-    int slot = allocated_index(publisher, message);
-    if (slot >= 0) {
-        int rc = publish_copy(publisher, message);
-        if (rc != 0)
-            return rc; /* the caller keeps the loan */
-        publisher->allocated[slot] = NULL;
-        free_message(publisher, message);
-        publisher->loans_held--;
-        return 0;
-    }
-    if (!publisher->can_loan)
-        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", message);
-    int rc = publisher->mw->publisher_publish_loan(publisher->impl, message, publisher->type.size);
-    if (rc == 0)
-        publisher->loans_held--;
-    return rc;
+    loan_record *record = find_loan(publisher, message);
+    if (record == NULL)
+        return ZL_ENOTLOAN;
+    return zl_publisher_publish_loan_sized(publisher, message, record->count);
 }
 
 int zl_publisher_return_loan(zl_publisher *publisher, void *message)
@@ -212,27 +285,32 @@ int zl_publisher_return_loan(zl_publisher *publisher, void *message)
     zl__clear_detail();
     if (publisher == NULL || message == NULL)
         return zl__fail(ZL_EINVAL, "publisher and message must not be NULL");
-    int slot = allocated_index(publisher, message);
-    if (slot >= 0) {
-        publisher->allocated[slot] = NULL;
-        free_message(publisher, message);
-        publisher->loans_held--;
-        return 0;
+    loan_record *record = find_loan(publisher, message);
+    if (record == NULL)
+        return ZL_ENOTLOAN;
+    if (!record->from_allocator) {
+        int rc = publisher->mw->publisher_return_loan(publisher->impl, record->handle);
+        if (rc != 0)
+            return rc;
     }
-    if (!publisher->can_loan)
-        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", message);
-    int rc = publisher->mw->publisher_return_loan(publisher->impl, message);
-    if (rc == 0)
-        publisher->loans_held--;
-    return rc;
+    release_record(publisher, record);
+    return 0;
 }
 
-int zl_publisher_publish(zl_publisher *publisher, const void *message)
+int zl_publisher_publish_sized(zl_publisher *publisher, const void *message, size_t count)
 {
     zl__clear_detail();
     if (publisher == NULL || message == NULL)
         return zl__fail(ZL_EINVAL, "publisher and message must not be NULL");
-    return publish_copy(publisher, message);
+    int rc = check_count(publisher, count);
+    if (rc != 0)
+        return rc;
+    return publish_copy(publisher, message, count);
+}
+
+int zl_publisher_publish(zl_publisher *publisher, const void *message)
+{
+    return zl_publisher_publish_sized(publisher, message, 0);
 }
 
 int zl_publisher_update_connections(zl_publisher *publisher)

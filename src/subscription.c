@@ -20,8 +20,11 @@ struct zl_subscription {
     /* The user's loans of either kind; returns may come from any thread. */
     zl__atomic_u32 loans_held;
     /* Allocator loans (refusal path): the owner thread claims a free entry
-     * (0 -> address), any returner frees it (address -> 0), each by CAS. */
+     * (0 -> address), any returner frees it (address -> 0), each by CAS;
+     * allocated_bytes[i] is written before the address is published. */
     _Atomic(uintptr_t) *allocated;
+    size_t *allocated_bytes;
+    bool sized;
     uint64_t reception_sequence;
 };
 
@@ -61,12 +64,13 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     if (s == NULL)
         return zl__fail(ZL_ENOMEM, "allocating the subscription failed");
     memset(s, 0, sizeof *s);
-    size_t table = sizeof(uintptr_t) * options->max_loans;
+    size_t table = (sizeof(uintptr_t) + sizeof(size_t)) * options->max_loans;
     s->allocated = zl__context_allocate(context, table, _Alignof(uintptr_t));
     if (s->allocated == NULL) {
         zl__context_deallocate(context, s, sizeof *s, _Alignof(zl_subscription));
         return zl__fail(ZL_ENOMEM, "allocating the subscription failed");
     }
+    s->allocated_bytes = (size_t *)(void *)(s->allocated + options->max_loans);
     for (uint32_t i = 0; i < options->max_loans; i++)
         atomic_init(&s->allocated[i], 0);
     s->context = context;
@@ -77,6 +81,7 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     s->type.layout = NULL;
     s->type.layout_hash = config.endpoint.layout_hash;
     s->max_loans = options->max_loans;
+    s->sized = type->element_size != 0;
     s->can_loan = type->plain && !options->disable_loans && !context->disable_loans;
     rc = s->mw->subscription_create(&config, &s->impl);
     if (rc != 0) {
@@ -89,11 +94,11 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     return 0;
 }
 
-static void free_message(zl_subscription *s, void *message)
+static void free_message(zl_subscription *s, void *message, size_t bytes)
 {
     if (!s->type.plain && s->type.fini != NULL)
         s->type.fini(message, &s->context->allocator);
-    zl__context_deallocate(s->context, message, s->type.size, s->type.alignment);
+    zl__context_deallocate(s->context, message, bytes, s->type.alignment);
 }
 
 int zl_subscription_destroy(zl_subscription *subscription)
@@ -105,11 +110,12 @@ int zl_subscription_destroy(zl_subscription *subscription)
     for (uint32_t i = 0; i < subscription->max_loans; i++) {
         uintptr_t held = zl__load_acquire(&subscription->allocated[i]);
         if (held != 0)
-            free_message(subscription, (void *)held);
+            free_message(subscription, (void *)held, subscription->allocated_bytes[i]);
     }
     subscription->mw->subscription_destroy(subscription->impl);
     zl__context_deallocate(context, subscription->allocated,
-                           sizeof(uintptr_t) * subscription->max_loans, _Alignof(uintptr_t));
+                           (sizeof(uintptr_t) + sizeof(size_t)) * subscription->max_loans,
+                           _Alignof(uintptr_t));
     zl__context_deallocate(context, subscription, sizeof *subscription, _Alignof(zl_subscription));
     /* Release: pairs with zl_context_destroy's acquire load. */
     atomic_fetch_sub_explicit(&context->endpoints, 1, memory_order_release);
@@ -121,31 +127,63 @@ bool zl_subscription_can_loan(const zl_subscription *subscription)
     return subscription != NULL && subscription->can_loan;
 }
 
-/* Takes one payload from the transport into message (copy or deserialize)
- * and gives the transport's loan straight back. */
-static int take_copy(zl_subscription *s, void *message, zl_message_info *info)
+/* Checks the size of a payload the transport handed us against the type
+ * (I3: a peer wrote it) and fills info's size and count. */
+static int check_size(zl_subscription *s, size_t size, zl_message_info *info)
+{
+    size_t count = 0;
+    if (s->sized) {
+        size_t tail = size - s->type.size;
+        if (size < s->type.size || tail % s->type.element_size != 0 ||
+            (s->type.max_count != 0 && tail / s->type.element_size > s->type.max_count))
+            return zl__fail(ZL_ESERIALIZE,
+                            "a '%s' message of %zu bytes arrived: not a fixed part of %zu and "
+                            "whole elements of %zu",
+                            s->type.name, size, s->type.size, s->type.element_size);
+        count = tail / s->type.element_size;
+    } else if (s->type.plain && size != s->type.size) {
+        return zl__fail(ZL_ESERIALIZE, "a '%s' message of %zu bytes arrived, expected %zu",
+                        s->type.name, size, s->type.size);
+    }
+    if (info != NULL) {
+        info->size = size;
+        info->count = count;
+    }
+    return 0;
+}
+
+static void count_reception(zl_subscription *s, zl_message_info *info)
+{
+    ++s->reception_sequence;
+    if (info != NULL)
+        info->reception_sequence = s->reception_sequence;
+}
+
+/* Takes one payload from the transport and copies (or deserializes) it
+ * into message, which holds capacity bytes; the transport's loan goes
+ * straight back. */
+static int take_copy(zl_subscription *s, void *message, size_t capacity, zl_message_info *info)
 {
     const void *payload;
     size_t size;
     int rc = s->mw->subscription_take_loan(s->impl, &payload, &size, info);
     if (rc != 0)
         return rc;
-    if (s->type.plain) {
-        if (size != s->type.size)
-            rc = zl__fail(ZL_ESERIALIZE, "a '%s' message of %zu bytes arrived, expected %zu",
-                          s->type.name, size, s->type.size);
+    rc = check_size(s, size, info);
+    if (rc == 0 && s->type.plain) {
+        if (size > capacity)
+            rc = zl__fail(ZL_ESERIALIZE, "a '%s' message of %zu bytes does not fit in %zu",
+                          s->type.name, size, capacity);
         else
             memcpy(message, payload, size);
-    } else {
+    } else if (rc == 0) {
         rc = s->type.deserialize(payload, size, message, &s->context->allocator);
         if (rc != 0)
             rc = zl__fail(ZL_ESERIALIZE, "deserializing a '%s' failed (%d)", s->type.name, rc);
     }
     s->mw->subscription_return_loan(s->impl, payload);
-    if (rc == 0 && info != NULL)
-        info->reception_sequence = ++s->reception_sequence;
-    else if (rc == 0)
-        ++s->reception_sequence;
+    if (rc == 0)
+        count_reception(s, info);
     return rc;
 }
 
@@ -154,7 +192,83 @@ int zl_subscription_take(zl_subscription *subscription, void *message, zl_messag
     zl__clear_detail();
     if (subscription == NULL || message == NULL)
         return zl__fail(ZL_EINVAL, "subscription and message must not be NULL");
-    return take_copy(subscription, message, info);
+    const zl_type *t = &subscription->type;
+    if (subscription->sized && t->max_count == 0)
+        return zl__fail(ZL_EINVAL, "sized type '%s' has no max_count: use "
+                                   "zl_subscription_take_sized", t->name);
+    size_t capacity = subscription->sized ? zl_type_message_size(t, t->max_count) : t->size;
+    return take_copy(subscription, message, capacity, info);
+}
+
+int zl_subscription_take_sized(zl_subscription *subscription, void *message, size_t capacity,
+                               zl_message_info *info)
+{
+    zl__clear_detail();
+    if (subscription == NULL || message == NULL)
+        return zl__fail(ZL_EINVAL, "subscription and message must not be NULL");
+    const zl_type *t = &subscription->type;
+    if (subscription->sized && capacity > (ZL__PAYLOAD_UNBOUNDED - t->size) / t->element_size)
+        capacity = (ZL__PAYLOAD_UNBOUNDED - t->size) / t->element_size;
+    size_t bytes = subscription->sized ? t->size + capacity * t->element_size : t->size;
+    return take_copy(subscription, message, bytes, info);
+}
+
+/* The refusal path: the loan is the allocator's memory, filled by copy or
+ * deserialization. */
+static int take_allocated(zl_subscription *s, const void **message, zl_message_info *info)
+{
+    uint32_t slot = 0;
+    while (slot < s->max_loans && zl__load_relaxed(&s->allocated[slot]) != 0)
+        slot++;
+    if (slot == s->max_loans)
+        return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
+                        s->max_loans);
+    /* A fixed-size message's memory is allocated first, so that a failing
+     * allocator takes nothing; a sized one's once its size is known. */
+    size_t bytes = s->sized ? 0 : s->type.size;
+    void *memory = NULL;
+    if (!s->sized) {
+        memory = zl__context_allocate(s->context, bytes, s->type.alignment);
+        if (memory == NULL)
+            return zl__fail(ZL_ENOMEM, "the allocator failed for a loan of %zu bytes", bytes);
+    }
+    const void *payload;
+    size_t size;
+    int rc = s->mw->subscription_take_loan(s->impl, &payload, &size, info);
+    if (rc != 0) {
+        if (memory != NULL)
+            zl__context_deallocate(s->context, memory, bytes, s->type.alignment);
+        return rc;
+    }
+    rc = check_size(s, size, info);
+    if (rc == 0 && s->sized) {
+        bytes = size != 0 ? size : 1; /* an empty message still has an address */
+        memory = zl__context_allocate(s->context, bytes, s->type.alignment);
+        if (memory == NULL)
+            rc = zl__fail(ZL_ENOMEM, "the allocator failed for a loan of %zu bytes", bytes);
+    }
+    if (rc == 0 && s->type.plain) {
+        memcpy(memory, payload, size);
+    } else if (rc == 0) {
+        rc = s->type.deserialize(payload, size, memory, &s->context->allocator);
+        if (rc != 0)
+            rc = zl__fail(ZL_ESERIALIZE, "deserializing a '%s' failed (%d)", s->type.name, rc);
+    }
+    s->mw->subscription_return_loan(s->impl, payload);
+    if (rc != 0) {
+        if (memory != NULL)
+            zl__context_deallocate(s->context, memory, bytes, s->type.alignment);
+        return rc;
+    }
+    count_reception(s, info);
+    s->allocated_bytes[slot] = bytes;
+    /* Release: the message's contents and its size are visible to a
+     * returner on another thread that finds this entry (its acquire load in
+     * return_loan). */
+    zl__store_release(&s->allocated[slot], (uintptr_t)memory);
+    zl__fetch_add_relaxed(&s->loans_held, 1);
+    *message = memory;
+    return 0;
 }
 
 int zl_subscription_take_loan(zl_subscription *subscription, const void **message,
@@ -167,44 +281,21 @@ int zl_subscription_take_loan(zl_subscription *subscription, const void **messag
     if (zl__load_relaxed(&s->loans_held) >= s->max_loans)
         return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
                         s->max_loans);
-    if (s->can_loan) {
-        const void *payload;
-        size_t size;
-        int rc = s->mw->subscription_take_loan(s->impl, &payload, &size, info);
-        if (rc != 0)
-            return rc;
-        if (size != s->type.size) {
-            s->mw->subscription_return_loan(s->impl, payload);
-            return zl__fail(ZL_ESERIALIZE, "a '%s' message of %zu bytes arrived, expected %zu",
-                            s->type.name, size, s->type.size);
-        }
-        zl__fetch_add_relaxed(&s->loans_held, 1);
-        ++s->reception_sequence;
-        if (info != NULL)
-            info->reception_sequence = s->reception_sequence;
-        *message = payload;
-        return 0;
-    }
-    /* The refusal path: the loan is the allocator's memory. */
-    uint32_t slot = 0;
-    while (slot < s->max_loans && zl__load_relaxed(&s->allocated[slot]) != 0)
-        slot++;
-    if (slot == s->max_loans)
-        return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
-                        s->max_loans);
-    void *memory = zl__context_allocate(s->context, s->type.size, s->type.alignment);
-    if (memory == NULL)
-        return zl__fail(ZL_ENOMEM, "the allocator failed for a loan of %zu bytes", s->type.size);
-    int rc = take_copy(s, memory, info);
+    if (!s->can_loan)
+        return take_allocated(s, message, info);
+    const void *payload;
+    size_t size;
+    int rc = s->mw->subscription_take_loan(s->impl, &payload, &size, info);
+    if (rc != 0)
+        return rc;
+    rc = check_size(s, size, info);
     if (rc != 0) {
-        zl__context_deallocate(s->context, memory, s->type.size, s->type.alignment);
+        s->mw->subscription_return_loan(s->impl, payload);
         return rc;
     }
-    /* Release: the message's contents are visible to a returner on another
-     * thread that finds this entry (its acquire load in return_loan). */
-    zl__store_release(&s->allocated[slot], (uintptr_t)memory);
     zl__fetch_add_relaxed(&s->loans_held, 1);
-    *message = memory;
+    count_reception(s, info);
+    *message = payload;
     return 0;
 }
 
@@ -243,7 +334,7 @@ int zl_subscription_return_loan(zl_subscription *subscription, const void *messa
         if (zl__load_acquire(&s->allocated[i]) == expected &&
             atomic_compare_exchange_strong_explicit(&s->allocated[i], &expected, 0,
                                                     memory_order_acq_rel, memory_order_relaxed)) {
-            free_message(s, (void *)message);
+            free_message(s, (void *)message, s->allocated_bytes[i]);
             zl__fetch_sub_relaxed(&s->loans_held, 1);
             return 0;
         }

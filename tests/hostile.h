@@ -2,7 +2,8 @@
  * name, as any process of the same user could, and write into them.
  *
  * Names (src/shm/layout.h): /dev/shm/zl.<uid>.<domain>.<topic, '/' as '.'>
- * for the registry, the same plus ":p<id>" for a publisher's pool and ":s<id>"
+ * for the registry, the same plus ":p<id>" for a publisher's pool (its
+ * control object), ":p<id>.<serial>" for the pool's segments and ":s<id>"
  * for a subscription's queues. */
 #ifndef ZL_TEST_HOSTILE_H
 #define ZL_TEST_HOSTILE_H
@@ -32,8 +33,9 @@ static inline void hostile_registry_name(char *out, size_t out_size, unsigned do
     out[at] = '\0';
 }
 
-/* Finds the index-th object of kind 'p' (pool) or 's' (queue) of topic, in
- * directory order; writes its file name. Returns false when there is none. */
+/* Finds the index-th object of kind 'p' (pool control object), 'g' (pool
+ * segment) or 's' (queue) of topic, in directory order; writes its file
+ * name. Returns false when there is none. */
 static inline bool hostile_find(unsigned domain, const char *topic, char kind, int index,
                                 char *out, size_t out_size)
 {
@@ -47,7 +49,9 @@ static inline bool hostile_find(unsigned domain, const char *topic, char kind, i
     struct dirent *entry;
     while (!found && (entry = readdir(dir)) != NULL) {
         const char *name = entry->d_name;
-        if (strncmp(name, prefix, len) == 0 && name[len] == ':' && name[len + 1] == kind &&
+        bool segment = strchr(name + len, '.') != NULL;
+        char is = name[len + 1] == 'p' && segment ? 'g' : name[len + 1];
+        if (strncmp(name, prefix, len) == 0 && name[len] == ':' && is == kind &&
             index-- == 0) {
             snprintf(out, out_size, "%s", name);
             found = true;

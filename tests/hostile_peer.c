@@ -65,14 +65,18 @@ static void case_pool_header(void)
     setup(&f, "hostile_pool");
     publish(&f, 1);
     take_and_return(&f, 1);
-    hostile_map pool;
+    hostile_map pool, segment;
     CHECK(hostile_map_object(0, f.topic, 'p', 0, &pool));
+    CHECK(hostile_map_object(0, f.topic, 'g', 0, &segment));
     zl__pool_shm *p = (zl__pool_shm *)pool.base;
-    p->chunk_offset = (uint64_t)1 << 40;
-    p->chunk_stride = (uint64_t)1 << 40;
     p->payload_offset = (uint64_t)1 << 40;
-    p->payload_capacity = (uint64_t)1 << 40;
-    p->chunk_count = UINT32_MAX;
+    p->payload_max = (uint64_t)1 << 40;
+    zl__segment_shm *g = (zl__segment_shm *)segment.base;
+    g->chunk_offset = (uint64_t)1 << 40;
+    g->chunk_stride = (uint64_t)1 << 40;
+    g->payload_offset = (uint64_t)1 << 40;
+    g->payload_capacity = (uint64_t)1 << 40;
+    g->chunk_count = UINT32_MAX;
     publish(&f, 2);
     take_and_return(&f, 2);
 
@@ -88,6 +92,7 @@ static void case_pool_header(void)
     CHECK_OK(zl_subscription_destroy(late));
     take_and_return(&f, 3);
     hostile_unmap(&pool);
+    hostile_unmap(&segment);
     teardown(&f);
 }
 

@@ -26,6 +26,7 @@
 #define ZLOAN_PUBLISHER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "zloan/context.h"
@@ -46,13 +47,18 @@ typedef struct zl_publisher_options {
     /* Subscriptions the pool is sized for (1..ZL_TOPIC_SUBSCRIPTIONS_MAX).
      * Default 8. */
     uint32_t max_subscriptions;
-    /* Chunks reserved per subscription: its queue plus the loans it holds
-     * (2..4096). A subscription whose depth plus loans plus one exceeds this
-     * gets its queue shortened to fit. Default 24 (fits the default
-     * subscription: depth 8, 8 loans, and the copy path's one). */
+    /* Chunks a subscription may keep in use: its queue plus the loans it
+     * holds (2..4096). A subscription whose depth plus loans plus one
+     * exceeds this gets its queue shortened to fit. With max_loans, history
+     * and max_subscriptions it bounds the chunks the pool lends at once
+     * (beyond: ZL_EEXHAUSTED). Default 24 (fits the default subscription:
+     * depth 8, 8 loans, and the copy path's one). */
     uint32_t chunks_per_subscription;
-    /* Upper bound of the pool in bytes (0: none). Creation fails with
-     * ZL_ENOSHM when the pool the options ask for is larger. */
+    /* Upper bound of the shared memory the publisher's pool may reserve, in
+     * bytes. 0 (the default): a quarter of the machine's RAM or half of what
+     * /dev/shm has free at creation, whichever is less. The pool starts
+     * with a few chunks and grows by segments as loans need them; a loan
+     * that would need more than the bound fails with ZL_ENOSHM. */
     uint64_t pool_bytes_max;
     /* Never lend shared memory (also ZLOAN_DISABLE_LOANS). */
     bool disable_loans;
@@ -64,9 +70,10 @@ typedef struct zl_publisher_options {
 /* Fills options with the defaults. options must not be NULL. */
 void zl_publisher_options_init(zl_publisher_options *options);
 
-/* Creates a publisher of type on topic. The pool of chunks is reserved now,
- * sized from the type and the options, so that publishing never runs out of
- * shared memory later. options may be NULL. topic and type are copied.
+/* Creates a publisher of type on topic. Its pool starts with a few chunks
+ * of the type's size (none for a sized type) and grows by shared-memory
+ * segments, each reserved in full before any of it is lent, so that memory
+ * running short is ZL_ENOSHM from a loan, never a crash. options may be NULL. topic and type are copied.
  * Topic names follow ROS 2's rules: [A-Za-z0-9_] tokens separated by '/',
  * no token starting with a digit, no "//", no trailing '/', at most
  * ZL_TOPIC_NAME_MAX bytes; a name without a leading '/' gets one.
@@ -95,13 +102,29 @@ int zl_publisher_destroy(zl_publisher *publisher);
 bool zl_publisher_can_loan(const zl_publisher *publisher);
 
 /* Lends memory for one message (type->size bytes, aligned for the type, not
- * initialised). The caller fills it, then publishes it or returns it.
+ * initialised). The caller fills it, then publishes it or returns it. For a
+ * sized type, the same as zl_publisher_loan_sized(publisher, 0, message).
  * @retval 0 *message points at the loan; the caller holds it.
  * @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ETOOMANYLOANS the caller already holds max_loans loans.
- * @retval ZL_EEXHAUSTED every chunk is queued or held by subscriptions.
+ * @retval ZL_EEXHAUSTED every chunk the pool may use is queued or held by
+ *         subscriptions.
+ * @retval ZL_ENOSHM the pool had to grow and its bound (pool_bytes_max) or
+ *         /dev/shm refused: the detail gives the sizes. Nothing is lost; a
+ *         later loan may succeed once subscriptions return chunks.
  * @retval ZL_ENOMEM (refusal path) the allocator failed. */
 int zl_publisher_loan(zl_publisher *publisher, void **message);
+
+/* Lends memory for one message of a sized type with room for count tail
+ * elements (zl_type_message_size(type, count) bytes, aligned for the type,
+ * not initialised). Publishing it with zl_publisher_publish_loan() sends
+ * count elements; zl_publisher_publish_loan_sized() may send fewer.
+ * @retval 0 *message points at the loan; the caller holds it.
+ * @retval ZL_EINVAL an argument is NULL, the type is not sized (count must
+ *         then be 0), or count exceeds the type's max_count.
+ * @retval ZL_ETOOMANYLOANS, ZL_EEXHAUSTED, ZL_ENOSHM, ZL_ENOMEM as for
+ *         zl_publisher_loan(). */
+int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **message);
 
 /* Publishes a loan and takes it over: the caller must not touch message
  * afterwards.
@@ -112,6 +135,15 @@ int zl_publisher_loan(zl_publisher *publisher, void **message);
  * @retval ZL_ESERIALIZE (refusal path) serialization failed.
  * On error the caller still holds the loan. */
 int zl_publisher_publish_loan(zl_publisher *publisher, void *message);
+
+/* Publishes a loan with count tail elements filled (count no more than the
+ * loan was made for) and takes it over, as zl_publisher_publish_loan().
+ * @retval 0 published.
+ * @retval ZL_EINVAL an argument is NULL, or count exceeds the loan's.
+ * @retval ZL_ENOTLOAN, ZL_EEXHAUSTED, ZL_ESERIALIZE as for
+ *         zl_publisher_publish_loan(). On error the caller still holds the
+ *         loan. */
+int zl_publisher_publish_loan_sized(zl_publisher *publisher, void *message, size_t count);
 
 /* Gives back an unpublished loan.
  * @retval 0 done. @retval ZL_EINVAL an argument is NULL.
@@ -125,6 +157,13 @@ int zl_publisher_return_loan(zl_publisher *publisher, void *message);
  * @retval ZL_ESERIALIZE serialization failed. */
 int zl_publisher_publish(zl_publisher *publisher, const void *message);
 
+/* Publishes a message of a sized type with count tail elements that the
+ * caller owns, by copy; the caller keeps it. For a fixed-size type count
+ * must be 0.
+ * @retval 0 published. @retval ZL_EINVAL an argument is NULL or count is
+ *         out of range. @retval ZL_EEXHAUSTED, ZL_ENOSHM no chunk to copy into. */
+int zl_publisher_publish_sized(zl_publisher *publisher, const void *message, size_t count);
+
 /* Connects subscriptions that appeared since the last call and delivers the
  * history they asked for; drops the ones that left, reclaiming their chunks.
  * loan and publish do this too; call it from an idle publisher to serve late
@@ -137,10 +176,15 @@ typedef struct zl_publisher_stats {
     uint64_t published;           /* messages published */
     uint64_t dropped;             /* queue entries reclaimed from slow subscriptions (keep-last) */
     uint32_t subscriptions;       /* subscriptions currently connected */
-    uint32_t chunks_total;        /* chunks in the pool */
+    uint32_t chunks_total;        /* chunks in the pool now, of every size */
     uint32_t chunks_free;         /* chunks neither lent, queued, kept nor held */
     uint32_t loans_held;          /* loans the user holds now */
     uint64_t peer_errors;         /* invalid values read from subscriptions' shared memory */
+    uint32_t segments;            /* shared-memory segments of the pool now */
+    uint64_t shm_bytes;           /* shared memory the pool reserves now */
+    uint64_t shm_bytes_high;      /* the most it reserved at once */
+    uint64_t shm_bytes_max;       /* its bound (pool_bytes_max or the default) */
+    uint64_t growths;             /* segments added since creation (the slow path) */
 } zl_publisher_stats;
 
 /* Takes back what subscriptions returned, then fills *stats.

@@ -57,6 +57,8 @@ typedef struct zl_message_info {
     uint64_t reception_sequence;    /* per subscription, from 1 */
     uint64_t publisher_id;          /* zl_publisher_id() of its publisher */
     bool from_this_process;         /* published by this process */
+    size_t size;                    /* bytes of the message as published */
+    size_t count;                   /* sized types: tail elements (0 otherwise) */
 } zl_message_info;
 
 /* Fills options with the defaults. options must not be NULL. */
@@ -85,17 +87,34 @@ bool zl_subscription_can_loan(const zl_subscription *subscription);
 
 /* Takes the oldest message into message (type->size bytes, owned by the
  * caller); info may be NULL. For non-plain types message receives a
- * deserialized value the caller finalizes with type->fini.
+ * deserialized value the caller finalizes with type->fini. For a sized
+ * type with a max_count, message must hold zl_type_message_size(type,
+ * max_count) bytes; without one, use zl_subscription_take_sized().
  * @retval 0 taken. @retval ZL_ENODATA nothing to take.
- * @retval ZL_EINVAL an argument is NULL.
+ * @retval ZL_EINVAL an argument is NULL, or the type is sized without a
+ *         max_count.
  * @retval ZL_ESERIALIZE deserialization failed (the message is dropped). */
 int zl_subscription_take(zl_subscription *subscription, void *message, zl_message_info *info);
 
-/* Borrows the oldest message; info may be NULL.
+/* Takes the oldest message of a sized type into message, which holds
+ * zl_type_message_size(type, capacity) bytes owned by the caller; info
+ * (may be NULL) gets its count and size. Only the message's bytes are
+ * written.
+ * @retval 0 taken. @retval ZL_ENODATA nothing to take.
+ * @retval ZL_EINVAL an argument is NULL.
+ * @retval ZL_ESERIALIZE the message has more than capacity elements: it is
+ *         dropped (counted in lost). */
+int zl_subscription_take_sized(zl_subscription *subscription, void *message, size_t capacity,
+                               zl_message_info *info);
+
+/* Borrows the oldest message; info may be NULL (for a sized type, the
+ * message's count is in info->count).
  * @retval 0 *message points at it, read-only, until returned.
  * @retval ZL_ENODATA nothing to take.
  * @retval ZL_ETOOMANYLOANS max_loans loans are held already; nothing taken.
- * @retval ZL_ENOMEM (refusal path) the allocator failed; nothing taken.
+ * @retval ZL_ENOMEM (refusal path) the allocator failed; nothing taken (for
+ *         a sized type, whose size is known only once taken, the message
+ *         is dropped).
  * @retval ZL_ESERIALIZE (refusal path) deserialization failed; the message is dropped.
  * @retval ZL_EINVAL an argument is NULL. */
 int zl_subscription_take_loan(zl_subscription *subscription, const void **message,

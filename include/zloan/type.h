@@ -12,6 +12,19 @@
  * A type with pointers (strings, sequences) sets plain = false and supplies
  * serialize/deserialize/fini hooks; zloan then never lends its memory from
  * shared memory but from the user's allocator (the "refusal path").
+ *
+ * A sized type varies in size from message to message: a fixed part (a
+ * plain struct) followed by a tail of `count` elements of one plain type,
+ * the shape of an image (header + pixels) or a point cloud. Declare it with
+ * a C flexible array member:
+ *
+ *     struct image { uint32_t width, height; uint8_t data[]; };
+ *     static const zl_type image_type = ZL_TYPE_SIZED(struct image, data, 0);
+ *
+ * A message of count elements is zl_type_message_size(type, count) bytes.
+ * Loans of a sized type are asked with a count (zl_publisher_loan_sized)
+ * and published with the count actually filled; subscriptions learn it in
+ * zl_message_info.count.
  */
 #ifndef ZLOAN_TYPE_H
 #define ZLOAN_TYPE_H
@@ -40,6 +53,13 @@ typedef struct zl_type {
     const char *layout;
     /* If non-zero, used as the layout hash instead of the computed one. */
     uint64_t layout_hash;
+    /* Sized types only (plain): bytes of one tail element (0: the type has
+     * a fixed size). The tail starts at `size`, which is then the offset of
+     * the tail (for a flexible array member, its offsetof). */
+    size_t element_size;
+    /* Sized types only: the most elements a message may have (0: no
+     * maximum but the publisher's shared-memory bound). */
+    size_t max_count;
     /* true: the message is its bytes (no pointers). */
     bool plain;
     /* Non-plain types only: the largest serialized size, in bytes. */
@@ -60,6 +80,12 @@ typedef struct zl_type {
 #define ZL_TYPE_PLAIN(T) \
     { .name = #T, .size = sizeof(T), .alignment = _Alignof(T), .plain = true }
 
+/* Descriptor of a sized type: struct T whose flexible array member is
+ * `member`, with at most max_count elements (0: no maximum). */
+#define ZL_TYPE_SIZED(T, member, max_count_)                                        \
+    { .name = #T, .size = offsetof(T, member), .alignment = _Alignof(T), .plain = true, \
+      .element_size = sizeof(((T *)0)->member[0]), .max_count = (max_count_) }
+
 /* Same, with a textual layout that enters the layout hash. */
 #define ZL_TYPE_PLAIN_LAYOUT(T, layout_text) \
     { .name = #T, .size = sizeof(T), .alignment = _Alignof(T), .layout = (layout_text), .plain = true }
@@ -68,9 +94,16 @@ typedef struct zl_type {
  * is out of range or hooks are missing. Any thread. */
 int zl_type_validate(const zl_type *type);
 
+/* Bytes of a message of type with count tail elements: the fixed part plus
+ * the elements, rounded up to the type's alignment (so at least sizeof of a
+ * struct with a flexible array member). type->size for a fixed-size type
+ * (count must be 0). type must be valid. Any thread. */
+size_t zl_type_message_size(const zl_type *type, size_t count);
+
 /* The layout hash zloan compares: type->layout_hash when set, otherwise a
  * 64-bit FNV-1a hash of name, size, alignment, plain flag and layout text.
- * type must be valid. Any thread. */
+ * element size and maximum count enter it too for a sized type. type must
+ * be valid. Any thread. */
 uint64_t zl_type_layout_hash(const zl_type *type);
 
 #ifdef __cplusplus

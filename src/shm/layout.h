@@ -5,7 +5,10 @@
  *
  *   zl.<uid>.<domain>.<topic>            the topic's registry: a slot per
  *                                        endpoint, a generation counter
- *   zl.<uid>.<domain>.<topic>:p<id>      a publisher's pool of chunks
+ *   zl.<uid>.<domain>.<topic>:p<id>      a publisher's pool: a control
+ *                                        object naming its segments
+ *   zl.<uid>.<domain>.<topic>:p<id>.<n>  one segment of the pool: chunks of
+ *                                        one size class
  *   zl.<uid>.<domain>.<topic>:s<id>      a subscription's queues: per
  *                                        publisher slot, a deliver ring and a
  *                                        return ring, and a wake-up word
@@ -38,7 +41,7 @@
 
 #include "../atomic.h"
 
-#define ZL__LAYOUT_VERSION 1u
+#define ZL__LAYOUT_VERSION 2u
 #define ZL__REGISTRY_MAGIC 0x5245474e414f4c5aull /* "ZLOANGER" little-endian */
 #define ZL__POOL_MAGIC 0x4c4f4f504e414f5aull     /* "ZOANPOOL" */
 #define ZL__QUEUE_MAGIC 0x5545555141414f5aull    /* "ZOAAQUEU" */
@@ -125,22 +128,73 @@ typedef struct zl__registry_shm {
 
 /* ---- a publisher's pool ---------------------------------------------- */
 
+/* A pool is a list of segments, each a separate shared-memory object of
+ * equal chunks of one size class (a payload capacity), plus one small
+ * control object that names them:
+ *
+ *   <registry>:p<id>             the control object (zl__pool_shm): the
+ *                                publisher's type and a segment table
+ *   <registry>:p<id>.<serial>    a segment (zl__segment_shm, then chunks);
+ *                                <serial> in 8 hex digits, never reused by
+ *                                this publisher
+ *
+ * A chunk is addressed by (segment slot, chunk index); a ring entry packs
+ * both into 32 bits (zl__entry_pack). The table maps a slot to the serial of
+ * the segment in it (0: empty); the publisher fills a slot, then increments
+ * segments_seq (release), and only then delivers chunks of the segment, so
+ * a subscription that read an entry (acquire on the deliver tail) and sees
+ * segments_seq unchanged knows its view of the slot is current. A slot is
+ * emptied (the segment given back) only when none of its chunks is lent,
+ * queued or held, and reused by a later segment under a new serial. */
+#define ZL__SEGMENTS_MAX 64u
+#define ZL__ENTRY_CHUNK_BITS 24u
+#define ZL__SEGMENT_CHUNKS_MAX (1u << ZL__ENTRY_CHUNK_BITS)
+#define ZL__SEGMENT_MAGIC 0x544e454d47455a5aull /* "ZZEGMENT" */
+
+static inline uint32_t zl__entry_pack(uint32_t slot, uint32_t chunk)
+{
+    return (slot << ZL__ENTRY_CHUNK_BITS) | chunk;
+}
+static inline uint32_t zl__entry_slot(uint32_t entry) { return entry >> ZL__ENTRY_CHUNK_BITS; }
+static inline uint32_t zl__entry_chunk(uint32_t entry)
+{
+    return entry & (ZL__SEGMENT_CHUNKS_MAX - 1);
+}
+
 typedef struct zl__pool_shm {
     uint64_t magic;
     uint32_t version;
-    uint32_t chunk_count;
+    uint32_t segments_max;   /* == ZL__SEGMENTS_MAX */
     uint64_t publisher_id;
-    uint64_t total_size;     /* bytes of the whole object */
-    uint64_t chunk_offset;   /* first chunk, from the start of the object */
-    uint64_t chunk_stride;   /* bytes from one chunk to the next */
-    uint64_t payload_offset; /* payload, from the start of its chunk */
-    uint64_t payload_capacity;
+    uint64_t total_size;     /* bytes of the control object */
+    uint64_t payload_offset; /* payload, from the start of its chunk, in every segment */
+    uint64_t payload_max;    /* the largest payload the publisher may publish */
     /* The publisher's type and process, so that a subscription can check
      * and use a pool whose publisher has already left the registry. */
     uint64_t type_size;
     uint64_t layout_hash;
     uint64_t process_token;
+    /* Incremented (release) after every change of the table; a subscription
+     * compares it (acquire) with the value it last saw, once per take. */
+    zl__atomic_u32 segments_seq __attribute__((aligned(ZL__CACHE_LINE)));
+    zl__atomic_u32 serials[ZL__SEGMENTS_MAX] __attribute__((aligned(ZL__CACHE_LINE)));
 } zl__pool_shm;
+
+/* The head of a segment object, written once by the publisher before the
+ * segment enters the table. */
+typedef struct zl__segment_shm {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t slot;
+    uint64_t publisher_id;
+    uint32_t serial;
+    uint32_t chunk_count;
+    uint64_t total_size;       /* bytes of the whole object */
+    uint64_t chunk_offset;     /* first chunk, from the start of the object */
+    uint64_t chunk_stride;     /* bytes from one chunk to the next */
+    uint64_t payload_offset;   /* payload, from the start of its chunk */
+    uint64_t payload_capacity; /* bytes of payload a chunk holds */
+} zl__segment_shm;
 
 /* The header of every chunk: one cache line before the payload. Written by
  * the publisher before it makes the chunk visible (deliver ring release). */
@@ -150,7 +204,9 @@ typedef struct zl__chunk_header {
     int64_t timestamp_ns;
     uint64_t payload_size;
     uint32_t chunk_index;
-    uint32_t reserved[7];
+    uint32_t segment_slot;
+    uint32_t segment_serial;
+    uint32_t reserved[5];
 } zl__chunk_header;
 
 _Static_assert(sizeof(zl__chunk_header) == 64, "a chunk header is one cache line");

@@ -1,7 +1,17 @@
-/* The shared-memory transport, publisher side: the pool, its reference
- * counts, and the connections to subscriptions.
+/* The shared-memory transport, publisher side: the pool, its segments and
+ * reference counts, and the connections to subscriptions.
+ *
+ * The pool (layout.h) is a list of segments per size class: class k lends
+ * payloads of up to min(64 << k, payload_max) bytes. A loan takes a free
+ * chunk of the smallest class that fits, from the class's oldest segment
+ * that has one; when none has, the pool grows by a segment of that class
+ * (the only slow path of a loan: shm_open, fallocate, mmap), twice as large
+ * as the class's chunks so far, within the memory bound. A segment none of
+ * whose chunks was lent for ZL__SEGMENT_IDLE_NS is given back (unmapped and
+ * unlinked), except the one made at creation.
  *
  * Invariants (I1 of DESIGN.md, from the publisher's side)
+ *   A chunk is named by its entry (segment slot, index: zl__entry_pack).
  *   P1. refs[c] counts who refers to chunk c: the user's loan (1 while lent),
  *       each connection whose `outstanding` bit for c is set, and the history
  *       (once per history entry). A chunk is on the free stack iff refs[c] is
@@ -20,6 +30,15 @@
  *       once (loan and publish both drain), so a subscription never has more
  *       than depth + loans + 1 chunks to return: the return ring, sized for
  *       that, cannot overflow for an honest subscription.
+ *   P5. A segment is in the shared table (serials[slot] = its serial) from
+ *       before any of its chunks is lent (the table change is published by
+ *       a release increment of segments_seq, before the first deliver
+ *       release of one of its chunks) until every chunk of it is free; only
+ *       then is it removed from the table, unmapped and unlinked. So a
+ *       subscription never meets an entry of a segment it cannot find.
+ *   P6. Growth reserves a whole segment (fallocate) before any chunk of it
+ *       is lent: running out of memory is ZL_ENOSHM from the loan that
+ *       needed the segment, never a SIGBUS.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +55,21 @@
 #include "endpoint.h"
 #include "queue.h"
 #include "registry.h"
+#include "sweep.h"
 #include "transport.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
+/* How long a segment stays with no chunk lent before it is given back. */
+#define ZL__SEGMENT_IDLE_NS (1000 * 1000000LL)
+/* Chunks of a class's first segment: a few messages' worth... */
+#define SEGMENT_FIRST_CHUNKS 4u
+/* ...but at least this many bytes (small messages come by the hundred)... */
+#define SEGMENT_BYTES_MIN (64u * 1024u)
+/* ...and, past the first, at most this many (or one chunk). */
+#define SEGMENT_BYTES_MAX (64ull * 1024 * 1024)
+#define CLASS_MIN_PAYLOAD 64u
+#define CLASSES 42u /* 64 B << 41 > ZL__PAYLOAD_UNBOUNDED */
+#define NONE UINT32_MAX
 
 typedef struct connection {
     bool connected; /* claimed: we deliver into it */
@@ -57,8 +88,28 @@ typedef struct connection {
     uint32_t depth;
     uint64_t lost;
     uint32_t *mirror;      /* what we wrote into the deliver ring */
-    uint64_t *outstanding; /* bit per chunk, P2 */
 } connection;
+
+/* One segment of the pool, as the publisher keeps it (private). */
+typedef struct segment {
+    uint32_t serial; /* 0: the slot is empty */
+    uint32_t size_class;
+    uint32_t next;   /* the class's next segment, oldest first; NONE */
+    zl__mapping map;
+    zl__segment_geometry geometry; /* ours: never read back from shared memory */
+    /* One private block: refs, lent flags, free stack and, per subscription
+     * slot, a bit per chunk (P2). */
+    void *bookkeeping;
+    size_t bookkeeping_size;
+    uint32_t *refs;
+    uint8_t *lent;
+    uint32_t *free_stack;
+    uint32_t free_top;
+    uint64_t *outstanding;
+    uint32_t bitmap_words;
+    bool lent_since_tick;
+    int64_t idle_since_ns;
+} segment;
 
 struct zl__mw_publisher {
     const zl_allocator *allocator;
@@ -70,21 +121,29 @@ struct zl__mw_publisher {
     char pool_name[ZL__SHM_NAME_MAX + 1];
     zl__mapping pool_map;
     zl__pool_shm *pool;
-    /* Our own copy of the pool's geometry: the header in shared memory can
-     * be rewritten by any process of the user, so we never read it back. */
-    zl__pool_geometry geometry;
-    uint32_t chunk_count;
+    uint64_t payload_offset;
+    uint64_t payload_max;
+    uint64_t alignment;
     uint32_t max_loans;
     uint32_t chunks_per_subscription;
     uint32_t loans_out;
-    uint32_t *refs;
-    uint8_t *lent;
-    uint32_t *free_stack;
-    uint32_t free_top;
+    /* Chunks lent, queued, kept or held, against the most an honest set of
+     * subscriptions can need (the bound before growth: see create). */
+    uint32_t chunks_in_use;
+    uint32_t chunk_limit;
+    uint64_t shm_bytes;
+    uint64_t shm_bytes_max;
+    uint64_t shm_bytes_high;
+    uint64_t growths;
+    uint32_t next_serial;
+    uint32_t creation_serial; /* the segment made at creation, kept; 0: none */
+    uint32_t class_first[CLASSES];
+    uint32_t class_chunks[CLASSES];
+    segment segments[ZL__SEGMENTS_MAX];
     uint32_t history_capacity;
     uint32_t history_len;
     uint32_t history_next; /* where the next entry goes */
-    uint32_t *history;
+    uint32_t *history;     /* entries */
     uint64_t sequence;
     uint32_t seen_generation;
     int64_t next_liveness_ns;
@@ -94,7 +153,6 @@ struct zl__mw_publisher {
     uint64_t published;
     uint64_t dropped;
     uint64_t peer_errors;
-    size_t bitmap_words;
     connection connections[ZL__SUB_SLOTS];
 };
 
@@ -112,53 +170,288 @@ static void deallocate(const zl_allocator *a, void *p, size_t size)
         a->deallocate(p, size, 64, a->state);
 }
 
-static inline uint8_t *chunk_base(const zl__mw_publisher *pub, uint32_t index)
+static inline uint8_t *chunk_base(const segment *seg, uint32_t index)
 {
-    return (uint8_t *)pub->pool + pub->geometry.chunk_offset + pub->geometry.chunk_stride * index;
+    return (uint8_t *)seg->map.base + seg->geometry.chunk_offset +
+           seg->geometry.chunk_stride * index;
 }
 
-static inline void *payload_of(const zl__mw_publisher *pub, uint32_t index)
+/* The segment an entry names when it is live and the index in range, else
+ * NULL: entries come back from subscriptions' shared memory (I3). */
+static inline segment *segment_of(zl__mw_publisher *pub, uint32_t entry)
 {
-    return chunk_base(pub, index) + pub->geometry.payload_offset;
-}
-
-/* The chunk whose payload starts at p, or UINT32_MAX. */
-static uint32_t chunk_of(const zl__mw_publisher *pub, const void *p)
-{
-    uintptr_t first = (uintptr_t)payload_of(pub, 0);
-    uintptr_t at = (uintptr_t)p;
-    if (at < first)
-        return UINT32_MAX;
-    uintptr_t offset = at - first;
-    if (offset % pub->geometry.chunk_stride != 0)
-        return UINT32_MAX;
-    uint64_t index = offset / pub->geometry.chunk_stride;
-    return index < pub->chunk_count ? (uint32_t)index : UINT32_MAX;
-}
-
-static inline void release_ref(zl__mw_publisher *pub, uint32_t chunk)
-{
-    if (--pub->refs[chunk] == 0)
-        pub->free_stack[pub->free_top++] = chunk;
+    uint32_t slot = zl__entry_slot(entry);
+    if (slot >= ZL__SEGMENTS_MAX)
+        return NULL;
+    segment *seg = &pub->segments[slot];
+    if (seg->serial == 0 || zl__entry_chunk(entry) >= seg->geometry.chunk_count)
+        return NULL;
+    return seg;
 }
 
 static inline bool bit_test(const uint64_t *bits, uint32_t i) { return (bits[i / 64] >> (i % 64)) & 1u; }
 static inline void bit_set(uint64_t *bits, uint32_t i) { bits[i / 64] |= (uint64_t)1 << (i % 64); }
 static inline void bit_clear(uint64_t *bits, uint32_t i) { bits[i / 64] &= ~((uint64_t)1 << (i % 64)); }
 
+static inline uint64_t *outstanding_of(segment *seg, uint32_t j)
+{
+    return seg->outstanding + (size_t)j * seg->bitmap_words;
+}
+
+static inline void release_ref(zl__mw_publisher *pub, uint32_t entry)
+{
+    segment *seg = &pub->segments[zl__entry_slot(entry)];
+    uint32_t chunk = zl__entry_chunk(entry);
+    if (--seg->refs[chunk] == 0) {
+        seg->free_stack[seg->free_top++] = chunk;
+        pub->chunks_in_use--;
+    }
+}
+
+/* Clears connection j's bit for entry if set (P2); true when it was. */
+static inline bool take_outstanding(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
+{
+    segment *seg = segment_of(pub, entry);
+    if (seg == NULL)
+        return false;
+    uint64_t *bits = outstanding_of(seg, j);
+    if (!bit_test(bits, zl__entry_chunk(entry)))
+        return false;
+    bit_clear(bits, zl__entry_chunk(entry));
+    return true;
+}
+
+/* ---- size classes and segments ---------------------------------------- */
+
+static uint32_t class_of(uint64_t size)
+{
+    uint32_t k = 0;
+    while (k + 1 < CLASSES && ((uint64_t)CLASS_MIN_PAYLOAD << k) < size)
+        k++;
+    return k;
+}
+
+static uint64_t class_capacity(const zl__mw_publisher *pub, uint32_t k)
+{
+    uint64_t capacity = (uint64_t)CLASS_MIN_PAYLOAD << k;
+    return capacity < pub->payload_max ? capacity : pub->payload_max;
+}
+
+/* Tells subscriptions that the table changed (P5). */
+static void table_changed(zl__mw_publisher *pub)
+{
+    /* Release: the serials written before, and the new segment's header
+     * and chunk headers, are visible to a subscription whose acquire load
+     * of segments_seq sees this value (subscription.c, rescan). Our first
+     * deliver of a chunk of the segment comes later in program order, so a
+     * subscription that read that entry sees this increment too. */
+    zl__fetch_add_release(&pub->pool->segments_seq, 1);
+}
+
+/* How many chunks a new segment of class k gets: a few for the first, then
+ * as many as the class has (doubling), within the byte limits, the chunk
+ * limit and the memory left. 0 when not even one fits the memory left. */
+static uint32_t segment_chunks(const zl__mw_publisher *pub, uint32_t k, uint64_t stride,
+                               uint64_t overhead)
+{
+    uint64_t n = pub->class_chunks[k] == 0 ? SEGMENT_FIRST_CHUNKS : pub->class_chunks[k];
+    if (n * stride < SEGMENT_BYTES_MIN)
+        n = SEGMENT_BYTES_MIN / stride;
+    if (pub->class_chunks[k] != 0 && n * stride > SEGMENT_BYTES_MAX)
+        n = SEGMENT_BYTES_MAX / stride;
+    uint64_t room = pub->chunk_limit - (pub->class_chunks[k] < pub->chunk_limit
+                                            ? pub->class_chunks[k]
+                                            : pub->chunk_limit);
+    if (n > room)
+        n = room;
+    if (n == 0)
+        n = 1;
+    if (n > ZL__SEGMENT_CHUNKS_MAX)
+        n = ZL__SEGMENT_CHUNKS_MAX;
+    uint64_t left = pub->shm_bytes_max > pub->shm_bytes ? pub->shm_bytes_max - pub->shm_bytes : 0;
+    if (left <= overhead || stride > left - overhead)
+        return 0;
+    if (n * stride > left - overhead)
+        n = (left - overhead) / stride;
+    return (uint32_t)n;
+}
+
+static int segment_bookkeeping(zl__mw_publisher *pub, segment *seg, uint32_t count)
+{
+    seg->bitmap_words = (count + 63) / 64;
+    size_t refs = sizeof(uint32_t) * count, lent = zl__align_up(count, 8);
+    size_t stack = sizeof(uint32_t) * count;
+    size_t bits = sizeof(uint64_t) * seg->bitmap_words * ZL__SUB_SLOTS;
+    seg->bookkeeping_size = refs + lent + stack + bits;
+    uint8_t *block = allocate(pub->allocator, seg->bookkeeping_size);
+    if (block == NULL)
+        return zl__fail(ZL_ENOMEM, "allocating the bookkeeping of a segment of %u chunks failed",
+                        count);
+    seg->bookkeeping = block;
+    seg->outstanding = (uint64_t *)(void *)block;
+    seg->refs = (uint32_t *)(void *)(block + bits);
+    seg->free_stack = (uint32_t *)(void *)(block + bits + refs);
+    seg->lent = block + bits + refs + stack;
+    (void)lent;
+    return 0;
+}
+
+/* Lays out a new segment of class k in slot and enters it in the table. The
+ * slow path of growth (P5, P6). */
+static int grow(zl__mw_publisher *pub, uint32_t k)
+{
+    uint32_t slot = 0;
+    while (slot < ZL__SEGMENTS_MAX && pub->segments[slot].serial != 0)
+        slot++;
+    if (slot == ZL__SEGMENTS_MAX)
+        return zl__fail(ZL_ENOSHM, "the pool of topic %s has all its %u segments in use",
+                        pub->registry.topic, ZL__SEGMENTS_MAX);
+    zl__segment_geometry g;
+    uint64_t total;
+    zl__segment_layout(pub->payload_offset, class_capacity(pub, k), pub->alignment, 1, &g,
+                       &total);
+    uint32_t count = segment_chunks(pub, k, g.chunk_stride, g.chunk_offset);
+    if (count == 0)
+        return zl__fail(ZL_ENOSHM,
+                        "the pool of topic %s needs %llu more bytes (a chunk of %llu) but holds "
+                        "%llu bytes of shared memory already, its bound pool_bytes_max being "
+                        "%llu",
+                        pub->registry.topic, (unsigned long long)total,
+                        (unsigned long long)g.chunk_stride, (unsigned long long)pub->shm_bytes,
+                        (unsigned long long)pub->shm_bytes_max);
+    zl__segment_layout(pub->payload_offset, class_capacity(pub, k), pub->alignment, count, &g,
+                       &total);
+    segment *seg = &pub->segments[slot];
+    memset(seg, 0, sizeof *seg);
+    int rc = segment_bookkeeping(pub, seg, count);
+    if (rc != 0)
+        return rc;
+    uint32_t serial = ++pub->next_serial;
+    char name[ZL__SHM_NAME_MAX + 1];
+    zl__shm_name_segment(name, sizeof name, pub->pool_name, serial);
+    rc = zl__segment_create(name, total, pub->registry.mode, &seg->map);
+    if (rc != 0) {
+        deallocate(pub->allocator, seg->bookkeeping, seg->bookkeeping_size);
+        memset(seg, 0, sizeof *seg);
+        return rc;
+    }
+    g.serial = serial;
+    seg->geometry = g;
+    seg->size_class = k;
+    seg->next = NONE;
+    zl__segment_shm *head = seg->map.base;
+    head->magic = ZL__SEGMENT_MAGIC;
+    head->version = ZL__LAYOUT_VERSION;
+    head->slot = slot;
+    head->publisher_id = pub->id;
+    head->serial = serial;
+    head->chunk_count = count;
+    head->total_size = total;
+    head->chunk_offset = g.chunk_offset;
+    head->chunk_stride = g.chunk_stride;
+    head->payload_offset = g.payload_offset;
+    head->payload_capacity = g.payload_capacity;
+    for (uint32_t c = 0; c < count; c++) {
+        zl__chunk_header *h = (zl__chunk_header *)(void *)chunk_base(seg, c);
+        h->chunk_index = c;
+        h->segment_slot = slot;
+        h->segment_serial = serial;
+        seg->free_stack[seg->free_top++] = count - 1 - c;
+    }
+    seg->serial = serial;
+    seg->idle_since_ns = zl__coarse_ns();
+    /* Oldest first: loans prefer old segments, so young ones fall idle. */
+    uint32_t *link = &pub->class_first[k];
+    while (*link != NONE)
+        link = &pub->segments[*link].next;
+    *link = slot;
+    pub->class_chunks[k] += count;
+    pub->shm_bytes += total;
+    if (pub->shm_bytes > pub->shm_bytes_high)
+        pub->shm_bytes_high = pub->shm_bytes;
+    pub->growths++;
+    /* Relaxed: published by table_changed's release increment (P5). */
+    zl__store_relaxed(&pub->pool->serials[slot], serial);
+    table_changed(pub);
+    return 0;
+}
+
+/* Gives a segment none of whose chunks is in use back (P5). */
+static void retire(zl__mw_publisher *pub, uint32_t slot)
+{
+    segment *seg = &pub->segments[slot];
+    uint32_t *link = &pub->class_first[seg->size_class];
+    while (*link != slot)
+        link = &pub->segments[*link].next;
+    *link = seg->next;
+    pub->class_chunks[seg->size_class] -= seg->geometry.chunk_count;
+    /* Relaxed: published by table_changed's release increment. */
+    zl__store_relaxed(&pub->pool->serials[slot], 0);
+    table_changed(pub);
+    char name[ZL__SHM_NAME_MAX + 1];
+    zl__shm_name_segment(name, sizeof name, pub->pool_name, seg->serial);
+    zl__segment_unlink(name);
+    pub->shm_bytes -= seg->map.size;
+    zl__segment_unmap(&seg->map);
+    deallocate(pub->allocator, seg->bookkeeping, seg->bookkeeping_size);
+    memset(seg, 0, sizeof *seg);
+}
+
+static bool segment_idle(const segment *seg)
+{
+    return seg->serial != 0 && seg->free_top == seg->geometry.chunk_count;
+}
+
+/* Gives back segments idle for ZL__SEGMENT_IDLE_NS, or (now == 0: growth
+ * needs the room) every segment with no chunk in use. Never the segment made
+ * at creation. Called from the periodic part of update, and before growth
+ * runs into the memory bound. Returns whether it gave one back. */
+static bool shrink(zl__mw_publisher *pub, int64_t now)
+{
+    bool retired = false;
+    for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
+        segment *seg = &pub->segments[slot];
+        if (seg->serial == 0 || seg->serial == pub->creation_serial)
+            continue;
+        if (now == 0) {
+            if (segment_idle(seg)) {
+                retire(pub, slot);
+                retired = true;
+            }
+            continue;
+        }
+        if (seg->lent_since_tick || !segment_idle(seg)) {
+            seg->lent_since_tick = false;
+            seg->idle_since_ns = now;
+            continue;
+        }
+        if (now - seg->idle_since_ns >= ZL__SEGMENT_IDLE_NS) {
+            retire(pub, slot);
+            retired = true;
+        }
+    }
+    return retired;
+}
+
 /* Drops connection j: every chunk it still had goes back (P2). */
 static void disconnect(zl__mw_publisher *pub, uint32_t j)
 {
     connection *c = &pub->connections[j];
     if (c->connected) {
-        for (size_t w = 0; w < pub->bitmap_words; w++) {
-            uint64_t bits = c->outstanding[w];
-            while (bits != 0) {
-                uint32_t chunk = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
-                bits &= bits - 1;
-                release_ref(pub, chunk);
+        for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
+            segment *seg = &pub->segments[slot];
+            if (seg->serial == 0)
+                continue;
+            uint64_t *outstanding = outstanding_of(seg, j);
+            for (size_t w = 0; w < seg->bitmap_words; w++) {
+                uint64_t bits = outstanding[w];
+                while (bits != 0) {
+                    uint32_t chunk = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+                    bits &= bits - 1;
+                    release_ref(pub, zl__entry_pack(slot, chunk));
+                }
+                outstanding[w] = 0;
             }
-            c->outstanding[w] = 0;
         }
         deallocate(pub->allocator, c->mirror, sizeof(uint32_t) * (c->deliver.mask + 1));
         c->mirror = NULL;
@@ -180,9 +473,9 @@ static void mark_broken(zl__mw_publisher *pub, uint32_t j)
     pub->peer_errors++;
 }
 
-/* Pushes chunk into connection j under keep-last. Returns false when the
+/* Pushes entry into connection j under keep-last. Returns false when the
  * connection broke (it has been dropped). */
-static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
+static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
 {
     connection *c = &pub->connections[j];
     for (;;) {
@@ -195,18 +488,17 @@ static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
             mark_broken(pub, j);
             return false;
         }
-        if (oldest < pub->chunk_count && bit_test(c->outstanding, oldest)) {
-            bit_clear(c->outstanding, oldest);
+        if (take_outstanding(pub, j, oldest))
             release_ref(pub, oldest);
-        }
         c->lost++;
         pub->dropped++;
         /* Relaxed: a statistic; the subscription reads it with relaxed too. */
         zl__store_relaxed(&c->shm->lost, c->lost);
     }
-    zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, chunk);
-    bit_set(c->outstanding, chunk);
-    pub->refs[chunk]++;
+    zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, entry);
+    segment *seg = &pub->segments[zl__entry_slot(entry)];
+    bit_set(outstanding_of(seg, j), zl__entry_chunk(entry));
+    seg->refs[zl__entry_chunk(entry)]++;
     return true;
 }
 
@@ -350,6 +642,7 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
     int64_t now = zl__coarse_ns();
     if (force_liveness || now >= pub->next_liveness_ns) {
         pub->next_liveness_ns = now + LIVENESS_PERIOD_NS;
+        shrink(pub, now);
         uint32_t peers = pub->connected_mask | pub->pending_mask;
         for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
             if (!(peers & (1u << j)))
@@ -401,78 +694,136 @@ static void drain_returns(zl__mw_publisher *pub)
         if (n == 0)
             continue;
         for (uint64_t p = c->return_head; p != tail; p++) {
-            uint32_t chunk = zl__return_entry(&c->ret, p);
-            if (chunk < pub->chunk_count && bit_test(c->outstanding, chunk)) {
-                bit_clear(c->outstanding, chunk);
-                release_ref(pub, chunk);
-            } else {
+            uint32_t entry = zl__return_entry(&c->ret, p);
+            if (take_outstanding(pub, j, entry))
+                release_ref(pub, entry);
+            else
                 pub->peer_errors++;
-            }
         }
         c->return_head = tail;
         zl__return_consumed(&c->ret, tail);
     }
 }
 
-int zl__shm_publisher_loan(zl__mw_publisher *pub, void **payload)
+/* A free chunk of class k from its oldest segment that has one, or NONE. */
+static uint32_t pick_free(zl__mw_publisher *pub, uint32_t k)
+{
+    for (uint32_t slot = pub->class_first[k]; slot != NONE; slot = pub->segments[slot].next)
+        if (pub->segments[slot].free_top != 0)
+            return slot;
+    return NONE;
+}
+
+/* The pool has no free chunk of class k: look for chunks dead peers held,
+ * then grow, within the chunk limit and the memory bound. */
+static int make_room(zl__mw_publisher *pub, uint32_t k)
+{
+    update(pub, true);
+    drain_returns(pub);
+    if (pick_free(pub, k) != NONE)
+        return 0;
+    if (pub->chunks_in_use >= pub->chunk_limit)
+        return zl__fail(ZL_EEXHAUSTED,
+                        "all %u chunks the pool of topic %s may use are lent, queued or held",
+                        pub->chunk_limit, pub->registry.topic);
+    int rc = grow(pub, k);
+    if (rc == ZL_ENOSHM && shrink(pub, 0)) /* idle segments of other sizes make room */
+        rc = grow(pub, k);
+    return rc;
+}
+
+int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
+                           zl__mw_loan_handle *handle)
 {
     update(pub, false);
     drain_returns(pub);
+    if (size > pub->payload_max)
+        return zl__fail(ZL_EINVAL, "a loan of %zu bytes exceeds the type's %llu", size,
+                        (unsigned long long)pub->payload_max);
     if (pub->loans_out >= pub->max_loans)
         return zl__fail(ZL_ETOOMANYLOANS, "the publisher's %u loans are all held",
                         pub->max_loans);
-    if (pub->free_top == 0) {
-        /* Maybe a subscription died holding chunks: look now. */
-        update(pub, true);
-        drain_returns(pub);
-        if (pub->free_top == 0)
-            return zl__fail(ZL_EEXHAUSTED,
-                            "all %u chunks of the pool of topic %s are lent, queued or held",
-                            pub->chunk_count, pub->registry.topic);
+    uint32_t k = class_of(size);
+    uint32_t slot = pick_free(pub, k);
+    if (slot == NONE) {
+        int rc = make_room(pub, k);
+        if (rc != 0)
+            return rc;
+        slot = pick_free(pub, k);
     }
-    uint32_t chunk = pub->free_stack[--pub->free_top];
-    pub->refs[chunk] = 1;
-    pub->lent[chunk] = 1;
+    segment *seg = &pub->segments[slot];
+    uint32_t chunk = seg->free_stack[--seg->free_top];
+    seg->refs[chunk] = 1;
+    seg->lent[chunk] = 1;
+    seg->lent_since_tick = true;
+    pub->chunks_in_use++;
     pub->loans_out++;
-    *payload = payload_of(pub, chunk);
+    *payload = chunk_base(seg, chunk) + seg->geometry.payload_offset;
+    *handle = zl__entry_pack(slot, chunk);
     return 0;
 }
 
-int zl__shm_publisher_return_loan(zl__mw_publisher *pub, void *payload)
+/* The segment of a loan the user holds, or NULL (with a detail). */
+static segment *lent_segment(zl__mw_publisher *pub, zl__mw_loan_handle handle)
 {
-    uint32_t chunk = chunk_of(pub, payload);
-    if (chunk == UINT32_MAX || !pub->lent[chunk])
-        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", payload);
-    pub->lent[chunk] = 0;
+    segment *seg = segment_of(pub, handle);
+    if (seg == NULL || !seg->lent[zl__entry_chunk(handle)]) {
+        zl__fail(ZL_ENOTLOAN, "loan %08x is not held from this publisher", (unsigned)handle);
+        return NULL;
+    }
+    return seg;
+}
+
+int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle)
+{
+    segment *seg = lent_segment(pub, handle);
+    if (seg == NULL)
+        return ZL_ENOTLOAN;
+    seg->lent[zl__entry_chunk(handle)] = 0;
     pub->loans_out--;
-    release_ref(pub, chunk);
+    release_ref(pub, handle);
     return 0;
 }
 
-int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, void *payload, size_t size)
+/* Appends entry to the history, letting the oldest go when it is full. */
+static void keep_history(zl__mw_publisher *pub, uint32_t entry)
 {
-    uint32_t chunk = chunk_of(pub, payload);
-    if (chunk == UINT32_MAX || !pub->lent[chunk])
-        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", payload);
-    if (size > pub->geometry.payload_capacity)
+    if (pub->history_len == pub->history_capacity)
+        release_ref(pub, pub->history[pub->history_next]);
+    else
+        pub->history_len++;
+    pub->history[pub->history_next] = entry;
+    pub->history_next = (pub->history_next + 1) % pub->history_capacity;
+    pub->segments[zl__entry_slot(entry)].refs[zl__entry_chunk(entry)]++;
+}
+
+int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size)
+{
+    segment *seg = lent_segment(pub, handle);
+    if (seg == NULL)
+        return ZL_ENOTLOAN;
+    if (size > seg->geometry.payload_capacity)
         return zl__fail(ZL_EINVAL, "payload of %zu bytes exceeds the chunk's %llu", size,
-                        (unsigned long long)pub->geometry.payload_capacity);
+                        (unsigned long long)seg->geometry.payload_capacity);
+    uint32_t chunk = zl__entry_chunk(handle);
     update(pub, false);
     drain_returns(pub);
-    zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(pub, chunk);
+    zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
     header->publisher_id = pub->id;
     header->sequence = ++pub->sequence;
     header->timestamp_ns = zl__realtime_ns();
     header->payload_size = size;
     header->chunk_index = chunk;
-    pub->lent[chunk] = 0;
+    header->segment_slot = zl__entry_slot(handle);
+    header->segment_serial = seg->serial;
+    seg->lent[chunk] = 0;
     pub->loans_out--;
     uint32_t mask = pub->connected_mask;
     uint32_t delivered = 0;
     while (mask != 0) {
         uint32_t j = (uint32_t)__builtin_ctz(mask);
         mask &= mask - 1;
-        if (deliver(pub, j, chunk))
+        if (deliver(pub, j, handle))
             delivered |= 1u << j;
     }
     if (delivered != 0) {
@@ -485,16 +836,9 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, void *payload, size_t 
             zl__notify_after_deliver(&q->wake, &q->sleepers);
         }
     }
-    if (pub->history_capacity != 0) {
-        if (pub->history_len == pub->history_capacity)
-            release_ref(pub, pub->history[pub->history_next]);
-        else
-            pub->history_len++;
-        pub->history[pub->history_next] = chunk;
-        pub->history_next = (pub->history_next + 1) % pub->history_capacity;
-        pub->refs[chunk]++;
-    }
-    release_ref(pub, chunk); /* the user's loan is over */
+    if (pub->history_capacity != 0)
+        keep_history(pub, handle);
+    release_ref(pub, handle); /* the user's loan is over */
     pub->published++;
     return 0;
 }
@@ -511,21 +855,48 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
     stats->published = pub->published;
     stats->dropped = pub->dropped;
     stats->subscriptions = (uint32_t)__builtin_popcount(pub->connected_mask);
-    stats->chunks_total = pub->chunk_count;
-    stats->chunks_free = pub->free_top;
     stats->peer_errors = pub->peer_errors;
+    for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
+        const segment *seg = &pub->segments[slot];
+        if (seg->serial == 0)
+            continue;
+        stats->segments++;
+        stats->chunks_total += seg->geometry.chunk_count;
+        stats->chunks_free += seg->free_top;
+    }
+    stats->shm_bytes = pub->shm_bytes + pub->pool_map.size;
+    stats->shm_bytes_high = pub->shm_bytes_high + pub->pool_map.size;
+    stats->shm_bytes_max = pub->shm_bytes_max + pub->pool_map.size;
+    stats->growths = pub->growths;
 }
 
 uint64_t zl__shm_publisher_id(const zl__mw_publisher *pub) { return pub->id; }
 
+/* Removes the names of the pool: its control object and its segments. */
+static void unlink_pool(zl__mw_publisher *pub)
+{
+    for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
+        if (pub->segments[slot].serial == 0)
+            continue;
+        char name[ZL__SHM_NAME_MAX + 1];
+        zl__shm_name_segment(name, sizeof name, pub->pool_name, pub->segments[slot].serial);
+        zl__segment_unlink(name);
+    }
+    zl__segment_unlink(pub->pool_name);
+}
+
+/* Unmaps the pool and frees the private state. */
 static void free_private(zl__mw_publisher *pub)
 {
     const zl_allocator *a = pub->allocator;
-    for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++)
-        deallocate(a, pub->connections[j].outstanding, sizeof(uint64_t) * pub->bitmap_words);
-    deallocate(a, pub->refs, sizeof(uint32_t) * pub->chunk_count);
-    deallocate(a, pub->lent, pub->chunk_count);
-    deallocate(a, pub->free_stack, sizeof(uint32_t) * pub->chunk_count);
+    for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
+        segment *seg = &pub->segments[slot];
+        if (seg->serial == 0)
+            continue;
+        zl__segment_unmap(&seg->map);
+        deallocate(a, seg->bookkeeping, seg->bookkeeping_size);
+    }
+    zl__segment_unmap(&pub->pool_map);
     deallocate(a, pub->history, sizeof(uint32_t) * pub->history_capacity);
     deallocate(a, pub, sizeof *pub);
 }
@@ -575,97 +946,106 @@ void zl__shm_publisher_destroy(zl__mw_publisher *pub)
         c->connected = false;
         zl__segment_unmap(&c->map);
     }
+    /* Segments first, then the record: the sweep keeps a segment while a
+     * slot or a lingering entry names its publisher (sweep.c W2). */
+    if (!linger)
+        unlink_pool(pub);
     if (pub->registered)
         zl__registry_unregister(&pub->registry, ZL__KIND_PUBLISHER, pub->slot);
     zl__registry_close(&pub->registry);
-    if (!linger)
-        zl__segment_unlink(pub->pool_name);
-    zl__segment_unmap(&pub->pool_map);
     free_private(pub);
+}
+
+/* The most chunks an honest set of subscriptions makes the pool hold at
+ * once (P4): the user's loans and the copy path's, the history, and per
+ * subscription its queue, its loans and one being returned. */
+static uint64_t chunk_limit(const zl__mw_publisher_config *config)
+{
+    return (uint64_t)config->endpoint.max_loans + config->history +
+           (uint64_t)config->max_subscriptions * config->chunks_per_subscription;
+}
+
+/* Writes the control object (with the REGISTER lock held, before
+ * registration: registry.c G6). */
+static void init_control(zl__mw_publisher *pub, const zl__mw_endpoint_config *e)
+{
+    zl__pool_shm *pool = pub->pool_map.base;
+    pool->magic = ZL__POOL_MAGIC;
+    pool->version = ZL__LAYOUT_VERSION;
+    pool->segments_max = ZL__SEGMENTS_MAX;
+    pool->publisher_id = pub->id;
+    pool->total_size = pub->pool_map.size;
+    pool->payload_offset = pub->payload_offset;
+    pool->payload_max = pub->payload_max;
+    pool->type_size = e->type_size;
+    pool->layout_hash = e->layout_hash;
+    pool->process_token = pub->record.process_token;
+    pub->pool = pool;
 }
 
 int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publisher **out)
 {
     const zl__mw_endpoint_config *e = &config->endpoint;
     const zl_allocator *a = e->allocator;
-    uint64_t alignment = e->payload_alignment < ZL__CACHE_LINE ? ZL__CACHE_LINE
-                                                               : e->payload_alignment;
-    uint64_t payload_offset = zl__align_up(sizeof(zl__chunk_header), alignment);
-    uint64_t stride = zl__align_up(payload_offset + e->payload_size, alignment);
-    uint64_t chunk_offset = zl__align_up(sizeof(zl__pool_shm), alignment);
-    uint64_t count = (uint64_t)e->max_loans + config->history +
-                     (uint64_t)config->max_subscriptions * config->chunks_per_subscription;
-    if (count > ((uint64_t)1 << 24))
-        return zl__fail(ZL_EINVAL, "a pool of %llu chunks is too many", (unsigned long long)count);
-    if (stride != 0 && count > (UINT64_MAX - chunk_offset) / stride)
-        return zl__fail(ZL_ENOSHM, "the pool size overflows");
-    uint64_t total = chunk_offset + count * stride;
-    if (config->pool_bytes_max != 0 && total > config->pool_bytes_max)
+    uint64_t limit = chunk_limit(config);
+    if (limit > ((uint64_t)1 << 24))
+        return zl__fail(ZL_EINVAL, "a pool of %llu chunks is too many", (unsigned long long)limit);
+    uint64_t bound = config->pool_bytes_max != 0 ? config->pool_bytes_max : zl__shm_default_bound();
+    uint64_t control = zl__pool_control_size();
+    if (bound <= control)
         return zl__fail(ZL_ENOSHM,
-                        "the pool of topic %s needs %llu bytes (%llu chunks of %llu), more than "
-                        "pool_bytes_max %llu",
-                        e->topic, (unsigned long long)total, (unsigned long long)count,
-                        (unsigned long long)stride, (unsigned long long)config->pool_bytes_max);
-
+                        "the pool of topic %s may use %llu bytes of shared memory "
+                        "(pool_bytes_max, or by default a quarter of RAM and half of what "
+                        "/dev/shm has free, %llu bytes now): not even its %llu bytes of control",
+                        e->topic, (unsigned long long)bound, zl__shm_free_bytes(),
+                        (unsigned long long)control);
     zl__mw_publisher *pub = allocate(a, sizeof *pub);
     if (pub == NULL)
         return zl__fail(ZL_ENOMEM, "allocating a publisher failed");
     pub->allocator = a;
     pub->registry.fd = -1;
-    pub->chunk_count = (uint32_t)count;
+    pub->chunk_limit = (uint32_t)limit;
+    pub->shm_bytes_max = bound - control;
     pub->max_loans = e->max_loans;
     pub->chunks_per_subscription = config->chunks_per_subscription;
+    pub->alignment = e->payload_alignment < ZL__CACHE_LINE ? ZL__CACHE_LINE : e->payload_alignment;
+    pub->payload_offset = zl__align_up(sizeof(zl__chunk_header), pub->alignment);
+    pub->payload_max = e->payload_size;
+    for (uint32_t k = 0; k < CLASSES; k++)
+        pub->class_first[k] = NONE;
     pub->history_capacity = config->history;
-    pub->bitmap_words = (count + 63) / 64;
-    pub->refs = allocate(a, sizeof(uint32_t) * count);
-    pub->lent = allocate(a, count);
-    pub->free_stack = allocate(a, sizeof(uint32_t) * count);
     pub->history = config->history ? allocate(a, sizeof(uint32_t) * config->history) : NULL;
-    bool ok = pub->refs && pub->lent && pub->free_stack && (pub->history || !config->history);
-    for (uint32_t j = 0; j < ZL__SUB_SLOTS && ok; j++) {
-        pub->connections[j].outstanding = allocate(a, sizeof(uint64_t) * pub->bitmap_words);
-        ok = pub->connections[j].outstanding != NULL;
-    }
-    if (!ok) {
+    if (config->history && pub->history == NULL) {
         free_private(pub);
-        return zl__fail(ZL_ENOMEM, "allocating the publisher's bookkeeping failed");
+        return zl__fail(ZL_ENOMEM, "allocating the publisher's history failed");
     }
 
     pub->id = zl__random_id();
     zl__endpoint_record *r = &pub->record;
     zl__endpoint_record_init(r, e, ZL__KIND_PUBLISHER, pub->id);
     r->history = config->history;
-    int rc = zl__endpoint_create_object(&pub->registry, e, 'p', pub->id, total, pub->pool_name,
+    int rc = zl__endpoint_create_object(&pub->registry, e, 'p', pub->id, control, pub->pool_name,
                                         sizeof pub->pool_name, &pub->pool_map);
     if (rc != 0) {
         free_private(pub);
         return rc;
     }
-    zl__pool_shm *pool = pub->pool_map.base;
-    pool->magic = ZL__POOL_MAGIC;
-    pool->version = ZL__LAYOUT_VERSION;
-    pool->chunk_count = (uint32_t)count;
-    pool->publisher_id = pub->id;
-    pool->total_size = total;
-    pool->chunk_offset = chunk_offset;
-    pool->chunk_stride = stride;
-    pool->payload_offset = payload_offset;
-    pool->payload_capacity = stride - payload_offset;
-    pool->type_size = e->type_size;
-    pool->layout_hash = e->layout_hash;
-    pool->process_token = r->process_token;
-    pub->pool = pool;
-    pub->geometry.chunk_count = (uint32_t)count;
-    pub->geometry.chunk_offset = chunk_offset;
-    pub->geometry.chunk_stride = stride;
-    pub->geometry.payload_offset = payload_offset;
-    pub->geometry.payload_capacity = stride - payload_offset;
-    for (uint32_t c = 0; c < count; c++) {
-        ((zl__chunk_header *)(void *)chunk_base(pub, c))->chunk_index = c;
-        pub->free_stack[pub->free_top++] = (uint32_t)(count - 1 - c);
+    init_control(pub, e);
+    /* The first segment, still under the REGISTER lock (sweep.c W2): a few
+     * messages of the size the client expects first. */
+    if (config->initial_payload != 0) {
+        rc = grow(pub, class_of(config->initial_payload));
+        if (rc != 0) {
+            zl__segment_unlink(pub->pool_name);
+            zl__registry_close(&pub->registry);
+            free_private(pub);
+            return rc;
+        }
+        pub->creation_serial = pub->next_serial;
     }
     rc = zl__endpoint_register(&pub->registry, r, &pub->slot, pub->pool_name, &pub->pool_map);
     if (rc != 0) {
+        unlink_pool(pub);
         free_private(pub);
         return rc;
     }

@@ -108,42 +108,87 @@ static inline void zl__queue_rings(const zl__queue_geometry *g, zl__connection_s
     ret->mask = g->return_capacity - 1;
 }
 
-/* A pool's geometry, copied out of shared memory once and checked. Both
- * sides compute chunk and payload addresses from their private copy only,
- * never from the header again: any process of the user can rewrite the
- * header later, and a copy checked once cannot change under us (I3). */
+/* A pool control object's fields, copied out of shared memory once and
+ * checked (read by subscriptions); true when it is the expected publisher's,
+ * of our type, laid out as this version lays it out. */
 typedef struct zl__pool_geometry {
-    uint32_t chunk_count;
-    uint64_t chunk_offset;     /* first chunk, from the start of the object */
-    uint64_t chunk_stride;     /* bytes from one chunk to the next */
-    uint64_t payload_offset;   /* payload, from the start of its chunk */
-    uint64_t payload_capacity; /* bytes of payload a chunk holds */
+    uint64_t payload_offset; /* payload, from the start of its chunk */
+    uint64_t payload_max;    /* bytes a published payload may have */
+    uint64_t process_token;
 } zl__pool_geometry;
 
-/* Copies a mapped pool's geometry into *g (read by subscriptions); true when
- * every offset and size is consistent with the mapping's size, the expected
- * publisher id, and the type and payload size of the reader (ours). */
+static inline uint64_t zl__pool_control_size(void)
+{
+    return zl__align_up(sizeof(zl__pool_shm), ZL__CACHE_LINE);
+}
+
 static inline bool zl__pool_geometry_read(const zl__pool_shm *p, size_t mapped, uint64_t id,
                                           const zl__endpoint_record *ours, zl__pool_geometry *g)
 {
     if (mapped < sizeof *p || ZL__READ_ONCE(p->magic) != ZL__POOL_MAGIC ||
         ZL__READ_ONCE(p->version) != ZL__LAYOUT_VERSION ||
-        ZL__READ_ONCE(p->publisher_id) != id || ZL__READ_ONCE(p->total_size) != mapped)
+        ZL__READ_ONCE(p->publisher_id) != id || ZL__READ_ONCE(p->total_size) != mapped ||
+        ZL__READ_ONCE(p->segments_max) != ZL__SEGMENTS_MAX)
         return false;
     if (ZL__READ_ONCE(p->type_size) != ours->type_size ||
         ZL__READ_ONCE(p->layout_hash) != ours->layout_hash)
         return false;
-    uint64_t payload_size = ours->payload_size;
-    g->chunk_count = ZL__READ_ONCE(p->chunk_count);
-    g->chunk_offset = ZL__READ_ONCE(p->chunk_offset);
-    g->chunk_stride = ZL__READ_ONCE(p->chunk_stride);
     g->payload_offset = ZL__READ_ONCE(p->payload_offset);
-    g->payload_capacity = ZL__READ_ONCE(p->payload_capacity);
-    if (g->chunk_count == 0 || g->payload_capacity < payload_size ||
-        g->payload_offset < sizeof(zl__chunk_header) || g->payload_offset > mapped ||
-        g->payload_capacity > mapped ||
+    g->payload_max = ZL__READ_ONCE(p->payload_max);
+    g->process_token = ZL__READ_ONCE(p->process_token);
+    return g->payload_offset >= sizeof(zl__chunk_header) &&
+           g->payload_offset % ZL__CACHE_LINE == 0 && g->payload_offset <= 4096 &&
+           g->payload_max <= ours->payload_size;
+}
+
+/* A segment's geometry, copied out of shared memory once and checked. Both
+ * sides compute chunk and payload addresses from their private copy only,
+ * never from the header again: any process of the user can rewrite the
+ * header later, and a copy checked once cannot change under us (I3). */
+typedef struct zl__segment_geometry {
+    uint32_t chunk_count;
+    uint32_t serial;
+    uint64_t chunk_offset;     /* first chunk, from the start of the object */
+    uint64_t chunk_stride;     /* bytes from one chunk to the next */
+    uint64_t payload_offset;   /* payload, from the start of its chunk */
+    uint64_t payload_capacity; /* bytes of payload a chunk holds */
+} zl__segment_geometry;
+
+/* The layout of a segment of count chunks of payload capacity bytes. */
+static inline void zl__segment_layout(uint64_t payload_offset, uint64_t capacity,
+                                      uint64_t alignment, uint32_t count,
+                                      zl__segment_geometry *g, uint64_t *total)
+{
+    g->chunk_count = count;
+    g->chunk_offset = zl__align_up(sizeof(zl__segment_shm), alignment);
+    g->chunk_stride = zl__align_up(payload_offset + capacity, alignment);
+    g->payload_offset = payload_offset;
+    g->payload_capacity = g->chunk_stride - payload_offset;
+    *total = g->chunk_offset + (uint64_t)count * g->chunk_stride;
+}
+
+/* Copies a mapped segment's geometry into *g; true when it is the segment
+ * (publisher id, slot, serial) the caller expects and every offset and size
+ * is consistent with the mapping's size and the pool's payload offset. */
+static inline bool zl__segment_geometry_read(const zl__segment_shm *s, size_t mapped, uint64_t id,
+                                             uint32_t slot, uint32_t serial,
+                                             uint64_t payload_offset, zl__segment_geometry *g)
+{
+    if (mapped < sizeof *s || ZL__READ_ONCE(s->magic) != ZL__SEGMENT_MAGIC ||
+        ZL__READ_ONCE(s->version) != ZL__LAYOUT_VERSION ||
+        ZL__READ_ONCE(s->publisher_id) != id || ZL__READ_ONCE(s->slot) != slot ||
+        ZL__READ_ONCE(s->serial) != serial || ZL__READ_ONCE(s->total_size) != mapped)
+        return false;
+    g->serial = serial;
+    g->chunk_count = ZL__READ_ONCE(s->chunk_count);
+    g->chunk_offset = ZL__READ_ONCE(s->chunk_offset);
+    g->chunk_stride = ZL__READ_ONCE(s->chunk_stride);
+    g->payload_offset = ZL__READ_ONCE(s->payload_offset);
+    g->payload_capacity = ZL__READ_ONCE(s->payload_capacity);
+    if (g->chunk_count == 0 || g->chunk_count > ZL__SEGMENT_CHUNKS_MAX ||
+        g->payload_offset != payload_offset || g->payload_capacity > mapped ||
         g->chunk_stride < g->payload_offset + g->payload_capacity ||
-        g->chunk_offset < sizeof *p || g->chunk_offset % ZL__CACHE_LINE != 0 ||
+        g->chunk_offset < sizeof *s || g->chunk_offset % ZL__CACHE_LINE != 0 ||
         g->chunk_stride % ZL__CACHE_LINE != 0)
         return false;
     /* Overflow-safe: chunk_count * stride must fit after chunk_offset. */
@@ -152,10 +197,11 @@ static inline bool zl__pool_geometry_read(const zl__pool_shm *p, size_t mapped, 
     return true;
 }
 
-static inline const zl__chunk_header *zl__pool_chunk(const void *pool, const zl__pool_geometry *g,
-                                                     uint32_t index)
+static inline const zl__chunk_header *zl__segment_chunk(const void *segment,
+                                                        const zl__segment_geometry *g,
+                                                        uint32_t index)
 {
-    return (const zl__chunk_header *)(const void *)((const char *)pool + g->chunk_offset +
+    return (const zl__chunk_header *)(const void *)((const char *)segment + g->chunk_offset +
                                                     g->chunk_stride * index);
 }
 

@@ -160,9 +160,12 @@ bool zl__registry_alive(const zl__registry *registry, uint32_t kind, uint32_t sl
 /* Removes what a dead endpoint's record points at. Caller holds its lock. */
 static void remove_leftovers(zl__registry *registry, const zl__endpoint_record *record)
 {
+    if (record->kind == ZL__KIND_PUBLISHER) {
+        zl__shm_unlink_pool(registry->name, record->id); /* control object and segments */
+        return;
+    }
     char name[ZL__SHM_NAME_MAX + 1];
-    zl__shm_name_endpoint(name, sizeof name, registry->name,
-                          record->kind == ZL__KIND_PUBLISHER ? 'p' : 's', record->id);
+    zl__shm_name_endpoint(name, sizeof name, registry->name, 's', record->id);
     zl__segment_unlink(name);
 }
 
@@ -188,9 +191,7 @@ bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uin
 
 static void unlink_pool(zl__registry *registry, uint64_t pool_id)
 {
-    char name[ZL__SHM_NAME_MAX + 1];
-    zl__shm_name_endpoint(name, sizeof name, registry->name, 'p', pool_id);
-    zl__segment_unlink(name);
+    zl__shm_unlink_pool(registry->name, pool_id);
 }
 
 bool zl__registry_linger(zl__registry *registry, uint64_t pool_id, uint32_t count)

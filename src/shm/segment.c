@@ -38,6 +38,22 @@ void zl__shm_name_endpoint(char *out, size_t out_size, const char *registry_name
     snprintf(out, out_size, "%s:%c%016llx", registry_name, kind, (unsigned long long)id);
 }
 
+void zl__shm_name_segment(char *out, size_t out_size, const char *pool_name, uint32_t serial)
+{
+    snprintf(out, out_size, "%s.%08x", pool_name, (unsigned)serial);
+}
+
+uint64_t zl__shm_default_bound(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t ram = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+    uint64_t shm = zl__shm_free_bytes();
+    uint64_t bound = ram / 4;
+    if (shm / 2 < bound)
+        bound = shm / 2;
+    return bound;
+}
+
 bool zl__shm_owner_trusted(uid_t uid, gid_t gid, mode_t mode, bool group)
 {
     if (uid == geteuid())
@@ -45,7 +61,7 @@ bool zl__shm_owner_trusted(uid_t uid, gid_t gid, mode_t mode, bool group)
     return group && gid == getegid() && (mode & 0007) == 0;
 }
 
-static unsigned long long shm_free_bytes(void)
+unsigned long long zl__shm_free_bytes(void)
 {
     struct statvfs vfs;
     if (statvfs("/dev/shm", &vfs) != 0)
@@ -83,8 +99,8 @@ int zl__segment_create(const char *name, size_t size, mode_t mode, zl__mapping *
             return zl__fail(ZL_ENOSHM,
                             "shared memory %s needs %zu bytes (%.1f MiB) but /dev/shm has %llu "
                             "bytes free: enlarge /dev/shm or reduce the pool (history, depth, "
-                            "max_subscriptions, message size)",
-                            name, size, (double)size / (1024.0 * 1024.0), shm_free_bytes());
+                            "max_subscriptions, message size, pool_bytes_max)",
+                            name, size, (double)size / (1024.0 * 1024.0), zl__shm_free_bytes());
         return zl__fail(ZL_ESYSTEM, "fallocate(%s, %zu): %s", name, size, strerror(rc));
     }
     void *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);

@@ -25,6 +25,17 @@ void zl__shm_name_registry(char *out, size_t out_size, uint32_t domain, const ch
 void zl__shm_name_endpoint(char *out, size_t out_size, const char *registry_name, char kind,
                            uint64_t id);
 
+/* A segment of a publisher's pool: the pool's name (kind 'p'), then
+ * ".<serial>" in 8 hex digits (layout.h). */
+void zl__shm_name_segment(char *out, size_t out_size, const char *pool_name, uint32_t serial);
+
+/* The default bound of one publisher's shared memory: a quarter of the
+ * machine's RAM or half of what /dev/shm has free now, whichever is less. */
+uint64_t zl__shm_default_bound(void);
+
+/* Bytes /dev/shm has free (0 when it cannot tell). */
+unsigned long long zl__shm_free_bytes(void);
+
 /* Whether an object with these attributes may be trusted: ours, or (group)
  * our effective group's and closed to others. */
 bool zl__shm_owner_trusted(uid_t uid, gid_t gid, mode_t mode, bool group);

@@ -7,9 +7,15 @@
  *       on that connection's return ring, or the connection is gone. The
  *       publisher reuses it only after it drained that return (publisher.c
  *       P1/P2), so a held loan is never overwritten.
- *   S2. A pool stays mapped while its connection is attached or any held
- *       loan points into it (pool_view.refs), so a loan stays readable after
- *       its publisher left or died.
+ *   S2. A segment stays mapped while its pool's table (as we last read it)
+ *       names it and its connection is attached, or while any held loan
+ *       points into it (segment_view.refs), so a loan stays readable after
+ *       its publisher left, died or gave the segment back.
+ *   S5. Segments are mapped when the pool's segments_seq changes, which we
+ *       check (acquire) after reading an entry and before using it: the
+ *       publisher entered the segment in its table before it delivered any
+ *       chunk of it (publisher.c P5), so the entry's segment is in our view
+ *       unless the publisher is broken (then the entry is dropped, counted).
  *   S3. Threads. The take path and reconfiguration run on the owner thread
  *       (one at a time, per the API). Returns may come from any thread: a
  *       returner moves its slot HELD -> RETURNING (CAS: exactly one return
@@ -42,13 +48,24 @@
 
 enum { HELD_FREE = 0, HELD_LOANED = 1, HELD_RETURNING = 2 };
 
+/* One segment of a publisher's pool, mapped read-only. */
+typedef struct segment_view {
+    zl__atomic_u32 refs; /* S2: 1 while the pool view names it, 1 per held loan */
+    zl__mapping map;
+    /* Checked once when mapped; never read from the header again (I3). */
+    zl__segment_geometry geometry;
+} segment_view;
+
+/* A publisher's pool: its control object and the segments it names. Owned
+ * by the connection; changed by the owner thread under return_token. */
 typedef struct pool_view {
-    zl__atomic_u32 refs; /* S2: 1 for the attached connection, 1 per held loan */
     uint64_t publisher_id;
     zl__mapping map;
     const zl__pool_shm *pool;
     /* Checked once when mapped; never read from the header again (I3). */
     zl__pool_geometry geometry;
+    uint32_t seen_seq; /* segments_seq when the table was last read */
+    segment_view *segments[ZL__SEGMENTS_MAX];
 } pool_view;
 
 typedef struct connection {
@@ -67,10 +84,11 @@ typedef struct held {
     zl__atomic_u32 state;
     _Atomic(uintptr_t) payload;
     uint32_t connection;
-    uint32_t chunk;
+    uint32_t entry; /* (segment slot, chunk), as the rings carry it */
     uint64_t publisher_id;
     uint64_t sequence;
-    pool_view *pool;
+    pool_view *pool;        /* the connection's pool when taken (compared, never followed) */
+    segment_view *segment;  /* S2: one reference */
 } held;
 
 struct zl__mw_subscription {
@@ -117,17 +135,6 @@ static void deallocate(const zl_allocator *a, void *p, size_t size)
         a->deallocate(p, size, 64, a->state);
 }
 
-/* Under return_token (all decrements are, so the last one is ours alone). */
-static void pool_release(zl__mw_subscription *sub, pool_view *view)
-{
-    if (view == NULL)
-        return;
-    if (zl__fetch_sub_acq_rel(&view->refs, 1) == 1) {
-        zl__segment_unmap(&view->map);
-        deallocate(sub->allocator, view, sizeof *view);
-    }
-}
-
 static void token_acquire_spinning(zl__mw_subscription *sub)
 {
     /* seq_cst: see S4. Only the owner's reconfiguration waits here, and the
@@ -139,6 +146,99 @@ static void token_acquire_spinning(zl__mw_subscription *sub)
 static void token_release(zl__mw_subscription *sub)
 {
     atomic_store_explicit(&sub->return_token, 0, memory_order_seq_cst);
+}
+
+/* Under return_token (all decrements are, so the last one is ours alone). */
+static void segment_release(zl__mw_subscription *sub, segment_view *view)
+{
+    if (view == NULL)
+        return;
+    if (zl__fetch_sub_acq_rel(&view->refs, 1) == 1) {
+        zl__segment_unmap(&view->map);
+        deallocate(sub->allocator, view, sizeof *view);
+    }
+}
+
+/* Under return_token: the connection lets go of its pool; segments that
+ * held loans point into stay mapped until those are returned (S2). */
+static void pool_release(zl__mw_subscription *sub, pool_view *view)
+{
+    if (view == NULL)
+        return;
+    for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++)
+        segment_release(sub, view->segments[slot]);
+    zl__segment_unmap(&view->map);
+    deallocate(sub->allocator, view, sizeof *view);
+}
+
+/* Maps segment `serial` of the pool in slot; NULL when it cannot be mapped
+ * or fails validation (then counted as a peer error). */
+static segment_view *segment_map(zl__mw_subscription *sub, const pool_view *pool, uint32_t slot,
+                                 uint32_t serial)
+{
+    segment_view *view = allocate(sub->allocator, sizeof *view);
+    if (view == NULL)
+        return NULL;
+    char pool_name[ZL__SHM_NAME_MAX + 1], name[ZL__SHM_NAME_MAX + 1];
+    zl__registry_endpoint_name(&sub->registry, pool_name, sizeof pool_name, 'p',
+                               pool->publisher_id);
+    zl__shm_name_segment(name, sizeof name, pool_name, serial);
+    int rc = zl__segment_open(name, false, sub->registry.group, &view->map);
+    if (rc != 0 || !zl__segment_geometry_read(view->map.base, view->map.size, pool->publisher_id,
+                                             slot, serial, pool->geometry.payload_offset,
+                                             &view->geometry)) {
+        if (rc == 0) {
+            zl__segment_unmap(&view->map);
+            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+        }
+        deallocate(sub->allocator, view, sizeof *view);
+        return NULL;
+    }
+    zl__store_relaxed(&view->refs, 1);
+    return view;
+}
+
+/* Owner thread, token held: the pool's table changed (S5): let go of
+ * segments it no longer names, map the new ones. */
+static void rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t seq)
+{
+    pool->seen_seq = seq;
+    for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
+        /* Relaxed: ordered by the acquire load of segments_seq (S5). */
+        uint32_t serial = zl__load_relaxed(&pool->pool->serials[slot]);
+        segment_view *view = pool->segments[slot];
+        if (view != NULL && view->geometry.serial == serial)
+            continue;
+        segment_release(sub, view);
+        pool->segments[slot] = serial != 0 ? segment_map(sub, pool, slot, serial) : NULL;
+    }
+}
+
+static void rescan(zl__mw_subscription *sub, pool_view *pool, uint32_t seq)
+{
+    token_acquire_spinning(sub);
+    rescan_locked(sub, pool, seq);
+    token_release(sub);
+}
+
+/* The header of the chunk an entry names, with its segment in *segment, or
+ * NULL when the entry names nothing the pool has (a broken publisher).
+ * Owner thread. */
+static const zl__chunk_header *chunk_of(zl__mw_subscription *sub, pool_view *pool,
+                                        uint32_t entry, segment_view **segment)
+{
+    /* Acquire pairs with the publisher's release increment after a table
+     * change (P5); we read entry after an acquire load of the deliver tail,
+     * so a segment new to this entry shows here (S5). */
+    uint32_t seq = zl__load_acquire(&pool->pool->segments_seq);
+    if (seq != pool->seen_seq)
+        rescan(sub, pool, seq);
+    uint32_t slot = zl__entry_slot(entry);
+    segment_view *view = slot < ZL__SEGMENTS_MAX ? pool->segments[slot] : NULL;
+    if (view == NULL || zl__entry_chunk(entry) >= view->geometry.chunk_count)
+        return NULL;
+    *segment = view;
+    return zl__segment_chunk(view->map.base, &view->geometry, zl__entry_chunk(entry));
 }
 
 /* Pushes every RETURNING slot (S3). Caller holds the token. Returns how many
@@ -157,13 +257,14 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
             continue;
         connection *c = &sub->connections[h->connection];
         if (c->publisher_id == h->publisher_id && !c->draining && c->pool == h->pool) {
-            int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->chunk);
+            int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->entry);
             if (rc == ZL_EEXHAUSTED)
                 continue; /* the publisher drains soon (P4); retried later */
             if (rc != 0)
                 zl__fetch_add_relaxed(&sub->peer_errors, 1);
         }
-        pool_release(sub, h->pool);
+        segment_release(sub, h->segment);
+        h->segment = NULL;
         h->pool = NULL;
         /* Release: the slot's reuse by the owner comes after our last read
          * of its fields (pairs with the owner's acquire load in claim_slot). */
@@ -253,9 +354,10 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     }
     view->pool = view->map.base;
     view->publisher_id = id;
-    zl__store_relaxed(&view->refs, 1);
     c->pool = view;
-    c->process_token = view->pool->process_token;
+    c->process_token = view->geometry.process_token;
+    /* Acquire: see chunk_of (S5). */
+    rescan_locked(sub, view, zl__load_acquire(&view->pool->segments_seq));
 }
 
 /* The slow path: new publishers, departed ones, dead ones. One load each of
@@ -335,13 +437,13 @@ static uint32_t claim_slot(zl__mw_subscription *sub)
 
 /* Drops an entry we could not use: give the chunk straight back when the
  * connection works, count it. Owner thread. */
-static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t chunk)
+static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
 {
     zl__fetch_add_relaxed(&sub->lost_dropped, 1);
-    if (c->pool == NULL || c->draining || chunk >= c->pool->geometry.chunk_count)
+    if (c->pool == NULL || c->draining)
         return;
     token_acquire_spinning(sub);
-    if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, chunk) != 0)
+    if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, entry) != 0)
         zl__fetch_add_relaxed(&sub->peer_errors, 1);
     token_release(sub);
 }
@@ -361,7 +463,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
          * read only when two connections have data: with one publisher the
          * choice costs no extra cache miss. */
         uint32_t best = UINT32_MAX;
-        uint32_t best_chunk = 0;
+        const zl__chunk_header *best_header = NULL;
         int64_t best_time = 0;
         bool best_time_known = false;
         uint32_t mask = sub->active_mask;
@@ -370,8 +472,8 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             mask &= mask - 1;
             connection *c = &sub->connections[j];
             uint64_t position;
-            uint32_t chunk;
-            int rc = zl__deliver_peek(&c->deliver, &position, &chunk);
+            uint32_t entry;
+            int rc = zl__deliver_peek(&c->deliver, &position, &entry);
             if (rc == 0 && c->draining) {
                 token_acquire_spinning(sub);
                 release_connection(sub, j);
@@ -388,7 +490,10 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             }
             if (rc == 0)
                 continue;
-            if (c->pool == NULL || chunk >= c->pool->geometry.chunk_count) {
+            segment_view *segment;
+            const zl__chunk_header *header =
+                c->pool != NULL ? chunk_of(sub, c->pool, entry, &segment) : NULL;
+            if (header == NULL) {
                 if (zl__deliver_take(&c->deliver, position)) {
                     if (c->pool != NULL)
                         zl__fetch_add_relaxed(&sub->peer_errors, 1);
@@ -399,19 +504,17 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             }
             if (best == UINT32_MAX) {
                 best = j;
-                best_chunk = chunk;
+                best_header = header;
                 continue;
             }
             if (!best_time_known) {
-                best_time = zl__pool_chunk(sub->connections[best].pool->pool,
-                                           &sub->connections[best].pool->geometry, best_chunk)
-                                ->timestamp_ns;
+                best_time = best_header->timestamp_ns;
                 best_time_known = true;
             }
-            int64_t time = zl__pool_chunk(c->pool->pool, &c->pool->geometry, chunk)->timestamp_ns;
+            int64_t time = header->timestamp_ns;
             if (time < best_time) {
                 best = j;
-                best_chunk = chunk;
+                best_header = header;
                 best_time = time;
             }
         }
@@ -423,9 +526,10 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
          * keeps up with a publisher that reclaims on every publish. */
         connection *c = &sub->connections[best];
         bool taken = false;
+        uint32_t entry = 0;
         for (;;) {
             uint64_t position;
-            int rc = zl__deliver_peek(&c->deliver, &position, &best_chunk);
+            int rc = zl__deliver_peek(&c->deliver, &position, &entry);
             if (rc <= 0)
                 break; /* emptied or broken meanwhile: choose again */
             if (zl__deliver_take(&c->deliver, position)) {
@@ -435,32 +539,38 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         }
         if (!taken)
             continue;
-        if (best_chunk >= c->pool->geometry.chunk_count) {
+        segment_view *segment = NULL;
+        const zl__chunk_header *at = chunk_of(sub, c->pool, entry, &segment);
+        if (at == NULL) {
             zl__fetch_add_relaxed(&sub->peer_errors, 1);
             zl__fetch_add_relaxed(&sub->lost_dropped, 1);
             continue;
         }
-        const zl__pool_shm *pool = c->pool->pool;
-        const zl__pool_geometry *geometry = &c->pool->geometry;
+        const zl__segment_geometry *geometry = &segment->geometry;
         zl__chunk_header header;
-        memcpy(&header, zl__pool_chunk(pool, geometry, best_chunk), sizeof header);
-        if (header.publisher_id != c->publisher_id || header.chunk_index != best_chunk ||
+        memcpy(&header, at, sizeof header);
+        /* The header names the chunk and segment the entry does, and a size
+         * the chunk holds and our type allows (I3). */
+        if (header.publisher_id != c->publisher_id ||
+            header.chunk_index != zl__entry_chunk(entry) ||
+            header.segment_slot != zl__entry_slot(entry) ||
+            header.segment_serial != geometry->serial ||
             header.payload_size > geometry->payload_capacity ||
-            header.payload_size > sub->payload_size) {
+            header.payload_size > c->pool->geometry.payload_max) {
             zl__fetch_add_relaxed(&sub->peer_errors, 1);
-            drop_entry(sub, c, best_chunk);
+            drop_entry(sub, c, entry);
             continue;
         }
         uint32_t k = claim_slot(sub);
         held *slot = &sub->held[k];
         slot->connection = best;
-        slot->chunk = best_chunk;
+        slot->entry = entry;
         slot->publisher_id = c->publisher_id;
         slot->sequence = header.sequence;
         slot->pool = c->pool;
-        zl__fetch_add_relaxed(&c->pool->refs, 1); /* S2; the connection's ref keeps it > 0 */
-        const uint8_t *data =
-            (const uint8_t *)zl__pool_chunk(pool, geometry, best_chunk) + geometry->payload_offset;
+        slot->segment = segment;
+        zl__fetch_add_relaxed(&segment->refs, 1); /* S2; the pool view's ref keeps it > 0 */
+        const uint8_t *data = (const uint8_t *)at + geometry->payload_offset;
         zl__store_relaxed(&slot->payload, (uintptr_t)data);
         zl__fetch_add_relaxed(&sub->held_in_use, 1);
         /* Release: the fields above are visible to any thread that sees
@@ -520,7 +630,7 @@ int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *pay
         return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
     const zl__chunk_header *header =
         (const zl__chunk_header *)(const void *)((const uint8_t *)payload -
-                                                 h->pool->geometry.payload_offset);
+                                                 h->segment->geometry.payload_offset);
     *consistent = header->sequence == h->sequence && header->publisher_id == h->publisher_id;
     return 0;
 }
@@ -576,7 +686,7 @@ void zl__shm_subscription_destroy(zl__mw_subscription *sub)
     for (uint32_t k = 0; k < sub->held_capacity; k++) {
         held *h = &sub->held[k];
         if (zl__load_relaxed(&h->state) != HELD_FREE)
-            pool_release(sub, h->pool);
+            segment_release(sub, h->segment);
     }
     for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
         if (sub->active_mask & (1u << j))

@@ -1,8 +1,11 @@
 /* The sweep: removing what dead processes left in /dev/shm.
  *
  * Objects (layout.h): a registry "zl.<uid>.<domain>.<topic>" and, per
- * endpoint, a segment "<registry>:p<id>" (pool) or "<registry>:s<id>"
- * (queue), where <id> is the endpoint's 64-bit random id in 16 hex digits.
+ * endpoint, a segment "<registry>:p<id>" (a pool's control object) or
+ * "<registry>:s<id>" (queue), where <id> is the endpoint's 64-bit random id
+ * in 16 hex digits; a pool's chunks live in "<registry>:p<id>.<serial>"
+ * (8 hex digits), which the rules below treat as the pool: they belong to
+ * the publisher with that id.
  *
  * Invariants the sweep relies on (registry.c G5 and G6)
  *   W1. Every endpoint holds a read lock on its registry's USERS byte from
@@ -12,6 +15,9 @@
  *   W2. An endpoint holds its registry's REGISTER lock from before it
  *       creates its segment until its record (naming the segment by id) is
  *       in its slot, and holds the slot's lock from then on until it leaves.
+ *       A publisher creates the pool segments after its first while it is
+ *       registered (its slot names the id) and removes them before it
+ *       unregisters, or leaves them to its lingering entry.
  *
  * Rules, each removing only what is provably dead:
  *   A. A segment whose registry does not exist. Its creator, if it were
@@ -64,20 +70,31 @@ static size_t namespace_prefix(char *prefix, size_t size, bool group)
     return n > 0 ? (size_t)n : 0;
 }
 
-static bool is_hex16(const char *s)
+static bool is_hex(const char *s, int n)
 {
-    for (int i = 0; i < 16; i++)
+    for (int i = 0; i < n; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return false;
-    return s[16] == '\0';
+    return true;
 }
 
-/* Whether name (a directory entry) is a segment: "<registry>:p<16 hex>" or
- * ":s"; on true, *colon is the offset of the ':' and *kind 'p' or 's'. */
+/* Whether s is "<16 hex>", or for a pool "<16 hex>.<8 hex>" (a segment). */
+static bool is_endpoint_id(const char *s, char kind)
+{
+    if (!is_hex(s, 16))
+        return false;
+    if (s[16] == '\0')
+        return true;
+    return kind == 'p' && s[16] == '.' && is_hex(s + 17, 8) && s[25] == '\0';
+}
+
+/* Whether name (a directory entry) is a segment: "<registry>:p<16 hex>",
+ * a pool's "<registry>:p<16 hex>.<8 hex>" or ":s"; on true, *colon is the
+ * offset of the ':' and *kind 'p' or 's'. */
 static bool parse_segment(const char *name, size_t *colon, char *kind)
 {
     const char *c = strchr(name, ':');
-    if (c == NULL || (c[1] != 'p' && c[1] != 's') || !is_hex16(c + 2))
+    if (c == NULL || (c[1] != 'p' && c[1] != 's') || !is_endpoint_id(c + 2, c[1]))
         return false;
     *colon = (size_t)(c - name);
     *kind = c[1];
@@ -119,6 +136,26 @@ int zl__shm_sweep_topic(const char *registry_name)
             strncmp(e->d_name, base, base_len) == 0)
             removed += unlink_entry(e->d_name);
     }
+    closedir(dir);
+    return removed;
+}
+
+int zl__shm_unlink_pool(const char *registry_name, uint64_t id)
+{
+    const char *base = registry_name[0] == '/' ? registry_name + 1 : registry_name;
+    char prefix[ZL__SHM_NAME_MAX + 1];
+    int n = snprintf(prefix, sizeof prefix, "%s:p%016llx", base, (unsigned long long)id);
+    if (n <= 0 || (size_t)n >= sizeof prefix)
+        return 0;
+    DIR *dir = opendir(SHM_DIR);
+    if (dir == NULL)
+        return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL)
+        if (strncmp(e->d_name, prefix, (size_t)n) == 0 &&
+            (e->d_name[n] == '\0' || (e->d_name[n] == '.' && is_hex(e->d_name + n + 1, 8))))
+            removed += unlink_entry(e->d_name);
     closedir(dir);
     return removed;
 }

@@ -9,6 +9,8 @@
 #ifndef ZL_SHM_SWEEP_H
 #define ZL_SHM_SWEEP_H
 
+#include <stdint.h>
+
 /* Scans /dev/shm for this user's zloan objects and removes the ones that are
  * provably dead. Best effort: errors only mean less is removed. Returns the
  * number of objects removed. Any thread. */
@@ -19,5 +21,10 @@ int zl__shm_sweep(void);
  * lock on a file that is still linked under that name, which proves that no
  * endpoint of the topic is alive. Returns the number removed. */
 int zl__shm_sweep_topic(const char *registry_name);
+
+/* Removes a publisher's pool: its control object "<registry>:p<id>" and
+ * every segment "<registry>:p<id>.<serial>" (layout.h). Returns how many
+ * objects it removed. */
+int zl__shm_unlink_pool(const char *registry_name, uint64_t id);
 
 #endif

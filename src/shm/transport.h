@@ -7,9 +7,10 @@
 
 int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publisher **out);
 void zl__shm_publisher_destroy(zl__mw_publisher *pub);
-int zl__shm_publisher_loan(zl__mw_publisher *pub, void **payload);
-int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, void *payload, size_t size);
-int zl__shm_publisher_return_loan(zl__mw_publisher *pub, void *payload);
+int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
+                           zl__mw_loan_handle *handle);
+int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size);
+int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle);
 int zl__shm_publisher_update_connections(zl__mw_publisher *pub);
 void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *stats);
 uint64_t zl__shm_publisher_id(const zl__mw_publisher *pub);

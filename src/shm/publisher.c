@@ -314,8 +314,9 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
     if (count == 0)
         return zl__fail(ZL_ENOSHM,
                         "the pool of topic %s needs %llu more bytes (a chunk of %llu) but holds "
-                        "%llu bytes of shared memory already, its bound pool_bytes_max being "
-                        "%llu",
+                        "%llu bytes of shared memory already, its bound being %llu bytes "
+                        "(pool_bytes_max, by default a quarter of RAM or half of what /dev/shm "
+                        "had free)",
                         pub->registry.topic, (unsigned long long)total,
                         (unsigned long long)g.chunk_stride, (unsigned long long)pub->shm_bytes,
                         (unsigned long long)pub->shm_bytes_max);

@@ -1,7 +1,11 @@
-/* Out of shared memory (DESIGN.md I6): with /dev/shm small, then full,
- *   - creating a publisher whose pool does not fit fails with ZL_ENOSHM and
- *     a detail naming the cause (/dev/shm) and the size asked for, and
- *     leaves nothing behind;
+/* Out of shared memory (I6 in docs/design.md): with /dev/shm small, then full,
+ *   - creating a publisher whose first chunks do not fit the default bound
+ *     (half of what /dev/shm has free) fails with ZL_ENOSHM and a detail
+ *     naming the cause (/dev/shm) and the size asked for, and leaves
+ *     nothing behind;
+ *   - a loan that needs the pool to grow when /dev/shm is full fails with
+ *     ZL_ENOSHM (the same detail), nothing else changes, and the same loan
+ *     succeeds once space is back;
  *   - a publisher and a subscription created before /dev/shm filled up go
  *     on lending, publishing, taking and holding loans: no SIGBUS ever;
  *   - new endpoints (a new topic's registry, a queue, a pool) fail cleanly
@@ -94,6 +98,17 @@ static void publish_and_take(zl_publisher *publisher, zl_subscription *subscript
             CHECK_OK(zl_subscription_return_loan(subscription, held[slot]));
 }
 
+typedef struct big_msg {
+    uint8_t bytes[2u << 20];
+} big_msg;
+static const zl_type big_type = ZL_TYPE_PLAIN(big_msg);
+
+typedef struct blob {
+    uint64_t sequence;
+    uint8_t data[];
+} blob;
+static const zl_type blob_type = ZL_TYPE_SIZED(blob, data, 0);
+
 static int run(void)
 {
     zl_context *context;
@@ -101,15 +116,16 @@ static int run(void)
     const char *topic = "/crash/out_of_shm";
     const char *other = "/crash/out_of_shm_other";
 
-    /* Too small from the start: a pool of about 10 MiB. */
-    zl_publisher_options big;
-    zl_publisher_options_init(&big);
-    big.chunks_per_subscription = 4096;
+    /* Too small from the start: a pool whose first chunk is 2 MiB. */
     zl_publisher *publisher;
-    CHECK_RC(zl_publisher_create(context, topic, &test_msg_type, &big, &publisher), ZL_ENOSHM);
+    CHECK_RC(zl_publisher_create(context, topic, &big_type, NULL, &publisher), ZL_ENOSHM);
     expect_enoshm_detail();
     CHECK(strstr(zl_last_error_detail(), "needs") != NULL);
     CHECK_EQ(test_count_shm(NULL), 0);
+
+    /* A sized type reserves nothing but its control object at creation. */
+    zl_publisher *sized;
+    CHECK_OK(zl_publisher_create(context, "/crash/out_of_shm_sized", &blob_type, NULL, &sized));
 
     /* A system that fits, running. */
     CHECK_OK(zl_publisher_create(context, topic, &test_msg_type, NULL, &publisher));
@@ -132,6 +148,15 @@ static int run(void)
     /* The running system goes on, without a SIGBUS. */
     publish_and_take(publisher, subscription, &sequence, 2000);
 
+    /* A loan that needs a new segment fails, and changes nothing. */
+    void *grown;
+    zl_publisher_stats sized_stats;
+    CHECK_RC(zl_publisher_loan_sized(sized, 100000, &grown), ZL_ENOSHM);
+    expect_enoshm_detail();
+    CHECK_OK(zl_publisher_get_stats(sized, &sized_stats));
+    CHECK_EQ(sized_stats.segments, 0);
+    CHECK_EQ(sized_stats.loans_held, 0);
+
     /* New objects fail cleanly and leave nothing behind. */
     zl_publisher *second;
     CHECK_RC(zl_publisher_create(context, other, &test_msg_type, NULL, &second), ZL_ENOSHM);
@@ -142,7 +167,9 @@ static int run(void)
     expect_enoshm_detail();
     CHECK_RC(zl_publisher_create(context, topic, &test_msg_type, NULL, &second), ZL_ENOSHM);
     expect_enoshm_detail();
-    CHECK_EQ(test_count_shm(NULL), 3); /* the registry, the pool, the queue */
+    /* The registry, the pool, its segment, the queue; the sized topic's
+     * registry and pool. */
+    CHECK_EQ(test_count_shm(NULL), 6);
     publish_and_take(publisher, subscription, &sequence, 100);
 
     /* Space is back: new endpoints work and join the running ones. */
@@ -154,6 +181,12 @@ static int run(void)
     const void *loan;
     CHECK_OK(zl_subscription_take_loan(late, &loan, NULL));
     CHECK_OK(zl_subscription_return_loan(late, loan));
+    CHECK_OK(zl_publisher_loan_sized(sized, 100000, &grown));
+    ((blob *)grown)->sequence = 1;
+    CHECK_OK(zl_publisher_publish_loan(sized, grown));
+    CHECK_OK(zl_publisher_get_stats(sized, &sized_stats));
+    CHECK_EQ(sized_stats.segments, 1);
+    CHECK_OK(zl_publisher_destroy(sized));
 
     CHECK_OK(zl_subscription_destroy(late));
     CHECK_OK(zl_publisher_destroy(second));

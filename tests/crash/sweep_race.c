@@ -56,7 +56,7 @@ int main(int argc, char **argv)
             crash_kill_wait(sweeper);
             return 1;
         }
-        CHECK_EQ(crash_shm_usage(needle, NULL), 3);
+        CHECK_EQ(crash_shm_usage(needle, NULL), 4); /* registry, pool and its first segment, queue */
         test_msg m;
         test_msg_fill(&m, 1, (uint64_t)cycle + 1);
         CHECK_OK(zl_publisher_publish(publisher, &m));

@@ -87,7 +87,8 @@ typedef struct victim {
     zl_subscription *subs[SUBS];
     const void *sub_loans[SUBS][LOANS];
     hostile_map registry;
-    hostile_map pools[OBJECTS];
+    hostile_map pools[OBJECTS];    /* control objects: segment tables */
+    hostile_map segments[OBJECTS]; /* pool segments: chunks */
     hostile_map queues[OBJECTS];
 } victim;
 
@@ -118,8 +119,10 @@ static void remap(void)
     hostile_map_object(0, v.topic, 'r', 0, &v.registry);
     for (int i = 0; i < OBJECTS; i++) {
         hostile_unmap(&v.pools[i]);
+        hostile_unmap(&v.segments[i]);
         hostile_unmap(&v.queues[i]);
         hostile_map_object(0, v.topic, 'p', i, &v.pools[i]);
+        hostile_map_object(0, v.topic, 'g', i, &v.segments[i]);
         hostile_map_object(0, v.topic, 's', i, &v.queues[i]);
     }
 }
@@ -375,14 +378,11 @@ static void poke(hostile_map *m, size_t offset, size_t width, input *in)
                          __ATOMIC_RELAXED);
 }
 
-/* The honest geometry of a pool the harness mapped (any type will do). */
-static bool pool_geometry(const zl__pool_shm *p, size_t size, zl__pool_geometry *g)
+/* The honest geometry of a segment the harness mapped (whatever its pool). */
+static bool segment_geometry(const zl__segment_shm *s, size_t size, zl__segment_geometry *g)
 {
-    zl__endpoint_record ours;
-    memset(&ours, 0, sizeof ours);
-    ours.type_size = p->type_size;
-    ours.layout_hash = p->layout_hash;
-    return zl__pool_geometry_read(p, size, p->publisher_id, &ours, g);
+    return zl__segment_geometry_read(s, size, s->publisher_id, s->slot, s->serial,
+                                     s->payload_offset, g);
 }
 
 static void hostile_write(input *in)
@@ -465,24 +465,38 @@ static void hostile_write(input *in)
         }
         break;
     }
-    case 4: { /* a pool header field */
+    case 4: { /* a pool control field (the segment table among them), or a
+               * segment header field */
         static const size_t fields[][2] = {
-            {offsetof(zl__pool_shm, magic), 8},          {offsetof(zl__pool_shm, chunk_count), 4},
+            {offsetof(zl__pool_shm, magic), 8},          {offsetof(zl__pool_shm, segments_max), 4},
             {offsetof(zl__pool_shm, publisher_id), 8},   {offsetof(zl__pool_shm, total_size), 8},
-            {offsetof(zl__pool_shm, chunk_offset), 8},   {offsetof(zl__pool_shm, chunk_stride), 8},
-            {offsetof(zl__pool_shm, payload_offset), 8}, {offsetof(zl__pool_shm, payload_capacity), 8},
+            {offsetof(zl__pool_shm, payload_offset), 8}, {offsetof(zl__pool_shm, payload_max), 8},
+            {offsetof(zl__pool_shm, segments_seq), 4},   {offsetof(zl__pool_shm, serials[0]), 4},
+            {offsetof(zl__pool_shm, serials[1]), 4},     {offsetof(zl__pool_shm, serials[2]), 4},
         };
-        size_t f = which % (sizeof fields / sizeof fields[0]);
-        poke(&v.pools[next8(in) % OBJECTS], fields[f][0], fields[f][1], in);
+        static const size_t segment_fields[][2] = {
+            {offsetof(zl__segment_shm, magic), 8},        {offsetof(zl__segment_shm, chunk_count), 4},
+            {offsetof(zl__segment_shm, serial), 4},       {offsetof(zl__segment_shm, slot), 4},
+            {offsetof(zl__segment_shm, chunk_offset), 8}, {offsetof(zl__segment_shm, chunk_stride), 8},
+            {offsetof(zl__segment_shm, payload_offset), 8},
+            {offsetof(zl__segment_shm, payload_capacity), 8},
+        };
+        uint8_t object = next8(in);
+        if (which & 1) {
+            size_t f = (which / 2) % (sizeof fields / sizeof fields[0]);
+            poke(&v.pools[object % OBJECTS], fields[f][0], fields[f][1], in);
+        } else {
+            size_t f = (which / 2) % (sizeof segment_fields / sizeof segment_fields[0]);
+            poke(&v.segments[object % OBJECTS], segment_fields[f][0], segment_fields[f][1], in);
+        }
         break;
     }
-    case 5: { /* a chunk header field */
-        hostile_map *m = &v.pools[next8(in) % OBJECTS];
-        if (m->base == NULL || m->size < sizeof(zl__pool_shm))
+    case 5: { /* a chunk header field: sizes, names of chunk and segment */
+        hostile_map *m = &v.segments[next8(in) % OBJECTS];
+        if (m->base == NULL || m->size < sizeof(zl__segment_shm))
             break;
-        const zl__pool_shm *p = (const zl__pool_shm *)m->base;
-        zl__pool_geometry g;
-        if (!pool_geometry(p, m->size, &g))
+        zl__segment_geometry g;
+        if (!segment_geometry((const zl__segment_shm *)m->base, m->size, &g))
             break;
         size_t chunk = g.chunk_offset + g.chunk_stride * (next8(in) % g.chunk_count);
         static const size_t fields[][2] = {
@@ -491,15 +505,18 @@ static void hostile_write(input *in)
             {offsetof(zl__chunk_header, timestamp_ns), 8},
             {offsetof(zl__chunk_header, payload_size), 8},
             {offsetof(zl__chunk_header, chunk_index), 4},
+            {offsetof(zl__chunk_header, segment_slot), 4},
+            {offsetof(zl__chunk_header, segment_serial), 4},
         };
         size_t f = which % (sizeof fields / sizeof fields[0]);
         poke(m, chunk + fields[f][0], fields[f][1], in);
         break;
     }
     default: { /* any aligned word of any object */
-        hostile_map *m = which % 3 == 0   ? &v.registry
-                         : which % 3 == 1 ? &v.queues[(which / 3) % OBJECTS]
-                                          : &v.pools[(which / 3) % OBJECTS];
+        hostile_map *m = which % 4 == 0   ? &v.registry
+                         : which % 4 == 1 ? &v.queues[(which / 4) % OBJECTS]
+                         : which % 4 == 2 ? &v.pools[(which / 4) % OBJECTS]
+                                          : &v.segments[(which / 4) % OBJECTS];
         if (m->base == NULL)
             break;
         size_t word = (size_t)(next8(in) | (next8(in) << 8)) % (m->size / 4);
@@ -559,8 +576,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     remap();
     bool left = v.registry.base != NULL;
     for (int i = 0; i < OBJECTS; i++) {
-        left = left || v.pools[i].base != NULL || v.queues[i].base != NULL;
+        left = left || v.pools[i].base != NULL || v.queues[i].base != NULL ||
+               v.segments[i].base != NULL;
         hostile_unmap(&v.pools[i]);
+        hostile_unmap(&v.segments[i]);
         hostile_unmap(&v.queues[i]);
     }
     hostile_unmap(&v.registry);

@@ -28,7 +28,7 @@ int main(void)
         CHECK_OK(zl_subscription_create(context, topic, &test_msg_type, NULL, &sub));
         if (!pub_first)
             CHECK_OK(zl_publisher_create(context, topic, &test_msg_type, NULL, &pub));
-        CHECK_EQ(test_count_shm(fragment), 3); /* registry, pool, queue */
+        CHECK_EQ(test_count_shm(fragment), 4); /* registry, pool and its first segment, queue */
         publish(pub, 1);
         publish(pub, 2);
         const void *held;

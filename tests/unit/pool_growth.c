@@ -1,0 +1,151 @@
+/* Pools that grow and shrink: a 1 MiB type reserves a few chunks at
+ * creation, grows by segments when subscriptions hold more, gives idle
+ * segments back (the subscriptions unmap them), and a loan that would pass
+ * the memory bound fails with ZL_ENOSHM while everything else goes on. */
+#include "harness.h"
+
+typedef struct frame {
+    uint64_t sequence;
+    uint8_t pixels[(1u << 20) - 8];
+} frame;
+static const zl_type frame_type = ZL_TYPE_PLAIN(frame);
+
+static void publish(zl_publisher *pub, uint64_t sequence)
+{
+    void *loan;
+    CHECK_OK(zl_publisher_loan(pub, &loan));
+    frame *f = loan;
+    f->sequence = sequence;
+    memset(f->pixels, (int)(sequence & 0xff), sizeof f->pixels);
+    CHECK_OK(zl_publisher_publish_loan(pub, loan));
+}
+
+static void check_frame(const void *msg, uint64_t sequence)
+{
+    const frame *f = msg;
+    CHECK_EQ(f->sequence, sequence);
+    for (size_t i = 0; i < sizeof f->pixels; i += 4093)
+        CHECK_EQ(f->pixels[i], (uint8_t)(sequence & 0xff));
+}
+
+/* Lines of /proc/self/maps naming an unlinked object of the topic. */
+static int deleted_mappings(const char *fragment)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    CHECK(maps != NULL);
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, maps) != NULL)
+        n += strstr(line, fragment) != NULL && strstr(line, "(deleted)") != NULL;
+    fclose(maps);
+    return n;
+}
+
+static void case_grow_and_shrink(zl_context *context)
+{
+    const char *topic = test_topic("pool_growth");
+    const char *fragment = test_shm_fragment(topic);
+    zl_publisher *pub;
+    zl_subscription *sub;
+    CHECK_OK(zl_subscription_create(context, topic, &frame_type, NULL, &sub));
+    CHECK_OK(zl_publisher_create(context, topic, &frame_type, NULL, &pub));
+    zl_publisher_stats stats;
+    CHECK_OK(zl_publisher_get_stats(pub, &stats));
+    printf("created: %u segment(s), %u chunks, %llu bytes\n", stats.segments, stats.chunks_total,
+           (unsigned long long)stats.shm_bytes);
+    CHECK_EQ(stats.segments, 1);
+    CHECK_EQ(stats.chunks_total, 4);
+    CHECK(stats.shm_bytes < 5u << 20);
+
+    /* The subscription holds 8 loans and keeps 8 queued: 16 chunks. */
+    uint64_t sequence = 0;
+    const void *held[8];
+    for (int i = 0; i < 8; i++) {
+        publish(pub, ++sequence);
+        CHECK_OK(zl_subscription_take_loan(sub, &held[i], NULL));
+    }
+    for (int i = 0; i < 8; i++)
+        publish(pub, ++sequence);
+    CHECK_OK(zl_publisher_get_stats(pub, &stats));
+    printf("grown: %u segments, %u chunks, %llu bytes\n", stats.segments, stats.chunks_total,
+           (unsigned long long)stats.shm_bytes);
+    CHECK(stats.segments > 1);
+    CHECK(stats.chunks_total >= 16);
+    CHECK(stats.growths >= 2);
+    CHECK_EQ(stats.shm_bytes_high, stats.shm_bytes);
+    uint64_t grown_bytes = stats.shm_bytes;
+    /* Held loans are intact (never overwritten), the queue in order. */
+    for (int i = 0; i < 8; i++) {
+        check_frame(held[i], (uint64_t)i + 1);
+        CHECK_OK(zl_subscription_return_loan(sub, held[i]));
+    }
+    for (uint64_t s = 9; s <= 16; s++) {
+        const void *msg;
+        CHECK_OK(zl_subscription_take_loan(sub, &msg, NULL));
+        check_frame(msg, s);
+        CHECK_OK(zl_subscription_return_loan(sub, msg));
+    }
+
+    /* Idle for more than a second: the segments made for the burst go. */
+    int64_t deadline = test_now_ns() + 5000000000LL;
+    do {
+        test_sleep_ms(50);
+        CHECK_OK(zl_publisher_get_stats(pub, &stats));
+    } while (stats.segments > 1 && test_now_ns() < deadline);
+    printf("shrunk: %u segment(s), %llu bytes (high %llu)\n", stats.segments,
+           (unsigned long long)stats.shm_bytes, (unsigned long long)stats.shm_bytes_high);
+    CHECK_EQ(stats.segments, 1);
+    CHECK(stats.shm_bytes < grown_bytes);
+    CHECK_EQ(stats.shm_bytes_high, grown_bytes);
+    CHECK_EQ(test_count_shm(fragment), 4); /* registry, pool, first segment, queue */
+    /* The subscription lets go of the removed segments at its next take. */
+    publish(pub, ++sequence);
+    const void *msg;
+    CHECK_OK(zl_subscription_take_loan(sub, &msg, NULL));
+    check_frame(msg, sequence);
+    CHECK_OK(zl_subscription_return_loan(sub, msg));
+    CHECK_EQ(deleted_mappings(fragment), 0);
+    CHECK_OK(zl_publisher_destroy(pub));
+    CHECK_OK(zl_subscription_destroy(sub));
+    CHECK_EQ(test_count_shm(fragment), 0);
+}
+
+/* A bound of three chunks: the loan that needs a third segment chunk fails
+ * with ZL_ENOSHM, changes nothing, and succeeds once a chunk is free. */
+static void case_bound(zl_context *context)
+{
+    const char *topic = test_topic("pool_bound");
+    zl_publisher_options options;
+    zl_publisher_options_init(&options);
+    options.pool_bytes_max = 3u << 20;
+    zl_publisher *pub;
+    CHECK_OK(zl_publisher_create(context, topic, &frame_type, &options, &pub));
+    zl_publisher_stats stats;
+    CHECK_OK(zl_publisher_get_stats(pub, &stats));
+    CHECK_EQ(stats.chunks_total, 2);
+    CHECK(stats.shm_bytes <= options.pool_bytes_max);
+    void *loans[3];
+    CHECK_OK(zl_publisher_loan(pub, &loans[0]));
+    CHECK_OK(zl_publisher_loan(pub, &loans[1]));
+    CHECK_RC(zl_publisher_loan(pub, &loans[2]), ZL_ENOSHM);
+    CHECK(strstr(zl_last_error_detail(), "pool_bytes_max") != NULL);
+    CHECK_OK(zl_publisher_get_stats(pub, &stats));
+    CHECK_EQ(stats.loans_held, 2);
+    CHECK_EQ(stats.chunks_total, 2);
+    CHECK(stats.shm_bytes <= options.pool_bytes_max);
+    CHECK_OK(zl_publisher_return_loan(pub, loans[0]));
+    CHECK_OK(zl_publisher_loan(pub, &loans[2]));
+    CHECK_OK(zl_publisher_return_loan(pub, loans[1]));
+    CHECK_OK(zl_publisher_return_loan(pub, loans[2]));
+    CHECK_OK(zl_publisher_destroy(pub));
+}
+
+int main(void)
+{
+    zl_context *context;
+    CHECK_OK(zl_context_create(NULL, &context));
+    case_grow_and_shrink(context);
+    case_bound(context);
+    CHECK_OK(zl_context_destroy(context));
+    return 0;
+}

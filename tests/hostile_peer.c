@@ -153,6 +153,118 @@ static void case_ring_positions(void)
     teardown(&f);
 }
 
+/* Rewrites the payload size in every chunk header of the topic's first
+ * segment (the publisher writes it again at its next publish). */
+static void poke_sizes(const char *topic, uint64_t size)
+{
+    hostile_map segment;
+    CHECK(hostile_map_object(0, topic, 'g', 0, &segment));
+    const zl__segment_shm *g = (const zl__segment_shm *)segment.base;
+    for (uint32_t c = 0; c < g->chunk_count; c++) {
+        zl__chunk_header *h = (zl__chunk_header *)(void *)((char *)segment.base +
+                                                           g->chunk_offset + g->chunk_stride * c);
+        h->payload_size = size;
+    }
+    hostile_unmap(&segment);
+}
+
+/* A size field larger than the chunk, or not the type's, costs that message
+ * (a peer error), never a read past the chunk. */
+static void case_size_field(void)
+{
+    fixture f;
+    setup(&f, "hostile_size");
+    publish(&f, 1);
+    poke_sizes(f.topic, (uint64_t)1 << 40);
+    const void *loan;
+    CHECK_RC(zl_subscription_take_loan(f.subscription, &loan, NULL), ZL_ENODATA);
+    publish(&f, 2);
+    poke_sizes(f.topic, sizeof(test_msg) - 1);
+    CHECK_RC(zl_subscription_take_loan(f.subscription, &loan, NULL), ZL_ESERIALIZE);
+    zl_subscription_stats stats;
+    CHECK_OK(zl_subscription_get_stats(f.subscription, &stats));
+    CHECK_EQ(stats.peer_errors, 1);
+    publish(&f, 3);
+    take_and_return(&f, 3);
+    teardown(&f);
+}
+
+typedef struct blob {
+    uint64_t sequence;
+    uint32_t values[];
+} blob;
+static const zl_type blob_type = ZL_TYPE_SIZED(blob, values, 64);
+
+/* A sized type's size must be a fixed part and whole elements, at most
+ * max_count of them. */
+static void case_sized_field(void)
+{
+    const char *topic = test_topic("hostile_sized");
+    zl_context *context;
+    zl_publisher *pub;
+    zl_subscription *sub;
+    CHECK_OK(zl_context_create(NULL, &context));
+    CHECK_OK(zl_subscription_create(context, topic, &blob_type, NULL, &sub));
+    CHECK_OK(zl_publisher_create(context, topic, &blob_type, NULL, &pub));
+    uint64_t bad[] = {sizeof(blob) + 3, sizeof(blob) - 1, sizeof(blob) + 65 * sizeof(uint32_t)};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        void *loan;
+        CHECK_OK(zl_publisher_loan_sized(pub, 64, &loan));
+        ((blob *)loan)->sequence = i;
+        CHECK_OK(zl_publisher_publish_loan(pub, loan));
+        poke_sizes(topic, bad[i]);
+        const void *msg;
+        zl_message_info info;
+        int rc = zl_subscription_take_loan(sub, &msg, &info);
+        CHECK(rc == ZL_ESERIALIZE || rc == ZL_ENODATA);
+    }
+    void *loan;
+    CHECK_OK(zl_publisher_loan_sized(pub, 7, &loan));
+    ((blob *)loan)->sequence = 99;
+    CHECK_OK(zl_publisher_publish_loan(pub, loan));
+    const void *msg;
+    zl_message_info info;
+    CHECK_OK(zl_subscription_take_loan(sub, &msg, &info));
+    CHECK_EQ(info.count, 7);
+    CHECK_EQ(((const blob *)msg)->sequence, 99);
+    CHECK_OK(zl_subscription_return_loan(sub, msg));
+    CHECK_OK(zl_publisher_destroy(pub));
+    CHECK_OK(zl_subscription_destroy(sub));
+    CHECK_OK(zl_context_destroy(context));
+}
+
+/* The segment table names segments; rewritten, it makes the subscription
+ * look for segments that do not exist: messages are lost and counted, and
+ * flow again once the table is right. */
+static void case_segment_table(void)
+{
+    fixture f;
+    setup(&f, "hostile_table");
+    publish(&f, 1);
+    take_and_return(&f, 1);
+    hostile_map pool;
+    CHECK(hostile_map_object(0, f.topic, 'p', 0, &pool));
+    zl__pool_shm *p = (zl__pool_shm *)pool.base;
+    uint32_t honest = zl__load_relaxed(&p->serials[0]);
+    zl__store_relaxed(&p->serials[0], 0xdeadbeefu);
+    zl__store_relaxed(&p->serials[1], 7u);
+    zl__fetch_add_release(&p->segments_seq, 1);
+    publish(&f, 2);
+    const void *loan;
+    CHECK_RC(zl_subscription_take_loan(f.subscription, &loan, NULL), ZL_ENODATA);
+    zl_subscription_stats stats;
+    CHECK_OK(zl_subscription_get_stats(f.subscription, &stats));
+    CHECK(stats.peer_errors >= 1);
+    CHECK(stats.lost >= 1);
+    zl__store_relaxed(&p->serials[0], honest);
+    zl__store_relaxed(&p->serials[1], 0u);
+    zl__fetch_add_release(&p->segments_seq, 1);
+    publish(&f, 3);
+    take_and_return(&f, 3);
+    hostile_unmap(&pool);
+    teardown(&f);
+}
+
 int main(void)
 {
     struct {
@@ -162,6 +274,9 @@ int main(void)
         {"pool_header", case_pool_header},
         {"queue_header", case_queue_header},
         {"ring_positions", case_ring_positions},
+        {"size_field", case_size_field},
+        {"sized_field", case_sized_field},
+        {"segment_table", case_segment_table},
     };
     int failed = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

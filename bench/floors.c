@@ -159,7 +159,12 @@ static void *uds_open(const bench_config *config, enum bench_role role)
     return side;
 }
 
-static void *uds_loan(void *context) { return ((uds_side *)context)->tx; }
+/* Fixed sizes only (bench/run.sh runs the mix with zloan and iceoryx). */
+static void *uds_loan(void *context, size_t size)
+{
+    (void)size;
+    return ((uds_side *)context)->tx;
+}
 
 static void uds_publish(void *context, void *message)
 {

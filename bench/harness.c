@@ -118,10 +118,11 @@ static void fill(void *message, size_t size, uint64_t sequence)
 }
 
 /* Reads the header and the last byte; dies when they disagree. */
-static bench_header check(const void *message, size_t size)
+static bench_header check(const void *message, const bench_config *config)
 {
     bench_header header;
     memcpy(&header, message, sizeof header);
+    size_t size = bench_message_size(config, header.sequence);
     uint8_t last = ((const volatile uint8_t *)message)[size - 1];
     if (header.sequence != BENCH_SEQUENCE_STOP && last != (uint8_t)(header.sequence & 0xff))
         bench_die("message %llu of %zu bytes: last byte %u, expected %u",
@@ -163,9 +164,27 @@ static const void *take_within(const bench_ops *ops, void *context, unsigned ind
 
 /* ---- latency ---------------------------------------------------------- */
 
-static void publish_filled(const bench_ops *ops, void *context, size_t size, uint64_t sequence)
+size_t bench_message_size(const bench_config *config, uint64_t sequence)
 {
-    void *message = ops->loan(context);
+    if (!config->mix)
+        return config->size;
+    uint64_t x = sequence * 0x9e3779b97f4a7c15ull;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 32;
+    unsigned octaves = 0;
+    while (((size_t)BENCH_MIX_MIN << (octaves + 1)) <= BENCH_MIX_MAX)
+        octaves++;
+    size_t low = (size_t)BENCH_MIX_MIN << (x % (octaves + 1));
+    size_t size = low + (size_t)((x >> 8) % low);
+    return size > BENCH_MIX_MAX ? BENCH_MIX_MAX : size;
+}
+
+static void publish_filled(const bench_ops *ops, void *context, const bench_config *config,
+                           uint64_t sequence)
+{
+    size_t size = bench_message_size(config, sequence);
+    void *message = ops->loan(context, size);
     fill(message, size, sequence);
     ops->publish(context, message);
 }
@@ -177,13 +196,14 @@ static int run_pong(const bench_ops *ops, const bench_config *config)
         return 3;
     for (;;) {
         const void *message = take(ops, context, 0, config->blocking);
-        bench_header header = check(message, config->size);
+        bench_header header = check(message, config);
         ops->release(context, 0, message);
         if (header.sequence == BENCH_SEQUENCE_STOP)
             break;
         int64_t t0 = bench_now_ns();
-        void *reply = ops->loan(context);
-        fill(reply, config->size, header.sequence);
+        size_t size = bench_message_size(config, header.sequence);
+        void *reply = ops->loan(context, size);
+        fill(reply, size, header.sequence);
         int64_t t1 = bench_now_ns();
         bench_header stamped = {.sequence = header.sequence, .fill_ns = (uint64_t)(t1 - t0)};
         memcpy(reply, &stamped, sizeof stamped);
@@ -200,7 +220,7 @@ static uint64_t await_reply(const bench_ops *ops, void *context, const bench_con
 {
     for (;;) {
         const void *message = take(ops, context, 0, config->blocking);
-        bench_header header = check(message, config->size);
+        bench_header header = check(message, config);
         ops->release(context, 0, message);
         if (header.sequence == sequence)
             return header.fill_ns;
@@ -224,10 +244,10 @@ static int run_ping(const bench_ops *ops, const bench_config *config, double sec
     uint64_t sequence = 0;
     int64_t give_up = bench_now_ns() + HANDSHAKE_TIMEOUT_NS;
     for (;;) {
-        publish_filled(ops, context, config->size, ++sequence);
+        publish_filled(ops, context, config, ++sequence);
         const void *message = take_within(ops, context, 0, 20000000);
         if (message != NULL) {
-            bench_header header = check(message, config->size);
+            bench_header header = check(message, config);
             ops->release(context, 0, message);
             if (header.sequence <= sequence)
                 break;
@@ -248,8 +268,9 @@ static int run_ping(const bench_ops *ops, const bench_config *config, double sec
             start = bench_now_ns();
         ++sequence;
         int64_t t0 = bench_now_ns();
-        void *message = ops->loan(context);
-        fill(message, config->size, sequence);
+        size_t size = bench_message_size(config, sequence);
+        void *message = ops->loan(context, size);
+        fill(message, size, sequence);
         int64_t t1 = bench_now_ns();
         ops->publish(context, message);
         uint64_t pong_fill = await_reply(ops, context, config, sequence);
@@ -262,12 +283,13 @@ static int run_ping(const bench_ops *ops, const bench_config *config, double sec
         if (n == MAX_SAMPLES || (t2 - start >= budget_ns && n >= MIN_SAMPLES))
             break;
     }
-    publish_filled(ops, context, config->size, BENCH_SEQUENCE_STOP);
+    publish_filled(ops, context, config, BENCH_SEQUENCE_STOP);
     int child_rc = wait_child(child);
     ops->close(context);
     const char *variant = config->blocking ? "blocking" : "busy";
-    bench_print_latency(ops->system, variant, config->size, "e2e", e2e, n);
-    bench_print_latency(ops->system, variant, config->size, "transport", transport, n);
+    size_t shown = config->mix ? 0 : config->size;
+    bench_print_latency(ops->system, variant, shown, "e2e", e2e, n);
+    bench_print_latency(ops->system, variant, shown, "transport", transport, n);
     free(e2e);
     free(transport);
     return child_rc;
@@ -290,7 +312,7 @@ static int run_source(const bench_ops *ops, const bench_config *config, control 
      * through it. */
     while (atomic_load_explicit(&ctl->stop, memory_order_relaxed) == 0)
         for (unsigned k = 0; k < 64; k++)
-            publish_filled(ops, context, config->size, ++sequence);
+            publish_filled(ops, context, config, ++sequence);
     ops->close(context);
     return 0;
 }
@@ -314,7 +336,7 @@ static int run_sink(const bench_ops *ops, const bench_config *config, control *c
             const void *message = ops->try_take(context, i);
             if (message == NULL)
                 continue;
-            bench_header header = check(message, config->size);
+            bench_header header = check(message, config);
             ops->release(context, i, message);
             if (header.sequence <= last[i])
                 bench_die("subscription %u: sequence %llu after %llu", i,
@@ -382,7 +404,7 @@ static int wait_child(pid_t child)
 static int usage(const char *program)
 {
     fprintf(stderr,
-            "usage: %s latency SIZE busy|blocking SECONDS\n"
+            "usage: %s latency SIZE|mix busy|blocking SECONDS\n"
             "       %s throughput SIZE SUBSCRIPTIONS SECONDS\n",
             program, program);
     return 2;
@@ -398,6 +420,10 @@ int bench_main(int argc, char **argv, const bench_ops *ops)
     static char tag[64];
     snprintf(tag, sizeof tag, "b%d", (int)getpid());
     bench_config config = {.size = strtoul(argv[2], NULL, 10), .subscriptions = 1, .tag = tag};
+    if (latency && strcmp(argv[2], "mix") == 0) {
+        config.mix = true;
+        config.size = BENCH_MIX_MAX;
+    }
     double seconds = strtod(argv[4], NULL);
     if (config.size < sizeof(bench_header) || !(seconds > 0))
         return usage(argv[0]);

@@ -14,7 +14,10 @@
  * calls ops->wait, which sleeps until a subscription of the context may have
  * data. A system offers the blocking variant by setting wait.
  *
- * Payload: every message has `size` bytes. The sender writes all of them for
+ * Payload: every message has `size` bytes; with SIZE "mix" (latency only),
+ * message n has bench_message_size(config, n) bytes, a pseudo-random size
+ * from 1 KiB to 16 MiB spread evenly over the powers of two between, the
+ * same in both processes. The sender writes all of them for
  * every message (memset to the sequence number's low byte), then the header
  * below at the start; the receiver reads the header and the last byte and
  * checks both against the sequence number it expects, so no system can skip
@@ -39,7 +42,8 @@ enum bench_role {
 };
 
 typedef struct bench_config {
-    size_t size;            /* payload bytes, >= sizeof(bench_header) */
+    size_t size;            /* payload bytes, >= sizeof(bench_header); the largest with mix */
+    bool mix;               /* sizes vary from message to message (bench_message_size) */
     unsigned subscriptions; /* BENCH_SINK: how many; 1 for the other roles */
     bool blocking;          /* the receiver will call ops->wait */
     const char *tag;        /* unique per run: systems put it in their topic names */
@@ -50,9 +54,9 @@ typedef struct bench_ops {
     /* Opens the role's endpoints; returns the context, or NULL after printing
      * why to stderr. Called in the process that plays the role. */
     void *(*open)(const bench_config *config, enum bench_role role);
-    /* A buffer of config->size bytes for the next message (never NULL: a
-     * system that cannot lend exits with a message). */
-    void *(*loan)(void *context);
+    /* A buffer of size bytes (config->size unless config->mix) for the next
+     * message (never NULL: a system that cannot lend exits with a message). */
+    void *(*loan)(void *context, size_t size);
     /* Sends what loan gave; the buffer is the system's again. */
     void (*publish)(void *context, void *message);
     /* The oldest message of subscription `index`, or NULL when there is none. */
@@ -73,6 +77,13 @@ typedef struct bench_header {
     uint64_t fill_ns;
 } bench_header;
 
+#define BENCH_MIX_MIN 1024u
+#define BENCH_MIX_MAX (16u << 20)
+
+/* Bytes of message `sequence`: config->size, or with mix a pseudo-random
+ * size from BENCH_MIX_MIN to BENCH_MIX_MAX. */
+size_t bench_message_size(const bench_config *config, uint64_t sequence);
+
 /* Sequence numbers with a meaning of their own. */
 #define BENCH_SEQUENCE_STOP UINT64_MAX
 
@@ -92,7 +103,7 @@ static inline void bench_relax(void)
 void bench_pin(unsigned index);
 
 /* Sorts samples (nanoseconds, n >= 1) and prints their percentiles as a
- * result line: system, variant, size, metric name. */
+ * result line: system, variant, size (0: the mix), metric name. */
 void bench_print_latency(const char *system, const char *variant, size_t size,
                          const char *metric, double *samples, size_t n);
 

@@ -81,16 +81,18 @@ static void *iceoryx_open(const bench_config *config, enum bench_role role)
     return side;
 }
 
-static void *iceoryx_loan(void *context)
+/* Loans of any size up to the largest mempool: RouDi picks the smallest
+ * mempool that fits (the mix runs through bench/roudi.toml's six). */
+static void *iceoryx_loan(void *context, size_t size)
 {
     iceoryx_side *side = context;
     void *message = NULL;
     enum iox_AllocationResult rc =
-        iox_pub_loan_aligned_chunk(side->publisher, &message, (uint32_t)side->size, 64);
+        iox_pub_loan_aligned_chunk(side->publisher, &message, (uint32_t)size, 64);
     if (rc != AllocationResult_SUCCESS)
         bench_die("iceoryx: loaning a chunk of %zu bytes failed (%d): are roudi's mempools "
                   "large enough?",
-                  side->size, (int)rc);
+                  size, (int)rc);
     return message;
 }
 

@@ -13,6 +13,11 @@
 #   results.json   the same as JSON
 #   table.txt      the table printed at the end
 #   latency.png    one-way latency against payload size, log-log
+#   mix.tsv        a random mix of sizes (1 KiB..16 MiB) for zloan and
+#                  iceoryx, the shared memory each reserved for it, and 64 B
+#                  and 4 MiB latency of the previous design (the commit
+#                  before pools grew, built here: ZLOAN_BEFORE_COMMIT) beside
+#                  this one; its tables end table.txt
 #   logs/          every program's stderr
 set -euo pipefail
 
@@ -110,6 +115,45 @@ for size in $SIZES; do
     run uds "$BIN/zloan_bench_floor" latency "$size" blocking "$WINDOW"
 done
 
+# ---- a random mix of sizes, shared memory, the previous design -------------------
+MIX=$OUT/mix.tsv
+: >"$MIX"
+runmix() { # runmix <label> <program> <args...>: result lines to mix.tsv, system renamed
+    local label=$1
+    shift
+    log "$label $*"
+    if ! timeout 300 "$@" 2>>"$OUT/logs/$label.log" |
+        awk -F'\t' -v OFS='\t' -v label="$label" '{$2 = label; print}' >>"$MIX"; then
+        FAILED="$FAILED
+  $*"
+    fi
+}
+for variant in busy blocking; do
+    runmix zloan "$BIN/zloan_bench" latency mix "$variant" "$WINDOW"
+    runmix iceoryx "$BIN/iceoryx_bench" latency mix "$variant" "$WINDOW"
+done
+# iceoryx reserves every mempool of bench/roudi.toml when RouDi starts.
+awk '/size =/ {size = $3} /count =/ {total += size * $3} END {printf "memory\ticeoryx\tmix\t%d\t1\n", total}' \
+    "$ROOT/bench/roudi.toml" >>"$MIX"
+BEFORE_COMMIT=${ZLOAN_BEFORE_COMMIT:-facbd7f3a51ed90f33e6fce2f31b1c072d1b2723}
+BEFORE=$BUILD/before
+log "building the previous design ($BEFORE_COMMIT) in $BEFORE"
+rm -rf "$BEFORE/src" && mkdir -p "$BEFORE/src"
+if git -C "$ROOT" archive "$BEFORE_COMMIT" | tar -x -C "$BEFORE/src" &&
+    cmake -S "$BEFORE/src" -B "$BEFORE/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+        -DZLOAN_BUILD_EXAMPLES=OFF >"$OUT/logs/before-build.log" 2>&1 &&
+    cmake --build "$BEFORE/build" -j2 --target zloan_bench >>"$OUT/logs/before-build.log" 2>&1; then
+    for size in 64 4194304; do
+        for round in 1 2; do # alternating, so that a slow moment hits both
+            runmix zloan-before "$BEFORE/build/bench/zloan_bench" latency "$size" busy "$WINDOW"
+            runmix zloan-now "$BIN/zloan_bench" latency "$size" busy "$WINDOW"
+        done
+    done
+else
+    FAILED="$FAILED
+  building $BEFORE_COMMIT (see $OUT/logs/before-build.log)"
+fi
+
 # ---- throughput -----------------------------------------------------------------
 for size in 64 1048576; do
     for subs in 1 3; do
@@ -145,6 +189,20 @@ stop_roudi
 
 # ---- report -----------------------------------------------------------------------
 "$ROOT/bench/report.sh" "$OUT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+{
+    echo
+    echo "random size mix, 1 KiB..16 MiB (transport one-way latency, ns)"
+    awk -F'\t' '$1 == "latency" && $4 == 0 && $5 == "transport" {
+        printf "  %-10s %-8s p50 %9s  p90 %9s  p99 %9s\n", $2, $3, $7, $8, $9 }' "$MIX"
+    echo "shared memory reserved for the mix (bytes; zloan: the most each of its two pools held)"
+    awk -F'\t' '$1 == "memory" { bytes[$2] += $4 } END { for (s in bytes) printf "  %-10s %14d\n", s, bytes[s] }' "$MIX"
+    echo "previous design against this one, same run (busy, transport p50, ns; ratio now/before)"
+    awk -F'\t' '$1 == "latency" && $5 == "transport" && ($2 == "zloan-before" || $2 == "zloan-now") {
+            sum[$2, $4] += $7; n[$2, $4]++; sizes[$4] = 1 }
+        END { for (z in sizes) { b = sum["zloan-before", z] / n["zloan-before", z]
+                                 a = sum["zloan-now", z] / n["zloan-now", z]
+                                 printf "  %9d B  before %9.0f  now %9.0f  ratio %.2f\n", z, b, a, a / b } }' "$MIX"
+} | tee -a "$OUT/table.txt"
 if [ -n "$FAILED" ]; then
     echo "failed (no figures):$FAILED" | tee -a "$OUT/table.txt" >&2
     exit 1

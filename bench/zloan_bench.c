@@ -4,9 +4,11 @@
  *   zloan_bench latency SIZE busy SECONDS
  *   zloan_bench throughput SIZE SUBSCRIPTIONS SECONDS
  *
- * Every message is a plain type of exactly SIZE bytes. The pools are sized
- * for the benchmark (one or a few subscriptions, short queues) so that a
- * 16 MiB payload does not reserve gigabytes of /dev/shm.
+ * Every message is a plain type of exactly SIZE bytes, or with SIZE "mix"
+ * a sized type of bytes whose loans ask for each message's size. The
+ * chunk limits suit the benchmark (one or a few subscriptions, short
+ * queues). At the end each process prints the most shared memory its
+ * publisher's pool held ("memory" lines).
  *
  * The blocking variant sleeps in a wait set holding the side's
  * subscriptions (zloan_wait below).
@@ -29,6 +31,7 @@ typedef struct zloan_side {
     zl_subscription *subscriptions[SUBSCRIPTIONS_MAX];
     unsigned subscription_count;
     zl_waitset *waitset; /* the blocking variant's */
+    bool mix;
 } zloan_side;
 
 static void check_rc(int rc, const char *what)
@@ -53,6 +56,14 @@ static void *zloan_open(const bench_config *config, enum bench_role role)
                            .size = config->size,
                            .alignment = 64,
                            .plain = true};
+    side->mix = config->mix;
+    if (config->mix)
+        side->type = (zl_type){.name = "bench_payload_mix",
+                               .size = 0,
+                               .alignment = 64,
+                               .plain = true,
+                               .element_size = 1,
+                               .max_count = config->size};
     const char *out_topic = role == BENCH_PING ? "ping" : role == BENCH_PONG ? "pong" : "stream";
     const char *in_topic = role == BENCH_PING ? "pong" : role == BENCH_PONG ? "ping" : "stream";
     char name[128];
@@ -100,11 +111,15 @@ static void zloan_wait(void *context)
     check_rc(rc, "zl_waitset_wait");
 }
 
-static void *zloan_loan(void *context)
+static void *zloan_loan(void *context, size_t size)
 {
     zloan_side *side = context;
     void *message;
-    check_rc(zl_publisher_loan(side->publisher, &message), "zl_publisher_loan");
+    if (side->mix)
+        check_rc(zl_publisher_loan_sized(side->publisher, size, &message),
+                 "zl_publisher_loan_sized");
+    else
+        check_rc(zl_publisher_loan(side->publisher, &message), "zl_publisher_loan");
     return message;
 }
 
@@ -139,8 +154,14 @@ static void zloan_close(void *context)
         check_rc(zl_waitset_destroy(side->waitset), "zl_waitset_destroy");
     for (unsigned i = 0; i < side->subscription_count; i++)
         check_rc(zl_subscription_destroy(side->subscriptions[i]), "zl_subscription_destroy");
-    if (side->publisher != NULL)
+    if (side->publisher != NULL) {
+        zl_publisher_stats stats;
+        check_rc(zl_publisher_get_stats(side->publisher, &stats), "zl_publisher_get_stats");
+        printf("memory\tzloan\t%s\t%llu\t%u\n", side->mix ? "mix" : "fixed",
+               (unsigned long long)stats.shm_bytes_high, stats.segments);
+        fflush(stdout);
         check_rc(zl_publisher_destroy(side->publisher), "zl_publisher_destroy");
+    }
     check_rc(zl_context_destroy(side->context), "zl_context_destroy");
     free(side);
 }

@@ -65,7 +65,7 @@
 #define SEGMENT_FIRST_CHUNKS 4u
 /* ...but at least this many bytes (small messages come by the hundred)... */
 #define SEGMENT_BYTES_MIN (64u * 1024u)
-/* ...and, past the first, at most this many (or one chunk). */
+/* ...and at most this many (or one chunk). */
 #define SEGMENT_BYTES_MAX (64ull * 1024 * 1024)
 #define CLASS_MIN_PAYLOAD 64u
 #define CLASSES 42u /* 64 B << 41 > ZL__PAYLOAD_UNBOUNDED */
@@ -257,7 +257,7 @@ static uint32_t segment_chunks(const zl__mw_publisher *pub, uint32_t k, uint64_t
     uint64_t n = pub->class_chunks[k] == 0 ? SEGMENT_FIRST_CHUNKS : pub->class_chunks[k];
     if (n * stride < SEGMENT_BYTES_MIN)
         n = SEGMENT_BYTES_MIN / stride;
-    if (pub->class_chunks[k] != 0 && n * stride > SEGMENT_BYTES_MAX)
+    if (n * stride > SEGMENT_BYTES_MAX)
         n = SEGMENT_BYTES_MAX / stride;
     uint64_t room = pub->chunk_limit - (pub->class_chunks[k] < pub->chunk_limit
                                             ? pub->class_chunks[k]

@@ -279,10 +279,9 @@ static uint32_t segment_chunks(const zl__mw_publisher *pub, uint32_t k, uint64_t
 static int segment_bookkeeping(zl__mw_publisher *pub, segment *seg, uint32_t count)
 {
     seg->bitmap_words = (count + 63) / 64;
-    size_t refs = sizeof(uint32_t) * count, lent = zl__align_up(count, 8);
-    size_t stack = sizeof(uint32_t) * count;
     size_t bits = sizeof(uint64_t) * seg->bitmap_words * ZL__SUB_SLOTS;
-    seg->bookkeeping_size = refs + lent + stack + bits;
+    size_t refs = sizeof(uint32_t) * count, stack = sizeof(uint32_t) * count;
+    seg->bookkeeping_size = bits + refs + stack + count; /* the lent flags last */
     uint8_t *block = allocate(pub->allocator, seg->bookkeeping_size);
     if (block == NULL)
         return zl__fail(ZL_ENOMEM, "allocating the bookkeeping of a segment of %u chunks failed",
@@ -292,7 +291,6 @@ static int segment_bookkeeping(zl__mw_publisher *pub, segment *seg, uint32_t cou
     seg->refs = (uint32_t *)(void *)(block + bits);
     seg->free_stack = (uint32_t *)(void *)(block + bits + refs);
     seg->lent = block + bits + refs + stack;
-    (void)lent;
     return 0;
 }
 

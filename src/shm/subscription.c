@@ -72,6 +72,10 @@ typedef struct connection {
     uint64_t publisher_id; /* 0: none */
     uint64_t process_token;
     pool_view *pool;       /* NULL when the pool could not be mapped */
+    /* Which attachment of this slot it is (sub->attachments when it was
+     * attached): a loan taken from an earlier one must not be returned into
+     * this one, even by the same publisher. */
+    uint64_t attachment;
     zl__connection_shm *shm;
     zl__ring deliver;
     zl__ring ret;
@@ -87,7 +91,7 @@ typedef struct held {
     uint32_t entry; /* (segment slot, chunk), as the rings carry it */
     uint64_t publisher_id;
     uint64_t sequence;
-    pool_view *pool;        /* the connection's pool when taken (compared, never followed) */
+    uint64_t attachment;    /* the connection's attachment when taken (see connection) */
     segment_view *segment;  /* S2: one reference */
 } held;
 
@@ -111,6 +115,7 @@ struct zl__mw_subscription {
     int64_t next_liveness_ns;
     bool monitored; /* the process's liveness monitor reaps dead peers */
     uint32_t active_mask;
+    uint64_t attachments; /* attachments so far (owner thread) */
     connection connections[ZL__PUB_SLOTS];
     uint32_t held_capacity;
     held *held;
@@ -256,7 +261,8 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
         if (zl__load_acquire(&h->state) != HELD_RETURNING)
             continue;
         connection *c = &sub->connections[h->connection];
-        if (c->publisher_id == h->publisher_id && !c->draining && c->pool == h->pool) {
+        if (c->publisher_id == h->publisher_id && !c->draining &&
+            c->attachment == h->attachment) {
             int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->entry);
             if (rc == ZL_EEXHAUSTED)
                 continue; /* the publisher drains soon (P4); retried later */
@@ -265,7 +271,6 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
         }
         segment_release(sub, h->segment);
         h->segment = NULL;
-        h->pool = NULL;
         /* Release: the slot's reuse by the owner comes after our last read
          * of its fields (pairs with the owner's acquire load in claim_slot). */
         zl__store_release(&h->state, HELD_FREE);
@@ -330,6 +335,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     c->shm = zl__queue_connection(sub->queue, &sub->geometry, j);
     zl__queue_rings(&sub->geometry, c->shm, &c->deliver, &c->ret);
     c->publisher_id = id;
+    c->attachment = ++sub->attachments;
     c->return_tail = zl__load_relaxed(&c->ret.index->tail);
     c->return_head_seen = zl__load_relaxed(&c->ret.index->head);
     c->draining = state == ZL__SLOT_EMPTY || record.id != id;
@@ -567,7 +573,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         slot->entry = entry;
         slot->publisher_id = c->publisher_id;
         slot->sequence = header.sequence;
-        slot->pool = c->pool;
+        slot->attachment = c->attachment;
         slot->segment = segment;
         zl__fetch_add_relaxed(&segment->refs, 1); /* S2; the pool view's ref keeps it > 0 */
         const uint8_t *data = (const uint8_t *)at + geometry->payload_offset;

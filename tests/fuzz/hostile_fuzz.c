@@ -84,6 +84,7 @@ typedef struct victim {
     zl_subscription_options sub_options;
     zl_publisher *pubs[PUBS];
     void *pub_loans[PUBS][LOANS];
+    size_t pub_counts[PUBS][LOANS];
     zl_subscription *subs[SUBS];
     const void *sub_loans[SUBS][LOANS];
     hostile_map registry;
@@ -127,9 +128,25 @@ static void remap(void)
     }
 }
 
+/* The victim's messages are sized: a test_msg, then a tail of up to 64 KiB
+ * whose length comes from the input, so loans spread over size classes and
+ * the pools grow, shrink and name new segments while the peer writes. */
+typedef struct fuzz_msg {
+    test_msg head;
+    uint8_t tail[];
+} fuzz_msg;
+#define TAIL_MAX 65536u
+static const zl_type fuzz_type = ZL_TYPE_SIZED(fuzz_msg, tail, TAIL_MAX);
+
+static size_t next_count(input *in)
+{
+    size_t high = next8(in), low = next8(in);
+    return ((high << 8) | low) % (TAIL_MAX + 1);
+}
+
 static void create_publisher(int i)
 {
-    int rc = zl_publisher_create(v.context, v.topic, &test_msg_type, &v.pub_options, &v.pubs[i]);
+    int rc = zl_publisher_create(v.context, v.topic, &fuzz_type, &v.pub_options, &v.pubs[i]);
     expect("zl_publisher_create", rc, ZL_ECORRUPT, ZL_ETYPE, ZL_ELIMIT, 1);
     if (rc != 0)
         v.pubs[i] = NULL;
@@ -138,7 +155,7 @@ static void create_publisher(int i)
 
 static void create_subscription(int i)
 {
-    int rc = zl_subscription_create(v.context, v.topic, &test_msg_type, &v.sub_options,
+    int rc = zl_subscription_create(v.context, v.topic, &fuzz_type, &v.sub_options,
                                     &v.subs[i]);
     expect("zl_subscription_create", rc, ZL_ECORRUPT, ZL_ETYPE, ZL_ELIMIT, 1);
     if (rc != 0)
@@ -167,11 +184,11 @@ static void destroy_subscription(int i)
 }
 
 /* Reads a loan to its last byte: a loan outside the mapping faults here. */
-static void touch(const void *loan)
+static void touch(const void *loan, size_t bytes)
 {
     const volatile unsigned char *p = loan;
     unsigned sum = 0;
-    for (size_t k = 0; k < sizeof(test_msg); k++)
+    for (size_t k = 0; k < bytes; k++)
         sum += p[k];
     (void)sum;
 }
@@ -209,13 +226,16 @@ static void step_publisher(input *in, uint8_t op)
     case 0: { /* loan */
         int k = free_loan_slot(loans);
         void *loan = NULL;
-        rc = zl_publisher_loan(p, &loan);
-        expect("zl_publisher_loan", rc, ZL_ETOOMANYLOANS, ZL_EEXHAUSTED, 1);
+        size_t count = next_count(in);
+        rc = zl_publisher_loan_sized(p, count, &loan);
+        expect("zl_publisher_loan_sized", rc, ZL_ETOOMANYLOANS, ZL_EEXHAUSTED, ZL_ENOSHM, 1);
         if (rc == 0) {
             if (k < 0)
-                fatal("zl_publisher_loan beyond max_loans", 0);
+                fatal("zl_publisher_loan_sized beyond max_loans", 0);
             test_msg_fill(loan, (uint64_t)i, next64(in));
+            memset(((fuzz_msg *)loan)->tail, 0x5a, count); /* every byte lent is ours */
             loans[k] = loan;
+            v.pub_counts[i][k] = count;
         }
         break;
     }
@@ -223,18 +243,23 @@ static void step_publisher(input *in, uint8_t op)
         int k = held_loan_slot(loans);
         if (k < 0)
             break;
-        rc = (next8(in) & 1) ? zl_publisher_return_loan(p, loans[k])
-                             : zl_publisher_publish_loan(p, loans[k]);
+        uint8_t how = next8(in);
+        rc = (how & 1)   ? zl_publisher_return_loan(p, loans[k])
+             : (how & 2) ? zl_publisher_publish_loan_sized(p, loans[k], v.pub_counts[i][k] / 2)
+                         : zl_publisher_publish_loan(p, loans[k]);
         if (rc != 0)
             fatal("publishing or returning a held publisher loan", rc);
         loans[k] = NULL;
         break;
     }
     case 2: { /* publish a copy */
-        test_msg m;
-        test_msg_fill(&m, (uint64_t)i, next64(in));
-        expect("zl_publisher_publish", zl_publisher_publish(p, &m), ZL_EEXHAUSTED, ZL_ETOOMANYLOANS,
-               1);
+        static union {
+            fuzz_msg m;
+            uint8_t bytes[sizeof(fuzz_msg) + 256];
+        } copy;
+        test_msg_fill(&copy.m.head, (uint64_t)i, next64(in));
+        expect("zl_publisher_publish_sized", zl_publisher_publish_sized(p, &copy.m, next8(in)),
+               ZL_EEXHAUSTED, ZL_ETOOMANYLOANS, ZL_ENOSHM, 1);
         break;
     }
     case 3: /* connect */
@@ -289,7 +314,7 @@ static void step_subscription(input *in, uint8_t op)
             int k = free_loan_slot((void *const *)loans);
             if (k < 0)
                 fatal("zl_subscription_take_loan beyond max_loans", 0);
-            touch(loan);
+            touch(loan, info.size);
             loans[k] = loan;
         }
         break;
@@ -306,10 +331,14 @@ static void step_subscription(input *in, uint8_t op)
         loans[k] = NULL;
         break;
     }
-    case 2: { /* take a copy */
-        test_msg m;
-        expect("zl_subscription_take", zl_subscription_take(s, &m, NULL), ZL_ENODATA,
-               ZL_ETOOMANYLOANS, ZL_ESERIALIZE, 1);
+    case 2: { /* take a copy, into room for all of it or for a part */
+        static union {
+            fuzz_msg m;
+            uint8_t bytes[sizeof(fuzz_msg) + TAIL_MAX];
+        } copy;
+        rc = next8(in) & 1 ? zl_subscription_take(s, &copy.m, NULL)
+                           : zl_subscription_take_sized(s, &copy.m, next8(in), NULL);
+        expect("zl_subscription_take", rc, ZL_ENODATA, ZL_ETOOMANYLOANS, ZL_ESERIALIZE, 1);
         break;
     }
     case 3: { /* stats */

@@ -23,6 +23,8 @@ struct zl_subscription {
      * (0 -> address), any returner frees it (address -> 0), each by CAS. */
     _Atomic(uintptr_t) *allocated;
     uint64_t reception_sequence;
+    /* Wait-set entries (executors' included) that name this subscription. */
+    zl__atomic_u32 attachments;
 };
 
 void zl_subscription_options_init(zl_subscription_options *options)
@@ -101,6 +103,14 @@ int zl_subscription_destroy(zl_subscription *subscription)
     zl__clear_detail();
     if (subscription == NULL)
         return zl__fail(ZL_EINVAL, "subscription is NULL");
+    /* Relaxed: attaching and detaching happen on threads the user already
+     * ordered before this call (a wait set is used by one thread at a time). */
+    uint32_t attachments = zl__load_relaxed(&subscription->attachments);
+    if (attachments != 0)
+        return zl__fail(ZL_EBUSY,
+                        "the subscription is attached to %u wait set or executor entries: "
+                        "detach it (or destroy the executor) first",
+                        attachments);
     zl_context *context = subscription->context;
     for (uint32_t i = 0; i < subscription->max_loans; i++) {
         uintptr_t held = zl__load_acquire(&subscription->allocated[i]);
@@ -292,6 +302,15 @@ void zl__subscription_waitable(zl_subscription *subscription, zl__mw_waitable *w
 bool zl__subscription_ready(zl_subscription *subscription)
 {
     return subscription->mw->subscription_ready(subscription->impl);
+}
+
+void zl__subscription_attached(zl_subscription *subscription, bool attached)
+{
+    /* Relaxed: a count read only by destroy (see there). */
+    if (attached)
+        zl__fetch_add_relaxed(&subscription->attachments, 1);
+    else
+        zl__fetch_sub_relaxed(&subscription->attachments, 1);
 }
 
 const zl_type *zl__subscription_type(const zl_subscription *subscription)

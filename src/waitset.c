@@ -82,7 +82,9 @@ int zl_waitset_detach(zl_waitset *waitset, size_t index)
         waitset->entries[index].kind == ENTRY_FREE)
         return zl__fail(ZL_EINVAL, "no entry %zu in the wait set", index);
     entry *e = &waitset->entries[index];
-    if (e->kind == ENTRY_GUARD)
+    if (e->kind == ENTRY_SUBSCRIPTION)
+        zl__subscription_attached(e->u.subscription, false);
+    else if (e->kind == ENTRY_GUARD)
         e->u.guard->attached = false;
     else if (e->kind == ENTRY_TIMER)
         e->u.timer->attached = false;
@@ -123,6 +125,7 @@ static int attach(zl_waitset *waitset, int kind, void *object, size_t *index)
     case ENTRY_SUBSCRIPTION:
         e->u.subscription = object;
         zl__subscription_waitable(object, &e->waitable);
+        zl__subscription_attached(object, true);
         break;
     case ENTRY_GUARD:
         if (((zl_guard_condition *)object)->attached)

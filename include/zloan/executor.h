@@ -68,7 +68,9 @@ int zl_executor_create(zl_context *context, size_t capacity, zl_executor **execu
 /* @retval 0. @retval ZL_EINVAL NULL. @retval ZL_EBUSY called from a callback. */
 int zl_executor_destroy(zl_executor *executor);
 
-/* Adds a handle; its index is the number of handles added before it.
+/* Adds a handle; its index is the number of handles added before it. The
+ * subscription, timer or guard condition cannot be destroyed (ZL_EBUSY)
+ * while the executor exists.
  * @retval 0 added. @retval ZL_EINVAL NULL argument or bad mode.
  * @retval ZL_ELIMIT the executor is full.
  * @retval ZL_ENOMEM (copy mode) storage could not be allocated.

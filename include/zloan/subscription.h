@@ -77,7 +77,13 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
                            const zl_subscription_options *options, zl_subscription **subscription);
 
 /* Destroys the subscription. Loans still held become invalid (their chunks
- * go back to the publishers). @retval 0 done. @retval ZL_EINVAL NULL. */
+ * go back to the publishers).
+ * @retval 0 done; the handle is gone.
+ * @retval ZL_EINVAL subscription is NULL.
+ * @retval ZL_EBUSY it is still attached to a wait set or added to an
+ *         executor (detach it, or destroy the wait set or executor, first);
+ *         nothing changed.
+ * The take thread; not while a wait set it is attached to waits. */
 int zl_subscription_destroy(zl_subscription *subscription);
 
 /* true when take_loan lends the publisher's memory (zero copy). */

@@ -111,12 +111,14 @@ int zl_subscription_destroy(zl_subscription *subscription)
                         "the subscription is attached to %u wait set or executor entries: "
                         "detach it (or destroy the executor) first",
                         attachments);
+    /* Acquire pairs with the release decrement in loan_returned(): a loan
+     * returned on another thread is wholly given back (its allocator entry
+     * cleared, its chunk handed to the transport) before we free either. */
+    uint32_t held = zl__load_acquire(&subscription->loans_held);
+    if (held != 0)
+        return zl__fail(ZL_EBUSY, "the user still holds %u loan%s of this subscription: "
+                                  "return them first", held, held == 1 ? "" : "s");
     zl_context *context = subscription->context;
-    for (uint32_t i = 0; i < subscription->max_loans; i++) {
-        uintptr_t held = zl__load_acquire(&subscription->allocated[i]);
-        if (held != 0)
-            free_message(subscription, (void *)held);
-    }
     subscription->mw->subscription_destroy(subscription->impl);
     zl__context_deallocate(context, subscription->allocated,
                            sizeof(uintptr_t) * subscription->max_loans, _Alignof(uintptr_t));
@@ -129,6 +131,14 @@ int zl_subscription_destroy(zl_subscription *subscription)
 bool zl_subscription_can_loan(const zl_subscription *subscription)
 {
     return subscription != NULL && subscription->can_loan;
+}
+
+/* Counts a loan the user gave back. The last access to the subscription by
+ * a returner on another thread. */
+static void loan_returned(zl_subscription *s)
+{
+    /* Release: pairs with the acquire load in zl_subscription_destroy. */
+    atomic_fetch_sub_explicit(&s->loans_held, 1, memory_order_release);
 }
 
 /* Takes one payload from the transport into message (copy or deserialize)
@@ -254,7 +264,7 @@ int zl_subscription_return_loan(zl_subscription *subscription, const void *messa
             atomic_compare_exchange_strong_explicit(&s->allocated[i], &expected, 0,
                                                     memory_order_acq_rel, memory_order_relaxed)) {
             free_message(s, (void *)message);
-            zl__fetch_sub_relaxed(&s->loans_held, 1);
+            loan_returned(s);
             return 0;
         }
     }
@@ -262,7 +272,7 @@ int zl_subscription_return_loan(zl_subscription *subscription, const void *messa
         return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", message);
     int rc = s->mw->subscription_return_loan(s->impl, message);
     if (rc == 0)
-        zl__fetch_sub_relaxed(&s->loans_held, 1);
+        loan_returned(s);
     return rc;
 }
 

@@ -76,10 +76,13 @@ void zl_subscription_options_init(zl_subscription_options *options);
 int zl_subscription_create(zl_context *context, const char *topic, const zl_type *type,
                            const zl_subscription_options *options, zl_subscription **subscription);
 
-/* Destroys the subscription. Loans still held become invalid (their chunks
- * go back to the publishers).
+/* Destroys a subscription whose loans have all been returned; its queued
+ * messages go back to their publishers.
  * @retval 0 done; the handle is gone.
  * @retval ZL_EINVAL subscription is NULL.
+ * @retval ZL_EBUSY the user still holds loans taken from it (including
+ *         loans kept with zl_executor_keep_loan(), whatever thread holds
+ *         them): return them first; nothing changed, the loans stay valid.
  * @retval ZL_EBUSY it is still attached to a wait set or added to an
  *         executor (detach it, or destroy the wait set or executor, first);
  *         nothing changed.

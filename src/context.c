@@ -1,4 +1,5 @@
 /* Contexts: domain, allocator, and the choice of transport. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,14 +60,60 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
     return 0;
 }
 
+void zl__context_hold(zl_context *context, zl__context_object kind)
+{
+    /* Relaxed: only the count matters; destroy's acquire pairs with the
+     * release below. */
+    zl__fetch_add_relaxed(&context->objects[kind], 1);
+}
+
+void zl__context_release(zl_context *context, zl__context_object kind)
+{
+    /* Release: the object's last use of the context (giving its memory back
+     * to the allocator) comes before zl_context_destroy's acquire load sees
+     * the count drop. */
+    atomic_fetch_sub_explicit(&context->objects[kind], 1, memory_order_release);
+}
+
+/* Whether objects made from the context are left; if so, records a detail
+ * naming them (an executor's own wait set and guard condition are part of
+ * the executor, not listed apart). */
+static bool objects_left(zl_context *context)
+{
+    static const char *const names[] = {"publisher", "subscription", "wait set",
+                                        "executor",  "guard condition", "timer"};
+    _Static_assert(sizeof names / sizeof names[0] == ZL__CONTEXT_OBJECT_KINDS, "a name per kind");
+    uint32_t count[ZL__CONTEXT_OBJECT_KINDS];
+    bool any = false;
+    for (size_t kind = 0; kind < ZL__CONTEXT_OBJECT_KINDS; kind++) {
+        /* Acquire pairs with the release in zl__context_release. */
+        count[kind] = zl__load_acquire(&context->objects[kind]);
+        any |= count[kind] != 0;
+    }
+    if (!any)
+        return false;
+    uint32_t executors = count[ZL__CONTEXT_EXECUTOR];
+    count[ZL__CONTEXT_WAITSET] -= executors <= count[ZL__CONTEXT_WAITSET] ? executors : 0;
+    count[ZL__CONTEXT_GUARD_CONDITION] -=
+        executors <= count[ZL__CONTEXT_GUARD_CONDITION] ? executors : 0;
+    char left[256] = "";
+    size_t used = 0;
+    for (size_t kind = 0; kind < ZL__CONTEXT_OBJECT_KINDS; kind++)
+        if (count[kind] != 0 && used < sizeof left)
+            used += (size_t)snprintf(left + used, sizeof left - used, "%s%u %s%s",
+                                     used == 0 ? "" : ", ", count[kind], names[kind],
+                                     count[kind] == 1 ? "" : "s");
+    zl__fail(ZL_EBUSY, "the context still has %s made from it: destroy them first", left);
+    return true;
+}
+
 int zl_context_destroy(zl_context *context)
 {
     zl__clear_detail();
     if (context == NULL)
         return zl__fail(ZL_EINVAL, "context is NULL");
-    uint32_t endpoints = zl__load_acquire(&context->endpoints);
-    if (endpoints != 0)
-        return zl__fail(ZL_EBUSY, "the context still has %u endpoints", endpoints);
+    if (objects_left(context))
+        return ZL_EBUSY;
     zl_allocator a = context->allocator;
     a.deallocate(context, sizeof *context, _Alignof(zl_context), a.state);
     return 0;

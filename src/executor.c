@@ -100,6 +100,7 @@ int zl_executor_create(zl_context *context, size_t capacity, zl_executor **execu
         zl__context_deallocate(context, x, sizeof *x, _Alignof(zl_executor));
         return rc == ZL_ENOMEM ? zl__fail(ZL_ENOMEM, "allocating an executor failed") : rc;
     }
+    zl__context_hold(context, ZL__CONTEXT_EXECUTOR);
     *executor = x;
     return 0;
 }
@@ -126,6 +127,7 @@ int zl_executor_destroy(zl_executor *executor)
     zl__context_deallocate(context, executor->ready, capacity, 1);
     zl__context_deallocate(context, executor->pending, capacity + 1, 1);
     zl__context_deallocate(context, executor, sizeof *executor, _Alignof(zl_executor));
+    zl__context_release(context, ZL__CONTEXT_EXECUTOR);
     return 0;
 }
 

@@ -86,7 +86,7 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
         zl__context_deallocate(context, s, sizeof *s, _Alignof(zl_subscription));
         return rc;
     }
-    zl__fetch_add_relaxed(&context->endpoints, 1);
+    zl__context_hold(context, ZL__CONTEXT_SUBSCRIPTION);
     *subscription = s;
     return 0;
 }
@@ -123,8 +123,7 @@ int zl_subscription_destroy(zl_subscription *subscription)
     zl__context_deallocate(context, subscription->allocated,
                            sizeof(uintptr_t) * subscription->max_loans, _Alignof(uintptr_t));
     zl__context_deallocate(context, subscription, sizeof *subscription, _Alignof(zl_subscription));
-    /* Release: pairs with zl_context_destroy's acquire load. */
-    atomic_fetch_sub_explicit(&context->endpoints, 1, memory_order_release);
+    zl__context_release(context, ZL__CONTEXT_SUBSCRIPTION);
     return 0;
 }
 

@@ -71,6 +71,7 @@ int zl_waitset_create(zl_context *context, size_t capacity, zl_waitset **waitset
         return zl__fail(ZL_ENOMEM, "allocating a wait set failed");
     }
     memset(w->entries, 0, sizeof(entry) * capacity);
+    zl__context_hold(context, ZL__CONTEXT_WAITSET);
     *waitset = w;
     return 0;
 }
@@ -107,6 +108,7 @@ int zl_waitset_destroy(zl_waitset *waitset)
                            sizeof(zl__futex_waiter) * 2 * waitset->capacity,
                            _Alignof(zl__futex_waiter));
     zl__context_deallocate(context, waitset, sizeof *waitset, _Alignof(zl_waitset));
+    zl__context_release(context, ZL__CONTEXT_WAITSET);
     return 0;
 }
 

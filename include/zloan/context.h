@@ -65,11 +65,12 @@ void zl_context_options_init(zl_context_options *options);
  * Any thread. */
 int zl_context_create(const zl_context_options *options, zl_context **context);
 
-/* Destroys a context that has no endpoints left.
+/* Destroys a context from which nothing made is left.
  * @retval 0 done; the handle is gone.
  * @retval ZL_EINVAL context is NULL.
- * @retval ZL_EBUSY publishers or subscriptions of this context still exist;
- *         nothing changed.
+ * @retval ZL_EBUSY publishers, subscriptions, wait sets, executors, guard
+ *         conditions or timers made from it still exist (the detail counts
+ *         them by kind); nothing changed.
  * Any thread, but not concurrently with other calls on the same context. */
 int zl_context_destroy(zl_context *context);
 

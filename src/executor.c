@@ -161,11 +161,11 @@ int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscri
     handle *h = next_handle(executor);
     if (h == NULL)
         return ZL_ELIMIT;
-    bool can_loan = zl_subscription_can_loan(subscription);
-    if (mode == ZL_DELIVERY_LOAN && !can_loan)
-        return zl__fail(ZL_ENOTSUP, "this subscription cannot loan: use ZL_DELIVERY_COPY");
+    /* A subscription that cannot loan still delivers ZL_DELIVERY_LOAN: its
+     * take_loan lends allocator memory (the refusal path), so a program
+     * runs unchanged with loans disabled. */
     if (mode == ZL_DELIVERY_DEFAULT)
-        mode = can_loan ? ZL_DELIVERY_LOAN : ZL_DELIVERY_COPY;
+        mode = zl_subscription_can_loan(subscription) ? ZL_DELIVERY_LOAN : ZL_DELIVERY_COPY;
     const zl_type *type = zl__subscription_type(subscription);
     void *storage = NULL;
     if (mode == ZL_DELIVERY_COPY) {
@@ -278,8 +278,11 @@ static bool deliver_one(zl_executor *x, handle *h)
     zl_message_info info;
     if (h->u.s.mode == ZL_DELIVERY_LOAN) {
         const void *message;
-        if (zl_subscription_take_loan(sub, &message, &info) != 0)
-            return false; /* nothing, or every loan kept by callbacks: try next round */
+        int rc = zl_subscription_take_loan(sub, &message, &info);
+        if (rc != 0)
+            /* A bad message (refusal path) was dropped and counted: look for
+             * the next. Nothing, no loan left or no memory: next round. */
+            return rc == ZL_ESERIALIZE;
         x->delivering = message;
         x->keep = false;
         x->in_callback = true;

@@ -8,6 +8,10 @@
  *                     unless the callback calls zl_executor_keep_loan(): the
  *                     user then returns it later, from any thread, with
  *                     zl_subscription_return_loan(). No copy, no allocation.
+ *                     For a subscription that cannot loan (a type with
+ *                     pointers, loans disabled) the loan is allocator memory
+ *                     filled by copy, as zl_subscription_take_loan() does:
+ *                     the program does not change.
  *   ZL_DELIVERY_COPY  the message is copied (or deserialized) into storage
  *                     allocated once, from the context's allocator, when the
  *                     subscription is added; the callback must not keep it.
@@ -73,8 +77,7 @@ int zl_executor_destroy(zl_executor *executor);
  * while the executor exists.
  * @retval 0 added. @retval ZL_EINVAL NULL argument or bad mode.
  * @retval ZL_ELIMIT the executor is full.
- * @retval ZL_ENOMEM (copy mode) storage could not be allocated.
- * @retval ZL_ENOTSUP ZL_DELIVERY_LOAN for a subscription that cannot loan. */
+ * @retval ZL_ENOMEM (copy mode) storage could not be allocated. */
 int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscription,
                                  zl_delivery mode, zl_subscription_callback callback, void *arg);
 int zl_executor_add_timer(zl_executor *executor, zl_timer *timer, zl_timer_callback callback,

@@ -1,31 +1,24 @@
 /* Contexts: domain, allocator, and the choice of transport. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "zloan/error.h"
 #include "zloan/topic.h"
 
 #include "context.h"
+#include "environment.h"
 #include "error_detail.h"
-
-static bool env_flag(const char *name)
-{
-    const char *value = getenv(name);
-    return value != NULL && value[0] != '\0' && strcmp(value, "0") != 0;
-}
 
 void zl_context_options_init(zl_context_options *options)
 {
     memset(options, 0, sizeof *options);
     options->allocator = *zl_allocator_default();
-    const char *domain = getenv("ZLOAN_DOMAIN_ID");
-    if (domain != NULL && domain[0] != '\0') {
-        char *end = NULL;
-        unsigned long value = strtoul(domain, &end, 10);
-        if (end != NULL && *end == '\0' && value <= ZL_DOMAIN_ID_MAX)
-            options->domain_id = (uint32_t)value;
-    }
+    /* An invalid value leaves 0 here; zl_context_create refuses it. */
+    bool set;
+    uint32_t domain_id;
+    if (zl__environment_number(ZL__ENV_DOMAIN_ID, ZL_DOMAIN_ID_MAX, &domain_id, &set) == 0)
+        options->domain_id = domain_id;
+    zl__clear_detail();
 }
 
 int zl_context_create(const zl_context_options *options, zl_context **context)
@@ -38,6 +31,13 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
         zl_context_options_init(&defaults);
         options = &defaults;
     }
+    /* A bad variable would silently join the wrong domain or run
+     * differently from what the user asked: refuse it. */
+    int rc = zl__environment_check();
+    if (rc != 0)
+        return rc;
+    bool env_disable_loans;
+    zl__environment_switch(ZL_ENV_DISABLE_LOANS, &env_disable_loans);
     if (options->domain_id > ZL_DOMAIN_ID_MAX)
         return zl__fail(ZL_EINVAL, "domain id %u is above %d", options->domain_id,
                         ZL_DOMAIN_ID_MAX);
@@ -50,7 +50,7 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
     memset(c, 0, sizeof *c);
     c->allocator = options->allocator;
     c->domain_id = options->domain_id;
-    c->disable_loans = options->disable_loans || env_flag(ZL_ENV_DISABLE_LOANS);
+    c->disable_loans = options->disable_loans || env_disable_loans;
     c->share_with_group = options->share_with_group;
     c->transport = &zl__shm_ops;
     /* A start after a crash: remove what killed processes left (I5). */

@@ -179,6 +179,10 @@ int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscri
         zl__context_deallocate(executor->context, storage, type->size, type->alignment);
         return rc;
     }
+    /* Callbacks may keep every loan: then the executor sleeps until one is
+     * returned rather than spin on data it cannot take. */
+    if (mode == ZL_DELIVERY_LOAN)
+        zl__waitset_need_loan(executor->waitset, index);
     h = append(executor, HANDLE_SUBSCRIPTION, index, arg);
     h->u.s.subscription = subscription;
     h->u.s.callback = callback;

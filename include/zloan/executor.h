@@ -20,6 +20,10 @@
  * With plain types, LOAN delivery and an executor created up front, the
  * steady state performs no heap allocation and no copy of the payload.
  *
+ * A LOAN subscription whose every loan (max_loans) is kept by callbacks is
+ * not ready, whatever it has queued: the executor sleeps until the user
+ * returns one (or another handle is ready), then delivers again.
+ *
  * Threads: add, spin_* and destroy on one thread; zl_executor_stop() from
  * any thread or a signal handler.
  */

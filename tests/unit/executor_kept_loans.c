@@ -1,7 +1,7 @@
 /* An executor whose loan-delivered subscription has every loan kept by its
  * callback sleeps (it used to spin at 100 % CPU, the subscription reported
- * ready but unable to lend): the process's CPU time over half a second of
- * wall time stays far below it, a guard condition is still served, and a
+ * ready but unable to lend): the process's CPU time over a second of wall
+ * time stays far below it, a guard condition is still served, and a
  * loan returned from another thread wakes it to deliver the next message. */
 #include <pthread.h>
 #include <sys/resource.h>
@@ -102,13 +102,14 @@ int main(void)
     await(&s, &s.kept_count, MAX_LOANS, "loans kept");
 
     /* Every loan kept, two messages queued: the executor must sleep. A
-     * spinning thread would use about the whole interval; a generous
-     * bound, far from both. */
+     * spinning thread uses the whole interval on an idle machine (and
+     * about a third on a loaded 2-core one); sleeping, a few milliseconds.
+     * The bound is generous on both sides. */
     int64_t wall_start = test_now_ns(), cpu_start = cpu_ns();
-    test_sleep_ms(500);
+    test_sleep_ms(1000);
     int64_t wall = test_now_ns() - wall_start, cpu = cpu_ns() - cpu_start;
     fprintf(stderr, "cpu %lld ns over %lld ns of wall time\n", (long long)cpu, (long long)wall);
-    CHECK(cpu < wall / 4);
+    CHECK(cpu < wall / 10);
     pthread_mutex_lock(&s.lock);
     CHECK_EQ(s.kept_count, MAX_LOANS);
     pthread_mutex_unlock(&s.lock);

@@ -14,11 +14,7 @@ void zl_context_options_init(zl_context_options *options)
     memset(options, 0, sizeof *options);
     options->allocator = *zl_allocator_default();
     /* An invalid value leaves 0 here; zl_context_create refuses it. */
-    bool set;
-    uint32_t domain_id;
-    if (zl__environment_number(ZL__ENV_DOMAIN_ID, ZL_DOMAIN_ID_MAX, &domain_id, &set) == 0)
-        options->domain_id = domain_id;
-    zl__clear_detail();
+    options->domain_id = zl__environment_number_or(ZL__ENV_DOMAIN_ID, ZL_DOMAIN_ID_MAX, 0);
 }
 
 int zl_context_create(const zl_context_options *options, zl_context **context)

@@ -10,6 +10,20 @@
 #include "environment.h"
 #include "error_detail.h"
 
+/* Whether text is a decimal number 0..max (digits only); *value receives it. */
+static bool parse_number(const char *text, uint32_t max, uint32_t *value)
+{
+    uint64_t parsed = 0;
+    size_t i = 0;
+    /* At most ten digits: no overflow of 64 bits. */
+    for (; text[i] >= '0' && text[i] <= '9' && i < 10; i++)
+        parsed = parsed * 10 + (uint64_t)(text[i] - '0');
+    if (i == 0 || text[i] != '\0' || parsed > max)
+        return false;
+    *value = (uint32_t)parsed;
+    return true;
+}
+
 int zl__environment_number(const char *name, uint32_t max, uint32_t *value, bool *set)
 {
     const char *text = getenv(name);
@@ -17,17 +31,18 @@ int zl__environment_number(const char *name, uint32_t max, uint32_t *value, bool
     *value = 0;
     if (text == NULL || text[0] == '\0')
         return 0;
-    uint64_t parsed = 0;
-    size_t i = 0;
-    /* At most ten digits: no overflow of 64 bits, and a bounded detail. */
-    for (; text[i] >= '0' && text[i] <= '9' && i < 10; i++)
-        parsed = parsed * 10 + (uint64_t)(text[i] - '0');
-    if (text[i] != '\0' || parsed > max)
+    if (!parse_number(text, max, value))
         return zl__fail(ZL_EINVAL, "%s is '%.32s': expected a number 0..%u (or unset)", name,
                         text, max);
-    *value = (uint32_t)parsed;
     *set = true;
     return 0;
+}
+
+uint32_t zl__environment_number_or(const char *name, uint32_t max, uint32_t fallback)
+{
+    const char *text = getenv(name);
+    uint32_t value;
+    return text != NULL && parse_number(text, max, &value) ? value : fallback;
 }
 
 int zl__environment_switch(const char *name, bool *on)

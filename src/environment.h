@@ -15,6 +15,10 @@
  * a detail naming the variable, its value and the accepted range. */
 int zl__environment_number(const char *name, uint32_t max, uint32_t *value, bool *set);
 
+/* The same number, or fallback when unset, empty or invalid; records no
+ * detail (for callers that cannot fail: zl_context_create reports). */
+uint32_t zl__environment_number_or(const char *name, uint32_t max, uint32_t fallback);
+
 /* A switch in variable name: 1, true, yes, on (any case) turn it on; 0,
  * false, no, off, empty or unset leave it off. Anything else: ZL_EINVAL with
  * a detail as above. */

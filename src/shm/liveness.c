@@ -68,11 +68,8 @@ bool zl__liveness_monitor_start(void)
     if (period_ms < 0) {
         /* An invalid value was refused by zl_context_create (only a change
          * of the environment since then reaches here): the default. */
-        uint32_t parsed;
-        bool set;
-        int rc = zl__environment_number(ZL__ENV_LIVENESS_PERIOD_MS, ZL__LIVENESS_PERIOD_MS_MAX,
-                                        &parsed, &set);
-        period_ms = rc == 0 && set ? (long)parsed : 20;
+        period_ms = (long)zl__environment_number_or(ZL__ENV_LIVENESS_PERIOD_MS,
+                                                    ZL__LIVENESS_PERIOD_MS_MAX, 20);
     }
     if (!running && period_ms > 0) {
         pthread_t thread;

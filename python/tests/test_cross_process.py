@@ -16,7 +16,9 @@ def test_c_publisher_to_python_subscription(ctx, topic, peer):
     count = 50
     with zloan.Subscription(ctx, topic, peer_msg_type(), depth=64, max_loans=16) as sub:
         c_pub = subprocess.Popen([peer, "pub", topic, "3", str(count), "--wait-subs", "1",
-                                  "--interval-us", "500", "--linger-ms", "300"],
+                                  "--interval-us", "500", "--linger-ms", "300",
+                                  # chunks for the whole queue: depth 64 + 16 loans + 1
+                                  "--budget", "81"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         received = []
         deadline = time.monotonic() + 20

@@ -233,3 +233,37 @@ def test_interpreter_shutdown_with_loans_and_views_held(topic):
     # Everything the process made is gone from /dev/shm.
     mangled = topic.replace("/", ".")
     assert [f for f in os.listdir("/dev/shm") if mangled in f] == []
+
+
+def test_a_forked_child_neither_uses_nor_destroys_the_parents_objects(topic):
+    script = textwrap.dedent(f"""
+        import os, sys, zloan
+        t = zloan.Type("test_msg", size=256, alignment=8)
+        ctx = zloan.Context()
+        pub = zloan.Publisher(ctx, "{topic}", t)
+        sub = zloan.Subscription(ctx, "{topic}", t)
+        pub.publish(bytes(256))
+        held, unpublished = sub.take(), pub.loan()
+        pid = os.fork()
+        if pid == 0:
+            for use in (pub.loan, sub.take, held.release, unpublished.publish):
+                try:
+                    use()
+                    print("child: used", use, flush=True)
+                except zloan.ClosedError as error:
+                    assert "fork" in error.detail, error.detail
+            sys.exit(0)  # finalization drops every inherited object
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        # The parent's objects, loans and shared memory are intact.
+        held.release()
+        unpublished.array()[0] = 9
+        unpublished.publish()
+        m = sub.take()
+        assert m.array()[0] == 9, m.array()[0]
+        print("parent ok", flush=True)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "parent ok\n"

@@ -16,6 +16,7 @@ void zlpy_owner_init(zlpy_owner *self, enum zlpy_kind kind, zlpy_owner *parent,
     self->users = 0;
     self->closed = false;
     self->destroy = destroy;
+    self->generation = zlpy_fork_generation;
     if (parent != NULL)
         zlpy_owner_use(parent);
 }
@@ -29,10 +30,10 @@ void zlpy_owner_use(zlpy_owner *owner)
 /* Destroys the handle and lets go of the parent. */
 static void owner_destroy(zlpy_owner *self)
 {
-    if (self->handle != NULL) {
+    /* An inherited handle is the parent process's: left alone. */
+    if (self->handle != NULL && self->generation == zlpy_fork_generation)
         self->destroy(self);
-        self->handle = NULL;
-    }
+    self->handle = NULL;
     zlpy_owner *parent = self->parent;
     self->parent = NULL;
     if (parent != NULL)
@@ -145,8 +146,8 @@ static PyObject *context_domain_id(PyObject *object, void *unused)
 {
     (void)unused;
     zlpy_owner *self = (zlpy_owner *)object;
-    if (self->handle == NULL)
-        return zlpy_raise_closed("context");
+    if (!zlpy_owner_usable(self, "context"))
+        return NULL;
     return PyLong_FromUnsignedLong(zl_context_domain_id(self->handle));
 }
 

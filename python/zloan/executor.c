@@ -75,10 +75,8 @@ static int executor_init(PyObject *object, PyObject *args, PyObject *kwargs)
         return -1;
     }
     zlpy_owner *parent = (zlpy_owner *)context;
-    if (parent->closed || parent->handle == NULL) {
-        zlpy_raise_closed("context");
+    if (!zlpy_owner_usable(parent, "context"))
         return -1;
-    }
     self->entries = PyMem_Calloc((size_t)capacity, sizeof(entry));
     if (self->entries == NULL) {
         PyErr_NoMemory();
@@ -138,10 +136,8 @@ static void executor_dealloc(PyObject *object)
 /* 0 when the executor may get new handles or spin; -1 with an exception. */
 static int check_usable(zlpy_executor *self)
 {
-    if (self->owner.closed || self->owner.handle == NULL) {
-        zlpy_raise_closed("executor");
+    if (!zlpy_owner_usable(&self->owner, "executor"))
         return -1;
-    }
     if (self->spinning) {
         zlpy_raise_text(ZL_EBUSY, "the executor is spinning (called from its callback, or "
                                   "from another thread)");
@@ -425,7 +421,7 @@ static PyObject *executor_stop(PyObject *object, PyObject *unused)
 {
     (void)unused;
     zlpy_executor *self = (zlpy_executor *)object;
-    if (self->guard != NULL)
+    if (self->guard != NULL && self->owner.generation == zlpy_fork_generation)
         zl_guard_condition_trigger(self->guard);
     Py_RETURN_NONE;
 }

@@ -74,9 +74,11 @@ static void let_go(zlpy_loan *self, enum loan_state state)
 static void loan_dealloc(PyObject *object)
 {
     zlpy_loan *self = (zlpy_loan *)object;
-    /* No export is left: each one references the loan. */
+    /* No export is left: each one references the loan. A loan inherited
+     * through fork() is the parent's to give back. */
     if (self->state == LOAN_HELD) {
-        (void)give_back(self);
+        if (self->endpoint->owner.generation == zlpy_fork_generation)
+            (void)give_back(self);
         let_go(self, LOAN_RETURNED);
     }
     Py_XDECREF(self->type);
@@ -113,10 +115,9 @@ static PyObject *loan_publish(PyObject *object, PyObject *unused)
     zlpy_loan *self = (zlpy_loan *)object;
     if (self->state == LOAN_HELD && !self->writable)
         return zlpy_raise_text(ZL_EINVAL, "a received loan cannot be published (release() it)");
-    if (check_releasable(self, "publish") < 0)
+    if (check_releasable(self, "publish") < 0 ||
+        !zlpy_owner_usable(&self->endpoint->owner, "publisher"))
         return NULL;
-    if (self->endpoint->owner.closed)
-        return zlpy_raise_closed("publisher");
     int rc = zl_publisher_publish_loan(self->endpoint->owner.handle, self->data);
     if (rc != 0)
         return zlpy_raise(rc);
@@ -130,6 +131,10 @@ static PyObject *loan_release(PyObject *object, PyObject *unused)
     zlpy_loan *self = (zlpy_loan *)object;
     if (check_releasable(self, "return") < 0)
         return NULL;
+    if (self->endpoint->owner.generation != zlpy_fork_generation) {
+        (void)zlpy_owner_usable(&self->endpoint->owner, "loan's endpoint"); /* raises */
+        return NULL;
+    }
     int rc = give_back(self);
     if (rc != 0)
         return zlpy_raise(rc);
@@ -163,7 +168,8 @@ static PyObject *loan_exit(PyObject *object, PyObject *args)
         Py_DECREF(done);
         Py_RETURN_FALSE;
     }
-    if (self->exports == 0 && give_back(self) == 0)
+    if (self->exports == 0 && self->endpoint->owner.generation == zlpy_fork_generation &&
+        give_back(self) == 0)
         let_go(self, LOAN_RETURNED);
     Py_RETURN_FALSE;
 }

@@ -9,7 +9,9 @@
 #include "module.h" /* Python.h first: it sets the feature macros */
 
 #include <math.h>
+#include <pthread.h>
 
+unsigned long zlpy_fork_generation;
 PyObject *zlpy_error;
 PyObject *zlpy_closed_error;
 PyTypeObject *zlpy_message_info_type;
@@ -99,6 +101,25 @@ PyObject *zlpy_raise_closed(const char *what)
     snprintf(detail, sizeof detail, "the %s is closed", what);
     return raise_class(zlpy_closed_error, ZL_EINVAL, detail);
 }
+
+bool zlpy_owner_usable(zlpy_owner *owner, const char *what)
+{
+    if (owner->generation != zlpy_fork_generation) {
+        char detail[160];
+        snprintf(detail, sizeof detail,
+                 "the %s was made before fork(): zloan objects belong to the process that made "
+                 "them (a child makes its own)", what);
+        raise_class(zlpy_closed_error, ZL_EINVAL, detail);
+        return false;
+    }
+    if (owner->closed || owner->handle == NULL) {
+        zlpy_raise_closed(what);
+        return false;
+    }
+    return true;
+}
+
+static void after_fork_in_child(void) { zlpy_fork_generation++; }
 
 int zlpy_timeout_ns(PyObject *timeout, int64_t *ns)
 {
@@ -231,6 +252,10 @@ PyMODINIT_FUNC PyInit_zloan(void);
 
 PyMODINIT_FUNC PyInit_zloan(void)
 {
+    if (pthread_atfork(NULL, NULL, after_fork_in_child) != 0) {
+        PyErr_SetString(PyExc_ImportError, "zloan: pthread_atfork failed");
+        return NULL;
+    }
     PyObject *module = PyModule_Create(&zloan_module);
     if (module == NULL)
         return NULL;

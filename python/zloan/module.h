@@ -46,6 +46,9 @@ struct zlpy_owner {
     bool closed;
     /* Destroys handle (kind-specific; runs with the GIL held). */
     void (*destroy)(zlpy_owner *self);
+    /* zlpy_fork_generation when it was made: in a forked child the handle
+     * belongs to the parent, and is neither used nor destroyed. */
+    unsigned long generation;
 };
 
 /* Publisher and Subscription share this layout. */
@@ -77,6 +80,11 @@ extern PyTypeObject *zlpy_message_info_type;
 extern PyTypeObject *zlpy_publisher_stats_type;
 extern PyTypeObject *zlpy_subscription_stats_type;
 
+/* Incremented in the child by every fork() (module.c, pthread_atfork):
+ * zloan objects do not survive fork, and destroying an inherited endpoint
+ * would remove the parent's shared memory. */
+extern unsigned long zlpy_fork_generation;
+
 /* Exception classes (module.c). */
 extern PyObject *zlpy_error;        /* zloan.Error */
 extern PyObject *zlpy_closed_error; /* zloan.ClosedError */
@@ -100,6 +108,9 @@ void zlpy_owner_init(zlpy_owner *self, enum zlpy_kind kind, zlpy_owner *parent,
 void zlpy_owner_use(zlpy_owner *owner);
 /* Undoes zlpy_owner_use; destroys the handle of a closed owner nobody uses. */
 void zlpy_owner_leave(zlpy_owner *owner);
+/* Whether owner's handle can be used here: neither closed, destroyed, nor
+ * inherited through fork(). Otherwise raises ClosedError naming what. */
+bool zlpy_owner_usable(zlpy_owner *owner, const char *what);
 /* close(): marks it closed, destroys the handle now if nobody uses it. */
 void zlpy_owner_close(zlpy_owner *self);
 /* For tp_dealloc: destroys the handle and leaves the parent. */

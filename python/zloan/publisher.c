@@ -23,10 +23,8 @@ int zlpy_endpoint_start(zlpy_endpoint *self, enum zlpy_kind kind, PyObject *cont
         return -1;
     }
     zlpy_owner *parent = (zlpy_owner *)context;
-    if (parent->closed || parent->handle == NULL) {
-        zlpy_raise_closed("context");
+    if (!zlpy_owner_usable(parent, "context"))
         return -1;
-    }
     zlpy_owner_init(&self->owner, kind, parent, destroy);
     self->type = Py_NewRef(type);
     self->topic = Py_NewRef(topic);
@@ -45,10 +43,8 @@ void zlpy_endpoint_dealloc(PyObject *object)
 /* The handle, or NULL with ClosedError set. */
 static zl_publisher *usable(zlpy_endpoint *self)
 {
-    if (self->owner.closed || self->owner.handle == NULL) {
-        zlpy_raise_closed("publisher");
+    if (!zlpy_owner_usable(&self->owner, "publisher"))
         return NULL;
-    }
     return self->owner.handle;
 }
 

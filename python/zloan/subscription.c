@@ -27,10 +27,8 @@ bool zlpy_is_subscription(PyObject *object)
 
 int zlpy_subscription_check_usable(zlpy_endpoint *sub)
 {
-    if (sub->owner.closed || sub->owner.handle == NULL) {
-        zlpy_raise_closed("subscription");
+    if (!zlpy_owner_usable(&sub->owner, "subscription"))
         return -1;
-    }
     if (sub->busy) {
         zlpy_raise_text(ZL_EBUSY, "another thread is waiting on this subscription");
         return -1;
@@ -320,8 +318,8 @@ static PyObject *subscription_can_loan(PyObject *object, void *unused)
 {
     (void)unused;
     zlpy_endpoint *self = (zlpy_endpoint *)object;
-    if (self->owner.closed || self->owner.handle == NULL)
-        return zlpy_raise_closed("subscription");
+    if (!zlpy_owner_usable(&self->owner, "subscription"))
+        return NULL;
     return PyBool_FromLong(zl_subscription_can_loan(self->owner.handle));
 }
 

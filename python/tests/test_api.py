@@ -157,3 +157,14 @@ def test_wait_times_out_and_take_with_timeout(ctx, topic):
             m = sub.take(timeout=5)
             assert m is not None and m.info.from_this_process
             m.release()
+
+
+def test_the_refusal_path_has_the_same_calls(topic):
+    t = peer_msg_type()
+    with zloan.Context(disable_loans=True) as ctx, zloan.Publisher(ctx, topic, t) as pub, \
+            zloan.Subscription(ctx, topic, t) as sub:
+        assert not pub.can_loan and not sub.can_loan
+        with pub.loan() as m:  # allocator memory, copied when published
+            m.array()["tag"] = 11
+        with sub.take(timeout=5) as m:
+            assert m.array()["tag"] == 11 and m.readonly

@@ -19,6 +19,15 @@
  *   - A subscription is "busy" while a thread waits on it without the GIL;
  *     zloan's C rules allow one thread at a time to take from or wait on a
  *     subscription, so the other calls raise BusyError meanwhile.
+ *
+ * Where sized loans fit (not in the C API yet): a Loan already carries its
+ * own byte count (zlpy_loan_new's size), which Loan.array() and the buffer
+ * use. A variable-size type becomes Type(name, dtype, tail=element_dtype);
+ * Publisher.loan(count) asks the C layer for that size; a received loan
+ * takes its size from the message info; Loan.array() then returns the
+ * 1-D array of the tail's elements (numpy.frombuffer with an offset of the
+ * fixed part). A type description from the C side would build the dtype
+ * in Type instead of the user.
  */
 #ifndef ZLOAN_PYTHON_MODULE_H
 #define ZLOAN_PYTHON_MODULE_H

@@ -7,19 +7,29 @@ import zloan
 from conftest import peer_msg_type
 
 
+def until_busy(sub):
+    """Returns once another thread is inside a wait on sub (take raises BusyError)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            sub.take()
+        except zloan.BusyError as error:
+            return error
+        time.sleep(0.001)
+    raise AssertionError("the other thread never waited on the subscription")
+
+
 def test_a_thread_blocked_in_wait_does_not_block_other_threads(ctx, topic):
     t = peer_msg_type()
     with zloan.Publisher(ctx, topic, t) as pub, zloan.Subscription(ctx, topic, t) as sub:
         result = {}
-        started = threading.Event()
 
         def waiter():
-            started.set()
             result["ready"] = sub.wait(timeout=60)
 
         thread = threading.Thread(target=waiter)
         thread.start()
-        started.wait()
+        until_busy(sub)
         # This thread runs Python while the other one sleeps in the wait: with
         # the GIL held there, it could not run until the 60 s timeout.
         spins = sum(1 for _ in range(200000))
@@ -37,29 +47,28 @@ def test_take_while_another_thread_waits_raises_busy(ctx, topic):
     with zloan.Publisher(ctx, topic, t) as pub, zloan.Subscription(ctx, topic, t) as sub:
         thread = threading.Thread(target=sub.wait, kwargs={"timeout": 60})
         thread.start()
-        deadline = time.monotonic() + 10
-        busy = None
-        while busy is None and time.monotonic() < deadline:
-            try:
-                sub.take()
-            except zloan.BusyError as error:
-                busy = error
+        busy = until_busy(sub)
         pub.publish(bytes(256))
         thread.join(timeout=30)
-        assert busy is not None and busy.code == -14
+        assert busy.code == -14 and "waiting" in busy.detail
         assert sub.take() is not None  # the wait is over: taking works again
 
 
 def test_close_while_another_thread_waits_is_safe(ctx, topic):
     t = peer_msg_type()
-    sub = zloan.Subscription(ctx, topic, t)
-    result = {}
-    thread = threading.Thread(target=lambda: result.setdefault("ready", sub.wait(timeout=0.5)))
-    thread.start()
-    time.sleep(0.05)
-    sub.close()  # the C subscription stays until the wait is over
-    thread.join(timeout=30)
-    assert result["ready"] is False and sub.closed
+    with zloan.Publisher(ctx, topic, t) as pub:
+        sub = zloan.Subscription(ctx, topic, t)
+        result = {}
+        thread = threading.Thread(target=lambda: result.setdefault("ready", sub.wait(timeout=1)))
+        thread.start()
+        until_busy(sub)
+        sub.close()  # the C subscription stays until the wait is over
+        pub.update_connections()
+        assert sub.closed and pub.stats().subscriptions == 1
+        thread.join(timeout=30)
+        assert result["ready"] is False
+        pub.update_connections()
+        assert pub.stats().subscriptions == 0  # destroyed when the wait ended
 
 
 def test_loans_returned_from_another_thread(ctx, topic):

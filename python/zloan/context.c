@@ -7,10 +7,9 @@
  */
 #include "module.h"
 
-void zlpy_owner_init(zlpy_owner *self, enum zlpy_kind kind, zlpy_owner *parent,
+void zlpy_owner_init(zlpy_owner *self, zlpy_owner *parent,
                      void (*destroy)(zlpy_owner *))
 {
-    self->kind = kind;
     self->handle = NULL;
     self->parent = parent;
     self->users = 0;
@@ -131,7 +130,7 @@ static int context_init(PyObject *object, PyObject *args, PyObject *kwargs)
         zlpy_raise(rc);
         return -1;
     }
-    zlpy_owner_init(self, ZLPY_CONTEXT, NULL, context_destroy);
+    zlpy_owner_init(self, NULL, context_destroy);
     self->handle = context;
     return 0;
 }

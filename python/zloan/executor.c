@@ -100,7 +100,7 @@ static int executor_init(PyObject *object, PyObject *args, PyObject *kwargs)
         zlpy_raise(rc);
         return -1;
     }
-    zlpy_owner_init(&self->owner, ZLPY_EXECUTOR, parent, executor_destroy);
+    zlpy_owner_init(&self->owner, parent, executor_destroy);
     self->owner.handle = self->waitset;
     return 0;
 }

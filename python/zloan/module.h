@@ -38,13 +38,9 @@
 
 #include <zloan/zloan.h>
 
-/* Which C handle an owner holds. */
-enum zlpy_kind { ZLPY_CONTEXT, ZLPY_PUBLISHER, ZLPY_SUBSCRIPTION, ZLPY_EXECUTOR };
-
 typedef struct zlpy_owner zlpy_owner;
 struct zlpy_owner {
     PyObject_HEAD
-    enum zlpy_kind kind;
     /* NULL once destroyed (or never created). */
     void *handle;
     /* The owner this one needs alive (a strong reference), or NULL. */
@@ -111,7 +107,7 @@ PyObject *zlpy_raise_closed(const char *what);
 int zlpy_timeout_ns(PyObject *timeout, int64_t *ns);
 
 /* owner lifecycle (context.c). */
-void zlpy_owner_init(zlpy_owner *self, enum zlpy_kind kind, zlpy_owner *parent,
+void zlpy_owner_init(zlpy_owner *self, zlpy_owner *parent,
                      void (*destroy)(zlpy_owner *));
 /* Counts a user of owner and takes a reference. */
 void zlpy_owner_use(zlpy_owner *owner);
@@ -138,14 +134,13 @@ PyObject *zlpy_message_info_new(const zl_message_info *info);
 
 /* Shared by Publisher and Subscription (publisher.c): checks the arguments,
  * uses the context, keeps type and topic. Returns 0 or -1 with an exception. */
-int zlpy_endpoint_start(zlpy_endpoint *self, enum zlpy_kind kind, PyObject *context,
+int zlpy_endpoint_start(zlpy_endpoint *self, PyObject *context,
                         PyObject *topic, PyObject *type, void (*destroy)(zlpy_owner *));
 void zlpy_endpoint_dealloc(PyObject *object);
 PyObject *zlpy_endpoint_topic(PyObject *object, void *unused);
 PyObject *zlpy_endpoint_type(PyObject *object, void *unused);
 
 /* Subscription helpers the executor shares (subscription.c). */
-bool zlpy_is_subscription(PyObject *object);
 /* Fails with BusyError or ClosedError when sub cannot be taken from now. */
 int zlpy_subscription_check_usable(zlpy_endpoint *sub);
 

@@ -3,7 +3,7 @@
 
 /* Shared by both endpoints. */
 
-int zlpy_endpoint_start(zlpy_endpoint *self, enum zlpy_kind kind, PyObject *context,
+int zlpy_endpoint_start(zlpy_endpoint *self, PyObject *context,
                         PyObject *topic, PyObject *type, void (*destroy)(zlpy_owner *))
 {
     if (self->owner.handle != NULL || self->owner.parent != NULL) {
@@ -25,7 +25,7 @@ int zlpy_endpoint_start(zlpy_endpoint *self, enum zlpy_kind kind, PyObject *cont
     zlpy_owner *parent = (zlpy_owner *)context;
     if (!zlpy_owner_usable(parent, "context"))
         return -1;
-    zlpy_owner_init(&self->owner, kind, parent, destroy);
+    zlpy_owner_init(&self->owner, parent, destroy);
     self->type = Py_NewRef(type);
     self->topic = Py_NewRef(topic);
     return 0;
@@ -77,7 +77,7 @@ static int publisher_init(PyObject *object, PyObject *args, PyObject *kwargs)
     options.chunks_per_subscription = chunks;
     options.pool_bytes_max = pool_bytes_max;
     options.disable_loans = disable_loans;
-    if (zlpy_endpoint_start(self, ZLPY_PUBLISHER, context, topic, type, publisher_destroy) < 0)
+    if (zlpy_endpoint_start(self, context, topic, type, publisher_destroy) < 0)
         return -1;
     zl_publisher *publisher;
     int rc = zl_publisher_create(((zlpy_owner *)context)->handle, PyUnicode_AsUTF8(topic),

@@ -20,11 +20,6 @@ static int64_t monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-bool zlpy_is_subscription(PyObject *object)
-{
-    return PyObject_TypeCheck(object, &zlpy_subscription_type);
-}
-
 int zlpy_subscription_check_usable(zlpy_endpoint *sub)
 {
     if (!zlpy_owner_usable(&sub->owner, "subscription"))
@@ -63,7 +58,7 @@ static int subscription_init(PyObject *object, PyObject *args, PyObject *kwargs)
     options.max_loans = max_loans;
     options.history = history;
     options.disable_loans = disable_loans;
-    if (zlpy_endpoint_start(self, ZLPY_SUBSCRIPTION, context, topic, type, subscription_destroy) < 0)
+    if (zlpy_endpoint_start(self, context, topic, type, subscription_destroy) < 0)
         return -1;
     zl_subscription *subscription;
     int rc = zl_subscription_create(((zlpy_owner *)context)->handle, PyUnicode_AsUTF8(topic),

@@ -272,7 +272,7 @@ static void expect_live(zl_publisher *pub, const char *needle)
 
 static bool exists(const char *name)
 {
-    char path[400];
+    char path[1300];
     snprintf(path, sizeof path, "/dev/shm/%s", name);
     return access(path, F_OK) == 0;
 }
@@ -280,7 +280,7 @@ static bool exists(const char *name)
 /* Creates an empty object /dev/shm/<name>. */
 static void make_object(const char *name)
 {
-    char path[400];
+    char path[1300];
     snprintf(path, sizeof path, "/%s", name);
     int fd = shm_open(path, O_CREAT | O_RDWR | O_EXCL, 0600);
     CHECK(fd >= 0);

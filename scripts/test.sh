@@ -19,10 +19,10 @@ run() { # name, cmake options...
   cmake --build "build/$name" -j"$jobs" >/dev/null
   (cd "build/$name" && ctest -j"$jobs" --output-on-failure --timeout 600)
 }
-run gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "${ZLOAN_TEST_QUICK:-0}" = 1 ]; then
   exit 0
 fi
-run gcc-asan -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DZLOAN_SANITIZE=address,undefined
-run clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZLOAN_MODEL=OFF
-run clang-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZLOAN_SANITIZE=thread
+run gcc-asan -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DZLOAN_SANITIZE=address,undefined
+run clang -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZLOAN_MODEL=OFF
+run clang-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZLOAN_SANITIZE=thread

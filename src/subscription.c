@@ -201,7 +201,7 @@ int zl_subscription_take_loan(zl_subscription *subscription, const void **messag
         return rc;
     }
     /* Release: the message's contents are visible to a returner on another
-     * thread that finds this entry (its acquire load in return_loan). */
+     * thread that finds this entry (its acquire load in zl_subscription_return_loan). */
     zl__store_release(&s->allocated[slot], (uintptr_t)memory);
     zl__fetch_add_relaxed(&s->loans_held, 1);
     *message = memory;

@@ -1,7 +1,7 @@
 /* The shared-memory transport, publisher side: the pool, its reference
  * counts, and the connections to subscriptions.
  *
- * Invariants (I1 of DESIGN.md, from the publisher's side)
+ * Invariants (I1 of docs/design.md, from the publisher's side)
  *   P1. refs[c] counts who refers to chunk c: the user's loan (1 while lent),
  *       each connection whose `outstanding` bit for c is set, and the history
  *       (once per history entry). A chunk is on the free stack iff refs[c] is

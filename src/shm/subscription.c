@@ -1,7 +1,7 @@
 /* The shared-memory transport, subscription side: its queue object, the
  * publishers' pools it maps read-only, and the loans it holds.
  *
- * Invariants (I1 of DESIGN.md, from the subscription's side)
+ * Invariants (I1 of docs/design.md, from the subscription's side)
  *   S1. A chunk the subscription took from a deliver ring stays "held" (a
  *       slot of `held` in state HELD or RETURNING) until its index is pushed
  *       on that connection's return ring, or the connection is gone. The

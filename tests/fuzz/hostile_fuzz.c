@@ -8,7 +8,7 @@
  * slots and generation, queue headers, connection ids, ring positions and
  * entries, pool headers and chunk headers, or any word of any of them.
  *
- * What must hold (DESIGN.md I3): the victim never crashes, hangs (libFuzzer
+ * What must hold (docs/design.md I3): the victim never crashes, hangs (libFuzzer
  * -timeout) or reads outside its mappings; every call returns one of its
  * documented codes; a loan the harness holds can always be returned or
  * published (0); every loan a take hands out is readable to its last byte

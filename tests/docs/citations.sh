@@ -15,10 +15,9 @@ if [ ! -s "$work/defined" ]; then
 fi
 # file:line:name for every citation in the code, the tests and the examples.
 grep -rnoE '\b[IRPSGW][0-9]+\b' src tests include examples >"$work/cited" || true
-while IFS=: read -r file line name; do
-  grep -qx "$name" "$work/defined" ||
-    echo "docs_citations: $file:$line cites $name, which docs/ does not define" >>"$work/undefined"
-done <"$work/cited"
+awk -F: 'NR == FNR { defined[$0] = 1; next }
+          !($3 in defined) { printf "docs_citations: %s:%s cites %s, which docs/ does not define\n", $1, $2, $3 }' \
+  "$work/defined" "$work/cited" >"$work/undefined"
 status=0
 if [ -s "$work/undefined" ]; then
   cat "$work/undefined"

@@ -7,7 +7,7 @@
 #               the ring protocol (label model);
 #   gcc-asan    AddressSanitizer + UndefinedBehaviorSanitizer: the suite again;
 #   clang       warnings as errors; the suite with the libFuzzer target (label
-#               fuzz, 60 s; ZLOAN_FUZZ_TIME changes it);
+#               fuzz, 60 s; the environment variable ZLOAN_FUZZ_TIME changes it);
 #   clang-tsan  ThreadSanitizer: the suite again.
 #
 # For the inner loop, a subset:
@@ -45,7 +45,7 @@ options_of() { # build name -> its cmake options
   case $1 in
     gcc) echo "-DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=RelWithDebInfo" ;;
     gcc-asan) echo "-DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DZLOAN_SANITIZE=address,undefined" ;;
-    clang) echo "-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZLOAN_MODEL=OFF" ;;
+    clang) echo "-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZLOAN_MODEL=OFF ${ZLOAN_FUZZ_TIME:+-DZLOAN_FUZZ_TIME=$ZLOAN_FUZZ_TIME}" ;;
     clang-tsan) echo "-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZLOAN_SANITIZE=thread" ;;
     *) echo "test: unknown build '$1' (gcc, gcc-asan, clang, clang-tsan)" >&2; return 1 ;;
   esac

@@ -9,7 +9,7 @@ if [ "${1:-}" = --demo ]; then
   shift
   packages=(cmake make gcc libc6-dev "$@")
 else
-  packages=(cmake make gcc g++ libc6-dev clang libclang-rt-14-dev pkg-config procps util-linux
+  packages=(cmake make gcc g++ libc6-dev clang libclang-rt-14-dev pkg-config procps util-linux doxygen
             spin valgrind strace "$@")
 fi
 missing=()

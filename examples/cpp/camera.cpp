@@ -16,7 +16,8 @@ int main() try {
         pub.publish(std::move(loan));                    // unpublished, it would be returned
     }
     while (zloan::received_loan<image> msg = sub.take_loan())  // returned at the end of each turn
-        std::cout << "frame " << msg->frame << ", sequence " << msg.info().publication_sequence << "\n";
+        std::cout << "frame " << msg->frame << ", sequence "
+                  << msg.info().publication_sequence << "\n";
 } catch (const zloan::error &e) {  // the call, the code and zloan's detail
     std::cerr << e.what() << "\n";
     return 1;

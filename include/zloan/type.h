@@ -56,22 +56,23 @@ typedef struct zl_type {
     void (*fini)(void *msg, const zl_allocator *allocator);
 } zl_type;
 
-/* Descriptor of a plain C type T (a struct without pointers), and the same
- * with a textual layout that enters the layout hash. */
-#ifdef __cplusplus
-/* C++ (11 and later) has neither _Alignof nor, before C++20, designated
- * initializers: every field in declaration order, so that -Wextra's
- * missing-field-initializers stays quiet. A field added to zl_type must be
- * added here too (the test cxx_headers fails to compile otherwise). */
+#ifndef __cplusplus
+/* Descriptor of a plain C type T (a struct without pointers). */
+#define ZL_TYPE_PLAIN(T) \
+    { .name = #T, .size = sizeof(T), .alignment = _Alignof(T), .plain = true }
+
+/* Same, with a textual layout that enters the layout hash. */
+#define ZL_TYPE_PLAIN_LAYOUT(T, layout_text) \
+    { .name = #T, .size = sizeof(T), .alignment = _Alignof(T), .layout = (layout_text), .plain = true }
+#else
+/* The same two in C++ (11 and later), which has neither _Alignof nor, before
+ * C++20, designated initializers: every field in declaration order, so that
+ * -Wextra's missing-field-initializers stays quiet. A field added to zl_type
+ * must be added here too (the test cxx_headers fails to compile otherwise). */
 #define ZL_TYPE_PLAIN(T) \
     { #T, sizeof(T), alignof(T), nullptr, 0, true, 0, nullptr, nullptr, nullptr }
 #define ZL_TYPE_PLAIN_LAYOUT(T, layout_text) \
     { #T, sizeof(T), alignof(T), (layout_text), 0, true, 0, nullptr, nullptr, nullptr }
-#else
-#define ZL_TYPE_PLAIN(T) \
-    { .name = #T, .size = sizeof(T), .alignment = _Alignof(T), .plain = true }
-#define ZL_TYPE_PLAIN_LAYOUT(T, layout_text) \
-    { .name = #T, .size = sizeof(T), .alignment = _Alignof(T), .layout = (layout_text), .plain = true }
 #endif
 
 /* Checks a descriptor. Returns 0, or ZL_EINVAL (with a detail) when a field

@@ -1,4 +1,5 @@
-/* zloan — a header-only C++ layer (C++17 and later) over the public C API.
+/** @file
+ * zloan — a header-only C++ layer (C++17 and later) over the public C API.
  *
  * What it adds to the C calls, and nothing else:
  *   - handles that destroy themselves (context, publisher<T>, subscription<T>,
@@ -42,16 +43,20 @@
 
 #include "zloan/zloan.h"
 
+/** The C++ layer. */
 namespace zloan {
 
-/* A failed zloan call: code() is the ZL_E* code; what() names the call, the
+/** A failed zloan call: code() is the ZL_E* code; what() names the call, the
  * code and the detail zloan gave for it. */
 class error : public std::runtime_error {
 public:
+    /** An error of code from the call named call; what() adds zl_strerror(code)
+     * and the calling thread's zl_last_error_detail(). */
     error(int code, const char *call)
         : std::runtime_error(describe(code, call)), code_(code)
     {
     }
+    /** The ZL_E* code. */
     int code() const noexcept { return code_; }
 
 private:
@@ -76,7 +81,21 @@ inline void check(int rc, const char *call)
 
 inline int64_t to_ns(std::chrono::nanoseconds duration) { return int64_t(duration.count()); }
 
-/* A shared owner of a C handle whose deleter calls destroy, then lets go of
+/** Typed endpoints carry plain structs only: their bytes are the message. */
+template <class T>
+inline constexpr bool is_plain =
+    std::is_trivially_copyable<T>::value && std::is_trivially_destructible<T>::value;
+
+/** Throws ZL_EINVAL unless type describes T (plain, its size and alignment). */
+template <class T>
+void check_describes(const zl_type &type, const char *endpoint)
+{
+    if (!type.plain || type.size != sizeof(T) || type.alignment != alignof(T))
+        throw error(ZL_EINVAL,
+                    (std::string(endpoint) + " (the type descriptor does not describe T)").c_str());
+}
+
+/** A shared owner of a C handle whose deleter calls destroy, then lets go of
  * what the handle was built on (keep). */
 template <class H, class Keep>
 std::shared_ptr<H> own(H *handle, int (*destroy)(H *), Keep keep)
@@ -94,11 +113,11 @@ std::shared_ptr<H> own(H *handle, int (*destroy)(H *), Keep keep)
 
 } // namespace detail
 
-/* The descriptor of a message type T; ZLOAN_PLAIN_MESSAGE(T) defines it. */
+/** The descriptor of a message type T; ZLOAN_PLAIN_MESSAGE(T) defines it. */
 template <class T>
 struct message_type; /* static const zl_type &get(); */
 
-/* At global scope: T is a plain message, with the descriptor of
+/** At global scope: T is a plain message, with the descriptor of
  * ZL_TYPE_PLAIN(T) (the type name is T as written here). */
 #define ZLOAN_PLAIN_MESSAGE(T)                                  \
     namespace zloan {                                           \
@@ -112,13 +131,20 @@ struct message_type; /* static const zl_type &get(); */
     };                                                          \
     }
 
+/** A context (zl_context): shared by the endpoints made from it, destroyed
+ * with the last of them. */
 class context {
 public:
+    /** A context with the default options (zl_context_create). */
     context() : context(nullptr) {}
+    /** A context with options. */
     explicit context(const zl_context_options &options) : context(&options) {}
 
+    /** The C handle, for the calls this layer does not wrap. */
     zl_context *get() const noexcept { return handle_.get(); }
+    /** zl_context_domain_id(). */
     uint32_t domain_id() const { return zl_context_domain_id(handle_.get()); }
+    /** The shared owner, which endpoints keep. */
     const std::shared_ptr<zl_context> &shared() const noexcept { return handle_; }
 
 private:
@@ -134,7 +160,7 @@ private:
 template <class T>
 class publisher;
 
-/* A loan from a publisher: T-sized memory in the publisher's pool (or from
+/** A loan from a publisher: T-sized memory in the publisher's pool (or from
  * the allocator on the refusal path), default-initialised. Publish it with
  * publisher<T>::publish(std::move(loan)) or publish(); if it is still held
  * when it goes out of scope, it is returned unpublished. Move-only. Used on
@@ -142,11 +168,14 @@ class publisher;
 template <class T>
 class loaned_message {
 public:
+    /** An empty owner. */
     loaned_message() noexcept = default;
+    /** Takes over other's loan; other is empty afterwards. */
     loaned_message(loaned_message &&other) noexcept
         : publisher_(std::move(other.publisher_)), message_(std::exchange(other.message_, nullptr))
     {
     }
+    /** Returns what this held, then takes over other's loan. */
     loaned_message &operator=(loaned_message &&other) noexcept
     {
         if (this != &other) {
@@ -160,12 +189,16 @@ public:
     loaned_message &operator=(const loaned_message &) = delete;
     ~loaned_message() { reset(); }
 
+    /** Whether a loan is held. */
     explicit operator bool() const noexcept { return message_ != nullptr; }
+    /** The message, which the holder may write. */
     T &operator*() const noexcept { return *message_; }
+    /** The message, which the holder may write. */
     T *operator->() const noexcept { return message_; }
+    /** The message, or nullptr when empty. */
     T *get() const noexcept { return message_; }
 
-    /* Publishes the loan and gives it up. On error it is still held. */
+    /** Publishes the loan and gives it up. On error it is still held. */
     void publish()
     {
         if (message_ == nullptr)
@@ -176,7 +209,7 @@ public:
         publisher_.reset();
     }
 
-    /* Returns the loan unpublished (nothing when none is held). */
+    /** Returns the loan unpublished (nothing when none is held). */
     void reset() noexcept
     {
         if (message_ != nullptr)
@@ -196,30 +229,30 @@ private:
 };
 
 template <class T>
+/** A publisher of plain messages of type T (zl_publisher). */
 class publisher {
-    static_assert(std::is_trivially_copyable<T>::value && std::is_trivially_destructible<T>::value,
-                  "zloan::publisher<T> needs a plain T (trivially copyable, no pointers)");
+    static_assert(detail::is_plain<T>, "zloan::publisher<T> needs a plain T (trivially copyable)");
 
 public:
-    /* A publisher of T on topic, with message_type<T>'s descriptor or the one
+    /** A publisher of T on topic, with message_type<T>'s descriptor or the one
      * given (which must describe T: plain, sizeof(T), alignof(T)). */
     publisher(const context &ctx, const std::string &topic,
               const zl_publisher_options *options = nullptr)
         : publisher(ctx, topic, message_type<T>::get(), options)
     {
     }
+    /** Same, with the descriptor given. */
     publisher(const context &ctx, const std::string &topic, const zl_type &type,
               const zl_publisher_options *options = nullptr)
     {
-        if (!type.plain || type.size != sizeof(T) || type.alignment != alignof(T))
-            throw error(ZL_EINVAL, "zloan::publisher (the type descriptor does not describe T)");
+        detail::check_describes<T>(type, "zloan::publisher");
         zl_publisher *p = nullptr;
         detail::check(zl_publisher_create(ctx.get(), topic.c_str(), &type, options, &p),
                       "zl_publisher_create");
         handle_ = detail::own(p, zl_publisher_destroy, ctx.shared());
     }
 
-    /* A loan, default-initialised; throws (ZL_ETOOMANYLOANS, ZL_EEXHAUSTED,
+    /** A loan, default-initialised; throws (ZL_ETOOMANYLOANS, ZL_EEXHAUSTED,
      * ...) when zloan cannot lend. */
     loaned_message<T> loan()
     {
@@ -228,7 +261,7 @@ public:
         return loaned_message<T>(handle_, ::new (memory) T);
     }
 
-    /* Publishes a loan of this publisher and empties it; on error the loan
+    /** Publishes a loan of this publisher and empties it; on error the loan
      * still holds it. */
     void publish(loaned_message<T> &&message)
     {
@@ -237,25 +270,30 @@ public:
         message.publish();
     }
 
-    /* Publishes a copy of message; the caller keeps it. */
+    /** Publishes a copy of message; the caller keeps it. */
     void publish(const T &message)
     {
         detail::check(zl_publisher_publish(handle_.get(), &message), "zl_publisher_publish");
     }
 
+    /** zl_publisher_can_loan(): whether loans are shared memory (zero copy). */
     bool can_loan() const { return zl_publisher_can_loan(handle_.get()); }
+    /** zl_publisher_update_connections(): serves late joiners from an idle publisher. */
     void update_connections()
     {
         detail::check(zl_publisher_update_connections(handle_.get()),
                       "zl_publisher_update_connections");
     }
+    /** zl_publisher_get_stats(). */
     zl_publisher_stats stats()
     {
         zl_publisher_stats s{};
         detail::check(zl_publisher_get_stats(handle_.get(), &s), "zl_publisher_get_stats");
         return s;
     }
+    /** zl_publisher_id(), as in zl_message_info::publisher_id. */
     uint64_t id() const { return zl_publisher_id(handle_.get()); }
+    /** The C handle, for the calls this layer does not wrap. */
     zl_publisher *get() const noexcept { return handle_.get(); }
 
 private:
@@ -266,18 +304,21 @@ template <class T>
 class subscription;
 class executor;
 
-/* A loan taken from a subscription: read-only, unchanged until returned,
+/** A loan taken from a subscription: read-only, unchanged until returned,
  * returned when destroyed or reset (from any thread). Move-only; empty when
  * the take found nothing. */
 template <class T>
 class received_loan {
 public:
+    /** An empty owner. */
     received_loan() noexcept = default;
+    /** Takes over other's loan; other is empty afterwards. */
     received_loan(received_loan &&other) noexcept
         : subscription_(std::move(other.subscription_)),
           message_(std::exchange(other.message_, nullptr)), info_(other.info_)
     {
     }
+    /** Returns what this held, then takes over other's loan. */
     received_loan &operator=(received_loan &&other) noexcept
     {
         if (this != &other) {
@@ -292,13 +333,18 @@ public:
     received_loan &operator=(const received_loan &) = delete;
     ~received_loan() { reset(); }
 
+    /** Whether a loan is held. */
     explicit operator bool() const noexcept { return message_ != nullptr; }
+    /** The message, read-only. */
     const T &operator*() const noexcept { return *message_; }
+    /** The message, read-only. */
     const T *operator->() const noexcept { return message_; }
+    /** The message, or nullptr when empty. */
     const T *get() const noexcept { return message_; }
+    /** What zloan knows about the message (zl_message_info). */
     const zl_message_info &info() const noexcept { return info_; }
 
-    /* zl_subscription_is_consistent(): always true with zloan's own
+    /** zl_subscription_is_consistent(): always true with zloan's own
      * transport, which never overwrites a held loan. */
     bool is_consistent() const
     {
@@ -308,7 +354,7 @@ public:
         return consistent;
     }
 
-    /* Returns the loan now (nothing when empty). */
+    /** Returns the loan now (nothing when empty). */
     void reset() noexcept
     {
         if (message_ != nullptr)
@@ -331,29 +377,32 @@ private:
 };
 
 template <class T>
+/** A subscription to plain messages of type T (zl_subscription). */
 class subscription {
-    static_assert(std::is_trivially_copyable<T>::value && std::is_trivially_destructible<T>::value,
-                  "zloan::subscription<T> needs a plain T (trivially copyable, no pointers)");
+    static_assert(detail::is_plain<T>,
+                  "zloan::subscription<T> needs a plain T (trivially copyable)");
 
 public:
+    /** A subscription to T on topic (zl_subscription_create), with
+     * message_type<T>'s descriptor or the one given (which must describe T:
+     * plain, sizeof(T), alignof(T)). */
     subscription(const context &ctx, const std::string &topic,
                  const zl_subscription_options *options = nullptr)
         : subscription(ctx, topic, message_type<T>::get(), options)
     {
     }
+    /** Same, with the descriptor given. */
     subscription(const context &ctx, const std::string &topic, const zl_type &type,
                  const zl_subscription_options *options = nullptr)
     {
-        if (!type.plain || type.size != sizeof(T) || type.alignment != alignof(T))
-            throw error(ZL_EINVAL,
-                        "zloan::subscription (the type descriptor does not describe T)");
+        detail::check_describes<T>(type, "zloan::subscription");
         zl_subscription *s = nullptr;
         detail::check(zl_subscription_create(ctx.get(), topic.c_str(), &type, options, &s),
                       "zl_subscription_create");
         handle_ = detail::own(s, zl_subscription_destroy, ctx.shared());
     }
 
-    /* Copies the oldest message into message; false when there is none. */
+    /** Copies the oldest message into message; false when there is none. */
     bool take(T &message, zl_message_info *info = nullptr)
     {
         int rc = zl_subscription_take(handle_.get(), &message, info);
@@ -363,7 +412,7 @@ public:
         return true;
     }
 
-    /* Borrows the oldest message; empty when there is none. Throws
+    /** Borrows the oldest message; empty when there is none. Throws
      * ZL_ETOOMANYLOANS when max_loans loans are held. */
     received_loan<T> take_loan()
     {
@@ -376,7 +425,7 @@ public:
         return received_loan<T>(handle_, message, info);
     }
 
-    /* Borrows up to capacity messages into out[0..n), oldest first, and
+    /** Borrows up to capacity messages into out[0..n), oldest first, and
      * returns n; stops early when nothing is left or no loan is left. */
     std::size_t take_loans(received_loan<T> *out, std::size_t capacity)
     {
@@ -393,47 +442,63 @@ public:
         return n;
     }
 
+    /** zl_subscription_can_loan(): whether loans are the publisher's memory. */
     bool can_loan() const { return zl_subscription_can_loan(handle_.get()); }
+    /** zl_subscription_get_stats(). */
     zl_subscription_stats stats()
     {
         zl_subscription_stats s{};
         detail::check(zl_subscription_get_stats(handle_.get(), &s), "zl_subscription_get_stats");
         return s;
     }
+    /** The C handle, for the calls this layer does not wrap. */
     zl_subscription *get() const noexcept { return handle_.get(); }
+    /** The shared owner, which loans, wait sets and executors keep. */
     const std::shared_ptr<zl_subscription> &shared() const noexcept { return handle_; }
 
 private:
     std::shared_ptr<zl_subscription> handle_;
 };
 
+/** A guard condition (zl_guard_condition). */
 class guard_condition {
 public:
+    /** A new guard condition, not raised. */
     explicit guard_condition(const context &ctx)
     {
         zl_guard_condition *g = nullptr;
         detail::check(zl_guard_condition_create(ctx.get(), &g), "zl_guard_condition_create");
         handle_ = detail::own(g, zl_guard_condition_destroy, ctx.shared());
     }
-    /* Async-signal-safe, any thread (get()->... from a signal handler). */
-    void trigger() { detail::check(zl_guard_condition_trigger(handle_.get()), "zl_guard_condition_trigger"); }
+    /** Raises the flag and wakes wait sets (zl_guard_condition_trigger). Any
+     * thread; in a signal handler call zl_guard_condition_trigger(get()),
+     * which is async-signal-safe (this one may throw). */
+    void trigger()
+    {
+        detail::check(zl_guard_condition_trigger(handle_.get()), "zl_guard_condition_trigger");
+    }
+    /** Lowers the flag; whether it was raised. Any thread. */
     bool take() { return zl_guard_condition_take(handle_.get()); }
+    /** The C handle, for the calls this layer does not wrap. */
     zl_guard_condition *get() const noexcept { return handle_.get(); }
+    /** The shared owner, which wait sets and executors keep. */
     const std::shared_ptr<zl_guard_condition> &shared() const noexcept { return handle_; }
 
 private:
     std::shared_ptr<zl_guard_condition> handle_;
 };
 
+/** A periodic timer (zl_timer). */
 class timer {
 public:
+    /** Due every period (> 0), first one period from now. */
     timer(const context &ctx, std::chrono::nanoseconds period)
     {
         zl_timer *t = nullptr;
         detail::check(zl_timer_create(ctx.get(), detail::to_ns(period), &t), "zl_timer_create");
         handle_ = detail::own(t, zl_timer_destroy, ctx.shared());
     }
-    /* Deadlines passed since the last take (0: not due yet). */
+    /** Deadlines passed since the last take (0: not due yet). */
     uint64_t take()
     {
         uint64_t expirations = 0;
@@ -443,29 +508,36 @@ public:
         detail::check(rc, "zl_timer_take");
         return expirations;
     }
+    /** Time until the next deadline (<= 0: due). */
     std::chrono::nanoseconds remaining() const
     {
         return std::chrono::nanoseconds(zl_timer_remaining(handle_.get()));
     }
+    /** Restarts: the next deadline is one period from now. */
     void reset() { detail::check(zl_timer_reset(handle_.get()), "zl_timer_reset"); }
+    /** The C handle, for the calls this layer does not wrap. */
     zl_timer *get() const noexcept { return handle_.get(); }
+    /** The shared owner, which wait sets and executors keep. */
     const std::shared_ptr<zl_timer> &shared() const noexcept { return handle_; }
 
 private:
     std::shared_ptr<zl_timer> handle_;
 };
 
-/* A wait set; it keeps what is attached to it alive until it is detached or
+/** A wait set; it keeps what is attached to it alive until it is detached or
  * the wait set is destroyed. */
 class waitset {
 public:
+    /** A wait set for up to capacity entries (1..ZL_WAITSET_CAPACITY_MAX). */
     waitset(const context &ctx, std::size_t capacity) : attached_(capacity)
     {
         zl_waitset *w = nullptr;
         detail::check(zl_waitset_create(ctx.get(), capacity, &w), "zl_waitset_create");
         handle_ = detail::own(w, zl_waitset_destroy, ctx.shared());
     }
+    /** Takes over other. */
     waitset(waitset &&) noexcept = default;
+    /** Destroys this wait set (detaching what is attached), then takes over other. */
     waitset &operator=(waitset &&other) noexcept
     {
         handle_ = std::move(other.handle_); /* detaches, before what was attached goes */
@@ -475,6 +547,7 @@ public:
     ~waitset() { handle_.reset(); }
 
     template <class T>
+    /** Attaches a subscription (also attached elsewhere, possibly); returns its index. */
     std::size_t attach(const subscription<T> &s)
     {
         std::size_t i = 0;
@@ -483,6 +556,7 @@ public:
         attached_[i] = s.shared();
         return i;
     }
+    /** Attaches a guard condition (attached nowhere else); returns its index. */
     std::size_t attach(const guard_condition &g)
     {
         std::size_t i = 0;
@@ -491,20 +565,23 @@ public:
         attached_[i] = g.shared();
         return i;
     }
+    /** Attaches a timer (attached nowhere else); returns its index. */
     std::size_t attach(const timer &t)
     {
         std::size_t i = 0;
-        detail::check(zl_waitset_attach_timer(handle_.get(), t.get(), &i), "zl_waitset_attach_timer");
+        detail::check(zl_waitset_attach_timer(handle_.get(), t.get(), &i),
+                      "zl_waitset_attach_timer");
         attached_[i] = t.shared();
         return i;
     }
+    /** Detaches the entry at index and lets go of it. */
     void detach(std::size_t index)
     {
         detail::check(zl_waitset_detach(handle_.get(), index), "zl_waitset_detach");
         attached_[index].reset();
     }
 
-    /* Waits up to timeout (negative: forever); the number of ready entries,
+    /** Waits up to timeout (negative: forever); the number of ready entries,
      * 0 when the time ran out. */
     std::size_t wait(std::chrono::nanoseconds timeout = std::chrono::nanoseconds(-1))
     {
@@ -515,7 +592,9 @@ public:
         detail::check(rc, "zl_waitset_wait");
         return ready;
     }
+    /** Whether the entry at index was ready at the last wait. */
     bool ready(std::size_t index) const { return zl_waitset_ready(handle_.get(), index); }
+    /** The C handle, for the calls this layer does not wrap. */
     zl_waitset *get() const noexcept { return handle_.get(); }
 
 private:
@@ -523,11 +602,12 @@ private:
     std::shared_ptr<zl_waitset> handle_;
 };
 
-/* An executor; callbacks are any callables. An exception a callback throws
+/** An executor; callbacks are any callables. An exception a callback throws
  * stops the spin and is rethrown by the spin call. It keeps the handles
  * added to it alive. Not movable (callbacks refer to it). */
 class executor {
 public:
+    /** An executor for up to capacity handles. */
     executor(const context &ctx, std::size_t capacity)
     {
         entries_.reserve(capacity);
@@ -539,37 +619,41 @@ public:
     executor &operator=(const executor &) = delete;
     ~executor() { handle_.reset(); }
 
-    /* callback(const T &message, const zl_message_info &info). With
+    /** callback(const T &message, const zl_message_info &info). With
      * ZL_DELIVERY_LOAN the message is a loan, returned after the callback
      * unless the callback keeps it (keep_loan). */
     template <class T, class F>
     void add_subscription(const subscription<T> &s, F callback,
                           zl_delivery mode = ZL_DELIVERY_DEFAULT)
     {
-        entry &e = add_entry(s.shared(), [f = std::move(callback)](const void *m, const zl_message_info *info,
-                                                                uint64_t) { f(*static_cast<const T *>(m), *info); });
+        auto call = [f = std::move(callback)](const void *m, const zl_message_info *info,
+                                              uint64_t) { f(*static_cast<const T *>(m), *info); };
+        entry &e = add_entry(s.shared(), std::move(call));
         commit(zl_executor_add_subscription(handle_.get(), s.get(), mode, on_message, &e),
                "zl_executor_add_subscription");
     }
-    /* callback(uint64_t expirations). */
+    /** callback(uint64_t expirations). */
     template <class F>
     void add_timer(const timer &t, F callback)
     {
-        entry &e = add_entry(t.shared(), [f = std::move(callback)](const void *, const zl_message_info *,
-                                                                uint64_t n) { f(n); });
-        commit(zl_executor_add_timer(handle_.get(), t.get(), on_timer, &e), "zl_executor_add_timer");
+        auto call = [f = std::move(callback)](const void *, const zl_message_info *,
+                                              uint64_t n) { f(n); };
+        entry &e = add_entry(t.shared(), std::move(call));
+        commit(zl_executor_add_timer(handle_.get(), t.get(), on_timer, &e),
+               "zl_executor_add_timer");
     }
-    /* callback(). */
+    /** callback(). */
     template <class F>
     void add_guard_condition(const guard_condition &g, F callback)
     {
-        entry &e = add_entry(g.shared(), [f = std::move(callback)](const void *, const zl_message_info *,
-                                                                uint64_t) { f(); });
+        auto call = [f = std::move(callback)](const void *, const zl_message_info *,
+                                              uint64_t) { f(); };
+        entry &e = add_entry(g.shared(), std::move(call));
         commit(zl_executor_add_guard_condition(handle_.get(), g.get(), on_guard, &e),
                "zl_executor_add_guard_condition");
     }
 
-    /* Inside a ZL_DELIVERY_LOAN callback of s: keeps the message being
+    /** Inside a ZL_DELIVERY_LOAN callback of s: keeps the message being
      * delivered; the owner returned gives it back when destroyed. */
     template <class T>
     received_loan<T> keep_loan(const subscription<T> &s, const T &message,
@@ -579,13 +663,14 @@ public:
         return received_loan<T>(s.shared(), &message, info);
     }
 
+    /** zl_executor_set_trigger() (ZL_TRIGGER_CUSTOM is left to the C call). */
     void set_trigger(zl_trigger trigger, std::size_t handle = 0)
     {
         detail::check(zl_executor_set_trigger(handle_.get(), trigger, handle, nullptr, nullptr),
                       "zl_executor_set_trigger");
     }
 
-    /* false when nothing became ready within timeout. */
+    /** false when nothing became ready within timeout. */
     bool spin_once(std::chrono::nanoseconds timeout = std::chrono::nanoseconds(-1))
     {
         int rc = zl_executor_spin_once(handle_.get(), detail::to_ns(timeout));
@@ -595,12 +680,14 @@ public:
         detail::check(rc, "zl_executor_spin_once");
         return true;
     }
+    /** Runs what is ready now, without waiting (zl_executor_spin_some). */
     void spin_some()
     {
         int rc = zl_executor_spin_some(handle_.get());
         rethrow_pending();
         detail::check(rc, "zl_executor_spin_some");
     }
+    /** Waits and runs callbacks until stop() (zl_executor_spin). */
     void spin()
     {
         forever_ = true;
@@ -609,6 +696,8 @@ public:
         rethrow_pending();
         detail::check(rc, "zl_executor_spin");
     }
+    /** Every period: waits what is left of it and runs what is ready, until
+     * stop() (zl_executor_spin_period). */
     void spin_period(std::chrono::nanoseconds period)
     {
         forever_ = true;
@@ -617,8 +706,9 @@ public:
         rethrow_pending();
         detail::check(rc, "zl_executor_spin_period");
     }
-    /* Any thread; async-signal-safe. */
+    /** Any thread; async-signal-safe. */
     void stop() noexcept { (void)zl_executor_stop(handle_.get()); }
+    /** The C handle, for the calls this layer does not wrap. */
     zl_executor *get() const noexcept { return handle_.get(); }
 
 private:

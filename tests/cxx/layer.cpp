@@ -184,7 +184,8 @@ static void errors_carry_the_detail()
     const char *test = "errors_carry_the_detail";
     zloan::context ctx;
     zloan::publisher<point> pub(ctx, "/cxx_layer/errors");
-    std::string what = EXPECT_ERROR(ZL_ETYPE, zloan::subscription<other> s(ctx, "/cxx_layer/errors"));
+    std::string what =
+        EXPECT_ERROR(ZL_ETYPE, zloan::subscription<other> s(ctx, "/cxx_layer/errors"));
     /* Both type names, from zl_last_error_detail(). */
     EXPECT(what.find("point") != std::string::npos && what.find("other") != std::string::npos);
     EXPECT(what.find("zl_subscription_create") != std::string::npos);

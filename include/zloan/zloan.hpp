@@ -111,6 +111,21 @@ std::shared_ptr<H> own(H *handle, int (*destroy)(H *), Keep keep)
     }
 }
 
+/* Creates a typed endpoint of T (create is zl_publisher_create or
+ * zl_subscription_create), owned with the context it keeps alive. */
+template <class T, class H, class O>
+std::shared_ptr<H> endpoint(int (*create)(zl_context *, const char *, const zl_type *, const O *,
+                                          H **),
+                            int (*destroy)(H *), const char *call,
+                            const std::shared_ptr<zl_context> &ctx, const std::string &topic,
+                            const zl_type &type, const O *options)
+{
+    check_describes<T>(type, call);
+    H *handle = nullptr;
+    check(create(ctx.get(), topic.c_str(), &type, options, &handle), call);
+    return own(handle, destroy, ctx);
+}
+
 } // namespace detail
 
 /** The descriptor of a message type T; ZLOAN_PLAIN_MESSAGE(T) defines it. */
@@ -244,12 +259,9 @@ public:
     /** Same, with the descriptor given. */
     publisher(const context &ctx, const std::string &topic, const zl_type &type,
               const zl_publisher_options *options = nullptr)
+        : handle_(detail::endpoint<T>(zl_publisher_create, zl_publisher_destroy,
+                                      "zl_publisher_create", ctx.shared(), topic, type, options))
     {
-        detail::check_describes<T>(type, "zloan::publisher");
-        zl_publisher *p = nullptr;
-        detail::check(zl_publisher_create(ctx.get(), topic.c_str(), &type, options, &p),
-                      "zl_publisher_create");
-        handle_ = detail::own(p, zl_publisher_destroy, ctx.shared());
     }
 
     /** A loan, default-initialised; throws (ZL_ETOOMANYLOANS, ZL_EEXHAUSTED,
@@ -394,12 +406,10 @@ public:
     /** Same, with the descriptor given. */
     subscription(const context &ctx, const std::string &topic, const zl_type &type,
                  const zl_subscription_options *options = nullptr)
+        : handle_(detail::endpoint<T>(zl_subscription_create, zl_subscription_destroy,
+                                      "zl_subscription_create", ctx.shared(), topic, type,
+                                      options))
     {
-        detail::check_describes<T>(type, "zloan::subscription");
-        zl_subscription *s = nullptr;
-        detail::check(zl_subscription_create(ctx.get(), topic.c_str(), &type, options, &s),
-                      "zl_subscription_create");
-        handle_ = detail::own(s, zl_subscription_destroy, ctx.shared());
     }
 
     /** Copies the oldest message into message; false when there is none. */

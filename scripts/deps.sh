@@ -10,7 +10,7 @@ if [ "${1:-}" = --demo ]; then
   packages=(cmake make gcc libc6-dev "$@")
 else
   packages=(cmake make gcc g++ libc6-dev clang libclang-rt-14-dev pkg-config procps util-linux doxygen
-            spin valgrind strace "$@")
+            spin valgrind strace python3-dev python3-numpy python3-pytest "$@")
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -12,7 +12,7 @@
 #
 # For the inner loop, a subset:
 #   -b BUILD     only this build (repeatable): gcc, gcc-asan, clang, clang-tsan
-#   -L LABEL     only tests with this label: unit, process, crash, fuzz, model
+#   -L LABEL     only tests with this label: unit, process, crash, python, fuzz, model
 #   -R PATTERN   only tests whose name matches (a ctest regular expression)
 #   -j N         parallel jobs (default: the number of CPUs)
 # e.g. scripts/test.sh -b gcc -L unit, or scripts/test.sh -b gcc -R cxx.
@@ -73,13 +73,14 @@ run_tests() { # build
     # Every label the build has, in this order, each test once (a test with
     # two labels runs with the first).
     labels=()
-    for l in unit process crash model fuzz; do
+    for l in unit process crash python model fuzz; do
       if (cd "$dir" && ctest -N -L "^$l\$" | grep -q "Total Tests: [1-9]"); then labels+=("$l"); fi
     done
+    labels+=(other) # whatever has none of these labels, so that nothing is skipped
   fi
   for l in "${labels[@]}"; do
     local args=(-j"$jobs" --output-on-failure --timeout 900)
-    [ -n "$l" ] && args+=(-L "^$l\$")
+    [ -n "$l" ] && [ "$l" != other ] && args+=(-L "^$l\$")
     [ -n "$ran" ] && args+=(-LE "^($ran)\$")
     [ -n "$pattern" ] && args+=(-R "$pattern")
     local count

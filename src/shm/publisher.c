@@ -514,6 +514,7 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
     stats->chunks_total = pub->chunk_count;
     stats->chunks_free = pub->free_top;
     stats->peer_errors = pub->peer_errors;
+    stats->other_owners = zl__registry_other_owners(&pub->registry, NULL, 0);
 }
 
 uint64_t zl__shm_publisher_id(const zl__mw_publisher *pub) { return pub->id; }

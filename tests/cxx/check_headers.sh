@@ -1,9 +1,9 @@
 #!/bin/sh
-# cxx_headers: every public header compiles alone as C++ (C++17 and C++20,
-# g++ and clang++, -Wall -Wextra -Wpedantic -Werror), every public macro is
-# used by headers.cpp, and headers.cpp, linked with the library and with a C
-# twin (types_c.c), runs: a descriptor made by ZL_TYPE_PLAIN in C++ equals the
-# one made in C.
+# cxx_headers: every public header compiles as C++ (C++17 and C++20, g++ and
+# clang++, -Wall -Wextra -Wpedantic -Werror; each alone too, with g++
+# -std=c++17), every public macro is used by headers.cpp, and headers.cpp,
+# linked with the library and with a C twin (types_c.c), runs: a descriptor
+# made by ZL_TYPE_PLAIN in C++ equals the one made in C.
 # Usage: check_headers.sh SOURCE_DIR STATIC_LIBRARY
 set -eu
 source_dir=$1
@@ -35,13 +35,17 @@ for pair in g++:gcc clang++:clang; do
   fi
   "$cc" -std=c11 -Wall -Wextra -Werror -I"$include" -c "$here/types_c.c" -o "$work/types_c.o"
   for std in c++17 c++20; do
-    for header in "$include"/zloan/*.h "$include"/zloan/*.hpp; do
-      printf '#include <zloan/%s>\n' "$(basename "$header")" >"$work/one.cpp"
-      if ! "$cxx" -std=$std $flags -I"$include" -fsyntax-only "$work/one.cpp"; then
-        echo "cxx_headers: $cxx -std=$std: $(basename "$header") does not compile alone"
-        status=1
-      fi
-    done
+    # Each header alone, once (the first compiler and standard): it includes
+    # what it needs. (headers.cpp below includes them all in every setting.)
+    if [ "$cxx$std" = g++c++17 ]; then
+      for header in "$include"/zloan/*.h "$include"/zloan/*.hpp; do
+        printf '#include <zloan/%s>\n' "$(basename "$header")" >"$work/one.cpp"
+        if ! "$cxx" -std=$std $flags -I"$include" -fsyntax-only "$work/one.cpp"; then
+          echo "cxx_headers: $cxx -std=$std: $(basename "$header") does not compile alone"
+          status=1
+        fi
+      done
+    fi
     if "$cxx" -std=$std $flags -I"$include" "$here/headers.cpp" "$work/types_c.o" "$library" \
          -pthread -o "$work/headers"; then
       if "$work/headers"; then

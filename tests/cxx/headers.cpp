@@ -5,6 +5,7 @@
  * ZL_TYPE_PLAIN in C++ must equal the one made in C, so that C and C++
  * endpoints of one type meet on a topic. */
 #include <zloan/zloan.h>
+#include <zloan/zloan.hpp>
 
 #include <cstdio>
 #include <cstdlib>

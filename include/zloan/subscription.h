@@ -13,6 +13,9 @@
  * all gets ZL_ETOOMANYLOANS from the take calls until it returns one, and
  * meanwhile its queue keeps the newest `depth` messages per publisher, older
  * ones being dropped and counted (keep-last). The publisher is never blocked.
+ * Each publisher also bounds what one subscription may hold of its pool
+ * (its chunks_per_subscription): holding that many, a subscription gets no
+ * more of its messages until it returns some, and those are counted lost.
  *
  * When the subscription cannot lend (a non-plain type, or loans disabled),
  * the loan is allocated from the context's allocator and filled by copy or

@@ -1,6 +1,6 @@
 /* A hostile peer writes into a topic's shared memory between the victim's
  * calls; the victim must keep working or fail with a code, never crash
- * (DESIGN.md I3). Each case runs in a forked child so that a crash shows as
+ * (docs/design.md I3). Each case runs in a forked child so that a crash shows as
  * the signal that killed it, and the parent checks /dev/shm is clean after.
  *
  * The values written are wild on purpose (offsets of a terabyte): a victim
@@ -93,6 +93,58 @@ static void case_pool_header(void)
     take_and_return(&f, 3);
     hostile_unmap(&pool);
     hostile_unmap(&segment);
+    teardown(&f);
+}
+
+/* A late subscription meets a misaligned geometry with every other check
+ * happy: first a segment header whose chunks start 4 bytes off (one chunk
+ * left, so it fits), then a pool control object whose payload offset is 4
+ * bytes off. Either would lend messages misaligned for the type: the
+ * subscription refuses them (counted in peer_errors) and takes nothing. */
+static void late_take_refused(fixture *f, uint64_t sequence)
+{
+    zl_subscription *late;
+    CHECK_OK(zl_subscription_create(f->context, f->topic, &test_msg_type, NULL, &late));
+    CHECK_OK(zl_publisher_update_connections(f->publisher));
+    publish(f, sequence);
+    const void *loan = NULL;
+    int rc = zl_subscription_take_loan(late, &loan, NULL);
+    if (rc == 0) {
+        printf("lent %p, %zu bytes past the type's alignment\n", loan,
+               (size_t)((uintptr_t)loan % _Alignof(test_msg)));
+        CHECK_EQ((uintptr_t)loan % _Alignof(test_msg), 0);
+    }
+    CHECK_RC(rc, ZL_ENODATA);
+    zl_subscription_stats stats;
+    CHECK_OK(zl_subscription_get_stats(late, &stats));
+    CHECK(stats.peer_errors >= 1);
+    CHECK_OK(zl_subscription_destroy(late));
+    take_and_return(f, sequence);
+}
+
+static void case_pool_alignment(void)
+{
+    fixture f;
+    setup(&f, "hostile_align");
+    publish(&f, 1);
+    take_and_return(&f, 1);
+    hostile_map pool, segment;
+    CHECK(hostile_map_object(0, f.topic, 'g', 0, &segment));
+    zl__segment_shm *g = (zl__segment_shm *)segment.base;
+    uint64_t chunk_offset = g->chunk_offset;
+    uint32_t chunk_count = g->chunk_count;
+    g->chunk_offset += 4; /* in range, and no longer a multiple of 8 */
+    g->chunk_count = 1;
+    late_take_refused(&f, 2);
+    g->chunk_offset = chunk_offset;
+    g->chunk_count = chunk_count;
+    hostile_unmap(&segment);
+
+    CHECK(hostile_map_object(0, f.topic, 'p', 0, &pool));
+    zl__pool_shm *p = (zl__pool_shm *)pool.base;
+    p->payload_offset += 4;
+    late_take_refused(&f, 3);
+    hostile_unmap(&pool);
     teardown(&f);
 }
 
@@ -272,6 +324,7 @@ int main(void)
         void (*run)(void);
     } cases[] = {
         {"pool_header", case_pool_header},
+        {"pool_alignment", case_pool_alignment},
         {"queue_header", case_queue_header},
         {"ring_positions", case_ring_positions},
         {"size_field", case_size_field},

@@ -1,4 +1,5 @@
-/* zloan — the context.
+/** @file
+ * zloan — the context.
  *
  * A context holds what a process's endpoints share: the domain id that
  * isolates groups of processes, and the allocator. Endpoints in different
@@ -29,27 +30,29 @@
 extern "C" {
 #endif
 
+/** A context (opaque): what the endpoints of a process share. zl_context_create() makes one. */
 typedef struct zl_context zl_context;
 
-#define ZL_DOMAIN_ID_MAX 232 /* the same range as ROS 2 */
+#define ZL_DOMAIN_ID_MAX 232 /**< the same range as ROS 2 */
 
-/* Environment variable: when set to 1 (or true, yes, on), every endpoint
+/** Environment variable: when set to 1 (or true, yes, on), every endpoint
  * behaves as if loans were disabled (the refusal path); 0, false, no, off
  * or empty leave loans on. The user's code does not change. */
 #define ZL_ENV_DISABLE_LOANS "ZLOAN_DISABLE_LOANS"
 
+/** Options of zl_context_create(); zl_context_options_init() fills the defaults. */
 typedef struct zl_context_options {
-    /* 0..ZL_DOMAIN_ID_MAX. Default 0, or ZLOAN_DOMAIN_ID from the
+    /** 0..ZL_DOMAIN_ID_MAX. Default 0, or ZLOAN_DOMAIN_ID from the
      * environment (zl_context_create refuses an invalid one). */
     uint32_t domain_id;
-    /* Used for every heap allocation zloan makes for this context. */
+    /** Used for every heap allocation zloan makes for this context. */
     zl_allocator allocator;
-    /* Disable loans for every endpoint of this context (see ZL_ENV_DISABLE_LOANS). */
+    /** Disable loans for every endpoint of this context (see ZL_ENV_DISABLE_LOANS). */
     bool disable_loans;
-    /* Share this context's topics with the members of the process's
+    /** Share this context's topics with the members of the process's
      * effective group: its objects live in the group's namespace
-     * (/dev/shm/zl.g<gid>.*, mode 0660) instead of the user's
-     * (zl.<uid>.*, 0600), and objects there owned by other members are
+     * (/dev/shm/zl.g\<gid\>.*, mode 0660) instead of the user's
+     * (zl.\<uid\>.*, 0600), and objects there owned by other members are
      * trusted when they are closed to others. Every member's context must
      * set it. A topic's registry outlives its users when the last one to
      * leave is not its creator (/dev/shm's sticky bit lets only the owner
@@ -57,10 +60,10 @@ typedef struct zl_context_options {
     bool share_with_group;
 } zl_context_options;
 
-/* Fills options with the defaults. options must not be NULL. */
+/** Fills options with the defaults. options must not be NULL. */
 void zl_context_options_init(zl_context_options *options);
 
-/* Creates a context. options may be NULL for the defaults. It also removes
+/** Creates a context. options may be NULL for the defaults. It also removes
  * what killed processes of this user left in shared memory (/dev/shm objects
  * of zloan topics nobody uses any more), so a restart after a crash starts
  * clean; objects in use are never touched.
@@ -72,7 +75,7 @@ void zl_context_options_init(zl_context_options *options);
  * Any thread. */
 int zl_context_create(const zl_context_options *options, zl_context **context);
 
-/* Destroys a context from which nothing made is left.
+/** Destroys a context from which nothing made is left.
  * @retval 0 done; the handle is gone.
  * @retval ZL_EINVAL context is NULL.
  * @retval ZL_EBUSY publishers, subscriptions, wait sets, executors, guard
@@ -81,7 +84,7 @@ int zl_context_create(const zl_context_options *options, zl_context **context);
  * Any thread, but not concurrently with other calls on the same context. */
 int zl_context_destroy(zl_context *context);
 
-/* The context's domain id. */
+/** The context's domain id. */
 uint32_t zl_context_domain_id(const zl_context *context);
 
 #ifdef __cplusplus

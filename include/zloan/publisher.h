@@ -1,4 +1,5 @@
-/* zloan — publishers.
+/** @file
+ * zloan — publishers.
  *
  * Two ways to publish:
  *   - zl_publisher_publish(): the user owns the message (stack or heap),
@@ -36,41 +37,48 @@
 extern "C" {
 #endif
 
+/** A publisher (opaque). zl_publisher_create() makes one. */
 typedef struct zl_publisher zl_publisher;
 
+/** Options of zl_publisher_create(); zl_publisher_options_init() fills the defaults. */
 typedef struct zl_publisher_options {
-    /* Last messages kept for subscriptions that join later and ask for
+    /** Last messages kept for subscriptions that join later and ask for
      * history (0..64). Default 0. */
     uint32_t history;
-    /* Most loans the user may hold at once (1..1024). Default 4. */
+    /** Most loans the user may hold at once (1..1024). Default 4. */
     uint32_t max_loans;
-    /* Subscriptions the pool is sized for (1..ZL_TOPIC_SUBSCRIPTIONS_MAX).
+    /** Subscriptions the pool is sized for (1..ZL_TOPIC_SUBSCRIPTIONS_MAX).
      * Default 8. */
     uint32_t max_subscriptions;
-    /* Chunks a subscription may keep in use: its queue plus the loans it
+    /** Chunks a subscription may keep in use: its queue plus the loans it
      * holds (2..4096). A subscription whose depth plus loans plus one
-     * exceeds this gets its queue shortened to fit. With max_loans, history
-     * and max_subscriptions it bounds the chunks the pool lends at once
+     * exceeds this gets its queue shortened to fit. The publisher enforces
+     * it: a subscription that holds this many chunks (its loans, its queue)
+     * has its oldest queued message replaced, or, with nothing queued, gets
+     * no more messages until it returns some, each counted in its stats.lost
+     * and in the publisher's stats.dropped. So one subscription that never
+     * returns its loans cannot drain the pool. With max_loans, history and
+     * max_subscriptions it bounds the chunks the pool lends at once
      * (beyond: ZL_EEXHAUSTED). Default 24 (fits the default subscription:
      * depth 8, 8 loans, and the copy path's one). */
     uint32_t chunks_per_subscription;
-    /* Upper bound of the shared memory the publisher's pool may reserve, in
+    /** Upper bound of the shared memory the publisher's pool may reserve, in
      * bytes. 0 (the default): a quarter of the machine's RAM or half of what
      * /dev/shm has free at creation, whichever is less. The pool starts
      * with a few chunks and grows by segments as loans need them; a loan
      * that would need more than the bound fails with ZL_ENOSHM. */
     uint64_t pool_bytes_max;
-    /* Never lend shared memory (also ZLOAN_DISABLE_LOANS). */
+    /** Never lend shared memory (also ZLOAN_DISABLE_LOANS). */
     bool disable_loans;
 } zl_publisher_options;
 
-#define ZL_TOPIC_PUBLISHERS_MAX 16
-#define ZL_TOPIC_SUBSCRIPTIONS_MAX 16
+#define ZL_TOPIC_PUBLISHERS_MAX 16    /**< most publishers of one topic at once */
+#define ZL_TOPIC_SUBSCRIPTIONS_MAX 16 /**< most subscriptions of one topic at once */
 
-/* Fills options with the defaults. options must not be NULL. */
+/** Fills options with the defaults. options must not be NULL. */
 void zl_publisher_options_init(zl_publisher_options *options);
 
-/* Creates a publisher of type on topic. Its pool starts with a few chunks
+/** Creates a publisher of type on topic. Its pool starts with a few chunks
  * of the type's size (none for a sized type) and grows by shared-memory
  * segments, each reserved in full before any of it is lent, so that memory
  * running short is ZL_ENOSHM from a loan, never a crash. options may be NULL. topic and type are copied.
@@ -95,16 +103,16 @@ void zl_publisher_options_init(zl_publisher_options *options);
 int zl_publisher_create(zl_context *context, const char *topic, const zl_type *type,
                         const zl_publisher_options *options, zl_publisher **publisher);
 
-/* Destroys the publisher. Loans the user still holds from it become invalid.
+/** Destroys the publisher. Loans the user still holds from it become invalid.
  * Messages already delivered stay readable by subscriptions holding them.
  * @retval 0 done. @retval ZL_EINVAL publisher is NULL. */
 int zl_publisher_destroy(zl_publisher *publisher);
 
-/* true when zl_publisher_loan() lends shared memory (zero copy); false when
+/** true when zl_publisher_loan() lends shared memory (zero copy); false when
  * loans come from the allocator and publishing copies or serializes. */
 bool zl_publisher_can_loan(const zl_publisher *publisher);
 
-/* Lends memory for one message (type->size bytes, aligned for the type, not
+/** Lends memory for one message (type->size bytes, aligned for the type, not
  * initialised). The caller fills it, then publishes it or returns it. For a
  * sized type, the same as zl_publisher_loan_sized(publisher, 0, message).
  * @retval 0 *message points at the loan; the caller holds it.
@@ -118,18 +126,18 @@ bool zl_publisher_can_loan(const zl_publisher *publisher);
  * @retval ZL_ENOMEM (refusal path) the allocator failed. */
 int zl_publisher_loan(zl_publisher *publisher, void **message);
 
-/* Lends memory for one message of a sized type with room for count tail
+/** Lends memory for one message of a sized type with room for count tail
  * elements (zl_type_message_size(type, count) bytes, aligned for the type,
  * not initialised). Publishing it with zl_publisher_publish_loan() sends
  * count elements; zl_publisher_publish_loan_sized() may send fewer.
  * @retval 0 *message points at the loan; the caller holds it.
  * @retval ZL_EINVAL an argument is NULL, the type is not sized (count must
  *         then be 0), or count exceeds the type's max_count.
- * @retval ZL_ETOOMANYLOANS, ZL_EEXHAUSTED, ZL_ENOSHM, ZL_ENOMEM as for
- *         zl_publisher_loan(). */
+ * @retval ZL_ETOOMANYLOANS the caller already holds max_loans loans.
+ * @retval ZL_EEXHAUSTED, ZL_ENOSHM, ZL_ENOMEM as for zl_publisher_loan(). */
 int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **message);
 
-/* Publishes a loan and takes it over: the caller must not touch message
+/** Publishes a loan and takes it over: the caller must not touch message
  * afterwards.
  * @retval 0 published (possibly to no one).
  * @retval ZL_EINVAL an argument is NULL.
@@ -139,7 +147,7 @@ int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **messag
  * On error the caller still holds the loan. */
 int zl_publisher_publish_loan(zl_publisher *publisher, void *message);
 
-/* Publishes a loan with count tail elements filled (count no more than the
+/** Publishes a loan with count tail elements filled (count no more than the
  * loan was made for) and takes it over, as zl_publisher_publish_loan().
  * @retval 0 published.
  * @retval ZL_EINVAL an argument is NULL, or count exceeds the loan's.
@@ -148,57 +156,59 @@ int zl_publisher_publish_loan(zl_publisher *publisher, void *message);
  *         loan. */
 int zl_publisher_publish_loan_sized(zl_publisher *publisher, void *message, size_t count);
 
-/* Gives back an unpublished loan.
+/** Gives back an unpublished loan.
  * @retval 0 done. @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ENOTLOAN message is not a loan held from this publisher. */
 int zl_publisher_return_loan(zl_publisher *publisher, void *message);
 
-/* Publishes a message the caller owns, by copy (or serialization); the caller
+/** Publishes a message the caller owns, by copy (or serialization); the caller
  * keeps message and may reuse it at once.
  * @retval 0 published. @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_EEXHAUSTED no chunk to copy into.
  * @retval ZL_ESERIALIZE serialization failed. */
 int zl_publisher_publish(zl_publisher *publisher, const void *message);
 
-/* Publishes a message of a sized type with count tail elements that the
+/** Publishes a message of a sized type with count tail elements that the
  * caller owns, by copy; the caller keeps it. For a fixed-size type count
  * must be 0.
  * @retval 0 published. @retval ZL_EINVAL an argument is NULL or count is
  *         out of range. @retval ZL_EEXHAUSTED, ZL_ENOSHM no chunk to copy into. */
 int zl_publisher_publish_sized(zl_publisher *publisher, const void *message, size_t count);
 
-/* Connects subscriptions that appeared since the last call and delivers the
+/** Connects subscriptions that appeared since the last call and delivers the
  * history they asked for; drops the ones that left, reclaiming their chunks.
  * loan and publish do this too; call it from an idle publisher to serve late
  * joiners.
  * @retval 0 done. @retval ZL_EINVAL publisher is NULL. */
 int zl_publisher_update_connections(zl_publisher *publisher);
 
-/* Statistics of a publisher. */
+/** Statistics of a publisher. */
 typedef struct zl_publisher_stats {
-    uint64_t published;           /* messages published */
-    uint64_t dropped;             /* queue entries reclaimed from slow subscriptions (keep-last) */
-    uint32_t subscriptions;       /* subscriptions currently connected */
-    uint32_t chunks_total;        /* chunks in the pool now, of every size */
-    uint32_t chunks_free;         /* chunks neither lent, queued, kept nor held */
-    uint32_t loans_held;          /* loans the user holds now */
-    uint64_t peer_errors;         /* invalid values read from subscriptions' shared memory */
-    uint32_t other_owners;        /* other users (or groups) with this topic in this domain:
+    uint64_t published;           /**< messages published */
+    uint64_t dropped;             /**< messages a subscription lost: queue entries reclaimed
+                                   * (keep-last), or not delivered to one that
+                                   * holds its whole chunks_per_subscription */
+    uint32_t subscriptions;       /**< subscriptions currently connected */
+    uint32_t chunks_total;        /**< chunks in the pool now, of every size */
+    uint32_t chunks_free;         /**< chunks neither lent, queued, kept nor held */
+    uint32_t loans_held;          /**< loans the user holds now */
+    uint64_t peer_errors;         /**< invalid values read from subscriptions' shared memory */
+    uint32_t other_owners;        /**< other users (or groups) with this topic in this domain:
                                      their endpoints never connect to ours (isolation) */
-    uint32_t segments;            /* shared-memory segments of the pool now */
-    uint64_t shm_bytes;           /* shared memory the pool reserves now */
-    uint64_t shm_bytes_high;      /* the most it reserved at once */
-    uint64_t shm_bytes_max;       /* its bound (pool_bytes_max or the default) */
-    uint64_t growths;             /* segments added since creation (the slow path) */
+    uint32_t segments;            /**< shared-memory segments of the pool now */
+    uint64_t shm_bytes;           /**< shared memory the pool reserves now */
+    uint64_t shm_bytes_high;      /**< the most it reserved at once */
+    uint64_t shm_bytes_max;       /**< its bound (pool_bytes_max or the default) */
+    uint64_t growths;             /**< segments added since creation (the slow path) */
 } zl_publisher_stats;
 
-/* Takes back what subscriptions returned, then fills *stats (other_owners
+/** Takes back what subscriptions returned, then fills *stats (other_owners
  * is counted anew from the names in /dev/shm at each call).
  * @retval 0 *stats filled. @retval ZL_EINVAL an argument is NULL.
  * Same thread rules as the other publisher calls. */
 int zl_publisher_get_stats(zl_publisher *publisher, zl_publisher_stats *stats);
 
-/* The publisher's id, as seen in zl_message_info.publisher_id. */
+/** The publisher's id, as seen in zl_message_info.publisher_id. */
 uint64_t zl_publisher_id(const zl_publisher *publisher);
 
 #ifdef __cplusplus

@@ -10,7 +10,7 @@
  * whose chunks was lent for ZL__SEGMENT_IDLE_NS is given back (unmapped and
  * unlinked), except the one made at creation.
  *
- * Invariants (I1 of DESIGN.md, from the publisher's side)
+ * Invariants (I1 of docs/design.md, from the publisher's side)
  *   A chunk is named by its entry (segment slot, index: zl__entry_pack).
  *   P1. refs[c] counts who refers to chunk c: the user's loan (1 while lent),
  *       each connection whose `outstanding` bit for c is set, and the history
@@ -30,13 +30,23 @@
  *       once (loan and publish both drain), so a subscription never has more
  *       than depth + loans + 1 chunks to return: the return ring, sized for
  *       that, cannot overflow for an honest subscription.
- *   P5. A segment is in the shared table (serials[slot] = its serial) from
+ *   P5. A connection never has more than chunks_per_subscription outstanding
+ *       bits (`held`, its count, over all segments). A delivery that would
+ *       exceed the budget first reclaims the connection's oldest queued entry
+ *       (keep-last); when nothing is queued (the subscription holds its whole
+ *       budget as loans) the message is not delivered to it and counts as
+ *       lost for it. So the pool (within max_loans + history +
+ *       max_subscriptions * budget chunks) never runs dry because of one
+ *       subscription that takes and never returns, and the others carry on.
+ *       An honest subscription never reaches the budget: attach() shortens
+ *       its queue so that depth + loans + 1 fits.
+ *   P6. A segment is in the shared table (serials[slot] = its serial) from
  *       before any of its chunks is lent (the table change is published by
  *       a release increment of segments_seq, before the first deliver
  *       release of one of its chunks) until every chunk of it is free; only
  *       then is it removed from the table, unmapped and unlinked. So a
  *       subscription never meets an entry of a segment it cannot find.
- *   P6. Growth reserves a whole segment (fallocate) before any chunk of it
+ *   P7. Growth reserves a whole segment (fallocate) before any chunk of it
  *       is lent: running out of memory is ZL_ENOSHM from the loan that
  *       needed the segment, never a SIGBUS.
  */
@@ -88,6 +98,7 @@ typedef struct connection {
     uint32_t depth;
     uint64_t lost;
     uint32_t *mirror;      /* what we wrote into the deliver ring */
+    uint32_t held;         /* outstanding bits set, over all segments (P5) */
 } connection;
 
 /* One segment of the pool, as the publisher keeps it (private). */
@@ -218,6 +229,7 @@ static inline bool take_outstanding(zl__mw_publisher *pub, uint32_t j, uint32_t 
     if (!bit_test(bits, zl__entry_chunk(entry)))
         return false;
     bit_clear(bits, zl__entry_chunk(entry));
+    pub->connections[j].held--; /* P5 */
     return true;
 }
 
@@ -237,7 +249,7 @@ static uint64_t class_capacity(const zl__mw_publisher *pub, uint32_t k)
     return capacity < pub->payload_max ? capacity : pub->payload_max;
 }
 
-/* Tells subscriptions that the table changed (P5). */
+/* Tells subscriptions that the table changed (P6). */
 static void table_changed(zl__mw_publisher *pub)
 {
     /* Release: the serials written before, and the new segment's header
@@ -295,7 +307,7 @@ static int segment_bookkeeping(zl__mw_publisher *pub, segment *seg, uint32_t cou
 }
 
 /* Lays out a new segment of class k in slot and enters it in the table. The
- * slow path of growth (P5, P6). */
+ * slow path of growth (P6, P7). */
 static int grow(zl__mw_publisher *pub, uint32_t k)
 {
     uint32_t slot = 0;
@@ -369,13 +381,13 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
     if (pub->shm_bytes > pub->shm_bytes_high)
         pub->shm_bytes_high = pub->shm_bytes;
     pub->growths++;
-    /* Relaxed: published by table_changed's release increment (P5). */
+    /* Relaxed: published by table_changed's release increment (P6). */
     zl__store_relaxed(&pub->pool->serials[slot], serial);
     table_changed(pub);
     return 0;
 }
 
-/* Gives a segment none of whose chunks is in use back (P5). */
+/* Gives a segment none of whose chunks is in use back (P6). */
 static void retire(zl__mw_publisher *pub, uint32_t slot)
 {
     segment *seg = &pub->segments[slot];
@@ -452,6 +464,7 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
                 outstanding[w] = 0;
             }
         }
+        c->held = 0;
         deallocate(pub->allocator, c->mirror, sizeof(uint32_t) * (c->deliver.mask + 1));
         c->mirror = NULL;
     }
@@ -472,33 +485,52 @@ static void mark_broken(zl__mw_publisher *pub, uint32_t j)
     pub->peer_errors++;
 }
 
-/* Pushes entry into connection j under keep-last. Returns false when the
- * connection broke (it has been dropped). */
-static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
+/* Counts one message lost for connection c (keep-last, or its budget). */
+static void count_lost(zl__mw_publisher *pub, connection *c)
+{
+    c->lost++;
+    pub->dropped++;
+    /* Relaxed: a statistic; the subscription reads it with relaxed too. */
+    zl__store_relaxed(&c->shm->lost, c->lost);
+}
+
+enum { DELIVER_BROKEN = -1, DELIVER_SKIPPED = 0, DELIVER_PUSHED = 1 };
+
+/* Pushes entry into connection j under keep-last, within its budget (P5).
+ * Returns DELIVER_PUSHED, DELIVER_SKIPPED (over budget with nothing queued:
+ * counted as lost for it), or DELIVER_BROKEN (it has been dropped). */
+static int deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
 {
     connection *c = &pub->connections[j];
     for (;;) {
+        /* Over budget, any queued entry is one too many: reclaim down to an
+         * empty queue if need be (a fill of 1 or more reclaims the oldest). */
+        bool over = c->held >= pub->chunks_per_subscription;
         uint32_t oldest;
-        int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror, c->depth,
-                                            &c->deliver_head_seen, &oldest);
-        if (rc == 0)
-            break;
+        int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror,
+                                            over ? 1 : c->depth, &c->deliver_head_seen, &oldest);
         if (rc < 0) {
             mark_broken(pub, j);
-            return false;
+            return DELIVER_BROKEN;
         }
+        if (rc == 0 && over) {
+            /* Everything it has is held (or returned and not drained yet):
+             * it gets nothing more until it gives some back. */
+            count_lost(pub, c);
+            return DELIVER_SKIPPED;
+        }
+        if (rc == 0)
+            break;
         if (take_outstanding(pub, j, oldest))
             release_ref(pub, oldest);
-        c->lost++;
-        pub->dropped++;
-        /* Relaxed: a statistic; the subscription reads it with relaxed too. */
-        zl__store_relaxed(&c->shm->lost, c->lost);
+        count_lost(pub, c);
     }
     zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, entry);
     segment *seg = &pub->segments[zl__entry_slot(entry)];
     bit_set(outstanding_of(seg, j), zl__entry_chunk(entry));
+    c->held++;
     seg->refs[zl__entry_chunk(entry)]++;
-    return true;
+    return DELIVER_PUSHED;
 }
 
 /* Second half of the claim: the connection is ours, set it up and send the
@@ -547,7 +579,7 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
         for (uint32_t k = pub->history_len - n; k < pub->history_len; k++) {
             uint32_t at = (pub->history_next + pub->history_capacity - pub->history_len + k) %
                           pub->history_capacity;
-            if (!deliver(pub, j, pub->history[at]))
+            if (deliver(pub, j, pub->history[at]) == DELIVER_BROKEN)
                 return;
         }
     }
@@ -822,7 +854,7 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     while (mask != 0) {
         uint32_t j = (uint32_t)__builtin_ctz(mask);
         mask &= mask - 1;
-        if (deliver(pub, j, handle))
+        if (deliver(pub, j, handle) == DELIVER_PUSHED)
             delivered |= 1u << j;
     }
     if (delivered != 0) {
@@ -1008,7 +1040,7 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     pub->shm_bytes_max = bound - control;
     pub->max_loans = e->max_loans;
     pub->chunks_per_subscription = config->chunks_per_subscription;
-    pub->alignment = e->payload_alignment < ZL__CACHE_LINE ? ZL__CACHE_LINE : e->payload_alignment;
+    pub->alignment = zl__pool_alignment(e->payload_alignment);
     pub->payload_offset = zl__align_up(sizeof(zl__chunk_header), pub->alignment);
     pub->payload_max = e->payload_size;
     for (uint32_t k = 0; k < CLASSES; k++)

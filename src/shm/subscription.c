@@ -1,7 +1,7 @@
 /* The shared-memory transport, subscription side: its queue object, the
  * publishers' pools it maps read-only, and the loans it holds.
  *
- * Invariants (I1 of DESIGN.md, from the subscription's side)
+ * Invariants (I1 of docs/design.md, from the subscription's side)
  *   S1. A chunk the subscription took from a deliver ring stays "held" (a
  *       slot of `held` in state HELD or RETURNING) until its index is pushed
  *       on that connection's return ring, or the connection is gone. The
@@ -11,11 +11,6 @@
  *       names it and its connection is attached, or while any held loan
  *       points into it (segment_view.refs), so a loan stays readable after
  *       its publisher left, died or gave the segment back.
- *   S5. Segments are mapped when the pool's segments_seq changes, which we
- *       check (acquire) after reading an entry and before using it: the
- *       publisher entered the segment in its table before it delivered any
- *       chunk of it (publisher.c P5), so the entry's segment is in our view
- *       unless the publisher is broken (then the entry is dropped, counted).
  *   S3. Threads. The take path and reconfiguration run on the owner thread
  *       (one at a time, per the API). Returns may come from any thread: a
  *       returner moves its slot HELD -> RETURNING (CAS: exactly one return
@@ -27,6 +22,19 @@
  *       tries the token; the holder re-reads `returning` after releasing the
  *       token and takes it again when work is left (a store-buffer pattern,
  *       hence seq_cst on those four operations).
+ *   S5. The loan limit counts the user's loans, not the slots: `loaned` is
+ *       the number of slots in state LOANED, incremented by the owner before
+ *       it lends a slot and decremented by the returner whose CAS moved the
+ *       slot to RETURNING, before its return_loan returns. So a return that
+ *       returned 0 no longer counts against the limit, even while its slot
+ *       waits for the token holder. The table has room for loans_max such
+ *       waiting slots besides the user's; should they all be taken, the
+ *       owner waits for the token and pushes them itself (claim_or_flush).
+ *   S6. Segments are mapped when the pool's segments_seq changes, which we
+ *       check (acquire) after reading an entry and before using it: the
+ *       publisher entered the segment in its table before it delivered any
+ *       chunk of it (publisher.c P6), so the entry's segment is in our view
+ *       unless the publisher is broken (then the entry is dropped, counted).
  */
 #include <sched.h>
 #include <stdio.h>
@@ -103,6 +111,7 @@ struct zl__mw_subscription {
     bool registered;
     uint64_t id;
     uint64_t payload_size;
+    uint64_t payload_alignment;
     char queue_name[ZL__SHM_NAME_MAX + 1];
     zl__mapping queue_map;
     zl__queue_shm *queue;
@@ -117,9 +126,10 @@ struct zl__mw_subscription {
     uint32_t active_mask;
     uint64_t attachments; /* attachments so far (owner thread) */
     connection connections[ZL__PUB_SLOTS];
-    uint32_t held_capacity;
+    uint32_t loans_max;     /* loans the user may hold (S5) */
+    uint32_t held_capacity; /* 2 * loans_max slots */
     held *held;
-    zl__atomic_u32 held_in_use;
+    zl__atomic_u32 loaned;  /* slots in state LOANED (S5) */
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
     zl__atomic_u64 lost_dropped;   /* entries we dropped ourselves, and released connections' counts */
@@ -191,7 +201,7 @@ static segment_view *segment_map(zl__mw_subscription *sub, const pool_view *pool
     int rc = zl__segment_open(name, false, sub->registry.group, &view->map);
     if (rc != 0 || !zl__segment_geometry_read(view->map.base, view->map.size, pool->publisher_id,
                                              slot, serial, pool->geometry.payload_offset,
-                                             &view->geometry)) {
+                                             pool->geometry.alignment, &view->geometry)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
             zl__fetch_add_relaxed(&sub->peer_errors, 1);
@@ -203,13 +213,13 @@ static segment_view *segment_map(zl__mw_subscription *sub, const pool_view *pool
     return view;
 }
 
-/* Owner thread, token held: the pool's table changed (S5): let go of
+/* Owner thread, token held: the pool's table changed (S6): let go of
  * segments it no longer names, map the new ones. */
 static void rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t seq)
 {
     pool->seen_seq = seq;
     for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
-        /* Relaxed: ordered by the acquire load of segments_seq (S5). */
+        /* Relaxed: ordered by the acquire load of segments_seq (S6). */
         uint32_t serial = zl__load_relaxed(&pool->pool->serials[slot]);
         segment_view *view = pool->segments[slot];
         if (view != NULL && view->geometry.serial == serial)
@@ -233,8 +243,8 @@ static const zl__chunk_header *chunk_of(zl__mw_subscription *sub, pool_view *poo
                                         uint32_t entry, segment_view **segment)
 {
     /* Acquire pairs with the publisher's release increment after a table
-     * change (P5); we read entry after an acquire load of the deliver tail,
-     * so a segment new to this entry shows here (S5). */
+     * change (P6); we read entry after an acquire load of the deliver tail,
+     * so a segment new to this entry shows here (S6). */
     uint32_t seq = zl__load_acquire(&pool->pool->segments_seq);
     if (seq != pool->seen_seq)
         rescan(sub, pool, seq);
@@ -275,7 +285,6 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
          * of its fields (pairs with the owner's acquire load in claim_slot). */
         zl__store_release(&h->state, HELD_FREE);
         atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
-        zl__fetch_sub_acq_rel(&sub->held_in_use, 1);
         freed++;
     }
     return freed;
@@ -349,7 +358,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     zl__registry_endpoint_name(&sub->registry, name, sizeof name, 'p', id);
     int rc = zl__segment_open(name, false, sub->registry.group, &view->map);
     if (rc != 0 || !zl__pool_geometry_read(view->map.base, view->map.size, id, &sub->record,
-                                          &view->geometry)) {
+                                          sub->payload_alignment, &view->geometry)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
             zl__fetch_add_relaxed(&sub->peer_errors, 1);
@@ -362,7 +371,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     view->publisher_id = id;
     c->pool = view;
     c->process_token = view->geometry.process_token;
-    /* Acquire: see chunk_of (S5). */
+    /* Acquire: see chunk_of (S6). */
     rescan_locked(sub, view, zl__load_acquire(&view->pool->segments_seq));
 }
 
@@ -441,6 +450,25 @@ static uint32_t claim_slot(zl__mw_subscription *sub)
     return UINT32_MAX;
 }
 
+/* A free slot for the next loan (S5). Only the owner claims slots, so a
+ * slot found FREE stays FREE until the owner uses it.
+ * When every slot is taken by the user's loans and returns that wait for
+ * the token holder, take the token (its holder does a bounded amount of
+ * work) and push them here. UINT32_MAX only when the returns cannot be
+ * pushed: a return ring that stays full, which an honest publisher never
+ * leaves (publisher.c P4). Owner thread. */
+static uint32_t claim_or_flush(zl__mw_subscription *sub)
+{
+    uint32_t k = claim_slot(sub);
+    if (k != UINT32_MAX)
+        return k;
+    token_acquire_spinning(sub);
+    while (flush_locked(sub) != 0) {
+    }
+    token_release(sub);
+    return claim_slot(sub);
+}
+
 /* Drops an entry we could not use: give the chunk straight back when the
  * connection works, count it. Owner thread. */
 static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
@@ -459,11 +487,16 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
 {
     flush(sub);
     refresh(sub);
-    /* Acquire pairs with the flusher's decrement (acq_rel) after it freed a
-     * slot, so claim_slot below finds that slot free. */
-    if (zl__load_acquire(&sub->held_in_use) >= sub->held_capacity)
+    /* Relaxed: only the count matters (S5); a return that happened before
+     * this call (by the user's own synchronisation) is seen by coherence.
+     * The slot itself is ordered by claim_slot's acquire. */
+    if (zl__load_relaxed(&sub->loaned) >= sub->loans_max)
         return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
-                        sub->held_capacity);
+                        sub->loans_max);
+    uint32_t k = claim_or_flush(sub);
+    if (k == UINT32_MAX)
+        return zl__fail(ZL_ETOOMANYLOANS,
+                        "returned loans wait for a publisher that does not take them back");
     for (;;) {
         /* Choose the connection whose oldest message is oldest. Headers are
          * read only when two connections have data: with one publisher the
@@ -567,7 +600,6 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             drop_entry(sub, c, entry);
             continue;
         }
-        uint32_t k = claim_slot(sub);
         held *slot = &sub->held[k];
         slot->connection = best;
         slot->entry = entry;
@@ -578,7 +610,9 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         zl__fetch_add_relaxed(&segment->refs, 1); /* S2; the pool view's ref keeps it > 0 */
         const uint8_t *data = (const uint8_t *)at + geometry->payload_offset;
         zl__store_relaxed(&slot->payload, (uintptr_t)data);
-        zl__fetch_add_relaxed(&sub->held_in_use, 1);
+        /* Relaxed: a count (S5); decremented by the returner that moves the
+         * slot out of LOANED, which it can see only after the store below. */
+        zl__fetch_add_relaxed(&sub->loaned, 1);
         /* Release: the fields above are visible to any thread that sees
          * HELD (returners' acquire loads). */
         zl__store_release(&slot->state, HELD_LOANED);
@@ -623,6 +657,9 @@ int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *paylo
         if (zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING))
             break;
     }
+    /* The loan no longer counts against the limit (S5). Relaxed: a count;
+     * our CAS above read the owner's increment-then-release. */
+    zl__fetch_sub_relaxed(&sub->loaned, 1);
     atomic_fetch_add_explicit(&sub->returning, 1, memory_order_seq_cst);
     flush(sub);
     return 0;
@@ -729,7 +766,9 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     sub->allocator = a;
     sub->registry.fd = -1;
     sub->payload_size = e->payload_size;
-    sub->held_capacity = e->max_loans;
+    sub->payload_alignment = e->payload_alignment;
+    sub->loans_max = e->max_loans;
+    sub->held_capacity = 2 * e->max_loans;
     sub->held = allocate(a, sizeof(held) * sub->held_capacity);
     if (sub->held == NULL) {
         free_private(sub);

@@ -4,7 +4,14 @@
 #include "crash.h"
 #include "peer.h"
 
+/* Pools (control objects; each has segments beside it). */
 static int pools(const char *needle)
+{
+    return crash_shm_pools(needle);
+}
+
+/* Pool objects: control objects and their segments. */
+static int pool_objects(const char *needle)
 {
     char pool_needle[300];
     snprintf(pool_needle, sizeof pool_needle, "%s:p", needle);
@@ -49,6 +56,7 @@ int main(void)
     /* The survivor: a second publisher that stays on the topic. */
     zl_publisher *survivor;
     CHECK_OK(zl_publisher_create(context, topic, &test_msg_type, NULL, &survivor));
+    int survivor_objects = pool_objects(needle); /* it lends nothing: no growth */
     zl_publisher *leaving;
     CHECK_OK(zl_publisher_create(context, topic, &test_msg_type, NULL, &leaving));
     zl_publisher_stats stats;
@@ -75,6 +83,7 @@ int main(void)
     CHECK_EQ(queues(needle), 0);
     printf("pools of the topic after the reap: %d (the survivor's)\n", pools(needle));
     CHECK_EQ(pools(needle), 1);
+    CHECK_EQ(pool_objects(needle), survivor_objects); /* segments gone too */
 
     /* A new context (which sweeps) changes nothing for the survivor. */
     zl_context *again;

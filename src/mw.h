@@ -57,18 +57,22 @@ typedef struct zl__mw_publisher_config {
     uint32_t max_subscriptions;
     uint32_t chunks_per_subscription;
     uint64_t pool_bytes_max;
+    int64_t max_blocking_time_ns; /* waiting for lossless subscriptions */
 } zl__mw_publisher_config;
 
 typedef struct zl__mw_subscription_config {
     zl__mw_endpoint_config endpoint;
     uint32_t depth;
     bool history;
+    bool lossless; /* publishers wait instead of dropping (ZL_LOSSLESS) */
 } zl__mw_subscription_config;
 
-/* How to sleep until a subscription may have data: raise *sleepers, read
- * the words, check readiness, sleep on the words (futex, shared), lower
- * *sleepers. A publisher that delivers wakes the first word when it sees a
- * sleeper; the second changes when peers come or go. */
+/* How to sleep until a subscription may have data (or a publisher may
+ * publish): raise *sleepers (when not NULL), read the words, check
+ * readiness, sleep on the words (futex, shared), lower *sleepers. A
+ * publisher that delivers (a subscription that takes from a lossless queue)
+ * wakes the first word when it sees a sleeper; the last changes when peers
+ * come or go. */
 typedef struct zl__mw_waitable {
     zl__atomic_u32 *words[2];
     uint32_t count;
@@ -90,12 +94,20 @@ typedef struct zl__mw_ops {
     /* Lends payload_size bytes. ZL_EEXHAUSTED, ZL_ETOOMANYLOANS. */
     int (*publisher_loan)(zl__mw_publisher *publisher, void **payload);
     /* Publishes size bytes of a loan (size <= payload_size) and takes it over.
-     * ZL_ENOTLOAN when payload is not an outstanding loan. */
+     * ZL_ENOTLOAN when payload is not an outstanding loan; ZL_ETIMEOUT when
+     * a lossless subscription stayed full for max_blocking_time_ns (then
+     * nothing was delivered to anyone and the loan is still outstanding). */
     int (*publisher_publish_loan)(zl__mw_publisher *publisher, void *payload, size_t size);
     int (*publisher_return_loan)(zl__mw_publisher *publisher, void *payload);
     int (*publisher_update_connections)(zl__mw_publisher *publisher);
     void (*publisher_stats)(const zl__mw_publisher *publisher, zl_publisher_stats *stats);
     uint64_t (*publisher_id)(const zl__mw_publisher *publisher);
+    /* Brings connections up to date, then fills what to sleep on until a
+     * publish would not wait for a lossless subscription. Owner thread. */
+    void (*publisher_waitable)(zl__mw_publisher *publisher, zl__mw_waitable *waitable);
+    /* Whether a publish would not wait (a hint; changes no connection, so
+     * the words of the last publisher_waitable stay mapped). Owner thread. */
+    bool (*publisher_ready)(zl__mw_publisher *publisher);
 
     int (*subscription_create)(const zl__mw_subscription_config *config,
                                zl__mw_subscription **subscription);

@@ -7,6 +7,7 @@
 
 #include "context.h"
 #include "error_detail.h"
+#include "publisher.h"
 
 struct zl_publisher {
     zl_context *context;
@@ -27,6 +28,7 @@ void zl_publisher_options_init(zl_publisher_options *options)
     options->max_loans = 4;
     options->max_subscriptions = 8;
     options->chunks_per_subscription = 24;
+    options->max_blocking_time_ns = ZL_MAX_BLOCKING_TIME_DEFAULT_NS;
 }
 
 int zl_publisher_create(zl_context *context, const char *topic, const zl_type *type,
@@ -43,11 +45,14 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     if (options->history > 64 || options->max_loans == 0 || options->max_loans > 1024 ||
         options->max_subscriptions == 0 ||
         options->max_subscriptions > ZL_TOPIC_SUBSCRIPTIONS_MAX ||
-        options->chunks_per_subscription < 2 || options->chunks_per_subscription > 4096)
+        options->chunks_per_subscription < 2 || options->chunks_per_subscription > 4096 ||
+        options->max_blocking_time_ns < 0 ||
+        options->max_blocking_time_ns > ZL_MAX_BLOCKING_TIME_MAX_NS)
         return zl__fail(ZL_EINVAL,
                         "publisher options out of range: history 0..64, max_loans 1..1024, "
-                        "max_subscriptions 1..%d, chunks_per_subscription 2..4096",
-                        ZL_TOPIC_SUBSCRIPTIONS_MAX);
+                        "max_subscriptions 1..%d, chunks_per_subscription 2..4096, "
+                        "max_blocking_time_ns 0..%lld",
+                        ZL_TOPIC_SUBSCRIPTIONS_MAX, (long long)ZL_MAX_BLOCKING_TIME_MAX_NS);
     char qualified[ZL_TOPIC_NAME_MAX + 1];
     zl__mw_publisher_config config;
     memset(&config, 0, sizeof config);
@@ -59,6 +64,7 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     config.max_subscriptions = options->max_subscriptions;
     config.chunks_per_subscription = options->chunks_per_subscription;
     config.pool_bytes_max = options->pool_bytes_max;
+    config.max_blocking_time_ns = options->max_blocking_time_ns;
 
     zl_publisher *p = zl__context_allocate(context, sizeof *p, _Alignof(zl_publisher));
     if (p == NULL)
@@ -258,4 +264,14 @@ int zl_publisher_get_stats(zl_publisher *publisher, zl_publisher_stats *stats)
 uint64_t zl_publisher_id(const zl_publisher *publisher)
 {
     return publisher == NULL ? 0 : publisher->mw->publisher_id(publisher->impl);
+}
+
+void zl__publisher_waitable(zl_publisher *publisher, zl__mw_waitable *waitable)
+{
+    publisher->mw->publisher_waitable(publisher->impl, waitable);
+}
+
+bool zl__publisher_ready(zl_publisher *publisher)
+{
+    return publisher->mw->publisher_ready(publisher->impl);
 }

@@ -5,7 +5,12 @@
  *   subscription: raise its queue's sleepers counter, read its words (the
  *                 queue's wake word and the registry's generation);
  *   guard condition: read its word;
- *   timer:        nothing to arm; its deadline bounds the sleep.
+ *   timer:        nothing to arm; its deadline bounds the sleep;
+ *   publisher:    (writable: a publish would not wait for a lossless
+ *                 subscription) its connections are brought up to date,
+ *                 then the same as a subscription, with the words of the
+ *                 lossless connection that has no room (publisher.c P5),
+ *                 whose subscription wakes it when it takes or returns.
  * Then a seq_cst fence, then the readiness checks. A publisher stores its
  * delivery, fences, and wakes only when it sees a sleeper (notify.h): either
  * the check here sees the delivery, or the publisher sees the raised counter
@@ -25,10 +30,11 @@
 #include "context.h"
 #include "error_detail.h"
 #include "futex.h"
+#include "publisher.h"
 #include "subscription.h"
 #include "waitset.h"
 
-enum { ENTRY_FREE = 0, ENTRY_SUBSCRIPTION, ENTRY_GUARD, ENTRY_TIMER };
+enum { ENTRY_FREE = 0, ENTRY_SUBSCRIPTION, ENTRY_GUARD, ENTRY_TIMER, ENTRY_PUBLISHER };
 
 typedef struct entry {
     int kind;
@@ -37,6 +43,7 @@ typedef struct entry {
         zl_subscription *subscription;
         zl_guard_condition *guard;
         zl_timer *timer;
+        zl_publisher *publisher;
     } u;
     zl__mw_waitable waitable;
 } entry;
@@ -124,6 +131,9 @@ static int attach(zl_waitset *waitset, int kind, void *object, size_t *index)
         e->u.subscription = object;
         zl__subscription_waitable(object, &e->waitable);
         break;
+    case ENTRY_PUBLISHER:
+        e->u.publisher = object; /* its words are chosen at each wait */
+        break;
     case ENTRY_GUARD:
         if (((zl_guard_condition *)object)->attached)
             return zl__fail(ZL_EBUSY, "the guard condition is attached to another wait set");
@@ -150,6 +160,11 @@ int zl_waitset_attach_subscription(zl_waitset *waitset, zl_subscription *subscri
     return attach(waitset, ENTRY_SUBSCRIPTION, subscription, index);
 }
 
+int zl_waitset_attach_publisher(zl_waitset *waitset, zl_publisher *publisher, size_t *index)
+{
+    return attach(waitset, ENTRY_PUBLISHER, publisher, index);
+}
+
 int zl_waitset_attach_guard_condition(zl_waitset *waitset, zl_guard_condition *guard,
                                       size_t *index)
 {
@@ -166,12 +181,18 @@ bool zl_waitset_ready(const zl_waitset *waitset, size_t index)
     return waitset != NULL && index < waitset->capacity && waitset->entries[index].ready;
 }
 
-/* Raises or lowers the sleepers counters of the armed subscriptions. */
+static bool has_words(const entry *e)
+{
+    return e->kind == ENTRY_SUBSCRIPTION || e->kind == ENTRY_PUBLISHER;
+}
+
+/* Raises or lowers the sleepers counters of the armed subscriptions and
+ * publishers. */
 static void set_sleeping(zl_waitset *waitset, const bool *assume_ready, bool sleeping)
 {
     for (size_t i = 0; i < waitset->capacity; i++) {
         entry *e = &waitset->entries[i];
-        if (e->kind != ENTRY_SUBSCRIPTION || (assume_ready && assume_ready[i]))
+        if (!has_words(e) || e->waitable.sleepers == NULL || (assume_ready && assume_ready[i]))
             continue;
         /* seq_cst: the increment must be ordered before our readiness check
          * and the publisher's delivery before its sleepers load (notify.h). */
@@ -195,15 +216,23 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
         return zl__fail(ZL_EINVAL, "the wait set has no entry");
     int64_t deadline = timeout_ns < 0 ? INT64_MAX : zl__monotonic_ns() + timeout_ns;
     for (;;) {
+        /* A publisher's words depend on which connection is full: chosen
+         * now, before anything is armed (choosing may drop a connection,
+         * unmapping its words). */
+        for (size_t i = 0; i < waitset->capacity; i++)
+            if (waitset->entries[i].kind == ENTRY_PUBLISHER && !(assume_ready && assume_ready[i]))
+                zl__publisher_waitable(waitset->entries[i].u.publisher,
+                                       &waitset->entries[i].waitable);
         set_sleeping(waitset, assume_ready, true);
         unsigned n = 0;
         for (size_t i = 0; i < waitset->capacity; i++) {
             entry *e = &waitset->entries[i];
             if (assume_ready && assume_ready[i])
                 continue;
-            if (e->kind == ENTRY_SUBSCRIPTION) {
+            if (has_words(e)) {
                 for (uint32_t k = 0; k < e->waitable.count; k++)
-                    /* Acquire pairs with the publisher's release increment
+                    /* Acquire pairs with the publisher's (for a publisher
+                     * entry: the subscription's) release increment
                      * (notify.h) or the registry's (new peers). */
                     zl__futex_waiter_set(&waitset->waiters[n++], e->waitable.words[k],
                                          zl__load_acquire(e->waitable.words[k]), 1);
@@ -228,6 +257,8 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
                 e->ready = true;
             } else if (e->kind == ENTRY_SUBSCRIPTION) {
                 e->ready = zl__subscription_ready(e->u.subscription);
+            } else if (e->kind == ENTRY_PUBLISHER) {
+                e->ready = zl__publisher_ready(e->u.publisher);
             } else if (e->kind == ENTRY_GUARD) {
                 e->ready = zl_guard_condition_take(e->u.guard);
             } else {

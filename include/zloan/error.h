@@ -29,7 +29,9 @@ enum zl_error {
     ZL_ECORRUPT = -12,       /* shared memory written by a peer failed validation */
     ZL_EPERM = -13,          /* the operating system refused access */
     ZL_EBUSY = -14,          /* the object is still in use */
-    ZL_ETIMEOUT = -15,       /* a wait ended before anything was ready */
+    ZL_ETIMEOUT = -15,       /* a wait ended before anything was ready (a wait set), or a
+                                publish found a lossless subscription full for its
+                                whole max_blocking_time_ns */
     ZL_ESYSTEM = -16,        /* an unexpected operating-system error (see the detail) */
     ZL_ENOTSUP = -17         /* the operation is not supported for this endpoint */
 };

@@ -17,8 +17,15 @@
  * Threads: a publisher may be used by one thread at a time (calls on
  * different publishers may run concurrently).
  *
+ * Publishing never waits for a keep-last subscription (the default): a full
+ * queue loses its oldest message. A subscription created with
+ * reliability ZL_LOSSLESS never loses one: a publish that would overflow its
+ * queue waits, up to max_blocking_time_ns, until it takes (then
+ * ZL_ETIMEOUT, and nothing is published to anyone).
+ *
  * Loans, publishing and the bookkeeping behind them take no lock, make no
- * system call and allocate nothing in the steady state. New subscriptions are
+ * system call and allocate nothing in the steady state (a publish that must
+ * wait for a lossless subscription sleeps in the kernel). New subscriptions are
  * connected, and their requested history delivered, inside the publisher's own
  * calls (loan, publish, or zl_publisher_update_connections()).
  */
@@ -56,7 +63,15 @@ typedef struct zl_publisher_options {
     uint64_t pool_bytes_max;
     /* Never lend shared memory (also ZLOAN_DISABLE_LOANS). */
     bool disable_loans;
+    /* Longest a publish waits for a lossless subscription (ZL_LOSSLESS)
+     * whose queue is full, in nanoseconds (0..3,600,000,000,000): 0 fails
+     * at once with ZL_ETIMEOUT. Default 200 ms (ZL_MAX_BLOCKING_TIME_DEFAULT_NS).
+     * Keep-last subscriptions never make a publish wait. */
+    int64_t max_blocking_time_ns;
 } zl_publisher_options;
+
+#define ZL_MAX_BLOCKING_TIME_DEFAULT_NS 200000000LL
+#define ZL_MAX_BLOCKING_TIME_MAX_NS 3600000000000LL
 
 #define ZL_TOPIC_PUBLISHERS_MAX 16
 #define ZL_TOPIC_SUBSCRIPTIONS_MAX 16
@@ -104,8 +119,18 @@ bool zl_publisher_can_loan(const zl_publisher *publisher);
 int zl_publisher_loan(zl_publisher *publisher, void **message);
 
 /* Publishes a loan and takes it over: the caller must not touch message
- * afterwards.
+ * afterwards. Every connected subscription receives it: a keep-last one
+ * whose queue is full loses its oldest message instead; when a lossless
+ * one's queue is full (or it holds all the chunks the publisher grants a
+ * subscription), the call first sleeps until every lossless subscription
+ * has room, at most max_blocking_time_ns. A lossless subscription that
+ * dies or leaves meanwhile stops holding it back.
  * @retval 0 published (possibly to no one).
+ * @retval ZL_ETIMEOUT a lossless subscription still had no room after
+ *         max_blocking_time_ns (at once when it is 0): nothing was
+ *         published to any subscription (the detail names the one that
+ *         held the publisher back); the caller still holds the loan and
+ *         may publish it again.
  * @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ENOTLOAN message is not a loan held from this publisher.
  * @retval ZL_EEXHAUSTED (refusal path) no chunk to copy into.
@@ -119,8 +144,11 @@ int zl_publisher_publish_loan(zl_publisher *publisher, void *message);
 int zl_publisher_return_loan(zl_publisher *publisher, void *message);
 
 /* Publishes a message the caller owns, by copy (or serialization); the caller
- * keeps message and may reuse it at once.
+ * keeps message and may reuse it at once. Waits for lossless subscriptions
+ * as zl_publisher_publish_loan() does.
  * @retval 0 published. @retval ZL_EINVAL an argument is NULL.
+ * @retval ZL_ETIMEOUT a lossless subscription had no room within
+ *         max_blocking_time_ns: nothing was published to anyone.
  * @retval ZL_EEXHAUSTED no chunk to copy into.
  * @retval ZL_ESERIALIZE serialization failed. */
 int zl_publisher_publish(zl_publisher *publisher, const void *message);
@@ -141,6 +169,8 @@ typedef struct zl_publisher_stats {
     uint32_t chunks_free;         /* chunks neither lent, queued, kept nor held */
     uint32_t loans_held;          /* loans the user holds now */
     uint64_t peer_errors;         /* invalid values read from subscriptions' shared memory */
+    uint64_t blocked;             /* publishes that found a lossless subscription full (waited or timed out) */
+    uint64_t timeouts;            /* publishes refused with ZL_ETIMEOUT */
 } zl_publisher_stats;
 
 /* Takes back what subscriptions returned, then fills *stats.

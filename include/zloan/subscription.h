@@ -12,7 +12,12 @@
  * it. Loans are finite (options.max_loans); a subscription that holds them
  * all gets ZL_ETOOMANYLOANS from the take calls until it returns one, and
  * meanwhile its queue keeps the newest `depth` messages per publisher, older
- * ones being dropped and counted (keep-last). The publisher is never blocked.
+ * ones being dropped and counted (keep-last), and the publisher is never
+ * blocked. With reliability ZL_LOSSLESS nothing is ever dropped: a publisher
+ * whose message would overflow the queue waits until the subscription takes
+ * (or returns a loan), up to its max_blocking_time_ns, and then fails its
+ * publish with ZL_ETIMEOUT (zl_subscription_stats.held_back counts those
+ * waits).
  *
  * When the subscription cannot lend (a non-plain type, or loans disabled),
  * the loan is allocated from the context's allocator and filled by copy or
@@ -38,13 +43,26 @@ extern "C" {
 
 typedef struct zl_subscription zl_subscription;
 
+/* What a subscription's full queue does to the next message. */
+typedef enum zl_reliability {
+    /* The oldest queued message is dropped (counted in stats.lost); the
+     * publisher never waits. */
+    ZL_KEEP_LAST = 0,
+    /* The publisher waits until the subscription takes, bounded by the
+     * publisher's max_blocking_time_ns; no message is ever dropped. */
+    ZL_LOSSLESS = 1
+} zl_reliability;
+
 typedef struct zl_subscription_options {
     /* Keep-last depth: messages queued per publisher (1..4096). Default 8. */
     uint32_t depth;
     /* Most loans held at once (1..1024). Default 8. */
     uint32_t max_loans;
-    /* Receive the history publishers keep for late joiners. Default false. */
+    /* Receive the history publishers keep for late joiners. Default false.
+     * With ZL_LOSSLESS the history comes first, then every later message. */
     bool history;
+    /* ZL_KEEP_LAST (default) or ZL_LOSSLESS. */
+    zl_reliability reliability;
     /* Never borrow shared memory: take_loan copies into allocator memory
      * (also ZLOAN_DISABLE_LOANS). */
     bool disable_loans;
@@ -131,6 +149,8 @@ typedef struct zl_subscription_stats {
     uint32_t publishers;    /* publishers currently connected */
     uint32_t loans_held;    /* loans held now */
     uint64_t peer_errors;   /* invalid values read from publishers' shared memory */
+    uint64_t held_back;     /* lossless: publishes that found this queue full (the
+                               publisher waited, or timed out) */
 } zl_subscription_stats;
 
 /* @retval 0 *stats filled. @retval ZL_EINVAL an argument is NULL.

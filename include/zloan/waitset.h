@@ -1,5 +1,6 @@
 /* zloan — wait sets: block until a subscription has data, a guard
- * condition is raised or a timer is due.
+ * condition is raised, a timer is due, or a publisher may publish without
+ * waiting for a lossless subscription.
  *
  * A wait set has a fixed capacity chosen at creation; attaching and waiting
  * allocate nothing. A thread that waits sleeps in the kernel (futex); a
@@ -22,6 +23,7 @@
 
 #include "zloan/context.h"
 #include "zloan/guard_condition.h"
+#include "zloan/publisher.h"
 #include "zloan/subscription.h"
 #include "zloan/timer.h"
 
@@ -54,6 +56,14 @@ int zl_waitset_attach_subscription(zl_waitset *waitset, zl_subscription *subscri
 int zl_waitset_attach_guard_condition(zl_waitset *waitset, zl_guard_condition *guard,
                                       size_t *index);
 int zl_waitset_attach_timer(zl_waitset *waitset, zl_timer *timer, size_t *index);
+/* A publisher is ready when a publish would not wait: every lossless
+ * subscription (ZL_LOSSLESS) has room for one more message (always, with
+ * keep-last ones only). A hint, like a subscription's readiness: a publish
+ * right after may still wait (a subscription joined meanwhile) and return
+ * ZL_ETIMEOUT. For programs that must not block: wait, then publish with
+ * max_blocking_time_ns = 0. The wait set's thread must be the one using the
+ * publisher, and a publisher may be attached to several wait sets. */
+int zl_waitset_attach_publisher(zl_waitset *waitset, zl_publisher *publisher, size_t *index);
 
 /* @retval 0 detached. @retval ZL_EINVAL NULL or no entry at index. */
 int zl_waitset_detach(zl_waitset *waitset, size_t index);

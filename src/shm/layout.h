@@ -21,7 +21,8 @@
  *   - A publisher's pool is written only by its publisher; subscriptions map
  *     it read-only. A subscription's queues are written by the publishers
  *     (deliver tail, return head, lost counter, wake word) and by the
- *     subscription (deliver head, return tail); each ring position has a
+ *     subscription (deliver head, return tail, and, for a lossless
+ *     subscription, the publisher's wake word); each ring position has a
  *     single writer, except the deliver head, which the consumer advances
  *     and the producer advances too when it reclaims the oldest entry
  *     (both by compare-and-swap; see ring.h).
@@ -38,7 +39,7 @@
 
 #include "../atomic.h"
 
-#define ZL__LAYOUT_VERSION 1u
+#define ZL__LAYOUT_VERSION 2u
 #define ZL__REGISTRY_MAGIC 0x5245474e414f4c5aull /* "ZLOANGER" little-endian */
 #define ZL__POOL_MAGIC 0x4c4f4f504e414f5aull     /* "ZOANPOOL" */
 #define ZL__QUEUE_MAGIC 0x5545555141414f5aull    /* "ZOAAQUEU" */
@@ -50,7 +51,12 @@
 
 enum { ZL__KIND_PUBLISHER = 1, ZL__KIND_SUBSCRIPTION = 2 };
 
-enum { ZL__RECORD_WANTS_HISTORY = 1u };
+enum {
+    ZL__RECORD_WANTS_HISTORY = 1u,
+    /* Subscriptions: ZL_LOSSLESS; a publisher waits for room rather than
+     * reclaim this subscription's oldest entry (publisher.c P5). */
+    ZL__RECORD_LOSSLESS = 2u
+};
 
 /* What an endpoint says about itself. id == 0 means the slot is free. */
 typedef struct zl__endpoint_record {
@@ -185,6 +191,16 @@ typedef struct zl__connection_shm {
     /* Set by a departing publisher that counted this connection in its
      * lingering entry (registry); the subscription then owes a release. */
     zl__atomic_u32 lingering;
+    /* A lossless connection's wake-up, the other way round from the queue's
+     * (notify.h): a publisher that waits for room raises publisher_sleepers
+     * and sleeps on publisher_wake; the subscription, after it took an entry
+     * or returned a chunk, bumps publisher_wake and wakes it, only when it
+     * sees a sleeper. Both reset by the subscription with the rings. */
+    zl__atomic_u32 publisher_sleepers;
+    zl__atomic_u32 publisher_wake;
+    /* Publishes that found this lossless connection full (waited or timed
+     * out); written by the publisher only, a statistic. */
+    zl__atomic_u64 held_back;
     zl__ring_index deliver; /* publisher -> subscription */
     zl__ring_index ret;     /* subscription -> publisher */
 } zl__connection_shm;

@@ -12,6 +12,12 @@
  * the old value e returns at once. A publisher that finds no sleeper makes no
  * system call (I4). Spurious wake-ups are possible and harmless: the waiter
  * re-checks readiness.
+ *
+ * The same pair runs the other way for lossless subscriptions: a publisher
+ * waiting for room raises the connection's publisher_sleepers and sleeps on
+ * publisher_wake; the subscription, after it took or returned, fences and
+ * calls zl__notify_after_deliver on those two words (publisher.c P5,
+ * subscription.c S5).
  */
 #ifndef ZL_SHM_NOTIFY_H
 #define ZL_SHM_NOTIFY_H

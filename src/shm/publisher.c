@@ -20,6 +20,25 @@
  *       once (loan and publish both drain), so a subscription never has more
  *       than depth + loans + 1 chunks to return: the return ring, sized for
  *       that, cannot overflow for an honest subscription.
+ *   P5. Lossless connections (the subscription's record says ZL_LOSSLESS)
+ *       are never reclaimed from. A publish first makes sure that every
+ *       lossless connection has room for one more entry: fewer than `depth`
+ *       queued and fewer than chunks_per_subscription outstanding (queued,
+ *       held or on the way back). Until then it delivers to no one; it
+ *       sleeps (wait_for_room) and either every lossless connection has
+ *       room or max_blocking_time passed and nothing was published (the
+ *       loan stays the user's). Since only the publisher adds entries and
+ *       outstanding chunks, room seen once stays until it delivers. Its
+ *       sleep ends on the subscription's wake-up (it took an entry or
+ *       returned a chunk; the store-buffer protocol of notify.h with the
+ *       roles swapped: the publisher raises publisher_sleepers, fences and
+ *       looks at head and the return tail; the subscription moves them,
+ *       fences and looks at publisher_sleepers), on a change of the
+ *       registry's generation (a peer came, left or died: the liveness
+ *       monitor bumps it and wakes its sleepers), or after WAIT_SLICE_NS
+ *       (liveness checks without the monitor). Values the subscription
+ *       writes only make the connection look full or broken: the deadline
+ *       is ours, so no value makes a publish wait longer than its bound.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +49,7 @@
 
 #include "../clock.h"
 #include "../error_detail.h"
+#include "../futex.h"
 #include "../identity.h"
 #include "../mw.h"
 #include "notify.h"
@@ -39,6 +59,10 @@
 #include "transport.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
+/* Longest single sleep of a publisher waiting for a lossless subscription
+ * (P5): with no liveness monitor, update() tests peers' locks this often. */
+#define WAIT_SLICE_NS LIVENESS_PERIOD_NS
+#define NO_CONNECTION UINT32_MAX
 
 typedef struct connection {
     bool connected; /* claimed: we deliver into it */
@@ -56,6 +80,9 @@ typedef struct connection {
     uint64_t return_head;
     uint32_t depth;
     uint64_t lost;
+    bool lossless;              /* P5: never reclaimed from; we wait instead */
+    uint32_t outstanding_count; /* bits set in outstanding */
+    uint64_t held_back;         /* publishes that found it full (P5) */
     uint32_t *mirror;      /* what we wrote into the deliver ring */
     uint64_t *outstanding; /* bit per chunk, P2 */
 } connection;
@@ -91,8 +118,12 @@ struct zl__mw_publisher {
     bool monitored; /* the process's liveness monitor reaps dead peers */
     uint32_t connected_mask;
     uint32_t pending_mask;
+    uint32_t lossless_mask; /* connected lossless connections (P5) */
+    int64_t max_blocking_ns;
     uint64_t published;
     uint64_t dropped;
+    uint64_t blocked;
+    uint64_t timeouts;
     uint64_t peer_errors;
     size_t bitmap_words;
     connection connections[ZL__SUB_SLOTS];
@@ -160,6 +191,7 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
             }
             c->outstanding[w] = 0;
         }
+        c->outstanding_count = 0;
         deallocate(pub->allocator, c->mirror, sizeof(uint32_t) * (c->deliver.mask + 1));
         c->mirror = NULL;
     }
@@ -170,6 +202,7 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
     c->shm = NULL;
     pub->connected_mask &= ~(1u << j);
     pub->pending_mask &= ~(1u << j);
+    pub->lossless_mask &= ~(1u << j);
 }
 
 static void mark_broken(zl__mw_publisher *pub, uint32_t j)
@@ -197,6 +230,7 @@ static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
         }
         if (oldest < pub->chunk_count && bit_test(c->outstanding, oldest)) {
             bit_clear(c->outstanding, oldest);
+            c->outstanding_count--;
             release_ref(pub, oldest);
         }
         c->lost++;
@@ -206,6 +240,7 @@ static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
     }
     zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, chunk);
     bit_set(c->outstanding, chunk);
+    c->outstanding_count++;
     pub->refs[chunk]++;
     return true;
 }
@@ -237,6 +272,11 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
         return;
     }
     c->lost = zl__load_relaxed(&c->shm->lost);
+    c->held_back = zl__load_relaxed(&c->shm->held_back);
+    /* A publisher that died asleep on this connection left its count: the
+     * connection is ours now, and nobody else sleeps on it (P5). */
+    zl__store_relaxed(&c->shm->publisher_sleepers, 0);
+    c->lossless = (record->flags & ZL__RECORD_LOSSLESS) != 0;
     /* Keep-last depth that fits the chunks reserved per subscription: the
      * queue plus the loans it may hold plus one being returned. */
     uint32_t budget = pub->chunks_per_subscription;
@@ -251,6 +291,8 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
     c->pending = false;
     pub->pending_mask &= ~(1u << j);
     pub->connected_mask |= 1u << j;
+    if (c->lossless)
+        pub->lossless_mask |= 1u << j;
     if (record->flags & ZL__RECORD_WANTS_HISTORY) {
         uint32_t n = pub->history_len < c->depth ? pub->history_len : c->depth;
         for (uint32_t k = pub->history_len - n; k < pub->history_len; k++) {
@@ -404,6 +446,7 @@ static void drain_returns(zl__mw_publisher *pub)
             uint32_t chunk = zl__return_entry(&c->ret, p);
             if (chunk < pub->chunk_count && bit_test(c->outstanding, chunk)) {
                 bit_clear(c->outstanding, chunk);
+                c->outstanding_count--;
                 release_ref(pub, chunk);
             } else {
                 pub->peer_errors++;
@@ -411,6 +454,116 @@ static void drain_returns(zl__mw_publisher *pub)
         }
         c->return_head = tail;
         zl__return_consumed(&c->ret, tail);
+    }
+}
+
+/* Whether lossless connection j can take one more entry (P5): 1 yes, 0
+ * not now, ZL_ECORRUPT when its positions break R1 (ring.h). */
+static int room_state(const zl__mw_publisher *pub, connection *c)
+{
+    if (c->outstanding_count >= pub->chunks_per_subscription) {
+        /* Its whole budget is out: room comes back only through returns. */
+        uint64_t tail;
+        int64_t n = zl__return_available(&c->ret, c->return_head, &tail);
+        return n < 0 ? ZL_ECORRUPT : n > 0;
+    }
+    if (c->deliver_tail - c->deliver_head_seen < c->depth)
+        return 1; /* head only grows: the cached one bounds the fill */
+    /* Acquire pairs with the subscription's CAS that moved head (ring.h R4),
+     * as in zl__deliver_reclaim_oldest: the slot below it has been read. */
+    uint64_t head = zl__load_acquire(&c->deliver.index->head);
+    uint64_t fill = c->deliver_tail - head;
+    if (fill > zl__ring_capacity(&c->deliver))
+        return ZL_ECORRUPT;
+    c->deliver_head_seen = head;
+    return fill < c->depth;
+}
+
+/* The first lossless connection without room, or NO_CONNECTION; drops the
+ * broken ones on the way. */
+static uint32_t blocking_connection(zl__mw_publisher *pub)
+{
+    uint32_t mask = pub->lossless_mask & pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        int room = room_state(pub, &pub->connections[j]);
+        if (room < 0)
+            mark_broken(pub, j);
+        else if (room == 0)
+            return j;
+    }
+    return NO_CONNECTION;
+}
+
+/* One sleep of wait_for_room on connection j: until its subscription makes
+ * room, the registry's generation leaves `generation`, a slice passes or
+ * the deadline. */
+static void sleep_for_room(zl__mw_publisher *pub, uint32_t j, uint32_t generation,
+                           int64_t deadline)
+{
+    connection *c = &pub->connections[j];
+    zl__atomic_u32 *sleepers = &c->shm->publisher_sleepers;
+    /* seq_cst: our raised count is ordered before the room check below, as
+     * the subscription's head CAS or return tail store is before its load
+     * of the count (wake_publisher in subscription.c): at least one of us
+     * sees the other (notify.h, roles swapped). */
+    atomic_fetch_add_explicit(sleepers, 1, memory_order_seq_cst);
+    zl__futex_waiter words[2];
+    /* Acquire pairs with the subscription's release increment of
+     * publisher_wake (zl__notify_after_deliver): a bump after this read makes
+     * the futex call return at once. */
+    zl__futex_waiter_set(&words[0], &c->shm->publisher_wake,
+                         zl__load_acquire(&c->shm->publisher_wake), 1);
+    /* The monitor bumps the generation when a peer dies (liveness.c). */
+    zl__futex_waiter_set(&words[1], &pub->registry.shm->generation,
+                         zl__registry_generation(&pub->registry), 1);
+    zl__fence_seq_cst();
+    int64_t now = zl__monotonic_ns();
+    if (room_state(pub, c) == 0 && words[1].val == generation && now < deadline) {
+        int64_t until = deadline - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS : deadline;
+        struct timespec at = {(time_t)(until / 1000000000), (long)(until % 1000000000)};
+        zl__futex_waitv(words, 2, &at); /* woken, timed out or interrupted: look again */
+    }
+    atomic_fetch_sub_explicit(sleepers, 1, memory_order_seq_cst);
+}
+
+/* P5: returns 0 when every lossless connection has room for one more
+ * entry, ZL_ETIMEOUT when one had none for max_blocking_time. */
+static int wait_for_room(zl__mw_publisher *pub)
+{
+    if ((pub->lossless_mask & pub->connected_mask) == 0)
+        return 0;
+    uint32_t j = blocking_connection(pub);
+    if (j == NO_CONNECTION)
+        return 0;
+    pub->blocked++;
+    int64_t deadline = zl__monotonic_ns() + pub->max_blocking_ns;
+    uint32_t counted = 0;
+    for (;;) {
+        connection *c = &pub->connections[j];
+        if (!(counted & (1u << j))) {
+            counted |= 1u << j;
+            /* Relaxed: a statistic the subscription reads with relaxed. */
+            zl__store_relaxed(&c->shm->held_back, ++c->held_back);
+        }
+        if (pub->max_blocking_ns == 0 || zl__monotonic_ns() >= deadline) {
+            pub->timeouts++;
+            return zl__fail(ZL_ETIMEOUT,
+                            "lossless subscription %016llx of topic %s had no room for %lld ns "
+                            "(%u queued of %u, %u of %u chunks out): nothing was published",
+                            (unsigned long long)c->subscription_id, pub->registry.topic,
+                            (long long)pub->max_blocking_ns,
+                            (unsigned)(c->deliver_tail - c->deliver_head_seen), c->depth,
+                            c->outstanding_count, pub->chunks_per_subscription);
+        }
+        uint32_t generation = zl__registry_generation(&pub->registry);
+        sleep_for_room(pub, j, generation, deadline);
+        update(pub, false);
+        drain_returns(pub);
+        j = blocking_connection(pub);
+        if (j == NO_CONNECTION)
+            return 0;
     }
 }
 
@@ -459,6 +612,9 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, void *payload, size_t 
                         (unsigned long long)pub->geometry.payload_capacity);
     update(pub, false);
     drain_returns(pub);
+    int rc = wait_for_room(pub);
+    if (rc != 0)
+        return rc; /* nothing delivered; the loan is still the caller's */
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(pub, chunk);
     header->publisher_id = pub->id;
     header->sequence = ++pub->sequence;
@@ -510,6 +666,8 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
 {
     stats->published = pub->published;
     stats->dropped = pub->dropped;
+    stats->blocked = pub->blocked;
+    stats->timeouts = pub->timeouts;
     stats->subscriptions = (uint32_t)__builtin_popcount(pub->connected_mask);
     stats->chunks_total = pub->chunk_count;
     stats->chunks_free = pub->free_top;
@@ -517,6 +675,35 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
 }
 
 uint64_t zl__shm_publisher_id(const zl__mw_publisher *pub) { return pub->id; }
+
+void zl__shm_publisher_waitable(zl__mw_publisher *pub, zl__mw_waitable *waitable)
+{
+    update(pub, false);
+    drain_returns(pub);
+    uint32_t j = blocking_connection(pub);
+    waitable->count = 0;
+    waitable->sleepers = NULL;
+    if (j != NO_CONNECTION) {
+        waitable->words[waitable->count++] = &pub->connections[j].shm->publisher_wake;
+        waitable->sleepers = &pub->connections[j].shm->publisher_sleepers;
+    }
+    waitable->words[waitable->count++] = &pub->registry.shm->generation;
+}
+
+bool zl__shm_publisher_ready(zl__mw_publisher *pub)
+{
+    /* A peer came or went: say "ready" and let the publish find out. */
+    if (zl__registry_generation(&pub->registry) != pub->seen_generation)
+        return true;
+    uint32_t mask = pub->lossless_mask & pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        if (room_state(pub, &pub->connections[j]) == 0)
+            return false;
+    }
+    return true;
+}
 
 static void free_private(zl__mw_publisher *pub)
 {
@@ -616,6 +803,7 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     pub->max_loans = e->max_loans;
     pub->chunks_per_subscription = config->chunks_per_subscription;
     pub->history_capacity = config->history;
+    pub->max_blocking_ns = config->max_blocking_time_ns;
     pub->bitmap_words = (count + 63) / 64;
     pub->refs = allocate(a, sizeof(uint32_t) * count);
     pub->lent = allocate(a, count);

@@ -21,6 +21,12 @@
  *       tries the token; the holder re-reads `returning` after releasing the
  *       token and takes it again when work is left (a store-buffer pattern,
  *       hence seq_cst on those four operations).
+ *   S5. A lossless subscription (ZL_LOSSLESS) may have a publisher asleep
+ *       until it makes room (publisher.c P5). Every move of a deliver head
+ *       (a take) and every return pushed is followed by a seq_cst fence and
+ *       a look at the connection's publisher_sleepers: a publisher that
+ *       raised it before we moved is woken; one that raises it after sees
+ *       what we moved. Keep-last subscriptions skip this (nobody waits).
  */
 #include <sched.h>
 #include <stdio.h>
@@ -34,6 +40,7 @@
 #include "../identity.h"
 #include "../mw.h"
 #include "endpoint.h"
+#include "notify.h"
 #include "queue.h"
 #include "registry.h"
 #include "transport.h"
@@ -92,6 +99,7 @@ struct zl__mw_subscription {
     bool attach_retry;
     int64_t next_liveness_ns;
     bool monitored; /* the process's liveness monitor reaps dead peers */
+    bool lossless;  /* ZL_LOSSLESS: publishers may sleep until we make room (S5) */
     uint32_t active_mask;
     connection connections[ZL__PUB_SLOTS];
     uint32_t held_capacity;
@@ -100,6 +108,7 @@ struct zl__mw_subscription {
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
     zl__atomic_u64 lost_dropped;   /* entries we dropped ourselves, and released connections' counts */
+    zl__atomic_u64 held_back_released; /* released connections' held_back counts */
     zl__atomic_u64 peer_errors;
 };
 
@@ -126,6 +135,20 @@ static void pool_release(zl__mw_subscription *sub, pool_view *view)
         zl__segment_unmap(&view->map);
         deallocate(sub->allocator, view, sizeof *view);
     }
+}
+
+/* S5: we made room on connection c (moved its deliver head or pushed a
+ * return): wake its publisher if it sleeps until we do. */
+static inline void wake_publisher(const zl__mw_subscription *sub, zl__connection_shm *c)
+{
+    if (!sub->lossless)
+        return;
+    /* Orders our head CAS or return tail store before the load of the
+     * sleepers count, against the publisher's count increment, fence, room
+     * check (publisher.c sleep_for_room): the store-buffer pair of notify.h
+     * with the roles swapped. */
+    zl__fence_seq_cst();
+    zl__notify_after_deliver(&c->publisher_wake, &c->publisher_sleepers);
 }
 
 static void token_acquire_spinning(zl__mw_subscription *sub)
@@ -162,6 +185,8 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
                 continue; /* the publisher drains soon (P4); retried later */
             if (rc != 0)
                 zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            else
+                wake_publisher(sub, c->shm);
         }
         pool_release(sub, h->pool);
         h->pool = NULL;
@@ -201,6 +226,12 @@ static void release_connection(zl__mw_subscription *sub, uint32_t j)
         zl__registry_linger_done(&sub->registry, c->publisher_id);
     zl__fetch_add_relaxed(&sub->lost_dropped, zl__load_relaxed(&s->lost));
     zl__store_relaxed(&s->lost, 0);
+    zl__fetch_add_relaxed(&sub->held_back_released, zl__load_relaxed(&s->held_back));
+    zl__store_relaxed(&s->held_back, 0);
+    /* A live publisher asleep on this connection (we are letting go of it
+     * after a bad value) looks again now rather than at its next slice.
+     * Its sleepers count is its own: it resets it when it claims anew. */
+    wake_publisher(sub, s);
     zl__store_relaxed(&s->deliver.head, 0);
     zl__store_relaxed(&s->deliver.tail, 0);
     zl__store_relaxed(&s->ret.head, 0);
@@ -343,6 +374,8 @@ static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t chunk)
     token_acquire_spinning(sub);
     if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, chunk) != 0)
         zl__fetch_add_relaxed(&sub->peer_errors, 1);
+    else
+        wake_publisher(sub, c->shm);
     token_release(sub);
 }
 
@@ -390,6 +423,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 continue;
             if (c->pool == NULL || chunk >= c->pool->geometry.chunk_count) {
                 if (zl__deliver_take(&c->deliver, position)) {
+                    wake_publisher(sub, c->shm);
                     if (c->pool != NULL)
                         zl__fetch_add_relaxed(&sub->peer_errors, 1);
                     zl__fetch_add_relaxed(&sub->lost_dropped, 1);
@@ -430,6 +464,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 break; /* emptied or broken meanwhile: choose again */
             if (zl__deliver_take(&c->deliver, position)) {
                 taken = true;
+                wake_publisher(sub, c->shm);
                 break;
             }
         }
@@ -534,6 +569,11 @@ void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats 
         if (sub->active_mask & (1u << j))
             lost += zl__load_relaxed(&sub->connections[j].shm->lost);
     stats->lost = lost;
+    uint64_t held_back = zl__load_relaxed(&sub->held_back_released);
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
+        if (sub->active_mask & (1u << j))
+            held_back += zl__load_relaxed(&sub->connections[j].shm->held_back);
+    stats->held_back = held_back;
     uint32_t publishers = 0;
     for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
         if ((sub->active_mask & (1u << j)) && !sub->connections[j].draining)
@@ -622,7 +662,9 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     zl__endpoint_record *r = &sub->record;
     zl__endpoint_record_init(r, e, ZL__KIND_SUBSCRIPTION, sub->id);
     r->depth = config->depth;
-    r->flags = config->history ? ZL__RECORD_WANTS_HISTORY : 0;
+    r->flags = (config->history ? ZL__RECORD_WANTS_HISTORY : 0u) |
+               (config->lossless ? ZL__RECORD_LOSSLESS : 0u);
+    sub->lossless = config->lossless;
 
     /* Deliver ring: the keep-last depth. Return ring: everything that may
      * come back between two drains of the publisher (publisher.c P4), with

@@ -13,6 +13,8 @@ int zl__shm_publisher_return_loan(zl__mw_publisher *pub, void *payload);
 int zl__shm_publisher_update_connections(zl__mw_publisher *pub);
 void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *stats);
 uint64_t zl__shm_publisher_id(const zl__mw_publisher *pub);
+void zl__shm_publisher_waitable(zl__mw_publisher *pub, zl__mw_waitable *waitable);
+bool zl__shm_publisher_ready(zl__mw_publisher *pub);
 
 int zl__shm_subscription_create(const zl__mw_subscription_config *config,
                                 zl__mw_subscription **out);

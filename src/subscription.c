@@ -23,6 +23,10 @@ struct zl_subscription {
      * (0 -> address), any returner frees it (address -> 0), each by CAS. */
     _Atomic(uintptr_t) *allocated;
     uint64_t reception_sequence;
+    /* Messages taken from the transport and dropped because they could not
+     * be deserialized (or had the wrong size): counted in stats.lost, so
+     * that every message is received or lost. Owner thread only. */
+    uint64_t rejected;
 };
 
 void zl_subscription_options_init(zl_subscription_options *options)
@@ -144,6 +148,8 @@ static int take_copy(zl_subscription *s, void *message, zl_message_info *info)
             rc = zl__fail(ZL_ESERIALIZE, "deserializing a '%s' failed (%d)", s->type.name, rc);
     }
     s->mw->subscription_return_loan(s->impl, payload);
+    if (rc != 0)
+        s->rejected++;
     if (rc == 0 && info != NULL)
         info->reception_sequence = ++s->reception_sequence;
     else if (rc == 0)
@@ -177,6 +183,7 @@ int zl_subscription_take_loan(zl_subscription *subscription, const void **messag
             return rc;
         if (size != s->type.size) {
             s->mw->subscription_return_loan(s->impl, payload);
+            s->rejected++;
             return zl__fail(ZL_ESERIALIZE, "a '%s' message of %zu bytes arrived, expected %zu",
                             s->type.name, size, s->type.size);
         }
@@ -221,6 +228,8 @@ int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void
     int rc = 0;
     while (n < capacity) {
         rc = zl_subscription_take_loan(subscription, &messages[n], infos ? &infos[n] : NULL);
+        if (rc == ZL_ESERIALIZE)
+            continue; /* dropped and counted as lost: take the next one */
         if (rc != 0)
             break;
         n++;
@@ -282,6 +291,7 @@ int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_sta
     memset(stats, 0, sizeof *stats);
     subscription->mw->subscription_stats(subscription->impl, stats);
     stats->received = subscription->reception_sequence;
+    stats->lost += subscription->rejected;
     stats->loans_held = zl__load_relaxed(&subscription->loans_held);
     return 0;
 }

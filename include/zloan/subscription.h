@@ -106,7 +106,8 @@ bool zl_subscription_can_loan(const zl_subscription *subscription);
  * deserialized value the caller finalizes with type->fini.
  * @retval 0 taken. @retval ZL_ENODATA nothing to take.
  * @retval ZL_EINVAL an argument is NULL.
- * @retval ZL_ESERIALIZE deserialization failed (the message is dropped). */
+ * @retval ZL_ESERIALIZE deserialization failed (the message is dropped and
+ *         counted in stats.lost). */
 int zl_subscription_take(zl_subscription *subscription, void *message, zl_message_info *info);
 
 /* Borrows the oldest message; info may be NULL.
@@ -114,13 +115,15 @@ int zl_subscription_take(zl_subscription *subscription, void *message, zl_messag
  * @retval ZL_ENODATA nothing to take.
  * @retval ZL_ETOOMANYLOANS max_loans loans are held already; nothing taken.
  * @retval ZL_ENOMEM (refusal path) the allocator failed; nothing taken.
- * @retval ZL_ESERIALIZE (refusal path) deserialization failed; the message is dropped.
+ * @retval ZL_ESERIALIZE (refusal path) deserialization failed, or a message of
+ *         the wrong size arrived; the message is dropped and counted in stats.lost.
  * @retval ZL_EINVAL an argument is NULL. */
 int zl_subscription_take_loan(zl_subscription *subscription, const void **message,
                               zl_message_info *info);
 
 /* Borrows up to capacity messages, oldest first: messages[i] with infos[i]
- * (infos may be NULL). Stops early at ZL_ENODATA or at max_loans.
+ * (infos may be NULL). Stops early at ZL_ENODATA or at max_loans. A message
+ * that fails deserialization is dropped, counted in stats.lost, and skipped.
  * @retval 0 *count >= 1 messages borrowed.
  * @retval ZL_ENODATA nothing to take (*count = 0).
  * @retval ZL_ETOOMANYLOANS no loan left (*count = 0).
@@ -145,7 +148,8 @@ int zl_subscription_is_consistent(zl_subscription *subscription, const void *mes
 
 typedef struct zl_subscription_stats {
     uint64_t received;      /* messages taken */
-    uint64_t lost;          /* messages dropped from its queue (keep-last overflow, or a bad value) */
+    uint64_t lost;          /* messages dropped: keep-last overflow, a bad value, a failed
+                             * deserialization; received + lost counts every message owed */
     uint32_t publishers;    /* publishers currently connected */
     uint32_t loans_held;    /* loans held now */
     uint64_t peer_errors;   /* invalid values read from publishers' shared memory */

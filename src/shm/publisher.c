@@ -775,8 +775,7 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
 {
     const zl__mw_endpoint_config *e = &config->endpoint;
     const zl_allocator *a = e->allocator;
-    uint64_t alignment = e->payload_alignment < ZL__CACHE_LINE ? ZL__CACHE_LINE
-                                                               : e->payload_alignment;
+    uint64_t alignment = zl__pool_alignment(e->payload_alignment);
     uint64_t payload_offset = zl__align_up(sizeof(zl__chunk_header), alignment);
     uint64_t stride = zl__align_up(payload_offset + e->payload_size, alignment);
     uint64_t chunk_offset = zl__align_up(sizeof(zl__pool_shm), alignment);

@@ -88,6 +88,7 @@ struct zl__mw_subscription {
     bool registered;
     uint64_t id;
     uint64_t payload_size;
+    uint64_t payload_alignment;
     char queue_name[ZL__SHM_NAME_MAX + 1];
     zl__mapping queue_map;
     zl__queue_shm *queue;
@@ -273,7 +274,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     zl__registry_endpoint_name(&sub->registry, name, sizeof name, 'p', id);
     int rc = zl__segment_open(name, false, sub->registry.group, &view->map);
     if (rc != 0 || !zl__pool_geometry_read(view->map.base, view->map.size, id, &sub->record,
-                                          &view->geometry)) {
+                                          sub->payload_alignment, &view->geometry)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
             zl__fetch_add_relaxed(&sub->peer_errors, 1);
@@ -652,6 +653,7 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     sub->allocator = a;
     sub->registry.fd = -1;
     sub->payload_size = e->payload_size;
+    sub->payload_alignment = e->payload_alignment;
     sub->held_capacity = e->max_loans;
     sub->held = allocate(a, sizeof(held) * sub->held_capacity);
     if (sub->held == NULL) {

@@ -11,8 +11,8 @@
  * What must hold (DESIGN.md I3): the victim never crashes, hangs (libFuzzer
  * -timeout) or reads outside its mappings; every call returns one of its
  * documented codes; a loan the harness holds can always be returned or
- * published (0); every loan a take hands out is readable to its last byte
- * (the harness reads it); and when every endpoint is destroyed, nothing of
+ * published (0); every loan a take hands out is aligned for its type and
+ * readable to its last byte (the harness reads it); and when every endpoint is destroyed, nothing of
  * the topic is left in /dev/shm (with HOSTILE_FUZZ_STRICT_CLEANUP=1). A
  * violation aborts, and libFuzzer keeps the input. ftruncate of a shared object is out of scope (see tests/fuzz/README.md).
  */
@@ -286,6 +286,8 @@ static void step_subscription(input *in, uint8_t op)
             int k = free_loan_slot((void *const *)loans);
             if (k < 0)
                 fatal("zl_subscription_take_loan beyond max_loans", 0);
+            if ((uintptr_t)loan % _Alignof(test_msg) != 0)
+                fatal("zl_subscription_take_loan lent memory misaligned for the type", 0);
             touch(loan);
             loans[k] = loan;
         }
@@ -382,7 +384,7 @@ static bool pool_geometry(const zl__pool_shm *p, size_t size, zl__pool_geometry 
     memset(&ours, 0, sizeof ours);
     ours.type_size = p->type_size;
     ours.layout_hash = p->layout_hash;
-    return zl__pool_geometry_read(p, size, p->publisher_id, &ours, g);
+    return zl__pool_geometry_read(p, size, p->publisher_id, &ours, _Alignof(test_msg), g);
 }
 
 static void hostile_write(input *in)

@@ -35,8 +35,8 @@
  *       looks at head and the return tail; the subscription moves them,
  *       fences and looks at publisher_sleepers), on a change of the
  *       registry's generation (a peer came, left or died: the liveness
- *       monitor bumps it and wakes its sleepers), or after WAIT_SLICE_NS
- *       (liveness checks without the monitor). Values the subscription
+ *       monitor bumps it and wakes its sleepers), or, when no monitor
+ *       runs, after WAIT_SLICE_NS (to test peers' locks itself). Values the subscription
  *       writes only make the connection look full or broken: the deadline
  *       is ours, so no value makes a publish wait longer than its bound.
  */
@@ -60,7 +60,8 @@
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
 /* Longest single sleep of a publisher waiting for a lossless subscription
- * (P5): with no liveness monitor, update() tests peers' locks this often. */
+ * when no liveness monitor runs (P5): update() tests peers' locks this
+ * often. */
 #define WAIT_SLICE_NS LIVENESS_PERIOD_NS
 #define NO_CONNECTION UINT32_MAX
 
@@ -521,7 +522,10 @@ static void sleep_for_room(zl__mw_publisher *pub, uint32_t j, uint32_t generatio
     zl__fence_seq_cst();
     int64_t now = zl__monotonic_ns();
     if (room_state(pub, c) == 0 && words[1].val == generation && now < deadline) {
-        int64_t until = deadline - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS : deadline;
+        /* With the liveness monitor, a death bumps the generation (one of
+         * our words): no slice, so a lost wake-up would show as a timeout. */
+        int64_t until = !pub->monitored && deadline - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS
+                                                                         : deadline;
         struct timespec at = {(time_t)(until / 1000000000), (long)(until % 1000000000)};
         zl__futex_waitv(words, 2, &at); /* woken, timed out or interrupted: look again */
     }

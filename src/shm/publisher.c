@@ -459,15 +459,13 @@ static void drain_returns(zl__mw_publisher *pub)
 }
 
 /* Whether lossless connection j can take one more entry (P5): 1 yes, 0
- * not now, ZL_ECORRUPT when its positions break R1 (ring.h). */
+ * not now, ZL_ECORRUPT when its positions break R1 (ring.h). Returns not
+ * drained yet do not count: they make room only once drain_returns took
+ * them (see returns_waiting). */
 static int room_state(const zl__mw_publisher *pub, connection *c)
 {
-    if (c->outstanding_count >= pub->chunks_per_subscription) {
-        /* Its whole budget is out: room comes back only through returns. */
-        uint64_t tail;
-        int64_t n = zl__return_available(&c->ret, c->return_head, &tail);
-        return n < 0 ? ZL_ECORRUPT : n > 0;
-    }
+    if (c->outstanding_count >= pub->chunks_per_subscription)
+        return 0; /* its whole budget is out: room comes back through returns */
     if (c->deliver_tail - c->deliver_head_seen < c->depth)
         return 1; /* head only grows: the cached one bounds the fill */
     /* Acquire pairs with the subscription's CAS that moved head (ring.h R4),
@@ -497,6 +495,14 @@ static uint32_t blocking_connection(zl__mw_publisher *pub)
     return NO_CONNECTION;
 }
 
+/* Whether connection c has returns that drain_returns has not taken yet
+ * (or a broken return ring): then do not sleep, drain. */
+static bool returns_waiting(const connection *c)
+{
+    uint64_t tail;
+    return zl__return_available(&c->ret, c->return_head, &tail) != 0;
+}
+
 /* One sleep of wait_for_room on connection j: until its subscription makes
  * room, the registry's generation leaves `generation`, a slice passes or
  * the deadline. */
@@ -521,7 +527,8 @@ static void sleep_for_room(zl__mw_publisher *pub, uint32_t j, uint32_t generatio
                          zl__registry_generation(&pub->registry), 1);
     zl__fence_seq_cst();
     int64_t now = zl__monotonic_ns();
-    if (room_state(pub, c) == 0 && words[1].val == generation && now < deadline) {
+    if (room_state(pub, c) == 0 && !returns_waiting(c) && words[1].val == generation &&
+        now < deadline) {
         /* With the liveness monitor, a death bumps the generation (one of
          * our words): no slice, so a lost wake-up would show as a timeout. */
         int64_t until = !pub->monitored && deadline - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS
@@ -703,7 +710,8 @@ bool zl__shm_publisher_ready(zl__mw_publisher *pub)
     while (mask != 0) {
         uint32_t j = (uint32_t)__builtin_ctz(mask);
         mask &= mask - 1;
-        if (room_state(pub, &pub->connections[j]) == 0)
+        connection *c = &pub->connections[j];
+        if (room_state(pub, c) == 0 && !returns_waiting(c))
             return false;
     }
     return true;

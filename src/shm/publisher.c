@@ -552,6 +552,15 @@ static int wait_for_room(zl__mw_publisher *pub)
     int64_t deadline = zl__monotonic_ns() + pub->max_blocking_ns;
     uint32_t counted = 0;
     for (;;) {
+        /* Read before update(): a change after this read may have escaped
+         * update(), and it keeps sleep_for_room from sleeping (a death the
+         * monitor reported meanwhile would otherwise be slept through). */
+        uint32_t generation = zl__registry_generation(&pub->registry);
+        update(pub, false);
+        drain_returns(pub);
+        j = blocking_connection(pub);
+        if (j == NO_CONNECTION)
+            return 0;
         connection *c = &pub->connections[j];
         if (!(counted & (1u << j))) {
             counted |= 1u << j;
@@ -568,13 +577,7 @@ static int wait_for_room(zl__mw_publisher *pub)
                             (unsigned)(c->deliver_tail - c->deliver_head_seen), c->depth,
                             c->outstanding_count, pub->chunks_per_subscription);
         }
-        uint32_t generation = zl__registry_generation(&pub->registry);
         sleep_for_room(pub, j, generation, deadline);
-        update(pub, false);
-        drain_returns(pub);
-        j = blocking_connection(pub);
-        if (j == NO_CONNECTION)
-            return 0;
     }
 }
 

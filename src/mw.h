@@ -68,8 +68,9 @@ typedef struct zl__mw_subscription_config {
 } zl__mw_subscription_config;
 
 /* How to sleep until a subscription may have data (or a publisher may
- * publish): raise *sleepers (when not NULL), read the words, check
- * readiness, sleep on the words (futex, shared), lower *sleepers. A
+ * publish): raise *sleepers (when not NULL; set it to 1 when
+ * sleepers_is_flag: a flag the waker may take down), read the words, check
+ * readiness, sleep on the words (futex, shared), lower *sleepers (set 0). A
  * publisher that delivers (a subscription that takes from a lossless queue)
  * wakes the first word when it sees a sleeper; the last changes when peers
  * come or go. */
@@ -77,6 +78,7 @@ typedef struct zl__mw_waitable {
     zl__atomic_u32 *words[2];
     uint32_t count;
     zl__atomic_u32 *sleepers;
+    bool sleepers_is_flag;
 } zl__mw_waitable;
 
 typedef struct zl__mw_ops {

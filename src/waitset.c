@@ -2,8 +2,8 @@
  *
  * A wait arms every entry, checks readiness, and sleeps in one futex_waitv
  * call on all the words at once:
- *   subscription: raise its queue's sleepers counter, read its words (the
- *                 queue's wake word and the registry's generation);
+ *   subscription: read its words (the queue's wake word and the registry's
+ *                 generation), then raise its queue's sleepers counter;
  *   guard condition: read its word;
  *   timer:        nothing to arm; its deadline bounds the sleep;
  *   publisher:    (writable: a publish would not wait for a lossless
@@ -196,7 +196,11 @@ static void set_sleeping(zl_waitset *waitset, const bool *assume_ready, bool sle
             continue;
         /* seq_cst: the increment must be ordered before our readiness check
          * and the publisher's delivery before its sleepers load (notify.h). */
-        if (sleeping)
+        if (e->waitable.sleepers_is_flag)
+            /* A publisher's connection flag (notify.h zl__notify_room): only
+             * the publisher's thread sets it, and a waker may clear it. */
+            atomic_store_explicit(e->waitable.sleepers, sleeping ? 1u : 0u, memory_order_seq_cst);
+        else if (sleeping)
             atomic_fetch_add_explicit(e->waitable.sleepers, 1, memory_order_seq_cst);
         else
             atomic_fetch_sub_explicit(e->waitable.sleepers, 1, memory_order_seq_cst);
@@ -223,7 +227,6 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
             if (waitset->entries[i].kind == ENTRY_PUBLISHER && !(assume_ready && assume_ready[i]))
                 zl__publisher_waitable(waitset->entries[i].u.publisher,
                                        &waitset->entries[i].waitable);
-        set_sleeping(waitset, assume_ready, true);
         unsigned n = 0;
         for (size_t i = 0; i < waitset->capacity; i++) {
             entry *e = &waitset->entries[i];
@@ -242,6 +245,11 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
                                      zl__load_acquire(&e->u.guard->word), 0);
             }
         }
+        /* The words are read before the sleepers go up: a publisher
+         * connection's flag may be taken down by the waker that bumps its
+         * word (notify.h zl__notify_room), which must then find the word
+         * changed since we read it. (A counter would allow either order.) */
+        set_sleeping(waitset, assume_ready, true);
         /* Orders the sleepers increments and word reads before the checks
          * below (the waiter's half of notify.h's store-buffer argument). */
         zl__fence_seq_cst();

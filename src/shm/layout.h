@@ -192,11 +192,12 @@ typedef struct zl__connection_shm {
      * lingering entry (registry); the subscription then owes a release. */
     zl__atomic_u32 lingering;
     /* A lossless connection's wake-up, the other way round from the queue's
-     * (notify.h): a publisher that waits for room raises publisher_sleepers
+     * (notify.h): a publisher that waits for room sets publisher_sleeping
      * and sleeps on publisher_wake; the subscription, after it took an entry
-     * or returned a chunk, bumps publisher_wake and wakes it, only when it
-     * sees a sleeper. Both reset by the subscription with the rings. */
-    zl__atomic_u32 publisher_sleepers;
+     * or returned a chunk, takes the flag down, bumps publisher_wake and
+     * wakes it, only when it sees the flag set (zl__notify_room). The
+     * publisher clears a stale flag when it claims the connection. */
+    zl__atomic_u32 publisher_sleeping;
     zl__atomic_u32 publisher_wake;
     /* Publishes that found this lossless connection full (waited or timed
      * out); written by the publisher only, a statistic. */

@@ -14,10 +14,12 @@
  * re-checks readiness.
  *
  * The same pair runs the other way for lossless subscriptions: a publisher
- * waiting for room raises the connection's publisher_sleepers and sleeps on
- * publisher_wake; the subscription, after it took or returned, fences and
- * calls zl__notify_after_deliver on those two words (publisher.c P5,
- * subscription.c S5).
+ * waiting for room sets the connection's publisher_sleeping flag and sleeps
+ * on publisher_wake; the subscription, after it took or returned, fences and
+ * calls zl__notify_room on those two words (publisher.c P5, subscription.c
+ * S5). Only one thread (the publisher's) ever sleeps there, so the flag can
+ * be taken down by the waker: the takes that follow the first make no
+ * system call while the publisher is on its way back.
  */
 #ifndef ZL_SHM_NOTIFY_H
 #define ZL_SHM_NOTIFY_H
@@ -45,6 +47,22 @@ static inline void zl__notify_after_deliver(zl__atomic_u32 *wake, zl__atomic_u32
     if (zl__load_relaxed(sleepers) != 0) {
         /* Release: a waiter that sees the new wake value also sees the
          * delivery (pairs with its acquire load of wake). */
+        zl__fetch_add_release(wake, 1);
+        zl__notify_wake_all(wake);
+    }
+}
+
+/* Lossless, after a take or a return (the caller issued the seq_cst fence):
+ * wakes the publisher waiting for room, once per sleep. */
+static inline void zl__notify_room(zl__atomic_u32 *wake, zl__atomic_u32 *sleeping)
+{
+    /* Relaxed load and exchange: the seq_cst fence before them orders the
+     * load after our head or tail store (the store-buffer pair above); the
+     * exchange only decides which of several wakers calls the kernel. */
+    if (zl__load_relaxed(sleeping) != 0 &&
+        atomic_exchange_explicit(sleeping, 0, memory_order_relaxed) != 0) {
+        /* Release: a publisher that sees the new wake value also sees what
+         * we moved (pairs with its acquire load of the word). */
         zl__fetch_add_release(wake, 1);
         zl__notify_wake_all(wake);
     }

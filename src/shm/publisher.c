@@ -31,9 +31,9 @@
  *       outstanding chunks, room seen once stays until it delivers. Its
  *       sleep ends on the subscription's wake-up (it took an entry or
  *       returned a chunk; the store-buffer protocol of notify.h with the
- *       roles swapped: the publisher raises publisher_sleepers, fences and
+ *       roles swapped: the publisher sets publisher_sleeping, fences and
  *       looks at head and the return tail; the subscription moves them,
- *       fences and looks at publisher_sleepers), on a change of the
+ *       fences and looks at publisher_sleeping), on a change of the
  *       registry's generation (a peer came, left or died: the liveness
  *       monitor bumps it and wakes its sleepers), or, when no monitor
  *       runs, after WAIT_SLICE_NS (to test peers' locks itself). Values the subscription
@@ -276,7 +276,7 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
     c->held_back = zl__load_relaxed(&c->shm->held_back);
     /* A publisher that died asleep on this connection left its count: the
      * connection is ours now, and nobody else sleeps on it (P5). */
-    zl__store_relaxed(&c->shm->publisher_sleepers, 0);
+    zl__store_relaxed(&c->shm->publisher_sleeping, 0);
     c->lossless = (record->flags & ZL__RECORD_LOSSLESS) != 0;
     /* Keep-last depth that fits the chunks reserved per subscription: the
      * queue plus the loans it may hold plus one being returned. */
@@ -510,21 +510,23 @@ static void sleep_for_room(zl__mw_publisher *pub, uint32_t j, uint32_t generatio
                            int64_t deadline)
 {
     connection *c = &pub->connections[j];
-    zl__atomic_u32 *sleepers = &c->shm->publisher_sleepers;
-    /* seq_cst: our raised count is ordered before the room check below, as
-     * the subscription's head CAS or return tail store is before its load
-     * of the count (wake_publisher in subscription.c): at least one of us
-     * sees the other (notify.h, roles swapped). */
-    atomic_fetch_add_explicit(sleepers, 1, memory_order_seq_cst);
+    zl__atomic_u32 *sleeping = &c->shm->publisher_sleeping;
     zl__futex_waiter words[2];
-    /* Acquire pairs with the subscription's release increment of
-     * publisher_wake (zl__notify_after_deliver): a bump after this read makes
-     * the futex call return at once. */
+    /* The words are read before the flag goes up: a waker takes the flag
+     * down (zl__notify_room) and bumps the word after, so any bump that
+     * answers our flag makes the futex call return at once, even when the
+     * flag it took down leaves later takes silent. Acquire pairs with the
+     * subscription's release increment of publisher_wake. */
     zl__futex_waiter_set(&words[0], &c->shm->publisher_wake,
                          zl__load_acquire(&c->shm->publisher_wake), 1);
     /* The monitor bumps the generation when a peer dies (liveness.c). */
     zl__futex_waiter_set(&words[1], &pub->registry.shm->generation,
                          zl__registry_generation(&pub->registry), 1);
+    /* seq_cst store and fence: our flag is ordered before the room check
+     * below, as the subscription's head CAS or return tail store is before
+     * its load of the flag (wake_publisher in subscription.c): at least one
+     * of us sees the other (notify.h, roles swapped). */
+    atomic_store_explicit(sleeping, 1, memory_order_seq_cst);
     zl__fence_seq_cst();
     int64_t now = zl__monotonic_ns();
     if (room_state(pub, c) == 0 && !returns_waiting(c) && words[1].val == generation &&
@@ -536,7 +538,9 @@ static void sleep_for_room(zl__mw_publisher *pub, uint32_t j, uint32_t generatio
         struct timespec at = {(time_t)(until / 1000000000), (long)(until % 1000000000)};
         zl__futex_waitv(words, 2, &at); /* woken, timed out or interrupted: look again */
     }
-    atomic_fetch_sub_explicit(sleepers, 1, memory_order_seq_cst);
+    /* Relaxed: a waker may have taken it down already; a flag left up only
+     * costs the subscription one needless wake-up. */
+    zl__store_relaxed(sleeping, 0);
 }
 
 /* P5: returns 0 when every lossless connection has room for one more
@@ -697,9 +701,11 @@ void zl__shm_publisher_waitable(zl__mw_publisher *pub, zl__mw_waitable *waitable
     uint32_t j = blocking_connection(pub);
     waitable->count = 0;
     waitable->sleepers = NULL;
+    waitable->sleepers_is_flag = false;
     if (j != NO_CONNECTION) {
         waitable->words[waitable->count++] = &pub->connections[j].shm->publisher_wake;
-        waitable->sleepers = &pub->connections[j].shm->publisher_sleepers;
+        waitable->sleepers = &pub->connections[j].shm->publisher_sleeping;
+        waitable->sleepers_is_flag = true;
     }
     waitable->words[waitable->count++] = &pub->registry.shm->generation;
 }

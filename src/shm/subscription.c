@@ -24,9 +24,9 @@
  *   S5. A lossless subscription (ZL_LOSSLESS) may have a publisher asleep
  *       until it makes room (publisher.c P5). Every move of a deliver head
  *       (a take) and every return pushed is followed by a seq_cst fence and
- *       a look at the connection's publisher_sleepers: a publisher that
- *       raised it before we moved is woken; one that raises it after sees
- *       what we moved. Keep-last subscriptions skip this (nobody waits).
+ *       a look at the connection's publisher_sleeping flag: a publisher
+ *       that set it before we moved is woken (the first waker takes the flag
+ *       down); one that sets it after sees what we moved. Keep-last subscriptions skip this (nobody waits).
  */
 #include <sched.h>
 #include <stdio.h>
@@ -149,7 +149,7 @@ static inline void wake_publisher(const zl__mw_subscription *sub, zl__connection
      * check (publisher.c sleep_for_room): the store-buffer pair of notify.h
      * with the roles swapped. */
     zl__fence_seq_cst();
-    zl__notify_after_deliver(&c->publisher_wake, &c->publisher_sleepers);
+    zl__notify_room(&c->publisher_wake, &c->publisher_sleeping);
 }
 
 static void token_acquire_spinning(zl__mw_subscription *sub)
@@ -589,6 +589,7 @@ void zl__shm_subscription_waitable(zl__mw_subscription *sub, zl__mw_waitable *wa
     waitable->words[1] = &sub->registry.shm->generation;
     waitable->count = 2;
     waitable->sleepers = &sub->queue->sleepers;
+    waitable->sleepers_is_flag = false;
 }
 
 bool zl__shm_subscription_ready(zl__mw_subscription *sub)

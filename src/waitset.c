@@ -9,7 +9,7 @@
  *   publisher:    (writable: a publish would not wait for a lossless
  *                 subscription) its connections are brought up to date,
  *                 then the same as a subscription, with the words of the
- *                 lossless connection that has no room (publisher.c P5),
+ *                 lossless connection that has no room (publisher.c P6),
  *                 whose subscription wakes it when it takes or returns.
  * Then a seq_cst fence, then the readiness checks. A publisher stores its
  * delivery, fences, and wakes only when it sees a sleeper (notify.h): either

@@ -55,7 +55,12 @@ typedef struct zl_publisher_options {
     uint32_t max_subscriptions;
     /* Chunks reserved per subscription: its queue plus the loans it holds
      * (2..4096). A subscription whose depth plus loans plus one exceeds this
-     * gets its queue shortened to fit. Default 24 (fits the default
+     * gets its queue shortened to fit. The publisher enforces it: a
+     * subscription that holds this many chunks (its loans, its queue) has
+     * its oldest queued message replaced, or, with nothing queued, gets no
+     * more messages until it returns some, each counted in its stats.lost
+     * and in the publisher's stats.dropped. So one subscription that never
+     * returns its loans cannot drain the pool. Default 24 (fits the default
      * subscription: depth 8, 8 loans, and the copy path's one). */
     uint32_t chunks_per_subscription;
     /* Upper bound of the pool in bytes (0: none). Creation fails with
@@ -163,7 +168,9 @@ int zl_publisher_update_connections(zl_publisher *publisher);
 /* Statistics of a publisher. */
 typedef struct zl_publisher_stats {
     uint64_t published;           /* messages published */
-    uint64_t dropped;             /* queue entries reclaimed from slow subscriptions (keep-last) */
+    uint64_t dropped;             /* messages a subscription lost: queue entries reclaimed
+                                   * (keep-last), or not delivered to one that
+                                   * holds its whole chunks_per_subscription */
     uint32_t subscriptions;       /* subscriptions currently connected */
     uint32_t chunks_total;        /* chunks in the pool */
     uint32_t chunks_free;         /* chunks neither lent, queued, kept nor held */

@@ -13,11 +13,14 @@
  * all gets ZL_ETOOMANYLOANS from the take calls until it returns one, and
  * meanwhile its queue keeps the newest `depth` messages per publisher, older
  * ones being dropped and counted (keep-last), and the publisher is never
- * blocked. With reliability ZL_LOSSLESS nothing is ever dropped: a publisher
- * whose message would overflow the queue waits until the subscription takes
- * (or returns a loan), up to its max_blocking_time_ns, and then fails its
- * publish with ZL_ETIMEOUT (zl_subscription_stats.held_back counts those
- * waits).
+ * blocked. Each publisher also bounds what one subscription may hold of its
+ * pool (its chunks_per_subscription): holding that many, a keep-last
+ * subscription gets no more of its messages until it returns some, and
+ * those are counted lost. With reliability ZL_LOSSLESS nothing is ever
+ * dropped: a publisher whose message would overflow the queue (or the
+ * budget) waits until the subscription takes (or returns a loan), up to its
+ * max_blocking_time_ns, and then fails its publish with ZL_ETIMEOUT
+ * (zl_subscription_stats.held_back counts those waits).
  *
  * When the subscription cannot lend (a non-plain type, or loans disabled),
  * the loan is allocated from the context's allocator and filled by copy or

@@ -16,7 +16,7 @@
  * The same pair runs the other way for lossless subscriptions: a publisher
  * waiting for room sets the connection's publisher_sleeping flag and sleeps
  * on publisher_wake; the subscription, after it took or returned, fences and
- * calls zl__notify_room on those two words (publisher.c P5, subscription.c
+ * calls zl__notify_room on those two words (publisher.c P6, subscription.c
  * S5). Only one thread (the publisher's) ever sleeps there, so the flag can
  * be taken down by the waker: the takes that follow the first make no
  * system call while the publisher is on its way back.

@@ -20,7 +20,16 @@
  *       once (loan and publish both drain), so a subscription never has more
  *       than depth + loans + 1 chunks to return: the return ring, sized for
  *       that, cannot overflow for an honest subscription.
- *   P5. Lossless connections (the subscription's record says ZL_LOSSLESS)
+ *   P5. A connection never has more than chunks_per_subscription outstanding
+ *       bits (`held`, its count). A delivery that would exceed the budget
+ *       first reclaims the connection's oldest queued entry (keep-last); when
+ *       nothing is queued (the subscription holds its whole budget as loans)
+ *       the message is not delivered to it and counts as lost for it. So the
+ *       pool (max_loans + history + max_subscriptions * budget chunks) never
+ *       runs dry because of one subscription that takes and never returns,
+ *       and the others carry on. An honest subscription never reaches the
+ *       budget: attach() shortens its queue so that depth + loans + 1 fits.
+ *   P6. Lossless connections (the subscription's record says ZL_LOSSLESS)
  *       are never reclaimed from. A publish first makes sure that every
  *       lossless connection has room for one more entry: fewer than `depth`
  *       queued and fewer than chunks_per_subscription outstanding (queued,
@@ -60,7 +69,7 @@
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
 /* Longest single sleep of a publisher waiting for a lossless subscription
- * when no liveness monitor runs (P5): update() tests peers' locks this
+ * when no liveness monitor runs (P6): update() tests peers' locks this
  * often. */
 #define WAIT_SLICE_NS LIVENESS_PERIOD_NS
 #define NO_CONNECTION UINT32_MAX
@@ -81,11 +90,11 @@ typedef struct connection {
     uint64_t return_head;
     uint32_t depth;
     uint64_t lost;
-    bool lossless;              /* P5: never reclaimed from; we wait instead */
-    uint32_t outstanding_count; /* bits set in outstanding */
-    uint64_t held_back;         /* publishes that found it full (P5) */
+    bool lossless;              /* P6: never reclaimed from; we wait instead */
+    uint64_t held_back;         /* publishes that found it full (P6) */
     uint32_t *mirror;      /* what we wrote into the deliver ring */
     uint64_t *outstanding; /* bit per chunk, P2 */
+    uint32_t held;         /* bits set in outstanding (P5) */
 } connection;
 
 struct zl__mw_publisher {
@@ -119,7 +128,7 @@ struct zl__mw_publisher {
     bool monitored; /* the process's liveness monitor reaps dead peers */
     uint32_t connected_mask;
     uint32_t pending_mask;
-    uint32_t lossless_mask; /* connected lossless connections (P5) */
+    uint32_t lossless_mask; /* connected lossless connections (P6) */
     int64_t max_blocking_ns;
     uint64_t published;
     uint64_t dropped;
@@ -178,6 +187,20 @@ static inline bool bit_test(const uint64_t *bits, uint32_t i) { return (bits[i /
 static inline void bit_set(uint64_t *bits, uint32_t i) { bits[i / 64] |= (uint64_t)1 << (i % 64); }
 static inline void bit_clear(uint64_t *bits, uint32_t i) { bits[i / 64] &= ~((uint64_t)1 << (i % 64)); }
 
+/* Connection c refers to chunk (P2), once more of its budget (P5). */
+static inline void outstanding_set(connection *c, uint32_t chunk)
+{
+    bit_set(c->outstanding, chunk);
+    c->held++;
+}
+
+/* Connection c no longer refers to chunk: the caller releases the ref. */
+static inline void outstanding_clear(connection *c, uint32_t chunk)
+{
+    bit_clear(c->outstanding, chunk);
+    c->held--;
+}
+
 /* Drops connection j: every chunk it still had goes back (P2). */
 static void disconnect(zl__mw_publisher *pub, uint32_t j)
 {
@@ -192,7 +215,7 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
             }
             c->outstanding[w] = 0;
         }
-        c->outstanding_count = 0;
+        c->held = 0;
         deallocate(pub->allocator, c->mirror, sizeof(uint32_t) * (c->deliver.mask + 1));
         c->mirror = NULL;
     }
@@ -214,36 +237,52 @@ static void mark_broken(zl__mw_publisher *pub, uint32_t j)
     pub->peer_errors++;
 }
 
-/* Pushes chunk into connection j under keep-last. Returns false when the
- * connection broke (it has been dropped). */
-static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
+/* Counts one message lost for connection c (keep-last, or its budget). */
+static void count_lost(zl__mw_publisher *pub, connection *c)
+{
+    c->lost++;
+    pub->dropped++;
+    /* Relaxed: a statistic; the subscription reads it with relaxed too. */
+    zl__store_relaxed(&c->shm->lost, c->lost);
+}
+
+enum { DELIVER_BROKEN = -1, DELIVER_SKIPPED = 0, DELIVER_PUSHED = 1 };
+
+/* Pushes chunk into connection j under keep-last, within its budget (P5).
+ * Returns DELIVER_PUSHED, DELIVER_SKIPPED (over budget with nothing queued:
+ * counted as lost for it), or DELIVER_BROKEN (it has been dropped). */
+static int deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
 {
     connection *c = &pub->connections[j];
     for (;;) {
+        /* Over budget, any queued entry is one too many: reclaim down to an
+         * empty queue if need be (a fill of 1 or more reclaims the oldest). */
+        bool over = c->held >= pub->chunks_per_subscription;
         uint32_t oldest;
-        int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror, c->depth,
-                                            &c->deliver_head_seen, &oldest);
-        if (rc == 0)
-            break;
+        int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror,
+                                            over ? 1 : c->depth, &c->deliver_head_seen, &oldest);
         if (rc < 0) {
             mark_broken(pub, j);
-            return false;
+            return DELIVER_BROKEN;
         }
+        if (rc == 0 && over) {
+            /* Everything it has is held (or returned and not drained yet):
+             * it gets nothing more until it gives some back. */
+            count_lost(pub, c);
+            return DELIVER_SKIPPED;
+        }
+        if (rc == 0)
+            break;
         if (oldest < pub->chunk_count && bit_test(c->outstanding, oldest)) {
-            bit_clear(c->outstanding, oldest);
-            c->outstanding_count--;
+            outstanding_clear(c, oldest);
             release_ref(pub, oldest);
         }
-        c->lost++;
-        pub->dropped++;
-        /* Relaxed: a statistic; the subscription reads it with relaxed too. */
-        zl__store_relaxed(&c->shm->lost, c->lost);
+        count_lost(pub, c);
     }
     zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, chunk);
-    bit_set(c->outstanding, chunk);
-    c->outstanding_count++;
+    outstanding_set(c, chunk);
     pub->refs[chunk]++;
-    return true;
+    return DELIVER_PUSHED;
 }
 
 /* Second half of the claim: the connection is ours, set it up and send the
@@ -275,7 +314,7 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
     c->lost = zl__load_relaxed(&c->shm->lost);
     c->held_back = zl__load_relaxed(&c->shm->held_back);
     /* A publisher that died asleep on this connection left its count: the
-     * connection is ours now, and nobody else sleeps on it (P5). */
+     * connection is ours now, and nobody else sleeps on it (P6). */
     zl__store_relaxed(&c->shm->publisher_sleeping, 0);
     c->lossless = (record->flags & ZL__RECORD_LOSSLESS) != 0;
     /* Keep-last depth that fits the chunks reserved per subscription: the
@@ -299,7 +338,7 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
         for (uint32_t k = pub->history_len - n; k < pub->history_len; k++) {
             uint32_t at = (pub->history_next + pub->history_capacity - pub->history_len + k) %
                           pub->history_capacity;
-            if (!deliver(pub, j, pub->history[at]))
+            if (deliver(pub, j, pub->history[at]) == DELIVER_BROKEN)
                 return;
         }
     }
@@ -446,8 +485,7 @@ static void drain_returns(zl__mw_publisher *pub)
         for (uint64_t p = c->return_head; p != tail; p++) {
             uint32_t chunk = zl__return_entry(&c->ret, p);
             if (chunk < pub->chunk_count && bit_test(c->outstanding, chunk)) {
-                bit_clear(c->outstanding, chunk);
-                c->outstanding_count--;
+                outstanding_clear(c, chunk);
                 release_ref(pub, chunk);
             } else {
                 pub->peer_errors++;
@@ -458,13 +496,13 @@ static void drain_returns(zl__mw_publisher *pub)
     }
 }
 
-/* Whether lossless connection j can take one more entry (P5): 1 yes, 0
+/* Whether lossless connection j can take one more entry (P6): 1 yes, 0
  * not now, ZL_ECORRUPT when its positions break R1 (ring.h). Returns not
  * drained yet do not count: they make room only once drain_returns took
  * them (see returns_waiting). */
 static int room_state(const zl__mw_publisher *pub, connection *c)
 {
-    if (c->outstanding_count >= pub->chunks_per_subscription)
+    if (c->held >= pub->chunks_per_subscription)
         return 0; /* its whole budget is out: room comes back through returns */
     if (c->deliver_tail - c->deliver_head_seen < c->depth)
         return 1; /* head only grows: the cached one bounds the fill */
@@ -543,7 +581,7 @@ static void sleep_for_room(zl__mw_publisher *pub, uint32_t j, uint32_t generatio
     zl__store_relaxed(sleeping, 0);
 }
 
-/* P5: returns 0 when every lossless connection has room for one more
+/* P6: returns 0 when every lossless connection has room for one more
  * entry, ZL_ETIMEOUT when one had none for max_blocking_time. */
 static int wait_for_room(zl__mw_publisher *pub)
 {
@@ -579,7 +617,7 @@ static int wait_for_room(zl__mw_publisher *pub)
                             (unsigned long long)c->subscription_id, pub->registry.topic,
                             (long long)pub->max_blocking_ns,
                             (unsigned)(c->deliver_tail - c->deliver_head_seen), c->depth,
-                            c->outstanding_count, pub->chunks_per_subscription);
+                            c->held, pub->chunks_per_subscription);
         }
         sleep_for_room(pub, j, generation, deadline);
     }
@@ -646,7 +684,7 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, void *payload, size_t 
     while (mask != 0) {
         uint32_t j = (uint32_t)__builtin_ctz(mask);
         mask &= mask - 1;
-        if (deliver(pub, j, chunk))
+        if (deliver(pub, j, chunk) == DELIVER_PUSHED)
             delivered |= 1u << j;
     }
     if (delivered != 0) {

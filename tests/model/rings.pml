@@ -22,7 +22,7 @@
  *   no deadlock: every run ends with all processes at their ends (spin's
  *       invalid end state check).
  *
- * Lossless connections (publisher.c P5, subscription.c S5), those whose bit
+ * Lossless connections (publisher.c P6, subscription.c S6), those whose bit
  * is set in LOSSLESS: the publisher never reclaims from them (asserted in
  * deliver); before delivering to anyone it waits until each has room
  * (fewer than DEPTH queued and fewer than BUDGET chunks outstanding),

@@ -5,6 +5,7 @@
 #include "zloan/error.h"
 #include "zloan/publisher.h"
 
+#include "atomic.h"
 #include "context.h"
 #include "error_detail.h"
 #include "publisher.h"
@@ -19,6 +20,7 @@ struct zl_publisher {
     uint32_t max_loans;
     uint32_t loans_held; /* the user's, of either kind */
     void **allocated;    /* loans from the allocator (refusal path); NULL: free */
+    zl__atomic_u32 attachments; /* wait-set entries naming it (destroy refuses) */
 };
 
 void zl_publisher_options_init(zl_publisher_options *options)
@@ -93,7 +95,7 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
         zl__context_deallocate(context, p, sizeof *p, _Alignof(zl_publisher));
         return rc;
     }
-    zl__fetch_add_relaxed(&context->endpoints, 1);
+    zl__context_hold(context, ZL__CONTEXT_PUBLISHER);
     *publisher = p;
     return 0;
 }
@@ -110,6 +112,13 @@ int zl_publisher_destroy(zl_publisher *publisher)
     zl__clear_detail();
     if (publisher == NULL)
         return zl__fail(ZL_EINVAL, "publisher is NULL");
+    /* Relaxed: attaching and detaching happen on threads the user already
+     * ordered before this call (a wait set is used by one thread at a time). */
+    uint32_t attachments = zl__load_relaxed(&publisher->attachments);
+    if (attachments != 0)
+        return zl__fail(ZL_EBUSY,
+                        "the publisher is attached to %u wait set entries: detach it first",
+                        attachments);
     zl_context *context = publisher->context;
     for (uint32_t i = 0; i < publisher->max_loans; i++)
         if (publisher->allocated[i] != NULL)
@@ -118,9 +127,7 @@ int zl_publisher_destroy(zl_publisher *publisher)
     zl__context_deallocate(context, publisher->allocated, sizeof(void *) * publisher->max_loans,
                            _Alignof(void *));
     zl__context_deallocate(context, publisher, sizeof *publisher, _Alignof(zl_publisher));
-    /* Release: our teardown happens before a zl_context_destroy that sees
-     * the count drop (its acquire load). */
-    atomic_fetch_sub_explicit(&context->endpoints, 1, memory_order_release);
+    zl__context_release(context, ZL__CONTEXT_PUBLISHER);
     return 0;
 }
 
@@ -274,4 +281,13 @@ void zl__publisher_waitable(zl_publisher *publisher, zl__mw_waitable *waitable)
 bool zl__publisher_ready(zl_publisher *publisher)
 {
     return publisher->mw->publisher_ready(publisher->impl);
+}
+
+void zl__publisher_attached(zl_publisher *publisher, bool attached)
+{
+    /* Relaxed: a count read only by destroy (see there). */
+    if (attached)
+        zl__fetch_add_relaxed(&publisher->attachments, 1);
+    else
+        zl__fetch_sub_relaxed(&publisher->attachments, 1);
 }

@@ -16,4 +16,8 @@ void zl__publisher_waitable(zl_publisher *publisher, zl__mw_waitable *waitable);
 /* Whether a publish would not wait now (a hint). The publisher's thread. */
 bool zl__publisher_ready(zl_publisher *publisher);
 
+/* Counts a wait-set entry that names the publisher (attached true) or one
+ * that no longer does; destroy refuses while any is left. */
+void zl__publisher_attached(zl_publisher *publisher, bool attached);
+
 #endif

@@ -11,6 +11,12 @@
  *                 then the same as a subscription, with the words of the
  *                 lossless connection that has no room (publisher.c P6),
  *                 whose subscription wakes it when it takes or returns.
+ *   subscription that needs a loan (the executor's loan delivery) while the
+ *                 user holds every loan: not its queue but its loan count,
+ *                 with a waiter bit set in the count by compare-and-swap; a
+ *                 return's decrement either comes first (the futex sees
+ *                 another value and does not sleep) or sees the bit and
+ *                 wakes (one word, so no fence is needed).
  * Then a seq_cst fence, then the readiness checks. A publisher stores its
  * delivery, fences, and wakes only when it sees a sleeper (notify.h): either
  * the check here sees the delivery, or the publisher sees the raised counter
@@ -39,6 +45,13 @@ enum { ENTRY_FREE = 0, ENTRY_SUBSCRIPTION, ENTRY_GUARD, ENTRY_TIMER, ENTRY_PUBLI
 typedef struct entry {
     int kind;
     bool ready;
+    /* Subscriptions delivered as loans (the executor's): ready only with a
+     * loan free; starved while every loan is held, when the wait sleeps on
+     * the loan count (loan_word == loan_expected) instead of the queue. */
+    bool needs_loan;
+    bool starved;
+    zl__atomic_u32 *loan_word;
+    uint32_t loan_expected;
     union {
         zl_subscription *subscription;
         zl_guard_condition *guard;
@@ -78,6 +91,7 @@ int zl_waitset_create(zl_context *context, size_t capacity, zl_waitset **waitset
         return zl__fail(ZL_ENOMEM, "allocating a wait set failed");
     }
     memset(w->entries, 0, sizeof(entry) * capacity);
+    zl__context_hold(context, ZL__CONTEXT_WAITSET);
     *waitset = w;
     return 0;
 }
@@ -89,7 +103,11 @@ int zl_waitset_detach(zl_waitset *waitset, size_t index)
         waitset->entries[index].kind == ENTRY_FREE)
         return zl__fail(ZL_EINVAL, "no entry %zu in the wait set", index);
     entry *e = &waitset->entries[index];
-    if (e->kind == ENTRY_GUARD)
+    if (e->kind == ENTRY_SUBSCRIPTION)
+        zl__subscription_attached(e->u.subscription, false);
+    else if (e->kind == ENTRY_PUBLISHER)
+        zl__publisher_attached(e->u.publisher, false);
+    else if (e->kind == ENTRY_GUARD)
         e->u.guard->attached = false;
     else if (e->kind == ENTRY_TIMER)
         e->u.timer->attached = false;
@@ -112,6 +130,7 @@ int zl_waitset_destroy(zl_waitset *waitset)
                            sizeof(zl__futex_waiter) * 2 * waitset->capacity,
                            _Alignof(zl__futex_waiter));
     zl__context_deallocate(context, waitset, sizeof *waitset, _Alignof(zl_waitset));
+    zl__context_release(context, ZL__CONTEXT_WAITSET);
     return 0;
 }
 
@@ -130,9 +149,11 @@ static int attach(zl_waitset *waitset, int kind, void *object, size_t *index)
     case ENTRY_SUBSCRIPTION:
         e->u.subscription = object;
         zl__subscription_waitable(object, &e->waitable);
+        zl__subscription_attached(object, true);
         break;
     case ENTRY_PUBLISHER:
         e->u.publisher = object; /* its words are chosen at each wait */
+        zl__publisher_attached(object, true);
         break;
     case ENTRY_GUARD:
         if (((zl_guard_condition *)object)->attached)
@@ -192,7 +213,8 @@ static void set_sleeping(zl_waitset *waitset, const bool *assume_ready, bool sle
 {
     for (size_t i = 0; i < waitset->capacity; i++) {
         entry *e = &waitset->entries[i];
-        if (!has_words(e) || e->waitable.sleepers == NULL || (assume_ready && assume_ready[i]))
+        if (!has_words(e) || e->waitable.sleepers == NULL || e->starved ||
+            (assume_ready && assume_ready[i]))
             continue;
         /* seq_cst: the increment must be ordered before our readiness check
          * and the publisher's delivery before its sleepers load (notify.h). */
@@ -204,6 +226,31 @@ static void set_sleeping(zl_waitset *waitset, const bool *assume_ready, bool sle
             atomic_fetch_add_explicit(e->waitable.sleepers, 1, memory_order_seq_cst);
         else
             atomic_fetch_sub_explicit(e->waitable.sleepers, 1, memory_order_seq_cst);
+    }
+}
+
+int zl__waitset_need_loan(zl_waitset *waitset, size_t index)
+{
+    if (waitset == NULL || index >= waitset->capacity ||
+        waitset->entries[index].kind != ENTRY_SUBSCRIPTION)
+        return zl__fail(ZL_EINVAL, "no subscription at entry %zu of the wait set", index);
+    waitset->entries[index].needs_loan = true;
+    return 0;
+}
+
+/* Marks the entries that need a loan and have none as starved (they sleep
+ * on their loan count this round), or ends that for every entry. */
+static void set_starved(zl_waitset *waitset, const bool *assume_ready, bool starting)
+{
+    for (size_t i = 0; i < waitset->capacity; i++) {
+        entry *e = &waitset->entries[i];
+        if (starting && e->needs_loan && !(assume_ready && assume_ready[i]))
+            e->starved = zl__subscription_loans_wait_begin(e->u.subscription, &e->loan_word,
+                                                           &e->loan_expected);
+        else if (!starting && e->starved) {
+            zl__subscription_loans_wait_end(e->u.subscription);
+            e->starved = false;
+        }
     }
 }
 
@@ -227,12 +274,17 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
             if (waitset->entries[i].kind == ENTRY_PUBLISHER && !(assume_ready && assume_ready[i]))
                 zl__publisher_waitable(waitset->entries[i].u.publisher,
                                        &waitset->entries[i].waitable);
+        set_starved(waitset, assume_ready, true);
         unsigned n = 0;
         for (size_t i = 0; i < waitset->capacity; i++) {
             entry *e = &waitset->entries[i];
             if (assume_ready && assume_ready[i])
                 continue;
-            if (has_words(e)) {
+            if (e->starved) {
+                /* A return changes the count: the futex does not sleep, or
+                 * the returner sees the waiter bit and wakes it. */
+                zl__futex_waiter_set(&waitset->waiters[n++], e->loan_word, e->loan_expected, 0);
+            } else if (has_words(e)) {
                 for (uint32_t k = 0; k < e->waitable.count; k++)
                     /* Acquire pairs with the publisher's (for a publisher
                      * entry: the subscription's) release increment
@@ -263,6 +315,8 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
             }
             if (assume_ready && assume_ready[i]) {
                 e->ready = true;
+            } else if (e->starved) {
+                e->ready = false; /* a take would find no loan */
             } else if (e->kind == ENTRY_SUBSCRIPTION) {
                 e->ready = zl__subscription_ready(e->u.subscription);
             } else if (e->kind == ENTRY_PUBLISHER) {
@@ -284,6 +338,7 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
         int64_t now = zl__monotonic_ns();
         if (fresh > 0 || timeout_ns == 0 || now >= deadline) {
             set_sleeping(waitset, assume_ready, false);
+            set_starved(waitset, assume_ready, false);
             if (ready_count != NULL)
                 *ready_count = ready;
             return fresh > 0 ? 0 : ZL_ETIMEOUT;
@@ -296,6 +351,7 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
             clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &rest, NULL);
         }
         set_sleeping(waitset, assume_ready, false);
+        set_starved(waitset, assume_ready, false);
         if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
             return zl__fail(ZL_ESYSTEM, "futex_waitv: %s", strerror(rc));
     }

@@ -1,6 +1,6 @@
 /* A hostile peer writes into a topic's shared memory between the victim's
  * calls; the victim must keep working or fail with a code, never crash
- * (DESIGN.md I3). Each case runs in a forked child so that a crash shows as
+ * (docs/design.md I3). Each case runs in a forked child so that a crash shows as
  * the signal that killed it, and the parent checks /dev/shm is clean after.
  *
  * The values written are wild on purpose (offsets of a terabyte): a victim

@@ -1,4 +1,5 @@
-/* zloan — message type descriptors.
+/** @file
+ * zloan — message type descriptors.
  *
  * A type descriptor tells zloan how large a message is, how it is aligned and
  * whether it is "plain" (no pointers: it can travel as its bytes, so it can be
@@ -26,49 +27,61 @@
 extern "C" {
 #endif
 
-#define ZL_TYPE_NAME_MAX 128 /* bytes, including the terminating NUL */
+#define ZL_TYPE_NAME_MAX 128 /**< bytes, including the terminating NUL */
 
+/** A message type descriptor (see the file's description). */
 typedef struct zl_type {
-    /* Type name, 1..ZL_TYPE_NAME_MAX-1 bytes, compared exactly. */
+    /** Type name, 1..ZL_TYPE_NAME_MAX-1 bytes, compared exactly. */
     const char *name;
-    /* sizeof the in-memory message; alignment is a power of two. */
+    /** sizeof the in-memory message; alignment is a power of two. */
     size_t size;
-    size_t alignment;
-    /* Optional text describing the fields (e.g. "u32 w;u32 h;u8 px[64]");
+    size_t alignment; /**< alignof the message, a power of two */
+    /** Optional text describing the fields (e.g. "u32 w;u32 h;u8 px[64]");
      * it enters the layout hash, so two builds with different layouts of the
      * same name and size are told apart. May be NULL. */
     const char *layout;
-    /* If non-zero, used as the layout hash instead of the computed one. */
+    /** If non-zero, used as the layout hash instead of the computed one. */
     uint64_t layout_hash;
-    /* true: the message is its bytes (no pointers). */
+    /** true: the message is its bytes (no pointers). */
     bool plain;
-    /* Non-plain types only: the largest serialized size, in bytes. */
+    /** Non-plain types only: the largest serialized size, in bytes. */
     size_t serialized_size_max;
-    /* Non-plain types only. serialize writes msg into buf (cap bytes) and
+    /** Non-plain types only. serialize writes msg into buf (cap bytes) and
      * stores the length in *used; returns 0 or a negative code (ZL_ESERIALIZE
      * when it does not fit). */
     int (*serialize)(const void *msg, void *buf, size_t cap, size_t *used);
-    /* Non-plain types only. deserialize fills msg (type->size bytes, not
+    /** Non-plain types only. deserialize fills msg (type->size bytes, not
      * initialised) from buf; it may allocate through the allocator given. */
     int (*deserialize)(const void *buf, size_t len, void *msg, const zl_allocator *allocator);
-    /* Non-plain types only, may be NULL: frees what deserialize allocated
+    /** Non-plain types only, may be NULL: frees what deserialize allocated
      * (or what the user put into a loaned message before publishing it). */
     void (*fini)(void *msg, const zl_allocator *allocator);
 } zl_type;
 
-/* Descriptor of a plain C type T (a struct without pointers). */
+#ifndef __cplusplus
+/** Descriptor of a plain C type T (a struct without pointers). */
 #define ZL_TYPE_PLAIN(T) \
     { .name = #T, .size = sizeof(T), .alignment = _Alignof(T), .plain = true }
 
-/* Same, with a textual layout that enters the layout hash. */
+/** Same, with a textual layout that enters the layout hash. */
 #define ZL_TYPE_PLAIN_LAYOUT(T, layout_text) \
     { .name = #T, .size = sizeof(T), .alignment = _Alignof(T), .layout = (layout_text), .plain = true }
+#else
+/* The same two in C++ (11 and later), which has neither _Alignof nor, before
+ * C++20, designated initializers: every field in declaration order, so that
+ * -Wextra's missing-field-initializers stays quiet. A field added to zl_type
+ * must be added here too (the test cxx_headers fails to compile otherwise). */
+#define ZL_TYPE_PLAIN(T) \
+    { #T, sizeof(T), alignof(T), nullptr, 0, true, 0, nullptr, nullptr, nullptr }
+#define ZL_TYPE_PLAIN_LAYOUT(T, layout_text) \
+    { #T, sizeof(T), alignof(T), (layout_text), 0, true, 0, nullptr, nullptr, nullptr }
+#endif
 
-/* Checks a descriptor. Returns 0, or ZL_EINVAL (with a detail) when a field
+/** Checks a descriptor. Returns 0, or ZL_EINVAL (with a detail) when a field
  * is out of range or hooks are missing. Any thread. */
 int zl_type_validate(const zl_type *type);
 
-/* The layout hash zloan compares: type->layout_hash when set, otherwise a
+/** The layout hash zloan compares: type->layout_hash when set, otherwise a
  * 64-bit FNV-1a hash of name, size, alignment, plain flag and layout text.
  * type must be valid. Any thread. */
 uint64_t zl_type_layout_hash(const zl_type *type);

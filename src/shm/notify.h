@@ -1,8 +1,9 @@
 /* Wake-ups across processes: a futex word per subscription queue.
  *
  * Protocol (an event count with a sleepers flag, as in ck_ec):
- *   waiter:    fetch_add(sleepers, 1); e = load(wake); fence(seq_cst);
+ *   waiter:    e = load(wake); fetch_add(sleepers, 1); fence(seq_cst);
  *              if (nothing ready) futex_wait(&wake, e); fetch_sub(sleepers, 1)
+ *              (the word is read first: see below and waitset.c)
  *   publisher: deliver (store tail, release); fence(seq_cst);
  *              if (load(sleepers) != 0) { fetch_add(wake, 1); futex_wake(&wake) }
  * The two seq_cst fences make the pair (tail store, sleepers load) and
@@ -17,7 +18,7 @@
  * waiting for room sets the connection's publisher_sleeping flag and sleeps
  * on publisher_wake; the subscription, after it took or returned, fences and
  * calls zl__notify_room on those two words (publisher.c P6, subscription.c
- * S5). Only one thread (the publisher's) ever sleeps there, so the flag can
+ * S6). Only one thread (the publisher's) ever sleeps there, so the flag can
  * be taken down by the waker: the takes that follow the first make no
  * system call while the publisher is on its way back.
  */

@@ -1,7 +1,7 @@
 /* The shared-memory transport, publisher side: the pool, its reference
  * counts, and the connections to subscriptions.
  *
- * Invariants (I1 of DESIGN.md, from the publisher's side)
+ * Invariants (I1 of docs/design.md, from the publisher's side)
  *   P1. refs[c] counts who refers to chunk c: the user's loan (1 while lent),
  *       each connection whose `outstanding` bit for c is set, and the history
  *       (once per history entry). A chunk is on the free stack iff refs[c] is
@@ -728,6 +728,7 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
     stats->chunks_total = pub->chunk_count;
     stats->chunks_free = pub->free_top;
     stats->peer_errors = pub->peer_errors;
+    stats->other_owners = zl__registry_other_owners(&pub->registry, NULL, 0);
 }
 
 uint64_t zl__shm_publisher_id(const zl__mw_publisher *pub) { return pub->id; }

@@ -1,7 +1,7 @@
 /* The shared-memory transport, subscription side: its queue object, the
  * publishers' pools it maps read-only, and the loans it holds.
  *
- * Invariants (I1 of DESIGN.md, from the subscription's side)
+ * Invariants (I1 of docs/design.md, from the subscription's side)
  *   S1. A chunk the subscription took from a deliver ring stays "held" (a
  *       slot of `held` in state HELD or RETURNING) until its index is pushed
  *       on that connection's return ring, or the connection is gone. The
@@ -618,6 +618,7 @@ void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats 
             publishers++;
     stats->publishers = publishers;
     stats->peer_errors = zl__load_relaxed(&sub->peer_errors);
+    stats->other_owners = zl__registry_other_owners(&sub->registry, NULL, 0);
 }
 
 void zl__shm_subscription_waitable(zl__mw_subscription *sub, zl__mw_waitable *waitable)

@@ -1,4 +1,4 @@
-/* Removing what dead processes left in /dev/shm (DESIGN.md I5).
+/* Removing what dead processes left in /dev/shm (docs/design.md I5).
  *
  * Survivors reap the slots of dead peers they are connected to
  * (registry.c), and the last user of a topic removes the topic's objects.

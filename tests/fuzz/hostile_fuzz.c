@@ -8,7 +8,7 @@
  * slots and generation, queue headers, connection ids, ring positions and
  * entries, pool headers and chunk headers, or any word of any of them.
  *
- * What must hold (DESIGN.md I3): the victim never crashes, hangs (libFuzzer
+ * What must hold (docs/design.md I3): the victim never crashes, hangs (libFuzzer
  * -timeout) or reads outside its mappings; every call returns one of its
  * documented codes; a loan the harness holds can always be returned or
  * published (0); every loan a take hands out is aligned for its type and
@@ -153,11 +153,24 @@ static void destroy_publisher(int i)
     v.pubs[i] = NULL;
 }
 
+static int held_loan_slot(void *const *loans);
+
 static void destroy_subscription(int i)
 {
     if (v.subs[i] == NULL)
         return;
-    int rc = zl_subscription_destroy(v.subs[i]);
+    /* Loans held: refused, and they stay held (returned below). */
+    int rc;
+    if (held_loan_slot((void *const *)v.sub_loans[i]) >= 0 &&
+        (rc = zl_subscription_destroy(v.subs[i])) != ZL_EBUSY)
+        fatal("zl_subscription_destroy with loans held", rc);
+    for (int k = 0; k < LOANS; k++)
+        if (v.sub_loans[i][k] != NULL) {
+            if ((rc = zl_subscription_return_loan(v.subs[i], v.sub_loans[i][k])) != 0)
+                fatal("zl_subscription_return_loan before destroy", rc);
+            v.sub_loans[i][k] = NULL;
+        }
+    rc = zl_subscription_destroy(v.subs[i]);
     if (rc != 0)
         fatal("zl_subscription_destroy", rc);
     v.subs[i] = NULL;

@@ -15,6 +15,8 @@
 #ifndef ZLOAN_CONTEXT_H
 #define ZLOAN_CONTEXT_H
 
+#include "zloan/export.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,7 +55,7 @@ typedef struct zl_context_options {
 } zl_context_options;
 
 /* Fills options with the defaults. options must not be NULL. */
-void zl_context_options_init(zl_context_options *options);
+ZL_API void zl_context_options_init(zl_context_options *options);
 
 /* Creates a context. options may be NULL for the defaults. It also removes
  * what killed processes of this user left in shared memory (/dev/shm objects
@@ -63,7 +65,7 @@ void zl_context_options_init(zl_context_options *options);
  * @retval ZL_EINVAL context is NULL, the domain id or allocator is invalid.
  * @retval ZL_ENOMEM the allocator failed.
  * Any thread. */
-int zl_context_create(const zl_context_options *options, zl_context **context);
+ZL_API int zl_context_create(const zl_context_options *options, zl_context **context);
 
 /* Destroys a context that has no endpoints left.
  * @retval 0 done; the handle is gone.
@@ -71,10 +73,10 @@ int zl_context_create(const zl_context_options *options, zl_context **context);
  * @retval ZL_EBUSY publishers or subscriptions of this context still exist;
  *         nothing changed.
  * Any thread, but not concurrently with other calls on the same context. */
-int zl_context_destroy(zl_context *context);
+ZL_API int zl_context_destroy(zl_context *context);
 
 /* The context's domain id. */
-uint32_t zl_context_domain_id(const zl_context *context);
+ZL_API uint32_t zl_context_domain_id(const zl_context *context);
 
 #ifdef __cplusplus
 }

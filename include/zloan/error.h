@@ -9,6 +9,8 @@
 #ifndef ZLOAN_ERROR_H
 #define ZLOAN_ERROR_H
 
+#include "zloan/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -36,12 +38,12 @@ enum zl_error {
 
 /* Returns a constant, human-readable name for an error code, never NULL.
  * Unknown codes give "unknown error". Any thread. */
-const char *zl_strerror(int code);
+ZL_API const char *zl_strerror(int code);
 
 /* Returns a description of the last failure of a zloan call on the calling
  * thread ("" when there is none). The string is valid until the next zloan
  * call on this thread. Any thread. */
-const char *zl_last_error_detail(void);
+ZL_API const char *zl_last_error_detail(void);
 
 #ifdef __cplusplus
 }

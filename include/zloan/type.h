@@ -16,6 +16,8 @@
 #ifndef ZLOAN_TYPE_H
 #define ZLOAN_TYPE_H
 
+#include "zloan/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,12 +68,12 @@ typedef struct zl_type {
 
 /* Checks a descriptor. Returns 0, or ZL_EINVAL (with a detail) when a field
  * is out of range or hooks are missing. Any thread. */
-int zl_type_validate(const zl_type *type);
+ZL_API int zl_type_validate(const zl_type *type);
 
 /* The layout hash zloan compares: type->layout_hash when set, otherwise a
  * 64-bit FNV-1a hash of name, size, alignment, plain flag and layout text.
  * type must be valid. Any thread. */
-uint64_t zl_type_layout_hash(const zl_type *type);
+ZL_API uint64_t zl_type_layout_hash(const zl_type *type);
 
 #ifdef __cplusplus
 }

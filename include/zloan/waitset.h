@@ -16,6 +16,8 @@
 #ifndef ZLOAN_WAITSET_H
 #define ZLOAN_WAITSET_H
 
+#include "zloan/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,10 +40,10 @@ typedef struct zl_waitset zl_waitset;
 /* @retval 0 *waitset holds a wait set for up to capacity entries.
  * @retval ZL_EINVAL NULL, or capacity 0 or above ZL_WAITSET_CAPACITY_MAX.
  * @retval ZL_ENOMEM the allocator failed. */
-int zl_waitset_create(zl_context *context, size_t capacity, zl_waitset **waitset);
+ZL_API int zl_waitset_create(zl_context *context, size_t capacity, zl_waitset **waitset);
 
 /* Detaches everything and destroys it. @retval 0. @retval ZL_EINVAL NULL. */
-int zl_waitset_destroy(zl_waitset *waitset);
+ZL_API int zl_waitset_destroy(zl_waitset *waitset);
 
 /* Attach an entry; *index (may be NULL) receives its index, stable until
  * it is detached.
@@ -49,14 +51,14 @@ int zl_waitset_destroy(zl_waitset *waitset);
  * @retval ZL_ELIMIT the wait set is full.
  * @retval ZL_EBUSY a guard condition or timer attached to another wait set
  *         (a subscription may be attached to several). */
-int zl_waitset_attach_subscription(zl_waitset *waitset, zl_subscription *subscription,
+ZL_API int zl_waitset_attach_subscription(zl_waitset *waitset, zl_subscription *subscription,
                                    size_t *index);
-int zl_waitset_attach_guard_condition(zl_waitset *waitset, zl_guard_condition *guard,
+ZL_API int zl_waitset_attach_guard_condition(zl_waitset *waitset, zl_guard_condition *guard,
                                       size_t *index);
-int zl_waitset_attach_timer(zl_waitset *waitset, zl_timer *timer, size_t *index);
+ZL_API int zl_waitset_attach_timer(zl_waitset *waitset, zl_timer *timer, size_t *index);
 
 /* @retval 0 detached. @retval ZL_EINVAL NULL or no entry at index. */
-int zl_waitset_detach(zl_waitset *waitset, size_t index);
+ZL_API int zl_waitset_detach(zl_waitset *waitset, size_t index);
 
 /* Waits until at least one entry is ready, or timeout_ns passed (negative:
  * forever; 0: only look). Ready guard conditions are lowered as they are
@@ -65,10 +67,10 @@ int zl_waitset_detach(zl_waitset *waitset, size_t index);
  * @retval ZL_ETIMEOUT nothing became ready in time.
  * @retval ZL_EINVAL waitset is NULL or has no entry.
  * @retval ZL_ESYSTEM the futex call failed unexpectedly. */
-int zl_waitset_wait(zl_waitset *waitset, int64_t timeout_ns, size_t *ready_count);
+ZL_API int zl_waitset_wait(zl_waitset *waitset, int64_t timeout_ns, size_t *ready_count);
 
 /* Whether the entry at index was ready at the last wait. */
-bool zl_waitset_ready(const zl_waitset *waitset, size_t index);
+ZL_API bool zl_waitset_ready(const zl_waitset *waitset, size_t index);
 
 #ifdef __cplusplus
 }

@@ -35,7 +35,7 @@
 #include "notify.h"
 #include "endpoint.h"
 #include "queue.h"
-#include "registry.h"
+#include "discovery.h"
 #include "transport.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
@@ -323,7 +323,7 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
     uint32_t generation = zl__registry_generation(&pub->registry);
     if (generation != pub->seen_generation) {
         /* The monitor bumps the generation when it sees a dead peer: reap
-         * it here, on our thread, then scan what is left (liveness.c). */
+         * it here, on our thread, then scan what is left (discovery.c). */
         if (pub->monitored && zl__registry_reap_dead(&pub->registry))
             generation = zl__registry_generation(&pub->registry);
         pub->seen_generation = generation;
@@ -356,7 +356,7 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
                 continue;
             connection *c = &pub->connections[j];
             /* Testing the peer's lock is an fcntl: left to the liveness
-             * monitor when it runs (liveness.c), except when the pool ran
+             * monitor when it runs (discovery.c), except when the pool ran
              * dry (force_liveness), where waiting 20 ms would fail a loan. */
             bool test_lock = force_liveness || !pub->monitored;
             if (test_lock &&

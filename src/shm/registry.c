@@ -41,9 +41,8 @@
 #include "zloan/error.h"
 
 #include "../error_detail.h"
+#include "discovery.h"
 #include "notify.h"
-#include "registry.h"
-#include "sweep.h"
 
 #define LOCK_WAIT_MS 5000
 #define SEQLOCK_TRIES 64
@@ -233,8 +232,8 @@ bool zl__registry_reap_dead(zl__registry *registry)
     bool reaped = false;
     for (uint32_t kind = ZL__KIND_PUBLISHER; kind <= ZL__KIND_SUBSCRIPTION; kind++)
         for (uint32_t i = 0; i < slot_count(kind); i++) {
-            if (registry->own_kind == kind && registry->own_slot == i)
-                continue;
+            if (zl__load_relaxed(&registry->own) == zl__registry_own_word(kind, i))
+                continue; /* owner thread: its own store */
             zl__endpoint_record record;
             if (zl__registry_lookup(registry, kind, i, &record) == ZL__SLOT_PRESENT &&
                 !zl__registry_alive(registry, kind, i))
@@ -344,7 +343,8 @@ void zl__registry_endpoint_name(const zl__registry *registry, char *out, size_t 
     zl__shm_name_endpoint(out, out_size, registry->name, kind, id);
 }
 
-int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, bool group)
+int zl__registry_open_file(zl__registry *registry, uint32_t domain, const char *topic,
+                           bool group)
 {
     memset(registry, 0, sizeof *registry);
     registry->fd = -1;
@@ -355,10 +355,6 @@ int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic
     zl__shm_name_registry(registry->name, sizeof registry->name, domain, topic, group);
     for (int attempt = 0; attempt < 100; attempt++) {
         int rc = open_once(registry);
-        if (rc == 0) {
-            zl__registry_track(registry);
-            zl__liveness_monitor_start();
-        }
         if (rc != ZL_ENODATA)
             return rc;
     }
@@ -366,11 +362,10 @@ int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic
                     topic);
 }
 
-void zl__registry_close(zl__registry *registry)
+void zl__registry_close_file(zl__registry *registry)
 {
     if (registry->shm == NULL)
         return;
-    zl__registry_untrack(registry);
     /* Closers take turns (REGISTER), so that of two leaving together the
      * second sees the first gone: each drops its USERS read lock, then asks
      * for the write lock, which it gets only when no other open description
@@ -395,7 +390,7 @@ void zl__registry_close(zl__registry *registry)
         }
         /* Also what no slot names: segments of endpoints killed before they
          * registered or while rewriting their record. */
-        zl__shm_sweep_topic(registry->name);
+        zl__segment_unlink_topic(registry->name);
         shm_unlink(registry->name);
     }
     munmap(registry->shm, sizeof *registry->shm);
@@ -457,9 +452,9 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
         zl__endpoint_record old;
         if (zl__registry_read(registry, kind, i, &old))
             remove_leftovers(registry, &old); /* its owner died */
-        /* Before our record appears: the monitor must know the slot is ours
-         * (liveness.c). */
-        zl__registry_set_own(registry, kind, i);
+        /* Before our record appears (the record's release store orders
+         * it): the monitor must know the slot is ours (discovery.h). */
+        zl__store_relaxed(&registry->own, zl__registry_own_word(kind, i));
         write_record(slot_at(registry, kind, i), record);
         bump_generation(registry);
         zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);
@@ -479,5 +474,15 @@ void zl__registry_unregister(zl__registry *registry, uint32_t kind, uint32_t slo
     bump_generation(registry);
     zl__ofd_unlock(registry->fd, slot_byte(kind, slot));
     /* Only now, with our record gone, may the monitor look at the slot. */
-    zl__registry_set_own(registry, 0, 0);
+    zl__store_relaxed(&registry->own, 0);
+}
+
+void zl__registry_forget_after_fork(zl__registry *registry)
+{
+    if (registry->fd >= 0)
+        close(registry->fd);
+    registry->fd = -1;
+    if (registry->shm != NULL)
+        mmap(registry->shm, sizeof *registry->shm, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }

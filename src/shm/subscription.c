@@ -35,7 +35,7 @@
 #include "../mw.h"
 #include "endpoint.h"
 #include "queue.h"
-#include "registry.h"
+#include "discovery.h"
 #include "transport.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
@@ -267,7 +267,7 @@ static void refresh(zl__mw_subscription *sub)
      * a connection and delivered its history (publisher.c attach). */
     uint32_t attach_seq = zl__load_acquire(&sub->queue->attach_seq);
     /* Testing publishers' locks (an fcntl each) is the liveness monitor's
-     * job when it runs (liveness.c); otherwise ours, every 50 ms. */
+     * job when it runs (discovery.c); otherwise ours, every 50 ms. */
     int64_t now = sub->monitored ? 0 : zl__coarse_ns();
     bool liveness = !sub->monitored && now >= sub->next_liveness_ns;
     if (generation == sub->seen_generation && attach_seq == sub->seen_attach && !liveness &&
@@ -276,7 +276,7 @@ static void refresh(zl__mw_subscription *sub)
     token_acquire_spinning(sub);
     if (generation != sub->seen_generation || liveness) {
         /* The monitor bumps the generation when it sees a dead peer: reap
-         * it here, on our thread, then scan what is left (liveness.c). */
+         * it here, on our thread, then scan what is left (discovery.c). */
         if (sub->monitored && generation != sub->seen_generation &&
             zl__registry_reap_dead(&sub->registry))
             generation = zl__registry_generation(&sub->registry);

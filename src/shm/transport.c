@@ -1,5 +1,5 @@
 /* The shared-memory transport's table of operations. */
-#include "sweep.h"
+#include "discovery.h"
 #include "transport.h"
 
 const zl__mw_ops zl__shm_ops = {

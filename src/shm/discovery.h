@@ -1,6 +1,21 @@
-/* A topic's registry: discovery without a daemon.
+/* Discovery: how endpoints find each other, notice deaths and clean up,
+ * without a daemon. The one internal header of the layer; endpoints, the
+ * transport's table and the introspection code include this and nothing
+ * else of it.
  *
- * Every endpoint of a topic opens the registry (holding a read lock on its
+ * Three parts, calling in one direction (each uses only those below it,
+ * and segment.c under all):
+ *
+ *   discovery.c  the process object: the registries this process has open,
+ *                the liveness monitor thread, and fork handling. Opening a
+ *                registry through it (zl__registry_open) tracks it and
+ *                starts the monitor; closing untracks it first.
+ *   sweep.c      removing what dead processes left in /dev/shm (I5), when
+ *                a context is created or `zloan clean` asks.
+ *   registry.c   one topic's registry file: slots, locks, generation,
+ *                registration, reaping, lingering pools.
+ *
+ * A topic's registry. Every endpoint of a topic opens the registry (holding a read lock on its
  * USERS byte), claims a slot by taking that slot's byte lock, and writes its
  * record there. Peers find each other by reading the slots when the
  * generation counter changes. A slot whose record says "in use" but whose
@@ -8,8 +23,8 @@
  * lock reaps it (removes its shared memory, clears the record). The last
  * endpoint to leave removes the registry itself.
  */
-#ifndef ZL_SHM_REGISTRY_H
-#define ZL_SHM_REGISTRY_H
+#ifndef ZL_SHM_DISCOVERY_H
+#define ZL_SHM_DISCOVERY_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,52 +34,72 @@
 #include "segment.h"
 
 typedef struct zl__registry {
-    int fd; /* -1 when closed, and in a forked child (registry_fork.c) */
+    int fd; /* -1 when closed, and in a forked child (discovery.c) */
     zl__registry_shm *shm;
     uint32_t domain;
     mode_t mode;  /* 0600, or 0660 in the group namespace */
     bool group;   /* zl__shm_name_registry */
     char topic[ZL_TOPIC_NAME_MAX + 1];
     char name[ZL__SHM_NAME_MAX + 1];
-    struct zl__registry *next, *prev; /* the open registries (registry_fork.c) */
-    /* The slot our endpoint holds (own_kind 0: none yet). Written and read
-     * under the tracked registries' lock: the liveness monitor must never
-     * test our own slot, whose lock it would obtain through our own open
-     * file description and take for a dead owner's. */
-    uint32_t own_kind;
-    uint32_t own_slot;
+    struct zl__registry *next, *prev; /* the process's open registries (discovery.c) */
+    /* The slot our endpoint holds: (kind << 16) | slot, 0 for none yet.
+     * The liveness monitor skips it: it would obtain that slot's lock
+     * through our own open file description and take us for dead. Written
+     * by registration (relaxed, before the record's release), read by the
+     * monitor after the record (acquire), so a monitor that sees our record
+     * sees it ours. When we leave, the record goes first: a monitor that
+     * read it just before may test the freed slot once, which costs one
+     * needless generation bump and nothing else. */
+    zl__atomic_u32 own;
 } zl__registry;
 
-/* Keeps the list of open registries whose descriptors a forked child closes
- * (registry_fork.c). Called by zl__registry_open and zl__registry_close. */
-void zl__registry_track(zl__registry *registry);
-void zl__registry_untrack(zl__registry *registry);
-/* Sets (kind != 0) or clears our own slot, under the tracked lock. */
-void zl__registry_set_own(zl__registry *registry, uint32_t kind, uint32_t slot);
-/* Calls visit for every open registry, under the tracked lock (so none is
- * closed meanwhile). */
-void zl__registry_visit_tracked(void (*visit)(zl__registry *registry, void *arg), void *arg);
+static inline uint32_t zl__registry_own_word(uint32_t kind, uint32_t slot)
+{
+    return kind == 0 ? 0 : (kind << 16) | slot;
+}
 
-/* The liveness monitor (liveness.c): a thread of the process that, every
- * ZLOAN_LIVENESS_PERIOD_MS (default 20; 0 disables it), reaps the dead
- * endpoints of every open registry, so that endpoints learn of deaths from
- * the generation counter alone. Started with the first open registry.
- * Returns whether it runs (when not, endpoints check on their own). */
-bool zl__liveness_monitor_start(void);
+/* ---- the process object (discovery.c) --------------------------------- */
+
+/* Opens (creating if needed) the registry of topic in domain, in the
+ * user's namespace, or with group in the effective group's (mode 0660),
+ * and tracks it: the liveness monitor watches it and a forked child lets go
+ * of it. Starts the monitor with the first registry. */
+int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, bool group);
+
+/* Untracks it, then closes it (zl__registry_close_file). */
+void zl__registry_close(zl__registry *registry);
+
+/* Whether the liveness monitor runs: a thread of the process that, every
+ * ZLOAN_LIVENESS_PERIOD_MS (default 20; 0 disables it), looks for dead
+ * endpoints in every tracked registry and bumps that registry's generation
+ * when it finds one, so that endpoints learn of deaths from the generation
+ * counter alone. When it does not run, endpoints check on their own. */
 bool zl__liveness_monitor_running(void);
 
-/* Opens (creating if needed) the registry of topic in domain. */
-/* Opens (creating if needed) the registry of topic in domain, in the
- * user's namespace, or with group in the effective group's (mode 0660). */
-int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, bool group);
+/* ---- the sweep (sweep.c) ----------------------------------------------- */
+
+/* Scans /dev/shm for this user's zloan objects (and the effective group's)
+ * and removes the ones that are provably dead. Best effort: errors only mean
+ * less is removed. Returns the number of objects removed. Any thread. */
+int zl__shm_sweep(void);
+
+/* ---- one topic's registry (registry.c) --------------------------------- */
+
+/* Opens (creating if needed) the registry file, without tracking it. */
+int zl__registry_open_file(zl__registry *registry, uint32_t domain, const char *topic,
+                           bool group);
 
 /* The name of an endpoint's object of this topic (see segment.h). */
 void zl__registry_endpoint_name(const zl__registry *registry, char *out, size_t out_size,
                                 char kind, uint64_t id);
 
-/* Closes it; the last user of the topic removes the registry and whatever
- * dead endpoints left behind. */
-void zl__registry_close(zl__registry *registry);
+/* Closes the file; the last user of the topic removes the registry and
+ * whatever dead endpoints left behind. */
+void zl__registry_close_file(zl__registry *registry);
+
+/* In a forked child: lets go of the parent's description and mapping (the
+ * mapping becomes private blank memory), see discovery.c. */
+void zl__registry_forget_after_fork(zl__registry *registry);
 
 /* Takes the topic's REGISTER lock (waiting a little when another endpoint
  * registers). An endpoint takes it before it creates its segment; then

@@ -7,6 +7,7 @@
 #include "zloan/context.h"
 
 #include "atomic.h"
+#include "log.h"
 #include "mw.h"
 
 struct zl_context {
@@ -16,6 +17,8 @@ struct zl_context {
     bool share_with_group;
     const zl__mw_ops *transport;
     zl__atomic_u32 endpoints; /* publishers and subscriptions alive */
+    zl__logger logger;
+    char name[ZL_CONTEXT_NAME_MAX];
 };
 
 /* Fills the transport-facing description shared by both endpoint kinds. */

@@ -27,6 +27,7 @@
 #include "zloan/type.h"
 
 #include "atomic.h"
+#include "log.h"
 
 typedef struct zl__mw_publisher zl__mw_publisher;
 typedef struct zl__mw_subscription zl__mw_subscription;
@@ -36,6 +37,8 @@ typedef struct zl__mw_endpoint_config {
     const char *topic;             /* qualified, validated */
     uint32_t domain_id;
     const zl_allocator *allocator; /* for the transport's private state */
+    const zl__logger *logger;      /* the context's; outlives the endpoint */
+    const char *context_name;      /* "" when the context has none */
     bool share_with_group;
     /* The type as peers compare it. */
     const char *type_name;

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "zloan/allocator.h"
+#include "zloan/log.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,6 +30,7 @@ extern "C" {
 typedef struct zl_context zl_context;
 
 #define ZL_DOMAIN_ID_MAX 232 /* the same range as ROS 2 */
+#define ZL_CONTEXT_NAME_MAX 64 /* bytes, including the terminating NUL */
 
 /* Environment variable: when set to a value other than "" or "0", every
  * endpoint behaves as if loans were disabled (the refusal path). The user's
@@ -52,6 +54,17 @@ typedef struct zl_context_options {
      * leave is not its creator (/dev/shm's sticky bit lets only the owner
      * remove it); the next user of the topic reuses it. */
     bool share_with_group;
+    /* A name for this context's endpoints, shown by introspection and the
+     * `zloan` tool beside each endpoint's pid and executable (like a ROS 2
+     * node name): 1..ZL_CONTEXT_NAME_MAX-1 printable bytes, copied at
+     * creation. NULL (the default): no name. */
+    const char *name;
+    /* Log lines of this level and above are delivered. Default ZL_LOG_WARN,
+     * or ZLOAN_LOG from the environment (zloan/log.h). */
+    zl_log_level log_level;
+    /* Receives the log lines (with log_state); NULL (the default): stderr. */
+    zl_log_callback log_callback;
+    void *log_state;
 } zl_context_options;
 
 /* Fills options with the defaults. options must not be NULL. */
@@ -62,7 +75,8 @@ ZL_API void zl_context_options_init(zl_context_options *options);
  * of zloan topics nobody uses any more), so a restart after a crash starts
  * clean; objects in use are never touched.
  * @retval 0 *context holds the new context; the caller owns it.
- * @retval ZL_EINVAL context is NULL, the domain id or allocator is invalid.
+ * @retval ZL_EINVAL context is NULL, the domain id, allocator, name or log
+ *         level is invalid, or ZLOAN_LOG holds no level name.
  * @retval ZL_ENOMEM the allocator failed.
  * Any thread. */
 ZL_API int zl_context_create(const zl_context_options *options, zl_context **context);
@@ -77,6 +91,9 @@ ZL_API int zl_context_destroy(zl_context *context);
 
 /* The context's domain id. */
 ZL_API uint32_t zl_context_domain_id(const zl_context *context);
+
+/* The context's name ("" when it has none); valid while the context lives. */
+ZL_API const char *zl_context_name(const zl_context *context);
 
 #ifdef __cplusplus
 }

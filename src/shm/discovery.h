@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../log.h"
 #include "layout.h"
 #include "segment.h"
 
@@ -41,6 +42,7 @@ typedef struct zl__registry {
     bool group;   /* zl__shm_name_registry */
     char topic[ZL_TOPIC_NAME_MAX + 1];
     char name[ZL__SHM_NAME_MAX + 1];
+    const zl__logger *logger; /* the endpoint's context's; NULL: none */
     struct zl__registry *next, *prev; /* the process's open registries (discovery.c) */
     /* The slot our endpoint holds: (kind << 16) | slot, 0 for none yet.
      * The liveness monitor skips it: it would obtain that slot's lock
@@ -84,6 +86,12 @@ bool zl__liveness_monitor_running(void);
 int zl__shm_sweep(void);
 
 /* ---- one topic's registry (registry.c) --------------------------------- */
+
+/* Whether the same topic and domain exist in another user's namespace
+ * (a registry "zl.<other uid>.<domain>.<topic>" in /dev/shm): endpoints
+ * of different users never meet, silently, so the endpoint warns. On true
+ * *owner is that uid. Reads the /dev/shm directory: creation only. */
+bool zl__registry_foreign_owner(const zl__registry *registry, unsigned *owner);
 
 /* Opens (creating if needed) the registry file, without tracking it. */
 int zl__registry_open_file(zl__registry *registry, uint32_t domain, const char *topic,
@@ -145,6 +153,14 @@ bool zl__registry_reap_dead(zl__registry *registry);
 /* Bumps the generation (and wakes its waiters) without changing a slot:
  * "look again". */
 void zl__registry_poke(zl__registry *registry);
+
+/* The counters beside slot (layout.h), for the slot's endpoint to update. */
+static inline zl__endpoint_counters *zl__registry_counters(const zl__registry *registry,
+                                                           uint32_t kind, uint32_t slot)
+{
+    return kind == ZL__KIND_PUBLISHER ? &registry->shm->publisher_counters[slot]
+                                      : &registry->shm->subscription_counters[slot];
+}
 
 static inline uint32_t zl__registry_generation(const zl__registry *registry)
 {

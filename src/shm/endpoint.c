@@ -1,4 +1,5 @@
 /* Joining a topic: what publishers and subscriptions do alike. */
+#include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -18,6 +19,9 @@ void zl__endpoint_record_init(zl__endpoint_record *record, const zl__mw_endpoint
     record->layout_hash = config->layout_hash;
     record->plain = config->plain;
     snprintf(record->type_name, sizeof record->type_name, "%s", config->type_name);
+    snprintf(record->context_name, sizeof record->context_name, "%s",
+             config->context_name != NULL ? config->context_name : "");
+    snprintf(record->executable, sizeof record->executable, "%s", program_invocation_short_name);
 }
 
 int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_config *config,
@@ -28,6 +32,13 @@ int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_con
                                config->share_with_group);
     if (rc != 0)
         return rc;
+    registry->logger = config->logger;
+    unsigned owner;
+    if (zl__registry_foreign_owner(registry, &owner))
+        zl__log(config->logger, ZL_LOG_WARN,
+                "topic %s (domain %u) also exists for uid %u: endpoints of different users never "
+                "meet (this process runs as uid %u)",
+                config->topic, config->domain_id, owner, (unsigned)geteuid());
     zl__registry_endpoint_name(registry, name, name_size, kind, id);
     /* Create the object under the REGISTER lock, so that a sweep never
      * takes it for an orphan (registry.c G6); released by register. */
@@ -43,6 +54,10 @@ int zl__endpoint_register(zl__registry *registry, const zl__endpoint_record *rec
                           uint32_t *slot, const char *name, zl__mapping *map)
 {
     int rc = zl__registry_register(registry, record, slot);
+    if (rc == 0)
+        zl__log(registry->logger, ZL_LOG_DEBUG, "topic %s: %s %016llx joined in slot %u",
+                registry->topic, record->kind == ZL__KIND_PUBLISHER ? "publisher" : "subscription",
+                (unsigned long long)record->id, *slot);
     if (rc != 0) {
         zl__segment_unlink(name);
         zl__segment_unmap(map);

@@ -29,7 +29,9 @@
  *       finds the id (acquire) decrements a valid count; whoever takes it to
  *       0 removes the pool and frees the entry.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,11 +43,17 @@
 #include "zloan/error.h"
 
 #include "../error_detail.h"
+#include "../log.h"
 #include "discovery.h"
 #include "notify.h"
 
 #define LOCK_WAIT_MS 5000
 #define SEQLOCK_TRIES 64
+
+static const char *kind_name(uint32_t kind)
+{
+    return kind == ZL__KIND_PUBLISHER ? "publisher" : "subscription";
+}
 
 static zl__slot *slot_at(const zl__registry *registry, uint32_t kind, uint32_t slot)
 {
@@ -101,6 +109,22 @@ static void write_record(zl__slot *slot, const zl__endpoint_record *record)
     zl__store_release(&slot->seq, seq + 1);
 }
 
+/* Relaxed: counters are hints for tools, which match them to the record
+ * by id (a tool that reads old values beside a new id shows them once). */
+static void reset_counters(zl__endpoint_counters *c, uint64_t id)
+{
+    zl__store_relaxed(&c->messages, 0);
+    zl__store_relaxed(&c->bytes, 0);
+    zl__store_relaxed(&c->last_ns, 0);
+    zl__store_relaxed(&c->loans, 0);
+    zl__store_relaxed(&c->returned, 0);
+    zl__store_relaxed(&c->lost, 0);
+    zl__store_relaxed(&c->chunks_total, 0);
+    zl__store_relaxed(&c->chunks_free, 0);
+    zl__store_relaxed(&c->chunks_free_min, 0);
+    zl__store_relaxed(&c->id, id);
+}
+
 static void bump_generation(zl__registry *registry)
 {
     /* Release: the slot change before it is visible to whoever sees the new
@@ -131,6 +155,8 @@ int zl__registry_lookup(const zl__registry *registry, uint32_t kind, uint32_t sl
         memcpy(record, words, sizeof *record);
         /* Hostile or torn-on-purpose records: never trust a string's end. */
         record->type_name[ZL_TYPE_NAME_MAX - 1] = '\0';
+        record->context_name[ZL_CONTEXT_NAME_MAX - 1] = '\0';
+        record->executable[ZL__EXECUTABLE_MAX - 1] = '\0';
         if (record->id == 0 || record->kind != kind)
             return ZL__SLOT_EMPTY;
         return ZL__SLOT_PRESENT;
@@ -174,8 +200,14 @@ bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uin
     int state = zl__registry_lookup(registry, kind, slot, &record);
     /* BUSY with the lock in hand: its writer died mid-write; clear it. */
     if (state == ZL__SLOT_BUSY || (state == ZL__SLOT_PRESENT && (id == 0 || record.id == id))) {
-        if (state == ZL__SLOT_PRESENT)
+        if (state == ZL__SLOT_PRESENT) {
             remove_leftovers(registry, &record);
+            zl__log(registry->logger, ZL_LOG_INFO,
+                    "topic %s: reclaimed what a dead %s left (id %016llx, pid %u, %s%s%s)",
+                    registry->topic, kind_name(kind), (unsigned long long)record.id, record.pid,
+                    record.executable, record.context_name[0] ? ", context " : "",
+                    record.context_name);
+        }
         zl__endpoint_record empty;
         memset(&empty, 0, sizeof empty);
         write_record(slot_at(registry, kind, slot), &empty);
@@ -399,11 +431,6 @@ void zl__registry_close_file(zl__registry *registry)
     registry->fd = -1;
 }
 
-static const char *kind_name(uint32_t kind)
-{
-    return kind == ZL__KIND_PUBLISHER ? "publisher" : "subscription";
-}
-
 int zl__registry_lock_register(zl__registry *registry)
 {
     return lock_waiting(registry->fd, ZL__LOCK_REGISTER, true, "register", registry->topic);
@@ -455,6 +482,7 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
         /* Before our record appears (the record's release store orders
          * it): the monitor must know the slot is ours (discovery.h). */
         zl__store_relaxed(&registry->own, zl__registry_own_word(kind, i));
+        reset_counters(zl__registry_counters(registry, kind, i), record->id);
         write_record(slot_at(registry, kind, i), record);
         bump_generation(registry);
         zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);
@@ -485,4 +513,30 @@ void zl__registry_forget_after_fork(zl__registry *registry)
     if (registry->shm != NULL)
         mmap(registry->shm, sizeof *registry->shm, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+bool zl__registry_foreign_owner(const zl__registry *registry, unsigned *owner)
+{
+    /* Our name is "/zl.<uid or g<gid>>.<rest>": look for "zl.<digits>.<rest>". */
+    const char *rest = strchr(registry->name + 4, '.');
+    if (rest == NULL)
+        return false;
+    DIR *dir = opendir(ZL__SHM_DIR);
+    if (dir == NULL)
+        return false;
+    bool found = false;
+    unsigned uid = (unsigned)geteuid();
+    struct dirent *e;
+    while (!found && (e = readdir(dir)) != NULL) {
+        if (strncmp(e->d_name, "zl.", 3) != 0 || e->d_name[3] < '0' || e->d_name[3] > '9')
+            continue;
+        char *end = NULL;
+        unsigned long other = strtoul(e->d_name + 3, &end, 10);
+        if (end == NULL || strcmp(end, rest) != 0 || other == uid)
+            continue;
+        *owner = (unsigned)other;
+        found = true;
+    }
+    closedir(dir);
+    return found;
 }

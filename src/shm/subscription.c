@@ -75,6 +75,7 @@ typedef struct held {
 
 struct zl__mw_subscription {
     const zl_allocator *allocator;
+    const zl__logger *logger;
     zl__registry registry;
     zl__endpoint_record record;
     uint32_t slot;
@@ -100,6 +101,12 @@ struct zl__mw_subscription {
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
     zl__atomic_u64 lost_dropped;   /* entries we dropped ourselves, and released connections' counts */
+    /* Our counters beside our registry slot, for tools (layout.h): taken
+     * and bytes by the owner thread, returned under return_token. */
+    zl__endpoint_counters *counters;
+    uint64_t taken;
+    uint64_t taken_bytes;
+    uint64_t returned_total; /* under return_token */
     zl__atomic_u64 peer_errors;
 };
 
@@ -126,6 +133,18 @@ static void pool_release(zl__mw_subscription *sub, pool_view *view)
         zl__segment_unmap(&view->map);
         deallocate(sub->allocator, view, sizeof *view);
     }
+}
+
+/* Counts a peer error: a publisher wrote a value we could not use (I3).
+ * Logged sparsely (log.h), only when it happens. Any thread. */
+static void peer_error(zl__mw_subscription *sub, uint64_t publisher_id, const char *what)
+{
+    uint64_t count = zl__fetch_add_relaxed(&sub->peer_errors, 1) + 1;
+    if (zl__log_sparse(count))
+        zl__log(sub->logger, ZL_LOG_WARN,
+                "subscription %016llx of topic %s: peer error #%llu: publisher %016llx %s",
+                (unsigned long long)sub->id, sub->registry.topic, (unsigned long long)count,
+                (unsigned long long)publisher_id, what);
 }
 
 static void token_acquire_spinning(zl__mw_subscription *sub)
@@ -161,13 +180,16 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
             if (rc == ZL_EEXHAUSTED)
                 continue; /* the publisher drains soon (P4); retried later */
             if (rc != 0)
-                zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                peer_error(sub, h->publisher_id, "moved its return ring's head out of range");
         }
         pool_release(sub, h->pool);
         h->pool = NULL;
         /* Release: the slot's reuse by the owner comes after our last read
          * of its fields (pairs with the owner's acquire load in claim_slot). */
         zl__store_release(&h->state, HELD_FREE);
+        /* Relaxed: a statistic for tools; the token orders us after the
+         * previous holder's store. */
+        zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
         atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
         zl__fetch_sub_acq_rel(&sub->held_in_use, 1);
         freed++;
@@ -245,7 +267,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
                                           &view->geometry)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, id, "has a pool that failed validation");
         }
         deallocate(sub->allocator, view, sizeof *view);
         c->draining = true; /* its entries are dropped and counted */
@@ -342,7 +364,7 @@ static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t chunk)
         return;
     token_acquire_spinning(sub);
     if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, chunk) != 0)
-        zl__fetch_add_relaxed(&sub->peer_errors, 1);
+        peer_error(sub, c->publisher_id, "moved its return ring's head out of range");
     token_release(sub);
 }
 
@@ -379,7 +401,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 continue;
             }
             if (rc < 0) {
-                zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                peer_error(sub, c->publisher_id, "wrote a deliver ring position out of range");
                 token_acquire_spinning(sub);
                 c->draining = true;
                 release_connection(sub, j);
@@ -391,7 +413,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             if (c->pool == NULL || chunk >= c->pool->geometry.chunk_count) {
                 if (zl__deliver_take(&c->deliver, position)) {
                     if (c->pool != NULL)
-                        zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                        peer_error(sub, c->publisher_id, "delivered a chunk index out of range");
                     zl__fetch_add_relaxed(&sub->lost_dropped, 1);
                 }
                 mask |= 1u << j; /* look at this connection again */
@@ -436,7 +458,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         if (!taken)
             continue;
         if (best_chunk >= c->pool->geometry.chunk_count) {
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, c->publisher_id, "delivered a chunk index out of range");
             zl__fetch_add_relaxed(&sub->lost_dropped, 1);
             continue;
         }
@@ -447,7 +469,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         if (header.publisher_id != c->publisher_id || header.chunk_index != best_chunk ||
             header.payload_size > geometry->payload_capacity ||
             header.payload_size > sub->payload_size) {
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
             drop_entry(sub, c, best_chunk);
             continue;
         }
@@ -468,6 +490,12 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         zl__store_release(&slot->state, HELD_LOANED);
         *payload = data;
         *size = (size_t)header.payload_size;
+        /* Relaxed: statistics for tools, read with relaxed loads. */
+        zl__endpoint_counters *counters = sub->counters;
+        zl__store_relaxed(&counters->messages, ++sub->taken);
+        sub->taken_bytes += header.payload_size;
+        zl__store_relaxed(&counters->bytes, sub->taken_bytes);
+        zl__store_relaxed(&counters->lost, zl__load_relaxed(&sub->lost_dropped));
         if (info != NULL) {
             info->source_timestamp_ns = header.timestamp_ns;
             info->publication_sequence = header.sequence;
@@ -610,6 +638,7 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     if (sub == NULL)
         return zl__fail(ZL_ENOMEM, "allocating a subscription failed");
     sub->allocator = a;
+    sub->logger = e->logger;
     sub->registry.fd = -1;
     sub->payload_size = e->payload_size;
     sub->held_capacity = e->max_loans;
@@ -659,6 +688,7 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
         return rc;
     }
     sub->registered = true;
+    sub->counters = zl__registry_counters(&sub->registry, ZL__KIND_SUBSCRIPTION, sub->slot);
     sub->monitored = zl__liveness_monitor_running();
     sub->seen_generation = zl__registry_generation(&sub->registry) - 1;
     refresh(sub);

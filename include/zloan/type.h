@@ -29,6 +29,7 @@ extern "C" {
 #endif
 
 #define ZL_TYPE_NAME_MAX 128 /* bytes, including the terminating NUL */
+#define ZL_TYPE_DESCRIPTION_MAX 2048 /* bytes of a field description, with its NUL */
 
 typedef struct zl_type {
     /* Type name, 1..ZL_TYPE_NAME_MAX-1 bytes, compared exactly. */

@@ -8,6 +8,7 @@
 #include "zloan/error.h"
 #include "zloan/executor.h"
 #include "zloan/guard_condition.h"
+#include "zloan/introspection.h"
 #include "zloan/log.h"
 #include "zloan/publisher.h"
 #include "zloan/subscription.h"

@@ -178,6 +178,13 @@ bool zl__registry_linger(zl__registry *registry, uint64_t pool_id, uint32_t coun
  * last one removes the pool. */
 void zl__registry_linger_done(zl__registry *registry, uint64_t pool_id);
 
+/* Copies the topic's type description (text, NUL-terminated) into out and
+ * its hash into *hash ("" and 0 when it has none). ZL_ECORRUPT when the
+ * stored text fails its size or hash, ZL_EBUSY when it kept changing.
+ * (introspection.c) */
+int zl__registry_read_description(const zl__registry *registry, char *out, size_t out_size,
+                                  uint64_t *hash);
+
 /* Whether two records describe the same type. */
 bool zl__record_same_type(const zl__endpoint_record *a, const zl__endpoint_record *b);
 

@@ -54,7 +54,7 @@ enum { ZL__KIND_PUBLISHER = 1, ZL__KIND_SUBSCRIPTION = 2 };
 enum { ZL__RECORD_WANTS_HISTORY = 1u };
 
 #define ZL__EXECUTABLE_MAX 32
-#define ZL__DESCRIPTION_MAX 2048 /* bytes of a type's field description */
+#define ZL__DESCRIPTION_MAX ZL_TYPE_DESCRIPTION_MAX
 
 /* What an endpoint says about itself. id == 0 means the slot is free. */
 typedef struct zl__endpoint_record {

@@ -147,6 +147,12 @@ int zl__context_endpoint_config(zl_context *context, const char *topic, const zl
     config->type_size = type->size;
     config->layout_hash = zl_type_layout_hash(type);
     config->plain = type->plain;
+    /* Valid until the endpoint's create call returns, on this thread. */
+    static _Thread_local char description[ZL_TYPE_DESCRIPTION_MAX];
+    rc = zl_type_describe(type, description, sizeof description);
+    if (rc != 0)
+        return rc;
+    config->description = description;
     config->payload_size = type->plain ? type->size : type->serialized_size_max;
     config->payload_alignment = type->plain ? type->alignment : 8;
     return 0;

@@ -47,6 +47,9 @@ typedef struct zl__mw_endpoint_config {
     uint64_t type_size;
     uint64_t layout_hash;
     bool plain;
+    /* The type's field description as text (zl_type_describe), "" none;
+     * valid during the create call. */
+    const char *description;
     /* Bytes and alignment of one payload in the transport: the type's size
      * for plain types, its serialized maximum otherwise. */
     size_t payload_size;

@@ -31,6 +31,37 @@ extern "C" {
 #define ZL_TYPE_NAME_MAX 128 /* bytes, including the terminating NUL */
 #define ZL_TYPE_DESCRIPTION_MAX 2048 /* bytes of a field description, with its NUL */
 
+/* Field descriptions: what a message's fields are, so that tools can decode
+ * it without being compiled against it and the type check can compare
+ * layouts field by field (see ZL_TYPE_DESCRIBED below). */
+typedef enum zl_field_kind {
+    ZL_FIELD_BOOL = 1, /* 1 byte, 0 or 1 */
+    ZL_FIELD_CHAR,     /* 1 byte of text; an array of them is shown as a string */
+    ZL_FIELD_I8,
+    ZL_FIELD_U8,
+    ZL_FIELD_I16,
+    ZL_FIELD_U16,
+    ZL_FIELD_I32,
+    ZL_FIELD_U32,
+    ZL_FIELD_I64,
+    ZL_FIELD_U64,
+    ZL_FIELD_F32,
+    ZL_FIELD_F64,
+    ZL_FIELD_STRUCT /* a nested struct described by `fields` */
+} zl_field_kind;
+
+typedef struct zl_field {
+    const char *name;   /* [A-Za-z_][A-Za-z0-9_]* */
+    zl_field_kind kind;
+    size_t offset;      /* offsetof the member */
+    size_t size;        /* sizeof the member: a multiple of one element's
+                         * size, so a fixed array is one field */
+    /* ZL_FIELD_STRUCT only: the nested struct's fields and size. */
+    const struct zl_field *fields;
+    size_t field_count;
+    size_t element_size;
+} zl_field;
+
 typedef struct zl_type {
     /* Type name, 1..ZL_TYPE_NAME_MAX-1 bytes, compared exactly. */
     const char *name;
@@ -43,6 +74,13 @@ typedef struct zl_type {
     const char *layout;
     /* If non-zero, used as the layout hash instead of the computed one. */
     uint64_t layout_hash;
+    /* Optional field description (plain types): field_count fields. It
+     * enters the layout hash and travels with the topic, so tools decode
+     * its messages and a peer whose fields differ (another order, another
+     * kind) is refused with a detail naming the first field that differs.
+     * May be NULL. */
+    const zl_field *fields;
+    size_t field_count;
     /* true: the message is its bytes (no pointers). */
     bool plain;
     /* Non-plain types only: the largest serialized size, in bytes. */
@@ -67,12 +105,50 @@ typedef struct zl_type {
 #define ZL_TYPE_PLAIN_LAYOUT(T, layout_text) \
     { .name = #T, .size = sizeof(T), .alignment = _Alignof(T), .layout = (layout_text), .plain = true }
 
+/* One field of plain struct T: a scalar or a fixed array of KIND (BOOL,
+ * CHAR, I8, U8, I16, U16, I32, U32, I64, U64, F32 or F64), e.g.
+ * ZL_FIELD(struct image, U8, pixels) for uint8_t pixels[640 * 480]. */
+#define ZL_FIELD(T, KIND, member) \
+    { #member, ZL_FIELD_##KIND, offsetof(T, member), sizeof(((T *)0)->member), NULL, 0, 0 }
+
+/* A member of T that is a struct S (or a fixed array of them) described by
+ * the array S_fields. */
+#define ZL_FIELD_NESTED(T, member, S, S_fields)                                          \
+    { #member, ZL_FIELD_STRUCT, offsetof(T, member), sizeof(((T *)0)->member), (S_fields), \
+      sizeof(S_fields) / sizeof((S_fields)[0]), sizeof(S) }
+
+/* Descriptor of a plain C type T whose fields the array T_fields describes:
+ *
+ *     struct point { double x, y; };
+ *     static const zl_field point_fields[] = {
+ *         ZL_FIELD(struct point, F64, x), ZL_FIELD(struct point, F64, y)};
+ *     static const zl_type point_type = ZL_TYPE_DESCRIBED(struct point, point_fields);
+ *
+ * zl_type_validate() checks every field against the struct's size (a kind
+ * whose size does not divide the member's is refused). */
+#define ZL_TYPE_DESCRIBED(T, T_fields)                                                       \
+    { .name = #T, .size = sizeof(T), .alignment = _Alignof(T), .plain = true,                \
+      .fields = (T_fields), .field_count = sizeof(T_fields) / sizeof((T_fields)[0]) }
+
+/* Writes type's field description as text (the form tools show and the
+ * topic stores): fields separated by ';', each "KIND NAME[COUNT]@OFFSET"
+ * (COUNT only for arrays), KIND one of bool char i8 u8 i16 u16 i32 u32 i64
+ * u64 f32 f64 or, for a nested struct, "{FIELDS}:SIZE". Example:
+ * "f64 x@0;f64 y@8". Writes "" for a type without fields.
+ * @retval 0 out holds the text.
+ * @retval ZL_EINVAL an argument is NULL, a field is invalid (the detail
+ *         says which), or out (out_size bytes) is too small
+ *         (ZL_TYPE_DESCRIPTION_MAX is always enough for a valid type).
+ * Any thread. */
+ZL_API int zl_type_describe(const zl_type *type, char *out, size_t out_size);
+
 /* Checks a descriptor. Returns 0, or ZL_EINVAL (with a detail) when a field
  * is out of range or hooks are missing. Any thread. */
 ZL_API int zl_type_validate(const zl_type *type);
 
 /* The layout hash zloan compares: type->layout_hash when set, otherwise a
- * 64-bit FNV-1a hash of name, size, alignment, plain flag and layout text.
+ * 64-bit FNV-1a hash of name, size, alignment, plain flag, layout text and
+ * field description.
  * type must be valid. Any thread. */
 ZL_API uint64_t zl_type_layout_hash(const zl_type *type);
 

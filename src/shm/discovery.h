@@ -43,6 +43,9 @@ typedef struct zl__registry {
     char topic[ZL_TOPIC_NAME_MAX + 1];
     char name[ZL__SHM_NAME_MAX + 1];
     const zl__logger *logger; /* the endpoint's context's; NULL: none */
+    /* The endpoint's type description during registration ("" or NULL:
+     * none); the registry stores it for the topic. */
+    const char *description;
     struct zl__registry *next, *prev; /* the process's open registries (discovery.c) */
     /* The slot our endpoint holds: (kind << 16) | slot, 0 for none yet.
      * The liveness monitor skips it: it would obtain that slot's lock
@@ -184,6 +187,9 @@ void zl__registry_linger_done(zl__registry *registry, uint64_t pool_id);
  * (introspection.c) */
 int zl__registry_read_description(const zl__registry *registry, char *out, size_t out_size,
                                   uint64_t *hash);
+
+/* The hash of a description's text (0 for ""). */
+uint64_t zl__description_hash(const char *text);
 
 /* Whether two records describe the same type. */
 bool zl__record_same_type(const zl__endpoint_record *a, const zl__endpoint_record *b);

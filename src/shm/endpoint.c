@@ -22,6 +22,8 @@ void zl__endpoint_record_init(zl__endpoint_record *record, const zl__mw_endpoint
     snprintf(record->context_name, sizeof record->context_name, "%s",
              config->context_name != NULL ? config->context_name : "");
     snprintf(record->executable, sizeof record->executable, "%s", program_invocation_short_name);
+    record->description_hash =
+        config->description != NULL ? zl__description_hash(config->description) : 0;
 }
 
 int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_config *config,
@@ -33,6 +35,7 @@ int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_con
     if (rc != 0)
         return rc;
     registry->logger = config->logger;
+    registry->description = config->description;
     unsigned owner;
     if (zl__registry_foreign_owner(registry, &owner))
         zl__log(config->logger, ZL_LOG_WARN,

@@ -230,16 +230,6 @@ static void read_queues(const zl__registry *r, const zl__endpoint_record *record
     zl__segment_unmap(&map);
 }
 
-static uint64_t description_hash(const char *text, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)text[i];
-        h *= 0x100000001b3ull;
-    }
-    return h == 0 ? 1 : h;
-}
-
 int zl__registry_read_description(const zl__registry *registry, char *out, size_t out_size,
                                   uint64_t *hash)
 {
@@ -268,7 +258,7 @@ int zl__registry_read_description(const zl__registry *registry, char *out, size_
         if (zl__load_relaxed(&shm->description.seq) != before)
             continue;
         out[size] = '\0';
-        if (strlen(out) != size || description_hash(out, size) != h)
+        if (strlen(out) != size || zl__description_hash(out) != h)
             return zl__fail(ZL_ECORRUPT, "the type description of topic %s fails its hash",
                             registry->topic);
         *hash = h;

@@ -174,7 +174,62 @@ bool zl__record_same_type(const zl__endpoint_record *a, const zl__endpoint_recor
 {
     return a->type_size == b->type_size && a->layout_hash == b->layout_hash &&
            a->plain == b->plain && a->payload_size == b->payload_size &&
-           strcmp(a->type_name, b->type_name) == 0;
+           a->description_hash == b->description_hash && strcmp(a->type_name, b->type_name) == 0;
+}
+
+uint64_t zl__description_hash(const char *text)
+{
+    if (text[0] == '\0')
+        return 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = text; *p != '\0'; p++) {
+        h ^= (unsigned char)*p;
+        h *= 0x100000001b3ull;
+    }
+    return h == 0 ? 1 : h;
+}
+
+/* Stores our description as the topic's, behind its sequence lock (like a
+ * slot's). Under the REGISTER lock: one writer. */
+static void store_description(zl__registry *registry, const char *text)
+{
+    zl__registry_shm *shm = registry->shm;
+    size_t size = strlen(text);
+    uint64_t words[ZL__DESCRIPTION_MAX / 8];
+    memset(words, 0, sizeof words);
+    memcpy(words, text, size);
+    uint32_t seq = zl__load_relaxed(&shm->description.seq) | 1u;
+    zl__store_relaxed(&shm->description.seq, seq);
+    /* Orders the odd seq before the stores below (pairs with the reader's
+     * acquire fence, zl__registry_read_description). */
+    zl__fence_release();
+    __atomic_store_n(&shm->description.size, (uint32_t)size, __ATOMIC_RELAXED);
+    __atomic_store_n(&shm->description.hash, zl__description_hash(text), __ATOMIC_RELAXED);
+    for (size_t i = 0; i < (size + 8) / 8; i++)
+        __atomic_store_n(&shm->description.words[i], words[i], __ATOMIC_RELAXED);
+    /* Publishes the text; pairs with the reader's acquire load of seq. */
+    zl__store_release(&shm->description.seq, seq + 1);
+}
+
+/* Names the first field where descriptions a (ours) and b (the topic's)
+ * differ, into out ("" when either is missing). */
+static void describe_difference(const char *a, const char *b, char *out, size_t out_size)
+{
+    out[0] = '\0';
+    if (a == NULL || b == NULL || a[0] == '\0' || b[0] == '\0')
+        return;
+    for (int field = 0;; field++) {
+        size_t na = strcspn(a, ";"), nb = strcspn(b, ";");
+        if (na != nb || strncmp(a, b, na) != 0) {
+            snprintf(out, out_size, "; field %d is '%.*s' here but '%.*s' on the topic", field,
+                     (int)(na > 60 ? 60 : na), a, (int)(nb > 60 ? 60 : nb), b);
+            return;
+        }
+        if (a[na] == '\0' || b[nb] == '\0')
+            return;
+        a += na + 1;
+        b += nb + 1;
+    }
 }
 
 bool zl__registry_alive(const zl__registry *registry, uint32_t kind, uint32_t slot)
@@ -454,17 +509,24 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
                 continue;
             }
             if (!zl__record_same_type(record, &other)) {
+                char theirs[ZL__DESCRIPTION_MAX], difference[200];
+                uint64_t hash;
+                if (zl__registry_read_description(registry, theirs, sizeof theirs, &hash) != 0 ||
+                    hash != other.description_hash)
+                    theirs[0] = '\0';
+                describe_difference(registry->description, theirs, difference,
+                                    sizeof difference);
                 zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);
                 return zl__fail(ZL_ETYPE,
                                 "topic %s has a %s of type '%s' (size %llu, layout hash %016llx%s) "
-                                "but this %s has type '%s' (size %llu, layout hash %016llx%s)",
+                                "but this %s has type '%s' (size %llu, layout hash %016llx%s)%s",
                                 registry->topic, kind_name(kind), other.type_name,
                                 (unsigned long long)other.type_size,
                                 (unsigned long long)other.layout_hash,
                                 other.plain ? "" : ", not plain", kind_name(record->kind),
                                 record->type_name, (unsigned long long)record->type_size,
                                 (unsigned long long)record->layout_hash,
-                                record->plain ? "" : ", not plain");
+                                record->plain ? "" : ", not plain", difference);
             }
         }
     }
@@ -483,6 +545,11 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
          * it): the monitor must know the slot is ours (discovery.h). */
         zl__store_relaxed(&registry->own, zl__registry_own_word(kind, i));
         reset_counters(zl__registry_counters(registry, kind, i), record->id);
+        /* Relaxed: only registrations write it, under REGISTER (held). */
+        if (record->description_hash != 0 && registry->description != NULL &&
+            __atomic_load_n(&registry->shm->description.hash, __ATOMIC_RELAXED) !=
+                record->description_hash)
+            store_description(registry, registry->description);
         write_record(slot_at(registry, kind, i), record);
         bump_generation(registry);
         zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);

@@ -43,6 +43,9 @@ typedef struct zl_topic_summary {
     bool group;                       /* in the effective group's namespace */
     uint32_t publishers;              /* endpoints in the registry, dead or alive */
     uint32_t subscriptions;
+    /* Its registry failed validation (zl_introspection_topic_info says
+     * why); the other fields but name and group are then 0. */
+    bool corrupt;
 } zl_topic_summary;
 
 /* One of a subscription's queues: what one publisher delivered to it. */
@@ -106,7 +109,8 @@ typedef struct zl_topic_info {
  * then its effective group's (topics of contexts with share_with_group).
  * Writes up to capacity entries to topics (which may be NULL when capacity
  * is 0) and the number found to *count, which may exceed capacity.
- * Registries that fail validation are left out.
+ * A registry that fails validation is listed with `corrupt` set; one of
+ * another user or being created or removed meanwhile is left out.
  * @retval 0 done.
  * @retval ZL_EINVAL count is NULL, topics is NULL with capacity > 0, or the
  *         domain id is above ZL_DOMAIN_ID_MAX.

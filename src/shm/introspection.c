@@ -344,25 +344,33 @@ static void list_namespace(uint32_t domain, bool group, zl_topic_summary *topics
             continue;
         /* The topic: '/' for every '.' of the rest (topic names have none). */
         char topic[ZL_TOPIC_NAME_MAX + 1];
-        const char *rest = e->d_name + prefix_len - 1; /* from the '.' before the topic */
+        const char *rest = e->d_name + prefix_len; /* ".camera.image" for /camera/image */
         size_t len = strlen(rest);
         if (len >= sizeof topic)
             continue;
         for (size_t i = 0; i <= len; i++)
             topic[i] = rest[i] == '.' ? '/' : rest[i];
-        zl__mw_topic_view view;
-        if (view_open_in(&view, domain, topic, group) != 0)
-            continue;
         zl_topic_summary s;
         memset(&s, 0, sizeof s);
         memcpy(s.name, topic, len + 1);
         s.group = group;
+        zl__mw_topic_view view;
+        int rc = view_open_in(&view, domain, topic, group);
+        if (rc == ZL_ECORRUPT) {
+            s.corrupt = true;
+            if (*count < capacity)
+                topics[*count] = s;
+            (*count)++;
+        }
+        if (rc != 0)
+            continue;
         for (uint32_t kind = ZL__KIND_PUBLISHER; kind <= ZL__KIND_SUBSCRIPTION; kind++) {
             uint32_t slots = kind == ZL__KIND_PUBLISHER ? ZL__PUB_SLOTS : ZL__SUB_SLOTS;
             for (uint32_t i = 0; i < slots; i++) {
                 zl__endpoint_record record;
                 if (zl__registry_lookup(&view.registry, kind, i, &record) != ZL__SLOT_PRESENT)
                     continue;
+                s.corrupt |= !record_sane(&record);
                 if (s.type_name[0] == '\0')
                     snprintf(s.type_name, sizeof s.type_name, "%s", record.type_name);
                 if (kind == ZL__KIND_PUBLISHER)

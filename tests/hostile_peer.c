@@ -1,6 +1,6 @@
 /* A hostile peer writes into a topic's shared memory between the victim's
  * calls; the victim must keep working or fail with a code, never crash
- * (DESIGN.md I3). Each case runs in a forked child so that a crash shows as
+ * (docs/design.md I3). Each case runs in a forked child so that a crash shows as
  * the signal that killed it, and the parent checks /dev/shm is clean after.
  *
  * The values written are wild on purpose (offsets of a terabyte): a victim
@@ -91,6 +91,43 @@ static void case_pool_header(void)
     teardown(&f);
 }
 
+/* A pool header whose payload offset is in range but misaligned for the
+ * type (with a stride and count that keep every other check happy) would
+ * lend misaligned messages: a subscription that joins refuses the pool. */
+static void case_pool_alignment(void)
+{
+    fixture f;
+    setup(&f, "hostile_align");
+    publish(&f, 1);
+    take_and_return(&f, 1);
+    hostile_map pool;
+    CHECK(hostile_map_object(0, f.topic, 'p', 0, &pool));
+    zl__pool_shm *p = (zl__pool_shm *)pool.base;
+    p->payload_offset += 4; /* in range, and no longer a multiple of 8 */
+    p->chunk_stride += ZL__CACHE_LINE;
+    p->chunk_count = 1;
+
+    zl_subscription *late;
+    CHECK_OK(zl_subscription_create(f.context, f.topic, &test_msg_type, NULL, &late));
+    CHECK_OK(zl_publisher_update_connections(f.publisher));
+    publish(&f, 2);
+    const void *loan = NULL;
+    int rc = zl_subscription_take_loan(late, &loan, NULL);
+    if (rc == 0) {
+        printf("lent %p, %zu bytes past the type's alignment\n", loan,
+               (size_t)((uintptr_t)loan % _Alignof(test_msg)));
+        CHECK_EQ((uintptr_t)loan % _Alignof(test_msg), 0);
+    }
+    CHECK_RC(rc, ZL_ENODATA);
+    zl_subscription_stats stats;
+    CHECK_OK(zl_subscription_get_stats(late, &stats));
+    CHECK_EQ(stats.peer_errors, 1);
+    CHECK_OK(zl_subscription_destroy(late));
+    take_and_return(&f, 2);
+    hostile_unmap(&pool);
+    teardown(&f);
+}
+
 /* The subscription's queue header (capacities, offsets) is read by both
  * sides; rewritten after creation, it must change nothing for either. */
 static void case_queue_header(void)
@@ -155,6 +192,7 @@ int main(void)
         void (*run)(void);
     } cases[] = {
         {"pool_header", case_pool_header},
+        {"pool_alignment", case_pool_alignment},
         {"queue_header", case_queue_header},
         {"ring_positions", case_ring_positions},
     };

@@ -1,4 +1,5 @@
-/* zloan — which symbols the shared library exports.
+/** @file
+ * zloan — which symbols the shared library exports.
  *
  * The library is built with hidden visibility by default and a linker
  * version script (src/zloan.map), so that only the public zl_* functions
@@ -7,6 +8,7 @@
 #define ZLOAN_EXPORT_H
 
 #if defined(__GNUC__) || defined(__clang__)
+/** Marks a declaration the shared library exports. */
 #define ZL_API __attribute__((visibility("default")))
 #else
 #define ZL_API

@@ -1,4 +1,5 @@
-/* zloan — logging.
+/** @file
+ * zloan — logging.
  *
  * zloan tells about events a user would otherwise not notice: a dead peer
  * whose loans were reclaimed, a peer that wrote an invalid value into
@@ -21,24 +22,25 @@
 extern "C" {
 #endif
 
+/** How important a log line is. */
 typedef enum zl_log_level {
-    ZL_LOG_ERROR = 0, /* zloan could not do what it was asked */
-    ZL_LOG_WARN = 1,  /* something the user should look at (the default level) */
-    ZL_LOG_INFO = 2,  /* events of note: peers reclaimed, leftovers removed */
-    ZL_LOG_DEBUG = 3  /* endpoints joining a topic */
+    ZL_LOG_ERROR = 0, /**< zloan could not do what it was asked */
+    ZL_LOG_WARN = 1,  /**< something the user should look at (the default level) */
+    ZL_LOG_INFO = 2,  /**< events of note: peers reclaimed, leftovers removed */
+    ZL_LOG_DEBUG = 3  /**< endpoints joining a topic */
 } zl_log_level;
 
-/* Environment variable: the default log level ("error", "warn", "info" or
+/** Environment variable: the default log level ("error", "warn", "info" or
  * "debug"); any other value makes zl_context_create fail with ZL_EINVAL. */
 #define ZL_ENV_LOG "ZLOAN_LOG"
 
-/* Receives one line (no trailing newline; valid during the call only). May
+/** Receives one line (no trailing newline; valid during the call only). May
  * be called from any thread that calls zloan, never from a signal handler,
  * never from loan/publish/take/return in the steady state. It must not call
  * zloan. */
 typedef void (*zl_log_callback)(zl_log_level level, const char *message, void *state);
 
-/* "error", "warn", "info" or "debug" ("?" for anything else). Any thread. */
+/** "error", "warn", "info" or "debug" ("?" for anything else). Any thread. */
 ZL_API const char *zl_log_level_name(zl_log_level level);
 
 #ifdef __cplusplus

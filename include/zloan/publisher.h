@@ -1,4 +1,5 @@
-/* zloan — publishers.
+/** @file
+ * zloan — publishers.
  *
  * Two ways to publish:
  *   - zl_publisher_publish(): the user owns the message (stack or heap),
@@ -37,42 +38,52 @@
 extern "C" {
 #endif
 
+/** A publisher (opaque). zl_publisher_create() makes one. */
 typedef struct zl_publisher zl_publisher;
 
+/** Options of zl_publisher_create(); zl_publisher_options_init() fills the defaults. */
 typedef struct zl_publisher_options {
-    /* Last messages kept for subscriptions that join later and ask for
+    /** Last messages kept for subscriptions that join later and ask for
      * history (0..64). Default 0. */
     uint32_t history;
-    /* Most loans the user may hold at once (1..1024). Default 4. */
+    /** Most loans the user may hold at once (1..1024). Default 4. */
     uint32_t max_loans;
-    /* Subscriptions the pool is sized for (1..ZL_TOPIC_SUBSCRIPTIONS_MAX).
+    /** Subscriptions the pool is sized for (1..ZL_TOPIC_SUBSCRIPTIONS_MAX).
      * Default 8. */
     uint32_t max_subscriptions;
-    /* Chunks reserved per subscription: its queue plus the loans it holds
+    /** Chunks reserved per subscription: its queue plus the loans it holds
      * (2..4096). A subscription whose depth plus loans plus one exceeds this
-     * gets its queue shortened to fit. Default 24 (fits the default
+     * gets its queue shortened to fit. The publisher enforces it: a
+     * subscription that holds this many chunks (its loans, its queue) has
+     * its oldest queued message replaced, or, with nothing queued, gets no
+     * more messages until it returns some, each counted in its stats.lost
+     * and in the publisher's stats.dropped. So one subscription that never
+     * returns its loans cannot drain the pool. Default 24 (fits the default
      * subscription: depth 8, 8 loans, and the copy path's one). */
     uint32_t chunks_per_subscription;
-    /* Upper bound of the pool in bytes (0: none). Creation fails with
+    /** Upper bound of the pool in bytes (0: none). Creation fails with
      * ZL_ENOSHM when the pool the options ask for is larger. */
     uint64_t pool_bytes_max;
-    /* Never lend shared memory (also ZLOAN_DISABLE_LOANS). */
+    /** Never lend shared memory (also ZLOAN_DISABLE_LOANS). */
     bool disable_loans;
 } zl_publisher_options;
 
-#define ZL_TOPIC_PUBLISHERS_MAX 16
-#define ZL_TOPIC_SUBSCRIPTIONS_MAX 16
+#define ZL_TOPIC_PUBLISHERS_MAX 16    /**< most publishers of one topic at once */
+#define ZL_TOPIC_SUBSCRIPTIONS_MAX 16 /**< most subscriptions of one topic at once */
 
-/* Fills options with the defaults. options must not be NULL. */
+/** Fills options with the defaults. options must not be NULL. */
 ZL_API void zl_publisher_options_init(zl_publisher_options *options);
 
-/* Creates a publisher of type on topic. The pool of chunks is reserved now,
+/** Creates a publisher of type on topic. The pool of chunks is reserved now,
  * sized from the type and the options, so that publishing never runs out of
  * shared memory later. options may be NULL. topic and type are copied.
  * Topic names follow ROS 2's rules: [A-Za-z0-9_] tokens separated by '/',
  * no token starting with a digit, no "//", no trailing '/', at most
  * ZL_TOPIC_NAME_MAX bytes; a name without a leading '/' gets one.
- * @retval 0 *publisher holds the new publisher; the caller owns it.
+ * @retval 0 *publisher holds the new publisher; the caller owns it. When
+ *         the topic also exists in this domain under another user (or
+ *         group), whose endpoints never connect to this one,
+ *         zl_last_error_detail() warns of it (else it is "").
  * @retval ZL_EINVAL an argument is NULL or an option or the type is invalid.
  * @retval ZL_ENAME the topic name is invalid.
  * @retval ZL_ETYPE the topic has live endpoints of another type (the detail
@@ -87,16 +98,16 @@ ZL_API void zl_publisher_options_init(zl_publisher_options *options);
 ZL_API int zl_publisher_create(zl_context *context, const char *topic, const zl_type *type,
                         const zl_publisher_options *options, zl_publisher **publisher);
 
-/* Destroys the publisher. Loans the user still holds from it become invalid.
+/** Destroys the publisher. Loans the user still holds from it become invalid.
  * Messages already delivered stay readable by subscriptions holding them.
  * @retval 0 done. @retval ZL_EINVAL publisher is NULL. */
 ZL_API int zl_publisher_destroy(zl_publisher *publisher);
 
-/* true when zl_publisher_loan() lends shared memory (zero copy); false when
+/** true when zl_publisher_loan() lends shared memory (zero copy); false when
  * loans come from the allocator and publishing copies or serializes. */
 ZL_API bool zl_publisher_can_loan(const zl_publisher *publisher);
 
-/* Lends memory for one message (type->size bytes, aligned for the type, not
+/** Lends memory for one message (type->size bytes, aligned for the type, not
  * initialised). The caller fills it, then publishes it or returns it.
  * @retval 0 *message points at the loan; the caller holds it.
  * @retval ZL_EINVAL an argument is NULL.
@@ -105,7 +116,7 @@ ZL_API bool zl_publisher_can_loan(const zl_publisher *publisher);
  * @retval ZL_ENOMEM (refusal path) the allocator failed. */
 ZL_API int zl_publisher_loan(zl_publisher *publisher, void **message);
 
-/* Publishes a loan and takes it over: the caller must not touch message
+/** Publishes a loan and takes it over: the caller must not touch message
  * afterwards.
  * @retval 0 published (possibly to no one).
  * @retval ZL_EINVAL an argument is NULL.
@@ -115,42 +126,47 @@ ZL_API int zl_publisher_loan(zl_publisher *publisher, void **message);
  * On error the caller still holds the loan. */
 ZL_API int zl_publisher_publish_loan(zl_publisher *publisher, void *message);
 
-/* Gives back an unpublished loan.
+/** Gives back an unpublished loan.
  * @retval 0 done. @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ENOTLOAN message is not a loan held from this publisher. */
 ZL_API int zl_publisher_return_loan(zl_publisher *publisher, void *message);
 
-/* Publishes a message the caller owns, by copy (or serialization); the caller
+/** Publishes a message the caller owns, by copy (or serialization); the caller
  * keeps message and may reuse it at once.
  * @retval 0 published. @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_EEXHAUSTED no chunk to copy into.
  * @retval ZL_ESERIALIZE serialization failed. */
 ZL_API int zl_publisher_publish(zl_publisher *publisher, const void *message);
 
-/* Connects subscriptions that appeared since the last call and delivers the
+/** Connects subscriptions that appeared since the last call and delivers the
  * history they asked for; drops the ones that left, reclaiming their chunks.
  * loan and publish do this too; call it from an idle publisher to serve late
  * joiners.
  * @retval 0 done. @retval ZL_EINVAL publisher is NULL. */
 ZL_API int zl_publisher_update_connections(zl_publisher *publisher);
 
-/* Statistics of a publisher. */
+/** Statistics of a publisher. */
 typedef struct zl_publisher_stats {
-    uint64_t published;           /* messages published */
-    uint64_t dropped;             /* queue entries reclaimed from slow subscriptions (keep-last) */
-    uint32_t subscriptions;       /* subscriptions currently connected */
-    uint32_t chunks_total;        /* chunks in the pool */
-    uint32_t chunks_free;         /* chunks neither lent, queued, kept nor held */
-    uint32_t loans_held;          /* loans the user holds now */
-    uint64_t peer_errors;         /* invalid values read from subscriptions' shared memory */
+    uint64_t published;           /**< messages published */
+    uint64_t dropped;             /**< messages a subscription lost: queue entries reclaimed
+                                   * (keep-last), or not delivered to one that
+                                   * holds its whole chunks_per_subscription */
+    uint32_t subscriptions;       /**< subscriptions currently connected */
+    uint32_t chunks_total;        /**< chunks in the pool */
+    uint32_t chunks_free;         /**< chunks neither lent, queued, kept nor held */
+    uint32_t loans_held;          /**< loans the user holds now */
+    uint64_t peer_errors;         /**< invalid values read from subscriptions' shared memory */
+    uint32_t other_owners;        /**< other users (or groups) with this topic in this domain:
+                                     their endpoints never connect to ours (isolation) */
 } zl_publisher_stats;
 
-/* Takes back what subscriptions returned, then fills *stats.
+/** Takes back what subscriptions returned, then fills *stats (other_owners
+ * is counted anew from the names in /dev/shm at each call).
  * @retval 0 *stats filled. @retval ZL_EINVAL an argument is NULL.
  * Same thread rules as the other publisher calls. */
 ZL_API int zl_publisher_get_stats(zl_publisher *publisher, zl_publisher_stats *stats);
 
-/* The publisher's id, as seen in zl_message_info.publisher_id. */
+/** The publisher's id, as seen in zl_message_info.publisher_id. */
 ZL_API uint64_t zl_publisher_id(const zl_publisher *publisher);
 
 #ifdef __cplusplus

@@ -1,4 +1,5 @@
-/* zloan — topic names. */
+/** @file
+ * zloan — topic names. */
 #ifndef ZLOAN_TOPIC_H
 #define ZLOAN_TOPIC_H
 
@@ -10,10 +11,10 @@
 extern "C" {
 #endif
 
-/* Longest topic name in bytes, without the terminating NUL. */
+/** Longest topic name in bytes, without the terminating NUL. */
 #define ZL_TOPIC_NAME_MAX 192
 
-/* Checks a topic name and writes its fully qualified form (leading '/') to
+/** Checks a topic name and writes its fully qualified form (leading '/') to
  * out (out_size bytes, at least ZL_TOPIC_NAME_MAX + 1). Rules, as ROS 2's:
  * tokens of [A-Za-z0-9_] separated by single '/', no token starting with a
  * digit, no trailing '/', not empty.

@@ -1,4 +1,5 @@
-/* zloan — wait sets: block until a subscription has data, a guard
+/** @file
+ * zloan — wait sets: block until a subscription has data, a guard
  * condition is raised or a timer is due.
  *
  * A wait set has a fixed capacity chosen at creation; attaching and waiting
@@ -31,36 +32,40 @@
 extern "C" {
 #endif
 
+/** A wait set (opaque). zl_waitset_create() makes one. */
 typedef struct zl_waitset zl_waitset;
 
-/* Most entries one wait set holds (the kernel waits on at most 128 words;
+/** Most entries one wait set holds (the kernel waits on at most 128 words;
  * a subscription uses two). */
 #define ZL_WAITSET_CAPACITY_MAX 60
 
-/* @retval 0 *waitset holds a wait set for up to capacity entries.
+/** @retval 0 *waitset holds a wait set for up to capacity entries.
  * @retval ZL_EINVAL NULL, or capacity 0 or above ZL_WAITSET_CAPACITY_MAX.
  * @retval ZL_ENOMEM the allocator failed. */
 ZL_API int zl_waitset_create(zl_context *context, size_t capacity, zl_waitset **waitset);
 
-/* Detaches everything and destroys it. @retval 0. @retval ZL_EINVAL NULL. */
+/** Detaches everything and destroys it. @retval 0 done. @retval ZL_EINVAL NULL. */
 ZL_API int zl_waitset_destroy(zl_waitset *waitset);
 
-/* Attach an entry; *index (may be NULL) receives its index, stable until
- * it is detached.
+/** Attach an entry; *index (may be NULL) receives its index, stable until
+ * it is detached. An attached subscription, guard condition or timer cannot
+ * be destroyed (ZL_EBUSY) until it is detached or the wait set destroyed.
  * @retval 0 attached. @retval ZL_EINVAL NULL argument.
  * @retval ZL_ELIMIT the wait set is full.
  * @retval ZL_EBUSY a guard condition or timer attached to another wait set
  *         (a subscription may be attached to several). */
 ZL_API int zl_waitset_attach_subscription(zl_waitset *waitset, zl_subscription *subscription,
                                    size_t *index);
+/** Attaches a guard condition; as zl_waitset_attach_subscription(). */
 ZL_API int zl_waitset_attach_guard_condition(zl_waitset *waitset, zl_guard_condition *guard,
                                       size_t *index);
+/** Attaches a timer; as zl_waitset_attach_subscription(). */
 ZL_API int zl_waitset_attach_timer(zl_waitset *waitset, zl_timer *timer, size_t *index);
 
-/* @retval 0 detached. @retval ZL_EINVAL NULL or no entry at index. */
+/** @retval 0 detached. @retval ZL_EINVAL NULL or no entry at index. */
 ZL_API int zl_waitset_detach(zl_waitset *waitset, size_t index);
 
-/* Waits until at least one entry is ready, or timeout_ns passed (negative:
+/** Waits until at least one entry is ready, or timeout_ns passed (negative:
  * forever; 0: only look). Ready guard conditions are lowered as they are
  * reported; ready timers are not taken (call zl_timer_take).
  * @retval 0 *ready_count (may be NULL) entries are ready; see zl_waitset_ready().
@@ -69,7 +74,7 @@ ZL_API int zl_waitset_detach(zl_waitset *waitset, size_t index);
  * @retval ZL_ESYSTEM the futex call failed unexpectedly. */
 ZL_API int zl_waitset_wait(zl_waitset *waitset, int64_t timeout_ns, size_t *ready_count);
 
-/* Whether the entry at index was ready at the last wait. */
+/** Whether the entry at index was ready at the last wait. */
 ZL_API bool zl_waitset_ready(const zl_waitset *waitset, size_t index);
 
 #ifdef __cplusplus

@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "../environment.h"
 #include "discovery.h"
 
 static struct {
@@ -97,13 +98,10 @@ static void *monitor(void *arg)
 static void start_monitor(void)
 {
     if (process.period_ms < 0) {
-        const char *value = getenv("ZLOAN_LIVENESS_PERIOD_MS");
-        char *end = NULL;
-        long parsed = value != NULL ? strtol(value, &end, 10) : -1;
-        process.period_ms =
-            value != NULL && end != value && *end == '\0' && parsed >= 0 && parsed <= 10000
-                ? parsed
-                : 20;
+        /* An invalid value was refused by zl_context_create (only a change
+         * of the environment since then reaches here): the default. */
+        process.period_ms = (long)zl__environment_number_or(ZL__ENV_LIVENESS_PERIOD_MS,
+                                                            ZL__LIVENESS_PERIOD_MS_MAX, 20);
     }
     if (process.monitor_running || process.period_ms == 0)
         return;

@@ -90,11 +90,13 @@ int zl__shm_sweep(void);
 
 /* ---- one topic's registry (registry.c) --------------------------------- */
 
-/* Whether the same topic and domain exist in another user's namespace
- * (a registry "zl.<other uid>.<domain>.<topic>" in /dev/shm): endpoints
- * of different users never meet, silently, so the endpoint warns. On true
- * *owner is that uid. Reads the /dev/shm directory: creation only. */
-bool zl__registry_foreign_owner(const zl__registry *registry, unsigned *owner);
+/* How many other owners (users, or groups) have a registry of the same
+ * domain and topic in /dev/shm (owners.c); example, if not NULL, receives
+ * the path of one. Endpoints of different owners never connect: this only
+ * lets an endpoint say so (a warning in the log and the detail). A
+ * directory scan: not for the hot path. */
+uint32_t zl__registry_other_owners(const zl__registry *registry, char *example,
+                                   size_t example_size);
 
 /* Opens (creating if needed) the registry file, without tracking it. */
 int zl__registry_open_file(zl__registry *registry, uint32_t domain, const char *topic,

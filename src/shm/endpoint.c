@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "zloan/error.h"
+
+#include "../error_detail.h"
 #include "../identity.h"
 #include "endpoint.h"
 
@@ -36,12 +39,6 @@ int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_con
         return rc;
     registry->logger = config->logger;
     registry->description = config->description;
-    unsigned owner;
-    if (zl__registry_foreign_owner(registry, &owner))
-        zl__log(config->logger, ZL_LOG_WARN,
-                "topic %s (domain %u) also exists for uid %u: endpoints of different users never "
-                "meet (this process runs as uid %u)",
-                config->topic, config->domain_id, owner, (unsigned)geteuid());
     zl__registry_endpoint_name(registry, name, name_size, kind, id);
     /* Create the object under the REGISTER lock, so that a sweep never
      * takes it for an orphan (registry.c G6); released by register. */
@@ -51,6 +48,27 @@ int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_con
     if (rc != 0)
         zl__registry_close(registry);
     return rc;
+}
+
+/* A topic that exists under another owner: the endpoint will never meet
+ * that owner's endpoints. Say so in the detail (the call succeeds). */
+static void warn_other_owners(const zl__registry *registry)
+{
+    char example[ZL__SHM_NAME_MAX + 16];
+    uint32_t others = zl__registry_other_owners(registry, example, sizeof example);
+    if (others != 0)
+        zl__log(registry->logger, ZL_LOG_WARN,
+                "topic %s (domain %u) also exists under %u other owner%s (%s): endpoints of "
+                "different users never meet (this process runs as uid %u)",
+                registry->topic, (unsigned)registry->domain, others, others == 1 ? "" : "s",
+                example, (unsigned)geteuid());
+    if (others != 0)
+        zl__fail(ZL_OK,
+                 "warning: topic %s of domain %u also exists under %u other owner%s (%s); "
+                 "endpoints of different users never connect (share_with_group connects "
+                 "the members of one group)",
+                 registry->topic, (unsigned)registry->domain, others, others == 1 ? "" : "s",
+                 example);
 }
 
 int zl__endpoint_register(zl__registry *registry, const zl__endpoint_record *record,
@@ -65,6 +83,8 @@ int zl__endpoint_register(zl__registry *registry, const zl__endpoint_record *rec
         zl__segment_unlink(name);
         zl__segment_unmap(map);
         zl__registry_close(registry);
+        return rc;
     }
-    return rc;
+    warn_other_owners(registry);
+    return 0;
 }

@@ -198,8 +198,10 @@ static void read_pool(const zl__registry *r, const zl__endpoint_record *record,
     if (map_readonly(name, r->group, sizeof(zl__pool_shm), &map, &size, NULL) != 0)
         return;
     zl__pool_geometry g;
-    /* The geometry check reads the header only; size is the object's. */
-    if (zl__pool_geometry_read(map.base, (size_t)size, record->id, record, &g)) {
+    /* The geometry check reads the header only; size is the object's. The
+     * record holds no alignment: 1 checks the cache-line alignment every
+     * pool has (zl__pool_alignment). */
+    if (zl__pool_geometry_read(map.base, (size_t)size, record->id, record, 1, &g)) {
         e->pool_bytes = size;
         e->chunk_bytes = g.chunk_stride;
     }

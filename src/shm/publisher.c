@@ -1,7 +1,7 @@
 /* The shared-memory transport, publisher side: the pool, its reference
  * counts, and the connections to subscriptions.
  *
- * Invariants (I1 of DESIGN.md, from the publisher's side)
+ * Invariants (I1 of docs/design.md, from the publisher's side)
  *   P1. refs[c] counts who refers to chunk c: the user's loan (1 while lent),
  *       each connection whose `outstanding` bit for c is set, and the history
  *       (once per history entry). A chunk is on the free stack iff refs[c] is
@@ -20,6 +20,15 @@
  *       once (loan and publish both drain), so a subscription never has more
  *       than depth + loans + 1 chunks to return: the return ring, sized for
  *       that, cannot overflow for an honest subscription.
+ *   P5. A connection never has more than chunks_per_subscription outstanding
+ *       bits (`held`, its count). A delivery that would exceed the budget
+ *       first reclaims the connection's oldest queued entry (keep-last); when
+ *       nothing is queued (the subscription holds its whole budget as loans)
+ *       the message is not delivered to it and counts as lost for it. So the
+ *       pool (max_loans + history + max_subscriptions * budget chunks) never
+ *       runs dry because of one subscription that takes and never returns,
+ *       and the others carry on. An honest subscription never reaches the
+ *       budget: attach() shortens its queue so that depth + loans + 1 fits.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +67,7 @@ typedef struct connection {
     uint64_t lost;
     uint32_t *mirror;      /* what we wrote into the deliver ring */
     uint64_t *outstanding; /* bit per chunk, P2 */
+    uint32_t held;         /* bits set in outstanding (P5) */
 } connection;
 
 struct zl__mw_publisher {
@@ -153,6 +163,20 @@ static inline bool bit_test(const uint64_t *bits, uint32_t i) { return (bits[i /
 static inline void bit_set(uint64_t *bits, uint32_t i) { bits[i / 64] |= (uint64_t)1 << (i % 64); }
 static inline void bit_clear(uint64_t *bits, uint32_t i) { bits[i / 64] &= ~((uint64_t)1 << (i % 64)); }
 
+/* Connection c refers to chunk (P2), once more of its budget (P5). */
+static inline void outstanding_set(connection *c, uint32_t chunk)
+{
+    bit_set(c->outstanding, chunk);
+    c->held++;
+}
+
+/* Connection c no longer refers to chunk: the caller releases the ref. */
+static inline void outstanding_clear(connection *c, uint32_t chunk)
+{
+    bit_clear(c->outstanding, chunk);
+    c->held--;
+}
+
 /* Drops connection j: every chunk it still had goes back (P2). */
 static void disconnect(zl__mw_publisher *pub, uint32_t j)
 {
@@ -167,6 +191,7 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
             }
             c->outstanding[w] = 0;
         }
+        c->held = 0;
         deallocate(pub->allocator, c->mirror, sizeof(uint32_t) * (c->deliver.mask + 1));
         c->mirror = NULL;
     }
@@ -199,34 +224,52 @@ static void mark_broken(zl__mw_publisher *pub, uint32_t j, const char *what)
     peer_error(pub, id, what);
 }
 
-/* Pushes chunk into connection j under keep-last. Returns false when the
- * connection broke (it has been dropped). */
-static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
+/* Counts one message lost for connection c (keep-last, or its budget). */
+static void count_lost(zl__mw_publisher *pub, connection *c)
+{
+    c->lost++;
+    pub->dropped++;
+    /* Relaxed: a statistic; the subscription reads it with relaxed too. */
+    zl__store_relaxed(&c->shm->lost, c->lost);
+}
+
+enum { DELIVER_BROKEN = -1, DELIVER_SKIPPED = 0, DELIVER_PUSHED = 1 };
+
+/* Pushes chunk into connection j under keep-last, within its budget (P5).
+ * Returns DELIVER_PUSHED, DELIVER_SKIPPED (over budget with nothing queued:
+ * counted as lost for it), or DELIVER_BROKEN (it has been dropped). */
+static int deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
 {
     connection *c = &pub->connections[j];
     for (;;) {
+        /* Over budget, any queued entry is one too many: reclaim down to an
+         * empty queue if need be (a fill of 1 or more reclaims the oldest). */
+        bool over = c->held >= pub->chunks_per_subscription;
         uint32_t oldest;
-        int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror, c->depth,
-                                            &c->deliver_head_seen, &oldest);
-        if (rc == 0)
-            break;
+        int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror,
+                                            over ? 1 : c->depth, &c->deliver_head_seen, &oldest);
         if (rc < 0) {
             mark_broken(pub, j, "moved its deliver ring's head out of range");
-            return false;
+            return DELIVER_BROKEN;
         }
+        if (rc == 0 && over) {
+            /* Everything it has is held (or returned and not drained yet):
+             * it gets nothing more until it gives some back. */
+            count_lost(pub, c);
+            return DELIVER_SKIPPED;
+        }
+        if (rc == 0)
+            break;
         if (oldest < pub->chunk_count && bit_test(c->outstanding, oldest)) {
-            bit_clear(c->outstanding, oldest);
+            outstanding_clear(c, oldest);
             release_ref(pub, oldest);
         }
-        c->lost++;
-        pub->dropped++;
-        /* Relaxed: a statistic; the subscription reads it with relaxed too. */
-        zl__store_relaxed(&c->shm->lost, c->lost);
+        count_lost(pub, c);
     }
     zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, chunk);
-    bit_set(c->outstanding, chunk);
+    outstanding_set(c, chunk);
     pub->refs[chunk]++;
-    return true;
+    return DELIVER_PUSHED;
 }
 
 /* Second half of the claim: the connection is ours, set it up and send the
@@ -275,7 +318,7 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
         for (uint32_t k = pub->history_len - n; k < pub->history_len; k++) {
             uint32_t at = (pub->history_next + pub->history_capacity - pub->history_len + k) %
                           pub->history_capacity;
-            if (!deliver(pub, j, pub->history[at]))
+            if (deliver(pub, j, pub->history[at]) == DELIVER_BROKEN)
                 return;
         }
     }
@@ -422,7 +465,7 @@ static void drain_returns(zl__mw_publisher *pub)
         for (uint64_t p = c->return_head; p != tail; p++) {
             uint32_t chunk = zl__return_entry(&c->ret, p);
             if (chunk < pub->chunk_count && bit_test(c->outstanding, chunk)) {
-                bit_clear(c->outstanding, chunk);
+                outstanding_clear(c, chunk);
                 release_ref(pub, chunk);
             } else {
                 peer_error(pub, c->subscription_id, "returned a chunk it did not hold");
@@ -498,7 +541,7 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, void *payload, size_t 
     while (mask != 0) {
         uint32_t j = (uint32_t)__builtin_ctz(mask);
         mask &= mask - 1;
-        if (deliver(pub, j, chunk))
+        if (deliver(pub, j, chunk) == DELIVER_PUSHED)
             delivered |= 1u << j;
     }
     if (delivered != 0) {
@@ -547,6 +590,7 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
     stats->chunks_total = pub->chunk_count;
     stats->chunks_free = pub->free_top;
     stats->peer_errors = pub->peer_errors;
+    stats->other_owners = zl__registry_other_owners(&pub->registry, NULL, 0);
 }
 
 uint64_t zl__shm_publisher_id(const zl__mw_publisher *pub) { return pub->id; }
@@ -621,8 +665,7 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
 {
     const zl__mw_endpoint_config *e = &config->endpoint;
     const zl_allocator *a = e->allocator;
-    uint64_t alignment = e->payload_alignment < ZL__CACHE_LINE ? ZL__CACHE_LINE
-                                                               : e->payload_alignment;
+    uint64_t alignment = zl__pool_alignment(e->payload_alignment);
     uint64_t payload_offset = zl__align_up(sizeof(zl__chunk_header), alignment);
     uint64_t stride = zl__align_up(payload_offset + e->payload_size, alignment);
     uint64_t chunk_offset = zl__align_up(sizeof(zl__pool_shm), alignment);

@@ -120,12 +120,25 @@ typedef struct zl__pool_geometry {
     uint64_t payload_capacity; /* bytes of payload a chunk holds */
 } zl__pool_geometry;
 
+/* The alignment of a pool's chunks and payloads: the payload's own (a power
+ * of two), and at least a cache line so that no two chunks share one. The
+ * publisher lays its pool out with it; readers check the pool against it. */
+static inline uint64_t zl__pool_alignment(uint64_t payload_alignment)
+{
+    return payload_alignment < ZL__CACHE_LINE ? ZL__CACHE_LINE : payload_alignment;
+}
+
 /* Copies a mapped pool's geometry into *g (read by subscriptions); true when
  * every offset and size is consistent with the mapping's size, the expected
- * publisher id, and the type and payload size of the reader (ours). */
+ * publisher id, and the type and payload size of the reader (ours), and
+ * every payload is aligned for the reader's payload_alignment (a power of
+ * two): the mapping is page-aligned, so aligned offsets and stride give
+ * aligned payloads. */
 static inline bool zl__pool_geometry_read(const zl__pool_shm *p, size_t mapped, uint64_t id,
-                                          const zl__endpoint_record *ours, zl__pool_geometry *g)
+                                          const zl__endpoint_record *ours,
+                                          uint64_t payload_alignment, zl__pool_geometry *g)
 {
+    uint64_t alignment = zl__pool_alignment(payload_alignment);
     if (mapped < sizeof *p || ZL__READ_ONCE(p->magic) != ZL__POOL_MAGIC ||
         ZL__READ_ONCE(p->version) != ZL__LAYOUT_VERSION ||
         ZL__READ_ONCE(p->publisher_id) != id || ZL__READ_ONCE(p->total_size) != mapped)
@@ -143,8 +156,8 @@ static inline bool zl__pool_geometry_read(const zl__pool_shm *p, size_t mapped, 
         g->payload_offset < sizeof(zl__chunk_header) || g->payload_offset > mapped ||
         g->payload_capacity > mapped ||
         g->chunk_stride < g->payload_offset + g->payload_capacity ||
-        g->chunk_offset < sizeof *p || g->chunk_offset % ZL__CACHE_LINE != 0 ||
-        g->chunk_stride % ZL__CACHE_LINE != 0)
+        g->chunk_offset < sizeof *p || g->chunk_offset % alignment != 0 ||
+        g->chunk_stride % alignment != 0 || g->payload_offset % alignment != 0)
         return false;
     /* Overflow-safe: chunk_count * stride must fit after chunk_offset. */
     if (g->chunk_offset > mapped || g->chunk_stride > (mapped - g->chunk_offset) / g->chunk_count)

@@ -28,6 +28,11 @@
  *       stored before pool_id is published (release), so a subscription that
  *       finds the id (acquire) decrements a valid count; whoever takes it to
  *       0 removes the pool and frees the entry.
+ *   G8. Every count in a lingering entry is given back once: by the
+ *       subscription (when it drained the connection, or at its destroy),
+ *       by the departing publisher for a subscription already gone, or by
+ *       the reaper of a dead subscription (settle_lingering). Each of them
+ *       takes the connection's `lingering` flag with an exchange first.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +51,7 @@
 #include "../log.h"
 #include "discovery.h"
 #include "notify.h"
+#include "queue.h"
 
 #define LOCK_WAIT_MS 5000
 #define SEQLOCK_TRIES 64
@@ -246,6 +252,29 @@ static void remove_leftovers(zl__registry *registry, const zl__endpoint_record *
     zl__segment_unlink(name);
 }
 
+/* A dead subscription owed a release to each publisher that left its pool
+ * lingering for it (G8): give them, as its destroy would have, so that such
+ * a pool goes as soon as nobody else needs it rather than with the topic's
+ * last user. Called after its record was cleared, then a fence, then the
+ * flags: the other half of the handshake in the publisher's destroy (flags
+ * set, fence, record read), so one of the two sees the other. The queue
+ * is checked like any peer's (I3). */
+static void settle_lingering(zl__registry *registry, const zl__mapping *queue, uint64_t id)
+{
+    zl__queue_shm *q = queue->base;
+    zl__queue_geometry g;
+    if (!zl__queue_geometry_read(q, queue->size, id, &g))
+        return;
+    zl__fence_seq_cst();
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
+        zl__connection_shm *c = zl__queue_connection(q, &g, j);
+        /* acq_rel pairs with the publisher's release store of the flag (its
+         * lingering entry is visible) and makes us the only one to act. */
+        if (atomic_exchange_explicit(&c->lingering, 0, memory_order_acq_rel) != 0)
+            zl__registry_linger_done(registry, zl__load_relaxed(&c->publisher_id));
+    }
+}
+
 bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uint64_t id)
 {
     off_t byte = slot_byte(kind, slot);
@@ -255,6 +284,13 @@ bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uin
     int state = zl__registry_lookup(registry, kind, slot, &record);
     /* BUSY with the lock in hand: its writer died mid-write; clear it. */
     if (state == ZL__SLOT_BUSY || (state == ZL__SLOT_PRESENT && (id == 0 || record.id == id))) {
+        zl__mapping queue = {0};
+        bool settle = false;
+        if (state == ZL__SLOT_PRESENT && kind == ZL__KIND_SUBSCRIPTION) {
+            char name[ZL__SHM_NAME_MAX + 1];
+            zl__registry_endpoint_name(registry, name, sizeof name, 's', record.id);
+            settle = zl__segment_open(name, true, registry->group, &queue) == 0;
+        }
         if (state == ZL__SLOT_PRESENT) {
             remove_leftovers(registry, &record);
             zl__log(registry->logger, ZL_LOG_INFO,
@@ -267,6 +303,10 @@ bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uin
         memset(&empty, 0, sizeof empty);
         write_record(slot_at(registry, kind, slot), &empty);
         bump_generation(registry);
+        if (settle) {
+            settle_lingering(registry, &queue, record.id);
+            zl__segment_unmap(&queue);
+        }
     }
     zl__ofd_unlock(registry->fd, byte);
     return true;
@@ -580,30 +620,4 @@ void zl__registry_forget_after_fork(zl__registry *registry)
     if (registry->shm != NULL)
         mmap(registry->shm, sizeof *registry->shm, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-}
-
-bool zl__registry_foreign_owner(const zl__registry *registry, unsigned *owner)
-{
-    /* Our name is "/zl.<uid or g<gid>>.<rest>": look for "zl.<digits>.<rest>". */
-    const char *rest = strchr(registry->name + 4, '.');
-    if (rest == NULL)
-        return false;
-    DIR *dir = opendir(ZL__SHM_DIR);
-    if (dir == NULL)
-        return false;
-    bool found = false;
-    unsigned uid = (unsigned)geteuid();
-    struct dirent *e;
-    while (!found && (e = readdir(dir)) != NULL) {
-        if (strncmp(e->d_name, "zl.", 3) != 0 || e->d_name[3] < '0' || e->d_name[3] > '9')
-            continue;
-        char *end = NULL;
-        unsigned long other = strtoul(e->d_name + 3, &end, 10);
-        if (end == NULL || strcmp(end, rest) != 0 || other == uid)
-            continue;
-        *owner = (unsigned)other;
-        found = true;
-    }
-    closedir(dir);
-    return found;
 }

@@ -1,7 +1,7 @@
 /* The shared-memory transport, subscription side: its queue object, the
  * publishers' pools it maps read-only, and the loans it holds.
  *
- * Invariants (I1 of DESIGN.md, from the subscription's side)
+ * Invariants (I1 of docs/design.md, from the subscription's side)
  *   S1. A chunk the subscription took from a deliver ring stays "held" (a
  *       slot of `held` in state HELD or RETURNING) until its index is pushed
  *       on that connection's return ring, or the connection is gone. The
@@ -21,6 +21,14 @@
  *       tries the token; the holder re-reads `returning` after releasing the
  *       token and takes it again when work is left (a store-buffer pattern,
  *       hence seq_cst on those four operations).
+ *   S5. The loan limit counts the user's loans, not the slots: `loaned` is
+ *       the number of slots in state LOANED, incremented by the owner before
+ *       it lends a slot and decremented by the returner whose CAS moved the
+ *       slot to RETURNING, before its return_loan returns. So a return that
+ *       returned 0 no longer counts against the limit, even while its slot
+ *       waits for the token holder. The table has room for loans_max such
+ *       waiting slots besides the user's; should they all be taken, the
+ *       owner waits for the token and pushes them itself (claim_or_flush).
  */
 #include <sched.h>
 #include <stdio.h>
@@ -82,6 +90,7 @@ struct zl__mw_subscription {
     bool registered;
     uint64_t id;
     uint64_t payload_size;
+    uint64_t payload_alignment;
     char queue_name[ZL__SHM_NAME_MAX + 1];
     zl__mapping queue_map;
     zl__queue_shm *queue;
@@ -95,9 +104,10 @@ struct zl__mw_subscription {
     bool monitored; /* the process's liveness monitor reaps dead peers */
     uint32_t active_mask;
     connection connections[ZL__PUB_SLOTS];
-    uint32_t held_capacity;
+    uint32_t loans_max;     /* loans the user may hold (S5) */
+    uint32_t held_capacity; /* 2 * loans_max slots */
     held *held;
-    zl__atomic_u32 held_in_use;
+    zl__atomic_u32 loaned;  /* slots in state LOANED (S5) */
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
     zl__atomic_u64 lost_dropped;   /* entries we dropped ourselves, and released connections' counts */
@@ -191,7 +201,6 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
          * previous holder's store. */
         zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
         atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
-        zl__fetch_sub_acq_rel(&sub->held_in_use, 1);
         freed++;
     }
     return freed;
@@ -264,7 +273,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     zl__registry_endpoint_name(&sub->registry, name, sizeof name, 'p', id);
     int rc = zl__segment_open(name, false, sub->registry.group, &view->map);
     if (rc != 0 || !zl__pool_geometry_read(view->map.base, view->map.size, id, &sub->record,
-                                          &view->geometry)) {
+                                          sub->payload_alignment, &view->geometry)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
             peer_error(sub, id, "has a pool that failed validation");
@@ -355,6 +364,25 @@ static uint32_t claim_slot(zl__mw_subscription *sub)
     return UINT32_MAX;
 }
 
+/* A free slot for the next loan (S5). Only the owner claims slots, so a
+ * slot found FREE stays FREE until the owner uses it.
+ * When every slot is taken by the user's loans and returns that wait for
+ * the token holder, take the token (its holder does a bounded amount of
+ * work) and push them here. UINT32_MAX only when the returns cannot be
+ * pushed: a return ring that stays full, which an honest publisher never
+ * leaves (publisher.c P4). Owner thread. */
+static uint32_t claim_or_flush(zl__mw_subscription *sub)
+{
+    uint32_t k = claim_slot(sub);
+    if (k != UINT32_MAX)
+        return k;
+    token_acquire_spinning(sub);
+    while (flush_locked(sub) != 0) {
+    }
+    token_release(sub);
+    return claim_slot(sub);
+}
+
 /* Drops an entry we could not use: give the chunk straight back when the
  * connection works, count it. Owner thread. */
 static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t chunk)
@@ -373,11 +401,16 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
 {
     flush(sub);
     refresh(sub);
-    /* Acquire pairs with the flusher's decrement (acq_rel) after it freed a
-     * slot, so claim_slot below finds that slot free. */
-    if (zl__load_acquire(&sub->held_in_use) >= sub->held_capacity)
+    /* Relaxed: only the count matters (S5); a return that happened before
+     * this call (by the user's own synchronisation) is seen by coherence.
+     * The slot itself is ordered by claim_slot's acquire. */
+    if (zl__load_relaxed(&sub->loaned) >= sub->loans_max)
         return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
-                        sub->held_capacity);
+                        sub->loans_max);
+    uint32_t k = claim_or_flush(sub);
+    if (k == UINT32_MAX)
+        return zl__fail(ZL_ETOOMANYLOANS,
+                        "returned loans wait for a publisher that does not take them back");
     for (;;) {
         /* Choose the connection whose oldest message is oldest. Headers are
          * read only when two connections have data: with one publisher the
@@ -473,7 +506,6 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             drop_entry(sub, c, best_chunk);
             continue;
         }
-        uint32_t k = claim_slot(sub);
         held *slot = &sub->held[k];
         slot->connection = best;
         slot->chunk = best_chunk;
@@ -484,7 +516,9 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         const uint8_t *data =
             (const uint8_t *)zl__pool_chunk(pool, geometry, best_chunk) + geometry->payload_offset;
         zl__store_relaxed(&slot->payload, (uintptr_t)data);
-        zl__fetch_add_relaxed(&sub->held_in_use, 1);
+        /* Relaxed: a count (S5); decremented by the returner that moves the
+         * slot out of LOANED, which it can see only after the store below. */
+        zl__fetch_add_relaxed(&sub->loaned, 1);
         /* Release: the fields above are visible to any thread that sees
          * HELD (returners' acquire loads). */
         zl__store_release(&slot->state, HELD_LOANED);
@@ -535,6 +569,9 @@ int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *paylo
         if (zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING))
             break;
     }
+    /* The loan no longer counts against the limit (S5). Relaxed: a count;
+     * our CAS above read the owner's increment-then-release. */
+    zl__fetch_sub_relaxed(&sub->loaned, 1);
     atomic_fetch_add_explicit(&sub->returning, 1, memory_order_seq_cst);
     flush(sub);
     return 0;
@@ -568,6 +605,7 @@ void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats 
             publishers++;
     stats->publishers = publishers;
     stats->peer_errors = zl__load_relaxed(&sub->peer_errors);
+    stats->other_owners = zl__registry_other_owners(&sub->registry, NULL, 0);
 }
 
 void zl__shm_subscription_waitable(zl__mw_subscription *sub, zl__mw_waitable *waitable)
@@ -641,7 +679,9 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     sub->logger = e->logger;
     sub->registry.fd = -1;
     sub->payload_size = e->payload_size;
-    sub->held_capacity = e->max_loans;
+    sub->payload_alignment = e->payload_alignment;
+    sub->loans_max = e->max_loans;
+    sub->held_capacity = 2 * e->max_loans;
     sub->held = allocate(a, sizeof(held) * sub->held_capacity);
     if (sub->held == NULL) {
         free_private(sub);

@@ -1,4 +1,4 @@
-/* Leftovers (DESIGN.md I5): kill -9 every participant of a topic, then start
+/* Leftovers (docs/design.md I5): kill -9 every participant of a topic, then start
  * again; the start (context creation) removes what they left. Over many
  * cycles (default 1000, or argv[1]) neither the number of the topic's objects
  * in /dev/shm nor the memory they use grows: after each start both are zero.

@@ -1,4 +1,4 @@
-/* Out of shared memory (DESIGN.md I6): with /dev/shm small, then full,
+/* Out of shared memory (docs/design.md I6): with /dev/shm small, then full,
  *   - creating a publisher whose pool does not fit fails with ZL_ENOSHM and
  *     a detail naming the cause (/dev/shm) and the size asked for, and
  *     leaves nothing behind;

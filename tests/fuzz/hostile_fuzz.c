@@ -8,11 +8,11 @@
  * slots and generation, queue headers, connection ids, ring positions and
  * entries, pool headers and chunk headers, or any word of any of them.
  *
- * What must hold (DESIGN.md I3): the victim never crashes, hangs (libFuzzer
+ * What must hold (docs/design.md I3): the victim never crashes, hangs (libFuzzer
  * -timeout) or reads outside its mappings; every call returns one of its
  * documented codes; a loan the harness holds can always be returned or
- * published (0); every loan a take hands out is readable to its last byte
- * (the harness reads it); and when every endpoint is destroyed, nothing of
+ * published (0); every loan a take hands out is aligned for its type and
+ * readable to its last byte (the harness reads it); and when every endpoint is destroyed, nothing of
  * the topic is left in /dev/shm (with HOSTILE_FUZZ_STRICT_CLEANUP=1). A
  * violation aborts, and libFuzzer keeps the input. ftruncate of a shared object is out of scope (see tests/fuzz/README.md).
  */
@@ -153,11 +153,24 @@ static void destroy_publisher(int i)
     v.pubs[i] = NULL;
 }
 
+static int held_loan_slot(void *const *loans);
+
 static void destroy_subscription(int i)
 {
     if (v.subs[i] == NULL)
         return;
-    int rc = zl_subscription_destroy(v.subs[i]);
+    /* Loans held: refused, and they stay held (returned below). */
+    int rc;
+    if (held_loan_slot((void *const *)v.sub_loans[i]) >= 0 &&
+        (rc = zl_subscription_destroy(v.subs[i])) != ZL_EBUSY)
+        fatal("zl_subscription_destroy with loans held", rc);
+    for (int k = 0; k < LOANS; k++)
+        if (v.sub_loans[i][k] != NULL) {
+            if ((rc = zl_subscription_return_loan(v.subs[i], v.sub_loans[i][k])) != 0)
+                fatal("zl_subscription_return_loan before destroy", rc);
+            v.sub_loans[i][k] = NULL;
+        }
+    rc = zl_subscription_destroy(v.subs[i]);
     if (rc != 0)
         fatal("zl_subscription_destroy", rc);
     v.subs[i] = NULL;
@@ -286,6 +299,8 @@ static void step_subscription(input *in, uint8_t op)
             int k = free_loan_slot((void *const *)loans);
             if (k < 0)
                 fatal("zl_subscription_take_loan beyond max_loans", 0);
+            if ((uintptr_t)loan % _Alignof(test_msg) != 0)
+                fatal("zl_subscription_take_loan lent memory misaligned for the type", 0);
             touch(loan);
             loans[k] = loan;
         }
@@ -382,7 +397,7 @@ static bool pool_geometry(const zl__pool_shm *p, size_t size, zl__pool_geometry 
     memset(&ours, 0, sizeof ours);
     ours.type_size = p->type_size;
     ours.layout_hash = p->layout_hash;
-    return zl__pool_geometry_read(p, size, p->publisher_id, &ours, g);
+    return zl__pool_geometry_read(p, size, p->publisher_id, &ours, _Alignof(test_msg), g);
 }
 
 static void hostile_write(input *in)

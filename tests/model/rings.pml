@@ -9,7 +9,7 @@
  * drops its connection and takes back what it had outstanding there.
  *
  * Checked, for every interleaving (exhaustive search, small bounds):
- *   I1  (DESIGN.md) a chunk is free only when nothing refers to it: never
+ *   I1  (docs/design.md) a chunk is free only when nothing refers to it: never
  *       while lent, queued in a deliver ring, held by a live subscription or
  *       waiting in a return ring; it is never freed twice, and never lost:
  *       when everyone is finished, every chunk is free again (the monitor

@@ -90,12 +90,12 @@ static void case_other_user(void)
     zl_publisher *pub;
     CHECK_OK(zl_publisher_create(ctx, topic, &sample_type, NULL, &pub));
     zl_log_level level;
-    const char *line = find(&c, "also exists for uid", &level);
+    const char *line = find(&c, "also exists under 1 other owner", &level);
     CHECK(line != NULL);
     CHECK_EQ(level, ZL_LOG_WARN);
-    char uid_text[32];
-    snprintf(uid_text, sizeof uid_text, "uid %u", other);
-    CHECK(strstr(line, uid_text) != NULL);
+    char owner_text[48];
+    snprintf(owner_text, sizeof owner_text, "/dev/shm/zl.%u.", other);
+    CHECK(strstr(line, owner_text) != NULL);
     unlink(theirs);
     CHECK_OK(zl_publisher_destroy(pub));
     CHECK_OK(zl_context_destroy(ctx));

@@ -22,10 +22,12 @@
  * both ways; a rescan of the domain's topics runs every --scan-ms.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -451,6 +453,29 @@ static int run(bridge *b)
     return 0;
 }
 
+/* One bridge per domain among the processes that share /dev/shm (a
+ * "host"): a second one would forward what the first injected and the two
+ * would loop. The kernel drops the lock when its holder dies, even by
+ * kill -9, so a restarted bridge takes over at once. Returns the lock's
+ * descriptor, or -1 with a message. */
+static int host_lock_take(uint32_t domain_id, char *path, size_t path_size)
+{
+    snprintf(path, path_size, "/dev/shm/zloan-bridge.%u.%u.lock", (unsigned)getuid(),
+             (unsigned)domain_id);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "zloan-bridge: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "zloan-bridge: another zloan-bridge serves domain %u on this host "
+                "(%s is locked)\n", (unsigned)domain_id, path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 static void shutdown_bridge(bridge *b)
 {
     for (size_t i = 0; i < TOPICS_MAX; i++) {
@@ -488,6 +513,10 @@ int main(int argc, char **argv)
         return rc;
     if (bridge_config_apply(&b.config) != 0)
         return 2;
+    char lock_path[128];
+    int lock_fd = host_lock_take(b.config.domain_id, lock_path, sizeof lock_path);
+    if (lock_fd < 0)
+        return 3;
     b.info = calloc(1, sizeof *b.info);
     zl_context_options co;
     zl_context_options_init(&co);
@@ -497,6 +526,8 @@ int main(int argc, char **argv)
         zl_guard_condition_create(b.context, &b.guard) != 0) {
         fprintf(stderr, "zloan-bridge: zloan context: %s\n", zl_last_error_detail());
         shutdown_bridge(&b);
+        unlink(lock_path);
+        close(lock_fd);
         return 2;
     }
     signal_guard = b.guard;
@@ -510,6 +541,8 @@ int main(int argc, char **argv)
     if (b.participant < 0) {
         fprintf(stderr, "zloan-bridge: DDS participant: %s\n", dds_strretcode(b.participant));
         shutdown_bridge(&b);
+        unlink(lock_path);
+        close(lock_fd);
         return 2;
     }
     b.waitset_stale = true;
@@ -517,5 +550,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "zloan-bridge: domain %u, running\n", b.config.domain_id);
     rc = run(&b);
     shutdown_bridge(&b);
+    unlink(lock_path);
+    close(lock_fd);
     return rc;
 }

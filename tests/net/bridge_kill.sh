@@ -20,3 +20,9 @@ expect_ok $P pub_A
 expect_ok $SA sub_A
 expect_ok $SB sub_B
 grep -q "highest $N " "$WORK/sub_B" || { echo "FAIL: B did not receive up to $N after the restart"; exit 1; }
+# One bridge per host: a second one beside the running one refuses to start
+# (two would forward each other's messages in a loop).
+on A env -u CYCLONEDDS_URI "$BRIDGE" >"$WORK/bridge_second" 2>&1
+rc=$?
+[ $rc = 3 ] || { echo "FAIL: a second bridge in A exited $rc, not 3:"; cat "$WORK/bridge_second"; exit 1; }
+echo "ok: a second bridge refused: $(cat "$WORK/bridge_second")"

@@ -52,7 +52,9 @@ net_setup() {
     "$BRIDGE" --interface "$VETH_B" --print-config >"$WORK/cyclone_B.xml" || exit 1
 }
 
-# on HOST CMD...: runs CMD in host A or B (foreground).
+# on HOST CMD...: runs CMD in host A or B (foreground). A simple command,
+# so that in the background ($!) its pid is CMD's own: ip netns exec, env,
+# unshare and sh all exec the next one.
 on() {
     host=$1; shift
     eval ns=\$NS_$host; eval veth=\$VETH_$host
@@ -65,8 +67,13 @@ on() {
 # spawn NAME HOST CMD...: runs CMD in the background, output in $WORK/NAME;
 # its pid in $LAST_PID.
 spawn() {
-    name=$1; shift
-    on "$@" >"$WORK/$name" 2>&1 &
+    name=$1; host=$2; shift 2
+    eval ns=\$NS_$host; eval veth=\$VETH_$host
+    ip netns exec "$ns" env ZLOAN_BRIDGE_INTERFACE="$veth" \
+        CYCLONEDDS_URI="file://$WORK/cyclone_$host.xml" \
+        unshare --mount --propagation private \
+        sh -c 'mount --bind "$0" /dev/shm && exec "$@"' "$WORK/shm_$host" "$@" \
+        >"$WORK/$name" 2>&1 &
     LAST_PID=$!
     PIDS="$PIDS $LAST_PID"
 }

@@ -8,7 +8,7 @@ N=400
 bridge A; BA=$LAST_PID
 bridge B
 spawn sub_A A "$BIN/net_node" sub /k string $N --exact; SA=$LAST_PID
-spawn sub_B B "$BIN/net_node" sub /k string 50 --timeout-ms 20000 --settle-ms 3000; SB=$LAST_PID
+spawn sub_B B "$BIN/net_node" sub /k string 50 --until $N --timeout-ms 20000; SB=$LAST_PID
 spawn pub_A A "$BIN/net_node" pub /k string 1 $N --wait-subs 2 --interval-us 10000; P=$LAST_PID
 sleep 1.5
 kill -9 $BA
@@ -19,7 +19,6 @@ spawn bridge_A2 A env -u CYCLONEDDS_URI "$BRIDGE" --verbose
 expect_ok $P pub_A
 expect_ok $SA sub_A
 expect_ok $SB sub_B
-grep -q "highest $N " "$WORK/sub_B" || { echo "FAIL: B did not receive up to $N after the restart"; exit 1; }
 # One bridge per host: a second one beside the running one refuses to start
 # (two would forward each other's messages in a loop).
 on A env -u CYCLONEDDS_URI "$BRIDGE" >"$WORK/bridge_second" 2>&1

@@ -10,13 +10,14 @@
  *     stays M ms, prints "published N".
  *
  *   net_node sub TOPIC TYPE EXPECT [--timeout-ms T] [--history] [--exact]
- *                [--settle-ms S] [--check-mapping] [--last L]
+ *                [--settle-ms S] [--check-mapping] [--last L] [--until L]
  *     takes loans until EXPECT messages arrived (then S ms more, to catch
  *     duplicates) or the timeout; checks every message's contents, that no
  *     (tag, sequence) arrives twice and, with --check-mapping, that each loan
  *     lies in a read-only mapping of /dev/shm (zero copy). --last L: the
  *     highest sequence seen must be L and, from the first one received, none
- *     may be missing (of the first message's tag). Prints "received R dup D bad B" and exits 0 when
+ *     may be missing (of the first message's tag). --until L: the highest
+ *     sequence must reach L (gaps allowed). Prints "received R dup D bad B" and exits 0 when
  *     D == B == 0 and R == EXPECT (--exact) or R >= EXPECT.
  *
  * Exit code 2: a zloan call failed.
@@ -191,6 +192,7 @@ static int run_subscription(int argc, char **argv)
     long timeout_ms = option(argc, argv, "--timeout-ms", 20000);
     long settle_ms = option(argc, argv, "--settle-ms", 500);
     long last = option(argc, argv, "--last", 0);
+    long until = option(argc, argv, "--until", last);
     bool exact = flag(argc, argv, "--exact"), check_mapping = flag(argc, argv, "--check-mapping");
     zl_context *ctx;
     MUST(zl_context_create(NULL, &ctx));
@@ -235,7 +237,7 @@ static int run_subscription(int argc, char **argv)
                 highest = seq;
         }
         MUST(zl_subscription_return_loan(sub, msg));
-        if (received >= expect && (last == 0 || highest >= last) && settle_end == 0)
+        if (received >= expect && highest >= until && settle_end == 0)
             settle_end = test_now_ns() + settle_ms * 1000000;
     }
     long gaps = 0;
@@ -248,7 +250,7 @@ static int run_subscription(int argc, char **argv)
     MUST(zl_context_destroy(ctx));
     bool ok = dup == 0 && bad == 0 && unmapped == 0 &&
               (exact ? received == expect : received >= expect) &&
-              (last == 0 || (highest == last && gaps == 0));
+              highest >= until && (last == 0 || (highest == last && gaps == 0));
     return ok ? 0 : 1;
 }
 

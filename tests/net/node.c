@@ -3,11 +3,12 @@
  * namespace ("host") with its own /dev/shm.
  *
  *   net_node pub TOPIC TYPE TAG COUNT [--interval-us U] [--history H]
- *                [--wait-subs S] [--linger-ms M]
+ *                [--wait-subs S] [--linger-ms M] [--max-subs X]
  *     TYPE is string, image or vector3. Waits (up to 20 s) until S
  *     subscriptions are connected, publishes COUNT messages carrying TAG and
  *     a sequence number 1..COUNT (images: 4 MiB of data derived from both),
- *     stays M ms, prints "published N".
+ *     stays M ms, prints "published N, most subscriptions S"; with
+ *     --max-subs, exits 1 when more than X subscriptions were connected.
  *
  *   net_node sub TOPIC TYPE EXPECT [--timeout-ms T] [--history] [--exact]
  *                [--settle-ms S] [--check-mapping] [--last L] [--until L]
@@ -156,8 +157,12 @@ static int run_publisher(int argc, char **argv)
             break;
         test_sleep_ms(10);
     }
-    long published = 0;
+    long published = 0, max_subs = option(argc, argv, "--max-subs", -1), most_subs = 0;
     for (long seq = 1; seq <= count; seq++) {
+        zl_publisher_stats stats;
+        MUST(zl_publisher_get_stats(pub, &stats));
+        if ((long)stats.subscriptions > most_subs)
+            most_subs = (long)stats.subscriptions;
         void *loan;
         int rc = zl_publisher_loan(pub, &loan);
         if (rc == ZL_EEXHAUSTED) { /* a slow reader holds them all: retry */
@@ -177,11 +182,11 @@ static int run_publisher(int argc, char **argv)
         zl_publisher_update_connections(pub);
         test_sleep_ms(10);
     }
-    printf("published %ld\n", published);
+    printf("published %ld, most subscriptions %ld\n", published, most_subs);
     fflush(stdout);
     MUST(zl_publisher_destroy(pub));
     MUST(zl_context_destroy(ctx));
-    return 0;
+    return max_subs >= 0 && most_subs > max_subs ? 1 : 0;
 }
 
 static int run_subscription(int argc, char **argv)

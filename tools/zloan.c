@@ -393,10 +393,14 @@ static zl_context *make_context(const char *name, int *code)
 
 /* ---- topic echo ------------------------------------------------------ */
 
+/* The first 256 bytes of a message in hex (a type without a description). */
 static void print_hex(const unsigned char *msg, size_t size)
 {
-    for (size_t i = 0; i < size; i++)
-        printf("%02x%s", msg[i], (i % 32 == 31 || i + 1 == size) ? "\n" : " ");
+    size_t shown = size < 256 ? size : 256;
+    for (size_t i = 0; i < shown; i++)
+        printf("%02x%s", msg[i], (i % 32 == 31 || i + 1 == shown) ? "\n" : " ");
+    if (shown < size)
+        printf("... (%zu bytes)\n", size);
 }
 
 static int topic_echo(int argc, char **argv)
@@ -592,8 +596,10 @@ static int topic_hz(int argc, char **argv)
         }
         sleep_s(0.0005);
     }
+    /* A last report for what came after the last one (--duration). */
+    bool tail = duration >= 0 && now_s() - (next_report - 1.0) > 0.25;
     for (int i = 0; i < n; i++) {
-        if (duration >= 0 && duration < 1.0)
+        if (tail)
             rate_report(&rates[i]);
         zl_topic_view_close(rates[i].view);
     }

@@ -88,7 +88,7 @@ typedef struct zl_endpoint_info {
     zl_queue_info queues[ZL_TOPIC_PUBLISHERS_MAX];
 } zl_endpoint_info;
 
-/* One topic: its type and endpoints. Large (about 40 KiB): allocate it. */
+/* One topic: its type and endpoints. Large (about 21 KiB): allocate it. */
 typedef struct zl_topic_info {
     char name[ZL_TOPIC_NAME_MAX + 1];
     uint32_t domain_id;
@@ -110,7 +110,8 @@ typedef struct zl_topic_info {
  * Writes up to capacity entries to topics (which may be NULL when capacity
  * is 0) and the number found to *count, which may exceed capacity.
  * A registry that fails validation is listed with `corrupt` set; one of
- * another user or being created or removed meanwhile is left out.
+ * another user or another zloan version, or being created or removed
+ * meanwhile, is left out.
  * @retval 0 done.
  * @retval ZL_EINVAL count is NULL, topics is NULL with capacity > 0, or the
  *         domain id is above ZL_DOMAIN_ID_MAX.
@@ -128,6 +129,7 @@ ZL_API int zl_introspection_list_topics(uint32_t domain_id, zl_topic_summary *to
  * @retval ZL_ECORRUPT its registry failed validation (the detail says what);
  *         *info is unspecified.
  * @retval ZL_EPERM the registry belongs to another user.
+ * @retval ZL_ENOTSUP the registry is of another zloan version (layout).
  * Any thread. */
 ZL_API int zl_introspection_topic_info(uint32_t domain_id, const char *topic, zl_topic_info *info);
 

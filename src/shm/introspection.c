@@ -93,7 +93,19 @@ static int view_open_in(zl__mw_topic_view *view, uint32_t domain, const char *to
     if (rc != 0)
         return rc;
     const zl__registry_shm *shm = map.base;
-    /* Acquire pairs with the initialiser's release store of magic. */
+    /* Another version of zloan (its own layout, maybe its own size):
+     * ZL_ENOTSUP, which listings skip; a registry of ours that fails
+     * validation: ZL_ECORRUPT. Acquire pairs with the initialiser's release
+     * store of magic. */
+    if (size >= offsetof(zl__registry_shm, topic) &&
+        __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE) == ZL__REGISTRY_MAGIC &&
+        ZL__READ_ONCE(shm->version) != ZL__LAYOUT_VERSION) {
+        uint32_t version = ZL__READ_ONCE(shm->version);
+        munmap(map.base, map.size);
+        close(fd);
+        return zl__fail(ZL_ENOTSUP, "the registry %s of topic %s has layout version %u, this "
+                        "zloan reads version %u", r->name, topic, version, ZL__LAYOUT_VERSION);
+    }
     if (size != sizeof *shm ||
         __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE) != ZL__REGISTRY_MAGIC ||
         ZL__READ_ONCE(shm->version) != ZL__LAYOUT_VERSION ||

@@ -76,6 +76,7 @@ int main(int argc, char **argv)
     CHECK(child >= 0);
     if (child == 0)
         receive(topic, fds[1]);
+    tool_track_child(child);
     char byte;
     CHECK_EQ(read(fds[0], &byte, 1), 1);
     CHECK_EQ(tool_run(tool, out, sizeof out, "topic pub %s width=7 'pose=[1,2.5,-3]' label=hi",
@@ -92,6 +93,7 @@ int main(int argc, char **argv)
     CHECK(child >= 0);
     if (child == 0)
         publish(topic);
+    tool_track_child(child);
     int rc = 3;
     for (int i = 0; i < 200 && rc == 3; i++) { /* until the topic exists */
         rc = tool_run(tool, out, sizeof out, "topic echo %s --once --timeout 5", topic);

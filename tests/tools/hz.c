@@ -59,6 +59,7 @@ int main(int argc, char **argv)
         close(fds[0]);
         publish(topic, fds[1]);
     }
+    tool_track_child(child);
     close(fds[1]);
     double rate = 0;
     CHECK_EQ(read(fds[0], &rate, sizeof rate), (long)sizeof rate); /* it runs */

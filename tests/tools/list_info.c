@@ -34,10 +34,13 @@ int main(int argc, char **argv)
     peer_process pub, sub1, sub2;
     peer_start(&sub1, peer, "sub", topic, "1000000", "--timeout-ms", "60000", NULL);
     peer_start(&sub2, peer, "sub", topic, "1000000", "--timeout-ms", "60000", NULL);
+    tool_track_child(sub1.pid);
+    tool_track_child(sub2.pid);
     CHECK(peer_wait_for(&sub1, "ready"));
     CHECK(peer_wait_for(&sub2, "ready"));
     peer_start(&pub, peer, "pub", topic, "1", "1000000", "--interval-us", "20000", "--wait-subs",
                "2", NULL);
+    tool_track_child(pub.pid);
     /* Until info sees all three. */
     int rc = 0;
     for (int i = 0; i < 500; i++) {

@@ -2,6 +2,7 @@
 #ifndef ZL_TEST_TOOL_H
 #define ZL_TEST_TOOL_H
 
+#include <signal.h>
 #include <stdarg.h>
 
 #include "harness.h"
@@ -27,6 +28,34 @@ static inline int tool_run(const char *tool, char *out, size_t out_size, const c
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Children to kill when the test exits, also on a failed CHECK (which
+ * exits at once): a child left running would hold CTest's output pipe open
+ * until the test's timeout. */
+static pid_t tool_children[8];
+static pid_t tool_parent;
+
+static void tool_kill_children(void)
+{
+    if (getpid() != tool_parent)
+        return; /* a forked child exiting */
+    for (int i = 0; i < 8; i++)
+        if (tool_children[i] > 0)
+            kill(tool_children[i], SIGKILL);
+}
+
+static inline void tool_track_child(pid_t pid)
+{
+    if (tool_parent == 0) {
+        tool_parent = getpid();
+        atexit(tool_kill_children);
+    }
+    for (int i = 0; i < 8; i++)
+        if (tool_children[i] == 0) {
+            tool_children[i] = pid;
+            return;
+        }
 }
 
 /* How many times needle occurs in text. */

@@ -25,6 +25,13 @@
 
 #include "zloan/type.h"
 
+/* A program may use one of these types and not the others: no warning. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ZL_ROS_MAYBE_UNUSED __attribute__((unused))
+#else
+#define ZL_ROS_MAYBE_UNUSED
+#endif
+
 #define ZL_ROS_STRING_MAX 256            /* bytes of String.data, its NUL included */
 #define ZL_ROS_FRAME_ID_MAX 64           /* bytes of Header.frame_id, NUL included */
 #define ZL_ROS_ENCODING_MAX 32           /* bytes of Image.encoding, NUL included */
@@ -67,13 +74,13 @@ typedef struct zl_ros_vector3 {
     double z;
 } zl_ros_vector3;
 
-static const zl_field zl_ros_string_fields[] = {ZL_FIELD(zl_ros_string, CHAR, data)};
-static const zl_field zl_ros_time_fields[] = {ZL_FIELD(zl_ros_time, I32, sec),
+static const zl_field ZL_ROS_MAYBE_UNUSED zl_ros_string_fields[] = {ZL_FIELD(zl_ros_string, CHAR, data)};
+static const zl_field ZL_ROS_MAYBE_UNUSED zl_ros_time_fields[] = {ZL_FIELD(zl_ros_time, I32, sec),
                                               ZL_FIELD(zl_ros_time, U32, nanosec)};
-static const zl_field zl_ros_header_fields[] = {
+static const zl_field ZL_ROS_MAYBE_UNUSED zl_ros_header_fields[] = {
     ZL_FIELD_NESTED(zl_ros_header, stamp, zl_ros_time, zl_ros_time_fields),
     ZL_FIELD(zl_ros_header, CHAR, frame_id)};
-static const zl_field zl_ros_image_fields[] = {
+static const zl_field ZL_ROS_MAYBE_UNUSED zl_ros_image_fields[] = {
     ZL_FIELD_NESTED(zl_ros_image, header, zl_ros_header, zl_ros_header_fields),
     ZL_FIELD(zl_ros_image, U32, height),
     ZL_FIELD(zl_ros_image, U32, width),
@@ -82,7 +89,7 @@ static const zl_field zl_ros_image_fields[] = {
     ZL_FIELD(zl_ros_image, U32, step),
     ZL_FIELD(zl_ros_image, U32, data_length),
     ZL_FIELD(zl_ros_image, U8, data)};
-static const zl_field zl_ros_vector3_fields[] = {ZL_FIELD(zl_ros_vector3, F64, x),
+static const zl_field ZL_ROS_MAYBE_UNUSED zl_ros_vector3_fields[] = {ZL_FIELD(zl_ros_vector3, F64, x),
                                                  ZL_FIELD(zl_ros_vector3, F64, y),
                                                  ZL_FIELD(zl_ros_vector3, F64, z)};
 
@@ -90,9 +97,9 @@ static const zl_field zl_ros_vector3_fields[] = {ZL_FIELD(zl_ros_vector3, F64, x
     { .name = (ros_name), .size = sizeof(T), .alignment = _Alignof(T), .plain = true,  \
       .fields = T##_fields, .field_count = sizeof(T##_fields) / sizeof(T##_fields[0]) }
 
-static const zl_type zl_ros_string_type = ZL_ROS_TYPE(zl_ros_string, "std_msgs/msg/String");
-static const zl_type zl_ros_image_type = ZL_ROS_TYPE(zl_ros_image, "sensor_msgs/msg/Image");
-static const zl_type zl_ros_vector3_type =
+static const zl_type ZL_ROS_MAYBE_UNUSED zl_ros_string_type = ZL_ROS_TYPE(zl_ros_string, "std_msgs/msg/String");
+static const zl_type ZL_ROS_MAYBE_UNUSED zl_ros_image_type = ZL_ROS_TYPE(zl_ros_image, "sensor_msgs/msg/Image");
+static const zl_type ZL_ROS_MAYBE_UNUSED zl_ros_vector3_type =
     ZL_ROS_TYPE(zl_ros_vector3, "geometry_msgs/msg/Vector3");
 
 #endif

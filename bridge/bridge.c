@@ -42,7 +42,10 @@
 
 #define TOPICS_MAX 256
 #define LOCAL_DEPTH 64        /* the bridge's local subscriptions keep this many */
-#define VOLATILE_DEPTH 16     /* DDS history of a writer whose publishers keep none */
+/* DDS history of a writer whose publishers keep none: what a reliable
+ * writer can still resend to a reader that fell behind (keep-last). */
+#define VOLATILE_DEPTH 64
+#define VOLATILE_DEPTH_LARGE 8 /* for messages of LARGE_MESSAGE bytes or more */
 #define LARGE_MESSAGE (1u << 20)
 
 typedef struct bridged_topic {
@@ -225,7 +228,8 @@ static void reader_close(bridge *b, bridged_topic *t)
 
 static void writer_open(bridge *b, bridged_topic *t, uint32_t history)
 {
-    dds_qos_t *qos = ros_wire_qos(history > 0 ? history : VOLATILE_DEPTH, history > 0);
+    uint32_t depth = t->type.size >= LARGE_MESSAGE ? VOLATILE_DEPTH_LARGE : VOLATILE_DEPTH;
+    dds_qos_t *qos = ros_wire_qos(history > 0 ? history : depth, history > 0);
     if (qos == NULL)
         return;
     dds_entity_t w = dds_create_writer(b->participant, t->topic, qos, b->listener);
@@ -248,7 +252,7 @@ static void reader_open(bridge *b, bridged_topic *t, uint32_t depth, bool transi
     if (t->type.size >= LARGE_MESSAGE) {
         /* Large messages: a pool for a few subscriptions, a few deep. */
         po.max_subscriptions = 4;
-        po.chunks_per_subscription = 4;
+        po.chunks_per_subscription = 8;
     }
     int rc = zl_publisher_create(b->context, t->name, &t->type, &po, &t->publisher);
     if (rc != 0) {

@@ -143,9 +143,9 @@ static int run_publisher(int argc, char **argv)
     zl_publisher_options po;
     zl_publisher_options_init(&po);
     po.history = (uint32_t)option(argc, argv, "--history", 0);
-    if (type->size > (1u << 20)) {
+    if (type->size > (1u << 20)) { /* 4 MiB images: 35 chunks */
         po.max_subscriptions = 4;
-        po.chunks_per_subscription = 4;
+        po.chunks_per_subscription = 8;
     }
     zl_publisher *pub;
     MUST(zl_publisher_create(ctx, topic, type, &po, &pub));
@@ -204,7 +204,7 @@ static int run_subscription(int argc, char **argv)
     zl_subscription_options so;
     zl_subscription_options_init(&so);
     so.history = flag(argc, argv, "--history");
-    so.depth = type->size > (1u << 20) ? 2 : 64;
+    so.depth = type->size > (1u << 20) ? 6 : 64;
     so.max_loans = 1;
     zl_subscription *sub;
     MUST(zl_subscription_create(ctx, topic, type, &so, &sub));

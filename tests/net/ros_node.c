@@ -1,6 +1,6 @@
 /* A plain Cyclone DDS program playing a ROS 2 node: its types come from
  * ros_msgs.idl through idlc, as rosidl generates them, and it speaks on
- * "rt/" topics with ROS 2's default QoS (reliable, volatile, keep last 10,
+ * "rt/" topics with ROS 2's default QoS (reliable, volatile, keep last,
  * XCDR1). No zloan in here.
  *
  *   net_ros_node read-string TOPIC EXPECT TIMEOUT_MS
@@ -31,7 +31,9 @@ static dds_qos_t *ros_default_qos(void)
 {
     dds_qos_t *qos = dds_create_qos();
     dds_qset_reliability(qos, DDS_RELIABILITY_RELIABLE, DDS_SECS(1));
-    dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 10);
+    /* ROS 2's default depth is 10; 100 keeps a reader that the shared CI
+     * machine stalls for a moment from losing messages (keep-last). */
+    dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 100);
     dds_qset_durability(qos, DDS_DURABILITY_VOLATILE);
     dds_data_representation_id_t xcdr1 = DDS_DATA_REPRESENTATION_XCDR1;
     dds_qset_data_representation(qos, 1, &xcdr1);

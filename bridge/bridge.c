@@ -202,10 +202,18 @@ static void subscription_close(bridge *b, bridged_topic *t)
     }
 }
 
+static void forward_out(bridged_topic *t);
+
+/* The publishers are gone: what the bridge still holds is sent, and what is
+ * in flight gets a moment to be acknowledged (deleting a writer drops its
+ * unacknowledged samples). */
 static void writer_close(bridge *b, bridged_topic *t)
 {
+    if (t->subscription != NULL && t->writer > 0)
+        forward_out(t);
     subscription_close(b, t);
     if (t->writer > 0) {
+        dds_wait_for_acks(t->writer, DDS_SECS(2));
         dds_delete(t->writer);
         t->writer = 0;
         LOG(b, "topic %s: no local publisher, DDS writer deleted", t->name);

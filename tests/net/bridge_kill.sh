@@ -4,7 +4,7 @@
 # to the last message, without duplicates.
 BIN=$1; BRIDGE=$2; . "$(dirname "$0")/lib.sh"
 net_setup
-N=400
+N=700
 bridge A; BA=$LAST_PID
 bridge B
 spawn sub_A A "$BIN/net_node" sub /k string $N --exact; SA=$LAST_PID

@@ -42,6 +42,17 @@ static bool parse_number(const char **p, size_t *out)
 
 static bool parse_list(const char **p, zl_field **fields, size_t *count, int depth);
 
+void describe_free(zl_field *fields, size_t count)
+{
+    if (fields == NULL)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        free((char *)fields[i].name);
+        describe_free((zl_field *)fields[i].fields, fields[i].field_count);
+    }
+    free(fields);
+}
+
 static bool parse_field(const char **p, zl_field *f, int depth)
 {
     memset(f, 0, sizeof *f);
@@ -49,12 +60,14 @@ static bool parse_field(const char **p, zl_field *f, int depth)
         (*p)++;
         zl_field *nested;
         size_t n;
-        if (!parse_list(p, &nested, &n, depth + 1) || **p != '}' || (*p)[1] != ':')
+        if (!parse_list(p, &nested, &n, depth + 1))
             return false;
-        *p += 2;
         f->kind = ZL_FIELD_STRUCT;
         f->fields = nested;
         f->field_count = n;
+        if (**p != '}' || (*p)[1] != ':')
+            return false;
+        *p += 2;
         if (!parse_number(p, &f->element_size) || f->element_size == 0)
             return false;
     } else {
@@ -108,12 +121,16 @@ static bool parse_list(const char **p, zl_field **fields, size_t *count, int dep
         if (n == capacity) {
             capacity *= 2;
             zl_field *grown = realloc(list, capacity * sizeof *list);
-            if (grown == NULL)
+            if (grown == NULL) {
+                describe_free(list, n);
                 return false;
+            }
             list = grown;
         }
-        if (!parse_field(p, &list[n++], depth))
+        if (!parse_field(p, &list[n++], depth)) {
+            describe_free(list, n); /* parse_field leaves its field freeable */
             return false;
+        }
         if (**p != ';')
             break;
         (*p)++;

@@ -10,9 +10,12 @@
 
 #include "zloan/zloan.h"
 
-/* Parses text into a zl_field array (allocated, never freed: the tool
- * exits). false when the text does not parse. */
+/* Parses text into a zl_field array (free it with describe_free). false
+ * when the text does not parse (nothing is left allocated). */
 bool describe_parse(const char *text, zl_field **fields, size_t *count);
+
+/* Frees what describe_parse allocated. */
+void describe_free(zl_field *fields, size_t count);
 
 /* Prints a message of these fields, one "name: value" per line, indented
  * by depth; only the field at path (e.g. "pose", "corners[1].x") when path

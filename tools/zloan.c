@@ -54,6 +54,32 @@ static const char *usage_text =
 
 static uint32_t domain;
 static bool json;
+
+/* What a command allocated, released at exit whichever way it leaves. */
+static struct {
+    void *memory[64];
+    int memory_count;
+    zl_topic_view *views[16];
+    int view_count;
+    zl_field *fields;
+    size_t field_count;
+} owned;
+
+static void *keep(void *p)
+{
+    if (p != NULL && owned.memory_count < 64)
+        owned.memory[owned.memory_count++] = p;
+    return p;
+}
+
+static void release_owned(void)
+{
+    for (int i = 0; i < owned.memory_count; i++)
+        free(owned.memory[i]);
+    for (int i = 0; i < owned.view_count; i++)
+        zl_topic_view_close(owned.views[i]);
+    describe_free(owned.fields, owned.field_count);
+}
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -167,7 +193,9 @@ static int topic_list(int argc, char **argv)
     int rc = zl_introspection_list_topics(domain, NULL, 0, &count);
     if (rc != 0)
         return failed("listing topics", rc);
-    zl_topic_summary *topics = calloc(count + 1, sizeof *topics);
+    zl_topic_summary *topics = keep(calloc(count + 1, sizeof *topics));
+    if (topics == NULL)
+        return failed("allocating", ZL_ENOMEM);
     size_t found = 0;
     rc = zl_introspection_list_topics(domain, topics, count + 1, &found);
     if (rc != 0)
@@ -209,7 +237,6 @@ static int topic_list(int argc, char **argv)
             printf("\n");
         }
     }
-    free(topics);
     return corrupt != 0 ? EXIT_ZLOAN : EXIT_OK;
 }
 
@@ -348,12 +375,14 @@ static int adopt(const char *topic, adopted *a, bool need_description)
         return EXIT_ZLOAN;
     }
     if (info->description[0] != '\0' &&
-        !describe_parse(info->description, &a->fields, &a->field_count)) {
+        !describe_parse(info->description, &owned.fields, &owned.field_count)) {
         fprintf(stderr, "zloan: cannot parse the field description of %s: %s\n", topic,
                 info->description);
         free(info);
         return EXIT_ZLOAN;
     }
+    a->fields = owned.fields;
+    a->field_count = owned.field_count;
     if (need_description && a->fields == NULL) {
         fprintf(stderr, "zloan: topic %s has type %s without a field description "
                         "(ZL_TYPE_DESCRIBED): cannot fill its fields\n",
@@ -568,13 +597,19 @@ static int topic_hz(int argc, char **argv)
     if (window == 0)
         return usage("--window must be at least 1");
     rate rates[16];
-    zl_topic_info *info = malloc(sizeof *info);
+    zl_topic_info *info = keep(malloc(sizeof *info));
+    if (info == NULL)
+        return failed("allocating", ZL_ENOMEM);
     for (int i = 0; i < n; i++) {
         memset(&rates[i], 0, sizeof rates[i]);
         rates[i].topic = pos[i];
         rates[i].window = window;
-        rates[i].intervals = calloc(window, sizeof(double));
+        rates[i].intervals = keep(calloc(window, sizeof(double)));
+        if (rates[i].intervals == NULL)
+            return failed("allocating", ZL_ENOMEM);
         int rc = zl_topic_view_open(domain, pos[i], &rates[i].view);
+        if (rc == 0)
+            owned.views[owned.view_count++] = rates[i].view;
         if (rc != 0) {
             char what[300];
             snprintf(what, sizeof what, "topic %s", pos[i]);
@@ -598,12 +633,9 @@ static int topic_hz(int argc, char **argv)
     }
     /* A last report for what came after the last one (--duration). */
     bool tail = duration >= 0 && now_s() - (next_report - 1.0) > 0.25;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         if (tail)
             rate_report(&rates[i]);
-        zl_topic_view_close(rates[i].view);
-    }
-    free(info);
     return EXIT_OK;
 }
 
@@ -630,7 +662,10 @@ static int topic_bw(int argc, char **argv)
     int rc = zl_topic_view_open(domain, pos[0], &view);
     if (rc != 0)
         return failed(pos[0], rc);
-    zl_topic_info *info = malloc(sizeof *info);
+    owned.views[owned.view_count++] = view;
+    zl_topic_info *info = keep(malloc(sizeof *info));
+    if (info == NULL)
+        return failed("allocating", ZL_ENOMEM);
     if ((rc = zl_topic_view_read(view, info)) != 0)
         return failed(pos[0], rc);
     uint64_t messages0, bytes0 = published_bytes(info, &messages0);
@@ -656,8 +691,6 @@ static int topic_bw(int argc, char **argv)
         messages0 = messages;
         last = t;
     }
-    zl_topic_view_close(view);
-    free(info);
     return EXIT_OK;
 }
 
@@ -677,7 +710,9 @@ static int topic_pub(int argc, char **argv)
     int code = adopt(pos[0], &a, true);
     if (code != EXIT_OK)
         return code;
-    unsigned char *msg = calloc(1, a.type.size);
+    unsigned char *msg = keep(calloc(1, a.type.size));
+    if (msg == NULL)
+        return failed("allocating", ZL_ENOMEM);
     for (int i = 1; i < n; i++) {
         char path[256];
         const char *eq = strchr(pos[i], '=');
@@ -736,9 +771,11 @@ static int pool(int argc, char **argv)
     int rc = zl_introspection_list_topics(domain, NULL, 0, &count);
     if (rc != 0)
         return failed("listing topics", rc);
-    zl_topic_summary *topics = calloc(count + 1, sizeof *topics);
+    zl_topic_summary *topics = keep(calloc(count + 1, sizeof *topics));
     zl_introspection_list_topics(domain, topics, count + 1, &count);
-    zl_topic_info *info = malloc(sizeof *info);
+    zl_topic_info *info = keep(malloc(sizeof *info));
+    if (topics == NULL || info == NULL)
+        return failed("allocating", ZL_ENOMEM);
     if (json)
         printf("[");
     else
@@ -781,8 +818,6 @@ static int pool(int argc, char **argv)
         printf("]\n");
     else
         printf("total reserved: %" PRIu64 " bytes\n", total);
-    free(info);
-    free(topics);
     return code;
 }
 
@@ -1002,6 +1037,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
+    atexit(release_owned);
     const char *env = getenv("ZLOAN_DOMAIN_ID");
     if (env != NULL && env[0] != '\0')
         domain = (uint32_t)strtoul(env, NULL, 10);

@@ -56,7 +56,10 @@ int main(int argc, char **argv)
     CHECK(strstr(out, "Publishers: 1\nSubscriptions: 2\n") != NULL);
     CHECK(strstr(out, "zloan_test_peer") != NULL);
 
-    CHECK_EQ(tool_run(tool, out, sizeof out, "topic list -t -c"), 0);
+    /* 3 when another test's registry fails validation meanwhile (tests
+     * share /dev/shm); ours must be listed all the same. */
+    rc = tool_run(tool, out, sizeof out, "topic list -t -c");
+    CHECK(rc == 0 || rc == 3);
     char expected[300];
     snprintf(expected, sizeof expected, "%s [test_msg] 1 publisher, 2 subscriptions\n", topic);
     if (strstr(out, expected) == NULL) {

@@ -10,7 +10,8 @@ if [ "${1:-}" = --demo ]; then
   packages=(cmake make gcc libc6-dev "$@")
 else
   packages=(cmake make gcc g++ libc6-dev binutils clang libclang-rt-14-dev pkg-config procps util-linux
-            doxygen spin valgrind strace python3-dev python3-numpy python3-pytest "$@")
+            doxygen spin valgrind strace python3-dev python3-numpy python3-pytest
+            cyclonedds-dev cyclonedds-tools iproute2 "$@")
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -21,27 +21,35 @@
 #include <stdint.h>
 
 #include "zloan/allocator.h"
+#include "zloan/introspection.h"
 #include "zloan/publisher.h"
 #include "zloan/subscription.h"
 #include "zloan/topic.h"
 #include "zloan/type.h"
 
 #include "atomic.h"
+#include "log.h"
 
 typedef struct zl__mw_publisher zl__mw_publisher;
 typedef struct zl__mw_subscription zl__mw_subscription;
+typedef struct zl__mw_topic_view zl__mw_topic_view;
 
 /* What both endpoint kinds tell the transport. */
 typedef struct zl__mw_endpoint_config {
     const char *topic;             /* qualified, validated */
     uint32_t domain_id;
     const zl_allocator *allocator; /* for the transport's private state */
+    const zl__logger *logger;      /* the context's; outlives the endpoint */
+    const char *context_name;      /* "" when the context has none */
     bool share_with_group;
     /* The type as peers compare it. */
     const char *type_name;
     uint64_t type_size;
     uint64_t layout_hash;
     bool plain;
+    /* The type's field description as text (zl_type_describe), "" none;
+     * valid during the create call. */
+    const char *description;
     /* Bytes and alignment of one payload in the transport: the type's size
      * for plain types, its serialized maximum otherwise. */
     size_t payload_size;
@@ -128,6 +136,14 @@ typedef struct zl__mw_ops {
     void (*subscription_waitable)(zl__mw_subscription *subscription, zl__mw_waitable *waitable);
     /* Owner thread: whether a take would find something (a hint). */
     bool (*subscription_ready)(zl__mw_subscription *subscription);
+
+    /* Introspection (zloan/introspection.h): read-only, registers nothing,
+     * validates everything. Any thread; a view by one thread at a time. */
+    int (*list_topics)(uint32_t domain, zl_topic_summary *topics, size_t capacity,
+                       size_t *count);
+    int (*topic_view_open)(uint32_t domain, const char *topic, zl__mw_topic_view **view);
+    int (*topic_view_read)(zl__mw_topic_view *view, zl_topic_info *info);
+    void (*topic_view_close)(zl__mw_topic_view *view);
 } zl__mw_ops;
 
 /* The shared-memory transport (src/shm/). */

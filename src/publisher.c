@@ -85,6 +85,8 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     memcpy(p->type_name, type->name, strlen(type->name) + 1);
     p->type.name = p->type_name;
     p->type.layout = NULL; /* already folded into the hash */
+    p->type.fields = NULL; /* likewise */
+    p->type.field_count = 0;
     p->type.layout_hash = config.endpoint.layout_hash;
     p->max_loans = options->max_loans;
     p->can_loan = type->plain && !options->disable_loans && !context->disable_loans;

@@ -91,7 +91,9 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     s->type = *type;
     memcpy(s->type_name, type->name, strlen(type->name) + 1);
     s->type.name = s->type_name;
-    s->type.layout = NULL;
+    s->type.layout = NULL; /* already folded into the hash */
+    s->type.fields = NULL; /* likewise */
+    s->type.field_count = 0;
     s->type.layout_hash = config.endpoint.layout_hash;
     s->max_loans = options->max_loans;
     s->can_loan = type->plain && !options->disable_loans && !context->disable_loans;

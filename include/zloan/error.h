@@ -10,6 +10,8 @@
 #ifndef ZLOAN_ERROR_H
 #define ZLOAN_ERROR_H
 
+#include "zloan/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,13 +42,13 @@ enum zl_error {
 
 /** Returns a constant, human-readable name for an error code, never NULL.
  * Unknown codes give "unknown error". Any thread. */
-const char *zl_strerror(int code);
+ZL_API const char *zl_strerror(int code);
 
 /** Returns a description of the last failure of a zloan call on the calling
  * thread ("" when there is none), or a warning of the last call that
  * succeeded with one (it starts with "warning:"). The string is valid until the next zloan
  * call on this thread. Any thread. */
-const char *zl_last_error_detail(void);
+ZL_API const char *zl_last_error_detail(void);
 
 #ifdef __cplusplus
 }

@@ -33,6 +33,8 @@
 #ifndef ZLOAN_PUBLISHER_H
 #define ZLOAN_PUBLISHER_H
 
+#include "zloan/export.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -87,7 +89,7 @@ typedef struct zl_publisher_options {
 #define ZL_TOPIC_SUBSCRIPTIONS_MAX 16 /**< most subscriptions of one topic at once */
 
 /** Fills options with the defaults. options must not be NULL. */
-void zl_publisher_options_init(zl_publisher_options *options);
+ZL_API void zl_publisher_options_init(zl_publisher_options *options);
 
 /** Creates a publisher of type on topic. The pool of chunks is reserved now,
  * sized from the type and the options, so that publishing never runs out of
@@ -110,7 +112,7 @@ void zl_publisher_options_init(zl_publisher_options *options);
  * @retval ZL_ECORRUPT the topic's registry in shared memory is damaged.
  * @retval ZL_ESYSTEM another system call failed (the detail says which).
  * Any thread. */
-int zl_publisher_create(zl_context *context, const char *topic, const zl_type *type,
+ZL_API int zl_publisher_create(zl_context *context, const char *topic, const zl_type *type,
                         const zl_publisher_options *options, zl_publisher **publisher);
 
 /** Destroys the publisher. Loans the user still holds from it become invalid.
@@ -118,11 +120,11 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
  * @retval 0 done. @retval ZL_EINVAL publisher is NULL.
  * @retval ZL_EBUSY the publisher is attached to a wait set
  *         (zl_waitset_attach_publisher): detach it first; nothing changed. */
-int zl_publisher_destroy(zl_publisher *publisher);
+ZL_API int zl_publisher_destroy(zl_publisher *publisher);
 
 /** true when zl_publisher_loan() lends shared memory (zero copy); false when
  * loans come from the allocator and publishing copies or serializes. */
-bool zl_publisher_can_loan(const zl_publisher *publisher);
+ZL_API bool zl_publisher_can_loan(const zl_publisher *publisher);
 
 /** Lends memory for one message (type->size bytes, aligned for the type, not
  * initialised). The caller fills it, then publishes it or returns it.
@@ -131,7 +133,7 @@ bool zl_publisher_can_loan(const zl_publisher *publisher);
  * @retval ZL_ETOOMANYLOANS the caller already holds max_loans loans.
  * @retval ZL_EEXHAUSTED every chunk is queued or held by subscriptions.
  * @retval ZL_ENOMEM (refusal path) the allocator failed. */
-int zl_publisher_loan(zl_publisher *publisher, void **message);
+ZL_API int zl_publisher_loan(zl_publisher *publisher, void **message);
 
 /** Publishes a loan and takes it over: the caller must not touch message
  * afterwards. Every connected subscription receives it: a keep-last one
@@ -151,12 +153,12 @@ int zl_publisher_loan(zl_publisher *publisher, void **message);
  * @retval ZL_EEXHAUSTED (refusal path) no chunk to copy into.
  * @retval ZL_ESERIALIZE (refusal path) serialization failed.
  * On error the caller still holds the loan. */
-int zl_publisher_publish_loan(zl_publisher *publisher, void *message);
+ZL_API int zl_publisher_publish_loan(zl_publisher *publisher, void *message);
 
 /** Gives back an unpublished loan.
  * @retval 0 done. @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ENOTLOAN message is not a loan held from this publisher. */
-int zl_publisher_return_loan(zl_publisher *publisher, void *message);
+ZL_API int zl_publisher_return_loan(zl_publisher *publisher, void *message);
 
 /** Publishes a message the caller owns, by copy (or serialization); the caller
  * keeps message and may reuse it at once. Waits for lossless subscriptions
@@ -166,14 +168,14 @@ int zl_publisher_return_loan(zl_publisher *publisher, void *message);
  *         max_blocking_time_ns: nothing was published to anyone.
  * @retval ZL_EEXHAUSTED no chunk to copy into.
  * @retval ZL_ESERIALIZE serialization failed. */
-int zl_publisher_publish(zl_publisher *publisher, const void *message);
+ZL_API int zl_publisher_publish(zl_publisher *publisher, const void *message);
 
 /** Connects subscriptions that appeared since the last call and delivers the
  * history they asked for; drops the ones that left, reclaiming their chunks.
  * loan and publish do this too; call it from an idle publisher to serve late
  * joiners.
  * @retval 0 done. @retval ZL_EINVAL publisher is NULL. */
-int zl_publisher_update_connections(zl_publisher *publisher);
+ZL_API int zl_publisher_update_connections(zl_publisher *publisher);
 
 /** Statistics of a publisher. */
 typedef struct zl_publisher_stats {
@@ -197,10 +199,10 @@ typedef struct zl_publisher_stats {
  * is counted anew from the names in /dev/shm at each call).
  * @retval 0 *stats filled. @retval ZL_EINVAL an argument is NULL.
  * Same thread rules as the other publisher calls. */
-int zl_publisher_get_stats(zl_publisher *publisher, zl_publisher_stats *stats);
+ZL_API int zl_publisher_get_stats(zl_publisher *publisher, zl_publisher_stats *stats);
 
 /** The publisher's id, as seen in zl_message_info.publisher_id. */
-uint64_t zl_publisher_id(const zl_publisher *publisher);
+ZL_API uint64_t zl_publisher_id(const zl_publisher *publisher);
 
 #ifdef __cplusplus
 }

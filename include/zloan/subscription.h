@@ -34,6 +34,8 @@
 #ifndef ZLOAN_SUBSCRIPTION_H
 #define ZLOAN_SUBSCRIPTION_H
 
+#include "zloan/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,7 +86,7 @@ typedef struct zl_message_info {
 } zl_message_info;
 
 /** Fills options with the defaults. options must not be NULL. */
-void zl_subscription_options_init(zl_subscription_options *options);
+ZL_API void zl_subscription_options_init(zl_subscription_options *options);
 
 /** Creates a subscription of type on topic; it connects to present and future
  * publishers. options may be NULL.
@@ -99,7 +101,7 @@ void zl_subscription_options_init(zl_subscription_options *options);
  * @retval ZL_ENOMEM the allocator failed.
  * @retval ZL_EPERM / ZL_ECORRUPT / ZL_ESYSTEM as for zl_publisher_create().
  * Any thread. */
-int zl_subscription_create(zl_context *context, const char *topic, const zl_type *type,
+ZL_API int zl_subscription_create(zl_context *context, const char *topic, const zl_type *type,
                            const zl_subscription_options *options, zl_subscription **subscription);
 
 /** Destroys a subscription whose loans have all been returned; its queued
@@ -113,10 +115,10 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
  *         executor (detach it, or destroy the wait set or executor, first);
  *         nothing changed.
  * The take thread; not while a wait set it is attached to waits. */
-int zl_subscription_destroy(zl_subscription *subscription);
+ZL_API int zl_subscription_destroy(zl_subscription *subscription);
 
 /** true when take_loan lends the publisher's memory (zero copy). */
-bool zl_subscription_can_loan(const zl_subscription *subscription);
+ZL_API bool zl_subscription_can_loan(const zl_subscription *subscription);
 
 /** Takes the oldest message into message (type->size bytes, owned by the
  * caller); info may be NULL. For non-plain types message receives a
@@ -125,7 +127,7 @@ bool zl_subscription_can_loan(const zl_subscription *subscription);
  * @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ESERIALIZE deserialization failed (the message is dropped and
  *         counted in stats.lost). */
-int zl_subscription_take(zl_subscription *subscription, void *message, zl_message_info *info);
+ZL_API int zl_subscription_take(zl_subscription *subscription, void *message, zl_message_info *info);
 
 /** Borrows the oldest message; info may be NULL.
  * @retval 0 *message points at it, read-only, until returned.
@@ -135,7 +137,7 @@ int zl_subscription_take(zl_subscription *subscription, void *message, zl_messag
  * @retval ZL_ESERIALIZE (refusal path) deserialization failed, or a message of
  *         the wrong size arrived; the message is dropped and counted in stats.lost.
  * @retval ZL_EINVAL an argument is NULL. */
-int zl_subscription_take_loan(zl_subscription *subscription, const void **message,
+ZL_API int zl_subscription_take_loan(zl_subscription *subscription, const void **message,
                               zl_message_info *info);
 
 /** Borrows up to capacity messages, oldest first: messages[i] with infos[i]
@@ -145,7 +147,7 @@ int zl_subscription_take_loan(zl_subscription *subscription, const void **messag
  * @retval ZL_ENODATA nothing to take (*count = 0).
  * @retval ZL_ETOOMANYLOANS no loan left (*count = 0).
  * @retval ZL_EINVAL an argument is NULL or capacity is 0. */
-int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void **messages,
+ZL_API int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void **messages,
                                        zl_message_info *infos, size_t capacity, size_t *count);
 
 /** Gives a loan back. Any thread.
@@ -153,14 +155,14 @@ int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void
  * @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ENOTLOAN message is not a loan held from this subscription
  *         (never taken, or already returned). */
-int zl_subscription_return_loan(zl_subscription *subscription, const void *message);
+ZL_API int zl_subscription_return_loan(zl_subscription *subscription, const void *message);
 
 /** Whether a held loan still holds what was taken. zloan never overwrites a
  * held loan, so this is true for every valid loan; it exists for transports
  * that cannot promise it. Any thread.
  * @retval 0 *consistent set. @retval ZL_ENOTLOAN not a held loan.
  * @retval ZL_EINVAL an argument is NULL. */
-int zl_subscription_is_consistent(zl_subscription *subscription, const void *message,
+ZL_API int zl_subscription_is_consistent(zl_subscription *subscription, const void *message,
                                   bool *consistent);
 
 /** Statistics of a subscription. */
@@ -180,7 +182,7 @@ typedef struct zl_subscription_stats {
 /** Fills *stats (other_owners is counted anew from the names in /dev/shm at
  * each call). @retval 0 *stats filled. @retval ZL_EINVAL an argument is NULL.
  * Same thread rules as take. */
-int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_stats *stats);
+ZL_API int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -64,7 +64,7 @@
 #include "notify.h"
 #include "endpoint.h"
 #include "queue.h"
-#include "registry.h"
+#include "discovery.h"
 #include "transport.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
@@ -99,6 +99,7 @@ typedef struct connection {
 
 struct zl__mw_publisher {
     const zl_allocator *allocator;
+    const zl__logger *logger;
     zl__registry registry;
     zl__endpoint_record record;
     uint32_t slot;
@@ -131,6 +132,12 @@ struct zl__mw_publisher {
     uint32_t lossless_mask; /* connected lossless connections (P6) */
     int64_t max_blocking_ns;
     uint64_t published;
+    uint64_t bytes;
+    uint64_t loans_total;
+    uint64_t returned_total;
+    uint32_t free_min;
+    /* Our counters beside our registry slot, for tools (layout.h). */
+    zl__endpoint_counters *counters;
     uint64_t dropped;
     uint64_t blocked;
     uint64_t timeouts;
@@ -229,12 +236,24 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
     pub->lossless_mask &= ~(1u << j);
 }
 
-static void mark_broken(zl__mw_publisher *pub, uint32_t j)
+/* Counts a peer error: a subscription wrote a value we could not use (I3).
+ * Logged sparsely (log.h), never in the steady state: only when it happens. */
+static void peer_error(zl__mw_publisher *pub, uint64_t subscription_id, const char *what)
+{
+    pub->peer_errors++;
+    if (zl__log_sparse(pub->peer_errors))
+        zl__log(pub->logger, ZL_LOG_WARN,
+                "publisher %016llx of topic %s: peer error #%llu: subscription %016llx %s",
+                (unsigned long long)pub->id, pub->registry.topic,
+                (unsigned long long)pub->peer_errors, (unsigned long long)subscription_id, what);
+}
+
+static void mark_broken(zl__mw_publisher *pub, uint32_t j, const char *what)
 {
     uint64_t id = pub->connections[j].subscription_id;
     disconnect(pub, j);
     pub->connections[j].broken_id = id;
-    pub->peer_errors++;
+    peer_error(pub, id, what);
 }
 
 /* Counts one message lost for connection c (keep-last, or its budget). */
@@ -262,7 +281,7 @@ static int deliver(zl__mw_publisher *pub, uint32_t j, uint32_t chunk)
         int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror,
                                             over ? 1 : c->depth, &c->deliver_head_seen, &oldest);
         if (rc < 0) {
-            mark_broken(pub, j);
+            mark_broken(pub, j, "moved its deliver ring's head out of range");
             return DELIVER_BROKEN;
         }
         if (rc == 0 && over) {
@@ -308,7 +327,7 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
             return;
         }
         c->connected = true;
-        mark_broken(pub, j);
+        mark_broken(pub, j, "offered a connection whose rings were not reset");
         return;
     }
     c->lost = zl__load_relaxed(&c->shm->lost);
@@ -376,7 +395,7 @@ static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_rec
         return;
     if (!zl__record_same_type(&pub->record, record)) {
         c->broken_id = record->id; /* raced past the registration check */
-        pub->peer_errors++;
+        peer_error(pub, record->id, "has another type");
         return;
     }
     char name[ZL__SHM_NAME_MAX + 1];
@@ -388,7 +407,7 @@ static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_rec
         zl__segment_unmap(&c->map);
         c->queue = NULL;
         c->broken_id = record->id;
-        pub->peer_errors++;
+        peer_error(pub, record->id, "has a queue object that failed validation");
         return;
     }
     c->subscription_id = record->id;
@@ -405,7 +424,7 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
     uint32_t generation = zl__registry_generation(&pub->registry);
     if (generation != pub->seen_generation) {
         /* The monitor bumps the generation when it sees a dead peer: reap
-         * it here, on our thread, then scan what is left (liveness.c). */
+         * it here, on our thread, then scan what is left (discovery.c). */
         if (pub->monitored && zl__registry_reap_dead(&pub->registry))
             generation = zl__registry_generation(&pub->registry);
         pub->seen_generation = generation;
@@ -438,7 +457,7 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
                 continue;
             connection *c = &pub->connections[j];
             /* Testing the peer's lock is an fcntl: left to the liveness
-             * monitor when it runs (liveness.c), except when the pool ran
+             * monitor when it runs (discovery.c), except when the pool ran
              * dry (force_liveness), where waiting 20 ms would fail a loan. */
             bool test_lock = force_liveness || !pub->monitored;
             if (test_lock &&
@@ -477,7 +496,7 @@ static void drain_returns(zl__mw_publisher *pub)
         uint64_t tail;
         int64_t n = zl__return_available(&c->ret, c->return_head, &tail);
         if (n < 0) {
-            mark_broken(pub, j);
+            mark_broken(pub, j, "moved its return ring's tail out of range");
             continue;
         }
         if (n == 0)
@@ -488,7 +507,7 @@ static void drain_returns(zl__mw_publisher *pub)
                 outstanding_clear(c, chunk);
                 release_ref(pub, chunk);
             } else {
-                pub->peer_errors++;
+                peer_error(pub, c->subscription_id, "returned a chunk it did not hold");
             }
         }
         c->return_head = tail;
@@ -526,7 +545,7 @@ static uint32_t blocking_connection(zl__mw_publisher *pub)
         mask &= mask - 1;
         int room = room_state(pub, &pub->connections[j]);
         if (room < 0)
-            mark_broken(pub, j);
+            mark_broken(pub, j, "moved its deliver ring's head out of range");
         else if (room == 0)
             return j;
     }
@@ -643,6 +662,12 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, void **payload)
     pub->refs[chunk] = 1;
     pub->lent[chunk] = 1;
     pub->loans_out++;
+    if (pub->free_top < pub->free_min) {
+        pub->free_min = pub->free_top;
+        zl__store_relaxed(&pub->counters->chunks_free_min, pub->free_min);
+    }
+    /* Relaxed: statistics for tools, which read them with relaxed loads. */
+    zl__store_relaxed(&pub->counters->loans, ++pub->loans_total);
     *payload = payload_of(pub, chunk);
     return 0;
 }
@@ -655,6 +680,7 @@ int zl__shm_publisher_return_loan(zl__mw_publisher *pub, void *payload)
     pub->lent[chunk] = 0;
     pub->loans_out--;
     release_ref(pub, chunk);
+    zl__store_relaxed(&pub->counters->returned, ++pub->returned_total);
     return 0;
 }
 
@@ -708,6 +734,13 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, void *payload, size_t 
     }
     release_ref(pub, chunk); /* the user's loan is over */
     pub->published++;
+    pub->bytes += size;
+    /* Relaxed: statistics for tools (see above). */
+    zl__endpoint_counters *counters = pub->counters;
+    zl__store_relaxed(&counters->messages, pub->published);
+    zl__store_relaxed(&counters->bytes, pub->bytes);
+    zl__store_relaxed(&counters->last_ns, (uint64_t)header->timestamp_ns);
+    zl__store_relaxed(&counters->chunks_free, pub->free_top);
     return 0;
 }
 
@@ -857,6 +890,7 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     if (pub == NULL)
         return zl__fail(ZL_ENOMEM, "allocating a publisher failed");
     pub->allocator = a;
+    pub->logger = e->logger;
     pub->registry.fd = -1;
     pub->chunk_count = (uint32_t)count;
     pub->max_loans = e->max_loans;
@@ -917,6 +951,11 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
         return rc;
     }
     pub->registered = true;
+    pub->counters = zl__registry_counters(&pub->registry, ZL__KIND_PUBLISHER, pub->slot);
+    pub->free_min = pub->free_top;
+    zl__store_relaxed(&pub->counters->chunks_total, pub->chunk_count);
+    zl__store_relaxed(&pub->counters->chunks_free, pub->free_top);
+    zl__store_relaxed(&pub->counters->chunks_free_min, pub->free_min);
     pub->monitored = zl__liveness_monitor_running();
     pub->seen_generation = zl__registry_generation(&pub->registry) - 1; /* force a first scan */
     update(pub, false);

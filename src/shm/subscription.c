@@ -51,7 +51,7 @@
 #include "endpoint.h"
 #include "notify.h"
 #include "queue.h"
-#include "registry.h"
+#include "discovery.h"
 #include "transport.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
@@ -91,6 +91,7 @@ typedef struct held {
 
 struct zl__mw_subscription {
     const zl_allocator *allocator;
+    const zl__logger *logger;
     zl__registry registry;
     zl__endpoint_record record;
     uint32_t slot;
@@ -120,6 +121,12 @@ struct zl__mw_subscription {
     zl__atomic_u32 return_token;
     zl__atomic_u64 lost_dropped;   /* entries we dropped ourselves, and released connections' counts */
     zl__atomic_u64 held_back_released; /* released connections' held_back counts */
+    /* Our counters beside our registry slot, for tools (layout.h): taken
+     * and bytes by the owner thread, returned under return_token. */
+    zl__endpoint_counters *counters;
+    uint64_t taken;
+    uint64_t taken_bytes;
+    uint64_t returned_total; /* under return_token */
     zl__atomic_u64 peer_errors;
 };
 
@@ -162,6 +169,18 @@ static inline void wake_publisher(const zl__mw_subscription *sub, zl__connection
     zl__notify_room(&c->publisher_wake, &c->publisher_sleeping);
 }
 
+/* Counts a peer error: a publisher wrote a value we could not use (I3).
+ * Logged sparsely (log.h), only when it happens. Any thread. */
+static void peer_error(zl__mw_subscription *sub, uint64_t publisher_id, const char *what)
+{
+    uint64_t count = zl__fetch_add_relaxed(&sub->peer_errors, 1) + 1;
+    if (zl__log_sparse(count))
+        zl__log(sub->logger, ZL_LOG_WARN,
+                "subscription %016llx of topic %s: peer error #%llu: publisher %016llx %s",
+                (unsigned long long)sub->id, sub->registry.topic, (unsigned long long)count,
+                (unsigned long long)publisher_id, what);
+}
+
 static void token_acquire_spinning(zl__mw_subscription *sub)
 {
     /* seq_cst: see S4. Only the owner's reconfiguration waits here, and the
@@ -195,7 +214,7 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
             if (rc == ZL_EEXHAUSTED)
                 continue; /* the publisher drains soon (P4); retried later */
             if (rc != 0)
-                zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                peer_error(sub, h->publisher_id, "moved its return ring's head out of range");
             else
                 wake_publisher(sub, c->shm);
         }
@@ -204,6 +223,9 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
         /* Release: the slot's reuse by the owner comes after our last read
          * of its fields (pairs with the owner's acquire load in claim_slot). */
         zl__store_release(&h->state, HELD_FREE);
+        /* Relaxed: a statistic for tools; the token orders us after the
+         * previous holder's store. */
+        zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
         atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
         freed++;
     }
@@ -286,7 +308,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
                                           sub->payload_alignment, &view->geometry)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, id, "has a pool that failed validation");
         }
         deallocate(sub->allocator, view, sizeof *view);
         c->draining = true; /* its entries are dropped and counted */
@@ -308,7 +330,7 @@ static void refresh(zl__mw_subscription *sub)
      * a connection and delivered its history (publisher.c attach). */
     uint32_t attach_seq = zl__load_acquire(&sub->queue->attach_seq);
     /* Testing publishers' locks (an fcntl each) is the liveness monitor's
-     * job when it runs (liveness.c); otherwise ours, every 50 ms. */
+     * job when it runs (discovery.c); otherwise ours, every 50 ms. */
     int64_t now = sub->monitored ? 0 : zl__coarse_ns();
     bool liveness = !sub->monitored && now >= sub->next_liveness_ns;
     if (generation == sub->seen_generation && attach_seq == sub->seen_attach && !liveness &&
@@ -317,7 +339,7 @@ static void refresh(zl__mw_subscription *sub)
     token_acquire_spinning(sub);
     if (generation != sub->seen_generation || liveness) {
         /* The monitor bumps the generation when it sees a dead peer: reap
-         * it here, on our thread, then scan what is left (liveness.c). */
+         * it here, on our thread, then scan what is left (discovery.c). */
         if (sub->monitored && generation != sub->seen_generation &&
             zl__registry_reap_dead(&sub->registry))
             generation = zl__registry_generation(&sub->registry);
@@ -402,7 +424,7 @@ static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t chunk)
         return;
     token_acquire_spinning(sub);
     if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, chunk) != 0)
-        zl__fetch_add_relaxed(&sub->peer_errors, 1);
+        peer_error(sub, c->publisher_id, "moved its return ring's head out of range");
     else
         wake_publisher(sub, c->shm);
     token_release(sub);
@@ -446,7 +468,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 continue;
             }
             if (rc < 0) {
-                zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                peer_error(sub, c->publisher_id, "wrote a deliver ring position out of range");
                 token_acquire_spinning(sub);
                 c->draining = true;
                 release_connection(sub, j);
@@ -459,7 +481,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 if (zl__deliver_take(&c->deliver, position)) {
                     wake_publisher(sub, c->shm);
                     if (c->pool != NULL)
-                        zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                        peer_error(sub, c->publisher_id, "delivered a chunk index out of range");
                     zl__fetch_add_relaxed(&sub->lost_dropped, 1);
                 }
                 mask |= 1u << j; /* look at this connection again */
@@ -505,7 +527,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         if (!taken)
             continue;
         if (best_chunk >= c->pool->geometry.chunk_count) {
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, c->publisher_id, "delivered a chunk index out of range");
             zl__fetch_add_relaxed(&sub->lost_dropped, 1);
             continue;
         }
@@ -516,7 +538,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         if (header.publisher_id != c->publisher_id || header.chunk_index != best_chunk ||
             header.payload_size > geometry->payload_capacity ||
             header.payload_size > sub->payload_size) {
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
             drop_entry(sub, c, best_chunk);
             continue;
         }
@@ -538,6 +560,12 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         zl__store_release(&slot->state, HELD_LOANED);
         *payload = data;
         *size = (size_t)header.payload_size;
+        /* Relaxed: statistics for tools, read with relaxed loads. */
+        zl__endpoint_counters *counters = sub->counters;
+        zl__store_relaxed(&counters->messages, ++sub->taken);
+        sub->taken_bytes += header.payload_size;
+        zl__store_relaxed(&counters->bytes, sub->taken_bytes);
+        zl__store_relaxed(&counters->lost, zl__load_relaxed(&sub->lost_dropped));
         if (info != NULL) {
             info->source_timestamp_ns = header.timestamp_ns;
             info->publication_sequence = header.sequence;
@@ -690,6 +718,7 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     if (sub == NULL)
         return zl__fail(ZL_ENOMEM, "allocating a subscription failed");
     sub->allocator = a;
+    sub->logger = e->logger;
     sub->registry.fd = -1;
     sub->payload_size = e->payload_size;
     sub->payload_alignment = e->payload_alignment;
@@ -743,6 +772,7 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
         return rc;
     }
     sub->registered = true;
+    sub->counters = zl__registry_counters(&sub->registry, ZL__KIND_SUBSCRIPTION, sub->slot);
     sub->monitored = zl__liveness_monitor_running();
     sub->seen_generation = zl__registry_generation(&sub->registry) - 1;
     refresh(sub);

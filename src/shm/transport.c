@@ -1,5 +1,5 @@
 /* The shared-memory transport's table of operations. */
-#include "sweep.h"
+#include "discovery.h"
 #include "transport.h"
 
 const zl__mw_ops zl__shm_ops = {
@@ -23,4 +23,8 @@ const zl__mw_ops zl__shm_ops = {
     .subscription_stats = zl__shm_subscription_stats,
     .subscription_waitable = zl__shm_subscription_waitable,
     .subscription_ready = zl__shm_subscription_ready,
+    .list_topics = zl__shm_list_topics,
+    .topic_view_open = zl__shm_topic_view_open,
+    .topic_view_read = zl__shm_topic_view_read,
+    .topic_view_close = zl__shm_topic_view_close,
 };

@@ -28,4 +28,10 @@ void zl__shm_subscription_waitable(zl__mw_subscription *sub, zl__mw_waitable *wa
 bool zl__shm_subscription_ready(zl__mw_subscription *sub);
 void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats *stats);
 
+int zl__shm_list_topics(uint32_t domain, zl_topic_summary *topics, size_t capacity,
+                        size_t *count);
+int zl__shm_topic_view_open(uint32_t domain, const char *topic, zl__mw_topic_view **view);
+int zl__shm_topic_view_read(zl__mw_topic_view *view, zl_topic_info *info);
+void zl__shm_topic_view_close(zl__mw_topic_view *view);
+
 #endif

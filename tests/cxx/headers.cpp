@@ -15,6 +15,11 @@
 
 static int failures = 0;
 
+/* ZL_API marks what libzloan.so exports; in C++ it stays an attribute of an
+ * ordinary declaration. */
+extern "C" ZL_API int cxx_headers_exported(void);
+extern "C" int cxx_headers_exported(void) { return 1; }
+
 #define EXPECT(cond)                                                   \
     do {                                                               \
         if (!(cond)) {                                                 \
@@ -46,6 +51,22 @@ int main()
     expect_same(wide_type, *c_wide_type());
     EXPECT(wide_type.alignment == 32);
 
+    /* A described type (ZL_FIELD, ZL_FIELD_NESTED, ZL_TYPE_DESCRIBED): the
+     * same fields, hash and description text as in C. */
+    static const zl_field vec_fields[] = {ZL_FIELD(vec, F64, x), ZL_FIELD(vec, F32, y)};
+    static const zl_field sample_fields[] = {ZL_FIELD_NESTED(sample, where, vec, vec_fields),
+                                             ZL_FIELD(sample, CHAR, label),
+                                             ZL_FIELD(sample, U16, flags)};
+    static const zl_type sample_type = ZL_TYPE_DESCRIBED(sample, sample_fields);
+    expect_same(sample_type, *c_sample_type());
+    EXPECT(sample_type.field_count == 3 && c_sample_type()->field_count == 3);
+    char cxx_text[ZL_TYPE_DESCRIPTION_MAX];
+    char c_text[ZL_TYPE_DESCRIPTION_MAX];
+    EXPECT(zl_type_describe(&sample_type, cxx_text, sizeof cxx_text) == 0);
+    EXPECT(zl_type_describe(c_sample_type(), c_text, sizeof c_text) == 0);
+    EXPECT(std::strcmp(cxx_text, c_text) == 0);
+    EXPECT(std::strstr(cxx_text, "char label[8]") != nullptr);
+
     /* The constants, as a C++ user would use them. */
     char qualified[ZL_TOPIC_NAME_MAX + 1];
     EXPECT(zl_topic_name_qualify("cxx/headers", qualified, sizeof qualified) == 0);
@@ -60,16 +81,22 @@ int main()
     static_assert(ZLOAN_VERSION_MAJOR >= 0 && ZLOAN_VERSION_MINOR >= 0 && ZLOAN_VERSION_PATCH >= 0,
                   "version");
     EXPECT(std::strcmp(ZL_ENV_DISABLE_LOANS, "ZLOAN_DISABLE_LOANS") == 0);
+    EXPECT(std::strcmp(ZL_ENV_LOG, "ZLOAN_LOG") == 0);
+    static_assert(ZL_CONTEXT_NAME_MAX > 1 && ZL_EXECUTABLE_NAME_MAX > 1, "name limits");
     EXPECT(std::strcmp(zl_strerror(ZL_ETYPE), "unknown error") != 0);
 
     /* A round trip through the C API with the C++ descriptor. */
     zl_context_options options;
     zl_context_options_init(&options);
     options.domain_id = ZL_DOMAIN_ID_MAX - 1;
+    options.name = "cxx-headers";
+    EXPECT(cxx_headers_exported() == 1);
     zl_context *context = nullptr;
     zl_publisher *publisher = nullptr;
     zl_subscription *subscription = nullptr;
     EXPECT(zl_context_create(&options, &context) == 0);
+    if (context != nullptr)
+        EXPECT(std::strcmp(zl_context_name(context), "cxx-headers") == 0);
     EXPECT(zl_subscription_create(context, qualified, c_point_type(), nullptr, &subscription) == 0);
     EXPECT(zl_publisher_create(context, qualified, &point_type, nullptr, &publisher) == 0);
     if (publisher != nullptr && subscription != nullptr) {

@@ -20,9 +20,24 @@ typedef struct wide {
     POINT_ALIGNAS(32) uint8_t bytes[40];
 } wide;
 
+/* A described type: a nested struct and arrays (ZL_TYPE_DESCRIBED). */
+typedef struct vec {
+    double x;
+    float y;
+} vec;
+
+typedef struct sample {
+    vec where[2];
+    char label[8];
+    uint16_t flags;
+} sample;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* The described sample, made in C with ZL_FIELD, ZL_FIELD_NESTED and
+ * ZL_TYPE_DESCRIBED. */
+const struct zl_type *c_sample_type(void);
 /* Descriptors made in C with ZL_TYPE_PLAIN and ZL_TYPE_PLAIN_LAYOUT. */
 const struct zl_type *c_point_type(void);
 const struct zl_type *c_wide_type(void);

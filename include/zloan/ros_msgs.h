@@ -1,4 +1,5 @@
-/* zloan — described types equivalent to three ROS 2 messages.
+/** @file
+ * zloan — described types equivalent to three ROS 2 messages.
  *
  * These are plain C structs with field descriptions (zloan/type.h), named
  * the way ROS 2 names its types ("std_msgs/msg/String"), so that zloan-bridge
@@ -25,55 +26,57 @@
 
 #include "zloan/type.h"
 
-/* A program may use one of these types and not the others: no warning. */
+/** Marks the descriptors below: a program may use one of these types and
+ * not the others without a warning. */
 #if defined(__GNUC__) || defined(__clang__)
 #define ZL_ROS_MAYBE_UNUSED __attribute__((unused))
 #else
 #define ZL_ROS_MAYBE_UNUSED
 #endif
 
-#define ZL_ROS_STRING_MAX 256            /* bytes of String.data, its NUL included */
-#define ZL_ROS_FRAME_ID_MAX 64           /* bytes of Header.frame_id, NUL included */
-#define ZL_ROS_ENCODING_MAX 32           /* bytes of Image.encoding, NUL included */
-#define ZL_ROS_IMAGE_DATA_MAX (4u << 20) /* bytes of Image.data: 4 MiB */
+#define ZL_ROS_STRING_MAX 256            /**< bytes of String.data, its NUL included */
+#define ZL_ROS_FRAME_ID_MAX 64           /**< bytes of Header.frame_id, NUL included */
+#define ZL_ROS_ENCODING_MAX 32           /**< bytes of Image.encoding, NUL included */
+#define ZL_ROS_IMAGE_DATA_MAX (4u << 20) /**< bytes of Image.data: 4 MiB */
 
-/* std_msgs/msg/String */
+/** std_msgs/msg/String */
 typedef struct zl_ros_string {
-    char data[ZL_ROS_STRING_MAX];
+    char data[ZL_ROS_STRING_MAX]; /**< the string, NUL-terminated */
 } zl_ros_string;
 
-/* builtin_interfaces/msg/Time */
+/** builtin_interfaces/msg/Time */
 typedef struct zl_ros_time {
-    int32_t sec;
-    uint32_t nanosec;
+    int32_t sec;      /**< seconds */
+    uint32_t nanosec; /**< nanoseconds, 0..999999999 */
 } zl_ros_time;
 
-/* std_msgs/msg/Header */
+/** std_msgs/msg/Header */
 typedef struct zl_ros_header {
-    zl_ros_time stamp;
-    char frame_id[ZL_ROS_FRAME_ID_MAX];
+    zl_ros_time stamp;                  /**< acquisition time */
+    char frame_id[ZL_ROS_FRAME_ID_MAX]; /**< coordinate frame, NUL-terminated */
 } zl_ros_header;
 
-/* sensor_msgs/msg/Image: data holds data_length bytes. */
+/** sensor_msgs/msg/Image: data holds data_length bytes. */
 typedef struct zl_ros_image {
-    zl_ros_header header;
-    uint32_t height;
-    uint32_t width;
-    char encoding[ZL_ROS_ENCODING_MAX];
-    uint8_t is_bigendian;
-    uint32_t step;
-    uint32_t data_length;
-    uint8_t data[ZL_ROS_IMAGE_DATA_MAX];
+    zl_ros_header header;               /**< time and frame of the image */
+    uint32_t height;                    /**< rows */
+    uint32_t width;                     /**< columns */
+    char encoding[ZL_ROS_ENCODING_MAX]; /**< pixel encoding ("rgb8", ...), NUL-terminated */
+    uint8_t is_bigendian;               /**< byte order of the pixel data */
+    uint32_t step;                      /**< bytes of one row */
+    uint32_t data_length;               /**< bytes used in data (the sequence's length) */
+    uint8_t data[ZL_ROS_IMAGE_DATA_MAX]; /**< the pixels, step * height bytes */
 } zl_ros_image;
 
-/* geometry_msgs/msg/Vector3: a plain struct whose bytes are its wire form
+/** geometry_msgs/msg/Vector3: a plain struct whose bytes are its wire form
  * but for the encapsulation header. */
 typedef struct zl_ros_vector3 {
-    double x;
-    double y;
-    double z;
+    double x; /**< x component */
+    double y; /**< y component */
+    double z; /**< z component */
 } zl_ros_vector3;
 
+/** Field descriptions of the types above (ZL_FIELD, zloan/type.h). */
 static const zl_field ZL_ROS_MAYBE_UNUSED zl_ros_string_fields[] = {ZL_FIELD(zl_ros_string, CHAR, data)};
 static const zl_field ZL_ROS_MAYBE_UNUSED zl_ros_time_fields[] = {ZL_FIELD(zl_ros_time, I32, sec),
                                               ZL_FIELD(zl_ros_time, U32, nanosec)};
@@ -93,10 +96,23 @@ static const zl_field ZL_ROS_MAYBE_UNUSED zl_ros_vector3_fields[] = {ZL_FIELD(zl
                                                  ZL_FIELD(zl_ros_vector3, F64, y),
                                                  ZL_FIELD(zl_ros_vector3, F64, z)};
 
+/** Descriptor of described type T under its ROS 2 name (as
+ * ZL_TYPE_DESCRIBED, which names a type after T). */
+#ifndef __cplusplus
 #define ZL_ROS_TYPE(T, ros_name)                                                       \
     { .name = (ros_name), .size = sizeof(T), .alignment = _Alignof(T), .plain = true,  \
       .fields = T##_fields, .field_count = sizeof(T##_fields) / sizeof(T##_fields[0]) }
+#else
+/* The same in C++: every field of zl_type in declaration order (see
+ * ZL_TYPE_DESCRIBED in zloan/type.h). */
+#define ZL_ROS_TYPE(T, ros_name)                                                       \
+    { (ros_name), sizeof(T), alignof(T), nullptr, 0, T##_fields,                       \
+      sizeof(T##_fields) / sizeof(T##_fields[0]), true, 0, nullptr, nullptr, nullptr }
+#endif
 
+/** std_msgs/msg/String, sensor_msgs/msg/Image and geometry_msgs/msg/Vector3
+ * as zloan types: publish and subscribe with these to meet ROS 2 nodes on
+ * other hosts through zloan-bridge. */
 static const zl_type ZL_ROS_MAYBE_UNUSED zl_ros_string_type = ZL_ROS_TYPE(zl_ros_string, "std_msgs/msg/String");
 static const zl_type ZL_ROS_MAYBE_UNUSED zl_ros_image_type = ZL_ROS_TYPE(zl_ros_image, "sensor_msgs/msg/Image");
 static const zl_type ZL_ROS_MAYBE_UNUSED zl_ros_vector3_type =

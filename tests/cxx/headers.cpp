@@ -6,6 +6,7 @@
  * endpoints of one type meet on a topic. */
 #include <zloan/zloan.h>
 #include <zloan/zloan.hpp>
+#include <zloan/ros_msgs.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -66,6 +67,18 @@ int main()
     EXPECT(zl_type_describe(c_sample_type(), c_text, sizeof c_text) == 0);
     EXPECT(std::strcmp(cxx_text, c_text) == 0);
     EXPECT(std::strstr(cxx_text, "char label[8]") != nullptr);
+
+    /* The ROS 2 equivalents (zloan/ros_msgs.h, outside zloan.h): ZL_ROS_TYPE
+     * makes the same descriptor in C++ as the header's own. */
+    static_assert(ZL_ROS_STRING_MAX > 1 && ZL_ROS_FRAME_ID_MAX > 1 && ZL_ROS_ENCODING_MAX > 1,
+                  "ROS bounds");
+    static_assert(ZL_ROS_IMAGE_DATA_MAX == sizeof(static_cast<zl_ros_image *>(nullptr)->data),
+                  "Image.data");
+    static const zl_type ZL_ROS_MAYBE_UNUSED vector3_type =
+        ZL_ROS_TYPE(zl_ros_vector3, "geometry_msgs/msg/Vector3");
+    expect_same(vector3_type, zl_ros_vector3_type);
+    EXPECT(std::strcmp(zl_ros_image_type.name, "sensor_msgs/msg/Image") == 0);
+    EXPECT(zl_ros_string_type.field_count == 1);
 
     /* The constants, as a C++ user would use them. */
     char qualified[ZL_TOPIC_NAME_MAX + 1];

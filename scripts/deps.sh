@@ -9,8 +9,9 @@ if [ "${1:-}" = --demo ]; then
   shift
   packages=(cmake make gcc libc6-dev "$@")
 else
-  packages=(cmake make gcc g++ libc6-dev clang libclang-rt-14-dev pkg-config procps util-linux doxygen
-            spin valgrind strace python3-dev python3-numpy python3-pytest "$@")
+  packages=(cmake make gcc g++ libc6-dev binutils clang libclang-rt-14-dev pkg-config procps util-linux
+            doxygen spin valgrind strace python3-dev python3-numpy python3-pytest
+            cyclonedds-dev cyclonedds-tools iproute2 "$@")
 fi
 missing=()
 for p in "${packages[@]}"; do

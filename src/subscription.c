@@ -62,9 +62,10 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
         options = &defaults;
     }
     if (options->depth == 0 || options->depth > 4096 || options->max_loans == 0 ||
-        options->max_loans > 1024)
-        return zl__fail(ZL_EINVAL,
-                        "subscription options out of range: depth 1..4096, max_loans 1..1024");
+        options->max_loans > 1024 ||
+        (options->reliability != ZL_KEEP_LAST && options->reliability != ZL_LOSSLESS))
+        return zl__fail(ZL_EINVAL, "subscription options out of range: depth 1..4096, "
+                                   "max_loans 1..1024, reliability ZL_KEEP_LAST or ZL_LOSSLESS");
     char qualified[ZL_TOPIC_NAME_MAX + 1];
     zl__mw_subscription_config config;
     memset(&config, 0, sizeof config);
@@ -74,6 +75,7 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     config.endpoint.max_loans = options->max_loans + 1; /* one more for copies */
     config.depth = options->depth;
     config.history = options->history;
+    config.lossless = options->reliability == ZL_LOSSLESS;
 
     zl_subscription *s = zl__context_allocate(context, sizeof *s, _Alignof(zl_subscription));
     if (s == NULL)
@@ -93,7 +95,9 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     s->type = *type;
     memcpy(s->type_name, type->name, strlen(type->name) + 1);
     s->type.name = s->type_name;
-    s->type.layout = NULL;
+    s->type.layout = NULL; /* already folded into the hash */
+    s->type.fields = NULL; /* likewise */
+    s->type.field_count = 0;
     s->type.layout_hash = config.endpoint.layout_hash;
     s->max_loans = options->max_loans;
     s->sized = type->element_size != 0;

@@ -1,6 +1,8 @@
 /* The hot path without system calls (I4): after setup and a warm-up,
  * 100,000 rounds of loan -> publish -> take -> return between a publisher
- * and two subscriptions, between two marker writes to stderr. The test
+ * and two subscriptions (one keep-last, one lossless whose queue never
+ * fills: nobody sleeps, so nobody is woken), between two marker writes to
+ * stderr. The test
  * script (steady_state.sh) runs this under strace and fails if the main
  * thread made any system call between the markers.
  *
@@ -164,8 +166,11 @@ int main(int argc, char **argv)
     CHECK_OK(zl_context_create(NULL, &context));
     zl_subscription *subs[2];
     zl_publisher *pub;
-    for (int i = 0; i < 2; i++)
-        CHECK_OK(zl_subscription_create(context, topic, &test_msg_type, NULL, &subs[i]));
+    zl_subscription_options lossless;
+    zl_subscription_options_init(&lossless);
+    lossless.reliability = ZL_LOSSLESS;
+    CHECK_OK(zl_subscription_create(context, topic, &test_msg_type, NULL, &subs[0]));
+    CHECK_OK(zl_subscription_create(context, topic, &test_msg_type, &lossless, &subs[1]));
     CHECK_OK(zl_publisher_create(context, topic, &test_msg_type, NULL, &pub));
     zl_publisher_stats stats;
     CHECK_OK(zl_publisher_get_stats(pub, &stats));

@@ -9,6 +9,8 @@
 #ifndef ZLOAN_ALLOCATOR_H
 #define ZLOAN_ALLOCATOR_H
 
+#include "zloan/export.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -26,7 +28,7 @@ typedef struct zl_allocator {
 } zl_allocator;
 
 /** The default allocator: aligned_alloc and free. Never NULL. */
-const zl_allocator *zl_allocator_default(void);
+ZL_API const zl_allocator *zl_allocator_default(void);
 
 #ifdef __cplusplus
 }

@@ -21,10 +21,13 @@
 #ifndef ZLOAN_CONTEXT_H
 #define ZLOAN_CONTEXT_H
 
+#include "zloan/export.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "zloan/allocator.h"
+#include "zloan/log.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +37,7 @@ extern "C" {
 typedef struct zl_context zl_context;
 
 #define ZL_DOMAIN_ID_MAX 232 /**< the same range as ROS 2 */
+#define ZL_CONTEXT_NAME_MAX 64 /**< bytes of a context name, including the terminating NUL */
 
 /** Environment variable: when set to 1 (or true, yes, on), every endpoint
  * behaves as if loans were disabled (the refusal path); 0, false, no, off
@@ -58,22 +62,34 @@ typedef struct zl_context_options {
      * leave is not its creator (/dev/shm's sticky bit lets only the owner
      * remove it); the next user of the topic reuses it. */
     bool share_with_group;
+    /** A name for this context's endpoints, shown by introspection and the
+     * `zloan` tool beside each endpoint's pid and executable (like a ROS 2
+     * node name): 1..ZL_CONTEXT_NAME_MAX-1 printable bytes, copied at
+     * creation. NULL (the default): no name. */
+    const char *name;
+    /** Log lines of this level and above are delivered. Default ZL_LOG_WARN,
+     * or ZLOAN_LOG from the environment (zloan/log.h). */
+    zl_log_level log_level;
+    /** Receives the log lines (with log_state); NULL (the default): stderr. */
+    zl_log_callback log_callback;
+    void *log_state; /**< passed to log_callback */
 } zl_context_options;
 
 /** Fills options with the defaults. options must not be NULL. */
-void zl_context_options_init(zl_context_options *options);
+ZL_API void zl_context_options_init(zl_context_options *options);
 
 /** Creates a context. options may be NULL for the defaults. It also removes
  * what killed processes of this user left in shared memory (/dev/shm objects
  * of zloan topics nobody uses any more), so a restart after a crash starts
  * clean; objects in use are never touched.
  * @retval 0 *context holds the new context; the caller owns it.
- * @retval ZL_EINVAL context is NULL, the domain id or allocator is invalid,
- *         or an environment variable zloan reads holds an invalid value
- *         (whatever the options say; the detail names it and its range).
+ * @retval ZL_EINVAL context is NULL, the domain id, allocator, name or log
+ *         level is invalid, or an environment variable zloan reads (among
+ *         them ZLOAN_LOG) holds an invalid value (whatever the options say;
+ *         the detail names it and its range).
  * @retval ZL_ENOMEM the allocator failed.
  * Any thread. */
-int zl_context_create(const zl_context_options *options, zl_context **context);
+ZL_API int zl_context_create(const zl_context_options *options, zl_context **context);
 
 /** Destroys a context from which nothing made is left.
  * @retval 0 done; the handle is gone.
@@ -82,10 +98,12 @@ int zl_context_create(const zl_context_options *options, zl_context **context);
  *         conditions or timers made from it still exist (the detail counts
  *         them by kind); nothing changed.
  * Any thread, but not concurrently with other calls on the same context. */
-int zl_context_destroy(zl_context *context);
+ZL_API int zl_context_destroy(zl_context *context);
 
 /** The context's domain id. */
-uint32_t zl_context_domain_id(const zl_context *context);
+ZL_API uint32_t zl_context_domain_id(const zl_context *context);
+/** The context's name ("" when it has none); valid while the context lives. */
+ZL_API const char *zl_context_name(const zl_context *context);
 
 #ifdef __cplusplus
 }

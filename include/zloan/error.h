@@ -10,6 +10,8 @@
 #ifndef ZLOAN_ERROR_H
 #define ZLOAN_ERROR_H
 
+#include "zloan/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -31,20 +33,22 @@ enum zl_error {
     ZL_ECORRUPT = -12,       /**< shared memory written by a peer failed validation */
     ZL_EPERM = -13,          /**< the operating system refused access */
     ZL_EBUSY = -14,          /**< the object is still in use */
-    ZL_ETIMEOUT = -15,       /**< a wait ended before anything was ready */
+    ZL_ETIMEOUT = -15,       /**< a wait ended before anything was ready (a wait set), or a
+                                  publish found a lossless subscription full for its
+                                  whole max_blocking_time_ns */
     ZL_ESYSTEM = -16,        /**< an unexpected operating-system error (see the detail) */
     ZL_ENOTSUP = -17         /**< the operation is not supported for this endpoint */
 };
 
 /** Returns a constant, human-readable name for an error code, never NULL.
  * Unknown codes give "unknown error". Any thread. */
-const char *zl_strerror(int code);
+ZL_API const char *zl_strerror(int code);
 
 /** Returns a description of the last failure of a zloan call on the calling
  * thread ("" when there is none), or a warning of the last call that
  * succeeded with one (it starts with "warning:"). The string is valid until the next zloan
  * call on this thread. Any thread. */
-const char *zl_last_error_detail(void);
+ZL_API const char *zl_last_error_detail(void);
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,8 @@
 #ifndef ZLOAN_EXECUTOR_H
 #define ZLOAN_EXECUTOR_H
 
+#include "zloan/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,32 +80,33 @@ typedef void (*zl_guard_condition_callback)(zl_guard_condition *guard, void *arg
 /** An executor for up to capacity handles (1..ZL_WAITSET_CAPACITY_MAX - 1).
  * @retval 0 *executor holds it. @retval ZL_EINVAL NULL or bad capacity.
  * @retval ZL_ENOMEM the allocator failed. */
-int zl_executor_create(zl_context *context, size_t capacity, zl_executor **executor);
+ZL_API int zl_executor_create(zl_context *context, size_t capacity, zl_executor **executor);
 
 /** Destroys the executor.
  * @retval 0 done. @retval ZL_EINVAL NULL. @retval ZL_EBUSY called from a callback. */
-int zl_executor_destroy(zl_executor *executor);
+ZL_API int zl_executor_destroy(zl_executor *executor);
 
 /** Adds a handle; its index is the number of handles added before it. The
  * subscription, timer or guard condition cannot be destroyed (ZL_EBUSY)
  * while the executor exists.
  * @retval 0 added. @retval ZL_EINVAL NULL argument or bad mode.
  * @retval ZL_ELIMIT the executor is full.
- * @retval ZL_ENOMEM (copy mode) storage could not be allocated. */
-int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscription,
+ * @retval ZL_ENOMEM (copy mode) storage could not be allocated.
+ * @retval ZL_ENOTSUP ZL_DELIVERY_LOAN for a subscription that cannot loan. */
+ZL_API int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscription,
                                  zl_delivery mode, zl_subscription_callback callback, void *arg);
 /** Adds a timer; callback runs when it is due. Return codes as for
  * zl_executor_add_subscription(). */
-int zl_executor_add_timer(zl_executor *executor, zl_timer *timer, zl_timer_callback callback,
+ZL_API int zl_executor_add_timer(zl_executor *executor, zl_timer *timer, zl_timer_callback callback,
                           void *arg);
 /** Adds a guard condition; callback runs when it is raised. Return codes as
  * for zl_executor_add_subscription(). */
-int zl_executor_add_guard_condition(zl_executor *executor, zl_guard_condition *guard,
+ZL_API int zl_executor_add_guard_condition(zl_executor *executor, zl_guard_condition *guard,
                                     zl_guard_condition_callback callback, void *arg);
 
 /** Sets the trigger condition. handle is used by ZL_TRIGGER_ONE, function and
  * arg by ZL_TRIGGER_CUSTOM. @retval 0 done. @retval ZL_EINVAL bad arguments. */
-int zl_executor_set_trigger(zl_executor *executor, zl_trigger trigger, size_t handle,
+ZL_API int zl_executor_set_trigger(zl_executor *executor, zl_trigger trigger, size_t handle,
                             zl_trigger_function function, void *arg);
 
 /** Inside a ZL_DELIVERY_LOAN callback: keep the message being delivered; the
@@ -111,7 +114,7 @@ int zl_executor_set_trigger(zl_executor *executor, zl_trigger trigger, size_t ha
  * zl_subscription_return_loan() (any thread).
  * @retval 0 kept. @retval ZL_EINVAL NULL.
  * @retval ZL_ENOTLOAN message is not the loan being delivered. */
-int zl_executor_keep_loan(zl_executor *executor, const void *message);
+ZL_API int zl_executor_keep_loan(zl_executor *executor, const void *message);
 
 /** Waits up to timeout_ns (negative: forever) for ready handles, then runs
  * the callbacks of those that are ready when the trigger holds: each ready
@@ -120,23 +123,23 @@ int zl_executor_keep_loan(zl_executor *executor, const void *message);
  * @retval 0 it woke up (callbacks may or may not have run).
  * @retval ZL_ETIMEOUT nothing became ready. @retval ZL_EINVAL NULL.
  * @retval ZL_EBUSY called from a callback. */
-int zl_executor_spin_once(zl_executor *executor, int64_t timeout_ns);
+ZL_API int zl_executor_spin_once(zl_executor *executor, int64_t timeout_ns);
 
 /** Runs what is ready now, without waiting: every ready subscription until it
  * is empty, due timers and raised guard conditions. @retval 0. */
-int zl_executor_spin_some(zl_executor *executor);
+ZL_API int zl_executor_spin_some(zl_executor *executor);
 
 /** spin_once with no timeout until zl_executor_stop(). @retval 0 stopped. */
-int zl_executor_spin(zl_executor *executor);
+ZL_API int zl_executor_spin(zl_executor *executor);
 
 /** Every period_ns: spin_once with what is left of the period as timeout,
  * then sleep until the next period starts; until zl_executor_stop().
  * @retval 0 stopped. @retval ZL_EINVAL bad arguments. */
-int zl_executor_spin_period(zl_executor *executor, int64_t period_ns);
+ZL_API int zl_executor_spin_period(zl_executor *executor, int64_t period_ns);
 
 /** Makes spin and spin_period return. Async-signal-safe; any thread.
  * @retval 0 done. @retval ZL_EINVAL NULL. */
-int zl_executor_stop(zl_executor *executor);
+ZL_API int zl_executor_stop(zl_executor *executor);
 
 #ifdef __cplusplus
 }

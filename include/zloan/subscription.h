@@ -13,10 +13,15 @@
  * it. Loans are finite (options.max_loans); a subscription that holds them
  * all gets ZL_ETOOMANYLOANS from the take calls until it returns one, and
  * meanwhile its queue keeps the newest `depth` messages per publisher, older
- * ones being dropped and counted (keep-last). The publisher is never blocked.
- * Each publisher also bounds what one subscription may hold of its pool
- * (its chunks_per_subscription): holding that many, a subscription gets no
- * more of its messages until it returns some, and those are counted lost.
+ * ones being dropped and counted (keep-last), and the publisher is never
+ * blocked. Each publisher also bounds what one subscription may hold of its
+ * pool (its chunks_per_subscription): holding that many, a keep-last
+ * subscription gets no more of its messages until it returns some, and
+ * those are counted lost. With reliability ZL_LOSSLESS nothing is ever
+ * dropped: a publisher whose message would overflow the queue (or the
+ * budget) waits until the subscription takes (or returns a loan), up to its
+ * max_blocking_time_ns, and then fails its publish with ZL_ETIMEOUT
+ * (zl_subscription_stats.held_back counts those waits).
  *
  * When the subscription cannot lend (a non-plain type, or loans disabled),
  * the loan is allocated from the context's allocator and filled by copy or
@@ -28,6 +33,8 @@
  */
 #ifndef ZLOAN_SUBSCRIPTION_H
 #define ZLOAN_SUBSCRIPTION_H
+
+#include "zloan/export.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -43,14 +50,27 @@ extern "C" {
 /** A subscription (opaque). zl_subscription_create() makes one. */
 typedef struct zl_subscription zl_subscription;
 
+/** What a subscription's full queue does to the next message. */
+typedef enum zl_reliability {
+    /** The oldest queued message is dropped (counted in stats.lost); the
+     * publisher never waits. */
+    ZL_KEEP_LAST = 0,
+    /** The publisher waits until the subscription takes, bounded by the
+     * publisher's max_blocking_time_ns; no message is ever dropped. */
+    ZL_LOSSLESS = 1
+} zl_reliability;
+
 /** Options of zl_subscription_create(); zl_subscription_options_init() fills the defaults. */
 typedef struct zl_subscription_options {
     /** Keep-last depth: messages queued per publisher (1..4096). Default 8. */
     uint32_t depth;
     /** Most loans held at once (1..1024). Default 8. */
     uint32_t max_loans;
-    /** Receive the history publishers keep for late joiners. Default false. */
+    /** Receive the history publishers keep for late joiners. Default false.
+     * With ZL_LOSSLESS the history comes first, then every later message. */
     bool history;
+    /** ZL_KEEP_LAST (default) or ZL_LOSSLESS. */
+    zl_reliability reliability;
     /** Never borrow shared memory: take_loan copies into allocator memory
      * (also ZLOAN_DISABLE_LOANS). */
     bool disable_loans;
@@ -68,7 +88,7 @@ typedef struct zl_message_info {
 } zl_message_info;
 
 /** Fills options with the defaults. options must not be NULL. */
-void zl_subscription_options_init(zl_subscription_options *options);
+ZL_API void zl_subscription_options_init(zl_subscription_options *options);
 
 /** Creates a subscription of type on topic; it connects to present and future
  * publishers. options may be NULL.
@@ -83,7 +103,7 @@ void zl_subscription_options_init(zl_subscription_options *options);
  * @retval ZL_ENOMEM the allocator failed.
  * @retval ZL_EPERM / ZL_ECORRUPT / ZL_ESYSTEM as for zl_publisher_create().
  * Any thread. */
-int zl_subscription_create(zl_context *context, const char *topic, const zl_type *type,
+ZL_API int zl_subscription_create(zl_context *context, const char *topic, const zl_type *type,
                            const zl_subscription_options *options, zl_subscription **subscription);
 
 /** Destroys a subscription whose loans have all been returned; its queued
@@ -97,10 +117,10 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
  *         executor (detach it, or destroy the wait set or executor, first);
  *         nothing changed.
  * The take thread; not while a wait set it is attached to waits. */
-int zl_subscription_destroy(zl_subscription *subscription);
+ZL_API int zl_subscription_destroy(zl_subscription *subscription);
 
 /** true when take_loan lends the publisher's memory (zero copy). */
-bool zl_subscription_can_loan(const zl_subscription *subscription);
+ZL_API bool zl_subscription_can_loan(const zl_subscription *subscription);
 
 /** Takes the oldest message into message (type->size bytes, owned by the
  * caller); info may be NULL. For non-plain types message receives a
@@ -112,7 +132,7 @@ bool zl_subscription_can_loan(const zl_subscription *subscription);
  *         max_count.
  * @retval ZL_ESERIALIZE deserialization failed, or a message of the wrong
  *         size arrived (the message is dropped and counted in stats.lost). */
-int zl_subscription_take(zl_subscription *subscription, void *message, zl_message_info *info);
+ZL_API int zl_subscription_take(zl_subscription *subscription, void *message, zl_message_info *info);
 
 /** Takes the oldest message of a sized type into message, which holds
  * zl_type_message_size(type, capacity) bytes owned by the caller; info
@@ -122,7 +142,7 @@ int zl_subscription_take(zl_subscription *subscription, void *message, zl_messag
  * @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ESERIALIZE the message has more than capacity elements, or is
  *         not of the type's shape: it is dropped (counted in stats.lost). */
-int zl_subscription_take_sized(zl_subscription *subscription, void *message, size_t capacity,
+ZL_API int zl_subscription_take_sized(zl_subscription *subscription, void *message, size_t capacity,
                                zl_message_info *info);
 
 /** Borrows the oldest message; info may be NULL (for a sized type, the
@@ -137,7 +157,7 @@ int zl_subscription_take_sized(zl_subscription *subscription, void *message, siz
  *         of the wrong size arrived; the message is dropped and counted in
  *         stats.lost.
  * @retval ZL_EINVAL an argument is NULL. */
-int zl_subscription_take_loan(zl_subscription *subscription, const void **message,
+ZL_API int zl_subscription_take_loan(zl_subscription *subscription, const void **message,
                               zl_message_info *info);
 
 /** Borrows up to capacity messages, oldest first: messages[i] with infos[i]
@@ -147,7 +167,7 @@ int zl_subscription_take_loan(zl_subscription *subscription, const void **messag
  * @retval ZL_ENODATA nothing to take (*count = 0).
  * @retval ZL_ETOOMANYLOANS no loan left (*count = 0).
  * @retval ZL_EINVAL an argument is NULL or capacity is 0. */
-int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void **messages,
+ZL_API int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void **messages,
                                        zl_message_info *infos, size_t capacity, size_t *count);
 
 /** Gives a loan back. Any thread.
@@ -155,14 +175,14 @@ int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void
  * @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ENOTLOAN message is not a loan held from this subscription
  *         (never taken, or already returned). */
-int zl_subscription_return_loan(zl_subscription *subscription, const void *message);
+ZL_API int zl_subscription_return_loan(zl_subscription *subscription, const void *message);
 
 /** Whether a held loan still holds what was taken. zloan never overwrites a
  * held loan, so this is true for every valid loan; it exists for transports
  * that cannot promise it. Any thread.
  * @retval 0 *consistent set. @retval ZL_ENOTLOAN not a held loan.
  * @retval ZL_EINVAL an argument is NULL. */
-int zl_subscription_is_consistent(zl_subscription *subscription, const void *message,
+ZL_API int zl_subscription_is_consistent(zl_subscription *subscription, const void *message,
                                   bool *consistent);
 
 /** Statistics of a subscription. */
@@ -175,12 +195,14 @@ typedef struct zl_subscription_stats {
     uint64_t peer_errors;   /**< invalid values read from publishers' shared memory */
     uint32_t other_owners;  /**< other users (or groups) with this topic in this domain:
                                their endpoints never connect to ours (isolation) */
+    uint64_t held_back;     /**< lossless: publishes that found this queue full (the
+                               publisher waited, or timed out) */
 } zl_subscription_stats;
 
 /** Fills *stats (other_owners is counted anew from the names in /dev/shm at
  * each call). @retval 0 *stats filled. @retval ZL_EINVAL an argument is NULL.
  * Same thread rules as take. */
-int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_stats *stats);
+ZL_API int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_stats *stats);
 
 #ifdef __cplusplus
 }

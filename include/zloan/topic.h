@@ -3,6 +3,8 @@
 #ifndef ZLOAN_TOPIC_H
 #define ZLOAN_TOPIC_H
 
+#include "zloan/export.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -20,7 +22,7 @@ extern "C" {
  * @retval ZL_ENAME invalid (the detail says why).
  * @retval ZL_EINVAL name or out is NULL, or out_size is too small.
  * Any thread. */
-int zl_topic_name_qualify(const char *name, char *out, size_t out_size);
+ZL_API int zl_topic_name_qualify(const char *name, char *out, size_t out_size);
 
 #ifdef __cplusplus
 }

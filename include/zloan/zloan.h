@@ -9,6 +9,8 @@
 #include "zloan/error.h"
 #include "zloan/executor.h"
 #include "zloan/guard_condition.h"
+#include "zloan/introspection.h"
+#include "zloan/log.h"
 #include "zloan/publisher.h"
 #include "zloan/subscription.h"
 #include "zloan/timer.h"

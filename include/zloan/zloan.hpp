@@ -307,6 +307,8 @@ public:
     uint64_t id() const { return zl_publisher_id(handle_.get()); }
     /** The C handle, for the calls this layer does not wrap. */
     zl_publisher *get() const noexcept { return handle_.get(); }
+    /** Shared ownership of the C handle (a wait set keeps what it attached). */
+    const std::shared_ptr<zl_publisher> &shared() const noexcept { return handle_; }
 
 private:
     std::shared_ptr<zl_publisher> handle_;
@@ -564,6 +566,17 @@ public:
         detail::check(zl_waitset_attach_subscription(handle_.get(), s.get(), &i),
                       "zl_waitset_attach_subscription");
         attached_[i] = s.shared();
+        return i;
+    }
+    template <class T>
+    /** Attaches a publisher, ready when a publish would not wait for a
+     * lossless subscription (zl_waitset_attach_publisher); returns its index. */
+    std::size_t attach(const publisher<T> &p)
+    {
+        std::size_t i = 0;
+        detail::check(zl_waitset_attach_publisher(handle_.get(), p.get(), &i),
+                      "zl_waitset_attach_publisher");
+        attached_[i] = p.shared();
         return i;
     }
     /** Attaches a guard condition (attached nowhere else); returns its index. */

@@ -40,13 +40,32 @@
  *       subscription that takes and never returns, and the others carry on.
  *       An honest subscription never reaches the budget: attach() shortens
  *       its queue so that depth + loans + 1 fits.
- *   P6. A segment is in the shared table (serials[slot] = its serial) from
+ *   P6. Lossless connections (the subscription's record says ZL_LOSSLESS)
+ *       are never reclaimed from. A publish first makes sure that every
+ *       lossless connection has room for one more entry: fewer than `depth`
+ *       queued and fewer than chunks_per_subscription outstanding (queued,
+ *       held or on the way back). Until then it delivers to no one; it
+ *       sleeps (wait_for_room) and either every lossless connection has
+ *       room or max_blocking_time passed and nothing was published (the
+ *       loan stays the user's). Since only the publisher adds entries and
+ *       outstanding chunks, room seen once stays until it delivers. Its
+ *       sleep ends on the subscription's wake-up (it took an entry or
+ *       returned a chunk; the store-buffer protocol of notify.h with the
+ *       roles swapped: the publisher sets publisher_sleeping, fences and
+ *       looks at head and the return tail; the subscription moves them,
+ *       fences and looks at publisher_sleeping), on a change of the
+ *       registry's generation (a peer came, left or died: the liveness
+ *       monitor bumps it and wakes its sleepers), or, when no monitor
+ *       runs, after WAIT_SLICE_NS (to test peers' locks itself). Values the subscription
+ *       writes only make the connection look full or broken: the deadline
+ *       is ours, so no value makes a publish wait longer than its bound.
+ *   P8. A segment is in the shared table (serials[slot] = its serial) from
  *       before any of its chunks is lent (the table change is published by
  *       a release increment of segments_seq, before the first deliver
  *       release of one of its chunks) until every chunk of it is free; only
  *       then is it removed from the table, unmapped and unlinked. So a
  *       subscription never meets an entry of a segment it cannot find.
- *   P7. Growth reserves a whole segment (fallocate) before any chunk of it
+ *   P9. Growth reserves a whole segment (fallocate) before any chunk of it
  *       is lent: running out of memory is ZL_ENOSHM from the loan that
  *       needed the segment, never a SIGBUS.
  */
@@ -59,16 +78,21 @@
 
 #include "../clock.h"
 #include "../error_detail.h"
+#include "../futex.h"
 #include "../identity.h"
 #include "../mw.h"
 #include "notify.h"
 #include "endpoint.h"
 #include "queue.h"
-#include "registry.h"
-#include "sweep.h"
+#include "discovery.h"
 #include "transport.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
+/* Longest single sleep of a publisher waiting for a lossless subscription
+ * when no liveness monitor runs (P6): update() tests peers' locks this
+ * often. */
+#define WAIT_SLICE_NS LIVENESS_PERIOD_NS
+#define NO_CONNECTION UINT32_MAX
 /* How long a segment stays with no chunk lent before it is given back. */
 #define ZL__SEGMENT_IDLE_NS (1000 * 1000000LL)
 /* Chunks of a class's first segment: a few messages' worth... */
@@ -97,6 +121,8 @@ typedef struct connection {
     uint64_t return_head;
     uint32_t depth;
     uint64_t lost;
+    bool lossless;              /* P6: never reclaimed from; we wait instead */
+    uint64_t held_back;         /* publishes that found it full (P6) */
     uint32_t *mirror;      /* what we wrote into the deliver ring */
     uint32_t held;         /* outstanding bits set, over all segments (P5) */
 } connection;
@@ -124,6 +150,7 @@ typedef struct segment {
 
 struct zl__mw_publisher {
     const zl_allocator *allocator;
+    const zl__logger *logger;
     zl__registry registry;
     zl__endpoint_record record;
     uint32_t slot;
@@ -150,6 +177,7 @@ struct zl__mw_publisher {
     uint32_t creation_serial; /* the segment made at creation, kept; 0: none */
     uint32_t class_first[CLASSES];
     uint32_t class_chunks[CLASSES];
+    uint32_t chunks_total; /* chunks in all segments (sum of class_chunks) */
     segment segments[ZL__SEGMENTS_MAX];
     uint32_t history_capacity;
     uint32_t history_len;
@@ -161,8 +189,18 @@ struct zl__mw_publisher {
     bool monitored; /* the process's liveness monitor reaps dead peers */
     uint32_t connected_mask;
     uint32_t pending_mask;
+    uint32_t lossless_mask; /* connected lossless connections (P6) */
+    int64_t max_blocking_ns;
     uint64_t published;
+    uint64_t bytes;
+    uint64_t loans_total;
+    uint64_t returned_total;
+    uint32_t free_min;
+    /* Our counters beside our registry slot, for tools (layout.h). */
+    zl__endpoint_counters *counters;
     uint64_t dropped;
+    uint64_t blocked;
+    uint64_t timeouts;
     uint64_t peer_errors;
     connection connections[ZL__SUB_SLOTS];
 };
@@ -249,7 +287,27 @@ static uint64_t class_capacity(const zl__mw_publisher *pub, uint32_t k)
     return capacity < pub->payload_max ? capacity : pub->payload_max;
 }
 
-/* Tells subscriptions that the table changed (P6). */
+/* Chunks free in all segments: neither lent, queued, held nor kept. */
+static inline uint32_t pool_free(const zl__mw_publisher *pub)
+{
+    return pub->chunks_total - pub->chunks_in_use;
+}
+
+/* Publishes the pool's chunk counts beside our registry slot, for tools.
+ * Relaxed: statistics, which tools read with relaxed loads. */
+static void publish_free_counters(zl__mw_publisher *pub)
+{
+    if (pub->counters == NULL)
+        return; /* creating: create publishes them once registered */
+    uint32_t free_now = pool_free(pub);
+    if (free_now < pub->free_min)
+        pub->free_min = free_now;
+    zl__store_relaxed(&pub->counters->chunks_total, pub->chunks_total);
+    zl__store_relaxed(&pub->counters->chunks_free, free_now);
+    zl__store_relaxed(&pub->counters->chunks_free_min, pub->free_min);
+}
+
+/* Tells subscriptions that the table changed (P8). */
 static void table_changed(zl__mw_publisher *pub)
 {
     /* Release: the serials written before, and the new segment's header
@@ -307,7 +365,7 @@ static int segment_bookkeeping(zl__mw_publisher *pub, segment *seg, uint32_t cou
 }
 
 /* Lays out a new segment of class k in slot and enters it in the table. The
- * slow path of growth (P6, P7). */
+ * slow path of growth (P8, P9). */
 static int grow(zl__mw_publisher *pub, uint32_t k)
 {
     uint32_t slot = 0;
@@ -377,17 +435,19 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
         link = &pub->segments[*link].next;
     *link = slot;
     pub->class_chunks[k] += count;
+    pub->chunks_total += count;
+    publish_free_counters(pub);
     pub->shm_bytes += total;
     if (pub->shm_bytes > pub->shm_bytes_high)
         pub->shm_bytes_high = pub->shm_bytes;
     pub->growths++;
-    /* Relaxed: published by table_changed's release increment (P6). */
+    /* Relaxed: published by table_changed's release increment (P8). */
     zl__store_relaxed(&pub->pool->serials[slot], serial);
     table_changed(pub);
     return 0;
 }
 
-/* Gives a segment none of whose chunks is in use back (P6). */
+/* Gives a segment none of whose chunks is in use back (P8). */
 static void retire(zl__mw_publisher *pub, uint32_t slot)
 {
     segment *seg = &pub->segments[slot];
@@ -396,6 +456,8 @@ static void retire(zl__mw_publisher *pub, uint32_t slot)
         link = &pub->segments[*link].next;
     *link = seg->next;
     pub->class_chunks[seg->size_class] -= seg->geometry.chunk_count;
+    pub->chunks_total -= seg->geometry.chunk_count;
+    publish_free_counters(pub);
     /* Relaxed: published by table_changed's release increment. */
     zl__store_relaxed(&pub->pool->serials[slot], 0);
     table_changed(pub);
@@ -475,14 +537,27 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
     c->shm = NULL;
     pub->connected_mask &= ~(1u << j);
     pub->pending_mask &= ~(1u << j);
+    pub->lossless_mask &= ~(1u << j);
 }
 
-static void mark_broken(zl__mw_publisher *pub, uint32_t j)
+/* Counts a peer error: a subscription wrote a value we could not use (I3).
+ * Logged sparsely (log.h), never in the steady state: only when it happens. */
+static void peer_error(zl__mw_publisher *pub, uint64_t subscription_id, const char *what)
+{
+    pub->peer_errors++;
+    if (zl__log_sparse(pub->peer_errors))
+        zl__log(pub->logger, ZL_LOG_WARN,
+                "publisher %016llx of topic %s: peer error #%llu: subscription %016llx %s",
+                (unsigned long long)pub->id, pub->registry.topic,
+                (unsigned long long)pub->peer_errors, (unsigned long long)subscription_id, what);
+}
+
+static void mark_broken(zl__mw_publisher *pub, uint32_t j, const char *what)
 {
     uint64_t id = pub->connections[j].subscription_id;
     disconnect(pub, j);
     pub->connections[j].broken_id = id;
-    pub->peer_errors++;
+    peer_error(pub, id, what);
 }
 
 /* Counts one message lost for connection c (keep-last, or its budget). */
@@ -510,7 +585,7 @@ static int deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
         int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror,
                                             over ? 1 : c->depth, &c->deliver_head_seen, &oldest);
         if (rc < 0) {
-            mark_broken(pub, j);
+            mark_broken(pub, j, "moved its deliver ring's head out of range");
             return DELIVER_BROKEN;
         }
         if (rc == 0 && over) {
@@ -556,10 +631,15 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
             return;
         }
         c->connected = true;
-        mark_broken(pub, j);
+        mark_broken(pub, j, "offered a connection whose rings were not reset");
         return;
     }
     c->lost = zl__load_relaxed(&c->shm->lost);
+    c->held_back = zl__load_relaxed(&c->shm->held_back);
+    /* A publisher that died asleep on this connection left its count: the
+     * connection is ours now, and nobody else sleeps on it (P6). */
+    zl__store_relaxed(&c->shm->publisher_sleeping, 0);
+    c->lossless = (record->flags & ZL__RECORD_LOSSLESS) != 0;
     /* Keep-last depth that fits the chunks reserved per subscription: the
      * queue plus the loans it may hold plus one being returned. */
     uint32_t budget = pub->chunks_per_subscription;
@@ -574,6 +654,8 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
     c->pending = false;
     pub->pending_mask &= ~(1u << j);
     pub->connected_mask |= 1u << j;
+    if (c->lossless)
+        pub->lossless_mask |= 1u << j;
     if (record->flags & ZL__RECORD_WANTS_HISTORY) {
         uint32_t n = pub->history_len < c->depth ? pub->history_len : c->depth;
         for (uint32_t k = pub->history_len - n; k < pub->history_len; k++) {
@@ -617,7 +699,7 @@ static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_rec
         return;
     if (!zl__record_same_type(&pub->record, record)) {
         c->broken_id = record->id; /* raced past the registration check */
-        pub->peer_errors++;
+        peer_error(pub, record->id, "has another type");
         return;
     }
     char name[ZL__SHM_NAME_MAX + 1];
@@ -629,7 +711,7 @@ static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_rec
         zl__segment_unmap(&c->map);
         c->queue = NULL;
         c->broken_id = record->id;
-        pub->peer_errors++;
+        peer_error(pub, record->id, "has a queue object that failed validation");
         return;
     }
     c->subscription_id = record->id;
@@ -646,7 +728,7 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
     uint32_t generation = zl__registry_generation(&pub->registry);
     if (generation != pub->seen_generation) {
         /* The monitor bumps the generation when it sees a dead peer: reap
-         * it here, on our thread, then scan what is left (liveness.c). */
+         * it here, on our thread, then scan what is left (discovery.c). */
         if (pub->monitored && zl__registry_reap_dead(&pub->registry))
             generation = zl__registry_generation(&pub->registry);
         pub->seen_generation = generation;
@@ -680,7 +762,7 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
                 continue;
             connection *c = &pub->connections[j];
             /* Testing the peer's lock is an fcntl: left to the liveness
-             * monitor when it runs (liveness.c), except when the pool ran
+             * monitor when it runs (discovery.c), except when the pool ran
              * dry (force_liveness), where waiting 20 ms would fail a loan. */
             bool test_lock = force_liveness || !pub->monitored;
             if (test_lock &&
@@ -719,7 +801,7 @@ static void drain_returns(zl__mw_publisher *pub)
         uint64_t tail;
         int64_t n = zl__return_available(&c->ret, c->return_head, &tail);
         if (n < 0) {
-            mark_broken(pub, j);
+            mark_broken(pub, j, "moved its return ring's tail out of range");
             continue;
         }
         if (n == 0)
@@ -729,7 +811,7 @@ static void drain_returns(zl__mw_publisher *pub)
             if (take_outstanding(pub, j, entry))
                 release_ref(pub, entry);
             else
-                pub->peer_errors++;
+                peer_error(pub, c->subscription_id, "returned a chunk it did not hold");
         }
         c->return_head = tail;
         zl__return_consumed(&c->ret, tail);
@@ -763,6 +845,133 @@ static int make_room(zl__mw_publisher *pub, uint32_t k)
     return rc;
 }
 
+/* Whether lossless connection j can take one more entry (P6): 1 yes, 0
+ * not now, ZL_ECORRUPT when its positions break R1 (ring.h). Returns not
+ * drained yet do not count: they make room only once drain_returns took
+ * them (see returns_waiting). */
+static int room_state(const zl__mw_publisher *pub, connection *c)
+{
+    if (c->held >= pub->chunks_per_subscription)
+        return 0; /* its whole budget is out: room comes back through returns */
+    if (c->deliver_tail - c->deliver_head_seen < c->depth)
+        return 1; /* head only grows: the cached one bounds the fill */
+    /* Acquire pairs with the subscription's CAS that moved head (ring.h R4),
+     * as in zl__deliver_reclaim_oldest: the slot below it has been read. */
+    uint64_t head = zl__load_acquire(&c->deliver.index->head);
+    uint64_t fill = c->deliver_tail - head;
+    if (fill > zl__ring_capacity(&c->deliver))
+        return ZL_ECORRUPT;
+    c->deliver_head_seen = head;
+    return fill < c->depth;
+}
+
+/* The first lossless connection without room, or NO_CONNECTION; drops the
+ * broken ones on the way. */
+static uint32_t blocking_connection(zl__mw_publisher *pub)
+{
+    uint32_t mask = pub->lossless_mask & pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        int room = room_state(pub, &pub->connections[j]);
+        if (room < 0)
+            mark_broken(pub, j, "moved its deliver ring's head out of range");
+        else if (room == 0)
+            return j;
+    }
+    return NO_CONNECTION;
+}
+
+/* Whether connection c has returns that drain_returns has not taken yet
+ * (or a broken return ring): then do not sleep, drain. */
+static bool returns_waiting(const connection *c)
+{
+    uint64_t tail;
+    return zl__return_available(&c->ret, c->return_head, &tail) != 0;
+}
+
+/* One sleep of wait_for_room on connection j: until its subscription makes
+ * room, the registry's generation leaves `generation`, a slice passes or
+ * the deadline. */
+static void sleep_for_room(zl__mw_publisher *pub, uint32_t j, uint32_t generation,
+                           int64_t deadline)
+{
+    connection *c = &pub->connections[j];
+    zl__atomic_u32 *sleeping = &c->shm->publisher_sleeping;
+    zl__futex_waiter words[2];
+    /* The words are read before the flag goes up: a waker takes the flag
+     * down (zl__notify_room) and bumps the word after, so any bump that
+     * answers our flag makes the futex call return at once, even when the
+     * flag it took down leaves later takes silent. Acquire pairs with the
+     * subscription's release increment of publisher_wake. */
+    zl__futex_waiter_set(&words[0], &c->shm->publisher_wake,
+                         zl__load_acquire(&c->shm->publisher_wake), 1);
+    /* The monitor bumps the generation when a peer dies (liveness.c). */
+    zl__futex_waiter_set(&words[1], &pub->registry.shm->generation,
+                         zl__registry_generation(&pub->registry), 1);
+    /* seq_cst store and fence: our flag is ordered before the room check
+     * below, as the subscription's head CAS or return tail store is before
+     * its load of the flag (wake_publisher in subscription.c): at least one
+     * of us sees the other (notify.h, roles swapped). */
+    atomic_store_explicit(sleeping, 1, memory_order_seq_cst);
+    zl__fence_seq_cst();
+    int64_t now = zl__monotonic_ns();
+    if (room_state(pub, c) == 0 && !returns_waiting(c) && words[1].val == generation &&
+        now < deadline) {
+        /* With the liveness monitor, a death bumps the generation (one of
+         * our words): no slice, so a lost wake-up would show as a timeout. */
+        int64_t until = !pub->monitored && deadline - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS
+                                                                         : deadline;
+        struct timespec at = {(time_t)(until / 1000000000), (long)(until % 1000000000)};
+        zl__futex_waitv(words, 2, &at); /* woken, timed out or interrupted: look again */
+    }
+    /* Relaxed: a waker may have taken it down already; a flag left up only
+     * costs the subscription one needless wake-up. */
+    zl__store_relaxed(sleeping, 0);
+}
+
+/* P6: returns 0 when every lossless connection has room for one more
+ * entry, ZL_ETIMEOUT when one had none for max_blocking_time. */
+static int wait_for_room(zl__mw_publisher *pub)
+{
+    if ((pub->lossless_mask & pub->connected_mask) == 0)
+        return 0;
+    uint32_t j = blocking_connection(pub);
+    if (j == NO_CONNECTION)
+        return 0;
+    pub->blocked++;
+    int64_t deadline = zl__monotonic_ns() + pub->max_blocking_ns;
+    uint32_t counted = 0;
+    for (;;) {
+        /* Read before update(): a change after this read may have escaped
+         * update(), and it keeps sleep_for_room from sleeping (a death the
+         * monitor reported meanwhile would otherwise be slept through). */
+        uint32_t generation = zl__registry_generation(&pub->registry);
+        update(pub, false);
+        drain_returns(pub);
+        j = blocking_connection(pub);
+        if (j == NO_CONNECTION)
+            return 0;
+        connection *c = &pub->connections[j];
+        if (!(counted & (1u << j))) {
+            counted |= 1u << j;
+            /* Relaxed: a statistic the subscription reads with relaxed. */
+            zl__store_relaxed(&c->shm->held_back, ++c->held_back);
+        }
+        if (pub->max_blocking_ns == 0 || zl__monotonic_ns() >= deadline) {
+            pub->timeouts++;
+            return zl__fail(ZL_ETIMEOUT,
+                            "lossless subscription %016llx of topic %s had no room for %lld ns "
+                            "(%u queued of %u, %u of %u chunks out): nothing was published",
+                            (unsigned long long)c->subscription_id, pub->registry.topic,
+                            (long long)pub->max_blocking_ns,
+                            (unsigned)(c->deliver_tail - c->deliver_head_seen), c->depth,
+                            c->held, pub->chunks_per_subscription);
+        }
+        sleep_for_room(pub, j, generation, deadline);
+    }
+}
+
 int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
                            zl__mw_loan_handle *handle)
 {
@@ -789,6 +998,12 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
     seg->lent_since_tick = true;
     pub->chunks_in_use++;
     pub->loans_out++;
+    if (pool_free(pub) < pub->free_min) {
+        pub->free_min = pool_free(pub);
+        zl__store_relaxed(&pub->counters->chunks_free_min, pub->free_min);
+    }
+    /* Relaxed: statistics for tools, which read them with relaxed loads. */
+    zl__store_relaxed(&pub->counters->loans, ++pub->loans_total);
     *payload = chunk_base(seg, chunk) + seg->geometry.payload_offset;
     *handle = zl__entry_pack(slot, chunk);
     return 0;
@@ -813,6 +1028,7 @@ int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle hand
     seg->lent[zl__entry_chunk(handle)] = 0;
     pub->loans_out--;
     release_ref(pub, handle);
+    zl__store_relaxed(&pub->counters->returned, ++pub->returned_total);
     return 0;
 }
 
@@ -839,6 +1055,9 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     uint32_t chunk = zl__entry_chunk(handle);
     update(pub, false);
     drain_returns(pub);
+    int rc = wait_for_room(pub);
+    if (rc != 0)
+        return rc; /* nothing delivered; the loan is still the caller's */
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
     header->publisher_id = pub->id;
     header->sequence = ++pub->sequence;
@@ -871,6 +1090,13 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
         keep_history(pub, handle);
     release_ref(pub, handle); /* the user's loan is over */
     pub->published++;
+    pub->bytes += size;
+    /* Relaxed: statistics for tools (see above). */
+    zl__endpoint_counters *counters = pub->counters;
+    zl__store_relaxed(&counters->messages, pub->published);
+    zl__store_relaxed(&counters->bytes, pub->bytes);
+    zl__store_relaxed(&counters->last_ns, (uint64_t)header->timestamp_ns);
+    zl__store_relaxed(&counters->chunks_free, pool_free(pub));
     return 0;
 }
 
@@ -885,6 +1111,8 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
 {
     stats->published = pub->published;
     stats->dropped = pub->dropped;
+    stats->blocked = pub->blocked;
+    stats->timeouts = pub->timeouts;
     stats->subscriptions = (uint32_t)__builtin_popcount(pub->connected_mask);
     stats->peer_errors = pub->peer_errors;
     for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
@@ -918,6 +1146,38 @@ static void unlink_pool(zl__mw_publisher *pub)
 }
 
 /* Unmaps the pool and frees the private state. */
+void zl__shm_publisher_waitable(zl__mw_publisher *pub, zl__mw_waitable *waitable)
+{
+    update(pub, false);
+    drain_returns(pub);
+    uint32_t j = blocking_connection(pub);
+    waitable->count = 0;
+    waitable->sleepers = NULL;
+    waitable->sleepers_is_flag = false;
+    if (j != NO_CONNECTION) {
+        waitable->words[waitable->count++] = &pub->connections[j].shm->publisher_wake;
+        waitable->sleepers = &pub->connections[j].shm->publisher_sleeping;
+        waitable->sleepers_is_flag = true;
+    }
+    waitable->words[waitable->count++] = &pub->registry.shm->generation;
+}
+
+bool zl__shm_publisher_ready(zl__mw_publisher *pub)
+{
+    /* A peer came or went: say "ready" and let the publish find out. */
+    if (zl__registry_generation(&pub->registry) != pub->seen_generation)
+        return true;
+    uint32_t mask = pub->lossless_mask & pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        connection *c = &pub->connections[j];
+        if (room_state(pub, c) == 0 && !returns_waiting(c))
+            return false;
+    }
+    return true;
+}
+
 static void free_private(zl__mw_publisher *pub)
 {
     const zl_allocator *a = pub->allocator;
@@ -1035,6 +1295,7 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     if (pub == NULL)
         return zl__fail(ZL_ENOMEM, "allocating a publisher failed");
     pub->allocator = a;
+    pub->logger = e->logger;
     pub->registry.fd = -1;
     pub->chunk_limit = (uint32_t)limit;
     pub->shm_bytes_max = bound - control;
@@ -1046,6 +1307,7 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     for (uint32_t k = 0; k < CLASSES; k++)
         pub->class_first[k] = NONE;
     pub->history_capacity = config->history;
+    pub->max_blocking_ns = config->max_blocking_time_ns;
     pub->history = config->history ? allocate(a, sizeof(uint32_t) * config->history) : NULL;
     if (config->history && pub->history == NULL) {
         free_private(pub);
@@ -1082,6 +1344,9 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
         return rc;
     }
     pub->registered = true;
+    pub->counters = zl__registry_counters(&pub->registry, ZL__KIND_PUBLISHER, pub->slot);
+    pub->free_min = pool_free(pub);
+    publish_free_counters(pub);
     pub->monitored = zl__liveness_monitor_running();
     pub->seen_generation = zl__registry_generation(&pub->registry) - 1; /* force a first scan */
     update(pub, false);

@@ -30,10 +30,17 @@
  *       waits for the token holder. The table has room for loans_max such
  *       waiting slots besides the user's; should they all be taken, the
  *       owner waits for the token and pushes them itself (claim_or_flush).
- *   S6. Segments are mapped when the pool's segments_seq changes, which we
+ *   S6. A lossless subscription (ZL_LOSSLESS) may have a publisher asleep
+ *       until it makes room (publisher.c P6). Every move of a deliver head
+ *       (a take) and every return pushed is followed by a seq_cst fence and
+ *       a look at the connection's publisher_sleeping flag: a publisher
+ *       that set it before we moved is woken (the first waker takes the flag
+ *       down); one that sets it after sees what we moved. Keep-last
+ *       subscriptions skip this (nobody waits).
+ *   S7. Segments are mapped when the pool's segments_seq changes, which we
  *       check (acquire) after reading an entry and before using it: the
  *       publisher entered the segment in its table before it delivered any
- *       chunk of it (publisher.c P6), so the entry's segment is in our view
+ *       chunk of it (publisher.c P8), so the entry's segment is in our view
  *       unless the publisher is broken (then the entry is dropped, counted).
  */
 #include <sched.h>
@@ -48,8 +55,9 @@
 #include "../identity.h"
 #include "../mw.h"
 #include "endpoint.h"
+#include "notify.h"
 #include "queue.h"
-#include "registry.h"
+#include "discovery.h"
 #include "transport.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
@@ -105,6 +113,7 @@ typedef struct held {
 
 struct zl__mw_subscription {
     const zl_allocator *allocator;
+    const zl__logger *logger;
     zl__registry registry;
     zl__endpoint_record record;
     uint32_t slot;
@@ -123,6 +132,7 @@ struct zl__mw_subscription {
     bool attach_retry;
     int64_t next_liveness_ns;
     bool monitored; /* the process's liveness monitor reaps dead peers */
+    bool lossless;  /* ZL_LOSSLESS: publishers may sleep until we make room (S6) */
     uint32_t active_mask;
     uint64_t attachments; /* attachments so far (owner thread) */
     connection connections[ZL__PUB_SLOTS];
@@ -133,6 +143,13 @@ struct zl__mw_subscription {
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
     zl__atomic_u64 lost_dropped;   /* entries we dropped ourselves, and released connections' counts */
+    zl__atomic_u64 held_back_released; /* released connections' held_back counts */
+    /* Our counters beside our registry slot, for tools (layout.h): taken
+     * and bytes by the owner thread, returned under return_token. */
+    zl__endpoint_counters *counters;
+    uint64_t taken;
+    uint64_t taken_bytes;
+    uint64_t returned_total; /* under return_token */
     zl__atomic_u64 peer_errors;
 };
 
@@ -148,6 +165,32 @@ static void deallocate(const zl_allocator *a, void *p, size_t size)
 {
     if (p != NULL)
         a->deallocate(p, size, 64, a->state);
+}
+
+/* S6: we made room on connection c (moved its deliver head or pushed a
+ * return): wake its publisher if it sleeps until we do. */
+static inline void wake_publisher(const zl__mw_subscription *sub, zl__connection_shm *c)
+{
+    if (!sub->lossless)
+        return;
+    /* Orders our head CAS or return tail store before the load of the
+     * sleepers count, against the publisher's count increment, fence, room
+     * check (publisher.c sleep_for_room): the store-buffer pair of notify.h
+     * with the roles swapped. */
+    zl__fence_seq_cst();
+    zl__notify_room(&c->publisher_wake, &c->publisher_sleeping);
+}
+
+/* Counts a peer error: a publisher wrote a value we could not use (I3).
+ * Logged sparsely (log.h), only when it happens. Any thread. */
+static void peer_error(zl__mw_subscription *sub, uint64_t publisher_id, const char *what)
+{
+    uint64_t count = zl__fetch_add_relaxed(&sub->peer_errors, 1) + 1;
+    if (zl__log_sparse(count))
+        zl__log(sub->logger, ZL_LOG_WARN,
+                "subscription %016llx of topic %s: peer error #%llu: publisher %016llx %s",
+                (unsigned long long)sub->id, sub->registry.topic, (unsigned long long)count,
+                (unsigned long long)publisher_id, what);
 }
 
 static void token_acquire_spinning(zl__mw_subscription *sub)
@@ -204,7 +247,7 @@ static segment_view *segment_map(zl__mw_subscription *sub, const pool_view *pool
                                              pool->geometry.alignment, &view->geometry)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, pool->publisher_id, "listed a segment that failed validation");
         }
         deallocate(sub->allocator, view, sizeof *view);
         return NULL;
@@ -213,13 +256,13 @@ static segment_view *segment_map(zl__mw_subscription *sub, const pool_view *pool
     return view;
 }
 
-/* Owner thread, token held: the pool's table changed (S6): let go of
+/* Owner thread, token held: the pool's table changed (S7): let go of
  * segments it no longer names, map the new ones. */
 static void rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t seq)
 {
     pool->seen_seq = seq;
     for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
-        /* Relaxed: ordered by the acquire load of segments_seq (S6). */
+        /* Relaxed: ordered by the acquire load of segments_seq (S7). */
         uint32_t serial = zl__load_relaxed(&pool->pool->serials[slot]);
         segment_view *view = pool->segments[slot];
         if (view != NULL && view->geometry.serial == serial)
@@ -243,8 +286,8 @@ static const zl__chunk_header *chunk_of(zl__mw_subscription *sub, pool_view *poo
                                         uint32_t entry, segment_view **segment)
 {
     /* Acquire pairs with the publisher's release increment after a table
-     * change (P6); we read entry after an acquire load of the deliver tail,
-     * so a segment new to this entry shows here (S6). */
+     * change (P8); we read entry after an acquire load of the deliver tail,
+     * so a segment new to this entry shows here (S7). */
     uint32_t seq = zl__load_acquire(&pool->pool->segments_seq);
     if (seq != pool->seen_seq)
         rescan(sub, pool, seq);
@@ -277,13 +320,18 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
             if (rc == ZL_EEXHAUSTED)
                 continue; /* the publisher drains soon (P4); retried later */
             if (rc != 0)
-                zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                peer_error(sub, h->publisher_id, "moved its return ring's head out of range");
+            else
+                wake_publisher(sub, c->shm);
         }
         segment_release(sub, h->segment);
         h->segment = NULL;
         /* Release: the slot's reuse by the owner comes after our last read
          * of its fields (pairs with the owner's acquire load in claim_slot). */
         zl__store_release(&h->state, HELD_FREE);
+        /* Relaxed: a statistic for tools; the token orders us after the
+         * previous holder's store. */
+        zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
         atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
         freed++;
     }
@@ -316,6 +364,12 @@ static void release_connection(zl__mw_subscription *sub, uint32_t j)
         zl__registry_linger_done(&sub->registry, c->publisher_id);
     zl__fetch_add_relaxed(&sub->lost_dropped, zl__load_relaxed(&s->lost));
     zl__store_relaxed(&s->lost, 0);
+    zl__fetch_add_relaxed(&sub->held_back_released, zl__load_relaxed(&s->held_back));
+    zl__store_relaxed(&s->held_back, 0);
+    /* A live publisher asleep on this connection (we are letting go of it
+     * after a bad value) looks again now rather than at its next slice.
+     * Its sleepers count is its own: it resets it when it claims anew. */
+    wake_publisher(sub, s);
     zl__store_relaxed(&s->deliver.head, 0);
     zl__store_relaxed(&s->deliver.tail, 0);
     zl__store_relaxed(&s->ret.head, 0);
@@ -361,7 +415,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
                                           sub->payload_alignment, &view->geometry)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, id, "has a pool that failed validation");
         }
         deallocate(sub->allocator, view, sizeof *view);
         c->draining = true; /* its entries are dropped and counted */
@@ -371,7 +425,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     view->publisher_id = id;
     c->pool = view;
     c->process_token = view->geometry.process_token;
-    /* Acquire: see chunk_of (S6). */
+    /* Acquire: see chunk_of (S7). */
     rescan_locked(sub, view, zl__load_acquire(&view->pool->segments_seq));
 }
 
@@ -384,7 +438,7 @@ static void refresh(zl__mw_subscription *sub)
      * a connection and delivered its history (publisher.c attach). */
     uint32_t attach_seq = zl__load_acquire(&sub->queue->attach_seq);
     /* Testing publishers' locks (an fcntl each) is the liveness monitor's
-     * job when it runs (liveness.c); otherwise ours, every 50 ms. */
+     * job when it runs (discovery.c); otherwise ours, every 50 ms. */
     int64_t now = sub->monitored ? 0 : zl__coarse_ns();
     bool liveness = !sub->monitored && now >= sub->next_liveness_ns;
     if (generation == sub->seen_generation && attach_seq == sub->seen_attach && !liveness &&
@@ -393,7 +447,7 @@ static void refresh(zl__mw_subscription *sub)
     token_acquire_spinning(sub);
     if (generation != sub->seen_generation || liveness) {
         /* The monitor bumps the generation when it sees a dead peer: reap
-         * it here, on our thread, then scan what is left (liveness.c). */
+         * it here, on our thread, then scan what is left (discovery.c). */
         if (sub->monitored && generation != sub->seen_generation &&
             zl__registry_reap_dead(&sub->registry))
             generation = zl__registry_generation(&sub->registry);
@@ -478,7 +532,9 @@ static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
         return;
     token_acquire_spinning(sub);
     if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, entry) != 0)
-        zl__fetch_add_relaxed(&sub->peer_errors, 1);
+        peer_error(sub, c->publisher_id, "moved its return ring's head out of range");
+    else
+        wake_publisher(sub, c->shm);
     token_release(sub);
 }
 
@@ -520,7 +576,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 continue;
             }
             if (rc < 0) {
-                zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                peer_error(sub, c->publisher_id, "wrote a deliver ring position out of range");
                 token_acquire_spinning(sub);
                 c->draining = true;
                 release_connection(sub, j);
@@ -534,8 +590,9 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 c->pool != NULL ? chunk_of(sub, c->pool, entry, &segment) : NULL;
             if (header == NULL) {
                 if (zl__deliver_take(&c->deliver, position)) {
+                    wake_publisher(sub, c->shm);
                     if (c->pool != NULL)
-                        zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                        peer_error(sub, c->publisher_id, "delivered a chunk index out of range");
                     zl__fetch_add_relaxed(&sub->lost_dropped, 1);
                 }
                 mask |= 1u << j; /* look at this connection again */
@@ -573,6 +630,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 break; /* emptied or broken meanwhile: choose again */
             if (zl__deliver_take(&c->deliver, position)) {
                 taken = true;
+                wake_publisher(sub, c->shm);
                 break;
             }
         }
@@ -581,7 +639,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         segment_view *segment = NULL;
         const zl__chunk_header *at = chunk_of(sub, c->pool, entry, &segment);
         if (at == NULL) {
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, c->publisher_id, "delivered an entry of no segment it listed");
             zl__fetch_add_relaxed(&sub->lost_dropped, 1);
             continue;
         }
@@ -596,7 +654,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             header.segment_serial != geometry->serial ||
             header.payload_size > geometry->payload_capacity ||
             header.payload_size > c->pool->geometry.payload_max) {
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
             drop_entry(sub, c, entry);
             continue;
         }
@@ -618,6 +676,12 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         zl__store_release(&slot->state, HELD_LOANED);
         *payload = data;
         *size = (size_t)header.payload_size;
+        /* Relaxed: statistics for tools, read with relaxed loads. */
+        zl__endpoint_counters *counters = sub->counters;
+        zl__store_relaxed(&counters->messages, ++sub->taken);
+        sub->taken_bytes += header.payload_size;
+        zl__store_relaxed(&counters->bytes, sub->taken_bytes);
+        zl__store_relaxed(&counters->lost, zl__load_relaxed(&sub->lost_dropped));
         if (info != NULL) {
             info->source_timestamp_ns = header.timestamp_ns;
             info->publication_sequence = header.sequence;
@@ -687,6 +751,11 @@ void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats 
         if (sub->active_mask & (1u << j))
             lost += zl__load_relaxed(&sub->connections[j].shm->lost);
     stats->lost = lost;
+    uint64_t held_back = zl__load_relaxed(&sub->held_back_released);
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
+        if (sub->active_mask & (1u << j))
+            held_back += zl__load_relaxed(&sub->connections[j].shm->held_back);
+    stats->held_back = held_back;
     uint32_t publishers = 0;
     for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
         if ((sub->active_mask & (1u << j)) && !sub->connections[j].draining)
@@ -702,6 +771,7 @@ void zl__shm_subscription_waitable(zl__mw_subscription *sub, zl__mw_waitable *wa
     waitable->words[1] = &sub->registry.shm->generation;
     waitable->count = 2;
     waitable->sleepers = &sub->queue->sleepers;
+    waitable->sleepers_is_flag = false;
 }
 
 bool zl__shm_subscription_ready(zl__mw_subscription *sub)
@@ -764,6 +834,7 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     if (sub == NULL)
         return zl__fail(ZL_ENOMEM, "allocating a subscription failed");
     sub->allocator = a;
+    sub->logger = e->logger;
     sub->registry.fd = -1;
     sub->payload_size = e->payload_size;
     sub->payload_alignment = e->payload_alignment;
@@ -778,7 +849,9 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     zl__endpoint_record *r = &sub->record;
     zl__endpoint_record_init(r, e, ZL__KIND_SUBSCRIPTION, sub->id);
     r->depth = config->depth;
-    r->flags = config->history ? ZL__RECORD_WANTS_HISTORY : 0;
+    r->flags = (config->history ? ZL__RECORD_WANTS_HISTORY : 0u) |
+               (config->lossless ? ZL__RECORD_LOSSLESS : 0u);
+    sub->lossless = config->lossless;
 
     /* Deliver ring: the keep-last depth. Return ring: everything that may
      * come back between two drains of the publisher (publisher.c P4), with
@@ -815,6 +888,7 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
         return rc;
     }
     sub->registered = true;
+    sub->counters = zl__registry_counters(&sub->registry, ZL__KIND_SUBSCRIPTION, sub->slot);
     sub->monitored = zl__liveness_monitor_running();
     sub->seen_generation = zl__registry_generation(&sub->registry) - 1;
     refresh(sub);

@@ -1,5 +1,5 @@
 /* The shared-memory transport's table of operations. */
-#include "sweep.h"
+#include "discovery.h"
 #include "transport.h"
 
 const zl__mw_ops zl__shm_ops = {
@@ -13,6 +13,8 @@ const zl__mw_ops zl__shm_ops = {
     .publisher_update_connections = zl__shm_publisher_update_connections,
     .publisher_stats = zl__shm_publisher_stats,
     .publisher_id = zl__shm_publisher_id,
+    .publisher_waitable = zl__shm_publisher_waitable,
+    .publisher_ready = zl__shm_publisher_ready,
     .subscription_create = zl__shm_subscription_create,
     .subscription_destroy = zl__shm_subscription_destroy,
     .subscription_take_loan = zl__shm_subscription_take_loan,
@@ -21,4 +23,8 @@ const zl__mw_ops zl__shm_ops = {
     .subscription_stats = zl__shm_subscription_stats,
     .subscription_waitable = zl__shm_subscription_waitable,
     .subscription_ready = zl__shm_subscription_ready,
+    .list_topics = zl__shm_list_topics,
+    .topic_view_open = zl__shm_topic_view_open,
+    .topic_view_read = zl__shm_topic_view_read,
+    .topic_view_close = zl__shm_topic_view_close,
 };

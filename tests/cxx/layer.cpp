@@ -227,6 +227,36 @@ static void waitset_wakes()
     EXPECT_ERROR(ZL_EBUSY, zloan::waitset other_ws(ctx, 1); other_ws.attach(guard));
 }
 
+/* A publisher in a wait set: writable while its lossless subscription has
+ * room, not once the queue is full, again after a take. */
+static void waitset_publisher_writable()
+{
+    const char *test = "waitset_publisher_writable";
+    zloan::context ctx;
+    zl_subscription_options sub_options;
+    zl_subscription_options_init(&sub_options);
+    sub_options.depth = 1;
+    sub_options.reliability = ZL_LOSSLESS;
+    zloan::subscription<point> sub(ctx, "/cxx_layer/writable", &sub_options);
+    zloan::waitset ws(ctx, 2);
+    std::size_t p_index;
+    {
+        zl_publisher_options pub_options;
+        zl_publisher_options_init(&pub_options);
+        pub_options.max_blocking_time_ns = 0;
+        zloan::publisher<point> pub(ctx, "/cxx_layer/writable", &pub_options);
+        p_index = ws.attach(pub); /* the wait set keeps it */
+        EXPECT(ws.wait(std::chrono::seconds(5)) == 1 && ws.ready(p_index));
+        pub.publish(point{1, 0});
+        EXPECT(ws.wait(std::chrono::nanoseconds(0)) == 0); /* full: not writable */
+        EXPECT_ERROR(ZL_ETIMEOUT, pub.publish(point{2, 0}));
+    }
+    point got{};
+    EXPECT(sub.take(got) && got.x == 1);
+    EXPECT(ws.wait(std::chrono::seconds(5)) == 1 && ws.ready(p_index));
+    ws.detach(p_index);
+}
+
 static void executor_runs_callables()
 {
     const char *test = "executor_runs_callables";
@@ -292,6 +322,7 @@ int main()
     owners_outlive_their_handles();
     errors_carry_the_detail();
     waitset_wakes();
+    waitset_publisher_writable();
     executor_runs_callables();
     if (failures != 0) {
         std::fprintf(stderr, "cxx_layer: %d failure(s)\n", failures);

@@ -27,10 +27,24 @@ typedef struct samples {
     uint32_t count;
     uint16_t values[1];
 } samples;
+/* A described type: a nested struct and arrays (ZL_TYPE_DESCRIBED). */
+typedef struct vec {
+    double x;
+    float y;
+} vec;
+
+typedef struct sample {
+    vec where[2];
+    char label[8];
+    uint16_t flags;
+} sample;
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* The described sample, made in C with ZL_FIELD, ZL_FIELD_NESTED and
+ * ZL_TYPE_DESCRIBED. */
+const struct zl_type *c_sample_type(void);
 /* Descriptors made in C with ZL_TYPE_PLAIN, ZL_TYPE_PLAIN_LAYOUT and
  * ZL_TYPE_SIZED. */
 const struct zl_type *c_point_type(void);

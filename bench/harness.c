@@ -460,7 +460,10 @@ int bench_main(int argc, char **argv, const bench_ops *ops)
     if (child == 0) {
         alarm(limit);
         bench_pin(1);
-        _exit(latency ? run_pong(ops, &config) : run_sink(ops, &config, ctl, seconds));
+        int child_rc = latency ? run_pong(ops, &config) : run_sink(ops, &config, ctl, seconds);
+        if (ops->child_exits_normally)
+            exit(child_rc); /* stdout was flushed before fork: nothing is written twice */
+        _exit(child_rc);
     }
     alarm(limit);
     bench_pin(0);

@@ -70,6 +70,11 @@ typedef struct bench_ops {
      * wake-ups are fine). NULL: the system has no blocking variant. */
     void (*wait)(void *context);
     void (*close)(void *context);
+    /* The child process (pong, sink) ends with exit() rather than _exit():
+     * iceoryx leaves RouDi only in its runtime's static destructor, and an
+     * application that never leaves is removed by RouDi later, with what it
+     * held. */
+    bool child_exits_normally;
 } bench_ops;
 
 /* What the sender writes at the start of every payload. */

@@ -10,6 +10,14 @@
  * Queues and policies match zloan's setup: keep-last (discard the oldest),
  * depth 4 for latency and 16 for throughput; the lossless throughput
  * variant uses WAIT_FOR_CONSUMER with BLOCK_PRODUCER (zloan: ZL_LOSSLESS).
+ *
+ * RouDi must run with process monitoring off (bench/run.sh: iox-roudi -m
+ * off). With it on, RouDi removes an application whose keep-alive is late
+ * by 1.5 s, as happens on a loaded machine while a process fills 16 MiB
+ * messages, and cleans up its ports under it: the application's next
+ * publish aborts with POPO__CHUNK_SENDER_INVALID_CHUNK_TO_SEND_FROM_USER
+ * (the chunk it loaned is no longer in its port's list). Reproduced by
+ * stopping the ping process for 2.5 s (SIGSTOP) in the middle of a run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +162,7 @@ static const bench_ops iceoryx_ops = {
     .release = iceoryx_release,
     .wait = iceoryx_wait,
     .close = iceoryx_close,
+    .child_exits_normally = true,
 };
 
 int main(int argc, char **argv) { return bench_main(argc, argv, &iceoryx_ops); }

@@ -264,12 +264,13 @@ static void print_endpoint_json(const zl_endpoint_info *e)
                e->chunks_total, e->chunks_free, e->chunks_free_min, e->chunk_bytes,
                e->pool_bytes);
     } else {
-        printf(", \"lost\": %" PRIu64 ", \"queues\": [", e->lost);
+        printf(", \"lossless\": %s, \"lost\": %" PRIu64 ", \"queues\": [",
+               e->lossless ? "true" : "false", e->lost);
         for (uint32_t q = 0; q < e->queue_count; q++)
             printf("%s{\"publisher\": \"%016" PRIx64 "\", \"fill\": %u, \"capacity\": %u, "
-                   "\"lost\": %" PRIu64 "}",
+                   "\"lost\": %" PRIu64 ", \"held_back\": %" PRIu64 "}",
                    q ? ", " : "", e->queues[q].publisher_id, e->queues[q].fill,
-                   e->queues[q].capacity, e->queues[q].lost);
+                   e->queues[q].capacity, e->queues[q].lost, e->queues[q].held_back);
         printf("]");
     }
     printf("}");
@@ -289,14 +290,22 @@ static void print_endpoint(const zl_endpoint_info *e)
                e->chunks_total, e->chunk_bytes, e->chunks_free, e->chunks_free_min,
                e->pool_bytes);
     } else {
-        printf("      depth %u, max loans %u%s; taken %" PRIu64 " (%" PRIu64
+        printf("      depth %u, max loans %u%s%s; taken %" PRIu64 " (%" PRIu64
                " bytes), lost %" PRIu64 ", loans held %u\n",
-               e->depth, e->max_loans, e->wants_history ? ", wants history" : "", e->messages,
-               e->bytes, e->lost, e->loans_held);
+               e->depth, e->max_loans, e->wants_history ? ", wants history" : "",
+               e->lossless ? ", lossless" : "", e->messages, e->bytes, e->lost, e->loans_held);
+        /* A lossless queue is never reclaimed from: what tells is how often
+         * a publisher found it full and waited (held back). */
         for (uint32_t q = 0; q < e->queue_count; q++)
-            printf("      queue from %016" PRIx64 ": %u of %u queued, lost %" PRIu64 "\n",
-                   e->queues[q].publisher_id, e->queues[q].fill, e->queues[q].capacity,
-                   e->queues[q].lost);
+            if (e->lossless)
+                printf("      queue from %016" PRIx64 ": %u of %u queued, held back %" PRIu64
+                       "\n",
+                       e->queues[q].publisher_id, e->queues[q].fill, e->queues[q].capacity,
+                       e->queues[q].held_back);
+            else
+                printf("      queue from %016" PRIx64 ": %u of %u queued, lost %" PRIu64 "\n",
+                       e->queues[q].publisher_id, e->queues[q].fill, e->queues[q].capacity,
+                       e->queues[q].lost);
     }
 }
 

@@ -56,6 +56,9 @@ typedef struct zl_queue_info {
     uint32_t fill;     /**< messages queued, not yet taken */
     uint32_t capacity; /**< the deliver ring's size (the publisher may keep fewer: depth) */
     uint64_t lost;     /**< messages the publisher dropped from it (keep-last) */
+    /** Lossless subscriptions: publishes that found this queue full and
+     * waited for room (or timed out); 0 for keep-last. */
+    uint64_t held_back;
 } zl_queue_info;
 
 /** One endpoint of a topic. */
@@ -73,6 +76,7 @@ typedef struct zl_endpoint_info {
     uint32_t history;   /**< publisher: messages kept for late joiners */
     uint32_t max_loans; /**< transport loans it may hold at once */
     bool wants_history; /**< subscription */
+    bool lossless;      /**< subscription: reliability ZL_LOSSLESS */
     /* Counters since it joined. */
     uint64_t messages;  /**< publisher: published; subscription: taken */
     uint64_t bytes;     /**< payload bytes published / taken */

@@ -310,8 +310,7 @@ static Py_ssize_t dispatch(entry *e, bool drain)
             zlpy_raise(rc);
             return -1;
         }
-        PyObject *loan =
-            zlpy_loan_new(sub, (void *)message, ((zlpy_type *)sub->type)->type.size, false, &info);
+        PyObject *loan = zlpy_loan_new_received(sub, message, &info);
         if (loan == NULL) {
             zl_subscription_return_loan(sub->owner.handle, message);
             return -1;

@@ -12,6 +12,11 @@
  *
  * A loan counts as a user of its endpoint (module.h), so the endpoint's C
  * handle, and with it the mapping the memory lies in, outlives the loan.
+ *
+ * A loan of a sized type has a count: the tail elements lent (publisher) or
+ * published (received, from MessageInfo). Its buffer is the fixed part and
+ * exactly those elements, so no view reaches past what was published;
+ * array() views the fixed part, tail() the elements.
  */
 #include "module.h"
 
@@ -22,9 +27,10 @@ typedef struct zlpy_loan {
     zlpy_endpoint *endpoint; /* a user of it while held; NULL afterwards */
     PyObject *type;          /* the endpoint's zloan.Type, for array() */
     void *data;
-    /* Bytes of the message. Variable-size loans will set it from the size
-     * asked for (publisher) or the published size (MessageInfo). */
+    /* Bytes of the message: the fixed part and count tail elements. */
     size_t size;
+    /* Sized types: tail elements lent (publisher) or published (received). */
+    size_t count;
     bool writable;
     bool has_info;
     enum loan_state state;
@@ -32,8 +38,8 @@ typedef struct zlpy_loan {
     zl_message_info info;
 } zlpy_loan;
 
-PyObject *zlpy_loan_new(zlpy_endpoint *endpoint, void *data, size_t size, bool writable,
-                        const zl_message_info *info)
+static PyObject *loan_make(zlpy_endpoint *endpoint, void *data, size_t size, size_t count,
+                           bool writable, const zl_message_info *info)
 {
     zlpy_loan *self = PyObject_New(zlpy_loan, &zlpy_loan_type);
     if (self == NULL)
@@ -43,6 +49,7 @@ PyObject *zlpy_loan_new(zlpy_endpoint *endpoint, void *data, size_t size, bool w
     self->type = Py_NewRef(endpoint->type);
     self->data = data;
     self->size = size;
+    self->count = count;
     self->writable = writable;
     self->has_info = info != NULL;
     if (info != NULL)
@@ -50,6 +57,20 @@ PyObject *zlpy_loan_new(zlpy_endpoint *endpoint, void *data, size_t size, bool w
     self->state = LOAN_HELD;
     self->exports = 0;
     return (PyObject *)self;
+}
+
+PyObject *zlpy_loan_new(zlpy_endpoint *endpoint, void *data, size_t size, size_t count)
+{
+    return loan_make(endpoint, data, size, count, true, NULL);
+}
+
+PyObject *zlpy_loan_new_received(zlpy_endpoint *endpoint, const void *data,
+                                 const zl_message_info *info)
+{
+    /* The C layer checked info->size against the type (a fixed part and
+     * whole elements, at most max_count) before lending it. The memory is
+     * read-only: the buffer says so and no path writes it. */
+    return loan_make(endpoint, (void *)data, info->size, info->count, false, info);
 }
 
 /* Gives the memory back to the C endpoint; the loan must be held. */
@@ -109,16 +130,27 @@ static int check_releasable(zlpy_loan *self, const char *verb)
     return 0;
 }
 
-static PyObject *loan_publish(PyObject *object, PyObject *unused)
+static PyObject *loan_publish(PyObject *object, PyObject *args, PyObject *kwargs)
 {
-    (void)unused;
     zlpy_loan *self = (zlpy_loan *)object;
+    static char *keywords[] = {"count", NULL};
+    PyObject *count_object = Py_None;
+    if (args != NULL && !PyArg_ParseTupleAndKeywords(args, kwargs, "|O:publish", keywords, &count_object))
+        return NULL;
     if (self->state == LOAN_HELD && !self->writable)
         return zlpy_raise_text(ZL_EINVAL, "a received loan cannot be published (release() it)");
     if (check_releasable(self, "publish") < 0 ||
         !zlpy_owner_usable(&self->endpoint->owner, "publisher"))
         return NULL;
-    int rc = zl_publisher_publish_loan(self->endpoint->owner.handle, self->data);
+    /* None: every element lent. Fewer may be sent (the tail filled); more
+     * than lent is the C layer's ZL_EINVAL, and the loan stays held. */
+    size_t count = self->count;
+    if (count_object != Py_None) {
+        count = PyLong_AsSize_t(count_object);
+        if (PyErr_Occurred())
+            return NULL;
+    }
+    int rc = zl_publisher_publish_loan_sized(self->endpoint->owner.handle, self->data, count);
     if (rc != 0)
         return zlpy_raise(rc);
     let_go(self, LOAN_PUBLISHED);
@@ -162,7 +194,7 @@ static PyObject *loan_exit(PyObject *object, PyObject *args)
     if (self->state != LOAN_HELD)
         Py_RETURN_FALSE; /* published or returned inside the block */
     if (exc_type == Py_None) {
-        PyObject *done = self->writable ? loan_publish(object, NULL) : loan_release(object, NULL);
+        PyObject *done = self->writable ? loan_publish(object, NULL, NULL) : loan_release(object, NULL);
         if (done == NULL)
             return NULL;
         Py_DECREF(done);
@@ -176,10 +208,9 @@ static PyObject *loan_exit(PyObject *object, PyObject *args)
 
 static PyObject *numpy_frombuffer;
 
-static PyObject *loan_array(PyObject *object, PyObject *unused)
+/* numpy.frombuffer(loan, dtype, count, offset): a view of the loan. */
+static PyObject *view_of(zlpy_loan *self, PyObject *dtype, size_t count, size_t offset)
 {
-    (void)unused;
-    zlpy_loan *self = (zlpy_loan *)object;
     if (self->state != LOAN_HELD)
         return zlpy_raise_text(ZL_ENOTLOAN, "the loan is no longer held");
     if (numpy_frombuffer == NULL) {
@@ -191,10 +222,46 @@ static PyObject *loan_array(PyObject *object, PyObject *unused)
         if (numpy_frombuffer == NULL)
             return NULL;
     }
-    PyObject *dtype = ((zlpy_type *)self->type)->dtype;
-    if (dtype == NULL || dtype == Py_None)
-        return PyObject_CallFunction(numpy_frombuffer, "Os", object, "u1");
-    return PyObject_CallFunctionObjArgs(numpy_frombuffer, object, dtype, NULL);
+    PyObject *args = Py_BuildValue("(O)", (PyObject *)self);
+    PyObject *kwargs = Py_BuildValue("{s:O,s:n,s:n}", "dtype", dtype, "count", (Py_ssize_t)count,
+                                     "offset", (Py_ssize_t)offset);
+    PyObject *array = NULL;
+    if (args != NULL && kwargs != NULL)
+        array = PyObject_Call(numpy_frombuffer, args, kwargs);
+    Py_XDECREF(args);
+    Py_XDECREF(kwargs);
+    return array;
+}
+
+static PyObject *loan_array(PyObject *object, PyObject *unused)
+{
+    (void)unused;
+    zlpy_loan *self = (zlpy_loan *)object;
+    zlpy_type *type = (zlpy_type *)self->type;
+    PyObject *dtype = type->dtype;
+    bool sized = type->type.element_size != 0;
+    if (dtype == NULL || dtype == Py_None) {
+        PyObject *bytes = PyUnicode_FromString("u1");
+        if (bytes == NULL)
+            return NULL;
+        /* Raw bytes: the whole message, or a sized type's fixed part. */
+        PyObject *array = view_of(self, bytes, sized ? type->type.size : self->size, 0);
+        Py_DECREF(bytes);
+        return array;
+    }
+    /* A fixed-size message is one record of the dtype; a sized one's fixed
+     * part is too (the tail is tail()'s). */
+    return view_of(self, dtype, 1, 0);
+}
+
+static PyObject *loan_tail(PyObject *object, PyObject *unused)
+{
+    (void)unused;
+    zlpy_loan *self = (zlpy_loan *)object;
+    zlpy_type *type = (zlpy_type *)self->type;
+    if (type->type.element_size == 0)
+        return zlpy_raise_text(ZL_EINVAL, "the loan's type has no tail (it is not sized)");
+    return view_of(self, type->tail, self->count, type->type.size);
 }
 
 static int loan_getbuffer(PyObject *object, Py_buffer *view, int flags)
@@ -234,6 +301,12 @@ static PyObject *loan_nbytes(PyObject *object, void *unused)
     return PyLong_FromSize_t(((zlpy_loan *)object)->size);
 }
 
+static PyObject *loan_count(PyObject *object, void *unused)
+{
+    (void)unused;
+    return PyLong_FromSize_t(((zlpy_loan *)object)->count);
+}
+
 static PyObject *loan_readonly(PyObject *object, void *unused)
 {
     (void)unused;
@@ -255,19 +328,28 @@ static PyObject *loan_exports(PyObject *object, void *unused)
 static PyObject *loan_repr(PyObject *object)
 {
     zlpy_loan *self = (zlpy_loan *)object;
+    if (((zlpy_type *)self->type)->type.element_size != 0)
+        return PyUnicode_FromFormat("<zloan.Loan %s, %zu bytes (%zu elements), %s>", state_name(self),
+                                    self->size, self->count, self->writable ? "writable" : "read-only");
     return PyUnicode_FromFormat("<zloan.Loan %s, %zu bytes, %s>", state_name(self), self->size,
                                 self->writable ? "writable" : "read-only");
 }
 
 static PyMethodDef loan_methods[] = {
-    {"publish", loan_publish, METH_NOARGS,
-     "Publishes a publisher's loan and hands it over. BufferError while views exist."},
+    {"publish", (PyCFunction)(void (*)(void))loan_publish, METH_VARARGS | METH_KEYWORDS,
+     "publish(count=None)\n\nPublishes a publisher's loan and hands it over. A sized type's "
+     "loan sends count tail elements (None: every one lent; fewer may be sent, never more). "
+     "BufferError while views exist."},
     {"release", loan_release, METH_NOARGS,
      "Gives the loan back unpublished (publisher) or returns it (subscription). BufferError "
      "while views exist."},
     {"array", loan_array, METH_NOARGS,
      "array() -> numpy.ndarray\n\nnumpy.frombuffer(loan, type.dtype): a view, no copy "
-     "(shape (1,) plus any subarray shape of the dtype). It keeps the loan held while it lives."},
+     "(shape (1,) plus any subarray shape of the dtype); of a sized type, its fixed part. It "
+     "keeps the loan held while it lives."},
+    {"tail", loan_tail, METH_NOARGS,
+     "tail() -> numpy.ndarray\n\nA sized type's tail: a 1-D view of count elements of "
+     "type.tail, no copy (read-only for a received loan). It keeps the loan held while it lives."},
     {"__enter__", loan_enter, METH_NOARGS, NULL},
     {"__exit__", loan_exit, METH_VARARGS,
      "Normal exit: publishes a publisher's loan, returns a received one. On an exception: "
@@ -276,7 +358,9 @@ static PyMethodDef loan_methods[] = {
 
 static PyGetSetDef loan_getset[] = {
     {"info", loan_info, NULL, "MessageInfo of a received loan; None for a publisher's.", NULL},
-    {"nbytes", loan_nbytes, NULL, "Bytes of the message.", NULL},
+    {"nbytes", loan_nbytes, NULL, "Bytes of the message (a sized type's: fixed part and tail).", NULL},
+    {"count", loan_count, NULL, "Tail elements: lent (publisher) or published (received); 0 "
+     "for a fixed-size type.", NULL},
     {"readonly", loan_readonly, NULL, "True for a received loan.", NULL},
     {"state", loan_state, NULL, "'held', 'published' or 'returned'.", NULL},
     {"exports", loan_exports, NULL, "Views of the loan that exist now.", NULL},

@@ -146,10 +146,12 @@ static PyStructSequence_Field message_info_fields[] = {
     {"reception_sequence", "per subscription, from 1"},
     {"publisher_id", "the id of its publisher (Publisher.id)"},
     {"from_this_process", "published by this process"},
+    {"size", "bytes of the message as published (a sized type's fixed part and tail)"},
+    {"count", "sized types: tail elements published (0 otherwise)"},
     {NULL, NULL}};
 static PyStructSequence_Desc message_info_desc = {
     "zloan.MessageInfo", "What zloan knows about a message beside its payload.",
-    message_info_fields, 5};
+    message_info_fields, 7};
 
 static PyStructSequence_Field publisher_stats_fields[] = {
     {"published", "messages published"},
@@ -183,6 +185,8 @@ PyObject *zlpy_message_info_new(const zl_message_info *info)
     PyStructSequence_SetItem(result, 2, PyLong_FromUnsignedLongLong(info->reception_sequence));
     PyStructSequence_SetItem(result, 3, PyLong_FromUnsignedLongLong(info->publisher_id));
     PyStructSequence_SetItem(result, 4, PyBool_FromLong(info->from_this_process));
+    PyStructSequence_SetItem(result, 5, PyLong_FromSize_t(info->size));
+    PyStructSequence_SetItem(result, 6, PyLong_FromSize_t(info->count));
     if (PyErr_Occurred()) {
         Py_DECREF(result);
         return NULL;

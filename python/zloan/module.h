@@ -20,14 +20,12 @@
  *     zloan's C rules allow one thread at a time to take from or wait on a
  *     subscription, so the other calls raise BusyError meanwhile.
  *
- * Where sized loans fit (not in the C API yet): a Loan already carries its
- * own byte count (zlpy_loan_new's size), which Loan.array() and the buffer
- * use. A variable-size type becomes Type(name, dtype, tail=element_dtype);
- * Publisher.loan(count) asks the C layer for that size; a received loan
- * takes its size from the message info; Loan.array() then returns the
- * 1-D array of the tail's elements (numpy.frombuffer with an offset of the
- * fixed part). A type description from the C side would build the dtype
- * in Type instead of the user.
+ * Sized types: Type(name, dtype, tail=element_dtype, max_count=...) is a
+ * fixed part followed by a tail of elements (ZL_TYPE_SIZED in C). A loan
+ * carries its byte count and its tail count: a publisher's from the count
+ * asked (Publisher.loan(count)), a received one's from its MessageInfo (the
+ * size and count published), so Loan.tail() is the 1-D numpy view of exactly
+ * the elements published, and a subscription never views past them.
  */
 #ifndef ZLOAN_PYTHON_MODULE_H
 #define ZLOAN_PYTHON_MODULE_H
@@ -72,7 +70,8 @@ typedef struct zlpy_type {
     zl_type type;    /* name and layout point into the bytes objects below */
     PyObject *name;  /* bytes, UTF-8 */
     PyObject *layout; /* bytes or NULL */
-    PyObject *dtype; /* what describes one message to numpy (any object) */
+    PyObject *dtype; /* what describes one message (or the fixed part) to numpy */
+    PyObject *tail;  /* sized types: the dtype of one tail element; else None */
 } zlpy_type;
 
 extern PyTypeObject zlpy_context_type;
@@ -126,9 +125,12 @@ PyObject *zlpy_owner_exit(PyObject *self, PyObject *args);
 PyObject *zlpy_owner_close_method(PyObject *self, PyObject *unused);
 PyObject *zlpy_owner_closed_get(PyObject *self, void *unused);
 
-/* Makes a loan object (loan.c). info is NULL for a publisher's loan. */
-PyObject *zlpy_loan_new(zlpy_endpoint *endpoint, void *data, size_t size, bool writable,
-                        const zl_message_info *info);
+/* Makes a loan object (loan.c): a publisher's loan of size bytes with room
+ * for count tail elements. */
+PyObject *zlpy_loan_new(zlpy_endpoint *endpoint, void *data, size_t size, size_t count);
+/* Makes a received loan object (loan.c): its size and count come from info. */
+PyObject *zlpy_loan_new_received(zlpy_endpoint *endpoint, const void *data,
+                                 const zl_message_info *info);
 /* A zloan.MessageInfo from info. */
 PyObject *zlpy_message_info_new(const zl_message_info *info);
 
@@ -139,6 +141,13 @@ int zlpy_endpoint_start(zlpy_endpoint *self, PyObject *context,
 void zlpy_endpoint_dealloc(PyObject *object);
 PyObject *zlpy_endpoint_topic(PyObject *object, void *unused);
 PyObject *zlpy_endpoint_type(PyObject *object, void *unused);
+
+/* The tail count of a message of bytes bytes of type (publisher.c): a
+ * fixed-size type's must be its size, a sized type's its fixed part and
+ * whole elements (at_most: a buffer of at least the fixed part, count the
+ * elements that fit). Returns 0, or -1 with ZL_EINVAL raised naming what. */
+int zlpy_message_count(const zl_type *type, size_t bytes, const char *what, bool at_most,
+                       size_t *count);
 
 /* Subscription helpers the executor shares (subscription.c). */
 /* Fails with BusyError or ClosedError when sub cannot be taken from now. */

@@ -90,21 +90,56 @@ static int publisher_init(PyObject *object, PyObject *args, PyObject *kwargs)
     return 0;
 }
 
-static PyObject *publisher_loan(PyObject *object, PyObject *unused)
+static PyObject *publisher_loan(PyObject *object, PyObject *args, PyObject *kwargs)
 {
-    (void)unused;
     zlpy_endpoint *self = (zlpy_endpoint *)object;
+    static char *keywords[] = {"count", NULL};
+    Py_ssize_t count = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|n:loan", keywords, &count))
+        return NULL;
     zl_publisher *publisher = usable(self);
     if (publisher == NULL)
         return NULL;
+    if (count < 0)
+        return zlpy_raise_text(ZL_EINVAL, "count must not be negative");
+    /* The C layer checks count against the type (0 for a fixed size, at
+     * most max_count) and lends that many elements' room. */
     void *message;
-    int rc = zl_publisher_loan(publisher, &message);
+    int rc = zl_publisher_loan_sized(publisher, (size_t)count, &message);
     if (rc != 0)
         return zlpy_raise(rc);
-    PyObject *loan = zlpy_loan_new(self, message, ((zlpy_type *)self->type)->type.size, true, NULL);
+    const zl_type *type = &((zlpy_type *)self->type)->type;
+    PyObject *loan = zlpy_loan_new(self, message, type->size + (size_t)count * type->element_size,
+                                   (size_t)count);
     if (loan == NULL)
         zl_publisher_return_loan(publisher, message);
     return loan;
+}
+
+/* The tail count of a message of bytes bytes of type: 0 for a fixed-size
+ * type of exactly its size, otherwise the whole elements after the fixed
+ * part. Returns 0, or -1 with ZL_EINVAL raised naming both sizes. */
+int zlpy_message_count(const zl_type *type, size_t bytes, const char *what, bool at_most,
+                       size_t *count)
+{
+    char detail[200];
+    if (type->element_size == 0) {
+        *count = 0;
+        if (bytes == type->size)
+            return 0;
+        snprintf(detail, sizeof detail, "the %s has %zu bytes; the type has %zu", what, bytes,
+                 type->size);
+    } else {
+        size_t tail = bytes - type->size;
+        *count = tail / type->element_size;
+        if (bytes >= type->size && (at_most || tail % type->element_size == 0))
+            return 0;
+        snprintf(detail, sizeof detail,
+                 "the %s has %zu bytes; the type has a fixed part of %zu then elements of %zu",
+                 what, bytes, type->size, type->element_size);
+    }
+    zlpy_raise_text(ZL_EINVAL, detail);
+    return -1;
 }
 
 static PyObject *publisher_publish(PyObject *object, PyObject *message)
@@ -121,15 +156,15 @@ static PyObject *publisher_publish(PyObject *object, PyObject *message)
     Py_buffer view;
     if (PyObject_GetBuffer(message, &view, PyBUF_C_CONTIGUOUS) < 0)
         return NULL;
-    size_t size = ((zlpy_type *)self->type)->type.size;
-    int rc = 0;
-    if ((size_t)view.len != size) {
-        char detail[160];
-        snprintf(detail, sizeof detail, "the message has %zd bytes; the type has %zu", view.len, size);
+    /* A sized message's count follows from its length: exactly the fixed
+     * part and whole elements, which is what the C layer copies. */
+    size_t count;
+    if (zlpy_message_count(&((zlpy_type *)self->type)->type, (size_t)view.len, "message", false,
+                           &count) < 0) {
         PyBuffer_Release(&view);
-        return zlpy_raise_text(ZL_EINVAL, detail);
+        return NULL;
     }
-    rc = zl_publisher_publish(publisher, view.buf);
+    int rc = zl_publisher_publish_sized(publisher, view.buf, count);
     PyBuffer_Release(&view);
     if (rc != 0)
         return zlpy_raise(rc);
@@ -208,13 +243,16 @@ PyObject *zlpy_endpoint_type(PyObject *object, void *unused)
 }
 
 static PyMethodDef publisher_methods[] = {
-    {"loan", publisher_loan, METH_NOARGS,
-     "loan() -> Loan\n\nLends memory for one message from the publisher's pool (zero copy): a "
+    {"loan", (PyCFunction)(void (*)(void))publisher_loan, METH_VARARGS | METH_KEYWORDS,
+     "loan(count=0) -> Loan\n\nLends memory for one message from the publisher's pool (zero copy): a "
      "writable buffer. Publish it with loan.publish() or give it back with loan.release(); "
-     "`with pub.loan() as m:` publishes on normal exit and gives it back on an exception."},
+     "`with pub.loan() as m:` publishes on normal exit and gives it back on an exception. "
+     "A sized type's loan has room for count tail elements (loan.tail()); loan.publish(n) "
+     "may send fewer."},
     {"publish", publisher_publish, METH_O,
      "publish(message)\n\nPublishes a copy of message, any C-contiguous buffer of the type's "
-     "size (bytes, bytearray, a numpy array or scalar); the caller keeps it."},
+     "size (bytes, bytearray, a numpy array or scalar); the caller keeps it. A sized type's "
+     "message is its fixed part and whole elements (the count follows from the length)."},
     {"update_connections", publisher_update_connections, METH_NOARGS,
      "Connects new subscriptions and serves their history (an idle publisher calls it)."},
     {"stats", publisher_stats, METH_NOARGS, "stats() -> PublisherStats"},

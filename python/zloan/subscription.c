@@ -159,7 +159,7 @@ static int take_one(zlpy_endpoint *self, PyObject **loan)
         zlpy_raise(rc);
         return -1;
     }
-    *loan = zlpy_loan_new(self, (void *)message, ((zlpy_type *)self->type)->type.size, false, &info);
+    *loan = zlpy_loan_new_received(self, message, &info);
     if (*loan == NULL) {
         zl_subscription_return_loan(self->owner.handle, message);
         return -1;
@@ -229,9 +229,8 @@ static PyObject *subscription_take_sequence(PyObject *object, PyObject *args)
                                                 (size_t)capacity, &count);
     size_t i = 0;
     if (rc == 0) {
-        size_t size = ((zlpy_type *)self->type)->type.size;
         for (; i < count; i++) {
-            PyObject *loan = zlpy_loan_new(self, (void *)messages[i], size, false, &infos[i]);
+            PyObject *loan = zlpy_loan_new_received(self, messages[i], &infos[i]);
             if (loan == NULL)
                 break;
             /* If appending fails, dropping the loan object returns its loan. */
@@ -267,15 +266,19 @@ static PyObject *subscription_take_into(PyObject *object, PyObject *buffer)
     Py_buffer view;
     if (PyObject_GetBuffer(buffer, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE) < 0)
         return NULL;
-    size_t size = ((zlpy_type *)self->type)->type.size;
-    if ((size_t)view.len != size) {
-        char detail[160];
-        snprintf(detail, sizeof detail, "the buffer has %zd bytes; the type has %zu", view.len, size);
+    /* A sized type's buffer holds the fixed part and as many elements as
+     * fit: a longer message is dropped by the C layer (ZL_ESERIALIZE). */
+    const zl_type *type = &((zlpy_type *)self->type)->type;
+    size_t capacity;
+    if (zlpy_message_count(type, (size_t)view.len, "buffer", type->element_size != 0,
+                           &capacity) < 0) {
         PyBuffer_Release(&view);
-        return zlpy_raise_text(ZL_EINVAL, detail);
+        return NULL;
     }
     zl_message_info info;
-    int rc = zl_subscription_take(self->owner.handle, view.buf, &info);
+    int rc = type->element_size != 0
+                 ? zl_subscription_take_sized(self->owner.handle, view.buf, capacity, &info)
+                 : zl_subscription_take(self->owner.handle, view.buf, &info);
     PyBuffer_Release(&view);
     if (rc == ZL_ENODATA)
         Py_RETURN_NONE;
@@ -328,7 +331,9 @@ static PyMethodDef subscription_methods[] = {
      "take_sequence(capacity) -> list of Loan\n\nBorrows up to capacity messages, oldest first."},
     {"take_into", subscription_take_into, METH_O,
      "take_into(buffer) -> MessageInfo or None\n\nCopies the oldest message into buffer (a "
-     "writable, C-contiguous buffer of the type's size: bytearray, numpy array)."},
+     "writable, C-contiguous buffer of the type's size: bytearray, numpy array). A sized "
+     "type's buffer holds the fixed part and room for elements; info.size says how many "
+     "bytes were written."},
     {"wait", (PyCFunction)(void (*)(void))subscription_wait, METH_VARARGS | METH_KEYWORDS,
      "wait(timeout=None) -> bool\n\nSleeps, without the GIL, until a message may be there (True) "
      "or timeout seconds passed (False). True is a hint: take until it returns None."},

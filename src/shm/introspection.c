@@ -236,7 +236,7 @@ static void read_pool(const zl__registry *r, const zl__endpoint_record *record,
     zl__segment_unmap(&map);
 }
 
-/* A subscription's queues: fill and lost per connected publisher. */
+/* A subscription's queues: fill, lost and held back per connected publisher. */
 static void read_queues(const zl__registry *r, const zl__endpoint_record *record,
                         zl_endpoint_info *e)
 {
@@ -266,6 +266,7 @@ static void read_queues(const zl__registry *r, const zl__endpoint_record *record
             qi->capacity = g.deliver_capacity;
             qi->fill = fill > g.deliver_capacity ? g.deliver_capacity : (uint32_t)fill;
             qi->lost = zl__load_relaxed(&c->lost);
+            qi->held_back = zl__load_relaxed(&c->held_back);
             e->lost += qi->lost;
         }
     }
@@ -323,6 +324,7 @@ static void fill_endpoint(const zl__registry *r, uint32_t kind, uint32_t slot,
     e->history = record->history;
     e->max_loans = record->max_loans;
     e->wants_history = (record->flags & ZL__RECORD_WANTS_HISTORY) != 0;
+    e->lossless = (record->flags & ZL__RECORD_LOSSLESS) != 0;
     read_counters(r, kind, slot, e);
     if (kind == ZL__KIND_PUBLISHER)
         read_pool(r, record, e);

@@ -15,8 +15,11 @@ shift 2
 command -v spin >/dev/null 2>&1 || { echo "spin is not installed (apt-get install spin)"; exit 77; }
 cc=${CC_FOR_PAN:-gcc}
 mkdir -p "$work"
+# A copy beside the verifier: spin -t finds the trail by the model's name.
+cp "$model" "$work/model.pml"
 cd "$work"
 rm -f pan pan.* ./*.trail
+model=model.pml
 spin -a "$@" "$model"
 # -DSAFETY: assertions and end states only (no never claim). -DCOLLAPSE
 # compresses state vectors. -w: pan.c is generated code.

@@ -58,7 +58,7 @@ echo "== paced throughput A→B (reliable, keep-last)"
 SECONDS_EACH=${PACED_SECONDS:-5}
 bridge A; BA=$LAST_PID; bridge B; BB=$LAST_PID
 TABLE=$WORK/paced_table
-echo "| path | size | offered msg/s | sent | received | delivered msg/s | loss |" >"$TABLE"
+echo "| path | size | offered msg/s | sent (s) | received | delivered msg/s | loss |" >"$TABLE"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" >>"$TABLE"
 paced_case() { # KIND RATE
     kind=$1; rate=$2
@@ -67,17 +67,18 @@ paced_case() { # KIND RATE
         label="zloan via bridges"; [ $side = dds ] && label="plain Cyclone DDS"
         topic=/paced_${side}_${kind}_$rate
         spawn count B "$B" $side-count $topic $n $(( SECONDS_EACH * 1000 + 30000 )) "$label" $kind; C=$LAST_PID
-        on A "$B" $side-paced $topic $kind $rate $SECONDS_EACH
+        on A "$B" $side-paced $topic $kind $rate $SECONDS_EACH >"$WORK/paced"
         wait $C
-        cat "$WORK/count"
+        cat "$WORK/paced" "$WORK/count"
         size="64 B"; [ $kind = large ] && size="4 MiB"
         # Delivered: what arrived over the offered window (or over the
         # time it took to arrive, when longer).
         awk -v label="$label" -v size="$size" -v rate=$rate -v window=$SECONDS_EACH '
+            /^sent / { took = $4 }
             / received / { for (i = 1; i <= NF; i++) { if ($i == "received") r = $(i + 1); if ($i == "of") n = $(i + 1); if ($i == "over") span = $(i + 1) }
                            sub(",", "", n); if (span < window) span = window
-                           printf "| %s | %s | %d | %d | %d | %.0f | %.1f %% |\n", label, size, rate, n, r, r / span, (n > 0 ? 100 * (n - r) / n : 0) }' \
-            "$WORK/count" >>"$TABLE"
+                           printf "| %s | %s | %d | %d (%.1f) | %d | %.0f | %.1f %% |\n", label, size, rate, n, took, r, r / span, (n > 0 ? 100 * (n - r) / n : 0) }' \
+            "$WORK/paced" "$WORK/count" >>"$TABLE"
     done
 }
 for rate in ${RATES_SMALL:-1000 5000 20000}; do paced_case small $rate; done

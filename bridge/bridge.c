@@ -68,6 +68,7 @@ typedef struct bridged_topic {
     uint32_t writer_history;
     zl_subscription *subscription;
     uint64_t forwarded_out;
+    uint64_t write_errors; /* the first is reported, the rest counted */
     /* DDS → local. */
     dds_entity_t reader;
     zl_publisher *publisher;
@@ -169,6 +170,15 @@ static bool topic_prepare(bridge *b, bridged_topic *t, const zl_topic_info *info
     if (ros_wire_type_init(&t->wire, info->type_name, (size_t)info->type_size, t->fields,
                            t->field_count) != 0)
         return false;
+    /* A sized type's largest message exceeds its fixed part; its tail must
+     * be described (ZL_FIELD_TAIL) for the bridge to know what to send. */
+    if ((info->payload_size != info->type_size) != t->wire.has_tail) {
+        fprintf(stderr, "zloan-bridge: topic %s (type '%s') is sized but its field description "
+                "does not name its tail (ZL_FIELD_TAIL): not bridged\n", info->name,
+                info->type_name);
+        ros_wire_type_fini(&t->wire);
+        return false;
+    }
     snprintf(t->type_name, sizeof t->type_name, "%s", info->type_name);
     size_t alignment = 1;
     for (size_t i = 0; i < t->field_count; i++) {
@@ -442,8 +452,9 @@ static void forward_out(bridged_topic *t)
             dds_return_t rc = ros_wire_write(&t->wire, t->writer, message, info.count, t->scratch);
             if (rc == 0)
                 t->forwarded_out++;
-            else
-                fprintf(stderr, "zloan-bridge: write on %s: %s\n", t->name, dds_strretcode(rc));
+            else if (t->write_errors++ == 0) /* a lost link fails every write: say it once */
+                fprintf(stderr, "zloan-bridge: write on %s: %s (further failures are counted)\n",
+                        t->name, dds_strretcode(rc));
         }
         zl_subscription_return_loan(t->subscription, message);
     }
@@ -546,9 +557,9 @@ static void shutdown_bridge(bridge *b)
         bridged_topic *t = &b->topics[i];
         if (!t->used)
             continue;
-        LOG(b, "topic %s: %llu out, %llu in, %llu dropped in", t->name,
-            (unsigned long long)t->forwarded_out, (unsigned long long)t->forwarded_in,
-            (unsigned long long)t->dropped_in);
+        LOG(b, "topic %s: %llu out (%llu failed), %llu in (%llu dropped)", t->name,
+            (unsigned long long)t->forwarded_out, (unsigned long long)t->write_errors,
+            (unsigned long long)t->forwarded_in, (unsigned long long)t->dropped_in);
         writer_close(b, t);
         reader_close(b, t);
         if (t->wire_ready)

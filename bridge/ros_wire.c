@@ -74,7 +74,7 @@ static bool ops_fields(ops_builder *b, const zl_field *fields, size_t count, siz
     for (size_t i = 0; i < count; i++) {
         const zl_field *f = &fields[i];
         if (f->kind == ZL_FIELD_STRUCT) {
-            if (f->element_size == 0)
+            if (f->element_size == 0 || f->size == 0)
                 return false;
             for (size_t at = 0; at < f->size; at += f->element_size)
                 if (!ops_fields(b, f->fields, f->field_count, base + f->offset + at, depth + 1))
@@ -82,8 +82,9 @@ static bool ops_fields(ops_builder *b, const zl_field *fields, size_t count, siz
             continue;
         }
         size_t element = kind_size(f->kind);
-        if (element == 0 || f->size % element != 0 || base + f->offset > UINT32_MAX)
-            return false;
+        if (element == 0 || f->size == 0 || f->size % element != 0 ||
+            base + f->offset > UINT32_MAX)
+            return false; /* size 0: a tail anywhere but last (a corrupt description) */
         size_t n = f->size / element;
         uint32_t offset = (uint32_t)(base + f->offset);
         uint32_t flags;

@@ -301,6 +301,13 @@ static void reader_open(bridge *b, bridged_topic *t, uint32_t depth, bool transi
         /* Large messages: a pool for a few subscriptions, a few deep. */
         po.max_subscriptions = 4;
         po.chunks_per_subscription = 8;
+    } else {
+        /* Samples arrive in bursts (the bridge's thread was busy writing
+         * a large message, the network delivered a batch): a subscription
+         * may then hold as many as its depth before it takes, and the
+         * default share (24) would drop the oldest of a burst that its
+         * depth has room for. */
+        po.chunks_per_subscription = depth < 2 ? 2 : depth > 4096 ? 4096 : depth;
     }
     int rc = zl_publisher_create(b->context, t->name, &t->type, &po, &t->publisher);
     if (rc != 0) {

@@ -167,7 +167,8 @@ typedef struct zl_type {
 /** The tail of sized type T (ZL_TYPE_SIZED): its flexible array member,
  * elements of KIND, as the last field of T's description. Its size is 0
  * (the count varies) and its offset is the type's size; it lets tools and
- * zloan-bridge know what the tail holds. */
+ * zloan-bridge know what the tail holds. ZL_TYPE_SIZED leaves a
+ * descriptor's fields empty: set fields and field_count after it. */
 #ifndef __cplusplus
 #define ZL_FIELD_TAIL(T, KIND, member) \
     { #member, ZL_FIELD_##KIND, offsetof(T, member), 0, NULL, 0, 0 }

@@ -9,7 +9,8 @@
  *     a sequence number 1..COUNT (images: sized loans of 320x240 rgb8,
  *     1920x1080 rgb8 and 1024x1024 rgba8 (4 MiB) in turn, their pixels
  *     derived from both),
- *     stays M ms, prints "published N, most subscriptions S"; with
+ *     stays M ms, prints "published N, most subscriptions S, dropped D"
+ *     (D: messages a subscription lost, keep-last); with
  *     --max-subs, exits 1 when more than X subscriptions were connected.
  *
  *   net_node sub TOPIC TYPE EXPECT [--timeout-ms T] [--history] [--exact]
@@ -209,7 +210,10 @@ static int run_publisher(int argc, char **argv)
         zl_publisher_update_connections(pub);
         test_sleep_ms(10);
     }
-    printf("published %ld, most subscriptions %ld\n", published, most_subs);
+    zl_publisher_stats final_stats;
+    MUST(zl_publisher_get_stats(pub, &final_stats));
+    printf("published %ld, most subscriptions %ld, dropped %llu\n", published, most_subs,
+           (unsigned long long)final_stats.dropped);
     fflush(stdout);
     MUST(zl_publisher_destroy(pub));
     MUST(zl_context_destroy(ctx));

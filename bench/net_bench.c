@@ -8,8 +8,18 @@
  *       ping-pong: prints "LABEL SIZE median_us p99_us" (one way = RTT / 2).
  *   net_bench zl-blast|dds-blast OUT small COUNT
  *       publishes COUNT messages as fast as the publisher accepts them.
- *   net_bench zl-count|dds-count IN COUNT TIMEOUT_MS LABEL
- *       counts them: prints "LABEL received R of COUNT, N msg/s".
+ *   net_bench zl-paced|dds-paced OUT small|large RATE SECONDS
+ *       publishes RATE messages a second for SECONDS (RATE × SECONDS in
+ *       all), catching up when late, never bursting ahead; prints "sent N
+ *       in S s" (S exceeds SECONDS when the publisher had to wait).
+ *   net_bench zl-count|dds-count IN COUNT TIMEOUT_MS LABEL [small|large]
+ *       counts them until COUNT arrived, TIMEOUT_MS passed or none came
+ *       for 3 s: prints "LABEL received R of COUNT, N msg/s over S s" (the
+ *       rate from the first message to the last, S seconds apart).
+ *
+ * Both sides are reliable and keep-last: zloan's subscription and the
+ * plain DDS endpoints keep 64 messages (8 of the large), as deep as the
+ * bridge's DDS writer (docs/bridge.md).
  *
  * The DDS side is plain Cyclone: its type is built from the same field
  * description by the bridge's ros_wire.c (what idlc would generate). Ping
@@ -33,24 +43,25 @@ typedef struct bench_small {
     uint8_t pad[56];
 } bench_small;
 
+/* A sized type, as sensor_msgs/Image: a fixed part and a tail of bytes,
+ * sent with LARGE_BYTES of them. */
 #define LARGE_BYTES (4u << 20)
 typedef struct bench_large {
     uint64_t seq;
-    uint32_t data_length;
-    uint8_t data[LARGE_BYTES];
+    uint8_t data[];
 } bench_large;
 
 static const zl_field small_fields[] = {ZL_FIELD(bench_small, U64, seq),
                                         ZL_FIELD(bench_small, U8, pad)};
 static const zl_field large_fields[] = {ZL_FIELD(bench_large, U64, seq),
-                                        ZL_FIELD(bench_large, U32, data_length),
-                                        ZL_FIELD(bench_large, U8, data)};
+                                        ZL_FIELD_TAIL(bench_large, U8, data)};
 static const zl_type small_type = {.name = "zloan_bench/msg/Small", .size = sizeof(bench_small),
                                    .alignment = 8, .plain = true, .fields = small_fields,
                                    .field_count = 2};
-static const zl_type large_type = {.name = "zloan_bench/msg/Large", .size = sizeof(bench_large),
-                                   .alignment = 8, .plain = true, .fields = large_fields,
-                                   .field_count = 3};
+static const zl_type large_type = {.name = "zloan_bench/msg/Large",
+                                   .size = offsetof(bench_large, data), .alignment = 8,
+                                   .plain = true, .element_size = 1, .fields = large_fields,
+                                   .field_count = 2};
 
 static volatile sig_atomic_t stop;
 static void on_signal(int signo) { (void)signo; stop = 1; }
@@ -72,7 +83,8 @@ static void die(const char *what, int rc)
 typedef struct channel {
     bool dds;
     const zl_type *type;
-    size_t size;
+    size_t size;  /* bytes of a message: the fixed part and, if large, its tail */
+    size_t count; /* tail elements of a message: LARGE_BYTES if large */
     zl_context *ctx;
     zl_publisher *pub;
     zl_subscription *sub;
@@ -82,12 +94,15 @@ typedef struct channel {
     void *scratch, *sample;
 } channel;
 
-static void channel_open(channel *c, bool dds, const char *kind, const char *out, const char *in)
+/* depth: the subscription's or the DDS endpoints' keep-last depth. */
+static void channel_open(channel *c, bool dds, const char *kind, const char *out, const char *in,
+                         uint32_t depth)
 {
     memset(c, 0, sizeof *c);
     c->dds = dds;
     c->type = strcmp(kind, "large") == 0 ? &large_type : &small_type;
-    c->size = c->type->size;
+    c->count = c->type == &large_type ? LARGE_BYTES : 0;
+    c->size = c->type->size + c->count;
     if (!dds) {
         int rc = zl_context_create(NULL, &c->ctx);
         if (rc != 0)
@@ -103,7 +118,7 @@ static void channel_open(channel *c, bool dds, const char *kind, const char *out
         if (in != NULL) {
             zl_subscription_options so;
             zl_subscription_options_init(&so);
-            so.depth = c->size > 4096 ? 2 : 32;
+            so.depth = depth;
             so.max_loans = 1;
             if ((rc = zl_subscription_create(c->ctx, in, c->type, &so, &c->sub)) != 0 ||
                 (rc = zl_waitset_create(c->ctx, 1, &c->ws)) != 0 ||
@@ -112,7 +127,7 @@ static void channel_open(channel *c, bool dds, const char *kind, const char *out
         }
         return;
     }
-    if (ros_wire_type_init(&c->wire, c->type->name, c->size, c->type->fields,
+    if (ros_wire_type_init(&c->wire, c->type->name, c->type->size, c->type->fields,
                            c->type->field_count) != 0)
         exit(2);
     c->scratch = calloc(1, c->wire.sample_size);
@@ -120,7 +135,7 @@ static void channel_open(channel *c, bool dds, const char *kind, const char *out
     c->participant = dds_create_participant(DDS_DOMAIN_DEFAULT, NULL, NULL);
     if (c->participant < 0)
         die("participant", c->participant);
-    dds_qos_t *qos = ros_wire_qos(c->size > 4096 ? 2 : 32, false);
+    dds_qos_t *qos = ros_wire_qos(depth, false);
     char name[256];
     if (out != NULL) {
         snprintf(name, sizeof name, "rt%s", out);
@@ -148,21 +163,17 @@ static void channel_send(channel *c, uint64_t seq)
     if (!c->dds) {
         void *loan;
         int rc;
-        while ((rc = zl_publisher_loan(c->pub, &loan)) == ZL_EEXHAUSTED)
+        while ((rc = zl_publisher_loan_sized(c->pub, c->count, &loan)) == ZL_EEXHAUSTED)
             usleep(50);
         if (rc != 0)
             die("loan", rc);
         memcpy(loan, &seq, sizeof seq);
-        if (c->type == &large_type)
-            ((bench_large *)loan)->data_length = LARGE_BYTES;
         if ((rc = zl_publisher_publish_loan(c->pub, loan)) != 0)
             die("publish", rc);
         return;
     }
     memcpy(c->sample, &seq, sizeof seq);
-    if (c->type == &large_type)
-        ((bench_large *)c->sample)->data_length = LARGE_BYTES;
-    dds_return_t rc = ros_wire_write(&c->wire, c->writer, c->sample, c->scratch);
+    dds_return_t rc = ros_wire_write(&c->wire, c->writer, c->sample, c->count, c->scratch);
     if (rc != 0)
         die("write", rc);
 }
@@ -181,9 +192,18 @@ static uint64_t channel_receive(channel *c, int64_t timeout_ms)
                 zl_subscription_return_loan(c->sub, msg);
                 return seq;
             }
-        } else if (ros_wire_take(&c->wire, c->reader, c->sample, c->scratch) == 1) {
-            memcpy(&seq, c->sample, sizeof seq);
-            return seq;
+        } else {
+            struct ddsi_serdata *sample;
+            uint32_t count;
+            if (ros_wire_take_serialized(c->reader, &sample) == 1) {
+                bool ok = ros_wire_tail_count(&c->wire, sample, &count) && count <= c->count &&
+                          ros_wire_deserialize(&c->wire, sample, c->sample, count, c->scratch);
+                ddsi_serdata_unref(sample);
+                if (ok) {
+                    memcpy(&seq, c->sample, sizeof seq);
+                    return seq;
+                }
+            }
         }
         int64_t left = deadline - now_ns();
         if (left <= 0)
@@ -238,6 +258,50 @@ static int ping(channel *c, long rounds, const char *label)
     return 0;
 }
 
+/* Until a reader is connected (for zloan through the bridge: the bridge's
+ * subscription, made once the remote reader matched), then half a second
+ * more for the other side to settle. */
+static void wait_for_reader(channel *c)
+{
+    for (int i = 0; i < 1000 && !stop; i++) {
+        if (!c->dds) {
+            zl_publisher_stats st;
+            zl_publisher_update_connections(c->pub);
+            if (zl_publisher_get_stats(c->pub, &st) == 0 && st.subscriptions > 0)
+                break;
+        } else {
+            dds_publication_matched_status_t st;
+            if (dds_get_publication_matched_status(c->writer, &st) == 0 && st.current_count > 0)
+                break;
+        }
+        usleep(20000);
+    }
+    usleep(500000);
+}
+
+/* rate messages a second for seconds: each one sent when it is due (late
+ * ones at once, to catch up), sleeping until the next is due. */
+static void paced(channel *c, double rate, double seconds)
+{
+    long total = (long)(rate * seconds), sent = 0;
+    int64_t start = now_ns();
+    while (sent < total && !stop) {
+        long due = (long)((double)(now_ns() - start) * rate / 1e9) + 1;
+        while (sent < due && sent < total)
+            channel_send(c, (uint64_t)++sent);
+        int64_t next = start + (int64_t)((double)sent * 1e9 / rate);
+        int64_t wait = next - now_ns();
+        if (wait > 0) {
+            struct timespec ts = {.tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    /* A publisher that blocks (a full pool, Cyclone's throttling) offers
+     * less than asked: say what it managed. */
+    printf("sent %ld in %.2f s\n", sent, (double)(now_ns() - start) / 1e9);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -252,7 +316,7 @@ int main(int argc, char **argv)
     const char *verb = mode + (dds ? 4 : 3);
     channel c;
     if (strcmp(verb, "echo") == 0 && argc >= 5) {
-        channel_open(&c, dds, argv[4], argv[3], argv[2]);
+        channel_open(&c, dds, argv[4], argv[3], argv[2], strcmp(argv[4], "large") == 0 ? 2 : 32);
         while (!stop) {
             uint64_t seq = channel_receive(&c, 200);
             if (seq != 0)
@@ -261,38 +325,30 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(verb, "ping") == 0 && argc >= 7) {
-        channel_open(&c, dds, argv[4], argv[2], argv[3]);
+        channel_open(&c, dds, argv[4], argv[2], argv[3], strcmp(argv[4], "large") == 0 ? 2 : 32);
         return ping(&c, strtol(argv[5], NULL, 10), argv[6]);
     }
-    if (strcmp(verb, "blast") == 0 && argc >= 5) {
-        channel_open(&c, dds, argv[3], argv[2], NULL);
-        long count = strtol(argv[4], NULL, 10);
-        /* Until a reader is connected (for zloan through the bridge: the
-         * bridge's subscription, made once the remote reader matched). */
-        for (int i = 0; i < 1000 && !stop; i++) {
-            if (!c.dds) {
-                zl_publisher_stats st;
-                zl_publisher_update_connections(c.pub);
-                if (zl_publisher_get_stats(c.pub, &st) == 0 && st.subscriptions > 0)
-                    break;
-            } else {
-                dds_publication_matched_status_t st;
-                if (dds_get_publication_matched_status(c.writer, &st) == 0 && st.current_count > 0)
-                    break;
-            }
-            usleep(20000);
+    if ((strcmp(verb, "blast") == 0 && argc >= 5) || (strcmp(verb, "paced") == 0 && argc >= 6)) {
+        bool large = strcmp(argv[3], "large") == 0;
+        channel_open(&c, dds, argv[3], argv[2], NULL, large ? 8 : 64);
+        wait_for_reader(&c);
+        if (strcmp(verb, "blast") == 0) {
+            long count = strtol(argv[4], NULL, 10);
+            for (long i = 1; i <= count && !stop; i++)
+                channel_send(&c, (uint64_t)i);
+        } else {
+            paced(&c, strtod(argv[4], NULL), strtod(argv[5], NULL));
         }
-        usleep(500000);
-        for (long i = 1; i <= count && !stop; i++)
-            channel_send(&c, (uint64_t)i);
         sleep(2);
         return 0;
     }
     if (strcmp(verb, "count") == 0 && argc >= 6) {
-        channel_open(&c, dds, "small", NULL, argv[2]);
+        bool large = argc >= 7 && strcmp(argv[6], "large") == 0;
+        channel_open(&c, dds, large ? "large" : "small", NULL, argv[2], large ? 8 : 64);
         long count = strtol(argv[3], NULL, 10), received = 0;
         int64_t first = 0, last = 0, deadline = now_ns() + strtol(argv[4], NULL, 10) * 1000000;
-        while (received < count && now_ns() < deadline && !stop) {
+        while (received < count && now_ns() < deadline && !stop &&
+               (received == 0 || now_ns() - last < 3000000000LL)) {
             uint64_t seq = channel_receive(&c, 500);
             if (seq == 0)
                 continue;
@@ -301,8 +357,8 @@ int main(int argc, char **argv)
                 first = last;
         }
         double seconds = (double)(last - first) / 1e9;
-        printf("%-28s %8zu B  received %ld of %ld, %.0f msg/s\n", argv[5], c.size, received,
-               count, seconds > 0 ? (double)(received - 1) / seconds : 0.0);
+        printf("%-28s %8zu B  received %ld of %ld, %.0f msg/s over %.2f s\n", argv[5], c.size,
+               received, count, seconds > 0 ? (double)(received - 1) / seconds : 0.0, seconds);
         return 0;
     }
     fprintf(stderr, "net_bench: bad arguments\n");

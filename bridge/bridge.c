@@ -47,6 +47,9 @@
 #define VOLATILE_DEPTH 64
 #define VOLATILE_DEPTH_LARGE 8 /* for messages of LARGE_MESSAGE bytes or more */
 #define LARGE_MESSAGE (1u << 20)
+/* A sized type's largest message, as introspection reports it when its
+ * count has no bound (zl_topic_info.payload_size). */
+#define UNBOUNDED_PAYLOAD ((uint64_t)1 << 40)
 
 typedef struct bridged_topic {
     bool used;
@@ -65,11 +68,16 @@ typedef struct bridged_topic {
     uint32_t writer_history;
     zl_subscription *subscription;
     uint64_t forwarded_out;
+    uint64_t write_errors; /* the first is reported, the rest counted */
     /* DDS → local. */
     dds_entity_t reader;
     zl_publisher *publisher;
     uint64_t publisher_id;
+    /* A sample taken from the reader that found no loan yet (the pool was
+     * exhausted): it is published first on the next round. */
+    struct ddsi_serdata *pending;
     uint64_t forwarded_in;
+    uint64_t dropped_in; /* samples no loan or deserialization could hold */
 } bridged_topic;
 
 typedef struct bridge {
@@ -162,11 +170,23 @@ static bool topic_prepare(bridge *b, bridged_topic *t, const zl_topic_info *info
     if (ros_wire_type_init(&t->wire, info->type_name, (size_t)info->type_size, t->fields,
                            t->field_count) != 0)
         return false;
+    /* A sized type's largest message exceeds its fixed part; its tail must
+     * be described (ZL_FIELD_TAIL) for the bridge to know what to send. */
+    if ((info->payload_size != info->type_size) != t->wire.has_tail) {
+        fprintf(stderr, "zloan-bridge: topic %s (type '%s') is sized but its field description "
+                "does not name its tail (ZL_FIELD_TAIL): not bridged\n", info->name,
+                info->type_name);
+        ros_wire_type_fini(&t->wire);
+        return false;
+    }
     snprintf(t->type_name, sizeof t->type_name, "%s", info->type_name);
     size_t alignment = 1;
     for (size_t i = 0; i < t->field_count; i++) {
-        /* The strictest scalar of the struct; zloan checks it against size. */
-        size_t a = t->fields[i].kind == ZL_FIELD_STRUCT ? 8 : t->fields[i].size;
+        /* The strictest scalar of the struct (a sized type's tail counts by
+         * its element); zloan checks it against size. */
+        size_t a = t->fields[i].kind == ZL_FIELD_STRUCT ? 8
+                   : t->fields[i].size == 0             ? t->wire.tail_element_size
+                                                        : t->fields[i].size;
         while (a > 1 && (a > 8 || t->fields[i].offset % a != 0 || (a & (a - 1)) != 0))
             a >>= 1;
         if (a > alignment)
@@ -175,6 +195,15 @@ static bool topic_prepare(bridge *b, bridged_topic *t, const zl_topic_info *info
     t->type = (zl_type){.name = t->type_name, .size = (size_t)info->type_size,
                         .alignment = alignment, .plain = true, .fields = t->fields,
                         .field_count = t->field_count, .layout_hash = info->layout_hash};
+    if (t->wire.has_tail) {
+        /* A sized type: its largest message gives the bound of its count
+         * (rounded up to the alignment, which gives back the same largest
+         * message), or there is none. */
+        t->type.element_size = t->wire.tail_element_size;
+        if (info->payload_size < UNBOUNDED_PAYLOAD && info->payload_size >= info->type_size)
+            t->type.max_count =
+                (size_t)(info->payload_size - info->type_size) / t->type.element_size;
+    }
     char dds_name[ROS_WIRE_DDS_NAME_MAX];
     if (!ros_wire_topic_name(info->name, dds_name, sizeof dds_name))
         return false;
@@ -190,6 +219,13 @@ static bool topic_prepare(bridge *b, bridged_topic *t, const zl_topic_info *info
     t->unmappable = false;
     LOG(b, "topic %s: DDS %s of type %s", info->name, dds_name, t->wire.dds_type_name);
     return true;
+}
+
+/* Whether the topic's messages may be large: a fixed size of 1 MiB or
+ * more, or a sized type (an image, a point cloud). */
+static bool topic_large(const bridged_topic *t)
+{
+    return t->type.size >= LARGE_MESSAGE || t->type.element_size != 0;
 }
 
 static void subscription_close(bridge *b, bridged_topic *t)
@@ -222,6 +258,10 @@ static void writer_close(bridge *b, bridged_topic *t)
 
 static void reader_close(bridge *b, bridged_topic *t)
 {
+    if (t->pending != NULL) {
+        ddsi_serdata_unref(t->pending);
+        t->pending = NULL;
+    }
     if (t->reader > 0) {
         dds_delete(t->reader);
         t->reader = 0;
@@ -236,7 +276,7 @@ static void reader_close(bridge *b, bridged_topic *t)
 
 static void writer_open(bridge *b, bridged_topic *t, uint32_t history)
 {
-    uint32_t depth = t->type.size >= LARGE_MESSAGE ? VOLATILE_DEPTH_LARGE : VOLATILE_DEPTH;
+    uint32_t depth = topic_large(t) ? VOLATILE_DEPTH_LARGE : VOLATILE_DEPTH;
     dds_qos_t *qos = ros_wire_qos(history > 0 ? history : depth, history > 0);
     if (qos == NULL)
         return;
@@ -257,10 +297,17 @@ static void reader_open(bridge *b, bridged_topic *t, uint32_t depth, bool transi
     zl_publisher_options_init(&po);
     po.max_loans = 2;
     po.history = transient_local ? (depth > 64 ? 64 : depth) : 0;
-    if (t->type.size >= LARGE_MESSAGE) {
+    if (topic_large(t)) {
         /* Large messages: a pool for a few subscriptions, a few deep. */
         po.max_subscriptions = 4;
         po.chunks_per_subscription = 8;
+    } else {
+        /* Samples arrive in bursts (the bridge's thread was busy writing
+         * a large message, the network delivered a batch): a subscription
+         * may then hold as many as its depth before it takes, and the
+         * default share (24) would drop the oldest of a burst that its
+         * depth has room for. */
+        po.chunks_per_subscription = depth < 2 ? 2 : depth > 4096 ? 4096 : depth;
     }
     int rc = zl_publisher_create(b->context, t->name, &t->type, &po, &t->publisher);
     if (rc != 0) {
@@ -409,29 +456,52 @@ static void forward_out(bridged_topic *t)
     while (zl_subscription_take_loan(t->subscription, &message, &info) == 0) {
         /* What this bridge injected goes no further (no echo, no loop). */
         if (t->publisher_id == 0 || info.publisher_id != t->publisher_id) {
-            dds_return_t rc = ros_wire_write(&t->wire, t->writer, message, t->scratch);
+            dds_return_t rc = ros_wire_write(&t->wire, t->writer, message, info.count, t->scratch);
             if (rc == 0)
                 t->forwarded_out++;
-            else
-                fprintf(stderr, "zloan-bridge: write on %s: %s\n", t->name, dds_strretcode(rc));
+            else if (t->write_errors++ == 0) /* a lost link fails every write: say it once */
+                fprintf(stderr, "zloan-bridge: write on %s: %s (further failures are counted)\n",
+                        t->name, dds_strretcode(rc));
         }
         zl_subscription_return_loan(t->subscription, message);
     }
 }
 
+/* Publishes what the DDS reader received: each sample's tail length is
+ * read from its CDR first, so that the loan has exactly the room it needs
+ * and Cyclone deserializes into it. A sample that finds no loan (the pool
+ * is exhausted: local subscriptions hold it) waits in t->pending. */
 static void forward_in(bridged_topic *t)
 {
     for (;;) {
-        void *loan;
-        if (zl_publisher_loan(t->publisher, &loan) != 0)
+        struct ddsi_serdata *sample = t->pending;
+        t->pending = NULL;
+        if (sample == NULL && ros_wire_take_serialized(t->reader, &sample) != 1)
             return;
-        int n = ros_wire_take(&t->wire, t->reader, loan, t->scratch);
-        if (n != 1) {
-            zl_publisher_return_loan(t->publisher, loan);
+        uint32_t count;
+        void *loan;
+        if (!ros_wire_tail_count(&t->wire, sample, &count)) {
+            t->dropped_in++;
+            ddsi_serdata_unref(sample);
+            continue;
+        }
+        int rc = t->wire.has_tail ? zl_publisher_loan_sized(t->publisher, count, &loan)
+                                  : zl_publisher_loan(t->publisher, &loan);
+        if (rc == ZL_EEXHAUSTED || rc == ZL_ENOSHM || rc == ZL_ETOOMANYLOANS) {
+            t->pending = sample;
             return;
         }
-        if (zl_publisher_publish_loan(t->publisher, loan) == 0)
+        if (rc == 0 && ros_wire_deserialize(&t->wire, sample, loan, count, t->scratch) &&
+            zl_publisher_publish_loan(t->publisher, loan) == 0) {
             t->forwarded_in++;
+        } else {
+            if (rc == 0)
+                zl_publisher_return_loan(t->publisher, loan);
+            if (t->dropped_in++ == 0)
+                fprintf(stderr, "zloan-bridge: a sample on %s could not be published locally "
+                        "(%s)\n", t->name, rc != 0 ? zl_strerror(rc) : "deserialization");
+        }
+        ddsi_serdata_unref(sample);
     }
 }
 
@@ -494,8 +564,9 @@ static void shutdown_bridge(bridge *b)
         bridged_topic *t = &b->topics[i];
         if (!t->used)
             continue;
-        LOG(b, "topic %s: %llu out, %llu in", t->name, (unsigned long long)t->forwarded_out,
-            (unsigned long long)t->forwarded_in);
+        LOG(b, "topic %s: %llu out (%llu failed), %llu in (%llu dropped)", t->name,
+            (unsigned long long)t->forwarded_out, (unsigned long long)t->write_errors,
+            (unsigned long long)t->forwarded_in, (unsigned long long)t->dropped_in);
         writer_close(b, t);
         reader_close(b, t);
         if (t->wire_ready)

@@ -74,7 +74,7 @@ static bool ops_fields(ops_builder *b, const zl_field *fields, size_t count, siz
     for (size_t i = 0; i < count; i++) {
         const zl_field *f = &fields[i];
         if (f->kind == ZL_FIELD_STRUCT) {
-            if (f->element_size == 0)
+            if (f->element_size == 0 || f->size == 0)
                 return false;
             for (size_t at = 0; at < f->size; at += f->element_size)
                 if (!ops_fields(b, f->fields, f->field_count, base + f->offset + at, depth + 1))
@@ -82,8 +82,9 @@ static bool ops_fields(ops_builder *b, const zl_field *fields, size_t count, siz
             continue;
         }
         size_t element = kind_size(f->kind);
-        if (element == 0 || f->size % element != 0 || base + f->offset > UINT32_MAX)
-            return false;
+        if (element == 0 || f->size == 0 || f->size % element != 0 ||
+            base + f->offset > UINT32_MAX)
+            return false; /* size 0: a tail anywhere but last (a corrupt description) */
         size_t n = f->size / element;
         uint32_t offset = (uint32_t)(base + f->offset);
         uint32_t flags;
@@ -102,20 +103,6 @@ static bool ops_fields(ops_builder *b, const zl_field *fields, size_t count, siz
         }
     }
     return true;
-}
-
-/* Whether the struct ends in a sequence: "X_length" (U32) then array X. */
-static bool find_tail(const zl_field *fields, size_t count)
-{
-    if (count < 2)
-        return false;
-    const zl_field *length = &fields[count - 2], *tail = &fields[count - 1];
-    size_t element = kind_size(tail->kind);
-    if (length->kind != ZL_FIELD_U32 || length->size != 4 || element == 0 ||
-        tail->kind == ZL_FIELD_CHAR || tail->size / element < 2)
-        return false;
-    size_t n = strlen(tail->name);
-    return strncmp(length->name, tail->name, n) == 0 && strcmp(length->name + n, "_length") == 0;
 }
 
 bool ros_wire_topic_name(const char *zloan_topic, char *out, size_t out_size)
@@ -143,12 +130,12 @@ bool ros_wire_type_name(const char *zloan_type, char *out, size_t out_size)
     return n > 0 && (size_t)n < out_size;
 }
 
-int ros_wire_type_init(ros_wire_type *wire, const char *zloan_type_name, size_t message_size,
+int ros_wire_type_init(ros_wire_type *wire, const char *zloan_type_name, size_t fixed_size,
                        const zl_field *fields, size_t field_count)
 {
     memset(wire, 0, sizeof *wire);
     char dds_name[ROS_WIRE_DDS_NAME_MAX];
-    if (fields == NULL || field_count == 0 || message_size > UINT32_MAX / 2 ||
+    if (fields == NULL || field_count == 0 || fixed_size > UINT32_MAX / 2 ||
         !ros_wire_type_name(zloan_type_name, dds_name, sizeof dds_name)) {
         fprintf(stderr, "zloan-bridge: type '%s' has no field description or is too large\n",
                 zloan_type_name);
@@ -159,27 +146,23 @@ int ros_wire_type_init(ros_wire_type *wire, const char *zloan_type_name, size_t 
     wire->dds_type_name = strdup(dds_name);
     if (b.ops == NULL || b.string_ends == NULL || wire->dds_type_name == NULL)
         goto fail;
-    wire->message_size = message_size;
-    wire->sample_size = message_size;
-    wire->has_tail = find_tail(fields, field_count);
-    size_t plain_count = wire->has_tail ? field_count - 2 : field_count;
-    if (!ops_fields(&b, fields, plain_count, 0, 0))
+    wire->fixed_size = fixed_size;
+    wire->sample_size = fixed_size;
+    /* A sized type's tail: the last field, of size 0 (ZL_FIELD_TAIL). */
+    const zl_field *tail = fields[field_count - 1].size == 0 ? &fields[field_count - 1] : NULL;
+    wire->has_tail = tail != NULL;
+    if (!ops_fields(&b, fields, wire->has_tail ? field_count - 1 : field_count, 0, 0))
         goto unmappable;
     if (wire->has_tail) {
-        const zl_field *length = &fields[field_count - 2], *tail = &fields[field_count - 1];
-        wire->tail_offset = tail->offset;
-        wire->tail_length_offset = length->offset;
         wire->tail_element_size = kind_size(tail->kind);
-        wire->tail_capacity = (uint32_t)(tail->size / wire->tail_element_size);
-        wire->sequence_offset = (tail->offset + 7) & ~(size_t)7;
+        if (wire->tail_element_size == 0 || tail->offset != fixed_size)
+            goto unmappable; /* a struct tail, or one that is not where the type says */
+        wire->sequence_offset = (fixed_size + 7) & ~(size_t)7;
         wire->sample_size = wire->sequence_offset + sizeof(dds_sequence_t);
-        if (wire->tail_offset + tail->size != message_size &&
-            message_size - (wire->tail_offset + tail->size) >= 8)
-            goto unmappable; /* X must end the struct (padding aside) */
         uint32_t flags;
         uint32_t value = kind_value(tail->kind, &flags);
-        uint32_t args[2] = {(uint32_t)wire->sequence_offset, wire->tail_capacity};
-        if (!ops_emit(&b, DDS_OP_ADR | DDS_OP_TYPE_BSQ | (value << 8) | flags, args, 2))
+        uint32_t args[1] = {(uint32_t)wire->sequence_offset};
+        if (!ops_emit(&b, DDS_OP_ADR | DDS_OP_TYPE_SEQ | (value << 8) | flags, args, 1))
             goto unmappable;
     }
     if (!ops_emit(&b, DDS_OP_RTS, NULL, 0))
@@ -221,70 +204,139 @@ void ros_wire_type_fini(ros_wire_type *wire)
 }
 
 dds_return_t ros_wire_write(const ros_wire_type *wire, dds_entity_t writer, const void *message,
-                            void *scratch)
+                            size_t count, void *scratch)
 {
     const unsigned char *bytes = message;
     if (!wire->has_tail && wire->string_count == 0)
         return dds_write(writer, message);
-    if (!wire->has_tail) {
-        memcpy(scratch, bytes, wire->message_size);
-        for (size_t i = 0; i < wire->string_count; i++)
-            ((unsigned char *)scratch)[wire->string_ends[i]] = 0;
-        return dds_write(writer, scratch);
-    }
-    uint32_t length;
-    memcpy(&length, bytes + wire->tail_length_offset, sizeof length);
-    if (length > wire->tail_capacity)
-        return DDS_RETCODE_BAD_PARAMETER;
-    memcpy(scratch, bytes, wire->tail_offset);
+    if (wire->has_tail && count > UINT32_MAX / wire->tail_element_size)
+        return DDS_RETCODE_BAD_PARAMETER; /* beyond what a CDR sample can hold */
+    memcpy(scratch, bytes, wire->fixed_size);
     for (size_t i = 0; i < wire->string_count; i++)
         ((unsigned char *)scratch)[wire->string_ends[i]] = 0;
-    /* The sequence points into the message: Cyclone serializes the tail from
-     * the loan itself and never frees it (_release false). */
-    dds_sequence_t seq = {._maximum = length, ._length = length,
-                          ._buffer = (uint8_t *)(uintptr_t)(bytes + wire->tail_offset),
-                          ._release = false};
-    memcpy((unsigned char *)scratch + wire->sequence_offset, &seq, sizeof seq);
+    if (wire->has_tail) {
+        /* The sequence points into the message: Cyclone serializes the tail
+         * from the loan itself and never frees it (_release false). */
+        dds_sequence_t seq = {._maximum = (uint32_t)count, ._length = (uint32_t)count,
+                              ._buffer = (uint8_t *)(uintptr_t)(bytes + wire->fixed_size),
+                              ._release = false};
+        memcpy((unsigned char *)scratch + wire->sequence_offset, &seq, sizeof seq);
+    }
     return dds_write(writer, scratch);
 }
 
-int ros_wire_take(const ros_wire_type *wire, dds_entity_t reader, void *message, void *scratch)
+int ros_wire_take_serialized(dds_entity_t reader, struct ddsi_serdata **sample)
 {
-    unsigned char *bytes = message;
     for (;;) {
         dds_sample_info_t info;
-        void *samples[1] = {wire->has_tail ? scratch : message};
-        dds_sequence_t *seq = NULL;
-        if (wire->has_tail) {
-            memset(scratch, 0, wire->sequence_offset);
-            seq = (dds_sequence_t *)(void *)((unsigned char *)scratch + wire->sequence_offset);
-            /* Cyclone deserializes the tail straight into the loan: the
-             * bound (tail_capacity) was checked when the sample arrived. */
-            *seq = (dds_sequence_t){._maximum = wire->tail_capacity, ._length = 0,
-                                    ._buffer = bytes + wire->tail_offset, ._release = false};
-        }
-        dds_return_t n = dds_take(reader, samples, &info, 1, 1);
+        dds_return_t n = dds_takecdr(reader, sample, 1, &info, 0);
         if (n <= 0)
             return n;
-        if (!info.valid_data)
-            continue;
-        if (!wire->has_tail)
+        if (info.valid_data)
             return 1;
-        uint32_t length = seq->_length;
-        if (seq->_buffer != bytes + wire->tail_offset) {
-            /* Cyclone chose its own buffer after all: copy, then free it. */
-            if (length <= wire->tail_capacity && seq->_buffer != NULL)
-                memcpy(bytes + wire->tail_offset, seq->_buffer,
-                       (size_t)length * wire->tail_element_size);
-            if (seq->_release)
-                dds_free(seq->_buffer);
-            if (length > wire->tail_capacity)
-                continue;
-        }
-        memcpy(bytes, scratch, wire->tail_offset);
-        memcpy(bytes + wire->tail_length_offset, &length, sizeof length);
-        return 1;
+        ddsi_serdata_unref(*sample);
     }
+}
+
+/* Reads a 4-byte unsigned at *at (aligned first) of cdr (size bytes,
+ * counted from after the encapsulation header), in the sample's byte
+ * order; false past the end. */
+static bool cdr_get4(const unsigned char *cdr, size_t size, bool swap, size_t *at, uint32_t *v)
+{
+    *at = (*at + 3) & ~(size_t)3;
+    if (*at > size || size - *at < 4)
+        return false;
+    memcpy(v, cdr + *at, 4);
+    if (swap)
+        *v = __builtin_bswap32(*v);
+    *at += 4;
+    return true;
+}
+
+/* Walks the fixed part's operations over cdr and reads the tail's length:
+ * XCDR1 aligns each primitive to its size (up to 8), a string is a 4-byte
+ * length then its bytes, a sequence a 4-byte length then its elements. */
+static bool cdr_tail_length(const ros_wire_type *wire, const unsigned char *cdr, size_t size,
+                            bool swap, uint32_t *count)
+{
+    static const size_t primitive_size[] = {[DDS_OP_VAL_1BY] = 1, [DDS_OP_VAL_2BY] = 2,
+                                            [DDS_OP_VAL_4BY] = 4, [DDS_OP_VAL_8BY] = 8,
+                                            [DDS_OP_VAL_BLN] = 1};
+    size_t at = 0;
+    for (const uint32_t *op = wire->ops; DDS_OP(*op) != DDS_OP_RTS;) {
+        enum dds_stream_typecode type = DDS_OP_TYPE(*op);
+        if (type == DDS_OP_VAL_SEQ)
+            return cdr_get4(cdr, size, swap, &at, count);
+        if (type == DDS_OP_VAL_BST) {
+            uint32_t length;
+            if (!cdr_get4(cdr, size, swap, &at, &length) || length > size - at)
+                return false;
+            at += length;
+            op += 3;
+            continue;
+        }
+        bool array = type == DDS_OP_VAL_ARR;
+        enum dds_stream_typecode element = array ? DDS_OP_SUBTYPE(*op) : type;
+        if ((size_t)element >= sizeof primitive_size / sizeof primitive_size[0] ||
+            primitive_size[element] == 0)
+            return false; /* not an operation ros_wire_type_init emits */
+        size_t n = array ? op[2] : 1, one = primitive_size[element];
+        at = (at + one - 1) & ~(one - 1);
+        if (at > size || n > (size - at) / one)
+            return false;
+        at += n * one;
+        op += array ? 3 : 2;
+    }
+    return false; /* no tail */
+}
+
+bool ros_wire_tail_count(const ros_wire_type *wire, const struct ddsi_serdata *sample,
+                         uint32_t *count)
+{
+    *count = 0;
+    if (!wire->has_tail)
+        return true;
+    uint32_t size = ddsi_serdata_size(sample);
+    if (size < 4)
+        return false;
+    ddsrt_iovec_t ref;
+    struct ddsi_serdata *held = ddsi_serdata_to_ser_ref(sample, 0, size, &ref);
+    if (held == NULL)
+        return false;
+    const unsigned char *bytes = ref.iov_base;
+    /* The encapsulation header: 0x00 0x01 is little-endian CDR, 0x00 0x00
+     * big-endian (Cyclone turns a received sample to this host's order and
+     * says so here). */
+    bool little = bytes[1] & 1;
+    bool swap = little != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
+    bool ok = ref.iov_len >= 4 && cdr_tail_length(wire, bytes + 4, ref.iov_len - 4, swap, count);
+    ddsi_serdata_to_ser_unref(held, &ref);
+    return ok;
+}
+
+bool ros_wire_deserialize(const ros_wire_type *wire, const struct ddsi_serdata *sample,
+                          void *message, uint32_t count, void *scratch)
+{
+    if (!wire->has_tail)
+        return ddsi_serdata_to_sample(sample, message, NULL, NULL);
+    unsigned char *bytes = message;
+    dds_sequence_t *seq =
+        (dds_sequence_t *)(void *)((unsigned char *)scratch + wire->sequence_offset);
+    /* Cyclone deserializes the tail straight into the loan, which has room
+     * for exactly count elements: it reuses a buffer whose _maximum is
+     * large enough and never frees one whose _release is false. */
+    *seq = (dds_sequence_t){._maximum = count, ._length = 0, ._buffer = bytes + wire->fixed_size,
+                            ._release = false};
+    if (!ddsi_serdata_to_sample(sample, scratch, NULL, NULL))
+        return false;
+    if (seq->_buffer != bytes + wire->fixed_size || seq->_length != count) {
+        /* Not the length read beforehand: Cyclone allocated, or truncated. */
+        if (seq->_release && seq->_buffer != bytes + wire->fixed_size)
+            dds_free(seq->_buffer);
+        return false;
+    }
+    memcpy(bytes, scratch, wire->fixed_size);
+    return true;
 }
 
 dds_qos_t *ros_wire_qos(uint32_t depth, bool transient_local)

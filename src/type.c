@@ -61,9 +61,11 @@ static bool append(char *out, size_t out_size, size_t *at, const char *format, .
     return true;
 }
 
-/* Checks fields (bounded by size bytes) and writes their text. */
+/* Checks fields (bounded by size bytes) and writes their text. tail_element
+ * is a sized type's element size at the top level (0 elsewhere): its last
+ * field may then be the tail, of size 0 at offset size ("u8 data[]@120"). */
 static int describe(const char *type_name, const zl_field *fields, size_t count, size_t size,
-                    int depth, char *out, size_t out_size, size_t *at)
+                    size_t tail_element, int depth, char *out, size_t out_size, size_t *at)
 {
     if (depth > MAX_NESTING)
         return zl__fail(ZL_EINVAL, "type '%s' nests structs more than %d deep", type_name,
@@ -79,7 +81,12 @@ static int describe(const char *type_name, const zl_field *fields, size_t count,
         if (element == 0)
             return zl__fail(ZL_EINVAL, "type '%s': field %s has an invalid kind %d", type_name,
                             f->name, (int)f->kind);
-        if (f->size == 0 || f->size % element != 0)
+        bool tail = tail_element != 0 && i == count - 1 && f->size == 0;
+        if (tail && (f->offset != size || element != tail_element))
+            return zl__fail(ZL_EINVAL, "type '%s': tail field %s must lie at offset %zu with "
+                            "elements of %zu bytes (it has offset %zu, elements of %zu)",
+                            type_name, f->name, size, tail_element, f->offset, element);
+        if (!tail && (f->size == 0 || f->size % element != 0))
             return zl__fail(ZL_EINVAL,
                             "type '%s': field %s has %zu bytes, not a multiple of its kind's %zu",
                             type_name, f->name, f->size, element);
@@ -92,8 +99,8 @@ static int describe(const char *type_name, const zl_field *fields, size_t count,
         if (f->kind == ZL_FIELD_STRUCT) {
             if (!append(out, out_size, at, "{"))
                 goto full;
-            int rc = describe(type_name, f->fields, f->field_count, f->element_size, depth + 1,
-                              out, out_size, at);
+            int rc = describe(type_name, f->fields, f->field_count, f->element_size, 0,
+                              depth + 1, out, out_size, at);
             if (rc != 0)
                 return rc;
             if (!append(out, out_size, at, "}:%zu", f->element_size))
@@ -102,6 +109,11 @@ static int describe(const char *type_name, const zl_field *fields, size_t count,
             goto full;
         }
         size_t n = f->size / element;
+        if (tail) {
+            if (!append(out, out_size, at, " %s[]@%zu", f->name, f->offset))
+                goto full;
+            continue;
+        }
         if (!(n == 1 ? append(out, out_size, at, " %s@%zu", f->name, f->offset)
                      : append(out, out_size, at, " %s[%zu]@%zu", f->name, n, f->offset)))
             goto full;
@@ -121,7 +133,7 @@ int zl_type_describe(const zl_type *type, char *out, size_t out_size)
         return 0;
     size_t at = 0;
     int rc = describe(type->name != NULL ? type->name : "?", type->fields, type->field_count,
-                      type->size, 0, out, out_size, &at);
+                      type->size, type->element_size, 0, out, out_size, &at);
     if (rc != 0)
         out[0] = '\0';
     return rc;

@@ -94,7 +94,10 @@ static bool parse_field(const char **p, zl_field *f, int depth)
     f->name = name;
     *p += len;
     size_t n = 1;
-    if (**p == '[') {
+    if ((*p)[0] == '[' && (*p)[1] == ']') {
+        n = 0; /* a sized type's tail: size 0, as ZL_FIELD_TAIL writes it */
+        *p += 2;
+    } else if (**p == '[') {
         (*p)++;
         if (!parse_number(p, &n) || **p != ']' || n == 0)
             return false;
@@ -222,6 +225,8 @@ static void print_fields(FILE *out, const zl_field *fields, size_t count,
         fputc('{', out);
     for (size_t i = 0; i < count; i++) {
         const zl_field *f = &fields[i];
+        if (f->size == 0)
+            continue; /* a sized type's tail: its count is not known here */
         if (json) {
             fprintf(out, "%s\"%s\": ", i > 0 ? ", " : "", f->name);
             print_value(out, f, msg + f->offset, depth, true);

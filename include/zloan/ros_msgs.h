@@ -9,14 +9,15 @@
  *
  * The bridge maps fields to XCDR1 like this (docs/bridge.md):
  *   - an array of CHAR is a string (bounded by the array, its NUL included);
- *   - a U32 field "X_length" directly before an array "X" that ends the
- *     struct is not sent: it is the length of the sequence X (bounded by the
- *     array). This is the stand-in for a variable tail until loans can be
- *     sized: an Image always occupies ZL_ROS_IMAGE_DATA_MAX bytes in shared
- *     memory, whatever its data_length.
+ *   - the tail of a sized type (ZL_FIELD_TAIL) is a sequence whose length
+ *     is the message's count: an Image is a sized type whose fixed part is
+ *     header..step and whose tail is data, so a loan holds exactly the
+ *     pixels it is asked for (zl_publisher_loan_sized(pub, step * height,
+ *     &loan)) and a subscription learns their number in
+ *     zl_message_info.count;
  *   - nested structs are inlined (XCDR1 puts nothing between members).
- * A string or sequence a remote writer sends beyond these bounds is dropped
- * by the bridge's DDS reader, never truncated.
+ * A string a remote writer sends beyond its bound is dropped by the
+ * bridge's DDS reader, never truncated.
  */
 #ifndef ZLOAN_ROS_MSGS_H
 #define ZLOAN_ROS_MSGS_H
@@ -37,7 +38,15 @@
 #define ZL_ROS_STRING_MAX 256            /**< bytes of String.data, its NUL included */
 #define ZL_ROS_FRAME_ID_MAX 64           /**< bytes of Header.frame_id, NUL included */
 #define ZL_ROS_ENCODING_MAX 32           /**< bytes of Image.encoding, NUL included */
-#define ZL_ROS_IMAGE_DATA_MAX (4u << 20) /**< bytes of Image.data: 4 MiB */
+
+/** The bound of a flexible array member: none in C; ISO C++ has no flexible
+ * array member, so there the tail is declared with one element (only its
+ * offset and element size enter the type's descriptor). */
+#ifndef __cplusplus
+#define ZL_ROS_TAIL
+#else
+#define ZL_ROS_TAIL 1
+#endif
 
 /** std_msgs/msg/String */
 typedef struct zl_ros_string {
@@ -56,7 +65,10 @@ typedef struct zl_ros_header {
     char frame_id[ZL_ROS_FRAME_ID_MAX]; /**< coordinate frame, NUL-terminated */
 } zl_ros_header;
 
-/** sensor_msgs/msg/Image: data holds data_length bytes. */
+/** sensor_msgs/msg/Image, a sized type: the fixed part, then data, whose
+ * byte count the loan carries (ROS 2's unbounded uint8[] data). A message
+ * of N bytes of data takes zl_type_message_size(&zl_ros_image_type, N)
+ * bytes of shared memory. */
 typedef struct zl_ros_image {
     zl_ros_header header;               /**< time and frame of the image */
     uint32_t height;                    /**< rows */
@@ -64,8 +76,7 @@ typedef struct zl_ros_image {
     char encoding[ZL_ROS_ENCODING_MAX]; /**< pixel encoding ("rgb8", ...), NUL-terminated */
     uint8_t is_bigendian;               /**< byte order of the pixel data */
     uint32_t step;                      /**< bytes of one row */
-    uint32_t data_length;               /**< bytes used in data (the sequence's length) */
-    uint8_t data[ZL_ROS_IMAGE_DATA_MAX]; /**< the pixels, step * height bytes */
+    uint8_t data[ZL_ROS_TAIL];          /**< the pixels: the tail, step * height bytes */
 } zl_ros_image;
 
 /** geometry_msgs/msg/Vector3: a plain struct whose bytes are its wire form
@@ -90,8 +101,7 @@ static const zl_field ZL_ROS_MAYBE_UNUSED zl_ros_image_fields[] = {
     ZL_FIELD(zl_ros_image, CHAR, encoding),
     ZL_FIELD(zl_ros_image, U8, is_bigendian),
     ZL_FIELD(zl_ros_image, U32, step),
-    ZL_FIELD(zl_ros_image, U32, data_length),
-    ZL_FIELD(zl_ros_image, U8, data)};
+    ZL_FIELD_TAIL(zl_ros_image, U8, data)};
 static const zl_field ZL_ROS_MAYBE_UNUSED zl_ros_vector3_fields[] = {ZL_FIELD(zl_ros_vector3, F64, x),
                                                  ZL_FIELD(zl_ros_vector3, F64, y),
                                                  ZL_FIELD(zl_ros_vector3, F64, z)};
@@ -110,11 +120,26 @@ static const zl_field ZL_ROS_MAYBE_UNUSED zl_ros_vector3_fields[] = {ZL_FIELD(zl
       sizeof(T##_fields) / sizeof(T##_fields[0]), true, 0, nullptr, nullptr, nullptr }
 #endif
 
+/** Descriptor of described sized type T (as ZL_TYPE_SIZED with the fields
+ * T_fields, which end with ZL_FIELD_TAIL of member) under its ROS 2 name,
+ * with no bound on the tail's count. */
+#ifndef __cplusplus
+#define ZL_ROS_TYPE_SIZED(T, ros_name, member)                                          \
+    { .name = (ros_name), .size = offsetof(T, member), .alignment = _Alignof(T),          \
+      .plain = true, .element_size = sizeof(((T *)0)->member[0]), .max_count = 0,         \
+      .fields = T##_fields, .field_count = sizeof(T##_fields) / sizeof(T##_fields[0]) }
+#else
+#define ZL_ROS_TYPE_SIZED(T, ros_name, member)                                          \
+    { (ros_name), offsetof(T, member), alignof(T), nullptr, 0,                           \
+      sizeof(static_cast<T *>(nullptr)->member[0]), 0, T##_fields,                       \
+      sizeof(T##_fields) / sizeof(T##_fields[0]), true, 0, nullptr, nullptr, nullptr }
+#endif
+
 /** std_msgs/msg/String, sensor_msgs/msg/Image and geometry_msgs/msg/Vector3
  * as zloan types: publish and subscribe with these to meet ROS 2 nodes on
  * other hosts through zloan-bridge. */
 static const zl_type ZL_ROS_MAYBE_UNUSED zl_ros_string_type = ZL_ROS_TYPE(zl_ros_string, "std_msgs/msg/String");
-static const zl_type ZL_ROS_MAYBE_UNUSED zl_ros_image_type = ZL_ROS_TYPE(zl_ros_image, "sensor_msgs/msg/Image");
+static const zl_type ZL_ROS_MAYBE_UNUSED zl_ros_image_type = ZL_ROS_TYPE_SIZED(zl_ros_image, "sensor_msgs/msg/Image", data);
 static const zl_type ZL_ROS_MAYBE_UNUSED zl_ros_vector3_type =
     ZL_ROS_TYPE(zl_ros_vector3, "geometry_msgs/msg/Vector3");
 

@@ -101,7 +101,8 @@ typedef struct zl_type {
      * enters the layout hash and travels with the topic, so tools decode
      * its messages and a peer whose fields differ (another order, another
      * kind) is refused with a detail naming the first field that differs.
-     * May be NULL. */
+     * A sized type's fields describe its fixed part and may end with its
+     * tail (ZL_FIELD_TAIL). May be NULL. */
     const zl_field *fields;
     size_t field_count; /**< how many fields `fields` has */
     /** true: the message is its bytes (no pointers). */
@@ -163,6 +164,19 @@ typedef struct zl_type {
       sizeof(static_cast<T *>(nullptr)->member), nullptr, 0, 0 }
 #endif
 
+/** The tail of sized type T (ZL_TYPE_SIZED): its flexible array member,
+ * elements of KIND, as the last field of T's description. Its size is 0
+ * (the count varies) and its offset is the type's size; it lets tools and
+ * zloan-bridge know what the tail holds. ZL_TYPE_SIZED leaves a
+ * descriptor's fields empty: set fields and field_count after it. */
+#ifndef __cplusplus
+#define ZL_FIELD_TAIL(T, KIND, member) \
+    { #member, ZL_FIELD_##KIND, offsetof(T, member), 0, NULL, 0, 0 }
+#else
+#define ZL_FIELD_TAIL(T, KIND, member) \
+    { #member, ZL_FIELD_##KIND, offsetof(T, member), 0, nullptr, 0, 0 }
+#endif
+
 /** A member of T that is a struct S (or a fixed array of them) described by
  * the array S_fields. */
 #ifndef __cplusplus
@@ -199,7 +213,8 @@ typedef struct zl_type {
 /** Writes type's field description as text (the form tools show and the
  * topic stores): fields separated by ';', each "KIND NAME[COUNT]@OFFSET"
  * (COUNT only for arrays), KIND one of bool char i8 u8 i16 u16 i32 u32 i64
- * u64 f32 f64 or, for a nested struct, "{FIELDS}:SIZE". Example:
+ * u64 f32 f64 or, for a nested struct, "{FIELDS}:SIZE". A sized type's
+ * tail (ZL_FIELD_TAIL) is written "KIND NAME[]@OFFSET". Example:
  * "f64 x@0;f64 y@8". Writes "" for a type without fields.
  * @retval 0 out holds the text.
  * @retval ZL_EINVAL an argument is NULL, a field is invalid (the detail

@@ -77,8 +77,19 @@ int main()
      * makes the same descriptor in C++ as the header's own. */
     static_assert(ZL_ROS_STRING_MAX > 1 && ZL_ROS_FRAME_ID_MAX > 1 && ZL_ROS_ENCODING_MAX > 1,
                   "ROS bounds");
-    static_assert(ZL_ROS_IMAGE_DATA_MAX == sizeof(static_cast<zl_ros_image *>(nullptr)->data),
-                  "Image.data");
+    static_assert(sizeof(static_cast<zl_ros_image *>(nullptr)->data) == ZL_ROS_TAIL,
+                  "Image.data is the tail");
+    static const zl_type ZL_ROS_MAYBE_UNUSED image_type =
+        ZL_ROS_TYPE_SIZED(zl_ros_image, "sensor_msgs/msg/Image", data);
+    expect_same(image_type, zl_ros_image_type);
+    EXPECT(image_type.element_size == 1 && image_type.size == offsetof(zl_ros_image, data));
+    char image_text[ZL_TYPE_DESCRIPTION_MAX];
+    EXPECT(zl_type_describe(&image_type, image_text, sizeof image_text) == 0);
+    EXPECT(std::strstr(image_text, ";u8 data[]@") != nullptr);
+    /* ZL_FIELD_TAIL as the C side writes it (types_c.c's samples). */
+    static const zl_field samples_fields[] = {ZL_FIELD(samples, U32, count),
+                                              ZL_FIELD_TAIL(samples, U16, values)};
+    EXPECT(samples_fields[1].size == 0 && samples_fields[1].offset == 4);
     static const zl_type ZL_ROS_MAYBE_UNUSED vector3_type =
         ZL_ROS_TYPE(zl_ros_vector3, "geometry_msgs/msg/Vector3");
     expect_same(vector3_type, zl_ros_vector3_type);

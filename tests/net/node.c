@@ -6,8 +6,11 @@
  *                [--wait-subs S] [--linger-ms M] [--max-subs X]
  *     TYPE is string, image or vector3. Waits (up to 20 s) until S
  *     subscriptions are connected, publishes COUNT messages carrying TAG and
- *     a sequence number 1..COUNT (images: 4 MiB of data derived from both),
- *     stays M ms, prints "published N, most subscriptions S"; with
+ *     a sequence number 1..COUNT (images: sized loans of 320x240 rgb8,
+ *     1920x1080 rgb8 and 1024x1024 rgba8 (4 MiB) in turn, their pixels
+ *     derived from both),
+ *     stays M ms, prints "published N, most subscriptions S, dropped D"
+ *     (D: messages a subscription lost, keep-last); with
  *     --max-subs, exits 1 when more than X subscriptions were connected.
  *
  *   net_node sub TOPIC TYPE EXPECT [--timeout-ms T] [--history] [--exact]
@@ -76,7 +79,27 @@ static uint8_t pixel(long tag, long seq, size_t i)
     return (uint8_t)(i * 131 + (size_t)seq * 7 + (size_t)tag);
 }
 
-#define IMAGE_SIDE 1024 /* 1024 × 1024 rgba8: 4 MiB */
+/* The image of sequence seq: three sizes in turn (ros_node.c agrees). */
+typedef struct image_shape {
+    uint32_t width, height, channels;
+    const char *encoding;
+} image_shape;
+
+static image_shape image_shape_of(long seq)
+{
+    static const image_shape shapes[] = {
+        {320, 240, 3, "rgb8"}, {1920, 1080, 3, "rgb8"}, {1024, 1024, 4, "rgba8"}};
+    return shapes[seq % 3];
+}
+
+/* Tail elements of message seq: an image's bytes, 0 for the other types. */
+static size_t tail_count(const zl_type *type, long seq)
+{
+    if (type != &zl_ros_image_type)
+        return 0;
+    image_shape shape = image_shape_of(seq);
+    return (size_t)shape.width * shape.height * shape.channels;
+}
 
 static void fill(const zl_type *type, void *message, long tag, long seq)
 {
@@ -91,19 +114,20 @@ static void fill(const zl_type *type, void *message, long tag, long seq)
         m->header.stamp.sec = (int32_t)seq;
         m->header.stamp.nanosec = (uint32_t)tag;
         snprintf(m->header.frame_id, sizeof m->header.frame_id, "camera_%ld", tag);
-        m->height = IMAGE_SIDE;
-        m->width = IMAGE_SIDE;
-        snprintf(m->encoding, sizeof m->encoding, "rgba8");
+        image_shape shape = image_shape_of(seq);
+        m->height = shape.height;
+        m->width = shape.width;
+        snprintf(m->encoding, sizeof m->encoding, "%s", shape.encoding);
         m->is_bigendian = 0;
-        m->step = IMAGE_SIDE * 4;
-        m->data_length = IMAGE_SIDE * IMAGE_SIDE * 4;
-        for (size_t i = 0; i < m->data_length; i++)
+        m->step = shape.width * shape.channels;
+        for (size_t i = 0, n = tail_count(type, seq); i < n; i++)
             m->data[i] = pixel(tag, seq, i);
     }
 }
 
-/* The tag and sequence a message carries, or false when it is not intact. */
-static bool decode(const zl_type *type, const void *message, long *tag, long *seq)
+/* The tag and sequence a message of count tail elements carries, or false
+ * when it is not intact. */
+static bool decode(const zl_type *type, const void *message, size_t count, long *tag, long *seq)
 {
     if (type == &zl_ros_string_type) {
         const zl_ros_string *m = message;
@@ -121,11 +145,13 @@ static bool decode(const zl_type *type, const void *message, long *tag, long *se
     *seq = m->header.stamp.sec;
     char frame[ZL_ROS_FRAME_ID_MAX];
     snprintf(frame, sizeof frame, "camera_%ld", *tag);
-    if (strcmp(m->header.frame_id, frame) != 0 || strcmp(m->encoding, "rgba8") != 0 ||
-        m->width != IMAGE_SIDE || m->height != IMAGE_SIDE || m->step != IMAGE_SIDE * 4 ||
-        m->data_length != IMAGE_SIDE * IMAGE_SIDE * 4)
+    image_shape shape = image_shape_of(*seq);
+    if (strcmp(m->header.frame_id, frame) != 0 || strcmp(m->encoding, shape.encoding) != 0 ||
+        m->width != shape.width || m->height != shape.height ||
+        m->step != shape.width * shape.channels || count != tail_count(type, *seq) ||
+        count != (size_t)m->step * m->height)
         return false;
-    for (size_t i = 0; i < m->data_length; i++)
+    for (size_t i = 0; i < count; i++)
         if (m->data[i] != pixel(*tag, *seq, i))
             return false;
     return true;
@@ -143,7 +169,7 @@ static int run_publisher(int argc, char **argv)
     zl_publisher_options po;
     zl_publisher_options_init(&po);
     po.history = (uint32_t)option(argc, argv, "--history", 0);
-    if (type->size > (1u << 20)) { /* 4 MiB images: 35 chunks */
+    if (type == &zl_ros_image_type) { /* images up to 6 MiB: 35 chunks */
         po.max_subscriptions = 4;
         po.chunks_per_subscription = 8;
     }
@@ -164,7 +190,9 @@ static int run_publisher(int argc, char **argv)
         if ((long)stats.subscriptions > most_subs)
             most_subs = (long)stats.subscriptions;
         void *loan;
-        int rc = zl_publisher_loan(pub, &loan);
+        int rc = type->element_size != 0
+                     ? zl_publisher_loan_sized(pub, tail_count(type, seq), &loan)
+                     : zl_publisher_loan(pub, &loan);
         if (rc == ZL_EEXHAUSTED) { /* a slow reader holds them all: retry */
             test_sleep_ms(1);
             seq--;
@@ -182,7 +210,10 @@ static int run_publisher(int argc, char **argv)
         zl_publisher_update_connections(pub);
         test_sleep_ms(10);
     }
-    printf("published %ld, most subscriptions %ld\n", published, most_subs);
+    zl_publisher_stats final_stats;
+    MUST(zl_publisher_get_stats(pub, &final_stats));
+    printf("published %ld, most subscriptions %ld, dropped %llu\n", published, most_subs,
+           (unsigned long long)final_stats.dropped);
     fflush(stdout);
     MUST(zl_publisher_destroy(pub));
     MUST(zl_context_destroy(ctx));
@@ -204,7 +235,7 @@ static int run_subscription(int argc, char **argv)
     zl_subscription_options so;
     zl_subscription_options_init(&so);
     so.history = flag(argc, argv, "--history");
-    so.depth = type->size > (1u << 20) ? 6 : 64;
+    so.depth = type == &zl_ros_image_type ? 6 : 64;
     so.max_loans = 1;
     zl_subscription *sub;
     MUST(zl_subscription_create(ctx, topic, type, &so, &sub));
@@ -224,7 +255,7 @@ static int run_subscription(int argc, char **argv)
         if (check_mapping && !test_mapped_from(msg, "/dev/shm/"))
             unmapped++;
         long tag, seq;
-        if (!decode(type, msg, &tag, &seq) || tag < 0 || tag >= TAGS_MAX || seq < 1 ||
+        if (!decode(type, msg, info.count, &tag, &seq) || tag < 0 || tag >= TAGS_MAX || seq < 1 ||
             seq > SEQ_MAX) {
             bad++;
         } else if (seen[tag][seq]++) {

@@ -2,8 +2,18 @@
  * that zl_type_describe renders, zl_type_validate checks, the topic stores
  * (introspection reads it back) and the type check compares: a struct of the
  * same name and size with its fields in another order is refused, with a
- * detail naming the first field that differs. */
+ * detail naming the first field that differs. A sized type's description
+ * ends with its tail (ZL_FIELD_TAIL), written "KIND NAME[]@OFFSET". */
 #include "harness.h"
+
+/* A sized type: a fixed part and a tail of floats. */
+struct scan {
+    uint32_t id;
+    float ranges[];
+};
+
+static const zl_field scan_fields[] = {ZL_FIELD(struct scan, U32, id),
+                                       ZL_FIELD_TAIL(struct scan, F32, ranges)};
 
 struct point {
     double x, y;
@@ -71,6 +81,29 @@ int main(void)
     static const zl_field outside_fields[] = {{"x", ZL_FIELD_F64, 16, 8, NULL, 0, 0}};
     zl_type outside = ZL_TYPE_DESCRIBED(struct point, outside_fields);
     CHECK_RC(zl_type_validate(&outside), ZL_EINVAL);
+
+    /* The tail of a sized type: described, and checked against the type's
+     * tail offset and element size; only the last field may be one. */
+    zl_type scan = ZL_TYPE_SIZED(struct scan, ranges, 0);
+    scan.fields = scan_fields;
+    scan.field_count = 2;
+    CHECK_OK(zl_type_validate(&scan));
+    CHECK_OK(zl_type_describe(&scan, text, sizeof text));
+    if (strcmp(text, "u32 id@0;f32 ranges[]@4") != 0) {
+        fprintf(stderr, "sized type described as '%s'\n", text);
+        return 1;
+    }
+    static const zl_field scan_wrong_kind[] = {ZL_FIELD(struct scan, U32, id),
+                                               ZL_FIELD_TAIL(struct scan, F64, ranges)};
+    scan.fields = scan_wrong_kind;
+    CHECK_RC(zl_type_validate(&scan), ZL_EINVAL);
+    CHECK(strstr(zl_last_error_detail(), "tail field ranges") != NULL);
+    static const zl_field scan_tail_first[] = {ZL_FIELD_TAIL(struct scan, F32, ranges),
+                                               ZL_FIELD(struct scan, U32, id)};
+    scan.fields = scan_tail_first;
+    CHECK_RC(zl_type_validate(&scan), ZL_EINVAL);
+    zl_type fixed_with_tail = ZL_TYPE_DESCRIBED(struct scan, scan_fields);
+    CHECK_RC(zl_type_validate(&fixed_with_tail), ZL_EINVAL); /* not a sized type */
 
     zl_context *ctx;
     CHECK_OK(zl_context_create(NULL, &ctx));

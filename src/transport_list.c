@@ -33,8 +33,9 @@ int zl__transport_list_parse(const char *text, const char *source, zl__transport
                             source, text);
         for (size_t i = 0; i < parsed.count; i++)
             if (parsed.ops[i] == ops)
-                return zl__fail(ZL_EINVAL, "%s is '%.64s': '%s' is named twice", source, text,
-                                ops->name);
+                return zl__fail(ZL_EINVAL, "%s is '%.64s': '%s' is named twice (expected shm, loopback, "
+                                "each at most once)",
+                                source, text, ops->name);
         parsed.ops[parsed.count++] = ops; /* no duplicates: at most all known */
         if (at[length] == '\0')
             break;

@@ -423,7 +423,8 @@ static int text_serialize(const void *msg, void *buf, size_t cap, size_t *used)
     if (4 + n > cap)
         return ZL_ESERIALIZE;
     memcpy(buf, &t->tag, 4);
-    memcpy((char *)buf + 4, t->chars, n);
+    if (n > 0)
+        memcpy((char *)buf + 4, t->chars, n);
     *used = 4 + n;
     return 0;
 }

@@ -152,7 +152,8 @@ typedef struct zl__mw_ops {
      * (for shm: objects in /dev/shm whose every user was killed). Best
      * effort and safe to run while other processes use the transport: it
      * removes only what it can prove dead. Returns how many objects it
-     * removed. Called when a context is created. Any thread. */
+     * removed. Called when a context is created. Any thread. NULL when
+     * nothing outlives a process. */
     int (*sweep)(void);
 
     /* Both creates answer ZL_ENOTSUP when the transport cannot carry the
@@ -208,7 +209,9 @@ typedef struct zl__mw_ops {
     bool (*subscription_ready)(zl__mw_subscription *subscription);
 
     /* Introspection (zloan/introspection.h): read-only, registers nothing,
-     * validates everything. Any thread; a view by one thread at a time. */
+     * validates everything. Any thread; a view by one thread at a time.
+     * NULL when the transport has no view from outside (loopback: its
+     * topics are its process's alone); introspection reads shm's. */
     int (*list_topics)(uint32_t domain, zl_topic_summary *topics, size_t capacity,
                        size_t *count);
     int (*topic_view_open)(uint32_t domain, const char *topic, zl__mw_topic_view **view);

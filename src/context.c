@@ -66,6 +66,10 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
     rc = check_name(options->name);
     if (rc != 0)
         return rc;
+    zl__transport_list transports;
+    rc = zl__transport_list_choose(options->transports, &transports);
+    if (rc != 0)
+        return rc;
     zl_context *c =
         options->allocator.allocate(sizeof *c, _Alignof(zl_context), options->allocator.state);
     if (c == NULL)
@@ -75,18 +79,21 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
     c->domain_id = options->domain_id;
     c->disable_loans = options->disable_loans || env_disable_loans;
     c->share_with_group = options->share_with_group;
-    c->transport = &zl__shm_ops;
+    c->transports = transports;
     c->logger.callback = options->log_callback;
     c->logger.state = options->log_state;
     c->logger.level = options->log_level;
     if (options->name != NULL)
         snprintf(c->name, sizeof c->name, "%s", options->name);
     /* A start after a crash: remove what killed processes left (I5). */
-    if (c->transport->sweep != NULL) {
-        int removed = c->transport->sweep();
+    for (size_t i = 0; i < c->transports.count; i++) {
+        if (c->transports.ops[i]->sweep == NULL)
+            continue;
+        int removed = c->transports.ops[i]->sweep();
         if (removed > 0)
             zl__log(&c->logger, ZL_LOG_INFO,
-                    "removed %d shared-memory objects that killed processes left", removed);
+                    "removed %d %s objects that killed processes left", removed,
+                    c->transports.ops[i]->name);
     }
     *context = c;
     return 0;
@@ -154,6 +161,46 @@ int zl_context_destroy(zl_context *context)
 uint32_t zl_context_domain_id(const zl_context *context) { return context->domain_id; }
 
 const char *zl_context_name(const zl_context *context) { return context->name; }
+
+/* The detail when every transport refused an endpoint. */
+static int all_refused(const zl_context *context, const char *kind, const char *topic)
+{
+    char names[64] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < context->transports.count && used < sizeof names; i++)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i == 0 ? "" : ", ",
+                                 context->transports.ops[i]->name);
+    return zl__fail(ZL_ENOTSUP, "no transport of the context (%s) carries this %s of '%s'",
+                    names, kind, topic);
+}
+
+int zl__context_publisher_create(zl_context *context, const zl__mw_publisher_config *config,
+                                 const zl__mw_ops **ops, zl__mw_publisher **publisher)
+{
+    for (size_t i = 0; i < context->transports.count; i++) {
+        int rc = context->transports.ops[i]->publisher_create(config, publisher);
+        if (rc == ZL_ENOTSUP)
+            continue;
+        if (rc == 0)
+            *ops = context->transports.ops[i];
+        return rc;
+    }
+    return all_refused(context, "publisher", config->endpoint.topic);
+}
+
+int zl__context_subscription_create(zl_context *context, const zl__mw_subscription_config *config,
+                                    const zl__mw_ops **ops, zl__mw_subscription **subscription)
+{
+    for (size_t i = 0; i < context->transports.count; i++) {
+        int rc = context->transports.ops[i]->subscription_create(config, subscription);
+        if (rc == ZL_ENOTSUP)
+            continue;
+        if (rc == 0)
+            *ops = context->transports.ops[i];
+        return rc;
+    }
+    return all_refused(context, "subscription", config->endpoint.topic);
+}
 
 void *zl__context_allocate(const zl_context *context, size_t size, size_t alignment)
 {

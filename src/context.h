@@ -9,6 +9,7 @@
 #include "atomic.h"
 #include "log.h"
 #include "mw.h"
+#include "transport_list.h"
 
 /* What a context counts (zl_context_destroy refuses while any is left). An
  * executor's own wait set and guard condition count as well. */
@@ -27,7 +28,8 @@ struct zl_context {
     uint32_t domain_id;
     bool disable_loans; /* by option or environment */
     bool share_with_group;
-    const zl__mw_ops *transport;
+    /* Tried in order when an endpoint is made (zl__context_publisher_create). */
+    zl__transport_list transports;
     /* Objects made from the context and not yet destroyed, by kind. */
     zl__atomic_u32 objects[ZL__CONTEXT_OBJECT_KINDS];
     zl__logger logger;
@@ -43,6 +45,15 @@ void zl__context_release(zl_context *context, zl__context_object kind);
 /* Fills the transport-facing description shared by both endpoint kinds. */
 int zl__context_endpoint_config(zl_context *context, const char *topic, const zl_type *type,
                                 char *qualified_topic, zl__mw_endpoint_config *config);
+
+/* Makes the endpoint with the first of the context's transports that does
+ * not refuse it with ZL_ENOTSUP; *ops receives that transport. ZL_ENOTSUP
+ * (with a detail naming them) when every one refused; any other code from a
+ * transport is returned at once. */
+int zl__context_publisher_create(zl_context *context, const zl__mw_publisher_config *config,
+                                 const zl__mw_ops **ops, zl__mw_publisher **publisher);
+int zl__context_subscription_create(zl_context *context, const zl__mw_subscription_config *config,
+                                    const zl__mw_ops **ops, zl__mw_subscription **subscription);
 
 void *zl__context_allocate(const zl_context *context, size_t size, size_t alignment);
 void zl__context_deallocate(const zl_context *context, void *ptr, size_t size, size_t alignment);

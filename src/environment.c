@@ -1,5 +1,6 @@
 /* The environment variables zloan reads: ZLOAN_DOMAIN_ID,
- * ZLOAN_DISABLE_LOANS and ZLOAN_LIVENESS_PERIOD_MS. */
+ * ZLOAN_DISABLE_LOANS, ZLOAN_LIVENESS_PERIOD_MS and (parsed in
+ * transport_list.c) ZLOAN_TRANSPORT. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +11,7 @@
 #include "environment.h"
 #include "error_detail.h"
 #include "log.h"
+#include "transport_list.h"
 
 /* Whether text is a decimal number 0..max (digits only); *value receives it. */
 static bool parse_number(const char *text, uint32_t max, uint32_t *value)
@@ -92,5 +94,8 @@ int zl__environment_check(void)
                                     &number, &set);
     if (rc == 0)
         rc = zl__environment_log_level(&level, &set);
+    zl__transport_list transports;
+    if (rc == 0)
+        rc = zl__transport_list_choose(NULL, &transports);
     return rc;
 }

@@ -3,12 +3,20 @@
  * The client library (context, publisher, subscription) decides policy: can
  * it lend, does it fall back to the allocator, does it serialize. A transport
  * moves payload bytes: it lends chunks, publishes them and hands them to
- * subscriptions. A transport may refuse to lend (ZL_ENOTSUP from
- * publisher_loan); the client library then copies into memory the transport
- * gives it at publish time, or into the allocator's memory.
+ * subscriptions. A transport declares what it can do (zl__mw_capabilities);
+ * the client library reads the declaration, never the transport's name.
  *
- * Nothing outside src/shm/ includes a header from src/shm/: a second
- * transport (the DDS bridge) adds a table of its own.
+ * The refusal path: a transport that cannot lend (capabilities.lends false,
+ * or ZL_ENOTSUP from publisher_loan for one endpoint) gets the user's loans
+ * from the allocator instead, and at publish the bytes are handed over with
+ * publisher_publish_copy (or, when the transport lends, copied into a loan).
+ *
+ * Choosing a transport: a context holds an ordered list of tables; an
+ * endpoint is made by the first whose create call does not answer
+ * ZL_ENOTSUP (a transport refuses what it cannot carry: a type, a QoS).
+ *
+ * Nothing outside src/shm/ includes a header from src/shm/ (nor outside
+ * src/loopback/ from it): each transport adds a table of its own.
  *
  * Threads: the same rules as the public objects. Every function returns 0 or
  * a negative ZL_E* code and changes nothing on error.
@@ -91,7 +99,7 @@ typedef struct zl__mw_subscription_config {
 } zl__mw_subscription_config;
 
 /* How to sleep until a subscription may have data (or a publisher may
- * publish): raise *sleepers (when not NULL; set it to 1 when
+ * publish), for futex sources: raise *sleepers (when not NULL; set it to 1 when
  * sleepers_is_flag: a flag the waker may take down), read the words, check
  * readiness, sleep on the words (futex, shared), lower *sleepers (set 0). A
  * publisher that delivers (a subscription that takes from a lossless queue)
@@ -102,18 +110,56 @@ typedef struct zl__mw_waitable {
     uint32_t count;
     zl__atomic_u32 *sleepers;
     bool sleepers_is_flag;
+    /* A transport whose wake source is ZL__MW_WAKE_FD: the descriptor
+     * (count is 0 then), with the same sleepers protocol: the transport
+     * writes it only when it sees a sleeper. The caller sets it to -1
+     * before the waitable call; a futex-source transport leaves it so. */
+    int fd;
 } zl__mw_waitable;
+
+/* How a transport tells a sleeper that something changed. */
+typedef enum zl__mw_wake_source {
+    /* 32-bit futex words (shared or private): zl__mw_waitable.words. */
+    ZL__MW_WAKE_FUTEX = 0,
+    /* A file descriptor that becomes readable (an eventfd the transport
+     * writes): zl__mw_waitable.fd. The wait set reads it (8 bytes, the fd is
+     * non-blocking) to consume a wake-up once poll reports it. */
+    ZL__MW_WAKE_FD = 1,
+} zl__mw_wake_source;
+
+/* What a transport can do; the client library decides policy from it. */
+typedef struct zl__mw_capabilities {
+    /* publisher_loan lends the transport's own memory (else it answers
+     * ZL_ENOTSUP and the client library uses the allocator and
+     * publisher_publish_copy). */
+    bool lends;
+    /* Endpoints in other processes of the host meet (else: this process). */
+    bool shared_memory;
+    /* Payloads of any size up to payload_size per message (sized types). */
+    bool variable_size;
+    /* A publisher's history reaches subscriptions that join later. */
+    bool history;
+    /* Subscriptions may be lossless (ZL_LOSSLESS). */
+    bool lossless;
+    zl__mw_wake_source wake;
+} zl__mw_capabilities;
 
 typedef struct zl__mw_ops {
     const char *name;
+    zl__mw_capabilities capabilities;
 
     /* Removes what dead processes left behind in the transport's namespace
      * (for shm: objects in /dev/shm whose every user was killed). Best
      * effort and safe to run while other processes use the transport: it
      * removes only what it can prove dead. Returns how many objects it
-     * removed. Called when a context is created. Any thread. */
+     * removed. Called when a context is created. Any thread. NULL when
+     * nothing outlives a process. */
     int (*sweep)(void);
 
+    /* Both creates answer ZL_ENOTSUP when the transport cannot carry the
+     * endpoint (its type or its QoS): the context then tries its next
+     * transport. The type arrives whole: name, size, layout hash and its
+     * field description (zl__mw_endpoint_config). */
     int (*publisher_create)(const zl__mw_publisher_config *config, zl__mw_publisher **publisher);
     void (*publisher_destroy)(zl__mw_publisher *publisher);
     /* Lends at least size bytes (size <= payload_size): *payload and the
@@ -129,6 +175,11 @@ typedef struct zl__mw_ops {
     int (*publisher_publish_loan)(zl__mw_publisher *publisher, zl__mw_loan_handle handle,
                                   size_t size);
     int (*publisher_return_loan)(zl__mw_publisher *publisher, zl__mw_loan_handle handle);
+    /* The refusal path's publish: copies size bytes of payload (the user's
+     * memory, valid during the call) into the transport and publishes them.
+     * NULL when the transport lends (the client library then copies into a
+     * loan). ZL_ENOMEM, and what publisher_publish_loan answers. */
+    int (*publisher_publish_copy)(zl__mw_publisher *publisher, const void *payload, size_t size);
     int (*publisher_update_connections)(zl__mw_publisher *publisher);
     void (*publisher_stats)(const zl__mw_publisher *publisher, zl_publisher_stats *stats);
     uint64_t (*publisher_id)(const zl__mw_publisher *publisher);
@@ -158,7 +209,9 @@ typedef struct zl__mw_ops {
     bool (*subscription_ready)(zl__mw_subscription *subscription);
 
     /* Introspection (zloan/introspection.h): read-only, registers nothing,
-     * validates everything. Any thread; a view by one thread at a time. */
+     * validates everything. Any thread; a view by one thread at a time.
+     * NULL when the transport has no view from outside (loopback: its
+     * topics are its process's alone); introspection reads shm's. */
     int (*list_topics)(uint32_t domain, zl_topic_summary *topics, size_t capacity,
                        size_t *count);
     int (*topic_view_open)(uint32_t domain, const char *topic, zl__mw_topic_view **view);
@@ -168,5 +221,11 @@ typedef struct zl__mw_ops {
 
 /* The shared-memory transport (src/shm/). */
 extern const zl__mw_ops zl__shm_ops;
+/* The in-process loopback transport (src/loopback/). */
+extern const zl__mw_ops zl__loopback_ops;
+
+/* The transports a context can hold, by name ("shm", "loopback"): the
+ * table, or NULL for an unknown name. */
+const zl__mw_ops *zl__mw_transport_find(const char *name, size_t length);
 
 #endif

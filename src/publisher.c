@@ -31,6 +31,10 @@ struct zl_publisher {
     char type_name[ZL_TYPE_NAME_MAX];
     bool can_loan;
     bool sized;
+    /* A non-plain type on a transport that copies: where its
+     * serialization goes before the transport copies it (serialized_size_max
+     * bytes, allocated at creation), else NULL. */
+    void *scratch;
     uint32_t max_loans;
     uint32_t loans_held; /* records in use */
     loan_record *loans;  /* max_loans records */
@@ -97,7 +101,6 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     }
     memset(p->loans, 0, table);
     p->context = context;
-    p->mw = context->transport;
     p->type = *type;
     memcpy(p->type_name, type->name, strlen(type->name) + 1);
     p->type.name = p->type_name;
@@ -107,13 +110,23 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     p->type.layout_hash = config.endpoint.layout_hash;
     p->max_loans = options->max_loans;
     p->sized = type->element_size != 0;
-    p->can_loan = type->plain && !options->disable_loans && !context->disable_loans;
-    rc = p->mw->publisher_create(&config, &p->impl);
+    rc = zl__context_publisher_create(context, &config, &p->mw, &p->impl);
+    if (rc == 0 && p->mw->publisher_publish_copy != NULL && !type->plain) {
+        p->scratch = zl__context_allocate(context, type->serialized_size_max, 8);
+        if (p->scratch == NULL) {
+            p->mw->publisher_destroy(p->impl);
+            rc = zl__fail(ZL_ENOMEM, "allocating the publisher failed");
+        }
+    }
     if (rc != 0) {
         zl__context_deallocate(context, p->loans, table, _Alignof(loan_record));
         zl__context_deallocate(context, p, sizeof *p, _Alignof(zl_publisher));
         return rc;
     }
+    /* The refusal path is chosen by what the transport declares, not by
+     * its name: a transport that does not lend gets allocator loans. */
+    p->can_loan = type->plain && !options->disable_loans && !context->disable_loans &&
+                  p->mw->capabilities.lends;
     zl__context_hold(context, ZL__CONTEXT_PUBLISHER);
     *publisher = p;
     return 0;
@@ -143,6 +156,9 @@ int zl_publisher_destroy(zl_publisher *publisher)
         if (publisher->loans[i].pointer != NULL && publisher->loans[i].from_allocator)
             free_message(publisher, publisher->loans[i].pointer, publisher->loans[i].bytes);
     publisher->mw->publisher_destroy(publisher->impl);
+    if (publisher->scratch != NULL)
+        zl__context_deallocate(context, publisher->scratch, publisher->type.serialized_size_max,
+                               8);
     zl__context_deallocate(context, publisher->loans, sizeof(loan_record) * publisher->max_loans,
                            _Alignof(loan_record));
     zl__context_deallocate(context, publisher, sizeof *publisher, _Alignof(zl_publisher));
@@ -201,11 +217,12 @@ int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **messag
     size_t bytes = p->sized ? zl_type_message_size(&p->type, count) : p->type.size;
     void *memory;
     zl__mw_loan_handle handle = 0;
-    if (p->can_loan) {
-        rc = p->mw->publisher_loan(p->impl, bytes, &memory, &handle);
-        if (rc != 0)
-            return rc;
-    } else {
+    /* A transport may refuse one loan (ZL_ENOTSUP): the allocator lends. */
+    rc = p->can_loan ? p->mw->publisher_loan(p->impl, bytes, &memory, &handle) : ZL_ENOTSUP;
+    bool from_allocator = rc == ZL_ENOTSUP;
+    if (rc != 0 && !from_allocator)
+        return rc;
+    if (from_allocator) {
         memory = zl__context_allocate(p->context, bytes, p->type.alignment);
         if (memory == NULL)
             return zl__fail(ZL_ENOMEM, "the allocator failed for a loan of %zu bytes", bytes);
@@ -215,7 +232,7 @@ int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **messag
     record->pointer = memory;
     record->count = count;
     record->bytes = bytes;
-    record->from_allocator = !p->can_loan;
+    record->from_allocator = from_allocator;
     record->handle = handle;
     p->loans_held++;
     *message = memory;
@@ -227,26 +244,55 @@ int zl_publisher_loan(zl_publisher *publisher, void **message)
     return zl_publisher_loan_sized(publisher, 0, message);
 }
 
-/* Copies or serializes message (count elements) into a transport chunk and
- * publishes it. */
+/* Serializes a non-plain message into buf (capacity bytes): *size. */
+static int serialize(zl_publisher *p, const void *message, void *buf, size_t *size)
+{
+    int rc = p->type.serialize(message, buf, p->type.serialized_size_max, size);
+    if (rc == 0 && *size > p->type.serialized_size_max)
+        rc = ZL_ESERIALIZE;
+    if (rc != 0)
+        return zl__fail(ZL_ESERIALIZE, "serializing a '%s' failed (%d)", p->type.name, rc);
+    return 0;
+}
+
+/* The refusal path's publish: the transport does not lend, so it copies
+ * the bytes itself (publisher_publish_copy), from the user's message when
+ * the type is plain, else from its serialization in the scratch buffer. */
+static int publish_through_transport(zl_publisher *p, const void *message, size_t count)
+{
+    if (p->mw->publisher_publish_copy == NULL)
+        return zl__fail(ZL_ENOTSUP, "transport %s neither lends nor copies", p->mw->name);
+    if (p->type.plain)
+        return p->mw->publisher_publish_copy(p->impl, message, filled_bytes(p, count));
+    size_t size;
+    int rc = serialize(p, message, p->scratch, &size);
+    if (rc != 0)
+        return rc;
+    return p->mw->publisher_publish_copy(p->impl, p->scratch, size);
+}
+
+/* Copies or serializes message (count elements) into a transport loan and
+ * publishes it; through the transport's copy when it refuses to lend. */
 static int publish_copy(zl_publisher *p, const void *message, size_t count)
 {
+    if (!p->mw->capabilities.lends)
+        return publish_through_transport(p, message, count);
     size_t bytes = p->type.plain ? filled_bytes(p, count) : p->type.serialized_size_max;
     void *chunk;
     zl__mw_loan_handle handle;
     int rc = p->mw->publisher_loan(p->impl, bytes, &chunk, &handle);
+    if (rc == ZL_ENOTSUP)
+        return publish_through_transport(p, message, count);
     if (rc != 0)
         return rc;
     size_t size = bytes;
     if (p->type.plain) {
         memcpy(chunk, message, size);
     } else {
-        rc = p->type.serialize(message, chunk, p->type.serialized_size_max, &size);
-        if (rc == 0 && size > p->type.serialized_size_max)
-            rc = ZL_ESERIALIZE;
+        rc = serialize(p, message, chunk, &size);
         if (rc != 0) {
             p->mw->publisher_return_loan(p->impl, handle);
-            return zl__fail(ZL_ESERIALIZE, "serializing a '%s' failed (%d)", p->type.name, rc);
+            return rc;
         }
     }
     rc = p->mw->publisher_publish_loan(p->impl, handle, size);

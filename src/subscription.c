@@ -91,7 +91,6 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     for (uint32_t i = 0; i < options->max_loans; i++)
         atomic_init(&s->allocated[i], 0);
     s->context = context;
-    s->mw = context->transport;
     s->type = *type;
     memcpy(s->type_name, type->name, strlen(type->name) + 1);
     s->type.name = s->type_name;
@@ -102,7 +101,7 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     s->max_loans = options->max_loans;
     s->sized = type->element_size != 0;
     s->can_loan = type->plain && !options->disable_loans && !context->disable_loans;
-    rc = s->mw->subscription_create(&config, &s->impl);
+    rc = zl__context_subscription_create(context, &config, &s->mw, &s->impl);
     if (rc != 0) {
         zl__context_deallocate(context, s->allocated, table, _Alignof(uintptr_t));
         zl__context_deallocate(context, s, sizeof *s, _Alignof(zl_subscription));

@@ -25,8 +25,25 @@
  * message was reclaimed by keep-last before the take), and the caller takes
  * until ZL_ENODATA.
  *
- * Waiting allocates nothing: the futex_waitv array is sized at creation.
+ * Wake sources. A transport wakes through futex words or through a file
+ * descriptor (mw.h, zl__mw_capabilities.wake: the loopback transport's
+ * eventfd). The fd sources get the same protocol (sleepers raised, fence,
+ * checks), then:
+ *   only futex words (guard conditions count): one futex_waitv, as above;
+ *   only fds (and timers): one ppoll until the first deadline, then each
+ *                 readable fd is read once to consume its wake-ups;
+ *   both:         ppoll on the fds for at most a slice (WAIT_SLICE_NS), then
+ *                 the loop re-checks every entry, futex words included. A
+ *                 futex-word wake-up is seen within a slice: a latency bound
+ *                 bought without a helper thread or an fd per futex word
+ *                 (docs/design.md, the seam).
+ * The steady state of a wait set of shm entries is unchanged: no fd, no
+ * ppoll.
+ *
+ * Waiting allocates nothing: the futex_waitv and pollfd arrays are sized at
+ * creation.
  */
+#include <poll.h>
 #include <string.h>
 
 #include "zloan/error.h"
@@ -66,7 +83,12 @@ struct zl_waitset {
     size_t capacity;
     entry *entries;
     zl__futex_waiter *waiters; /* 2 per entry */
+    struct pollfd *polls;      /* 1 per entry */
 };
+
+/* How long a wait that mixes fd and futex-word sources sleeps in ppoll
+ * before it looks at the futex words again. */
+#define WAIT_SLICE_NS 1000000
 
 int zl_waitset_create(zl_context *context, size_t capacity, zl_waitset **waitset)
 {
@@ -83,10 +105,14 @@ int zl_waitset_create(zl_context *context, size_t capacity, zl_waitset **waitset
     w->entries = zl__context_allocate(context, sizeof(entry) * capacity, _Alignof(entry));
     w->waiters = zl__context_allocate(context, sizeof(zl__futex_waiter) * 2 * capacity,
                                       _Alignof(zl__futex_waiter));
-    if (w->entries == NULL || w->waiters == NULL) {
+    w->polls = zl__context_allocate(context, sizeof(struct pollfd) * capacity,
+                                    _Alignof(struct pollfd));
+    if (w->entries == NULL || w->waiters == NULL || w->polls == NULL) {
         zl__context_deallocate(context, w->entries, sizeof(entry) * capacity, _Alignof(entry));
         zl__context_deallocate(context, w->waiters, sizeof(zl__futex_waiter) * 2 * capacity,
                                _Alignof(zl__futex_waiter));
+        zl__context_deallocate(context, w->polls, sizeof(struct pollfd) * capacity,
+                               _Alignof(struct pollfd));
         zl__context_deallocate(context, w, sizeof *w, _Alignof(zl_waitset));
         return zl__fail(ZL_ENOMEM, "allocating a wait set failed");
     }
@@ -129,6 +155,8 @@ int zl_waitset_destroy(zl_waitset *waitset)
     zl__context_deallocate(context, waitset->waiters,
                            sizeof(zl__futex_waiter) * 2 * waitset->capacity,
                            _Alignof(zl__futex_waiter));
+    zl__context_deallocate(context, waitset->polls, sizeof(struct pollfd) * waitset->capacity,
+                           _Alignof(struct pollfd));
     zl__context_deallocate(context, waitset, sizeof *waitset, _Alignof(zl_waitset));
     zl__context_release(context, ZL__CONTEXT_WAITSET);
     return 0;
@@ -148,6 +176,7 @@ static int attach(zl_waitset *waitset, int kind, void *object, size_t *index)
     switch (kind) {
     case ENTRY_SUBSCRIPTION:
         e->u.subscription = object;
+        e->waitable.fd = -1; /* a futex-source transport leaves it so */
         zl__subscription_waitable(object, &e->waitable);
         zl__subscription_attached(object, true);
         break;
@@ -254,6 +283,43 @@ static void set_starved(zl_waitset *waitset, const bool *assume_ready, bool star
     }
 }
 
+/* Reads each readable fd once, consuming the wake-ups it counts (the fds
+ * are non-blocking eventfds: a read that finds nothing changes nothing). */
+static void consume_fd_wakes(zl_waitset *waitset, nfds_t fds)
+{
+    for (nfds_t i = 0; i < fds; i++)
+        if (waitset->polls[i].revents & POLLIN) {
+            uint64_t count;
+            ssize_t got = read(waitset->polls[i].fd, &count, sizeof count);
+            (void)got; /* EAGAIN: another reader consumed it first */
+        }
+}
+
+/* Sleeps on what the armed entries gave (n futex words, fds descriptors)
+ * until wake_at (INT64_MAX: no deadline); see the top of this file for the
+ * three cases. 0 or an errno, as zl__futex_waitv. */
+static int sleep_until(zl_waitset *waitset, unsigned n, nfds_t fds, int64_t wake_at, int64_t now)
+{
+    struct timespec at = {(time_t)(wake_at / 1000000000), (long)(wake_at % 1000000000)};
+    if (fds == 0 && n > 0)
+        return zl__futex_waitv(waitset->waiters, n, wake_at == INT64_MAX ? NULL : &at);
+    if (fds == 0) {
+        /* Only timers: sleep until the first is due. */
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+        return 0;
+    }
+    int64_t until = wake_at;
+    if (n > 0 && until - now > WAIT_SLICE_NS)
+        until = now + WAIT_SLICE_NS; /* the futex words are looked at again then */
+    int64_t rest_ns = until > now ? until - now : 0;
+    struct timespec rest = {(time_t)(rest_ns / 1000000000), (long)(rest_ns % 1000000000)};
+    int ready = ppoll(waitset->polls, fds, until == INT64_MAX ? NULL : &rest, NULL);
+    if (ready < 0)
+        return errno;
+    consume_fd_wakes(waitset, fds);
+    return 0;
+}
+
 int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume_ready,
                      size_t *ready_count)
 {
@@ -271,11 +337,15 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
          * now, before anything is armed (choosing may drop a connection,
          * unmapping its words). */
         for (size_t i = 0; i < waitset->capacity; i++)
-            if (waitset->entries[i].kind == ENTRY_PUBLISHER && !(assume_ready && assume_ready[i]))
+            if (waitset->entries[i].kind == ENTRY_PUBLISHER &&
+                !(assume_ready && assume_ready[i])) {
+                waitset->entries[i].waitable.fd = -1;
                 zl__publisher_waitable(waitset->entries[i].u.publisher,
                                        &waitset->entries[i].waitable);
+            }
         set_starved(waitset, assume_ready, true);
         unsigned n = 0;
+        nfds_t fds = 0;
         for (size_t i = 0; i < waitset->capacity; i++) {
             entry *e = &waitset->entries[i];
             if (assume_ready && assume_ready[i])
@@ -285,6 +355,8 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
                  * the returner sees the waiter bit and wakes it. */
                 zl__futex_waiter_set(&waitset->waiters[n++], e->loan_word, e->loan_expected, 0);
             } else if (has_words(e)) {
+                if (e->waitable.fd >= 0)
+                    waitset->polls[fds++] = (struct pollfd){.fd = e->waitable.fd, .events = POLLIN};
                 for (uint32_t k = 0; k < e->waitable.count; k++)
                     /* Acquire pairs with the publisher's (for a publisher
                      * entry: the subscription's) release increment
@@ -343,17 +415,12 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
                 *ready_count = ready;
             return fresh > 0 ? 0 : ZL_ETIMEOUT;
         }
-        struct timespec at = {(time_t)(wake_at / 1000000000), (long)(wake_at % 1000000000)};
-        int rc = n == 0 ? 0 : zl__futex_waitv(waitset->waiters, n, wake_at == INT64_MAX ? NULL : &at);
-        if (n == 0) {
-            /* Only timers: sleep until the first is due. */
-            struct timespec rest = at;
-            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &rest, NULL);
-        }
+        int rc = sleep_until(waitset, n, fds, wake_at, now);
         set_sleeping(waitset, assume_ready, false);
         set_starved(waitset, assume_ready, false);
         if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
-            return zl__fail(ZL_ESYSTEM, "futex_waitv: %s", strerror(rc));
+            return zl__fail(ZL_ESYSTEM, "%s: %s", fds > 0 ? "ppoll" : "futex_waitv",
+                            strerror(rc));
     }
 }
 

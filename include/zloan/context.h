@@ -13,8 +13,17 @@
  * the thread off (endpoints then check their peers themselves every 50 ms).
  * zloan objects do not survive fork(): a child creates its own.
  *
+ * A context holds one or more transports, tried in order when an endpoint
+ * is made (zl_context_options.transports): "shm" (the default: zero-copy
+ * between the processes of the host) and "loopback" (within this process
+ * only: no shared memory, never lends, so publishing copies once; wakes
+ * wait sets through an eventfd). An endpoint goes to the first transport
+ * that accepts it; a transport refuses what it cannot carry (loopback
+ * refuses ZL_LOSSLESS subscriptions). Endpoints meet only on the same
+ * transport: give every context of a topic the same list.
+ *
  * Environment variables zloan reads: ZLOAN_DOMAIN_ID, ZLOAN_DISABLE_LOANS,
- * ZLOAN_LIVENESS_PERIOD_MS. Unset or empty means the default; a value that
+ * ZLOAN_LIVENESS_PERIOD_MS, ZLOAN_TRANSPORT. Unset or empty means the default; a value that
  * is not valid makes zl_context_create fail (ZL_EINVAL, the detail names
  * the variable and what it accepts) rather than be ignored.
  */
@@ -43,6 +52,11 @@ typedef struct zl_context zl_context;
  * behaves as if loans were disabled (the refusal path); 0, false, no, off
  * or empty leave loans on. The user's code does not change. */
 #define ZL_ENV_DISABLE_LOANS "ZLOAN_DISABLE_LOANS"
+
+/** Environment variable: the transports of contexts whose
+ * zl_context_options.transports is NULL, in the same form ("shm",
+ * "loopback", "loopback,shm"). Unset or empty: "shm". */
+#define ZL_ENV_TRANSPORT "ZLOAN_TRANSPORT"
 
 /** Options of zl_context_create(); zl_context_options_init() fills the defaults. */
 typedef struct zl_context_options {
@@ -73,6 +87,12 @@ typedef struct zl_context_options {
     /** Receives the log lines (with log_state); NULL (the default): stderr. */
     zl_log_callback log_callback;
     void *log_state; /**< passed to log_callback */
+    /** The transports endpoints are made with, in the order they are
+     * tried: names separated by commas, each at most once, among "shm" and
+     * "loopback" (see the top of this header). NULL (the default):
+     * ZLOAN_TRANSPORT, or "shm" when it is unset. Read during
+     * zl_context_create only. */
+    const char *transports;
 } zl_context_options;
 
 /** Fills options with the defaults. options must not be NULL. */
@@ -83,8 +103,8 @@ ZL_API void zl_context_options_init(zl_context_options *options);
  * of zloan topics nobody uses any more), so a restart after a crash starts
  * clean; objects in use are never touched.
  * @retval 0 *context holds the new context; the caller owns it.
- * @retval ZL_EINVAL context is NULL, the domain id, allocator, name or log
- *         level is invalid, or an environment variable zloan reads (among
+ * @retval ZL_EINVAL context is NULL, the domain id, allocator, name, log
+ *         level or transports list is invalid, or an environment variable zloan reads (among
  *         them ZLOAN_LOG) holds an invalid value (whatever the options say;
  *         the detail names it and its range).
  * @retval ZL_ENOMEM the allocator failed.

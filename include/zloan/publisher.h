@@ -10,7 +10,8 @@
  *     memory the user wrote: no copy. An unpublished loan is given back with
  *     zl_publisher_return_loan().
  *
- * When the publisher cannot lend (a non-plain type, or loans disabled) the
+ * When the publisher cannot lend (a non-plain type, loans disabled, or a
+ * transport that does not lend, as "loopback": zloan/context.h) the
  * loan comes from the context's allocator and publishing copies or
  * serializes it; zl_publisher_can_loan() tells beforehand. The calls are the
  * same either way.
@@ -118,6 +119,8 @@ ZL_API void zl_publisher_options_init(zl_publisher_options *options);
  * @retval ZL_EPERM the topic's shared memory belongs to another user.
  * @retval ZL_ECORRUPT the topic's registry in shared memory is damaged.
  * @retval ZL_ESYSTEM another system call failed (the detail says which).
+ * @retval ZL_ENOTSUP every transport of the context refused the publisher
+ *         (the detail names them; zloan/context.h).
  * Any thread. */
 ZL_API int zl_publisher_create(zl_context *context, const char *topic, const zl_type *type,
                         const zl_publisher_options *options, zl_publisher **publisher);
@@ -129,8 +132,10 @@ ZL_API int zl_publisher_create(zl_context *context, const char *topic, const zl_
  *         (zl_waitset_attach_publisher): detach it first; nothing changed. */
 ZL_API int zl_publisher_destroy(zl_publisher *publisher);
 
-/** true when zl_publisher_loan() lends shared memory (zero copy); false when
- * loans come from the allocator and publishing copies or serializes. */
+/** true when zl_publisher_loan() lends the transport's memory (shared
+ * memory: zero copy); false when loans come from the allocator and
+ * publishing copies or serializes (a non-plain type, loans disabled, or a
+ * transport that does not lend). */
 ZL_API bool zl_publisher_can_loan(const zl_publisher *publisher);
 
 /** Lends memory for one message (type->size bytes, aligned for the type, not

@@ -102,6 +102,8 @@ ZL_API void zl_subscription_options_init(zl_subscription_options *options);
  * @retval ZL_ENOSHM shared memory is short.
  * @retval ZL_ENOMEM the allocator failed.
  * @retval ZL_EPERM / ZL_ECORRUPT / ZL_ESYSTEM as for zl_publisher_create().
+ * @retval ZL_ENOTSUP every transport of the context refused the
+ *         subscription (loopback alone and ZL_LOSSLESS; zloan/context.h).
  * Any thread. */
 ZL_API int zl_subscription_create(zl_context *context, const char *topic, const zl_type *type,
                            const zl_subscription_options *options, zl_subscription **subscription);

@@ -4,12 +4,18 @@
 
 const zl__mw_ops zl__shm_ops = {
     .name = "shm",
+    /* Lends chunks of shared memory to every process of the host, of any
+     * size (segmented pools), keeps history for late joiners, wakes through
+     * futex words in shared memory. */
+    .capabilities = {.lends = true, .shared_memory = true, .variable_size = true,
+                     .history = true, .lossless = true, .wake = ZL__MW_WAKE_FUTEX},
     .sweep = zl__shm_sweep,
     .publisher_create = zl__shm_publisher_create,
     .publisher_destroy = zl__shm_publisher_destroy,
     .publisher_loan = zl__shm_publisher_loan,
     .publisher_publish_loan = zl__shm_publisher_publish_loan,
     .publisher_return_loan = zl__shm_publisher_return_loan,
+    .publisher_publish_copy = NULL, /* it lends: the client copies into a loan */
     .publisher_update_connections = zl__shm_publisher_update_connections,
     .publisher_stats = zl__shm_publisher_stats,
     .publisher_id = zl__shm_publisher_id,

@@ -111,6 +111,7 @@ int main()
                   "version");
     EXPECT(std::strcmp(ZL_ENV_DISABLE_LOANS, "ZLOAN_DISABLE_LOANS") == 0);
     EXPECT(std::strcmp(ZL_ENV_LOG, "ZLOAN_LOG") == 0);
+    EXPECT(std::strcmp(ZL_ENV_TRANSPORT, "ZLOAN_TRANSPORT") == 0);
     static_assert(ZL_CONTEXT_NAME_MAX > 1 && ZL_EXECUTABLE_NAME_MAX > 1, "name limits");
     EXPECT(std::strcmp(zl_strerror(ZL_ETYPE), "unknown error") != 0);
 

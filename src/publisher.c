@@ -12,6 +12,7 @@
 
 #include "context.h"
 #include "error_detail.h"
+#include "publisher.h"
 
 typedef struct loan_record {
     void *pointer;                 /* NULL: the record is free */
@@ -336,4 +337,13 @@ int zl_publisher_get_stats(zl_publisher *publisher, zl_publisher_stats *stats)
 uint64_t zl_publisher_id(const zl_publisher *publisher)
 {
     return publisher == NULL ? 0 : publisher->mw->publisher_id(publisher->impl);
+}
+
+void zl__publisher_parts_get(zl_publisher *publisher, zl__publisher_parts *parts)
+{
+    parts->context = publisher->context;
+    parts->mw = publisher->mw;
+    parts->impl = publisher->impl;
+    parts->type = &publisher->type;
+    parts->can_loan = publisher->can_loan;
 }

@@ -13,6 +13,7 @@
 #include "zloan/timer.h"
 #include "zloan/topic.h"
 #include "zloan/type.h"
+#include "zloan/user_memory.h"
 #include "zloan/waitset.h"
 
 #define ZLOAN_VERSION_MAJOR 0

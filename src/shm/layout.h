@@ -41,7 +41,7 @@
 
 #include "../atomic.h"
 
-#define ZL__LAYOUT_VERSION 2u
+#define ZL__LAYOUT_VERSION 3u
 #define ZL__REGISTRY_MAGIC 0x5245474e414f4c5aull /* "ZLOANGER" little-endian */
 #define ZL__POOL_MAGIC 0x4c4f4f504e414f5aull     /* "ZOANPOOL" */
 #define ZL__QUEUE_MAGIC 0x5545555141414f5aull    /* "ZOAAQUEU" */
@@ -194,6 +194,22 @@ typedef struct zl__segment_shm {
     uint64_t chunk_stride;     /* bytes from one chunk to the next */
     uint64_t payload_offset;   /* payload, from the start of its chunk */
     uint64_t payload_capacity; /* bytes of payload a chunk holds */
+    /* A user segment (docs/user_memory.md) holds only chunk headers (its
+     * payload_capacity is 0); the payloads lie in memory the user
+     * registered: user_length bytes at user_offset of the file the
+     * publisher process holds open as descriptor user_fd, which a
+     * subscription opens read-only through /proc/<user_pid>/fd/<user_fd>
+     * and accepts only when its device and inode are user_dev and
+     * user_ino (a reused pid names another file). user == 0: a pool
+     * segment, the user_* fields are 0. */
+    uint32_t user;
+    uint32_t user_pid;
+    uint32_t user_fd;
+    uint32_t user_reserved;
+    uint64_t user_dev;
+    uint64_t user_ino;
+    uint64_t user_offset;
+    uint64_t user_length;
 } zl__segment_shm;
 
 /* The header of every chunk: one cache line before the payload. Written by
@@ -206,7 +222,11 @@ typedef struct zl__chunk_header {
     uint32_t chunk_index;
     uint32_t segment_slot;
     uint32_t segment_serial;
-    uint32_t reserved[5];
+    uint32_t reserved0;
+    /* In a user segment: where the payload starts in the registered memory
+     * (checked against user_length with payload_size by the reader). */
+    uint64_t user_offset;
+    uint32_t reserved[2];
 } zl__chunk_header;
 
 _Static_assert(sizeof(zl__chunk_header) == 64, "a chunk header is one cache line");

@@ -42,6 +42,7 @@
 #include "endpoint.h"
 #include "queue.h"
 #include "registry.h"
+#include "user_segment.h"
 #include "transport.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
@@ -54,6 +55,10 @@ typedef struct segment_view {
     zl__mapping map;
     /* Checked once when mapped; never read from the header again (I3). */
     zl__segment_geometry geometry;
+    /* A user segment: the user's memory, mapped read-only (user_segment.h);
+     * payloads are at the offsets their chunk headers give. */
+    bool user;
+    zl__mapping user_map;
 } segment_view;
 
 /* A publisher's pool: its control object and the segments it names. Owned
@@ -160,6 +165,8 @@ static void segment_release(zl__mw_subscription *sub, segment_view *view)
         return;
     if (zl__fetch_sub_acq_rel(&view->refs, 1) == 1) {
         zl__segment_unmap(&view->map);
+        if (view->user)
+            zl__segment_unmap(&view->user_map);
         deallocate(sub->allocator, view, sizeof *view);
     }
 }
@@ -174,6 +181,38 @@ static void pool_release(zl__mw_subscription *sub, pool_view *view)
         segment_release(sub, view->segments[slot]);
     zl__segment_unmap(&view->map);
     deallocate(sub->allocator, view, sizeof *view);
+}
+
+/* The payload a header describes lies in its chunk, or for a user segment
+ * in the user's mapping (I3). */
+static bool payload_fits(const segment_view *segment, const zl__chunk_header *header)
+{
+    if (!segment->user)
+        return header->payload_size <= segment->geometry.payload_capacity;
+    return header->user_offset <= segment->user_map.size &&
+           header->payload_size <= segment->user_map.size - header->user_offset;
+}
+
+/* A user segment's header names the user's file: map it read-only (every
+ * field checked by zl__user_file_map against the file itself, I3). true for
+ * a pool segment, or a user segment whose memory is mapped. */
+static bool user_map(segment_view *view)
+{
+    const zl__segment_shm *head = view->map.base;
+    if (ZL__READ_ONCE(head->user) == 0)
+        return true;
+    zl__user_file file = {
+        .pid = ZL__READ_ONCE(head->user_pid),
+        .fd = ZL__READ_ONCE(head->user_fd),
+        .dev = ZL__READ_ONCE(head->user_dev),
+        .ino = ZL__READ_ONCE(head->user_ino),
+        .offset = ZL__READ_ONCE(head->user_offset),
+        .length = ZL__READ_ONCE(head->user_length),
+    };
+    if (zl__user_file_map(&file, &view->user_map) != 0)
+        return false;
+    view->user = true;
+    return true;
 }
 
 /* Maps segment `serial` of the pool in slot; NULL when it cannot be mapped
@@ -196,6 +235,12 @@ static segment_view *segment_map(zl__mw_subscription *sub, const pool_view *pool
             zl__segment_unmap(&view->map);
             zl__fetch_add_relaxed(&sub->peer_errors, 1);
         }
+        deallocate(sub->allocator, view, sizeof *view);
+        return NULL;
+    }
+    if (!user_map(view)) {
+        zl__segment_unmap(&view->map);
+        zl__fetch_add_relaxed(&sub->peer_errors, 1);
         deallocate(sub->allocator, view, sizeof *view);
         return NULL;
     }
@@ -561,8 +606,8 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             header.chunk_index != zl__entry_chunk(entry) ||
             header.segment_slot != zl__entry_slot(entry) ||
             header.segment_serial != geometry->serial ||
-            header.payload_size > geometry->payload_capacity ||
-            header.payload_size > c->pool->geometry.payload_max) {
+            header.payload_size > c->pool->geometry.payload_max ||
+            !payload_fits(segment, &header)) {
             zl__fetch_add_relaxed(&sub->peer_errors, 1);
             drop_entry(sub, c, entry);
             continue;
@@ -576,7 +621,9 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         slot->attachment = c->attachment;
         slot->segment = segment;
         zl__fetch_add_relaxed(&segment->refs, 1); /* S2; the pool view's ref keeps it > 0 */
-        const uint8_t *data = (const uint8_t *)at + geometry->payload_offset;
+        const uint8_t *data = segment->user
+                                  ? (const uint8_t *)segment->user_map.base + header.user_offset
+                                  : (const uint8_t *)at + geometry->payload_offset;
         zl__store_relaxed(&slot->payload, (uintptr_t)data);
         zl__fetch_add_relaxed(&sub->held_in_use, 1);
         /* Release: the fields above are visible to any thread that sees
@@ -635,8 +682,7 @@ int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *pay
     if (h == NULL)
         return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
     const zl__chunk_header *header =
-        (const zl__chunk_header *)(const void *)((const uint8_t *)payload -
-                                                 h->segment->geometry.payload_offset);
+        zl__segment_chunk(h->segment->map.base, &h->segment->geometry, zl__entry_chunk(h->entry));
     *consistent = header->sequence == h->sequence && header->publisher_id == h->publisher_id;
     return 0;
 }

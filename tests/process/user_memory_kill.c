@@ -4,6 +4,7 @@
  * reads the bytes); it stays in flight while either holds it: after one
  * returns it, and until the other is killed with SIGKILL while holding it,
  * after which the publisher's reclaim completes it. */
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "harness.h"
@@ -49,6 +50,7 @@ static pid_t start(const char *topic, int behaviour, int *from_child, int *to_ch
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives a failed test */
         close(up[0]);
         close(down[1]);
         child(topic, behaviour, up[1], down[0]);

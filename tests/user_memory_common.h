@@ -34,6 +34,20 @@ static inline int frames_memfd(uint32_t count, bool sealed, frame **frames)
     return fd;
 }
 
+/* Registers count frames of the memfd (fd -1: plain memory) with pub. */
+static inline zl_user_memory *frames_register(zl_publisher *pub, int fd, frame *frames,
+                                              uint32_t count)
+{
+    zl_user_memory_options o;
+    zl_user_memory_options_init(&o);
+    o.fd = fd;
+    o.base = frames;
+    o.length = sizeof(frame) * count;
+    zl_user_memory *memory;
+    CHECK_OK(zl_user_memory_create(pub, &o, &memory));
+    return memory;
+}
+
 /* The line of /proc/self/maps that contains address, in line (or ""). */
 static inline void mapping_of(const void *address, char *line, size_t size)
 {

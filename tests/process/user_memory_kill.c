@@ -101,13 +101,7 @@ int main(void)
     CHECK_EQ(stats.subscriptions, 2);
     frame *frames;
     int fd = frames_memfd(4, true, &frames);
-    zl_user_memory_options o;
-    zl_user_memory_options_init(&o);
-    o.fd = fd;
-    o.base = frames;
-    o.length = sizeof(frame) * 4;
-    zl_user_memory *memory;
-    CHECK_OK(zl_user_memory_create(pub, &o, &memory));
+    zl_user_memory *memory = frames_register(pub, fd, frames, 4);
     frames[2].number = 42;
     memset(frames[2].pixels, 0x5a, sizeof frames[2].pixels);
     CHECK_OK(zl_user_memory_publish(memory, &frames[2], 0));

@@ -7,18 +7,6 @@
 #include "harness.h"
 #include "user_memory_common.h"
 
-static zl_user_memory *registered(zl_publisher *pub, int fd, frame *frames, uint32_t count)
-{
-    zl_user_memory_options o;
-    zl_user_memory_options_init(&o);
-    o.fd = fd;
-    o.base = frames;
-    o.length = sizeof(frame) * count;
-    zl_user_memory *memory;
-    CHECK_OK(zl_user_memory_create(pub, &o, &memory));
-    return memory;
-}
-
 static bool in_flight(zl_user_memory *memory, const frame *f)
 {
     bool busy = true;
@@ -36,7 +24,7 @@ static void case_zero_copy_and_completion(zl_context *context)
     CHECK_OK(zl_publisher_create(context, topic, &frame_type, NULL, &pub));
     frame *frames;
     int fd = frames_memfd(4, true, &frames);
-    zl_user_memory *memory = registered(pub, fd, frames, 4);
+    zl_user_memory *memory = frames_register(pub, fd, frames, 4);
     CHECK(zl_user_memory_is_shared(memory));
 
     frames[0].number = 100;
@@ -97,7 +85,7 @@ static void case_completion_without_return(zl_context *context)
     CHECK_OK(zl_publisher_create(context, topic, &frame_type, NULL, &pub));
     frame *frames;
     int fd = frames_memfd(4, true, &frames);
-    zl_user_memory *memory = registered(pub, fd, frames, 4);
+    zl_user_memory *memory = frames_register(pub, fd, frames, 4);
     CHECK_OK(zl_user_memory_publish(memory, &frames[0], 0));
     CHECK(!in_flight(memory, &frames[0]));
 

@@ -3,6 +3,7 @@
 #
 #   bench/run.sh                 # everything, about 5 minutes on 2 cores
 #   ZLOAN_BENCH_SECONDS=1 bench/run.sh   # shorter windows per figure
+#   ZLOAN_BENCH_ONLY=mix bench/run.sh    # only the size mix, memory, before/after
 #
 # Installs the peers from Debian when missing (apt-get; needs root), builds
 # zloan and the benchmark programs (Release) in build-bench/, starts iox-roudi
@@ -25,6 +26,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${ZLOAN_BENCH_OUT:-$ROOT/bench/results}
 BUILD=${ZLOAN_BENCH_BUILD:-$ROOT/build-bench}
 WINDOW=${ZLOAN_BENCH_SECONDS:-2}
+ONLY=${ZLOAN_BENCH_ONLY:-all}
 SIZES="64 4096 65536 1048576 4194304 16777216"
 # Instruction count: N and 2N rounds. Kept small: under valgrind an iceoryx
 # application is slow enough for RouDi to declare it dead after a few
@@ -103,6 +105,7 @@ run() {
 }
 
 # ---- latency and floors -------------------------------------------------------
+if [ "$ONLY" = all ]; then
 run floor "$BIN/zloan_bench_floor" cacheline "$WINDOW"
 run floor "$BIN/zloan_bench_floor" futex "$WINDOW"
 for size in $SIZES; do
@@ -114,6 +117,7 @@ for size in $SIZES; do
     run cyclonedds "$BIN/cyclone_bench" latency "$size" blocking "$WINDOW"
     run uds "$BIN/zloan_bench_floor" latency "$size" blocking "$WINDOW"
 done
+fi
 
 # ---- a random mix of sizes, shared memory, the previous design -------------------
 MIX=$OUT/mix.tsv
@@ -155,6 +159,7 @@ else
 fi
 
 # ---- throughput -----------------------------------------------------------------
+if [ "$ONLY" = all ]; then
 for size in 64 1048576; do
     for subs in 1 3; do
         run zloan "$BIN/zloan_bench" throughput "$size" "$subs" "$WINDOW"
@@ -184,11 +189,16 @@ instructions() {
 }
 instructions zloan "$BIN/zloan_bench_round"
 instructions iceoryx "$BIN/iceoryx_bench_round"
+fi
 
 stop_roudi
 
 # ---- report -----------------------------------------------------------------------
-"$ROOT/bench/report.sh" "$OUT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+if [ "$ONLY" = all ]; then
+    "$ROOT/bench/report.sh" "$OUT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+else
+    : >"$OUT/table.txt"
+fi
 {
     echo
     echo "random size mix, 1 KiB..16 MiB (transport one-way latency, ns)"

@@ -2,7 +2,8 @@
 # Installs the Debian packages zloan's build and tests need, if missing.
 # Usage: scripts/deps.sh [extra-package ...]
 set -euo pipefail
-packages=(cmake make gcc clang libclang-rt-14-dev pkg-config procps util-linux spin valgrind strace "$@")
+packages=(cmake make gcc clang libclang-rt-14-dev pkg-config procps util-linux spin valgrind strace
+  python3-dev python3-numpy python3-pytest "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,30 +1,20 @@
 /* Contexts: domain, allocator, and the choice of transport. */
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "zloan/error.h"
 #include "zloan/topic.h"
 
 #include "context.h"
+#include "environment.h"
 #include "error_detail.h"
-
-static bool env_flag(const char *name)
-{
-    const char *value = getenv(name);
-    return value != NULL && value[0] != '\0' && strcmp(value, "0") != 0;
-}
 
 void zl_context_options_init(zl_context_options *options)
 {
     memset(options, 0, sizeof *options);
     options->allocator = *zl_allocator_default();
-    const char *domain = getenv("ZLOAN_DOMAIN_ID");
-    if (domain != NULL && domain[0] != '\0') {
-        char *end = NULL;
-        unsigned long value = strtoul(domain, &end, 10);
-        if (end != NULL && *end == '\0' && value <= ZL_DOMAIN_ID_MAX)
-            options->domain_id = (uint32_t)value;
-    }
+    /* An invalid value leaves 0 here; zl_context_create refuses it. */
+    options->domain_id = zl__environment_number_or(ZL__ENV_DOMAIN_ID, ZL_DOMAIN_ID_MAX, 0);
 }
 
 int zl_context_create(const zl_context_options *options, zl_context **context)
@@ -37,6 +27,13 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
         zl_context_options_init(&defaults);
         options = &defaults;
     }
+    /* A bad variable would silently join the wrong domain or run
+     * differently from what the user asked: refuse it. */
+    int rc = zl__environment_check();
+    if (rc != 0)
+        return rc;
+    bool env_disable_loans;
+    zl__environment_switch(ZL_ENV_DISABLE_LOANS, &env_disable_loans);
     if (options->domain_id > ZL_DOMAIN_ID_MAX)
         return zl__fail(ZL_EINVAL, "domain id %u is above %d", options->domain_id,
                         ZL_DOMAIN_ID_MAX);
@@ -49,7 +46,7 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
     memset(c, 0, sizeof *c);
     c->allocator = options->allocator;
     c->domain_id = options->domain_id;
-    c->disable_loans = options->disable_loans || env_flag(ZL_ENV_DISABLE_LOANS);
+    c->disable_loans = options->disable_loans || env_disable_loans;
     c->share_with_group = options->share_with_group;
     c->transport = &zl__shm_ops;
     /* A start after a crash: remove what killed processes left (I5). */
@@ -59,14 +56,60 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
     return 0;
 }
 
+void zl__context_hold(zl_context *context, zl__context_object kind)
+{
+    /* Relaxed: only the count matters; destroy's acquire pairs with the
+     * release below. */
+    zl__fetch_add_relaxed(&context->objects[kind], 1);
+}
+
+void zl__context_release(zl_context *context, zl__context_object kind)
+{
+    /* Release: the object's last use of the context (giving its memory back
+     * to the allocator) comes before zl_context_destroy's acquire load sees
+     * the count drop. */
+    atomic_fetch_sub_explicit(&context->objects[kind], 1, memory_order_release);
+}
+
+/* Whether objects made from the context are left; if so, records a detail
+ * naming them (an executor's own wait set and guard condition are part of
+ * the executor, not listed apart). */
+static bool objects_left(zl_context *context)
+{
+    static const char *const names[] = {"publisher", "subscription", "wait set",
+                                        "executor",  "guard condition", "timer"};
+    _Static_assert(sizeof names / sizeof names[0] == ZL__CONTEXT_OBJECT_KINDS, "a name per kind");
+    uint32_t count[ZL__CONTEXT_OBJECT_KINDS];
+    bool any = false;
+    for (size_t kind = 0; kind < ZL__CONTEXT_OBJECT_KINDS; kind++) {
+        /* Acquire pairs with the release in zl__context_release. */
+        count[kind] = zl__load_acquire(&context->objects[kind]);
+        any |= count[kind] != 0;
+    }
+    if (!any)
+        return false;
+    uint32_t executors = count[ZL__CONTEXT_EXECUTOR];
+    count[ZL__CONTEXT_WAITSET] -= executors <= count[ZL__CONTEXT_WAITSET] ? executors : 0;
+    count[ZL__CONTEXT_GUARD_CONDITION] -=
+        executors <= count[ZL__CONTEXT_GUARD_CONDITION] ? executors : 0;
+    char left[256] = "";
+    size_t used = 0;
+    for (size_t kind = 0; kind < ZL__CONTEXT_OBJECT_KINDS; kind++)
+        if (count[kind] != 0 && used < sizeof left)
+            used += (size_t)snprintf(left + used, sizeof left - used, "%s%u %s%s",
+                                     used == 0 ? "" : ", ", count[kind], names[kind],
+                                     count[kind] == 1 ? "" : "s");
+    zl__fail(ZL_EBUSY, "the context still has %s made from it: destroy them first", left);
+    return true;
+}
+
 int zl_context_destroy(zl_context *context)
 {
     zl__clear_detail();
     if (context == NULL)
         return zl__fail(ZL_EINVAL, "context is NULL");
-    uint32_t endpoints = zl__load_acquire(&context->endpoints);
-    if (endpoints != 0)
-        return zl__fail(ZL_EBUSY, "the context still has %u endpoints", endpoints);
+    if (objects_left(context))
+        return ZL_EBUSY;
     zl_allocator a = context->allocator;
     a.deallocate(context, sizeof *context, _Alignof(zl_context), a.state);
     return 0;

@@ -9,14 +9,33 @@
 #include "atomic.h"
 #include "mw.h"
 
+/* What a context counts (zl_context_destroy refuses while any is left). An
+ * executor's own wait set and guard condition count as well. */
+typedef enum zl__context_object {
+    ZL__CONTEXT_PUBLISHER,
+    ZL__CONTEXT_SUBSCRIPTION,
+    ZL__CONTEXT_WAITSET,
+    ZL__CONTEXT_EXECUTOR,
+    ZL__CONTEXT_GUARD_CONDITION,
+    ZL__CONTEXT_TIMER,
+    ZL__CONTEXT_OBJECT_KINDS
+} zl__context_object;
+
 struct zl_context {
     zl_allocator allocator;
     uint32_t domain_id;
     bool disable_loans; /* by option or environment */
     bool share_with_group;
     const zl__mw_ops *transport;
-    zl__atomic_u32 endpoints; /* publishers and subscriptions alive */
+    /* Objects made from the context and not yet destroyed, by kind. */
+    zl__atomic_u32 objects[ZL__CONTEXT_OBJECT_KINDS];
 };
+
+/* Counts an object made from the context: hold when it is created,
+ * release as the last step of its destruction (after its memory is given
+ * back to the context's allocator). */
+void zl__context_hold(zl_context *context, zl__context_object kind);
+void zl__context_release(zl_context *context, zl__context_object kind);
 
 /* Fills the transport-facing description shared by both endpoint kinds. */
 int zl__context_endpoint_config(zl_context *context, const char *topic, const zl_type *type,

@@ -100,6 +100,7 @@ int zl_executor_create(zl_context *context, size_t capacity, zl_executor **execu
         zl__context_deallocate(context, x, sizeof *x, _Alignof(zl_executor));
         return rc == ZL_ENOMEM ? zl__fail(ZL_ENOMEM, "allocating an executor failed") : rc;
     }
+    zl__context_hold(context, ZL__CONTEXT_EXECUTOR);
     *executor = x;
     return 0;
 }
@@ -135,6 +136,7 @@ int zl_executor_destroy(zl_executor *executor)
     zl__context_deallocate(context, executor->ready, capacity, 1);
     zl__context_deallocate(context, executor->pending, capacity + 1, 1);
     zl__context_deallocate(context, executor, sizeof *executor, _Alignof(zl_executor));
+    zl__context_release(context, ZL__CONTEXT_EXECUTOR);
     return 0;
 }
 
@@ -168,11 +170,11 @@ int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscri
     handle *h = next_handle(executor);
     if (h == NULL)
         return ZL_ELIMIT;
-    bool can_loan = zl_subscription_can_loan(subscription);
-    if (mode == ZL_DELIVERY_LOAN && !can_loan)
-        return zl__fail(ZL_ENOTSUP, "this subscription cannot loan: use ZL_DELIVERY_COPY");
+    /* A subscription that cannot loan still delivers ZL_DELIVERY_LOAN: its
+     * take_loan lends allocator memory (the refusal path), so a program
+     * runs unchanged with loans disabled. */
     if (mode == ZL_DELIVERY_DEFAULT)
-        mode = can_loan ? ZL_DELIVERY_LOAN : ZL_DELIVERY_COPY;
+        mode = zl_subscription_can_loan(subscription) ? ZL_DELIVERY_LOAN : ZL_DELIVERY_COPY;
     const zl_type *type = zl__subscription_type(subscription);
     void *storage = NULL;
     size_t bytes = storage_bytes(type);
@@ -191,6 +193,10 @@ int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscri
         zl__context_deallocate(executor->context, storage, bytes, type->alignment);
         return rc;
     }
+    /* Callbacks may keep every loan: then the executor sleeps until one is
+     * returned rather than spin on data it cannot take. */
+    if (mode == ZL_DELIVERY_LOAN)
+        zl__waitset_need_loan(executor->waitset, index);
     h = append(executor, HANDLE_SUBSCRIPTION, index, arg);
     h->u.s.subscription = subscription;
     h->u.s.callback = callback;
@@ -290,8 +296,11 @@ static bool deliver_one(zl_executor *x, handle *h)
     zl_message_info info;
     if (h->u.s.mode == ZL_DELIVERY_LOAN) {
         const void *message;
-        if (zl_subscription_take_loan(sub, &message, &info) != 0)
-            return false; /* nothing, or every loan kept by callbacks: try next round */
+        int rc = zl_subscription_take_loan(sub, &message, &info);
+        if (rc != 0)
+            /* A bad message (refusal path) was dropped and counted: look for
+             * the next. Nothing, no loan left or no memory: next round. */
+            return rc == ZL_ESERIALIZE;
         x->delivering = message;
         x->keep = false;
         x->in_callback = true;

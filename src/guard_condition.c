@@ -28,6 +28,7 @@ int zl_guard_condition_create(zl_context *context, zl_guard_condition **guard)
         return zl__fail(ZL_ENOMEM, "allocating a guard condition failed");
     memset(g, 0, sizeof *g);
     g->context = context;
+    zl__context_hold(context, ZL__CONTEXT_GUARD_CONDITION);
     *guard = g;
     return 0;
 }
@@ -39,7 +40,9 @@ int zl_guard_condition_destroy(zl_guard_condition *guard)
         return zl__fail(ZL_EINVAL, "guard is NULL");
     if (guard->attached)
         return zl__fail(ZL_EBUSY, "the guard condition is attached to a wait set");
-    zl__context_deallocate(guard->context, guard, sizeof *guard, _Alignof(zl_guard_condition));
+    zl_context *context = guard->context;
+    zl__context_deallocate(context, guard, sizeof *guard, _Alignof(zl_guard_condition));
+    zl__context_release(context, ZL__CONTEXT_GUARD_CONDITION);
     return 0;
 }
 

@@ -105,7 +105,7 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
         zl__context_deallocate(context, p, sizeof *p, _Alignof(zl_publisher));
         return rc;
     }
-    zl__fetch_add_relaxed(&context->endpoints, 1);
+    zl__context_hold(context, ZL__CONTEXT_PUBLISHER);
     *publisher = p;
     return 0;
 }
@@ -130,9 +130,7 @@ int zl_publisher_destroy(zl_publisher *publisher)
     zl__context_deallocate(context, publisher->loans, sizeof(loan_record) * publisher->max_loans,
                            _Alignof(loan_record));
     zl__context_deallocate(context, publisher, sizeof *publisher, _Alignof(zl_publisher));
-    /* Release: our teardown happens before a zl_context_destroy that sees
-     * the count drop (its acquire load). */
-    atomic_fetch_sub_explicit(&context->endpoints, 1, memory_order_release);
+    zl__context_release(context, ZL__CONTEXT_PUBLISHER);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "context.h"
 #include "error_detail.h"
+#include "futex.h"
 #include "subscription.h"
 
 struct zl_subscription {
@@ -17,7 +18,9 @@ struct zl_subscription {
     char type_name[ZL_TYPE_NAME_MAX];
     bool can_loan;
     uint32_t max_loans;
-    /* The user's loans of either kind; returns may come from any thread. */
+    /* The user's loans of either kind; returns may come from any thread.
+     * Also a private futex word: LOANS_WAITER is set while an executor
+     * sleeps until a loan comes back (zl__subscription_loans_wait_begin). */
     zl__atomic_u32 loans_held;
     /* Allocator loans (refusal path): the owner thread claims a free entry
      * (0 -> address), any returner frees it (address -> 0), each by CAS;
@@ -26,7 +29,15 @@ struct zl_subscription {
     size_t *allocated_bytes;
     bool sized;
     uint64_t reception_sequence;
+    /* Wait-set entries (executors' included) that name this subscription. */
+    zl__atomic_u32 attachments;
 };
+
+/* The bit of loans_held that says a waiter sleeps on it; the count is the
+ * rest (at most 1024). */
+#define LOANS_WAITER 0x80000000u
+
+static uint32_t loans_of(uint32_t loans_held) { return loans_held & ~LOANS_WAITER; }
 
 void zl_subscription_options_init(zl_subscription_options *options)
 {
@@ -89,7 +100,7 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
         zl__context_deallocate(context, s, sizeof *s, _Alignof(zl_subscription));
         return rc;
     }
-    zl__fetch_add_relaxed(&context->endpoints, 1);
+    zl__context_hold(context, ZL__CONTEXT_SUBSCRIPTION);
     *subscription = s;
     return 0;
 }
@@ -106,25 +117,50 @@ int zl_subscription_destroy(zl_subscription *subscription)
     zl__clear_detail();
     if (subscription == NULL)
         return zl__fail(ZL_EINVAL, "subscription is NULL");
+    /* Relaxed: attaching and detaching happen on threads the user already
+     * ordered before this call (a wait set is used by one thread at a time). */
+    uint32_t attachments = zl__load_relaxed(&subscription->attachments);
+    if (attachments != 0)
+        return zl__fail(ZL_EBUSY,
+                        "the subscription is attached to %u wait set or executor entries: "
+                        "detach it (or destroy the executor) first",
+                        attachments);
+    /* Acquire pairs with the release decrement in loan_returned(): a loan
+     * returned on another thread is wholly given back (its allocator entry
+     * cleared, its chunk handed to the transport) before we free either. */
+    uint32_t held = loans_of(zl__load_acquire(&subscription->loans_held));
+    if (held != 0)
+        return zl__fail(ZL_EBUSY, "the user still holds %u loan%s of this subscription: "
+                                  "return them first", held, held == 1 ? "" : "s");
     zl_context *context = subscription->context;
-    for (uint32_t i = 0; i < subscription->max_loans; i++) {
-        uintptr_t held = zl__load_acquire(&subscription->allocated[i]);
-        if (held != 0)
-            free_message(subscription, (void *)held, subscription->allocated_bytes[i]);
-    }
     subscription->mw->subscription_destroy(subscription->impl);
     zl__context_deallocate(context, subscription->allocated,
                            (sizeof(uintptr_t) + sizeof(size_t)) * subscription->max_loans,
                            _Alignof(uintptr_t));
     zl__context_deallocate(context, subscription, sizeof *subscription, _Alignof(zl_subscription));
-    /* Release: pairs with zl_context_destroy's acquire load. */
-    atomic_fetch_sub_explicit(&context->endpoints, 1, memory_order_release);
+    zl__context_release(context, ZL__CONTEXT_SUBSCRIPTION);
     return 0;
 }
 
 bool zl_subscription_can_loan(const zl_subscription *subscription)
 {
     return subscription != NULL && subscription->can_loan;
+}
+
+/* Counts a loan the user gave back. The decrement is the last access to
+ * the subscription by a returner on another thread (destroy may free it
+ * right after): the wake-up only names the word's address. */
+static void loan_returned(zl_subscription *s)
+{
+    /* Release: pairs with the acquire load in zl_subscription_destroy. The
+     * read-modify-write is ordered with the waiter's setting LOANS_WAITER
+     * (both change the same word): either we see the bit and wake, or the
+     * waiter's futex sees the count changed and does not sleep. */
+    uint32_t before = atomic_fetch_sub_explicit(&s->loans_held, 1, memory_order_release);
+    if (before & LOANS_WAITER)
+        /* Waking a private futex reads no memory; if the subscription was
+         * freed meanwhile, the worst is a spurious wake-up elsewhere. */
+        zl__futex_wake_private(&s->loans_held);
 }
 
 /* Checks the size of a payload the transport handed us against the type
@@ -278,7 +314,7 @@ int zl_subscription_take_loan(zl_subscription *subscription, const void **messag
     if (subscription == NULL || message == NULL)
         return zl__fail(ZL_EINVAL, "subscription and message must not be NULL");
     zl_subscription *s = subscription;
-    if (zl__load_relaxed(&s->loans_held) >= s->max_loans)
+    if (loans_of(zl__load_relaxed(&s->loans_held)) >= s->max_loans)
         return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
                         s->max_loans);
     if (!s->can_loan)
@@ -331,11 +367,15 @@ int zl_subscription_return_loan(zl_subscription *subscription, const void *messa
         uintptr_t expected = (uintptr_t)message;
         /* Acquire pairs with the release store in take_loan: we see the
          * message before we finalize it. One returner wins the CAS. */
-        if (zl__load_acquire(&s->allocated[i]) == expected &&
-            atomic_compare_exchange_strong_explicit(&s->allocated[i], &expected, 0,
+        if (zl__load_acquire(&s->allocated[i]) != expected)
+            continue;
+        /* Read before the CAS frees the entry: the owner may reuse it (and
+         * write its size) at once after. */
+        size_t bytes = s->allocated_bytes[i];
+        if (atomic_compare_exchange_strong_explicit(&s->allocated[i], &expected, 0,
                                                     memory_order_acq_rel, memory_order_relaxed)) {
-            free_message(s, (void *)message, s->allocated_bytes[i]);
-            zl__fetch_sub_relaxed(&s->loans_held, 1);
+            free_message(s, (void *)message, bytes);
+            loan_returned(s);
             return 0;
         }
     }
@@ -343,7 +383,7 @@ int zl_subscription_return_loan(zl_subscription *subscription, const void *messa
         return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", message);
     int rc = s->mw->subscription_return_loan(s->impl, message);
     if (rc == 0)
-        zl__fetch_sub_relaxed(&s->loans_held, 1);
+        loan_returned(s);
     return rc;
 }
 
@@ -371,7 +411,7 @@ int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_sta
     memset(stats, 0, sizeof *stats);
     subscription->mw->subscription_stats(subscription->impl, stats);
     stats->received = subscription->reception_sequence;
-    stats->loans_held = zl__load_relaxed(&subscription->loans_held);
+    stats->loans_held = loans_of(zl__load_relaxed(&subscription->loans_held));
     return 0;
 }
 
@@ -383,6 +423,41 @@ void zl__subscription_waitable(zl_subscription *subscription, zl__mw_waitable *w
 bool zl__subscription_ready(zl_subscription *subscription)
 {
     return subscription->mw->subscription_ready(subscription->impl);
+}
+
+void zl__subscription_attached(zl_subscription *subscription, bool attached)
+{
+    /* Relaxed: a count read only by destroy (see there). */
+    if (attached)
+        zl__fetch_add_relaxed(&subscription->attachments, 1);
+    else
+        zl__fetch_sub_relaxed(&subscription->attachments, 1);
+}
+
+bool zl__subscription_loans_wait_begin(zl_subscription *subscription, zl__atomic_u32 **word,
+                                       uint32_t *expected)
+{
+    /* Relaxed: the futex compares the word itself; what a returner did
+     * before returning is not read through this. */
+    uint32_t held = zl__load_relaxed(&subscription->loans_held);
+    while (loans_of(held) >= subscription->max_loans) {
+        if ((held & LOANS_WAITER) ||
+            atomic_compare_exchange_weak_explicit(&subscription->loans_held, &held,
+                                                  held | LOANS_WAITER, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            *word = &subscription->loans_held;
+            *expected = held | LOANS_WAITER;
+            return true;
+        }
+    }
+    return false;
+}
+
+void zl__subscription_loans_wait_end(zl_subscription *subscription)
+{
+    /* Relaxed: only stops returners from waking us; a return that still
+     * saw the bit makes one spurious wake-up. */
+    atomic_fetch_and_explicit(&subscription->loans_held, ~LOANS_WAITER, memory_order_relaxed);
 }
 
 const zl_type *zl__subscription_type(const zl_subscription *subscription)

@@ -21,6 +21,7 @@ int zl_timer_create(zl_context *context, int64_t period_ns, zl_timer **timer)
     t->context = context;
     t->period_ns = period_ns;
     t->deadline_ns = zl__monotonic_ns() + period_ns;
+    zl__context_hold(context, ZL__CONTEXT_TIMER);
     *timer = t;
     return 0;
 }
@@ -32,7 +33,9 @@ int zl_timer_destroy(zl_timer *timer)
         return zl__fail(ZL_EINVAL, "timer is NULL");
     if (timer->attached)
         return zl__fail(ZL_EBUSY, "the timer is attached to a wait set");
-    zl__context_deallocate(timer->context, timer, sizeof *timer, _Alignof(zl_timer));
+    zl_context *context = timer->context;
+    zl__context_deallocate(context, timer, sizeof *timer, _Alignof(zl_timer));
+    zl__context_release(context, ZL__CONTEXT_TIMER);
     return 0;
 }
 

@@ -5,7 +5,13 @@
  *   subscription: raise its queue's sleepers counter, read its words (the
  *                 queue's wake word and the registry's generation);
  *   guard condition: read its word;
- *   timer:        nothing to arm; its deadline bounds the sleep.
+ *   timer:        nothing to arm; its deadline bounds the sleep;
+ *   subscription that needs a loan (the executor's loan delivery) while the
+ *                 user holds every loan: not its queue but its loan count,
+ *                 with a waiter bit set in the count by compare-and-swap; a
+ *                 return's decrement either comes first (the futex sees
+ *                 another value and does not sleep) or sees the bit and
+ *                 wakes (one word, so no fence is needed).
  * Then a seq_cst fence, then the readiness checks. A publisher stores its
  * delivery, fences, and wakes only when it sees a sleeper (notify.h): either
  * the check here sees the delivery, or the publisher sees the raised counter
@@ -33,6 +39,13 @@ enum { ENTRY_FREE = 0, ENTRY_SUBSCRIPTION, ENTRY_GUARD, ENTRY_TIMER };
 typedef struct entry {
     int kind;
     bool ready;
+    /* Subscriptions delivered as loans (the executor's): ready only with a
+     * loan free; starved while every loan is held, when the wait sleeps on
+     * the loan count (loan_word == loan_expected) instead of the queue. */
+    bool needs_loan;
+    bool starved;
+    zl__atomic_u32 *loan_word;
+    uint32_t loan_expected;
     union {
         zl_subscription *subscription;
         zl_guard_condition *guard;
@@ -71,6 +84,7 @@ int zl_waitset_create(zl_context *context, size_t capacity, zl_waitset **waitset
         return zl__fail(ZL_ENOMEM, "allocating a wait set failed");
     }
     memset(w->entries, 0, sizeof(entry) * capacity);
+    zl__context_hold(context, ZL__CONTEXT_WAITSET);
     *waitset = w;
     return 0;
 }
@@ -82,7 +96,9 @@ int zl_waitset_detach(zl_waitset *waitset, size_t index)
         waitset->entries[index].kind == ENTRY_FREE)
         return zl__fail(ZL_EINVAL, "no entry %zu in the wait set", index);
     entry *e = &waitset->entries[index];
-    if (e->kind == ENTRY_GUARD)
+    if (e->kind == ENTRY_SUBSCRIPTION)
+        zl__subscription_attached(e->u.subscription, false);
+    else if (e->kind == ENTRY_GUARD)
         e->u.guard->attached = false;
     else if (e->kind == ENTRY_TIMER)
         e->u.timer->attached = false;
@@ -105,6 +121,7 @@ int zl_waitset_destroy(zl_waitset *waitset)
                            sizeof(zl__futex_waiter) * 2 * waitset->capacity,
                            _Alignof(zl__futex_waiter));
     zl__context_deallocate(context, waitset, sizeof *waitset, _Alignof(zl_waitset));
+    zl__context_release(context, ZL__CONTEXT_WAITSET);
     return 0;
 }
 
@@ -123,6 +140,7 @@ static int attach(zl_waitset *waitset, int kind, void *object, size_t *index)
     case ENTRY_SUBSCRIPTION:
         e->u.subscription = object;
         zl__subscription_waitable(object, &e->waitable);
+        zl__subscription_attached(object, true);
         break;
     case ENTRY_GUARD:
         if (((zl_guard_condition *)object)->attached)
@@ -171,7 +189,7 @@ static void set_sleeping(zl_waitset *waitset, const bool *assume_ready, bool sle
 {
     for (size_t i = 0; i < waitset->capacity; i++) {
         entry *e = &waitset->entries[i];
-        if (e->kind != ENTRY_SUBSCRIPTION || (assume_ready && assume_ready[i]))
+        if (e->kind != ENTRY_SUBSCRIPTION || e->starved || (assume_ready && assume_ready[i]))
             continue;
         /* seq_cst: the increment must be ordered before our readiness check
          * and the publisher's delivery before its sleepers load (notify.h). */
@@ -179,6 +197,31 @@ static void set_sleeping(zl_waitset *waitset, const bool *assume_ready, bool sle
             atomic_fetch_add_explicit(e->waitable.sleepers, 1, memory_order_seq_cst);
         else
             atomic_fetch_sub_explicit(e->waitable.sleepers, 1, memory_order_seq_cst);
+    }
+}
+
+int zl__waitset_need_loan(zl_waitset *waitset, size_t index)
+{
+    if (waitset == NULL || index >= waitset->capacity ||
+        waitset->entries[index].kind != ENTRY_SUBSCRIPTION)
+        return zl__fail(ZL_EINVAL, "no subscription at entry %zu of the wait set", index);
+    waitset->entries[index].needs_loan = true;
+    return 0;
+}
+
+/* Marks the entries that need a loan and have none as starved (they sleep
+ * on their loan count this round), or ends that for every entry. */
+static void set_starved(zl_waitset *waitset, const bool *assume_ready, bool starting)
+{
+    for (size_t i = 0; i < waitset->capacity; i++) {
+        entry *e = &waitset->entries[i];
+        if (starting && e->needs_loan && !(assume_ready && assume_ready[i]))
+            e->starved = zl__subscription_loans_wait_begin(e->u.subscription, &e->loan_word,
+                                                           &e->loan_expected);
+        else if (!starting && e->starved) {
+            zl__subscription_loans_wait_end(e->u.subscription);
+            e->starved = false;
+        }
     }
 }
 
@@ -195,13 +238,18 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
         return zl__fail(ZL_EINVAL, "the wait set has no entry");
     int64_t deadline = timeout_ns < 0 ? INT64_MAX : zl__monotonic_ns() + timeout_ns;
     for (;;) {
+        set_starved(waitset, assume_ready, true);
         set_sleeping(waitset, assume_ready, true);
         unsigned n = 0;
         for (size_t i = 0; i < waitset->capacity; i++) {
             entry *e = &waitset->entries[i];
             if (assume_ready && assume_ready[i])
                 continue;
-            if (e->kind == ENTRY_SUBSCRIPTION) {
+            if (e->starved) {
+                /* A return changes the count: the futex does not sleep, or
+                 * the returner sees the waiter bit and wakes it. */
+                zl__futex_waiter_set(&waitset->waiters[n++], e->loan_word, e->loan_expected, 0);
+            } else if (e->kind == ENTRY_SUBSCRIPTION) {
                 for (uint32_t k = 0; k < e->waitable.count; k++)
                     /* Acquire pairs with the publisher's release increment
                      * (notify.h) or the registry's (new peers). */
@@ -226,6 +274,8 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
             }
             if (assume_ready && assume_ready[i]) {
                 e->ready = true;
+            } else if (e->starved) {
+                e->ready = false; /* a take would find no loan */
             } else if (e->kind == ENTRY_SUBSCRIPTION) {
                 e->ready = zl__subscription_ready(e->u.subscription);
             } else if (e->kind == ENTRY_GUARD) {
@@ -245,6 +295,7 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
         int64_t now = zl__monotonic_ns();
         if (fresh > 0 || timeout_ns == 0 || now >= deadline) {
             set_sleeping(waitset, assume_ready, false);
+            set_starved(waitset, assume_ready, false);
             if (ready_count != NULL)
                 *ready_count = ready;
             return fresh > 0 ? 0 : ZL_ETIMEOUT;
@@ -257,6 +308,7 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
             clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &rest, NULL);
         }
         set_sleeping(waitset, assume_ready, false);
+        set_starved(waitset, assume_ready, false);
         if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
             return zl__fail(ZL_ESYSTEM, "futex_waitv: %s", strerror(rc));
     }

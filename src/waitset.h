@@ -25,6 +25,12 @@ struct zl_timer {
     bool attached;
 };
 
+/* Makes the subscription at index ready only when a loan is free as well:
+ * while the user holds every loan, waits sleep until one is returned
+ * instead of reporting data that cannot be taken (the executor's loan
+ * delivery). ZL_EINVAL when index holds no subscription. */
+int zl__waitset_need_loan(zl_waitset *waitset, size_t index);
+
 /* zl_waitset_wait(), where entries with assume_ready[index] set are neither
  * checked nor slept on but reported ready; only another entry becoming ready
  * ends the wait early (ZL_ETIMEOUT otherwise, with the assumed entries still

@@ -8,9 +8,14 @@
  * /dev/shm (only what is provably dead). The first endpoint of a process
  * starts one small thread (all signals blocked) that checks every 20 ms
  * whether peers died, so that loan, publish, take and return need no system
- * call for it; ZLOAN_LIVENESS_PERIOD_MS sets the period, 0 turns the thread
- * off (endpoints then check their peers themselves every 50 ms). zloan
- * objects do not survive fork(): a child creates its own.
+ * call for it; ZLOAN_LIVENESS_PERIOD_MS sets the period (0..10000), 0 turns
+ * the thread off (endpoints then check their peers themselves every 50 ms).
+ * zloan objects do not survive fork(): a child creates its own.
+ *
+ * Environment variables zloan reads: ZLOAN_DOMAIN_ID, ZLOAN_DISABLE_LOANS,
+ * ZLOAN_LIVENESS_PERIOD_MS. Unset or empty means the default; a value that
+ * is not valid makes zl_context_create fail (ZL_EINVAL, the detail names
+ * the variable and what it accepts) rather than be ignored.
  */
 #ifndef ZLOAN_CONTEXT_H
 #define ZLOAN_CONTEXT_H
@@ -28,14 +33,14 @@ typedef struct zl_context zl_context;
 
 #define ZL_DOMAIN_ID_MAX 232 /* the same range as ROS 2 */
 
-/* Environment variable: when set to a value other than "" or "0", every
- * endpoint behaves as if loans were disabled (the refusal path). The user's
- * code does not change. */
+/* Environment variable: when set to 1 (or true, yes, on), every endpoint
+ * behaves as if loans were disabled (the refusal path); 0, false, no, off
+ * or empty leave loans on. The user's code does not change. */
 #define ZL_ENV_DISABLE_LOANS "ZLOAN_DISABLE_LOANS"
 
 typedef struct zl_context_options {
     /* 0..ZL_DOMAIN_ID_MAX. Default 0, or ZLOAN_DOMAIN_ID from the
-     * environment when it holds a valid number. */
+     * environment (zl_context_create refuses an invalid one). */
     uint32_t domain_id;
     /* Used for every heap allocation zloan makes for this context. */
     zl_allocator allocator;
@@ -60,16 +65,19 @@ void zl_context_options_init(zl_context_options *options);
  * of zloan topics nobody uses any more), so a restart after a crash starts
  * clean; objects in use are never touched.
  * @retval 0 *context holds the new context; the caller owns it.
- * @retval ZL_EINVAL context is NULL, the domain id or allocator is invalid.
+ * @retval ZL_EINVAL context is NULL, the domain id or allocator is invalid,
+ *         or an environment variable zloan reads holds an invalid value
+ *         (whatever the options say; the detail names it and its range).
  * @retval ZL_ENOMEM the allocator failed.
  * Any thread. */
 int zl_context_create(const zl_context_options *options, zl_context **context);
 
-/* Destroys a context that has no endpoints left.
+/* Destroys a context from which nothing made is left.
  * @retval 0 done; the handle is gone.
  * @retval ZL_EINVAL context is NULL.
- * @retval ZL_EBUSY publishers or subscriptions of this context still exist;
- *         nothing changed.
+ * @retval ZL_EBUSY publishers, subscriptions, wait sets, executors, guard
+ *         conditions or timers made from it still exist (the detail counts
+ *         them by kind); nothing changed.
  * Any thread, but not concurrently with other calls on the same context. */
 int zl_context_destroy(zl_context *context);
 

@@ -39,7 +39,8 @@ enum zl_error {
 const char *zl_strerror(int code);
 
 /* Returns a description of the last failure of a zloan call on the calling
- * thread ("" when there is none). The string is valid until the next zloan
+ * thread ("" when there is none), or a warning of the last call that
+ * succeeded with one (it starts with "warning:"). The string is valid until the next zloan
  * call on this thread. Any thread. */
 const char *zl_last_error_detail(void);
 

@@ -8,6 +8,10 @@
  *                     unless the callback calls zl_executor_keep_loan(): the
  *                     user then returns it later, from any thread, with
  *                     zl_subscription_return_loan(). No copy, no allocation.
+ *                     For a subscription that cannot loan (a type with
+ *                     pointers, loans disabled) the loan is allocator memory
+ *                     filled by copy, as zl_subscription_take_loan() does:
+ *                     the program does not change.
  *   ZL_DELIVERY_COPY  the message is copied (or deserialized) into storage
  *                     allocated once, from the context's allocator, when the
  *                     subscription is added; the callback must not keep it.
@@ -15,6 +19,10 @@
  *
  * With plain types, LOAN delivery and an executor created up front, the
  * steady state performs no heap allocation and no copy of the payload.
+ *
+ * A LOAN subscription whose every loan (max_loans) is kept by callbacks is
+ * not ready, whatever it has queued: the executor sleeps until the user
+ * returns one (or another handle is ready), then delivers again.
  *
  * Threads: add, spin_* and destroy on one thread; zl_executor_stop() from
  * any thread or a signal handler.
@@ -68,11 +76,12 @@ int zl_executor_create(zl_context *context, size_t capacity, zl_executor **execu
 /* @retval 0. @retval ZL_EINVAL NULL. @retval ZL_EBUSY called from a callback. */
 int zl_executor_destroy(zl_executor *executor);
 
-/* Adds a handle; its index is the number of handles added before it.
+/* Adds a handle; its index is the number of handles added before it. The
+ * subscription, timer or guard condition cannot be destroyed (ZL_EBUSY)
+ * while the executor exists.
  * @retval 0 added. @retval ZL_EINVAL NULL argument or bad mode.
  * @retval ZL_ELIMIT the executor is full.
- * @retval ZL_ENOMEM (copy mode) storage could not be allocated.
- * @retval ZL_ENOTSUP ZL_DELIVERY_LOAN for a subscription that cannot loan. */
+ * @retval ZL_ENOMEM (copy mode) storage could not be allocated. */
 int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscription,
                                  zl_delivery mode, zl_subscription_callback callback, void *arg);
 int zl_executor_add_timer(zl_executor *executor, zl_timer *timer, zl_timer_callback callback,

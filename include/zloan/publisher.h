@@ -77,7 +77,10 @@ void zl_publisher_options_init(zl_publisher_options *options);
  * Topic names follow ROS 2's rules: [A-Za-z0-9_] tokens separated by '/',
  * no token starting with a digit, no "//", no trailing '/', at most
  * ZL_TOPIC_NAME_MAX bytes; a name without a leading '/' gets one.
- * @retval 0 *publisher holds the new publisher; the caller owns it.
+ * @retval 0 *publisher holds the new publisher; the caller owns it. When
+ *         the topic also exists in this domain under another user (or
+ *         group), whose endpoints never connect to this one,
+ *         zl_last_error_detail() warns of it (else it is "").
  * @retval ZL_EINVAL an argument is NULL or an option or the type is invalid.
  * @retval ZL_ENAME the topic name is invalid.
  * @retval ZL_ETYPE the topic has live endpoints of another type (the detail
@@ -180,6 +183,8 @@ typedef struct zl_publisher_stats {
     uint32_t chunks_free;         /* chunks neither lent, queued, kept nor held */
     uint32_t loans_held;          /* loans the user holds now */
     uint64_t peer_errors;         /* invalid values read from subscriptions' shared memory */
+    uint32_t other_owners;        /* other users (or groups) with this topic in this domain:
+                                     their endpoints never connect to ours (isolation) */
     uint32_t segments;            /* shared-memory segments of the pool now */
     uint64_t shm_bytes;           /* shared memory the pool reserves now */
     uint64_t shm_bytes_high;      /* the most it reserved at once */
@@ -187,7 +192,8 @@ typedef struct zl_publisher_stats {
     uint64_t growths;             /* segments added since creation (the slow path) */
 } zl_publisher_stats;
 
-/* Takes back what subscriptions returned, then fills *stats.
+/* Takes back what subscriptions returned, then fills *stats (other_owners
+ * is counted anew from the names in /dev/shm at each call).
  * @retval 0 *stats filled. @retval ZL_EINVAL an argument is NULL.
  * Same thread rules as the other publisher calls. */
 int zl_publisher_get_stats(zl_publisher *publisher, zl_publisher_stats *stats);

@@ -67,6 +67,8 @@ void zl_subscription_options_init(zl_subscription_options *options);
 /* Creates a subscription of type on topic; it connects to present and future
  * publishers. options may be NULL.
  * @retval 0 *subscription holds the new subscription; the caller owns it.
+ *         zl_last_error_detail() warns when the topic also exists under
+ *         another owner, as for zl_publisher_create().
  * @retval ZL_EINVAL an argument is NULL, or an option or the type is invalid.
  * @retval ZL_ENAME the topic name is invalid.
  * @retval ZL_ETYPE the topic has live endpoints of another type.
@@ -78,8 +80,17 @@ void zl_subscription_options_init(zl_subscription_options *options);
 int zl_subscription_create(zl_context *context, const char *topic, const zl_type *type,
                            const zl_subscription_options *options, zl_subscription **subscription);
 
-/* Destroys the subscription. Loans still held become invalid (their chunks
- * go back to the publishers). @retval 0 done. @retval ZL_EINVAL NULL. */
+/* Destroys a subscription whose loans have all been returned; its queued
+ * messages go back to their publishers.
+ * @retval 0 done; the handle is gone.
+ * @retval ZL_EINVAL subscription is NULL.
+ * @retval ZL_EBUSY the user still holds loans taken from it (including
+ *         loans kept with zl_executor_keep_loan(), whatever thread holds
+ *         them): return them first; nothing changed, the loans stay valid.
+ * @retval ZL_EBUSY it is still attached to a wait set or added to an
+ *         executor (detach it, or destroy the wait set or executor, first);
+ *         nothing changed.
+ * The take thread; not while a wait set it is attached to waits. */
 int zl_subscription_destroy(zl_subscription *subscription);
 
 /* true when take_loan lends the publisher's memory (zero copy). */
@@ -150,9 +161,12 @@ typedef struct zl_subscription_stats {
     uint32_t publishers;    /* publishers currently connected */
     uint32_t loans_held;    /* loans held now */
     uint64_t peer_errors;   /* invalid values read from publishers' shared memory */
+    uint32_t other_owners;  /* other users (or groups) with this topic in this domain:
+                               their endpoints never connect to ours (isolation) */
 } zl_subscription_stats;
 
-/* @retval 0 *stats filled. @retval ZL_EINVAL an argument is NULL.
+/* Fills *stats (other_owners is counted anew from the names in /dev/shm at
+ * each call). @retval 0 *stats filled. @retval ZL_EINVAL an argument is NULL.
  * Same thread rules as take. */
 int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_stats *stats);
 

@@ -44,7 +44,8 @@ int zl_waitset_create(zl_context *context, size_t capacity, zl_waitset **waitset
 int zl_waitset_destroy(zl_waitset *waitset);
 
 /* Attach an entry; *index (may be NULL) receives its index, stable until
- * it is detached.
+ * it is detached. An attached subscription, guard condition or timer cannot
+ * be destroyed (ZL_EBUSY) until it is detached or the wait set destroyed.
  * @retval 0 attached. @retval ZL_EINVAL NULL argument.
  * @retval ZL_ELIMIT the wait set is full.
  * @retval ZL_EBUSY a guard condition or timer attached to another wait set

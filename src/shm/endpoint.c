@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "zloan/error.h"
+
+#include "../error_detail.h"
 #include "../identity.h"
 #include "endpoint.h"
 
@@ -39,6 +42,21 @@ int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_con
     return rc;
 }
 
+/* A topic that exists under another owner: the endpoint will never meet
+ * that owner's endpoints. Say so in the detail (the call succeeds). */
+static void warn_other_owners(const zl__registry *registry)
+{
+    char example[ZL__SHM_NAME_MAX + 16];
+    uint32_t others = zl__registry_other_owners(registry, example, sizeof example);
+    if (others != 0)
+        zl__fail(ZL_OK,
+                 "warning: topic %s of domain %u also exists under %u other owner%s (%s); "
+                 "endpoints of different users never connect (share_with_group connects "
+                 "the members of one group)",
+                 registry->topic, (unsigned)registry->domain, others, others == 1 ? "" : "s",
+                 example);
+}
+
 int zl__endpoint_register(zl__registry *registry, const zl__endpoint_record *record,
                           uint32_t *slot, const char *name, zl__mapping *map)
 {
@@ -47,6 +65,8 @@ int zl__endpoint_register(zl__registry *registry, const zl__endpoint_record *rec
         zl__segment_unlink(name);
         zl__segment_unmap(map);
         zl__registry_close(registry);
+        return rc;
     }
-    return rc;
+    warn_other_owners(registry);
+    return 0;
 }

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "../environment.h"
 #include "registry.h"
 
 static pthread_mutex_t monitor_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -65,12 +66,10 @@ bool zl__liveness_monitor_start(void)
 {
     pthread_mutex_lock(&monitor_lock);
     if (period_ms < 0) {
-        const char *value = getenv("ZLOAN_LIVENESS_PERIOD_MS");
-        char *end = NULL;
-        long parsed = value != NULL ? strtol(value, &end, 10) : -1;
-        period_ms = value != NULL && end != value && *end == '\0' && parsed >= 0 && parsed <= 10000
-                        ? parsed
-                        : 20;
+        /* An invalid value was refused by zl_context_create (only a change
+         * of the environment since then reaches here): the default. */
+        period_ms = (long)zl__environment_number_or(ZL__ENV_LIVENESS_PERIOD_MS,
+                                                    ZL__LIVENESS_PERIOD_MS_MAX, 20);
     }
     if (!running && period_ms > 0) {
         pthread_t thread;

@@ -1029,6 +1029,7 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
     stats->shm_bytes_high = pub->shm_bytes_high + pub->pool_map.size;
     stats->shm_bytes_max = pub->shm_bytes_max + pub->pool_map.size;
     stats->growths = pub->growths;
+    stats->other_owners = zl__registry_other_owners(&pub->registry, NULL, 0);
 }
 
 uint64_t zl__shm_publisher_id(const zl__mw_publisher *pub) { return pub->id; }

@@ -58,6 +58,13 @@ bool zl__liveness_monitor_running(void);
  * user's namespace, or with group in the effective group's (mode 0660). */
 int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, bool group);
 
+/* How many other owners (users, or groups) have a registry of the same
+ * domain and topic in /dev/shm (owners.c); example, if not NULL, receives
+ * the path of one. Endpoints of different owners never connect: this only
+ * lets an endpoint say so. A directory scan: not for the hot path. */
+uint32_t zl__registry_other_owners(const zl__registry *registry, char *example,
+                                   size_t example_size);
+
 /* The name of an endpoint's object of this topic (see segment.h). */
 void zl__registry_endpoint_name(const zl__registry *registry, char *out, size_t out_size,
                                 char kind, uint64_t id);

@@ -702,6 +702,7 @@ void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats 
             publishers++;
     stats->publishers = publishers;
     stats->peer_errors = zl__load_relaxed(&sub->peer_errors);
+    stats->other_owners = zl__registry_other_owners(&sub->registry, NULL, 0);
 }
 
 void zl__shm_subscription_waitable(zl__mw_subscription *sub, zl__mw_waitable *waitable)

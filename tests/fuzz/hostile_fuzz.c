@@ -173,11 +173,24 @@ static void destroy_publisher(int i)
     v.pubs[i] = NULL;
 }
 
+static int held_loan_slot(void *const *loans);
+
 static void destroy_subscription(int i)
 {
     if (v.subs[i] == NULL)
         return;
-    int rc = zl_subscription_destroy(v.subs[i]);
+    /* Loans held: refused, and they stay held (returned below). */
+    int rc;
+    if (held_loan_slot((void *const *)v.sub_loans[i]) >= 0 &&
+        (rc = zl_subscription_destroy(v.subs[i])) != ZL_EBUSY)
+        fatal("zl_subscription_destroy with loans held", rc);
+    for (int k = 0; k < LOANS; k++)
+        if (v.sub_loans[i][k] != NULL) {
+            if ((rc = zl_subscription_return_loan(v.subs[i], v.sub_loans[i][k])) != 0)
+                fatal("zl_subscription_return_loan before destroy", rc);
+            v.sub_loans[i][k] = NULL;
+        }
+    rc = zl_subscription_destroy(v.subs[i]);
     if (rc != 0)
         fatal("zl_subscription_destroy", rc);
     v.subs[i] = NULL;

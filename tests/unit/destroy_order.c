@@ -49,7 +49,11 @@ int main(void)
             CHECK_EQ(stats.publishers, 0);
             CHECK_OK(zl_subscription_destroy(sub));
         } else {
-            /* Destroyed with a loan held: its chunks go back to the pool. */
+            /* Refused while a loan is held; then its queued message and
+             * the returned loan go back to the pool. */
+            CHECK_RC(zl_subscription_destroy(sub), ZL_EBUSY);
+            CHECK(memcmp(held, &copy, sizeof copy) == 0);
+            CHECK_OK(zl_subscription_return_loan(sub, held));
             CHECK_OK(zl_subscription_destroy(sub));
             zl_publisher_stats stats;
             CHECK_OK(zl_publisher_get_stats(pub, &stats));

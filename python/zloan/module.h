@@ -1,0 +1,147 @@
+/* zloan for Python: what the extension's files share.
+ *
+ * Built on the public C API only (include/zloan/). Lifetimes, the part that
+ * must not go wrong:
+ *
+ *   - Every object that owns a C handle (context, publisher, subscription,
+ *     executor) is a zlpy_owner. Whatever needs that handle alive (an endpoint
+ *     needs its context, a loan its endpoint, a wait that runs without the GIL
+ *     its object) holds a strong Python reference to the owner and counts
+ *     itself in owner->users. The C handle is destroyed only when nothing
+ *     uses it: at once by close() when users is 0, otherwise by the last user
+ *     to leave (close() then only stops new work). So the C layer's destroy
+ *     order (loans before endpoints, endpoints before contexts) always holds,
+ *     and a view into a loan never outlives the mapping it points into.
+ *   - A loan is a buffer exporter; while exports (memoryviews, numpy arrays)
+ *     exist it can neither be published nor returned (BufferError), and its
+ *     Python object cannot be collected (a view references its exporter). The
+ *     last reference to a held loan going away returns it.
+ *   - A subscription is "busy" while a thread waits on it without the GIL;
+ *     zloan's C rules allow one thread at a time to take from or wait on a
+ *     subscription, so the other calls raise BusyError meanwhile.
+ *
+ * Where sized loans fit (not in the C API yet): a Loan already carries its
+ * own byte count (zlpy_loan_new's size), which Loan.array() and the buffer
+ * use. A variable-size type becomes Type(name, dtype, tail=element_dtype);
+ * Publisher.loan(count) asks the C layer for that size; a received loan
+ * takes its size from the message info; Loan.array() then returns the
+ * 1-D array of the tail's elements (numpy.frombuffer with an offset of the
+ * fixed part). A type description from the C side would build the dtype
+ * in Type instead of the user.
+ */
+#ifndef ZLOAN_PYTHON_MODULE_H
+#define ZLOAN_PYTHON_MODULE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdbool.h>
+
+#include <zloan/zloan.h>
+
+typedef struct zlpy_owner zlpy_owner;
+struct zlpy_owner {
+    PyObject_HEAD
+    /* NULL once destroyed (or never created). */
+    void *handle;
+    /* The owner this one needs alive (a strong reference), or NULL. */
+    zlpy_owner *parent;
+    /* Loans, endpoints, executors and GIL-free waits that need handle alive. */
+    Py_ssize_t users;
+    /* close() was called: no new work; handle goes when users reaches 0. */
+    bool closed;
+    /* Destroys handle (kind-specific; runs with the GIL held). */
+    void (*destroy)(zlpy_owner *self);
+    /* zlpy_fork_generation when it was made: in a forked child the handle
+     * belongs to the parent, and is neither used nor destroyed. */
+    unsigned long generation;
+};
+
+/* Publisher and Subscription share this layout. */
+typedef struct zlpy_endpoint {
+    zlpy_owner owner;
+    PyObject *type; /* zloan.Type */
+    PyObject *topic; /* str */
+    /* Subscriptions: the private wait set of Subscription.wait() (lazy), and
+     * whether a thread waits on the subscription without the GIL. */
+    zl_waitset *waitset;
+    bool busy;
+} zlpy_endpoint;
+
+typedef struct zlpy_type {
+    PyObject_HEAD
+    zl_type type;    /* name and layout point into the bytes objects below */
+    PyObject *name;  /* bytes, UTF-8 */
+    PyObject *layout; /* bytes or NULL */
+    PyObject *dtype; /* what describes one message to numpy (any object) */
+} zlpy_type;
+
+extern PyTypeObject zlpy_context_type;
+extern PyTypeObject zlpy_publisher_type;
+extern PyTypeObject zlpy_subscription_type;
+extern PyTypeObject zlpy_loan_type;
+extern PyTypeObject zlpy_type_type;
+extern PyTypeObject zlpy_executor_type;
+extern PyTypeObject *zlpy_message_info_type;
+extern PyTypeObject *zlpy_publisher_stats_type;
+extern PyTypeObject *zlpy_subscription_stats_type;
+
+/* Incremented in the child by every fork() (module.c, pthread_atfork):
+ * zloan objects do not survive fork, and destroying an inherited endpoint
+ * would remove the parent's shared memory. */
+extern unsigned long zlpy_fork_generation;
+
+/* Exception classes (module.c). */
+extern PyObject *zlpy_error;        /* zloan.Error */
+extern PyObject *zlpy_closed_error; /* zloan.ClosedError */
+
+/* Raises the exception class of code, with zl_last_error_detail() of the
+ * calling thread. Returns NULL (for `return zlpy_raise(rc);`). */
+PyObject *zlpy_raise(int code);
+/* Same, with a message of our own instead of the C detail. */
+PyObject *zlpy_raise_text(int code, const char *detail);
+/* Raises ClosedError naming what is closed; returns NULL. */
+PyObject *zlpy_raise_closed(const char *what);
+
+/* Converts a timeout in seconds (None: forever) to nanoseconds (-1: forever).
+ * Returns 0, or -1 with an exception set. */
+int zlpy_timeout_ns(PyObject *timeout, int64_t *ns);
+
+/* owner lifecycle (context.c). */
+void zlpy_owner_init(zlpy_owner *self, zlpy_owner *parent,
+                     void (*destroy)(zlpy_owner *));
+/* Counts a user of owner and takes a reference. */
+void zlpy_owner_use(zlpy_owner *owner);
+/* Undoes zlpy_owner_use; destroys the handle of a closed owner nobody uses. */
+void zlpy_owner_leave(zlpy_owner *owner);
+/* Whether owner's handle can be used here: neither closed, destroyed, nor
+ * inherited through fork(). Otherwise raises ClosedError naming what. */
+bool zlpy_owner_usable(zlpy_owner *owner, const char *what);
+/* close(): marks it closed, destroys the handle now if nobody uses it. */
+void zlpy_owner_close(zlpy_owner *self);
+/* For tp_dealloc: destroys the handle and leaves the parent. */
+void zlpy_owner_finalize(zlpy_owner *self);
+/* The shared context-manager and close methods. */
+PyObject *zlpy_owner_enter(PyObject *self, PyObject *unused);
+PyObject *zlpy_owner_exit(PyObject *self, PyObject *args);
+PyObject *zlpy_owner_close_method(PyObject *self, PyObject *unused);
+PyObject *zlpy_owner_closed_get(PyObject *self, void *unused);
+
+/* Makes a loan object (loan.c). info is NULL for a publisher's loan. */
+PyObject *zlpy_loan_new(zlpy_endpoint *endpoint, void *data, size_t size, bool writable,
+                        const zl_message_info *info);
+/* A zloan.MessageInfo from info. */
+PyObject *zlpy_message_info_new(const zl_message_info *info);
+
+/* Shared by Publisher and Subscription (publisher.c): checks the arguments,
+ * uses the context, keeps type and topic. Returns 0 or -1 with an exception. */
+int zlpy_endpoint_start(zlpy_endpoint *self, PyObject *context,
+                        PyObject *topic, PyObject *type, void (*destroy)(zlpy_owner *));
+void zlpy_endpoint_dealloc(PyObject *object);
+PyObject *zlpy_endpoint_topic(PyObject *object, void *unused);
+PyObject *zlpy_endpoint_type(PyObject *object, void *unused);
+
+/* Subscription helpers the executor shares (subscription.c). */
+/* Fails with BusyError or ClosedError when sub cannot be taken from now. */
+int zlpy_subscription_check_usable(zlpy_endpoint *sub);
+
+#endif

@@ -20,7 +20,9 @@
  * the given seconds by the sink's clock. Received/s is the smallest count of
  * any subscription over the window; published/s comes from the sequence
  * numbers seen (the source numbers every message), so the two together show
- * how much keep-last dropped.
+ * how much keep-last dropped. The lossless variant is the same with
+ * subscriptions that never drop (the source waits for them): the sink fails
+ * on any gap in the sequence numbers, so received/s == published/s.
  */
 #include <errno.h>
 #include <sched.h>
@@ -338,7 +340,8 @@ static int run_sink(const bench_ops *ops, const bench_config *config, control *c
                 continue;
             bench_header header = check(message, config);
             ops->release(context, i, message);
-            if (header.sequence <= last[i])
+            if (header.sequence <= last[i] ||
+                (config->lossless && last[i] != 0 && header.sequence != last[i] + 1))
                 bench_die("subscription %u: sequence %llu after %llu", i,
                           (unsigned long long)header.sequence, (unsigned long long)last[i]);
             if (last[i] == 0)
@@ -376,7 +379,8 @@ static int run_sink(const bench_ops *ops, const bench_config *config, control *c
             published = span;
         lost += span - count[i];
     }
-    printf("throughput\t%s\tbusy\t%zu\t%u\t%.0f\t%.0f\t%llu\n", ops->system, config->size, subs,
+    printf("throughput\t%s\t%s\t%zu\t%u\t%.0f\t%.0f\t%llu\n", ops->system,
+           config->lossless ? "lossless" : "busy", config->size, subs,
            (double)received / elapsed, (double)published / elapsed, (unsigned long long)lost);
     fflush(stdout);
     ops->close(context);
@@ -405,7 +409,7 @@ static int usage(const char *program)
 {
     fprintf(stderr,
             "usage: %s latency SIZE|mix busy|blocking SECONDS\n"
-            "       %s throughput SIZE SUBSCRIPTIONS SECONDS\n",
+            "       %s throughput|lossless SIZE SUBSCRIPTIONS SECONDS\n",
             program, program);
     return 2;
 }
@@ -415,11 +419,13 @@ int bench_main(int argc, char **argv, const bench_ops *ops)
     if (argc != 5)
         return usage(argv[0]);
     bool latency = strcmp(argv[1], "latency") == 0;
-    if (!latency && strcmp(argv[1], "throughput") != 0)
+    bool lossless = strcmp(argv[1], "lossless") == 0;
+    if (!latency && !lossless && strcmp(argv[1], "throughput") != 0)
         return usage(argv[0]);
     static char tag[64];
     snprintf(tag, sizeof tag, "b%d", (int)getpid());
-    bench_config config = {.size = strtoul(argv[2], NULL, 10), .subscriptions = 1, .tag = tag};
+    bench_config config = {
+        .size = strtoul(argv[2], NULL, 10), .subscriptions = 1, .lossless = lossless, .tag = tag};
     if (latency && strcmp(argv[2], "mix") == 0) {
         config.mix = true;
         config.size = BENCH_MIX_MAX;

@@ -46,6 +46,9 @@ typedef struct bench_config {
     bool mix;               /* sizes vary from message to message (bench_message_size) */
     unsigned subscriptions; /* BENCH_SINK: how many; 1 for the other roles */
     bool blocking;          /* the receiver will call ops->wait */
+    /* Throughput: the subscriptions never drop; the source waits for them
+     * (zloan ZL_LOSSLESS, iceoryx WAIT_FOR_CONSUMER + BLOCK_PRODUCER). */
+    bool lossless;
     const char *tag;        /* unique per run: systems put it in their topic names */
 } bench_config;
 
@@ -110,6 +113,7 @@ void bench_print_latency(const char *system, const char *variant, size_t size,
 /* Runs what argv asks for with ops and prints the result lines:
  *   PROGRAM latency SIZE busy|blocking SECONDS
  *   PROGRAM throughput SIZE SUBSCRIPTIONS SECONDS
+ *   PROGRAM lossless SIZE SUBSCRIPTIONS SECONDS   (throughput, nothing dropped)
  * Returns the process's exit code. */
 int bench_main(int argc, char **argv, const bench_ops *ops);
 

@@ -8,7 +8,8 @@
  *
  * Blocking: an iceoryx wait set with every subscriber's HAS_DATA state.
  * Queues and policies match zloan's setup: keep-last (discard the oldest),
- * depth 4 for latency and 16 for throughput.
+ * depth 4 for latency and 16 for throughput; the lossless throughput
+ * variant uses WAIT_FOR_CONSUMER with BLOCK_PRODUCER (zloan: ZL_LOSSLESS).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,9 @@ static void *iceoryx_open(const bench_config *config, enum bench_role role)
         iox_pub_options_init(&options);
         options.historyCapacity = 0;
         options.offerOnCreate = true;
-        options.subscriberTooSlowPolicy = ConsumerTooSlowPolicy_DISCARD_OLDEST_DATA;
+        options.subscriberTooSlowPolicy = config->lossless
+                                              ? ConsumerTooSlowPolicy_WAIT_FOR_CONSUMER
+                                              : ConsumerTooSlowPolicy_DISCARD_OLDEST_DATA;
         side->publisher = iox_pub_init(&side->publisher_storage, "zloan_bench", config->tag,
                                        out_topic, &options);
     }
@@ -64,7 +67,8 @@ static void *iceoryx_open(const bench_config *config, enum bench_role role)
         options.queueCapacity = latency ? 4 : 16;
         options.historyRequest = 0;
         options.subscribeOnCreate = true;
-        options.queueFullPolicy = QueueFullPolicy_DISCARD_OLDEST_DATA;
+        options.queueFullPolicy = config->lossless ? QueueFullPolicy_BLOCK_PRODUCER
+                                                   : QueueFullPolicy_DISCARD_OLDEST_DATA;
         side->subscriber_count = config->subscriptions;
         for (unsigned i = 0; i < side->subscriber_count; i++)
             side->subscribers[i] = iox_sub_init(&side->subscriber_storage[i], "zloan_bench",

@@ -21,9 +21,10 @@ fmt_ns='function t(ns) { if (ns < 10000) return sprintf("%.0f ns", ns);
                           $2, $3, sz($4), $5, $6, t($7), t($8), t($9), t($10), t($11) }' "$TSV"
     echo
     echo "Throughput, one-way stream (received/s: the slowest subscription)"
-    printf '%-10s %-7s %5s %14s %14s %12s\n' system size subs received/s published/s lost
+    echo "(variant busy: keep-last, the source never waits; lossless: nothing dropped, the source waits)"
+    printf '%-10s %-8s %-7s %5s %14s %14s %12s\n' system variant size subs received/s published/s lost
     awk -F'\t' "$fmt_ns"'
-        $1 == "throughput" { printf "%-10s %-7s %5d %14.0f %14.0f %12d\n", $2, sz($4), $5, $6, $7, $8 }' "$TSV"
+        $1 == "throughput" { printf "%-10s %-8s %-7s %5d %14.0f %14.0f %12d\n", $2, $3, sz($4), $5, $6, $7, $8 }' "$TSV"
     echo
     echo "Instructions per in-process loan/publish/take/return round (callgrind)"
     awk -F'\t' '$1 == "instructions" { printf "%-10s %d\n", $2, $3 }' "$TSV"

@@ -165,6 +165,9 @@ for size in 64 1048576; do
         run zloan "$BIN/zloan_bench" throughput "$size" "$subs" "$WINDOW"
         run iceoryx "$BIN/iceoryx_bench" throughput "$size" "$subs" "$WINDOW"
         run cyclonedds "$BIN/cyclone_bench" throughput "$size" "$subs" "$WINDOW"
+        # Lossless: zloan ZL_LOSSLESS beside iceoryx WAIT_FOR_CONSUMER/BLOCK_PRODUCER.
+        run zloan "$BIN/zloan_bench" lossless "$size" "$subs" "$WINDOW"
+        run iceoryx "$BIN/iceoryx_bench" lossless "$size" "$subs" "$WINDOW"
     done
 done
 

@@ -76,6 +76,8 @@ static void *zloan_open(const bench_config *config, enum bench_role role)
         options.max_loans = 2;
         options.max_subscriptions = latency ? 1 : 4;
         options.chunks_per_subscription = latency ? 8 : 24;
+        /* Lossless: a publish waits for the slowest subscription. */
+        options.max_blocking_time_ns = ZL_MAX_BLOCKING_TIME_DEFAULT_NS;
         topic_name(name, sizeof name, config, out_topic);
         check_rc(zl_publisher_create(side->context, name, &side->type, &options, &side->publisher),
                  "zl_publisher_create");
@@ -87,6 +89,7 @@ static void *zloan_open(const bench_config *config, enum bench_role role)
         zl_subscription_options_init(&options);
         options.depth = latency ? 4 : 16;
         options.max_loans = latency ? 2 : 4;
+        options.reliability = config->lossless ? ZL_LOSSLESS : ZL_KEEP_LAST;
         topic_name(name, sizeof name, config, in_topic);
         side->subscription_count = config->subscriptions;
         for (unsigned i = 0; i < side->subscription_count; i++)
@@ -126,7 +129,12 @@ static void *zloan_loan(void *context, size_t size)
 static void zloan_publish(void *context, void *message)
 {
     zloan_side *side = context;
-    check_rc(zl_publisher_publish_loan(side->publisher, message), "zl_publisher_publish_loan");
+    int rc;
+    /* Lossless: a subscription that took nothing for max_blocking_time (the
+     * sink between its window and its close) costs a retry, never a loss. */
+    while ((rc = zl_publisher_publish_loan(side->publisher, message)) == ZL_ETIMEOUT) {
+    }
+    check_rc(rc, "zl_publisher_publish_loan");
 }
 
 static const void *zloan_try_take(void *context, unsigned index)

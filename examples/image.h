@@ -15,8 +15,15 @@ typedef struct image {
     uint32_t pixels[IMAGE_WIDTH * IMAGE_HEIGHT]; /* RGBA, 4 MiB */
 } image;
 
-static const zl_type image_type =
-    ZL_TYPE_PLAIN_LAYOUT(image, "u64 frame;u32 width;u32 height;u32 pixels[1048576]");
+/* Described field by field, so that `zloan topic echo` decodes frames and a
+ * peer built with another layout is refused naming the field. */
+static const zl_field image_fields[] = {
+    ZL_FIELD(image, U64, frame),
+    ZL_FIELD(image, U32, width),
+    ZL_FIELD(image, U32, height),
+    ZL_FIELD(image, U32, pixels),
+};
+static const zl_type image_type = ZL_TYPE_DESCRIBED(image, image_fields);
 
 #define IMAGE_TOPIC "/camera/image"
 

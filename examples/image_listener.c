@@ -34,7 +34,10 @@ int main(int argc, char **argv)
     zl_subscription_options_init(&options);
     options.depth = 2;
     options.max_loans = 2;
-    int rc = zl_context_create(NULL, &context);
+    zl_context_options context_options;
+    zl_context_options_init(&context_options);
+    context_options.name = "viewer"; /* shown by the zloan tool */
+    int rc = zl_context_create(&context_options, &context);
     if (rc == 0)
         rc = zl_subscription_create(context, IMAGE_TOPIC, &image_type, &options, &subscription);
     if (rc != 0) {

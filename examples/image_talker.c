@@ -22,7 +22,10 @@ int main(int argc, char **argv)
     options.max_subscriptions = 4;
     options.chunks_per_subscription = 8;
     options.max_loans = 2;
-    int rc = zl_context_create(NULL, &context);
+    zl_context_options context_options;
+    zl_context_options_init(&context_options);
+    context_options.name = "camera"; /* shown by the zloan tool */
+    int rc = zl_context_create(&context_options, &context);
     if (rc == 0)
         rc = zl_publisher_create(context, IMAGE_TOPIC, &image_type, &options, &publisher);
     if (rc != 0) {

@@ -1,5 +1,6 @@
 /* Contexts: domain, allocator, and the choice of transport. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zloan/error.h"
@@ -9,11 +10,31 @@
 #include "environment.h"
 #include "error_detail.h"
 
+/* NULL, or 1..ZL_CONTEXT_NAME_MAX-1 printable ASCII bytes. */
+static int check_name(const char *name)
+{
+    if (name == NULL)
+        return 0;
+    size_t n = strnlen(name, ZL_CONTEXT_NAME_MAX);
+    if (n == 0 || n >= ZL_CONTEXT_NAME_MAX)
+        return zl__fail(ZL_EINVAL, "a context name has 1..%d bytes", ZL_CONTEXT_NAME_MAX - 1);
+    for (size_t i = 0; i < n; i++)
+        if (name[i] < 0x20 || name[i] > 0x7e)
+            return zl__fail(ZL_EINVAL, "the context name has a byte 0x%02x that is not printable",
+                            (unsigned)(unsigned char)name[i]);
+    return 0;
+}
+
 void zl_context_options_init(zl_context_options *options)
 {
     memset(options, 0, sizeof *options);
     options->allocator = *zl_allocator_default();
-    /* An invalid value leaves 0 here; zl_context_create refuses it. */
+    /* An invalid value leaves the default here; zl_context_create refuses it. */
+    options->log_level = ZL_LOG_WARN;
+    const char *log = getenv(ZL_ENV_LOG);
+    zl_log_level level;
+    if (log != NULL && zl__log_level_parse(log, &level))
+        options->log_level = level;
     options->domain_id = zl__environment_number_or(ZL__ENV_DOMAIN_ID, ZL_DOMAIN_ID_MAX, 0);
 }
 
@@ -39,6 +60,12 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
                         ZL_DOMAIN_ID_MAX);
     if (options->allocator.allocate == NULL || options->allocator.deallocate == NULL)
         return zl__fail(ZL_EINVAL, "the allocator needs both hooks");
+    if ((unsigned)options->log_level > ZL_LOG_DEBUG)
+        return zl__fail(ZL_EINVAL, "log level %d is not one of ZL_LOG_ERROR..ZL_LOG_DEBUG",
+                        (int)options->log_level);
+    rc = check_name(options->name);
+    if (rc != 0)
+        return rc;
     zl_context *c =
         options->allocator.allocate(sizeof *c, _Alignof(zl_context), options->allocator.state);
     if (c == NULL)
@@ -49,9 +76,18 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
     c->disable_loans = options->disable_loans || env_disable_loans;
     c->share_with_group = options->share_with_group;
     c->transport = &zl__shm_ops;
+    c->logger.callback = options->log_callback;
+    c->logger.state = options->log_state;
+    c->logger.level = options->log_level;
+    if (options->name != NULL)
+        snprintf(c->name, sizeof c->name, "%s", options->name);
     /* A start after a crash: remove what killed processes left (I5). */
-    if (c->transport->sweep != NULL)
-        c->transport->sweep();
+    if (c->transport->sweep != NULL) {
+        int removed = c->transport->sweep();
+        if (removed > 0)
+            zl__log(&c->logger, ZL_LOG_INFO,
+                    "removed %d shared-memory objects that killed processes left", removed);
+    }
     *context = c;
     return 0;
 }
@@ -117,6 +153,8 @@ int zl_context_destroy(zl_context *context)
 
 uint32_t zl_context_domain_id(const zl_context *context) { return context->domain_id; }
 
+const char *zl_context_name(const zl_context *context) { return context->name; }
+
 void *zl__context_allocate(const zl_context *context, size_t size, size_t alignment)
 {
     return context->allocator.allocate(size, alignment, context->allocator.state);
@@ -141,11 +179,19 @@ int zl__context_endpoint_config(zl_context *context, const char *topic, const zl
     config->topic = qualified_topic;
     config->domain_id = context->domain_id;
     config->allocator = &context->allocator;
+    config->logger = &context->logger;
+    config->context_name = context->name;
     config->share_with_group = context->share_with_group;
     config->type_name = type->name;
     config->type_size = type->size;
     config->layout_hash = zl_type_layout_hash(type);
     config->plain = type->plain;
+    /* Valid until the endpoint's create call returns, on this thread. */
+    static _Thread_local char description[ZL_TYPE_DESCRIPTION_MAX];
+    rc = zl_type_describe(type, description, sizeof description);
+    if (rc != 0)
+        return rc;
+    config->description = description;
     if (type->element_size != 0)
         config->payload_size = type->max_count != 0 ? zl_type_message_size(type, type->max_count)
                                                     : ZL__PAYLOAD_UNBOUNDED;

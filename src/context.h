@@ -7,6 +7,7 @@
 #include "zloan/context.h"
 
 #include "atomic.h"
+#include "log.h"
 #include "mw.h"
 
 /* What a context counts (zl_context_destroy refuses while any is left). An
@@ -29,6 +30,8 @@ struct zl_context {
     const zl__mw_ops *transport;
     /* Objects made from the context and not yet destroyed, by kind. */
     zl__atomic_u32 objects[ZL__CONTEXT_OBJECT_KINDS];
+    zl__logger logger;
+    char name[ZL_CONTEXT_NAME_MAX];
 };
 
 /* Counts an object made from the context: hold when it is created,

@@ -9,6 +9,7 @@
 
 #include "environment.h"
 #include "error_detail.h"
+#include "log.h"
 
 /* Whether text is a decimal number 0..max (digits only); *value receives it. */
 static bool parse_number(const char *text, uint32_t max, uint32_t *value)
@@ -65,9 +66,23 @@ int zl__environment_switch(const char *name, bool *on)
                     name, text);
 }
 
+int zl__environment_log_level(zl_log_level *level, bool *set)
+{
+    const char *text = getenv(ZL_ENV_LOG);
+    *set = false;
+    if (text == NULL || text[0] == '\0')
+        return 0;
+    if (!zl__log_level_parse(text, level))
+        return zl__fail(ZL_EINVAL, "%s is '%.32s': expected error, warn, info or debug (or unset)",
+                        ZL_ENV_LOG, text);
+    *set = true;
+    return 0;
+}
+
 int zl__environment_check(void)
 {
     uint32_t number;
+    zl_log_level level;
     bool set;
     int rc = zl__environment_number(ZL__ENV_DOMAIN_ID, ZL_DOMAIN_ID_MAX, &number, &set);
     if (rc == 0)
@@ -75,5 +90,7 @@ int zl__environment_check(void)
     if (rc == 0)
         rc = zl__environment_number(ZL__ENV_LIVENESS_PERIOD_MS, ZL__LIVENESS_PERIOD_MS_MAX,
                                     &number, &set);
+    if (rc == 0)
+        rc = zl__environment_log_level(&level, &set);
     return rc;
 }

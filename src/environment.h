@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "zloan/log.h"
+
 #define ZL__ENV_DOMAIN_ID "ZLOAN_DOMAIN_ID"
 #define ZL__ENV_LIVENESS_PERIOD_MS "ZLOAN_LIVENESS_PERIOD_MS"
 #define ZL__LIVENESS_PERIOD_MS_MAX 10000
@@ -23,6 +25,11 @@ uint32_t zl__environment_number_or(const char *name, uint32_t max, uint32_t fall
  * false, no, off, empty or unset leave it off. Anything else: ZL_EINVAL with
  * a detail as above. */
 int zl__environment_switch(const char *name, bool *on);
+
+/* The log level in ZLOAN_LOG (ZL_ENV_LOG): error, warn, info or debug. Unset
+ * or empty: 0 with *set false. Anything else: ZL_EINVAL with a detail as
+ * above. */
+int zl__environment_log_level(zl_log_level *level, bool *set);
 
 /* Checks every variable zloan reads (zl_context_create refuses a context
  * while one is invalid). 0, or ZL_EINVAL with the detail of the first bad one. */

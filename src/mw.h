@@ -21,27 +21,35 @@
 #include <stdint.h>
 
 #include "zloan/allocator.h"
+#include "zloan/introspection.h"
 #include "zloan/publisher.h"
 #include "zloan/subscription.h"
 #include "zloan/topic.h"
 #include "zloan/type.h"
 
 #include "atomic.h"
+#include "log.h"
 
 typedef struct zl__mw_publisher zl__mw_publisher;
 typedef struct zl__mw_subscription zl__mw_subscription;
+typedef struct zl__mw_topic_view zl__mw_topic_view;
 
 /* What both endpoint kinds tell the transport. */
 typedef struct zl__mw_endpoint_config {
     const char *topic;             /* qualified, validated */
     uint32_t domain_id;
     const zl_allocator *allocator; /* for the transport's private state */
+    const zl__logger *logger;      /* the context's; outlives the endpoint */
+    const char *context_name;      /* "" when the context has none */
     bool share_with_group;
     /* The type as peers compare it. */
     const char *type_name;
     uint64_t type_size;
     uint64_t layout_hash;
     bool plain;
+    /* The type's field description as text (zl_type_describe), "" none;
+     * valid during the create call. */
+    const char *description;
     /* Largest payload in the transport, in bytes, and its alignment: the
      * type's size for fixed-size plain types, its fixed part plus its most
      * elements for sized types (ZL__PAYLOAD_UNBOUNDED when the count has no
@@ -67,6 +75,7 @@ typedef struct zl__mw_publisher_config {
     /* Bytes of the first loans the pool is prepared for at creation (0:
      * none; the first loan grows it). */
     size_t initial_payload;
+    int64_t max_blocking_time_ns; /* waiting for lossless subscriptions */
 } zl__mw_publisher_config;
 
 /* A transport's name for one of its loans, returned with the loan and
@@ -85,16 +94,21 @@ typedef struct zl__mw_subscription_config {
     zl__mw_endpoint_config endpoint;
     uint32_t depth;
     bool history;
+    bool lossless; /* publishers wait instead of dropping (ZL_LOSSLESS) */
 } zl__mw_subscription_config;
 
-/* How to sleep until a subscription may have data: raise *sleepers, read
- * the words, check readiness, sleep on the words (futex, shared), lower
- * *sleepers. A publisher that delivers wakes the first word when it sees a
- * sleeper; the second changes when peers come or go. */
+/* How to sleep until a subscription may have data (or a publisher may
+ * publish): raise *sleepers (when not NULL; set it to 1 when
+ * sleepers_is_flag: a flag the waker may take down), read the words, check
+ * readiness, sleep on the words (futex, shared), lower *sleepers (set 0). A
+ * publisher that delivers (a subscription that takes from a lossless queue)
+ * wakes the first word when it sees a sleeper; the last changes when peers
+ * come or go. */
 typedef struct zl__mw_waitable {
     zl__atomic_u32 *words[2];
     uint32_t count;
     zl__atomic_u32 *sleepers;
+    bool sleepers_is_flag;
 } zl__mw_waitable;
 
 typedef struct zl__mw_ops {
@@ -115,7 +129,10 @@ typedef struct zl__mw_ops {
     int (*publisher_loan)(zl__mw_publisher *publisher, size_t size, void **payload,
                           zl__mw_loan_handle *handle);
     /* Publishes size bytes of a loan (size <= the size lent) and takes it
-     * over. ZL_ENOTLOAN when handle is not an outstanding loan. */
+     * over. ZL_ENOTLOAN when handle is not an outstanding loan; ZL_ETIMEOUT
+     * when a lossless subscription stayed full for max_blocking_time_ns
+     * (then nothing was delivered to anyone and the loan is still
+     * outstanding). */
     int (*publisher_publish_loan)(zl__mw_publisher *publisher, zl__mw_loan_handle handle,
                                   size_t size);
     int (*publisher_return_loan)(zl__mw_publisher *publisher, zl__mw_loan_handle handle);
@@ -141,6 +158,12 @@ typedef struct zl__mw_ops {
     /* Whether a subscription still holds or may still take the publication
      * (as of the last refresh). */
     bool (*publisher_memory_in_flight)(zl__mw_publisher *publisher, zl__mw_ticket ticket);
+    /* Brings connections up to date, then fills what to sleep on until a
+     * publish would not wait for a lossless subscription. Owner thread. */
+    void (*publisher_waitable)(zl__mw_publisher *publisher, zl__mw_waitable *waitable);
+    /* Whether a publish would not wait (a hint; changes no connection, so
+     * the words of the last publisher_waitable stay mapped). Owner thread. */
+    bool (*publisher_ready)(zl__mw_publisher *publisher);
 
     int (*subscription_create)(const zl__mw_subscription_config *config,
                                zl__mw_subscription **subscription);
@@ -159,6 +182,14 @@ typedef struct zl__mw_ops {
     void (*subscription_waitable)(zl__mw_subscription *subscription, zl__mw_waitable *waitable);
     /* Owner thread: whether a take would find something (a hint). */
     bool (*subscription_ready)(zl__mw_subscription *subscription);
+
+    /* Introspection (zloan/introspection.h): read-only, registers nothing,
+     * validates everything. Any thread; a view by one thread at a time. */
+    int (*list_topics)(uint32_t domain, zl_topic_summary *topics, size_t capacity,
+                       size_t *count);
+    int (*topic_view_open)(uint32_t domain, const char *topic, zl__mw_topic_view **view);
+    int (*topic_view_read)(zl__mw_topic_view *view, zl_topic_info *info);
+    void (*topic_view_close)(zl__mw_topic_view *view);
 } zl__mw_ops;
 
 /* The shared-memory transport (src/shm/). */

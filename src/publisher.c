@@ -10,6 +10,7 @@
 #include "zloan/error.h"
 #include "zloan/publisher.h"
 
+#include "atomic.h"
 #include "context.h"
 #include "error_detail.h"
 #include "publisher.h"
@@ -33,6 +34,7 @@ struct zl_publisher {
     uint32_t max_loans;
     uint32_t loans_held; /* records in use */
     loan_record *loans;  /* max_loans records */
+    zl__atomic_u32 attachments; /* wait-set entries naming it (destroy refuses) */
 };
 
 void zl_publisher_options_init(zl_publisher_options *options)
@@ -42,6 +44,7 @@ void zl_publisher_options_init(zl_publisher_options *options)
     options->max_loans = 4;
     options->max_subscriptions = 8;
     options->chunks_per_subscription = 24;
+    options->max_blocking_time_ns = ZL_MAX_BLOCKING_TIME_DEFAULT_NS;
 }
 
 int zl_publisher_create(zl_context *context, const char *topic, const zl_type *type,
@@ -58,11 +61,14 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     if (options->history > 64 || options->max_loans == 0 || options->max_loans > 1024 ||
         options->max_subscriptions == 0 ||
         options->max_subscriptions > ZL_TOPIC_SUBSCRIPTIONS_MAX ||
-        options->chunks_per_subscription < 2 || options->chunks_per_subscription > 4096)
+        options->chunks_per_subscription < 2 || options->chunks_per_subscription > 4096 ||
+        options->max_blocking_time_ns < 0 ||
+        options->max_blocking_time_ns > ZL_MAX_BLOCKING_TIME_MAX_NS)
         return zl__fail(ZL_EINVAL,
                         "publisher options out of range: history 0..64, max_loans 1..1024, "
-                        "max_subscriptions 1..%d, chunks_per_subscription 2..4096",
-                        ZL_TOPIC_SUBSCRIPTIONS_MAX);
+                        "max_subscriptions 1..%d, chunks_per_subscription 2..4096, "
+                        "max_blocking_time_ns 0..%lld",
+                        ZL_TOPIC_SUBSCRIPTIONS_MAX, (long long)ZL_MAX_BLOCKING_TIME_MAX_NS);
     char qualified[ZL_TOPIC_NAME_MAX + 1];
     zl__mw_publisher_config config;
     memset(&config, 0, sizeof config);
@@ -77,6 +83,7 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     /* A fixed-size type's first chunks are made now; a sized type's when
      * the first loan says which size. */
     config.initial_payload = type->element_size == 0 ? config.endpoint.payload_size : 0;
+    config.max_blocking_time_ns = options->max_blocking_time_ns;
 
     zl_publisher *p = zl__context_allocate(context, sizeof *p, _Alignof(zl_publisher));
     if (p == NULL)
@@ -95,6 +102,8 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     memcpy(p->type_name, type->name, strlen(type->name) + 1);
     p->type.name = p->type_name;
     p->type.layout = NULL; /* already folded into the hash */
+    p->type.fields = NULL; /* likewise */
+    p->type.field_count = 0;
     p->type.layout_hash = config.endpoint.layout_hash;
     p->max_loans = options->max_loans;
     p->sized = type->element_size != 0;
@@ -122,6 +131,13 @@ int zl_publisher_destroy(zl_publisher *publisher)
     zl__clear_detail();
     if (publisher == NULL)
         return zl__fail(ZL_EINVAL, "publisher is NULL");
+    /* Relaxed: attaching and detaching happen on threads the user already
+     * ordered before this call (a wait set is used by one thread at a time). */
+    uint32_t attachments = zl__load_relaxed(&publisher->attachments);
+    if (attachments != 0)
+        return zl__fail(ZL_EBUSY,
+                        "the publisher is attached to %u wait set entries: detach it first",
+                        attachments);
     zl_context *context = publisher->context;
     for (uint32_t i = 0; i < publisher->max_loans; i++)
         if (publisher->loans[i].pointer != NULL && publisher->loans[i].from_allocator)
@@ -344,4 +360,23 @@ void zl__publisher_parts_get(zl_publisher *publisher, zl__publisher_parts *parts
     parts->impl = publisher->impl;
     parts->type = &publisher->type;
     parts->can_loan = publisher->can_loan;
+}
+
+void zl__publisher_waitable(zl_publisher *publisher, zl__mw_waitable *waitable)
+{
+    publisher->mw->publisher_waitable(publisher->impl, waitable);
+}
+
+bool zl__publisher_ready(zl_publisher *publisher)
+{
+    return publisher->mw->publisher_ready(publisher->impl);
+}
+
+void zl__publisher_attached(zl_publisher *publisher, bool attached)
+{
+    /* Relaxed: a count read only by destroy (see there). */
+    if (attached)
+        zl__fetch_add_relaxed(&publisher->attachments, 1);
+    else
+        zl__fetch_sub_relaxed(&publisher->attachments, 1);
 }

@@ -31,6 +31,10 @@ struct zl_subscription {
     uint64_t reception_sequence;
     /* Wait-set entries (executors' included) that name this subscription. */
     zl__atomic_u32 attachments;
+    /* Messages taken from the transport and dropped because they could not
+     * be deserialized (or had the wrong size): counted in stats.lost, so
+     * that every message is received or lost. Owner thread only. */
+    uint64_t rejected;
 };
 
 /* The bit of loans_held that says a waiter sleeps on it; the count is the
@@ -58,9 +62,10 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
         options = &defaults;
     }
     if (options->depth == 0 || options->depth > 4096 || options->max_loans == 0 ||
-        options->max_loans > 1024)
-        return zl__fail(ZL_EINVAL,
-                        "subscription options out of range: depth 1..4096, max_loans 1..1024");
+        options->max_loans > 1024 ||
+        (options->reliability != ZL_KEEP_LAST && options->reliability != ZL_LOSSLESS))
+        return zl__fail(ZL_EINVAL, "subscription options out of range: depth 1..4096, "
+                                   "max_loans 1..1024, reliability ZL_KEEP_LAST or ZL_LOSSLESS");
     char qualified[ZL_TOPIC_NAME_MAX + 1];
     zl__mw_subscription_config config;
     memset(&config, 0, sizeof config);
@@ -70,6 +75,7 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     config.endpoint.max_loans = options->max_loans + 1; /* one more for copies */
     config.depth = options->depth;
     config.history = options->history;
+    config.lossless = options->reliability == ZL_LOSSLESS;
 
     zl_subscription *s = zl__context_allocate(context, sizeof *s, _Alignof(zl_subscription));
     if (s == NULL)
@@ -89,7 +95,9 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     s->type = *type;
     memcpy(s->type_name, type->name, strlen(type->name) + 1);
     s->type.name = s->type_name;
-    s->type.layout = NULL;
+    s->type.layout = NULL; /* already folded into the hash */
+    s->type.fields = NULL; /* likewise */
+    s->type.field_count = 0;
     s->type.layout_hash = config.endpoint.layout_hash;
     s->max_loans = options->max_loans;
     s->sized = type->element_size != 0;
@@ -220,6 +228,8 @@ static int take_copy(zl_subscription *s, void *message, size_t capacity, zl_mess
     s->mw->subscription_return_loan(s->impl, payload);
     if (rc == 0)
         count_reception(s, info);
+    else
+        s->rejected++; /* taken from the transport, never the user's: lost */
     return rc;
 }
 
@@ -292,6 +302,7 @@ static int take_allocated(zl_subscription *s, const void **message, zl_message_i
     }
     s->mw->subscription_return_loan(s->impl, payload);
     if (rc != 0) {
+        s->rejected++; /* taken from the transport, never the user's: lost */
         if (memory != NULL)
             zl__context_deallocate(s->context, memory, bytes, s->type.alignment);
         return rc;
@@ -327,6 +338,7 @@ int zl_subscription_take_loan(zl_subscription *subscription, const void **messag
     rc = check_size(s, size, info);
     if (rc != 0) {
         s->mw->subscription_return_loan(s->impl, payload);
+        s->rejected++;
         return rc;
     }
     zl__fetch_add_relaxed(&s->loans_held, 1);
@@ -346,6 +358,8 @@ int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void
     int rc = 0;
     while (n < capacity) {
         rc = zl_subscription_take_loan(subscription, &messages[n], infos ? &infos[n] : NULL);
+        if (rc == ZL_ESERIALIZE)
+            continue; /* dropped and counted as lost: take the next one */
         if (rc != 0)
             break;
         n++;
@@ -411,6 +425,7 @@ int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_sta
     memset(stats, 0, sizeof *stats);
     subscription->mw->subscription_stats(subscription->impl, stats);
     stats->received = subscription->reception_sequence;
+    stats->lost += subscription->rejected;
     stats->loans_held = loans_of(zl__load_relaxed(&subscription->loans_held));
     return 0;
 }

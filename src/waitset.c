@@ -2,10 +2,15 @@
  *
  * A wait arms every entry, checks readiness, and sleeps in one futex_waitv
  * call on all the words at once:
- *   subscription: raise its queue's sleepers counter, read its words (the
- *                 queue's wake word and the registry's generation);
+ *   subscription: read its words (the queue's wake word and the registry's
+ *                 generation), then raise its queue's sleepers counter;
  *   guard condition: read its word;
  *   timer:        nothing to arm; its deadline bounds the sleep;
+ *   publisher:    (writable: a publish would not wait for a lossless
+ *                 subscription) its connections are brought up to date,
+ *                 then the same as a subscription, with the words of the
+ *                 lossless connection that has no room (publisher.c P6),
+ *                 whose subscription wakes it when it takes or returns.
  *   subscription that needs a loan (the executor's loan delivery) while the
  *                 user holds every loan: not its queue but its loan count,
  *                 with a waiter bit set in the count by compare-and-swap; a
@@ -31,10 +36,11 @@
 #include "context.h"
 #include "error_detail.h"
 #include "futex.h"
+#include "publisher.h"
 #include "subscription.h"
 #include "waitset.h"
 
-enum { ENTRY_FREE = 0, ENTRY_SUBSCRIPTION, ENTRY_GUARD, ENTRY_TIMER };
+enum { ENTRY_FREE = 0, ENTRY_SUBSCRIPTION, ENTRY_GUARD, ENTRY_TIMER, ENTRY_PUBLISHER };
 
 typedef struct entry {
     int kind;
@@ -50,6 +56,7 @@ typedef struct entry {
         zl_subscription *subscription;
         zl_guard_condition *guard;
         zl_timer *timer;
+        zl_publisher *publisher;
     } u;
     zl__mw_waitable waitable;
 } entry;
@@ -98,6 +105,8 @@ int zl_waitset_detach(zl_waitset *waitset, size_t index)
     entry *e = &waitset->entries[index];
     if (e->kind == ENTRY_SUBSCRIPTION)
         zl__subscription_attached(e->u.subscription, false);
+    else if (e->kind == ENTRY_PUBLISHER)
+        zl__publisher_attached(e->u.publisher, false);
     else if (e->kind == ENTRY_GUARD)
         e->u.guard->attached = false;
     else if (e->kind == ENTRY_TIMER)
@@ -142,6 +151,10 @@ static int attach(zl_waitset *waitset, int kind, void *object, size_t *index)
         zl__subscription_waitable(object, &e->waitable);
         zl__subscription_attached(object, true);
         break;
+    case ENTRY_PUBLISHER:
+        e->u.publisher = object; /* its words are chosen at each wait */
+        zl__publisher_attached(object, true);
+        break;
     case ENTRY_GUARD:
         if (((zl_guard_condition *)object)->attached)
             return zl__fail(ZL_EBUSY, "the guard condition is attached to another wait set");
@@ -168,6 +181,11 @@ int zl_waitset_attach_subscription(zl_waitset *waitset, zl_subscription *subscri
     return attach(waitset, ENTRY_SUBSCRIPTION, subscription, index);
 }
 
+int zl_waitset_attach_publisher(zl_waitset *waitset, zl_publisher *publisher, size_t *index)
+{
+    return attach(waitset, ENTRY_PUBLISHER, publisher, index);
+}
+
 int zl_waitset_attach_guard_condition(zl_waitset *waitset, zl_guard_condition *guard,
                                       size_t *index)
 {
@@ -184,16 +202,27 @@ bool zl_waitset_ready(const zl_waitset *waitset, size_t index)
     return waitset != NULL && index < waitset->capacity && waitset->entries[index].ready;
 }
 
-/* Raises or lowers the sleepers counters of the armed subscriptions. */
+static bool has_words(const entry *e)
+{
+    return e->kind == ENTRY_SUBSCRIPTION || e->kind == ENTRY_PUBLISHER;
+}
+
+/* Raises or lowers the sleepers counters of the armed subscriptions and
+ * publishers. */
 static void set_sleeping(zl_waitset *waitset, const bool *assume_ready, bool sleeping)
 {
     for (size_t i = 0; i < waitset->capacity; i++) {
         entry *e = &waitset->entries[i];
-        if (e->kind != ENTRY_SUBSCRIPTION || e->starved || (assume_ready && assume_ready[i]))
+        if (!has_words(e) || e->waitable.sleepers == NULL || e->starved ||
+            (assume_ready && assume_ready[i]))
             continue;
         /* seq_cst: the increment must be ordered before our readiness check
          * and the publisher's delivery before its sleepers load (notify.h). */
-        if (sleeping)
+        if (e->waitable.sleepers_is_flag)
+            /* A publisher's connection flag (notify.h zl__notify_room): only
+             * the publisher's thread sets it, and a waker may clear it. */
+            atomic_store_explicit(e->waitable.sleepers, sleeping ? 1u : 0u, memory_order_seq_cst);
+        else if (sleeping)
             atomic_fetch_add_explicit(e->waitable.sleepers, 1, memory_order_seq_cst);
         else
             atomic_fetch_sub_explicit(e->waitable.sleepers, 1, memory_order_seq_cst);
@@ -238,8 +267,14 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
         return zl__fail(ZL_EINVAL, "the wait set has no entry");
     int64_t deadline = timeout_ns < 0 ? INT64_MAX : zl__monotonic_ns() + timeout_ns;
     for (;;) {
+        /* A publisher's words depend on which connection is full: chosen
+         * now, before anything is armed (choosing may drop a connection,
+         * unmapping its words). */
+        for (size_t i = 0; i < waitset->capacity; i++)
+            if (waitset->entries[i].kind == ENTRY_PUBLISHER && !(assume_ready && assume_ready[i]))
+                zl__publisher_waitable(waitset->entries[i].u.publisher,
+                                       &waitset->entries[i].waitable);
         set_starved(waitset, assume_ready, true);
-        set_sleeping(waitset, assume_ready, true);
         unsigned n = 0;
         for (size_t i = 0; i < waitset->capacity; i++) {
             entry *e = &waitset->entries[i];
@@ -249,9 +284,10 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
                 /* A return changes the count: the futex does not sleep, or
                  * the returner sees the waiter bit and wakes it. */
                 zl__futex_waiter_set(&waitset->waiters[n++], e->loan_word, e->loan_expected, 0);
-            } else if (e->kind == ENTRY_SUBSCRIPTION) {
+            } else if (has_words(e)) {
                 for (uint32_t k = 0; k < e->waitable.count; k++)
-                    /* Acquire pairs with the publisher's release increment
+                    /* Acquire pairs with the publisher's (for a publisher
+                     * entry: the subscription's) release increment
                      * (notify.h) or the registry's (new peers). */
                     zl__futex_waiter_set(&waitset->waiters[n++], e->waitable.words[k],
                                          zl__load_acquire(e->waitable.words[k]), 1);
@@ -261,6 +297,11 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
                                      zl__load_acquire(&e->u.guard->word), 0);
             }
         }
+        /* The words are read before the sleepers go up: a publisher
+         * connection's flag may be taken down by the waker that bumps its
+         * word (notify.h zl__notify_room), which must then find the word
+         * changed since we read it. (A counter would allow either order.) */
+        set_sleeping(waitset, assume_ready, true);
         /* Orders the sleepers increments and word reads before the checks
          * below (the waiter's half of notify.h's store-buffer argument). */
         zl__fence_seq_cst();
@@ -278,6 +319,8 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
                 e->ready = false; /* a take would find no loan */
             } else if (e->kind == ENTRY_SUBSCRIPTION) {
                 e->ready = zl__subscription_ready(e->u.subscription);
+            } else if (e->kind == ENTRY_PUBLISHER) {
+                e->ready = zl__publisher_ready(e->u.publisher);
             } else if (e->kind == ENTRY_GUARD) {
                 e->ready = zl_guard_condition_take(e->u.guard);
             } else {

@@ -105,7 +105,6 @@ static inline int test_count_shm(const char *needle)
     return count;
 }
 
-#endif
 
 /* An allocator that counts, for checking that everything allocated is
  * freed and that nothing is allocated where nothing should be. */
@@ -166,3 +165,4 @@ static inline int test_mapped_from(const void *address, const char *needle)
     fclose(maps);
     return found;
 }
+#endif

@@ -1,6 +1,6 @@
 /* A hostile peer writes into a topic's shared memory between the victim's
  * calls; the victim must keep working or fail with a code, never crash
- * (DESIGN.md I3). Each case runs in a forked child so that a crash shows as
+ * (docs/design.md I3). Each case runs in a forked child so that a crash shows as
  * the signal that killed it, and the parent checks /dev/shm is clean after.
  *
  * The values written are wild on purpose (offsets of a terabyte): a victim
@@ -91,6 +91,49 @@ static void case_pool_header(void)
     CHECK_EQ(stats.peer_errors, 1);
     CHECK_OK(zl_subscription_destroy(late));
     take_and_return(&f, 3);
+    hostile_unmap(&pool);
+    hostile_unmap(&segment);
+    teardown(&f);
+}
+
+/* A pool whose payload offset is in range but misaligned for the type, in
+ * the control object and in its segment alike (the segment's stride grown
+ * and its count cut to one chunk so that every other check holds; the first
+ * chunk's header stays where it is, so it still reads true) would lend
+ * misaligned messages: a subscription that joins refuses the pool. */
+static void case_pool_alignment(void)
+{
+    fixture f;
+    setup(&f, "hostile_align");
+    publish(&f, 1);
+    take_and_return(&f, 1);
+    hostile_map pool, segment;
+    CHECK(hostile_map_object(0, f.topic, 'p', 0, &pool));
+    CHECK(hostile_map_object(0, f.topic, 'g', 0, &segment));
+    zl__pool_shm *p = (zl__pool_shm *)pool.base;
+    zl__segment_shm *g = (zl__segment_shm *)segment.base;
+    p->payload_offset += 4; /* in range, and no longer a multiple of 8 */
+    g->payload_offset += 4;
+    g->chunk_stride += ZL__CACHE_LINE;
+    g->chunk_count = 1;
+
+    zl_subscription *late;
+    CHECK_OK(zl_subscription_create(f.context, f.topic, &test_msg_type, NULL, &late));
+    CHECK_OK(zl_publisher_update_connections(f.publisher));
+    publish(&f, 2);
+    const void *loan = NULL;
+    int rc = zl_subscription_take_loan(late, &loan, NULL);
+    if (rc == 0) {
+        printf("lent %p, %zu bytes past the type's alignment\n", loan,
+               (size_t)((uintptr_t)loan % _Alignof(test_msg)));
+        CHECK_EQ((uintptr_t)loan % _Alignof(test_msg), 0);
+    }
+    CHECK_RC(rc, ZL_ENODATA);
+    zl_subscription_stats stats;
+    CHECK_OK(zl_subscription_get_stats(late, &stats));
+    CHECK_EQ(stats.peer_errors, 1);
+    CHECK_OK(zl_subscription_destroy(late));
+    take_and_return(&f, 2);
     hostile_unmap(&pool);
     hostile_unmap(&segment);
     teardown(&f);
@@ -272,6 +315,7 @@ int main(void)
         void (*run)(void);
     } cases[] = {
         {"pool_header", case_pool_header},
+        {"pool_alignment", case_pool_alignment},
         {"queue_header", case_queue_header},
         {"ring_positions", case_ring_positions},
         {"size_field", case_size_field},

@@ -1,4 +1,5 @@
-/* zloan — the context.
+/** @file
+ * zloan — the context.
  *
  * A context holds what a process's endpoints share: the domain id that
  * isolates groups of processes, and the allocator. Endpoints in different
@@ -20,69 +21,89 @@
 #ifndef ZLOAN_CONTEXT_H
 #define ZLOAN_CONTEXT_H
 
+#include "zloan/export.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "zloan/allocator.h"
+#include "zloan/log.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/** A context (opaque): what the endpoints of a process share. zl_context_create() makes one. */
 typedef struct zl_context zl_context;
 
-#define ZL_DOMAIN_ID_MAX 232 /* the same range as ROS 2 */
+#define ZL_DOMAIN_ID_MAX 232 /**< the same range as ROS 2 */
+#define ZL_CONTEXT_NAME_MAX 64 /**< bytes of a context name, including the terminating NUL */
 
-/* Environment variable: when set to 1 (or true, yes, on), every endpoint
+/** Environment variable: when set to 1 (or true, yes, on), every endpoint
  * behaves as if loans were disabled (the refusal path); 0, false, no, off
  * or empty leave loans on. The user's code does not change. */
 #define ZL_ENV_DISABLE_LOANS "ZLOAN_DISABLE_LOANS"
 
+/** Options of zl_context_create(); zl_context_options_init() fills the defaults. */
 typedef struct zl_context_options {
-    /* 0..ZL_DOMAIN_ID_MAX. Default 0, or ZLOAN_DOMAIN_ID from the
+    /** 0..ZL_DOMAIN_ID_MAX. Default 0, or ZLOAN_DOMAIN_ID from the
      * environment (zl_context_create refuses an invalid one). */
     uint32_t domain_id;
-    /* Used for every heap allocation zloan makes for this context. */
+    /** Used for every heap allocation zloan makes for this context. */
     zl_allocator allocator;
-    /* Disable loans for every endpoint of this context (see ZL_ENV_DISABLE_LOANS). */
+    /** Disable loans for every endpoint of this context (see ZL_ENV_DISABLE_LOANS). */
     bool disable_loans;
-    /* Share this context's topics with the members of the process's
+    /** Share this context's topics with the members of the process's
      * effective group: its objects live in the group's namespace
-     * (/dev/shm/zl.g<gid>.*, mode 0660) instead of the user's
-     * (zl.<uid>.*, 0600), and objects there owned by other members are
+     * (/dev/shm/zl.g\<gid\>.*, mode 0660) instead of the user's
+     * (zl.\<uid\>.*, 0600), and objects there owned by other members are
      * trusted when they are closed to others. Every member's context must
      * set it. A topic's registry outlives its users when the last one to
      * leave is not its creator (/dev/shm's sticky bit lets only the owner
      * remove it); the next user of the topic reuses it. */
     bool share_with_group;
+    /** A name for this context's endpoints, shown by introspection and the
+     * `zloan` tool beside each endpoint's pid and executable (like a ROS 2
+     * node name): 1..ZL_CONTEXT_NAME_MAX-1 printable bytes, copied at
+     * creation. NULL (the default): no name. */
+    const char *name;
+    /** Log lines of this level and above are delivered. Default ZL_LOG_WARN,
+     * or ZLOAN_LOG from the environment (zloan/log.h). */
+    zl_log_level log_level;
+    /** Receives the log lines (with log_state); NULL (the default): stderr. */
+    zl_log_callback log_callback;
+    void *log_state; /**< passed to log_callback */
 } zl_context_options;
 
-/* Fills options with the defaults. options must not be NULL. */
-void zl_context_options_init(zl_context_options *options);
+/** Fills options with the defaults. options must not be NULL. */
+ZL_API void zl_context_options_init(zl_context_options *options);
 
-/* Creates a context. options may be NULL for the defaults. It also removes
+/** Creates a context. options may be NULL for the defaults. It also removes
  * what killed processes of this user left in shared memory (/dev/shm objects
  * of zloan topics nobody uses any more), so a restart after a crash starts
  * clean; objects in use are never touched.
  * @retval 0 *context holds the new context; the caller owns it.
- * @retval ZL_EINVAL context is NULL, the domain id or allocator is invalid,
- *         or an environment variable zloan reads holds an invalid value
- *         (whatever the options say; the detail names it and its range).
+ * @retval ZL_EINVAL context is NULL, the domain id, allocator, name or log
+ *         level is invalid, or an environment variable zloan reads (among
+ *         them ZLOAN_LOG) holds an invalid value (whatever the options say;
+ *         the detail names it and its range).
  * @retval ZL_ENOMEM the allocator failed.
  * Any thread. */
-int zl_context_create(const zl_context_options *options, zl_context **context);
+ZL_API int zl_context_create(const zl_context_options *options, zl_context **context);
 
-/* Destroys a context from which nothing made is left.
+/** Destroys a context from which nothing made is left.
  * @retval 0 done; the handle is gone.
  * @retval ZL_EINVAL context is NULL.
  * @retval ZL_EBUSY publishers, subscriptions, wait sets, executors, guard
  *         conditions or timers made from it still exist (the detail counts
  *         them by kind); nothing changed.
  * Any thread, but not concurrently with other calls on the same context. */
-int zl_context_destroy(zl_context *context);
+ZL_API int zl_context_destroy(zl_context *context);
 
-/* The context's domain id. */
-uint32_t zl_context_domain_id(const zl_context *context);
+/** The context's domain id. */
+ZL_API uint32_t zl_context_domain_id(const zl_context *context);
+/** The context's name ("" when it has none); valid while the context lives. */
+ZL_API const char *zl_context_name(const zl_context *context);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* zloan — the executor: runs callbacks for ready subscriptions, timers and
+/** @file
+ * zloan — the executor: runs callbacks for ready subscriptions, timers and
  * guard conditions, on the thread that spins it, in the order the handles
  * were added.
  *
@@ -30,6 +31,8 @@
 #ifndef ZLOAN_EXECUTOR_H
 #define ZLOAN_EXECUTOR_H
 
+#include "zloan/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,88 +46,100 @@
 extern "C" {
 #endif
 
+/** An executor (opaque). zl_executor_create() makes one. */
 typedef struct zl_executor zl_executor;
 
+/** How an executor hands a subscription's messages to its callback (the
+ * memory strategy; see above). */
 typedef enum zl_delivery {
-    ZL_DELIVERY_DEFAULT = 0,
-    ZL_DELIVERY_LOAN = 1,
-    ZL_DELIVERY_COPY = 2
+    ZL_DELIVERY_DEFAULT = 0, /**< LOAN when the subscription can loan, else COPY */
+    ZL_DELIVERY_LOAN = 1,    /**< a read-only loan, returned after the callback unless kept */
+    ZL_DELIVERY_COPY = 2     /**< a copy in storage allocated when the subscription is added */
 } zl_delivery;
 
-/* When the ready handles are processed (as rclc's trigger conditions). */
+/** When the ready handles are processed (as rclc's trigger conditions). */
 typedef enum zl_trigger {
-    ZL_TRIGGER_ANY = 0, /* some handle is ready (default) */
-    ZL_TRIGGER_ALL,     /* every handle is ready */
-    ZL_TRIGGER_ONE,     /* the handle given as trigger_handle is ready */
-    ZL_TRIGGER_ALWAYS,  /* after every wait, even one that timed out */
-    ZL_TRIGGER_CUSTOM   /* trigger_function decides */
+    ZL_TRIGGER_ANY = 0, /**< some handle is ready (default) */
+    ZL_TRIGGER_ALL,     /**< every handle is ready */
+    ZL_TRIGGER_ONE,     /**< the handle given as trigger_handle is ready */
+    ZL_TRIGGER_ALWAYS,  /**< after every wait, even one that timed out */
+    ZL_TRIGGER_CUSTOM   /**< trigger_function decides */
 } zl_trigger;
 
-/* ready[i] tells whether handle i (in the order added) is ready. */
+/** ready[i] tells whether handle i (in the order added) is ready. */
 typedef bool (*zl_trigger_function)(const bool *ready, size_t count, void *arg);
 
+/** Called with each message delivered to a subscription, its info and the arg given when it was added. */
 typedef void (*zl_subscription_callback)(const void *message, const zl_message_info *info,
                                          void *arg);
+/** Called when a timer is due, with the number of deadlines passed and the arg given when it was added. */
 typedef void (*zl_timer_callback)(zl_timer *timer, uint64_t expirations, void *arg);
+/** Called when a guard condition was raised, with the arg given when it was added. */
 typedef void (*zl_guard_condition_callback)(zl_guard_condition *guard, void *arg);
 
-/* An executor for up to capacity handles (1..ZL_WAITSET_CAPACITY_MAX - 1).
+/** An executor for up to capacity handles (1..ZL_WAITSET_CAPACITY_MAX - 1).
  * @retval 0 *executor holds it. @retval ZL_EINVAL NULL or bad capacity.
  * @retval ZL_ENOMEM the allocator failed. */
-int zl_executor_create(zl_context *context, size_t capacity, zl_executor **executor);
+ZL_API int zl_executor_create(zl_context *context, size_t capacity, zl_executor **executor);
 
-/* @retval 0. @retval ZL_EINVAL NULL. @retval ZL_EBUSY called from a callback. */
-int zl_executor_destroy(zl_executor *executor);
+/** Destroys the executor.
+ * @retval 0 done. @retval ZL_EINVAL NULL. @retval ZL_EBUSY called from a callback. */
+ZL_API int zl_executor_destroy(zl_executor *executor);
 
-/* Adds a handle; its index is the number of handles added before it. The
+/** Adds a handle; its index is the number of handles added before it. The
  * subscription, timer or guard condition cannot be destroyed (ZL_EBUSY)
  * while the executor exists.
  * @retval 0 added. @retval ZL_EINVAL NULL argument or bad mode.
  * @retval ZL_ELIMIT the executor is full.
- * @retval ZL_ENOMEM (copy mode) storage could not be allocated. */
-int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscription,
+ * @retval ZL_ENOMEM (copy mode) storage could not be allocated.
+ * @retval ZL_ENOTSUP ZL_DELIVERY_LOAN for a subscription that cannot loan. */
+ZL_API int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscription,
                                  zl_delivery mode, zl_subscription_callback callback, void *arg);
-int zl_executor_add_timer(zl_executor *executor, zl_timer *timer, zl_timer_callback callback,
+/** Adds a timer; callback runs when it is due. Return codes as for
+ * zl_executor_add_subscription(). */
+ZL_API int zl_executor_add_timer(zl_executor *executor, zl_timer *timer, zl_timer_callback callback,
                           void *arg);
-int zl_executor_add_guard_condition(zl_executor *executor, zl_guard_condition *guard,
+/** Adds a guard condition; callback runs when it is raised. Return codes as
+ * for zl_executor_add_subscription(). */
+ZL_API int zl_executor_add_guard_condition(zl_executor *executor, zl_guard_condition *guard,
                                     zl_guard_condition_callback callback, void *arg);
 
-/* Sets the trigger condition. handle is used by ZL_TRIGGER_ONE, function and
- * arg by ZL_TRIGGER_CUSTOM. @retval 0. @retval ZL_EINVAL bad arguments. */
-int zl_executor_set_trigger(zl_executor *executor, zl_trigger trigger, size_t handle,
+/** Sets the trigger condition. handle is used by ZL_TRIGGER_ONE, function and
+ * arg by ZL_TRIGGER_CUSTOM. @retval 0 done. @retval ZL_EINVAL bad arguments. */
+ZL_API int zl_executor_set_trigger(zl_executor *executor, zl_trigger trigger, size_t handle,
                             zl_trigger_function function, void *arg);
 
-/* Inside a ZL_DELIVERY_LOAN callback: keep the message being delivered; the
+/** Inside a ZL_DELIVERY_LOAN callback: keep the message being delivered; the
  * executor will not return it. The caller returns it later with
  * zl_subscription_return_loan() (any thread).
  * @retval 0 kept. @retval ZL_EINVAL NULL.
  * @retval ZL_ENOTLOAN message is not the loan being delivered. */
-int zl_executor_keep_loan(zl_executor *executor, const void *message);
+ZL_API int zl_executor_keep_loan(zl_executor *executor, const void *message);
 
-/* Waits up to timeout_ns (negative: forever) for ready handles, then runs
+/** Waits up to timeout_ns (negative: forever) for ready handles, then runs
  * the callbacks of those that are ready when the trigger holds: each ready
  * subscription delivers one message, each due timer and raised guard
  * condition calls once.
  * @retval 0 it woke up (callbacks may or may not have run).
  * @retval ZL_ETIMEOUT nothing became ready. @retval ZL_EINVAL NULL.
  * @retval ZL_EBUSY called from a callback. */
-int zl_executor_spin_once(zl_executor *executor, int64_t timeout_ns);
+ZL_API int zl_executor_spin_once(zl_executor *executor, int64_t timeout_ns);
 
-/* Runs what is ready now, without waiting: every ready subscription until it
+/** Runs what is ready now, without waiting: every ready subscription until it
  * is empty, due timers and raised guard conditions. @retval 0. */
-int zl_executor_spin_some(zl_executor *executor);
+ZL_API int zl_executor_spin_some(zl_executor *executor);
 
-/* spin_once with no timeout until zl_executor_stop(). @retval 0 stopped. */
-int zl_executor_spin(zl_executor *executor);
+/** spin_once with no timeout until zl_executor_stop(). @retval 0 stopped. */
+ZL_API int zl_executor_spin(zl_executor *executor);
 
-/* Every period_ns: spin_once with what is left of the period as timeout,
+/** Every period_ns: spin_once with what is left of the period as timeout,
  * then sleep until the next period starts; until zl_executor_stop().
  * @retval 0 stopped. @retval ZL_EINVAL bad arguments. */
-int zl_executor_spin_period(zl_executor *executor, int64_t period_ns);
+ZL_API int zl_executor_spin_period(zl_executor *executor, int64_t period_ns);
 
-/* Makes spin and spin_period return. Async-signal-safe; any thread.
- * @retval 0. @retval ZL_EINVAL NULL. */
-int zl_executor_stop(zl_executor *executor);
+/** Makes spin and spin_period return. Async-signal-safe; any thread.
+ * @retval 0 done. @retval ZL_EINVAL NULL. */
+ZL_API int zl_executor_stop(zl_executor *executor);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* zloan — subscriptions.
+/** @file
+ * zloan — subscriptions.
  *
  * Three ways to take a message:
  *   - zl_subscription_take(): copy into memory the caller provides;
@@ -12,7 +13,15 @@
  * it. Loans are finite (options.max_loans); a subscription that holds them
  * all gets ZL_ETOOMANYLOANS from the take calls until it returns one, and
  * meanwhile its queue keeps the newest `depth` messages per publisher, older
- * ones being dropped and counted (keep-last). The publisher is never blocked.
+ * ones being dropped and counted (keep-last), and the publisher is never
+ * blocked. Each publisher also bounds what one subscription may hold of its
+ * pool (its chunks_per_subscription): holding that many, a keep-last
+ * subscription gets no more of its messages until it returns some, and
+ * those are counted lost. With reliability ZL_LOSSLESS nothing is ever
+ * dropped: a publisher whose message would overflow the queue (or the
+ * budget) waits until the subscription takes (or returns a loan), up to its
+ * max_blocking_time_ns, and then fails its publish with ZL_ETIMEOUT
+ * (zl_subscription_stats.held_back counts those waits).
  *
  * When the subscription cannot lend (a non-plain type, or loans disabled),
  * the loan is allocated from the context's allocator and filled by copy or
@@ -25,6 +34,8 @@
 #ifndef ZLOAN_SUBSCRIPTION_H
 #define ZLOAN_SUBSCRIPTION_H
 
+#include "zloan/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,35 +47,50 @@
 extern "C" {
 #endif
 
+/** A subscription (opaque). zl_subscription_create() makes one. */
 typedef struct zl_subscription zl_subscription;
 
+/** What a subscription's full queue does to the next message. */
+typedef enum zl_reliability {
+    /** The oldest queued message is dropped (counted in stats.lost); the
+     * publisher never waits. */
+    ZL_KEEP_LAST = 0,
+    /** The publisher waits until the subscription takes, bounded by the
+     * publisher's max_blocking_time_ns; no message is ever dropped. */
+    ZL_LOSSLESS = 1
+} zl_reliability;
+
+/** Options of zl_subscription_create(); zl_subscription_options_init() fills the defaults. */
 typedef struct zl_subscription_options {
-    /* Keep-last depth: messages queued per publisher (1..4096). Default 8. */
+    /** Keep-last depth: messages queued per publisher (1..4096). Default 8. */
     uint32_t depth;
-    /* Most loans held at once (1..1024). Default 8. */
+    /** Most loans held at once (1..1024). Default 8. */
     uint32_t max_loans;
-    /* Receive the history publishers keep for late joiners. Default false. */
+    /** Receive the history publishers keep for late joiners. Default false.
+     * With ZL_LOSSLESS the history comes first, then every later message. */
     bool history;
-    /* Never borrow shared memory: take_loan copies into allocator memory
+    /** ZL_KEEP_LAST (default) or ZL_LOSSLESS. */
+    zl_reliability reliability;
+    /** Never borrow shared memory: take_loan copies into allocator memory
      * (also ZLOAN_DISABLE_LOANS). */
     bool disable_loans;
 } zl_subscription_options;
 
-/* What zloan knows about a message beside its payload. */
+/** What zloan knows about a message beside its payload. */
 typedef struct zl_message_info {
-    int64_t source_timestamp_ns;    /* CLOCK_REALTIME when it was published */
-    uint64_t publication_sequence;  /* per publisher, from 1 */
-    uint64_t reception_sequence;    /* per subscription, from 1 */
-    uint64_t publisher_id;          /* zl_publisher_id() of its publisher */
-    bool from_this_process;         /* published by this process */
-    size_t size;                    /* bytes of the message as published */
-    size_t count;                   /* sized types: tail elements (0 otherwise) */
+    int64_t source_timestamp_ns;    /**< CLOCK_REALTIME when it was published */
+    uint64_t publication_sequence;  /**< per publisher, from 1 */
+    uint64_t reception_sequence;    /**< per subscription, from 1 */
+    uint64_t publisher_id;          /**< zl_publisher_id() of its publisher */
+    bool from_this_process;         /**< published by this process */
+    size_t size;                    /**< bytes of the message as published */
+    size_t count;                   /**< sized types: tail elements (0 otherwise) */
 } zl_message_info;
 
-/* Fills options with the defaults. options must not be NULL. */
-void zl_subscription_options_init(zl_subscription_options *options);
+/** Fills options with the defaults. options must not be NULL. */
+ZL_API void zl_subscription_options_init(zl_subscription_options *options);
 
-/* Creates a subscription of type on topic; it connects to present and future
+/** Creates a subscription of type on topic; it connects to present and future
  * publishers. options may be NULL.
  * @retval 0 *subscription holds the new subscription; the caller owns it.
  *         zl_last_error_detail() warns when the topic also exists under
@@ -77,26 +103,26 @@ void zl_subscription_options_init(zl_subscription_options *options);
  * @retval ZL_ENOMEM the allocator failed.
  * @retval ZL_EPERM / ZL_ECORRUPT / ZL_ESYSTEM as for zl_publisher_create().
  * Any thread. */
-int zl_subscription_create(zl_context *context, const char *topic, const zl_type *type,
+ZL_API int zl_subscription_create(zl_context *context, const char *topic, const zl_type *type,
                            const zl_subscription_options *options, zl_subscription **subscription);
 
-/* Destroys a subscription whose loans have all been returned; its queued
+/** Destroys a subscription whose loans have all been returned; its queued
  * messages go back to their publishers.
  * @retval 0 done; the handle is gone.
  * @retval ZL_EINVAL subscription is NULL.
  * @retval ZL_EBUSY the user still holds loans taken from it (including
  *         loans kept with zl_executor_keep_loan(), whatever thread holds
  *         them): return them first; nothing changed, the loans stay valid.
- * @retval ZL_EBUSY it is still attached to a wait set or added to an
+ *         Also ZL_EBUSY: it is still attached to a wait set or added to an
  *         executor (detach it, or destroy the wait set or executor, first);
  *         nothing changed.
  * The take thread; not while a wait set it is attached to waits. */
-int zl_subscription_destroy(zl_subscription *subscription);
+ZL_API int zl_subscription_destroy(zl_subscription *subscription);
 
-/* true when take_loan lends the publisher's memory (zero copy). */
-bool zl_subscription_can_loan(const zl_subscription *subscription);
+/** true when take_loan lends the publisher's memory (zero copy). */
+ZL_API bool zl_subscription_can_loan(const zl_subscription *subscription);
 
-/* Takes the oldest message into message (type->size bytes, owned by the
+/** Takes the oldest message into message (type->size bytes, owned by the
  * caller); info may be NULL. For non-plain types message receives a
  * deserialized value the caller finalizes with type->fini. For a sized
  * type with a max_count, message must hold zl_type_message_size(type,
@@ -104,71 +130,79 @@ bool zl_subscription_can_loan(const zl_subscription *subscription);
  * @retval 0 taken. @retval ZL_ENODATA nothing to take.
  * @retval ZL_EINVAL an argument is NULL, or the type is sized without a
  *         max_count.
- * @retval ZL_ESERIALIZE deserialization failed (the message is dropped). */
-int zl_subscription_take(zl_subscription *subscription, void *message, zl_message_info *info);
+ * @retval ZL_ESERIALIZE deserialization failed, or a message of the wrong
+ *         size arrived (the message is dropped and counted in stats.lost). */
+ZL_API int zl_subscription_take(zl_subscription *subscription, void *message, zl_message_info *info);
 
-/* Takes the oldest message of a sized type into message, which holds
+/** Takes the oldest message of a sized type into message, which holds
  * zl_type_message_size(type, capacity) bytes owned by the caller; info
  * (may be NULL) gets its count and size. Only the message's bytes are
  * written.
  * @retval 0 taken. @retval ZL_ENODATA nothing to take.
  * @retval ZL_EINVAL an argument is NULL.
- * @retval ZL_ESERIALIZE the message has more than capacity elements: it is
- *         dropped (counted in lost). */
-int zl_subscription_take_sized(zl_subscription *subscription, void *message, size_t capacity,
+ * @retval ZL_ESERIALIZE the message has more than capacity elements, or is
+ *         not of the type's shape: it is dropped (counted in stats.lost). */
+ZL_API int zl_subscription_take_sized(zl_subscription *subscription, void *message, size_t capacity,
                                zl_message_info *info);
 
-/* Borrows the oldest message; info may be NULL (for a sized type, the
+/** Borrows the oldest message; info may be NULL (for a sized type, the
  * message's count is in info->count).
  * @retval 0 *message points at it, read-only, until returned.
  * @retval ZL_ENODATA nothing to take.
  * @retval ZL_ETOOMANYLOANS max_loans loans are held already; nothing taken.
  * @retval ZL_ENOMEM (refusal path) the allocator failed; nothing taken (for
  *         a sized type, whose size is known only once taken, the message
- *         is dropped).
- * @retval ZL_ESERIALIZE (refusal path) deserialization failed; the message is dropped.
+ *         is dropped and counted in stats.lost).
+ * @retval ZL_ESERIALIZE deserialization failed (refusal path), or a message
+ *         of the wrong size arrived; the message is dropped and counted in
+ *         stats.lost.
  * @retval ZL_EINVAL an argument is NULL. */
-int zl_subscription_take_loan(zl_subscription *subscription, const void **message,
+ZL_API int zl_subscription_take_loan(zl_subscription *subscription, const void **message,
                               zl_message_info *info);
 
-/* Borrows up to capacity messages, oldest first: messages[i] with infos[i]
- * (infos may be NULL). Stops early at ZL_ENODATA or at max_loans.
+/** Borrows up to capacity messages, oldest first: messages[i] with infos[i]
+ * (infos may be NULL). Stops early at ZL_ENODATA or at max_loans. A message
+ * that fails deserialization is dropped, counted in stats.lost, and skipped.
  * @retval 0 *count >= 1 messages borrowed.
  * @retval ZL_ENODATA nothing to take (*count = 0).
  * @retval ZL_ETOOMANYLOANS no loan left (*count = 0).
  * @retval ZL_EINVAL an argument is NULL or capacity is 0. */
-int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void **messages,
+ZL_API int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void **messages,
                                        zl_message_info *infos, size_t capacity, size_t *count);
 
-/* Gives a loan back. Any thread.
+/** Gives a loan back. Any thread.
  * @retval 0 done; message must not be used again.
  * @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ENOTLOAN message is not a loan held from this subscription
  *         (never taken, or already returned). */
-int zl_subscription_return_loan(zl_subscription *subscription, const void *message);
+ZL_API int zl_subscription_return_loan(zl_subscription *subscription, const void *message);
 
-/* Whether a held loan still holds what was taken. zloan never overwrites a
+/** Whether a held loan still holds what was taken. zloan never overwrites a
  * held loan, so this is true for every valid loan; it exists for transports
  * that cannot promise it. Any thread.
  * @retval 0 *consistent set. @retval ZL_ENOTLOAN not a held loan.
  * @retval ZL_EINVAL an argument is NULL. */
-int zl_subscription_is_consistent(zl_subscription *subscription, const void *message,
+ZL_API int zl_subscription_is_consistent(zl_subscription *subscription, const void *message,
                                   bool *consistent);
 
+/** Statistics of a subscription. */
 typedef struct zl_subscription_stats {
-    uint64_t received;      /* messages taken */
-    uint64_t lost;          /* messages dropped from its queue (keep-last overflow, or a bad value) */
-    uint32_t publishers;    /* publishers currently connected */
-    uint32_t loans_held;    /* loans held now */
-    uint64_t peer_errors;   /* invalid values read from publishers' shared memory */
-    uint32_t other_owners;  /* other users (or groups) with this topic in this domain:
+    uint64_t received;      /**< messages taken */
+    uint64_t lost;          /**< messages dropped: keep-last overflow, a bad value, a failed
+                             * deserialization; received + lost counts every message owed */
+    uint32_t publishers;    /**< publishers currently connected */
+    uint32_t loans_held;    /**< loans held now */
+    uint64_t peer_errors;   /**< invalid values read from publishers' shared memory */
+    uint32_t other_owners;  /**< other users (or groups) with this topic in this domain:
                                their endpoints never connect to ours (isolation) */
+    uint64_t held_back;     /**< lossless: publishes that found this queue full (the
+                               publisher waited, or timed out) */
 } zl_subscription_stats;
 
-/* Fills *stats (other_owners is counted anew from the names in /dev/shm at
+/** Fills *stats (other_owners is counted anew from the names in /dev/shm at
  * each call). @retval 0 *stats filled. @retval ZL_EINVAL an argument is NULL.
  * Same thread rules as take. */
-int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_stats *stats);
+ZL_API int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_stats *stats);
 
 #ifdef __cplusplus
 }

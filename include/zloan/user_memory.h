@@ -1,4 +1,5 @@
-/* zloan — publishing memory that zloan did not allocate (user memory).
+/** @file
+ * zloan — publishing memory that zloan did not allocate (user memory).
  *
  * A camera driver, a GPU or a codec hands the application buffers it owns.
  * Register that memory with a publisher, then publish messages that lie in
@@ -36,6 +37,8 @@
 #ifndef ZLOAN_USER_MEMORY_H
 #define ZLOAN_USER_MEMORY_H
 
+#include "zloan/export.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,30 +49,34 @@
 extern "C" {
 #endif
 
+/** Memory registered with a publisher (opaque). zl_user_memory_create()
+ * makes one. */
 typedef struct zl_user_memory zl_user_memory;
 
+/** How zl_user_memory_create() registers memory; zl_user_memory_options_init()
+ * fills the defaults. */
 typedef struct zl_user_memory_options {
-    /* A memfd sealed against shrinking, or -1 for plain memory (copied).
+    /** A memfd sealed against shrinking, or -1 for plain memory (copied).
      * zloan keeps a duplicate of it while the memory is registered; the
      * caller keeps its own. Default -1. */
     int fd;
-    /* Where the registered range starts in the file: a multiple of the page
+    /** Where the registered range starts in the file: a multiple of the page
      * size. Default 0. */
     uint64_t offset;
-    /* The caller's mapping of the range (or the plain memory): messages are
+    /** The caller's mapping of the range (or the plain memory): messages are
      * published by their address in it. Must not be NULL. */
     void *base;
-    /* Bytes of the range (not 0). */
+    /** Bytes of the range (not 0). */
     size_t length;
-    /* Messages from this memory that may be in flight at once (1..1024).
+    /** Messages from this memory that may be in flight at once (1..1024).
      * Default 8. */
     uint32_t max_in_flight;
 } zl_user_memory_options;
 
-/* Fills options with the defaults. options must not be NULL. */
-void zl_user_memory_options_init(zl_user_memory_options *options);
+/** Fills options with the defaults. options must not be NULL. */
+ZL_API void zl_user_memory_options_init(zl_user_memory_options *options);
 
-/* Registers memory with a publisher.
+/** Registers memory with a publisher.
  * @retval 0 *memory holds the registration; the caller owns it and destroys
  *         it (zl_user_memory_destroy) before the publisher.
  * @retval ZL_EINVAL an argument is NULL or out of range, the offset is not
@@ -80,19 +87,19 @@ void zl_user_memory_options_init(zl_user_memory_options *options);
  * @retval ZL_ENOMEM the allocator failed.
  * @retval ZL_ESYSTEM duplicating fd failed.
  * On error nothing is registered. */
-int zl_user_memory_create(zl_publisher *publisher, const zl_user_memory_options *options,
+ZL_API int zl_user_memory_create(zl_publisher *publisher, const zl_user_memory_options *options,
                           zl_user_memory **memory);
 
-/* Unregisters the memory.
+/** Unregisters the memory.
  * @retval 0 done; the caller may unmap and close it.
  * @retval ZL_EINVAL memory is NULL.
  * @retval ZL_EBUSY a message from it is still in flight (nothing changed). */
-int zl_user_memory_destroy(zl_user_memory *memory);
+ZL_API int zl_user_memory_destroy(zl_user_memory *memory);
 
-/* true when messages from the memory reach subscriptions without a copy. */
-bool zl_user_memory_is_shared(const zl_user_memory *memory);
+/** true when messages from the memory reach subscriptions without a copy. */
+ZL_API bool zl_user_memory_is_shared(const zl_user_memory *memory);
 
-/* Publishes the message at message (of the publisher's type; count tail
+/** Publishes the message at message (of the publisher's type; count tail
  * elements for a sized type, 0 otherwise), which must lie in the memory and
  * be aligned for the type. Shared memory: no copy, the message is in flight
  * until it completes and the caller must not change it; plain memory: one
@@ -103,17 +110,17 @@ bool zl_user_memory_is_shared(const zl_user_memory *memory);
  * @retval ZL_EBUSY the message overlaps one still in flight, or
  *         max_in_flight messages are in flight (nothing was published).
  * @retval ZL_EEXHAUSTED, ZL_ENOSHM (plain memory) no chunk to copy into. */
-int zl_user_memory_publish(zl_user_memory *memory, const void *message, size_t count);
+ZL_API int zl_user_memory_publish(zl_user_memory *memory, const void *message, size_t count);
 
-/* Whether the message last published at message is still in flight: some
+/** Whether the message last published at message is still in flight: some
  * subscription holds it or may still take it. Takes back what
  * subscriptions returned first (no system call in the steady state).
  * @retval 0 *in_flight set (false also for a message never published).
  * @retval ZL_EINVAL an argument is NULL. */
-int zl_user_memory_in_flight(zl_user_memory *memory, const void *message, bool *in_flight);
+ZL_API int zl_user_memory_in_flight(zl_user_memory *memory, const void *message, bool *in_flight);
 
-/* Messages from the memory in flight now (after taking back returns). */
-uint32_t zl_user_memory_in_flight_count(zl_user_memory *memory);
+/** Messages from the memory in flight now (after taking back returns). */
+ZL_API uint32_t zl_user_memory_in_flight_count(zl_user_memory *memory);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* zloan — zero-copy loaned messages between threads and processes.
+/** @file
+ * zloan — zero-copy loaned messages between threads and processes.
  * The umbrella header: include this one. */
 #ifndef ZLOAN_ZLOAN_H
 #define ZLOAN_ZLOAN_H
@@ -8,6 +9,8 @@
 #include "zloan/error.h"
 #include "zloan/executor.h"
 #include "zloan/guard_condition.h"
+#include "zloan/introspection.h"
+#include "zloan/log.h"
 #include "zloan/publisher.h"
 #include "zloan/subscription.h"
 #include "zloan/timer.h"
@@ -16,8 +19,8 @@
 #include "zloan/user_memory.h"
 #include "zloan/waitset.h"
 
-#define ZLOAN_VERSION_MAJOR 0
-#define ZLOAN_VERSION_MINOR 1
-#define ZLOAN_VERSION_PATCH 0
+#define ZLOAN_VERSION_MAJOR 0 /**< the version of these headers: major */
+#define ZLOAN_VERSION_MINOR 1 /**< minor */
+#define ZLOAN_VERSION_PATCH 0 /**< patch */
 
 #endif

@@ -2,6 +2,7 @@
 test peer (tests/peer.c) exchanges, and where memory lies (/proc/self/maps)."""
 import itertools
 import os
+import re
 
 import numpy as np
 import pytest
@@ -44,6 +45,13 @@ def shm_mapping_of(address):
             if start <= address < end:
                 return fields[5] if len(fields) > 5 else ""
     return None
+
+
+def is_pool_segment(path):
+    """Whether path names a segment of a publisher's pool: the pool's name
+    (zl.<uid>.<domain>.<topic>:p<id>) then .<serial> (docs/design.md, 2.1)."""
+    name = os.path.basename(path or "")
+    return name.startswith("zl.") and re.search(r":p[0-9a-f]+\.[0-9a-f]+$", name) is not None
 
 
 def address_of(array):

@@ -9,7 +9,7 @@ import pytest
 
 import zloan
 from conftest import (PEER_MSG_DTYPE, address_of, fill_peer_msg, peer_msg_type, peer_msg_words,
-                      shm_mapping_of)
+                      is_pool_segment, shm_mapping_of)
 
 
 def test_c_publisher_to_python_subscription(ctx, topic, peer):
@@ -33,8 +33,7 @@ def test_c_publisher_to_python_subscription(ctx, topic, peer):
                 assert m.info.publication_sequence == a["sequence"][0]
                 assert not m.info.from_this_process
                 # Zero copy: the array lies in the C publisher's pool, mapped here.
-                pool = os.path.basename(shm_mapping_of(address_of(a)))
-                assert pool.startswith("zl.") and ":p" in pool
+                assert is_pool_segment(shm_mapping_of(address_of(a)))
                 received.append(int(a["sequence"][0]))
                 del a
         out, err = c_pub.communicate(timeout=30)

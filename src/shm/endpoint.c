@@ -1,4 +1,5 @@
 /* Joining a topic: what publishers and subscriptions do alike. */
+#include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -21,6 +22,11 @@ void zl__endpoint_record_init(zl__endpoint_record *record, const zl__mw_endpoint
     record->layout_hash = config->layout_hash;
     record->plain = config->plain;
     snprintf(record->type_name, sizeof record->type_name, "%s", config->type_name);
+    snprintf(record->context_name, sizeof record->context_name, "%s",
+             config->context_name != NULL ? config->context_name : "");
+    snprintf(record->executable, sizeof record->executable, "%s", program_invocation_short_name);
+    record->description_hash =
+        config->description != NULL ? zl__description_hash(config->description) : 0;
 }
 
 int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_config *config,
@@ -31,6 +37,8 @@ int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_con
                                config->share_with_group);
     if (rc != 0)
         return rc;
+    registry->logger = config->logger;
+    registry->description = config->description;
     zl__registry_endpoint_name(registry, name, name_size, kind, id);
     /* Create the object under the REGISTER lock, so that a sweep never
      * takes it for an orphan (registry.c G6); released by register. */
@@ -49,6 +57,12 @@ static void warn_other_owners(const zl__registry *registry)
     char example[ZL__SHM_NAME_MAX + 16];
     uint32_t others = zl__registry_other_owners(registry, example, sizeof example);
     if (others != 0)
+        zl__log(registry->logger, ZL_LOG_WARN,
+                "topic %s (domain %u) also exists under %u other owner%s (%s): endpoints of "
+                "different users never meet (this process runs as uid %u)",
+                registry->topic, (unsigned)registry->domain, others, others == 1 ? "" : "s",
+                example, (unsigned)geteuid());
+    if (others != 0)
         zl__fail(ZL_OK,
                  "warning: topic %s of domain %u also exists under %u other owner%s (%s); "
                  "endpoints of different users never connect (share_with_group connects "
@@ -61,6 +75,10 @@ int zl__endpoint_register(zl__registry *registry, const zl__endpoint_record *rec
                           uint32_t *slot, const char *name, zl__mapping *map)
 {
     int rc = zl__registry_register(registry, record, slot);
+    if (rc == 0)
+        zl__log(registry->logger, ZL_LOG_DEBUG, "topic %s: %s %016llx joined in slot %u",
+                registry->topic, record->kind == ZL__KIND_PUBLISHER ? "publisher" : "subscription",
+                (unsigned long long)record->id, *slot);
     if (rc != 0) {
         zl__segment_unlink(name);
         zl__segment_unmap(map);

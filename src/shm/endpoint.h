@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "../mw.h"
-#include "registry.h"
+#include "discovery.h"
 #include "segment.h"
 
 /* Fills the fields of a record common to both kinds (the caller adds its

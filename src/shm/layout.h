@@ -24,7 +24,8 @@
  *   - A publisher's pool is written only by its publisher; subscriptions map
  *     it read-only. A subscription's queues are written by the publishers
  *     (deliver tail, return head, lost counter, wake word) and by the
- *     subscription (deliver head, return tail); each ring position has a
+ *     subscription (deliver head, return tail, and, for a lossless
+ *     subscription, the publisher's wake word); each ring position has a
  *     single writer, except the deliver head, which the consumer advances
  *     and the producer advances too when it reclaims the oldest entry
  *     (both by compare-and-swap; see ring.h).
@@ -35,13 +36,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "zloan/context.h"
 #include "zloan/publisher.h"
 #include "zloan/topic.h"
 #include "zloan/type.h"
 
 #include "../atomic.h"
 
-#define ZL__LAYOUT_VERSION 3u
+#define ZL__LAYOUT_VERSION 5u
 #define ZL__REGISTRY_MAGIC 0x5245474e414f4c5aull /* "ZLOANGER" little-endian */
 #define ZL__POOL_MAGIC 0x4c4f4f504e414f5aull     /* "ZOANPOOL" */
 #define ZL__QUEUE_MAGIC 0x5545555141414f5aull    /* "ZOAAQUEU" */
@@ -53,7 +55,15 @@
 
 enum { ZL__KIND_PUBLISHER = 1, ZL__KIND_SUBSCRIPTION = 2 };
 
-enum { ZL__RECORD_WANTS_HISTORY = 1u };
+enum {
+    ZL__RECORD_WANTS_HISTORY = 1u,
+    /* Subscriptions: ZL_LOSSLESS; a publisher waits for room rather than
+     * reclaim this subscription's oldest entry (publisher.c P6). */
+    ZL__RECORD_LOSSLESS = 2u
+};
+
+#define ZL__EXECUTABLE_MAX 32
+#define ZL__DESCRIPTION_MAX ZL_TYPE_DESCRIPTION_MAX
 
 /* What an endpoint says about itself. id == 0 means the slot is free. */
 typedef struct zl__endpoint_record {
@@ -71,6 +81,11 @@ typedef struct zl__endpoint_record {
     uint32_t plain;
     uint32_t reserved;
     char type_name[ZL_TYPE_NAME_MAX];
+    /* For tools only, like pid: never trusted for anything else. */
+    char context_name[ZL_CONTEXT_NAME_MAX]; /* "" when none */
+    char executable[ZL__EXECUTABLE_MAX];    /* the process's short name */
+    /* Hash of the type's field description (0: none); see description. */
+    uint64_t description_hash;
 } zl__endpoint_record;
 
 _Static_assert(sizeof(zl__endpoint_record) % 8 == 0, "records are copied as 64-bit words");
@@ -84,6 +99,31 @@ typedef struct zl__slot {
     uint32_t reserved;
     uint64_t words[sizeof(zl__endpoint_record) / 8];
 } __attribute__((aligned(ZL__CACHE_LINE))) zl__slot;
+
+/* Counters of one endpoint, for tools (introspection): beside its slot,
+ * not in it, so that they are written with plain relaxed stores on paths
+ * that write anyway (no sequence lock, no system call). Each field has one
+ * writer at a time: the slot's endpoint (`returned` of a subscription: the
+ * holder of its return token). Reset by the endpoint that claims the slot,
+ * before its record appears; `id` says whose they are. Nobody but tools
+ * reads them, and tools treat them as hints (never as indices). */
+typedef struct zl__endpoint_counters {
+    zl__atomic_u64 id;
+    zl__atomic_u64 messages;   /* publisher: published; subscription: taken */
+    zl__atomic_u64 bytes;      /* payload bytes published / taken */
+    zl__atomic_u64 last_ns;    /* publisher: source timestamp of the last message */
+    zl__atomic_u64 loans;      /* publisher: loans lent, ever */
+    zl__atomic_u64 returned;   /* loans returned unpublished (publisher), or
+                                * returned after a take (subscription), ever;
+                                * loans held = loans - messages - returned for
+                                * a publisher, messages - returned for a
+                                * subscription */
+    zl__atomic_u64 lost;       /* subscription: messages it dropped itself */
+    zl__atomic_u32 chunks_total;    /* publisher */
+    zl__atomic_u32 chunks_free;     /* publisher: after its last loan or publish */
+    zl__atomic_u32 chunks_free_min; /* publisher: the lowest chunks_free ever */
+    zl__atomic_u32 reserved;
+} __attribute__((aligned(ZL__CACHE_LINE))) zl__endpoint_counters;
 
 typedef struct zl__registry_shm {
     uint64_t magic; /* written last, with release, by the initialiser */
@@ -111,6 +151,20 @@ typedef struct zl__registry_shm {
     } lingering[ZL__PUB_SLOTS];
     zl__slot publishers[ZL__PUB_SLOTS] __attribute__((aligned(ZL__CACHE_LINE)));
     zl__slot subscriptions[ZL__SUB_SLOTS];
+    zl__endpoint_counters publisher_counters[ZL__PUB_SLOTS];
+    zl__endpoint_counters subscription_counters[ZL__SUB_SLOTS];
+    /* The field description of the topic's type (text, see zloan/type.h),
+     * written under the REGISTER lock by an endpoint whose type has one
+     * when the topic has none yet, behind a sequence lock like a slot's so
+     * that tools read it consistently. Endpoints compare descriptions by
+     * the hash in their records; this text lets the type check name the
+     * first field that differs, and lets tools decode messages. */
+    struct {
+        zl__atomic_u32 seq;
+        uint32_t size; /* bytes of text, < ZL__DESCRIPTION_MAX */
+        uint64_t hash;
+        uint64_t words[ZL__DESCRIPTION_MAX / 8];
+    } description __attribute__((aligned(ZL__CACHE_LINE)));
 } zl__registry_shm;
 
 /* Byte ranges of the registry file used as open-file-description locks
@@ -261,6 +315,17 @@ typedef struct zl__connection_shm {
     /* Set by a departing publisher that counted this connection in its
      * lingering entry (registry); the subscription then owes a release. */
     zl__atomic_u32 lingering;
+    /* A lossless connection's wake-up, the other way round from the queue's
+     * (notify.h): a publisher that waits for room sets publisher_sleeping
+     * and sleeps on publisher_wake; the subscription, after it took an entry
+     * or returned a chunk, takes the flag down, bumps publisher_wake and
+     * wakes it, only when it sees the flag set (zl__notify_room). The
+     * publisher clears a stale flag when it claims the connection. */
+    zl__atomic_u32 publisher_sleeping;
+    zl__atomic_u32 publisher_wake;
+    /* Publishes that found this lossless connection full (waited or timed
+     * out); written by the publisher only, a statistic. */
+    zl__atomic_u64 held_back;
     zl__ring_index deliver; /* publisher -> subscription */
     zl__ring_index ret;     /* subscription -> publisher */
 } zl__connection_shm;

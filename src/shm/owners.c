@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "registry.h"
+#include "discovery.h"
 
 /* The owner part of a registry name without its leading "/zl." ("0",
  * "g100"): its length, or 0 when name is not "zl.<owner>.<rest>". */

@@ -10,7 +10,7 @@
  * whose chunks was lent for ZL__SEGMENT_IDLE_NS is given back (unmapped and
  * unlinked), except the one made at creation.
  *
- * Invariants (I1 of DESIGN.md, from the publisher's side)
+ * Invariants (I1 of docs/design.md, from the publisher's side)
  *   A chunk is named by its entry (segment slot, index: zl__entry_pack).
  *   P1. refs[c] counts who refers to chunk c: the user's loan (1 while lent),
  *       each connection whose `outstanding` bit for c is set, and the history
@@ -30,13 +30,42 @@
  *       once (loan and publish both drain), so a subscription never has more
  *       than depth + loans + 1 chunks to return: the return ring, sized for
  *       that, cannot overflow for an honest subscription.
- *   P5. A segment is in the shared table (serials[slot] = its serial) from
+ *   P5. A connection never has more than chunks_per_subscription outstanding
+ *       bits (`held`, its count, over all segments). A delivery that would
+ *       exceed the budget first reclaims the connection's oldest queued entry
+ *       (keep-last); when nothing is queued (the subscription holds its whole
+ *       budget as loans) the message is not delivered to it and counts as
+ *       lost for it. So the pool (within max_loans + history +
+ *       max_subscriptions * budget chunks) never runs dry because of one
+ *       subscription that takes and never returns, and the others carry on.
+ *       An honest subscription never reaches the budget: attach() shortens
+ *       its queue so that depth + loans + 1 fits.
+ *   P6. Lossless connections (the subscription's record says ZL_LOSSLESS)
+ *       are never reclaimed from. A publish first makes sure that every
+ *       lossless connection has room for one more entry: fewer than `depth`
+ *       queued and fewer than chunks_per_subscription outstanding (queued,
+ *       held or on the way back). Until then it delivers to no one; it
+ *       sleeps (wait_for_room) and either every lossless connection has
+ *       room or max_blocking_time passed and nothing was published (the
+ *       loan stays the user's). Since only the publisher adds entries and
+ *       outstanding chunks, room seen once stays until it delivers. Its
+ *       sleep ends on the subscription's wake-up (it took an entry or
+ *       returned a chunk; the store-buffer protocol of notify.h with the
+ *       roles swapped: the publisher sets publisher_sleeping, fences and
+ *       looks at head and the return tail; the subscription moves them,
+ *       fences and looks at publisher_sleeping), on a change of the
+ *       registry's generation (a peer came, left or died: the liveness
+ *       monitor bumps it and wakes its sleepers), or, when no monitor
+ *       runs, after WAIT_SLICE_NS (to test peers' locks itself). Values the subscription
+ *       writes only make the connection look full or broken: the deadline
+ *       is ours, so no value makes a publish wait longer than its bound.
+ *   P8. A segment is in the shared table (serials[slot] = its serial) from
  *       before any of its chunks is lent (the table change is published by
  *       a release increment of segments_seq, before the first deliver
  *       release of one of its chunks) until every chunk of it is free; only
  *       then is it removed from the table, unmapped and unlinked. So a
  *       subscription never meets an entry of a segment it cannot find.
- *   P6. Growth reserves a whole segment (fallocate) before any chunk of it
+ *   P9. Growth reserves a whole segment (fallocate) before any chunk of it
  *       is lent: running out of memory is ZL_ENOSHM from the loan that
  *       needed the segment, never a SIGBUS.
  */
@@ -49,17 +78,22 @@
 
 #include "../clock.h"
 #include "../error_detail.h"
+#include "../futex.h"
 #include "../identity.h"
 #include "../mw.h"
 #include "notify.h"
 #include "endpoint.h"
 #include "queue.h"
-#include "registry.h"
-#include "sweep.h"
+#include "discovery.h"
 #include "transport.h"
 #include "user_segment.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
+/* Longest single sleep of a publisher waiting for a lossless subscription
+ * when no liveness monitor runs (P6): update() tests peers' locks this
+ * often. */
+#define WAIT_SLICE_NS LIVENESS_PERIOD_NS
+#define NO_CONNECTION UINT32_MAX
 /* How long a segment stays with no chunk lent before it is given back. */
 #define ZL__SEGMENT_IDLE_NS (1000 * 1000000LL)
 /* Chunks of a class's first segment: a few messages' worth... */
@@ -88,7 +122,10 @@ typedef struct connection {
     uint64_t return_head;
     uint32_t depth;
     uint64_t lost;
+    bool lossless;              /* P6: never reclaimed from; we wait instead */
+    uint64_t held_back;         /* publishes that found it full (P6) */
     uint32_t *mirror;      /* what we wrote into the deliver ring */
+    uint32_t held;         /* outstanding bits set, over all segments (P5) */
 } connection;
 
 /* One segment of the pool, as the publisher keeps it (private). */
@@ -120,6 +157,7 @@ typedef struct segment {
 
 struct zl__mw_publisher {
     const zl_allocator *allocator;
+    const zl__logger *logger;
     zl__registry registry;
     zl__endpoint_record record;
     uint32_t slot;
@@ -146,6 +184,7 @@ struct zl__mw_publisher {
     uint32_t creation_serial; /* the segment made at creation, kept; 0: none */
     uint32_t class_first[CLASSES];
     uint32_t class_chunks[CLASSES];
+    uint32_t chunks_total; /* chunks in all segments (sum of class_chunks) */
     segment segments[ZL__SEGMENTS_MAX];
     uint32_t history_capacity;
     uint32_t history_len;
@@ -157,8 +196,18 @@ struct zl__mw_publisher {
     bool monitored; /* the process's liveness monitor reaps dead peers */
     uint32_t connected_mask;
     uint32_t pending_mask;
+    uint32_t lossless_mask; /* connected lossless connections (P6) */
+    int64_t max_blocking_ns;
     uint64_t published;
+    uint64_t bytes;
+    uint64_t loans_total;
+    uint64_t returned_total;
+    uint32_t free_min;
+    /* Our counters beside our registry slot, for tools (layout.h). */
+    zl__endpoint_counters *counters;
     uint64_t dropped;
+    uint64_t blocked;
+    uint64_t timeouts;
     uint64_t peer_errors;
     connection connections[ZL__SUB_SLOTS];
 };
@@ -225,6 +274,7 @@ static inline bool take_outstanding(zl__mw_publisher *pub, uint32_t j, uint32_t 
     if (!bit_test(bits, zl__entry_chunk(entry)))
         return false;
     bit_clear(bits, zl__entry_chunk(entry));
+    pub->connections[j].held--; /* P5 */
     return true;
 }
 
@@ -244,7 +294,27 @@ static uint64_t class_capacity(const zl__mw_publisher *pub, uint32_t k)
     return capacity < pub->payload_max ? capacity : pub->payload_max;
 }
 
-/* Tells subscriptions that the table changed (P5). */
+/* Chunks free in all segments: neither lent, queued, held nor kept. */
+static inline uint32_t pool_free(const zl__mw_publisher *pub)
+{
+    return pub->chunks_total - pub->chunks_in_use;
+}
+
+/* Publishes the pool's chunk counts beside our registry slot, for tools.
+ * Relaxed: statistics, which tools read with relaxed loads. */
+static void publish_free_counters(zl__mw_publisher *pub)
+{
+    if (pub->counters == NULL)
+        return; /* creating: create publishes them once registered */
+    uint32_t free_now = pool_free(pub);
+    if (free_now < pub->free_min)
+        pub->free_min = free_now;
+    zl__store_relaxed(&pub->counters->chunks_total, pub->chunks_total);
+    zl__store_relaxed(&pub->counters->chunks_free, free_now);
+    zl__store_relaxed(&pub->counters->chunks_free_min, pub->free_min);
+}
+
+/* Tells subscriptions that the table changed (P8). */
 static void table_changed(zl__mw_publisher *pub)
 {
     /* Release: the serials written before, and the new segment's header
@@ -301,7 +371,7 @@ static int segment_bookkeeping(zl__mw_publisher *pub, segment *seg, uint32_t cou
     return 0;
 }
 
-static int segment_add(zl__mw_publisher *pub, uint32_t slot, zl__segment_geometry *geometry,
+static int segment_add(zl__mw_publisher *pub, uint32_t slot, const zl__segment_geometry *geometry,
                        uint64_t total, const zl__user_file *file);
 
 /* The first empty slot of the table, or ZL__SEGMENTS_MAX. */
@@ -314,7 +384,7 @@ static uint32_t free_slot(const zl__mw_publisher *pub)
 }
 
 /* Lays out a new segment of class k in slot and enters it in the table. The
- * slow path of growth (P5, P6). */
+ * slow path of growth (P8, P9). */
 static int grow(zl__mw_publisher *pub, uint32_t k)
 {
     uint32_t slot = free_slot(pub);
@@ -348,6 +418,8 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
         link = &pub->segments[*link].next;
     *link = slot;
     pub->class_chunks[k] += count;
+    pub->chunks_total += count;
+    publish_free_counters(pub);
     pub->growths++;
     table_changed(pub);
     return 0;
@@ -355,8 +427,8 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
 
 /* Makes the segment object of geometry g in slot (a user segment when file
  * is not NULL) and enters it in the table, unpublished: the caller calls
- * table_changed (P5, P6). */
-static int segment_add(zl__mw_publisher *pub, uint32_t slot, zl__segment_geometry *geometry,
+ * table_changed (P8, P9). */
+static int segment_add(zl__mw_publisher *pub, uint32_t slot, const zl__segment_geometry *geometry,
                        uint64_t total, const zl__user_file *file)
 {
     zl__segment_geometry g = *geometry;
@@ -413,12 +485,12 @@ static int segment_add(zl__mw_publisher *pub, uint32_t slot, zl__segment_geometr
     pub->shm_bytes += total;
     if (pub->shm_bytes > pub->shm_bytes_high)
         pub->shm_bytes_high = pub->shm_bytes;
-    /* Relaxed: published by table_changed's release increment (P5). */
+    /* Relaxed: published by table_changed's release increment (P8). */
     zl__store_relaxed(&pub->pool->serials[slot], serial);
     return 0;
 }
 
-/* Gives a segment none of whose chunks is in use back (P5). */
+/* Gives a segment none of whose chunks is in use back (P8). */
 static void retire(zl__mw_publisher *pub, uint32_t slot)
 {
     segment *seg = &pub->segments[slot];
@@ -428,6 +500,8 @@ static void retire(zl__mw_publisher *pub, uint32_t slot)
             link = &pub->segments[*link].next;
         *link = seg->next;
         pub->class_chunks[seg->size_class] -= seg->geometry.chunk_count;
+        pub->chunks_total -= seg->geometry.chunk_count;
+        publish_free_counters(pub);
     } else {
         close((int)seg->file.fd);
         deallocate(pub->allocator, seg->published, sizeof(uint64_t) * seg->geometry.chunk_count);
@@ -500,6 +574,7 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
                 outstanding[w] = 0;
             }
         }
+        c->held = 0;
         deallocate(pub->allocator, c->mirror, sizeof(uint32_t) * (c->deliver.mask + 1));
         c->mirror = NULL;
     }
@@ -510,43 +585,75 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
     c->shm = NULL;
     pub->connected_mask &= ~(1u << j);
     pub->pending_mask &= ~(1u << j);
+    pub->lossless_mask &= ~(1u << j);
 }
 
-static void mark_broken(zl__mw_publisher *pub, uint32_t j)
+/* Counts a peer error: a subscription wrote a value we could not use (I3).
+ * Logged sparsely (log.h), never in the steady state: only when it happens. */
+static void peer_error(zl__mw_publisher *pub, uint64_t subscription_id, const char *what)
+{
+    pub->peer_errors++;
+    if (zl__log_sparse(pub->peer_errors))
+        zl__log(pub->logger, ZL_LOG_WARN,
+                "publisher %016llx of topic %s: peer error #%llu: subscription %016llx %s",
+                (unsigned long long)pub->id, pub->registry.topic,
+                (unsigned long long)pub->peer_errors, (unsigned long long)subscription_id, what);
+}
+
+static void mark_broken(zl__mw_publisher *pub, uint32_t j, const char *what)
 {
     uint64_t id = pub->connections[j].subscription_id;
     disconnect(pub, j);
     pub->connections[j].broken_id = id;
-    pub->peer_errors++;
+    peer_error(pub, id, what);
 }
 
-/* Pushes entry into connection j under keep-last. Returns false when the
- * connection broke (it has been dropped). */
-static bool deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
+/* Counts one message lost for connection c (keep-last, or its budget). */
+static void count_lost(zl__mw_publisher *pub, connection *c)
+{
+    c->lost++;
+    pub->dropped++;
+    /* Relaxed: a statistic; the subscription reads it with relaxed too. */
+    zl__store_relaxed(&c->shm->lost, c->lost);
+}
+
+enum { DELIVER_BROKEN = -1, DELIVER_SKIPPED = 0, DELIVER_PUSHED = 1 };
+
+/* Pushes entry into connection j under keep-last, within its budget (P5).
+ * Returns DELIVER_PUSHED, DELIVER_SKIPPED (over budget with nothing queued:
+ * counted as lost for it), or DELIVER_BROKEN (it has been dropped). */
+static int deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
 {
     connection *c = &pub->connections[j];
     for (;;) {
+        /* Over budget, any queued entry is one too many: reclaim down to an
+         * empty queue if need be (a fill of 1 or more reclaims the oldest). */
+        bool over = c->held >= pub->chunks_per_subscription;
         uint32_t oldest;
-        int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror, c->depth,
-                                            &c->deliver_head_seen, &oldest);
+        int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror,
+                                            over ? 1 : c->depth, &c->deliver_head_seen, &oldest);
+        if (rc < 0) {
+            mark_broken(pub, j, "moved its deliver ring's head out of range");
+            return DELIVER_BROKEN;
+        }
+        if (rc == 0 && over) {
+            /* Everything it has is held (or returned and not drained yet):
+             * it gets nothing more until it gives some back. */
+            count_lost(pub, c);
+            return DELIVER_SKIPPED;
+        }
         if (rc == 0)
             break;
-        if (rc < 0) {
-            mark_broken(pub, j);
-            return false;
-        }
         if (take_outstanding(pub, j, oldest))
             release_ref(pub, oldest);
-        c->lost++;
-        pub->dropped++;
-        /* Relaxed: a statistic; the subscription reads it with relaxed too. */
-        zl__store_relaxed(&c->shm->lost, c->lost);
+        count_lost(pub, c);
     }
     zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, entry);
     segment *seg = &pub->segments[zl__entry_slot(entry)];
     bit_set(outstanding_of(seg, j), zl__entry_chunk(entry));
+    c->held++;
     seg->refs[zl__entry_chunk(entry)]++;
-    return true;
+    return DELIVER_PUSHED;
 }
 
 /* Second half of the claim: the connection is ours, set it up and send the
@@ -572,10 +679,15 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
             return;
         }
         c->connected = true;
-        mark_broken(pub, j);
+        mark_broken(pub, j, "offered a connection whose rings were not reset");
         return;
     }
     c->lost = zl__load_relaxed(&c->shm->lost);
+    c->held_back = zl__load_relaxed(&c->shm->held_back);
+    /* A publisher that died asleep on this connection left its count: the
+     * connection is ours now, and nobody else sleeps on it (P6). */
+    zl__store_relaxed(&c->shm->publisher_sleeping, 0);
+    c->lossless = (record->flags & ZL__RECORD_LOSSLESS) != 0;
     /* Keep-last depth that fits the chunks reserved per subscription: the
      * queue plus the loans it may hold plus one being returned. */
     uint32_t budget = pub->chunks_per_subscription;
@@ -590,12 +702,14 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
     c->pending = false;
     pub->pending_mask &= ~(1u << j);
     pub->connected_mask |= 1u << j;
+    if (c->lossless)
+        pub->lossless_mask |= 1u << j;
     if (record->flags & ZL__RECORD_WANTS_HISTORY) {
         uint32_t n = pub->history_len < c->depth ? pub->history_len : c->depth;
         for (uint32_t k = pub->history_len - n; k < pub->history_len; k++) {
             uint32_t at = (pub->history_next + pub->history_capacity - pub->history_len + k) %
                           pub->history_capacity;
-            if (!deliver(pub, j, pub->history[at]))
+            if (deliver(pub, j, pub->history[at]) == DELIVER_BROKEN)
                 return;
         }
     }
@@ -633,7 +747,7 @@ static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_rec
         return;
     if (!zl__record_same_type(&pub->record, record)) {
         c->broken_id = record->id; /* raced past the registration check */
-        pub->peer_errors++;
+        peer_error(pub, record->id, "has another type");
         return;
     }
     char name[ZL__SHM_NAME_MAX + 1];
@@ -645,7 +759,7 @@ static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_rec
         zl__segment_unmap(&c->map);
         c->queue = NULL;
         c->broken_id = record->id;
-        pub->peer_errors++;
+        peer_error(pub, record->id, "has a queue object that failed validation");
         return;
     }
     c->subscription_id = record->id;
@@ -662,7 +776,7 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
     uint32_t generation = zl__registry_generation(&pub->registry);
     if (generation != pub->seen_generation) {
         /* The monitor bumps the generation when it sees a dead peer: reap
-         * it here, on our thread, then scan what is left (liveness.c). */
+         * it here, on our thread, then scan what is left (discovery.c). */
         if (pub->monitored && zl__registry_reap_dead(&pub->registry))
             generation = zl__registry_generation(&pub->registry);
         pub->seen_generation = generation;
@@ -696,7 +810,7 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
                 continue;
             connection *c = &pub->connections[j];
             /* Testing the peer's lock is an fcntl: left to the liveness
-             * monitor when it runs (liveness.c), except when the pool ran
+             * monitor when it runs (discovery.c), except when the pool ran
              * dry (force_liveness), where waiting 20 ms would fail a loan. */
             bool test_lock = force_liveness || !pub->monitored;
             if (test_lock &&
@@ -735,7 +849,7 @@ static void drain_returns(zl__mw_publisher *pub)
         uint64_t tail;
         int64_t n = zl__return_available(&c->ret, c->return_head, &tail);
         if (n < 0) {
-            mark_broken(pub, j);
+            mark_broken(pub, j, "moved its return ring's tail out of range");
             continue;
         }
         if (n == 0)
@@ -745,7 +859,7 @@ static void drain_returns(zl__mw_publisher *pub)
             if (take_outstanding(pub, j, entry))
                 release_ref(pub, entry);
             else
-                pub->peer_errors++;
+                peer_error(pub, c->subscription_id, "returned a chunk it did not hold");
         }
         c->return_head = tail;
         zl__return_consumed(&c->ret, tail);
@@ -779,6 +893,133 @@ static int make_room(zl__mw_publisher *pub, uint32_t k)
     return rc;
 }
 
+/* Whether lossless connection j can take one more entry (P6): 1 yes, 0
+ * not now, ZL_ECORRUPT when its positions break R1 (ring.h). Returns not
+ * drained yet do not count: they make room only once drain_returns took
+ * them (see returns_waiting). */
+static int room_state(const zl__mw_publisher *pub, connection *c)
+{
+    if (c->held >= pub->chunks_per_subscription)
+        return 0; /* its whole budget is out: room comes back through returns */
+    if (c->deliver_tail - c->deliver_head_seen < c->depth)
+        return 1; /* head only grows: the cached one bounds the fill */
+    /* Acquire pairs with the subscription's CAS that moved head (ring.h R4),
+     * as in zl__deliver_reclaim_oldest: the slot below it has been read. */
+    uint64_t head = zl__load_acquire(&c->deliver.index->head);
+    uint64_t fill = c->deliver_tail - head;
+    if (fill > zl__ring_capacity(&c->deliver))
+        return ZL_ECORRUPT;
+    c->deliver_head_seen = head;
+    return fill < c->depth;
+}
+
+/* The first lossless connection without room, or NO_CONNECTION; drops the
+ * broken ones on the way. */
+static uint32_t blocking_connection(zl__mw_publisher *pub)
+{
+    uint32_t mask = pub->lossless_mask & pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        int room = room_state(pub, &pub->connections[j]);
+        if (room < 0)
+            mark_broken(pub, j, "moved its deliver ring's head out of range");
+        else if (room == 0)
+            return j;
+    }
+    return NO_CONNECTION;
+}
+
+/* Whether connection c has returns that drain_returns has not taken yet
+ * (or a broken return ring): then do not sleep, drain. */
+static bool returns_waiting(const connection *c)
+{
+    uint64_t tail;
+    return zl__return_available(&c->ret, c->return_head, &tail) != 0;
+}
+
+/* One sleep of wait_for_room on connection j: until its subscription makes
+ * room, the registry's generation leaves `generation`, a slice passes or
+ * the deadline. */
+static void sleep_for_room(zl__mw_publisher *pub, uint32_t j, uint32_t generation,
+                           int64_t deadline)
+{
+    connection *c = &pub->connections[j];
+    zl__atomic_u32 *sleeping = &c->shm->publisher_sleeping;
+    zl__futex_waiter words[2];
+    /* The words are read before the flag goes up: a waker takes the flag
+     * down (zl__notify_room) and bumps the word after, so any bump that
+     * answers our flag makes the futex call return at once, even when the
+     * flag it took down leaves later takes silent. Acquire pairs with the
+     * subscription's release increment of publisher_wake. */
+    zl__futex_waiter_set(&words[0], &c->shm->publisher_wake,
+                         zl__load_acquire(&c->shm->publisher_wake), 1);
+    /* The monitor bumps the generation when a peer dies (liveness.c). */
+    zl__futex_waiter_set(&words[1], &pub->registry.shm->generation,
+                         zl__registry_generation(&pub->registry), 1);
+    /* seq_cst store and fence: our flag is ordered before the room check
+     * below, as the subscription's head CAS or return tail store is before
+     * its load of the flag (wake_publisher in subscription.c): at least one
+     * of us sees the other (notify.h, roles swapped). */
+    atomic_store_explicit(sleeping, 1, memory_order_seq_cst);
+    zl__fence_seq_cst();
+    int64_t now = zl__monotonic_ns();
+    if (room_state(pub, c) == 0 && !returns_waiting(c) && words[1].val == generation &&
+        now < deadline) {
+        /* With the liveness monitor, a death bumps the generation (one of
+         * our words): no slice, so a lost wake-up would show as a timeout. */
+        int64_t until = !pub->monitored && deadline - now > WAIT_SLICE_NS ? now + WAIT_SLICE_NS
+                                                                         : deadline;
+        struct timespec at = {(time_t)(until / 1000000000), (long)(until % 1000000000)};
+        zl__futex_waitv(words, 2, &at); /* woken, timed out or interrupted: look again */
+    }
+    /* Relaxed: a waker may have taken it down already; a flag left up only
+     * costs the subscription one needless wake-up. */
+    zl__store_relaxed(sleeping, 0);
+}
+
+/* P6: returns 0 when every lossless connection has room for one more
+ * entry, ZL_ETIMEOUT when one had none for max_blocking_time. */
+static int wait_for_room(zl__mw_publisher *pub)
+{
+    if ((pub->lossless_mask & pub->connected_mask) == 0)
+        return 0;
+    uint32_t j = blocking_connection(pub);
+    if (j == NO_CONNECTION)
+        return 0;
+    pub->blocked++;
+    int64_t deadline = zl__monotonic_ns() + pub->max_blocking_ns;
+    uint32_t counted = 0;
+    for (;;) {
+        /* Read before update(): a change after this read may have escaped
+         * update(), and it keeps sleep_for_room from sleeping (a death the
+         * monitor reported meanwhile would otherwise be slept through). */
+        uint32_t generation = zl__registry_generation(&pub->registry);
+        update(pub, false);
+        drain_returns(pub);
+        j = blocking_connection(pub);
+        if (j == NO_CONNECTION)
+            return 0;
+        connection *c = &pub->connections[j];
+        if (!(counted & (1u << j))) {
+            counted |= 1u << j;
+            /* Relaxed: a statistic the subscription reads with relaxed. */
+            zl__store_relaxed(&c->shm->held_back, ++c->held_back);
+        }
+        if (pub->max_blocking_ns == 0 || zl__monotonic_ns() >= deadline) {
+            pub->timeouts++;
+            return zl__fail(ZL_ETIMEOUT,
+                            "lossless subscription %016llx of topic %s had no room for %lld ns "
+                            "(%u queued of %u, %u of %u chunks out): nothing was published",
+                            (unsigned long long)c->subscription_id, pub->registry.topic,
+                            (long long)pub->max_blocking_ns,
+                            (unsigned)(c->deliver_tail - c->deliver_head_seen), c->depth,
+                            c->held, pub->chunks_per_subscription);
+        }
+        sleep_for_room(pub, j, generation, deadline);
+    }
+}
+
 int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
                            zl__mw_loan_handle *handle)
 {
@@ -805,6 +1046,12 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
     seg->lent_since_tick = true;
     pub->chunks_in_use++;
     pub->loans_out++;
+    if (pool_free(pub) < pub->free_min) {
+        pub->free_min = pool_free(pub);
+        zl__store_relaxed(&pub->counters->chunks_free_min, pub->free_min);
+    }
+    /* Relaxed: statistics for tools, which read them with relaxed loads. */
+    zl__store_relaxed(&pub->counters->loans, ++pub->loans_total);
     *payload = chunk_base(seg, chunk) + seg->geometry.payload_offset;
     *handle = zl__entry_pack(slot, chunk);
     return 0;
@@ -829,6 +1076,7 @@ int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle hand
     seg->lent[zl__entry_chunk(handle)] = 0;
     pub->loans_out--;
     release_ref(pub, handle);
+    zl__store_relaxed(&pub->counters->returned, ++pub->returned_total);
     return 0;
 }
 
@@ -844,7 +1092,8 @@ static void keep_history(zl__mw_publisher *pub, uint32_t entry)
     pub->segments[zl__entry_slot(entry)].refs[zl__entry_chunk(entry)]++;
 }
 
-static void fan_out(zl__mw_publisher *pub, uint32_t handle, bool history);
+static void fan_out(zl__mw_publisher *pub, uint32_t handle, bool history, size_t size,
+                    int64_t timestamp_ns);
 
 int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size)
 {
@@ -857,6 +1106,9 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     uint32_t chunk = zl__entry_chunk(handle);
     update(pub, false);
     drain_returns(pub);
+    int rc = wait_for_room(pub);
+    if (rc != 0)
+        return rc; /* nothing delivered; the loan is still the caller's */
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
     header->publisher_id = pub->id;
     header->sequence = ++pub->sequence;
@@ -867,21 +1119,23 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     header->segment_serial = seg->serial;
     seg->lent[chunk] = 0;
     pub->loans_out--;
-    fan_out(pub, handle, pub->history_capacity != 0);
+    fan_out(pub, handle, pub->history_capacity != 0, size, header->timestamp_ns);
     return 0;
 }
 
 /* Delivers a chunk whose header is written and which holds one reference
- * (the user's loan) to every connection, wakes sleepers, keeps it as history
- * when asked, then lets the loan's reference go. */
-static void fan_out(zl__mw_publisher *pub, uint32_t handle, bool history)
+ * (the user's loan, or the user memory's publication) to every connection,
+ * wakes sleepers, keeps it as history when asked, then lets that reference
+ * go. */
+static void fan_out(zl__mw_publisher *pub, uint32_t handle, bool history, size_t size,
+                    int64_t timestamp_ns)
 {
     uint32_t mask = pub->connected_mask;
     uint32_t delivered = 0;
     while (mask != 0) {
         uint32_t j = (uint32_t)__builtin_ctz(mask);
         mask &= mask - 1;
-        if (deliver(pub, j, handle))
+        if (deliver(pub, j, handle) == DELIVER_PUSHED)
             delivered |= 1u << j;
     }
     if (delivered != 0) {
@@ -898,6 +1152,13 @@ static void fan_out(zl__mw_publisher *pub, uint32_t handle, bool history)
         keep_history(pub, handle);
     release_ref(pub, handle); /* the user's loan is over */
     pub->published++;
+    pub->bytes += size;
+    /* Relaxed: statistics for tools (see above). */
+    zl__endpoint_counters *counters = pub->counters;
+    zl__store_relaxed(&counters->messages, pub->published);
+    zl__store_relaxed(&counters->bytes, pub->bytes);
+    zl__store_relaxed(&counters->last_ns, (uint64_t)timestamp_ns);
+    zl__store_relaxed(&counters->chunks_free, pool_free(pub));
 }
 
 /* ---- user memory (user_segment.h, docs/user_memory.md) ----------------- */
@@ -971,6 +1232,9 @@ int zl__shm_publisher_publish_memory(zl__mw_publisher *pub, uint32_t memory, uin
     if (seg->free_top == 0)
         return zl__fail(ZL_EBUSY, "all %u messages of the memory are in flight",
                         seg->geometry.chunk_count);
+    int rc = wait_for_room(pub);
+    if (rc != 0)
+        return rc; /* nothing delivered, nothing in flight */
     uint32_t chunk = seg->free_stack[--seg->free_top];
     uint32_t handle = zl__entry_pack(memory, chunk);
     seg->refs[chunk] = 1; /* the publication's own, let go by fan_out */
@@ -985,7 +1249,7 @@ int zl__shm_publisher_publish_memory(zl__mw_publisher *pub, uint32_t memory, uin
     ticket->sequence = pub->sequence;
     /* No history: a kept user message would stay in flight until pushed
      * out, and the user waits for it to complete. */
-    fan_out(pub, handle, false);
+    fan_out(pub, handle, false, size, header->timestamp_ns);
     return 0;
 }
 
@@ -1015,6 +1279,8 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
 {
     stats->published = pub->published;
     stats->dropped = pub->dropped;
+    stats->blocked = pub->blocked;
+    stats->timeouts = pub->timeouts;
     stats->subscriptions = (uint32_t)__builtin_popcount(pub->connected_mask);
     stats->peer_errors = pub->peer_errors;
     for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
@@ -1048,6 +1314,38 @@ static void unlink_pool(zl__mw_publisher *pub)
 }
 
 /* Unmaps the pool and frees the private state. */
+void zl__shm_publisher_waitable(zl__mw_publisher *pub, zl__mw_waitable *waitable)
+{
+    update(pub, false);
+    drain_returns(pub);
+    uint32_t j = blocking_connection(pub);
+    waitable->count = 0;
+    waitable->sleepers = NULL;
+    waitable->sleepers_is_flag = false;
+    if (j != NO_CONNECTION) {
+        waitable->words[waitable->count++] = &pub->connections[j].shm->publisher_wake;
+        waitable->sleepers = &pub->connections[j].shm->publisher_sleeping;
+        waitable->sleepers_is_flag = true;
+    }
+    waitable->words[waitable->count++] = &pub->registry.shm->generation;
+}
+
+bool zl__shm_publisher_ready(zl__mw_publisher *pub)
+{
+    /* A peer came or went: say "ready" and let the publish find out. */
+    if (zl__registry_generation(&pub->registry) != pub->seen_generation)
+        return true;
+    uint32_t mask = pub->lossless_mask & pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        connection *c = &pub->connections[j];
+        if (room_state(pub, c) == 0 && !returns_waiting(c))
+            return false;
+    }
+    return true;
+}
+
 static void free_private(zl__mw_publisher *pub)
 {
     const zl_allocator *a = pub->allocator;
@@ -1169,17 +1467,19 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     if (pub == NULL)
         return zl__fail(ZL_ENOMEM, "allocating a publisher failed");
     pub->allocator = a;
+    pub->logger = e->logger;
     pub->registry.fd = -1;
     pub->chunk_limit = (uint32_t)limit;
     pub->shm_bytes_max = bound - control;
     pub->max_loans = e->max_loans;
     pub->chunks_per_subscription = config->chunks_per_subscription;
-    pub->alignment = e->payload_alignment < ZL__CACHE_LINE ? ZL__CACHE_LINE : e->payload_alignment;
+    pub->alignment = zl__pool_alignment(e->payload_alignment);
     pub->payload_offset = zl__align_up(sizeof(zl__chunk_header), pub->alignment);
     pub->payload_max = e->payload_size;
     for (uint32_t k = 0; k < CLASSES; k++)
         pub->class_first[k] = NONE;
     pub->history_capacity = config->history;
+    pub->max_blocking_ns = config->max_blocking_time_ns;
     pub->history = config->history ? allocate(a, sizeof(uint32_t) * config->history) : NULL;
     if (config->history && pub->history == NULL) {
         free_private(pub);
@@ -1216,6 +1516,9 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
         return rc;
     }
     pub->registered = true;
+    pub->counters = zl__registry_counters(&pub->registry, ZL__KIND_PUBLISHER, pub->slot);
+    pub->free_min = pool_free(pub);
+    publish_free_counters(pub);
     pub->monitored = zl__liveness_monitor_running();
     pub->seen_generation = zl__registry_generation(&pub->registry) - 1; /* force a first scan */
     update(pub, false);

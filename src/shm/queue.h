@@ -115,6 +115,7 @@ typedef struct zl__pool_geometry {
     uint64_t payload_offset; /* payload, from the start of its chunk */
     uint64_t payload_max;    /* bytes a published payload may have */
     uint64_t process_token;
+    uint64_t alignment; /* of chunks and payloads: zl__pool_alignment (ours) */
 } zl__pool_geometry;
 
 static inline uint64_t zl__pool_control_size(void)
@@ -122,9 +123,25 @@ static inline uint64_t zl__pool_control_size(void)
     return zl__align_up(sizeof(zl__pool_shm), ZL__CACHE_LINE);
 }
 
-static inline bool zl__pool_geometry_read(const zl__pool_shm *p, size_t mapped, uint64_t id,
-                                          const zl__endpoint_record *ours, zl__pool_geometry *g)
+/* The alignment of a pool's chunks and payloads: the payload's own (a power
+ * of two), and at least a cache line so that no two chunks share one. The
+ * publisher lays its pool out with it; readers check the pool and its
+ * segments against it. */
+static inline uint64_t zl__pool_alignment(uint64_t payload_alignment)
 {
+    return payload_alignment < ZL__CACHE_LINE ? ZL__CACHE_LINE : payload_alignment;
+}
+
+/* Copies a mapped pool control object's fields into *g; true when it is the
+ * expected publisher's, of the reader's type (ours), laid out as this
+ * version lays it out, with a payload offset aligned for the reader's
+ * payload_alignment (a power of two). g->alignment is the alignment its
+ * segments must have (zl__segment_geometry_read). */
+static inline bool zl__pool_geometry_read(const zl__pool_shm *p, size_t mapped, uint64_t id,
+                                          const zl__endpoint_record *ours,
+                                          uint64_t payload_alignment, zl__pool_geometry *g)
+{
+    uint64_t alignment = zl__pool_alignment(payload_alignment);
     if (mapped < sizeof *p || ZL__READ_ONCE(p->magic) != ZL__POOL_MAGIC ||
         ZL__READ_ONCE(p->version) != ZL__LAYOUT_VERSION ||
         ZL__READ_ONCE(p->publisher_id) != id || ZL__READ_ONCE(p->total_size) != mapped ||
@@ -136,8 +153,10 @@ static inline bool zl__pool_geometry_read(const zl__pool_shm *p, size_t mapped, 
     g->payload_offset = ZL__READ_ONCE(p->payload_offset);
     g->payload_max = ZL__READ_ONCE(p->payload_max);
     g->process_token = ZL__READ_ONCE(p->process_token);
+    g->alignment = alignment;
     return g->payload_offset >= sizeof(zl__chunk_header) &&
-           g->payload_offset % ZL__CACHE_LINE == 0 && g->payload_offset <= 4096 &&
+           g->payload_offset % alignment == 0 &&
+           g->payload_offset <= zl__align_up(sizeof(zl__chunk_header), alignment) &&
            g->payload_max <= ours->payload_size;
 }
 
@@ -169,10 +188,14 @@ static inline void zl__segment_layout(uint64_t payload_offset, uint64_t capacity
 
 /* Copies a mapped segment's geometry into *g; true when it is the segment
  * (publisher id, slot, serial) the caller expects and every offset and size
- * is consistent with the mapping's size and the pool's payload offset. */
+ * is consistent with the mapping's size and the pool's payload offset, and
+ * every payload aligned to alignment (the pool's, a power of two): the
+ * mapping is page-aligned, so aligned offsets and stride give aligned
+ * payloads. */
 static inline bool zl__segment_geometry_read(const zl__segment_shm *s, size_t mapped, uint64_t id,
                                              uint32_t slot, uint32_t serial,
-                                             uint64_t payload_offset, zl__segment_geometry *g)
+                                             uint64_t payload_offset, uint64_t alignment,
+                                             zl__segment_geometry *g)
 {
     if (mapped < sizeof *s || ZL__READ_ONCE(s->magic) != ZL__SEGMENT_MAGIC ||
         ZL__READ_ONCE(s->version) != ZL__LAYOUT_VERSION ||
@@ -188,8 +211,8 @@ static inline bool zl__segment_geometry_read(const zl__segment_shm *s, size_t ma
     if (g->chunk_count == 0 || g->chunk_count > ZL__SEGMENT_CHUNKS_MAX ||
         g->payload_offset != payload_offset || g->payload_capacity > mapped ||
         g->chunk_stride < g->payload_offset + g->payload_capacity ||
-        g->chunk_offset < sizeof *s || g->chunk_offset % ZL__CACHE_LINE != 0 ||
-        g->chunk_stride % ZL__CACHE_LINE != 0)
+        g->chunk_offset < sizeof *s || g->chunk_offset % alignment != 0 ||
+        g->chunk_stride % alignment != 0 || g->payload_offset % alignment != 0)
         return false;
     /* Overflow-safe: chunk_count * stride must fit after chunk_offset. */
     if (g->chunk_offset > mapped || g->chunk_stride > (mapped - g->chunk_offset) / g->chunk_count)

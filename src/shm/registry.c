@@ -28,8 +28,15 @@
  *       stored before pool_id is published (release), so a subscription that
  *       finds the id (acquire) decrements a valid count; whoever takes it to
  *       0 removes the pool and frees the entry.
+ *   G8. Every count in a lingering entry is given back once: by the
+ *       subscription (when it drained the connection, or at its destroy),
+ *       by the departing publisher for a subscription already gone, or by
+ *       the reaper of a dead subscription (settle_lingering). Each of them
+ *       takes the connection's `lingering` flag with an exchange first.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,12 +48,18 @@
 #include "zloan/error.h"
 
 #include "../error_detail.h"
+#include "../log.h"
+#include "discovery.h"
 #include "notify.h"
-#include "registry.h"
-#include "sweep.h"
+#include "queue.h"
 
 #define LOCK_WAIT_MS 5000
 #define SEQLOCK_TRIES 64
+
+static const char *kind_name(uint32_t kind)
+{
+    return kind == ZL__KIND_PUBLISHER ? "publisher" : "subscription";
+}
 
 static zl__slot *slot_at(const zl__registry *registry, uint32_t kind, uint32_t slot)
 {
@@ -102,6 +115,22 @@ static void write_record(zl__slot *slot, const zl__endpoint_record *record)
     zl__store_release(&slot->seq, seq + 1);
 }
 
+/* Relaxed: counters are hints for tools, which match them to the record
+ * by id (a tool that reads old values beside a new id shows them once). */
+static void reset_counters(zl__endpoint_counters *c, uint64_t id)
+{
+    zl__store_relaxed(&c->messages, 0);
+    zl__store_relaxed(&c->bytes, 0);
+    zl__store_relaxed(&c->last_ns, 0);
+    zl__store_relaxed(&c->loans, 0);
+    zl__store_relaxed(&c->returned, 0);
+    zl__store_relaxed(&c->lost, 0);
+    zl__store_relaxed(&c->chunks_total, 0);
+    zl__store_relaxed(&c->chunks_free, 0);
+    zl__store_relaxed(&c->chunks_free_min, 0);
+    zl__store_relaxed(&c->id, id);
+}
+
 static void bump_generation(zl__registry *registry)
 {
     /* Release: the slot change before it is visible to whoever sees the new
@@ -132,6 +161,8 @@ int zl__registry_lookup(const zl__registry *registry, uint32_t kind, uint32_t sl
         memcpy(record, words, sizeof *record);
         /* Hostile or torn-on-purpose records: never trust a string's end. */
         record->type_name[ZL_TYPE_NAME_MAX - 1] = '\0';
+        record->context_name[ZL_CONTEXT_NAME_MAX - 1] = '\0';
+        record->executable[ZL__EXECUTABLE_MAX - 1] = '\0';
         if (record->id == 0 || record->kind != kind)
             return ZL__SLOT_EMPTY;
         return ZL__SLOT_PRESENT;
@@ -149,7 +180,62 @@ bool zl__record_same_type(const zl__endpoint_record *a, const zl__endpoint_recor
 {
     return a->type_size == b->type_size && a->layout_hash == b->layout_hash &&
            a->plain == b->plain && a->payload_size == b->payload_size &&
-           strcmp(a->type_name, b->type_name) == 0;
+           a->description_hash == b->description_hash && strcmp(a->type_name, b->type_name) == 0;
+}
+
+uint64_t zl__description_hash(const char *text)
+{
+    if (text[0] == '\0')
+        return 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *p = text; *p != '\0'; p++) {
+        h ^= (unsigned char)*p;
+        h *= 0x100000001b3ull;
+    }
+    return h == 0 ? 1 : h;
+}
+
+/* Stores our description as the topic's, behind its sequence lock (like a
+ * slot's). Under the REGISTER lock: one writer. */
+static void store_description(zl__registry *registry, const char *text)
+{
+    zl__registry_shm *shm = registry->shm;
+    size_t size = strlen(text);
+    uint64_t words[ZL__DESCRIPTION_MAX / 8];
+    memset(words, 0, sizeof words);
+    memcpy(words, text, size);
+    uint32_t seq = zl__load_relaxed(&shm->description.seq) | 1u;
+    zl__store_relaxed(&shm->description.seq, seq);
+    /* Orders the odd seq before the stores below (pairs with the reader's
+     * acquire fence, zl__registry_read_description). */
+    zl__fence_release();
+    __atomic_store_n(&shm->description.size, (uint32_t)size, __ATOMIC_RELAXED);
+    __atomic_store_n(&shm->description.hash, zl__description_hash(text), __ATOMIC_RELAXED);
+    for (size_t i = 0; i < (size + 8) / 8; i++)
+        __atomic_store_n(&shm->description.words[i], words[i], __ATOMIC_RELAXED);
+    /* Publishes the text; pairs with the reader's acquire load of seq. */
+    zl__store_release(&shm->description.seq, seq + 1);
+}
+
+/* Names the first field where descriptions a (ours) and b (the topic's)
+ * differ, into out ("" when either is missing). */
+static void describe_difference(const char *a, const char *b, char *out, size_t out_size)
+{
+    out[0] = '\0';
+    if (a == NULL || b == NULL || a[0] == '\0' || b[0] == '\0')
+        return;
+    for (int field = 0;; field++) {
+        size_t na = strcspn(a, ";"), nb = strcspn(b, ";");
+        if (na != nb || strncmp(a, b, na) != 0) {
+            snprintf(out, out_size, "; field %d is '%.*s' here but '%.*s' on the topic", field,
+                     (int)(na > 60 ? 60 : na), a, (int)(nb > 60 ? 60 : nb), b);
+            return;
+        }
+        if (a[na] == '\0' || b[nb] == '\0')
+            return;
+        a += na + 1;
+        b += nb + 1;
+    }
 }
 
 bool zl__registry_alive(const zl__registry *registry, uint32_t kind, uint32_t slot)
@@ -169,6 +255,29 @@ static void remove_leftovers(zl__registry *registry, const zl__endpoint_record *
     zl__segment_unlink(name);
 }
 
+/* A dead subscription owed a release to each publisher that left its pool
+ * lingering for it (G8): give them, as its destroy would have, so that such
+ * a pool goes as soon as nobody else needs it rather than with the topic's
+ * last user. Called after its record was cleared, then a fence, then the
+ * flags: the other half of the handshake in the publisher's destroy (flags
+ * set, fence, record read), so one of the two sees the other. The queue
+ * is checked like any peer's (I3). */
+static void settle_lingering(zl__registry *registry, const zl__mapping *queue, uint64_t id)
+{
+    zl__queue_shm *q = queue->base;
+    zl__queue_geometry g;
+    if (!zl__queue_geometry_read(q, queue->size, id, &g))
+        return;
+    zl__fence_seq_cst();
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
+        zl__connection_shm *c = zl__queue_connection(q, &g, j);
+        /* acq_rel pairs with the publisher's release store of the flag (its
+         * lingering entry is visible) and makes us the only one to act. */
+        if (atomic_exchange_explicit(&c->lingering, 0, memory_order_acq_rel) != 0)
+            zl__registry_linger_done(registry, zl__load_relaxed(&c->publisher_id));
+    }
+}
+
 bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uint64_t id)
 {
     off_t byte = slot_byte(kind, slot);
@@ -178,12 +287,29 @@ bool zl__registry_reap(zl__registry *registry, uint32_t kind, uint32_t slot, uin
     int state = zl__registry_lookup(registry, kind, slot, &record);
     /* BUSY with the lock in hand: its writer died mid-write; clear it. */
     if (state == ZL__SLOT_BUSY || (state == ZL__SLOT_PRESENT && (id == 0 || record.id == id))) {
-        if (state == ZL__SLOT_PRESENT)
+        zl__mapping queue = {0};
+        bool settle = false;
+        if (state == ZL__SLOT_PRESENT && kind == ZL__KIND_SUBSCRIPTION) {
+            char name[ZL__SHM_NAME_MAX + 1];
+            zl__registry_endpoint_name(registry, name, sizeof name, 's', record.id);
+            settle = zl__segment_open(name, true, registry->group, &queue) == 0;
+        }
+        if (state == ZL__SLOT_PRESENT) {
             remove_leftovers(registry, &record);
+            zl__log(registry->logger, ZL_LOG_INFO,
+                    "topic %s: reclaimed what a dead %s left (id %016llx, pid %u, %s%s%s)",
+                    registry->topic, kind_name(kind), (unsigned long long)record.id, record.pid,
+                    record.executable, record.context_name[0] ? ", context " : "",
+                    record.context_name);
+        }
         zl__endpoint_record empty;
         memset(&empty, 0, sizeof empty);
         write_record(slot_at(registry, kind, slot), &empty);
         bump_generation(registry);
+        if (settle) {
+            settle_lingering(registry, &queue, record.id);
+            zl__segment_unmap(&queue);
+        }
     }
     zl__ofd_unlock(registry->fd, byte);
     return true;
@@ -234,8 +360,8 @@ bool zl__registry_reap_dead(zl__registry *registry)
     bool reaped = false;
     for (uint32_t kind = ZL__KIND_PUBLISHER; kind <= ZL__KIND_SUBSCRIPTION; kind++)
         for (uint32_t i = 0; i < slot_count(kind); i++) {
-            if (registry->own_kind == kind && registry->own_slot == i)
-                continue;
+            if (zl__load_relaxed(&registry->own) == zl__registry_own_word(kind, i))
+                continue; /* owner thread: its own store */
             zl__endpoint_record record;
             if (zl__registry_lookup(registry, kind, i, &record) == ZL__SLOT_PRESENT &&
                 !zl__registry_alive(registry, kind, i))
@@ -345,7 +471,8 @@ void zl__registry_endpoint_name(const zl__registry *registry, char *out, size_t 
     zl__shm_name_endpoint(out, out_size, registry->name, kind, id);
 }
 
-int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, bool group)
+int zl__registry_open_file(zl__registry *registry, uint32_t domain, const char *topic,
+                           bool group)
 {
     memset(registry, 0, sizeof *registry);
     registry->fd = -1;
@@ -356,10 +483,6 @@ int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic
     zl__shm_name_registry(registry->name, sizeof registry->name, domain, topic, group);
     for (int attempt = 0; attempt < 100; attempt++) {
         int rc = open_once(registry);
-        if (rc == 0) {
-            zl__registry_track(registry);
-            zl__liveness_monitor_start();
-        }
         if (rc != ZL_ENODATA)
             return rc;
     }
@@ -367,11 +490,10 @@ int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic
                     topic);
 }
 
-void zl__registry_close(zl__registry *registry)
+void zl__registry_close_file(zl__registry *registry)
 {
     if (registry->shm == NULL)
         return;
-    zl__registry_untrack(registry);
     /* Closers take turns (REGISTER), so that of two leaving together the
      * second sees the first gone: each drops its USERS read lock, then asks
      * for the write lock, which it gets only when no other open description
@@ -396,18 +518,13 @@ void zl__registry_close(zl__registry *registry)
         }
         /* Also what no slot names: segments of endpoints killed before they
          * registered or while rewriting their record. */
-        zl__shm_sweep_topic(registry->name);
+        zl__segment_unlink_topic(registry->name);
         shm_unlink(registry->name);
     }
     munmap(registry->shm, sizeof *registry->shm);
     close(registry->fd);
     registry->shm = NULL;
     registry->fd = -1;
-}
-
-static const char *kind_name(uint32_t kind)
-{
-    return kind == ZL__KIND_PUBLISHER ? "publisher" : "subscription";
 }
 
 int zl__registry_lock_register(zl__registry *registry)
@@ -433,17 +550,24 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
                 continue;
             }
             if (!zl__record_same_type(record, &other)) {
+                char theirs[ZL__DESCRIPTION_MAX], difference[200];
+                uint64_t hash;
+                if (zl__registry_read_description(registry, theirs, sizeof theirs, &hash) != 0 ||
+                    hash != other.description_hash)
+                    theirs[0] = '\0';
+                describe_difference(registry->description, theirs, difference,
+                                    sizeof difference);
                 zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);
                 return zl__fail(ZL_ETYPE,
                                 "topic %s has a %s of type '%s' (size %llu, layout hash %016llx%s) "
-                                "but this %s has type '%s' (size %llu, layout hash %016llx%s)",
+                                "but this %s has type '%s' (size %llu, layout hash %016llx%s)%s",
                                 registry->topic, kind_name(kind), other.type_name,
                                 (unsigned long long)other.type_size,
                                 (unsigned long long)other.layout_hash,
                                 other.plain ? "" : ", not plain", kind_name(record->kind),
                                 record->type_name, (unsigned long long)record->type_size,
                                 (unsigned long long)record->layout_hash,
-                                record->plain ? "" : ", not plain");
+                                record->plain ? "" : ", not plain", difference);
             }
         }
     }
@@ -458,9 +582,15 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
         zl__endpoint_record old;
         if (zl__registry_read(registry, kind, i, &old))
             remove_leftovers(registry, &old); /* its owner died */
-        /* Before our record appears: the monitor must know the slot is ours
-         * (liveness.c). */
-        zl__registry_set_own(registry, kind, i);
+        /* Before our record appears (the record's release store orders
+         * it): the monitor must know the slot is ours (discovery.h). */
+        zl__store_relaxed(&registry->own, zl__registry_own_word(kind, i));
+        reset_counters(zl__registry_counters(registry, kind, i), record->id);
+        /* Relaxed: only registrations write it, under REGISTER (held). */
+        if (record->description_hash != 0 && registry->description != NULL &&
+            __atomic_load_n(&registry->shm->description.hash, __ATOMIC_RELAXED) !=
+                record->description_hash)
+            store_description(registry, registry->description);
         write_record(slot_at(registry, kind, i), record);
         bump_generation(registry);
         zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);
@@ -480,5 +610,15 @@ void zl__registry_unregister(zl__registry *registry, uint32_t kind, uint32_t slo
     bump_generation(registry);
     zl__ofd_unlock(registry->fd, slot_byte(kind, slot));
     /* Only now, with our record gone, may the monitor look at the slot. */
-    zl__registry_set_own(registry, 0, 0);
+    zl__store_relaxed(&registry->own, 0);
+}
+
+void zl__registry_forget_after_fork(zl__registry *registry)
+{
+    if (registry->fd >= 0)
+        close(registry->fd);
+    registry->fd = -1;
+    if (registry->shm != NULL)
+        mmap(registry->shm, sizeof *registry->shm, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }

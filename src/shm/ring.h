@@ -71,7 +71,7 @@ static inline int zl__deliver_reclaim_oldest(const zl__ring *ring, uint64_t tail
         return 0;
     /* Acquire pairs with the consumer's CAS (acq_rel) that moved head: the
      * consumer's read of that entry happened before, so the slot may be
-     * reused (R3/R5). */
+     * reused (R4/R5). */
     uint64_t head = zl__load_acquire(&ring->index->head);
     /* An honest consumer moves head at most `capacity` times while we look
      * (each time it takes an entry below our tail): more failed attempts
@@ -146,7 +146,8 @@ static inline bool zl__deliver_take(const zl__ring *ring, uint64_t position)
 {
     uint64_t expected = position;
     /* Release: our read of the entry (in peek) happens before the producer
-     * may reuse the slot (its acquire load of head in make_room). */
+     * may reuse the slot (its acquire load of head in
+     * zl__deliver_reclaim_oldest, R4/R5). */
     return zl__cas_acq_rel(&ring->index->head, &expected, position + 1);
 }
 

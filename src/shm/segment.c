@@ -1,4 +1,5 @@
 /* Shared-memory objects and byte locks. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -164,6 +165,84 @@ void zl__segment_unmap(zl__mapping *mapping)
 }
 
 void zl__segment_unlink(const char *name) { shm_unlink(name); }
+
+static bool is_hex(const char *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* Whether s is "<16 hex>", or for a pool "<16 hex>.<8 hex>" (a segment). */
+static bool is_endpoint_id(const char *s, char kind)
+{
+    if (!is_hex(s, 16))
+        return false;
+    if (s[16] == '\0')
+        return true;
+    return kind == 'p' && s[16] == '.' && is_hex(s + 17, 8) && s[25] == '\0';
+}
+
+bool zl__shm_parse_segment_name(const char *name, size_t *colon, char *kind)
+{
+    const char *c = strchr(name, ':');
+    if (c == NULL || (c[1] != 'p' && c[1] != 's') || !is_endpoint_id(c + 2, c[1]))
+        return false;
+    *colon = (size_t)(c - name);
+    *kind = c[1];
+    return true;
+}
+
+int zl__shm_unlink_own(const char *entry)
+{
+    char path[ZL__SHM_NAME_MAX + sizeof ZL__SHM_DIR + 1];
+    snprintf(path, sizeof path, ZL__SHM_DIR "/%s", entry);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+        return 0;
+    return shm_unlink(path + sizeof ZL__SHM_DIR - 1) == 0 ? 1 : 0;
+}
+
+int zl__segment_unlink_topic(const char *registry_name)
+{
+    const char *base = registry_name[0] == '/' ? registry_name + 1 : registry_name;
+    size_t base_len = strlen(base);
+    DIR *dir = opendir(ZL__SHM_DIR);
+    if (dir == NULL)
+        return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        size_t colon;
+        char kind;
+        if (zl__shm_parse_segment_name(e->d_name, &colon, &kind) && colon == base_len &&
+            strncmp(e->d_name, base, base_len) == 0)
+            removed += zl__shm_unlink_own(e->d_name);
+    }
+    closedir(dir);
+    return removed;
+}
+
+int zl__shm_unlink_pool(const char *registry_name, uint64_t id)
+{
+    const char *base = registry_name[0] == '/' ? registry_name + 1 : registry_name;
+    char prefix[ZL__SHM_NAME_MAX + 1];
+    int n = snprintf(prefix, sizeof prefix, "%s:p%016llx", base, (unsigned long long)id);
+    if (n <= 0 || (size_t)n >= sizeof prefix)
+        return 0;
+    DIR *dir = opendir(ZL__SHM_DIR);
+    if (dir == NULL)
+        return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL)
+        if (strncmp(e->d_name, prefix, (size_t)n) == 0 &&
+            (e->d_name[n] == '\0' || (e->d_name[n] == '.' && is_hex(e->d_name + n + 1, 8))))
+            removed += zl__shm_unlink_own(e->d_name);
+    closedir(dir);
+    return removed;
+}
 
 static int ofd(int fd, int command, short type, off_t byte, struct flock *fl)
 {

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #define ZL__SHM_NAME_MAX 255
+#define ZL__SHM_DIR "/dev/shm"
 
 typedef struct zl__mapping {
     void *base;
@@ -53,6 +54,26 @@ void zl__segment_unmap(zl__mapping *mapping);
 
 /* Removes the name; mappings stay valid until unmapped. */
 void zl__segment_unlink(const char *name);
+
+/* Whether name (a /dev/shm entry, no leading '/') is an endpoint's object:
+ * "<registry>:p<16 hex>" or ":s"; on true, *colon is the offset of the ':'
+ * and *kind 'p' or 's'. */
+bool zl__shm_parse_segment_name(const char *name, size_t *colon, char *kind);
+
+/* Removes the /dev/shm entry (no leading '/') when it is a regular file of
+ * this user's; 1 when removed, else 0. */
+int zl__shm_unlink_own(const char *entry);
+
+/* Removes every pool and queue object of the registry named registry_name
+ * ("/zl.<uid>.<domain>.<topic>"). The caller holds the registry's USERS
+ * write lock on a file that is still linked under that name, which proves
+ * that no endpoint of the topic is alive. Returns the number removed. */
+int zl__segment_unlink_topic(const char *registry_name);
+
+/* Removes the pool of publisher id in the registry named registry_name:
+ * its control object "<registry>:p<id>" and every segment
+ * "<registry>:p<id>.<serial>" of this user's. Returns the number removed. */
+int zl__shm_unlink_pool(const char *registry_name, uint64_t id);
 
 /* Open-file-description byte locks (F_OFD_*). Non-blocking. Return 0 when
  * taken, ZL_EBUSY when another holder has a conflicting lock. */

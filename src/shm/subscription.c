@@ -1,7 +1,7 @@
 /* The shared-memory transport, subscription side: its queue object, the
  * publishers' pools it maps read-only, and the loans it holds.
  *
- * Invariants (I1 of DESIGN.md, from the subscription's side)
+ * Invariants (I1 of docs/design.md, from the subscription's side)
  *   S1. A chunk the subscription took from a deliver ring stays "held" (a
  *       slot of `held` in state HELD or RETURNING) until its index is pushed
  *       on that connection's return ring, or the connection is gone. The
@@ -11,11 +11,6 @@
  *       names it and its connection is attached, or while any held loan
  *       points into it (segment_view.refs), so a loan stays readable after
  *       its publisher left, died or gave the segment back.
- *   S5. Segments are mapped when the pool's segments_seq changes, which we
- *       check (acquire) after reading an entry and before using it: the
- *       publisher entered the segment in its table before it delivered any
- *       chunk of it (publisher.c P5), so the entry's segment is in our view
- *       unless the publisher is broken (then the entry is dropped, counted).
  *   S3. Threads. The take path and reconfiguration run on the owner thread
  *       (one at a time, per the API). Returns may come from any thread: a
  *       returner moves its slot HELD -> RETURNING (CAS: exactly one return
@@ -27,6 +22,26 @@
  *       tries the token; the holder re-reads `returning` after releasing the
  *       token and takes it again when work is left (a store-buffer pattern,
  *       hence seq_cst on those four operations).
+ *   S5. The loan limit counts the user's loans, not the slots: `loaned` is
+ *       the number of slots in state LOANED, incremented by the owner before
+ *       it lends a slot and decremented by the returner whose CAS moved the
+ *       slot to RETURNING, before its return_loan returns. So a return that
+ *       returned 0 no longer counts against the limit, even while its slot
+ *       waits for the token holder. The table has room for loans_max such
+ *       waiting slots besides the user's; should they all be taken, the
+ *       owner waits for the token and pushes them itself (claim_or_flush).
+ *   S6. A lossless subscription (ZL_LOSSLESS) may have a publisher asleep
+ *       until it makes room (publisher.c P6). Every move of a deliver head
+ *       (a take) and every return pushed is followed by a seq_cst fence and
+ *       a look at the connection's publisher_sleeping flag: a publisher
+ *       that set it before we moved is woken (the first waker takes the flag
+ *       down); one that sets it after sees what we moved. Keep-last
+ *       subscriptions skip this (nobody waits).
+ *   S7. Segments are mapped when the pool's segments_seq changes, which we
+ *       check (acquire) after reading an entry and before using it: the
+ *       publisher entered the segment in its table before it delivered any
+ *       chunk of it (publisher.c P8), so the entry's segment is in our view
+ *       unless the publisher is broken (then the entry is dropped, counted).
  */
 #include <sched.h>
 #include <stdio.h>
@@ -40,8 +55,9 @@
 #include "../identity.h"
 #include "../mw.h"
 #include "endpoint.h"
+#include "notify.h"
 #include "queue.h"
-#include "registry.h"
+#include "discovery.h"
 #include "user_segment.h"
 #include "transport.h"
 
@@ -102,12 +118,14 @@ typedef struct held {
 
 struct zl__mw_subscription {
     const zl_allocator *allocator;
+    const zl__logger *logger;
     zl__registry registry;
     zl__endpoint_record record;
     uint32_t slot;
     bool registered;
     uint64_t id;
     uint64_t payload_size;
+    uint64_t payload_alignment;
     char queue_name[ZL__SHM_NAME_MAX + 1];
     zl__mapping queue_map;
     zl__queue_shm *queue;
@@ -119,15 +137,24 @@ struct zl__mw_subscription {
     bool attach_retry;
     int64_t next_liveness_ns;
     bool monitored; /* the process's liveness monitor reaps dead peers */
+    bool lossless;  /* ZL_LOSSLESS: publishers may sleep until we make room (S6) */
     uint32_t active_mask;
     uint64_t attachments; /* attachments so far (owner thread) */
     connection connections[ZL__PUB_SLOTS];
-    uint32_t held_capacity;
+    uint32_t loans_max;     /* loans the user may hold (S5) */
+    uint32_t held_capacity; /* 2 * loans_max slots */
     held *held;
-    zl__atomic_u32 held_in_use;
+    zl__atomic_u32 loaned;  /* slots in state LOANED (S5) */
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
     zl__atomic_u64 lost_dropped;   /* entries we dropped ourselves, and released connections' counts */
+    zl__atomic_u64 held_back_released; /* released connections' held_back counts */
+    /* Our counters beside our registry slot, for tools (layout.h): taken
+     * and bytes by the owner thread, returned under return_token. */
+    zl__endpoint_counters *counters;
+    uint64_t taken;
+    uint64_t taken_bytes;
+    uint64_t returned_total; /* under return_token */
     zl__atomic_u64 peer_errors;
 };
 
@@ -143,6 +170,32 @@ static void deallocate(const zl_allocator *a, void *p, size_t size)
 {
     if (p != NULL)
         a->deallocate(p, size, 64, a->state);
+}
+
+/* S6: we made room on connection c (moved its deliver head or pushed a
+ * return): wake its publisher if it sleeps until we do. */
+static inline void wake_publisher(const zl__mw_subscription *sub, zl__connection_shm *c)
+{
+    if (!sub->lossless)
+        return;
+    /* Orders our head CAS or return tail store before the load of the
+     * sleepers count, against the publisher's count increment, fence, room
+     * check (publisher.c sleep_for_room): the store-buffer pair of notify.h
+     * with the roles swapped. */
+    zl__fence_seq_cst();
+    zl__notify_room(&c->publisher_wake, &c->publisher_sleeping);
+}
+
+/* Counts a peer error: a publisher wrote a value we could not use (I3).
+ * Logged sparsely (log.h), only when it happens. Any thread. */
+static void peer_error(zl__mw_subscription *sub, uint64_t publisher_id, const char *what)
+{
+    uint64_t count = zl__fetch_add_relaxed(&sub->peer_errors, 1) + 1;
+    if (zl__log_sparse(count))
+        zl__log(sub->logger, ZL_LOG_WARN,
+                "subscription %016llx of topic %s: peer error #%llu: publisher %016llx %s",
+                (unsigned long long)sub->id, sub->registry.topic, (unsigned long long)count,
+                (unsigned long long)publisher_id, what);
 }
 
 static void token_acquire_spinning(zl__mw_subscription *sub)
@@ -230,17 +283,17 @@ static segment_view *segment_map(zl__mw_subscription *sub, const pool_view *pool
     int rc = zl__segment_open(name, false, sub->registry.group, &view->map);
     if (rc != 0 || !zl__segment_geometry_read(view->map.base, view->map.size, pool->publisher_id,
                                              slot, serial, pool->geometry.payload_offset,
-                                             &view->geometry)) {
+                                             pool->geometry.alignment, &view->geometry)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, pool->publisher_id, "listed a segment that failed validation");
         }
         deallocate(sub->allocator, view, sizeof *view);
         return NULL;
     }
     if (!user_map(view)) {
         zl__segment_unmap(&view->map);
-        zl__fetch_add_relaxed(&sub->peer_errors, 1);
+        peer_error(sub, pool->publisher_id, "named user memory that failed validation");
         deallocate(sub->allocator, view, sizeof *view);
         return NULL;
     }
@@ -248,13 +301,13 @@ static segment_view *segment_map(zl__mw_subscription *sub, const pool_view *pool
     return view;
 }
 
-/* Owner thread, token held: the pool's table changed (S5): let go of
+/* Owner thread, token held: the pool's table changed (S7): let go of
  * segments it no longer names, map the new ones. */
 static void rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t seq)
 {
     pool->seen_seq = seq;
     for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
-        /* Relaxed: ordered by the acquire load of segments_seq (S5). */
+        /* Relaxed: ordered by the acquire load of segments_seq (S7). */
         uint32_t serial = zl__load_relaxed(&pool->pool->serials[slot]);
         segment_view *view = pool->segments[slot];
         if (view != NULL && view->geometry.serial == serial)
@@ -278,8 +331,8 @@ static const zl__chunk_header *chunk_of(zl__mw_subscription *sub, pool_view *poo
                                         uint32_t entry, segment_view **segment)
 {
     /* Acquire pairs with the publisher's release increment after a table
-     * change (P5); we read entry after an acquire load of the deliver tail,
-     * so a segment new to this entry shows here (S5). */
+     * change (P8); we read entry after an acquire load of the deliver tail,
+     * so a segment new to this entry shows here (S7). */
     uint32_t seq = zl__load_acquire(&pool->pool->segments_seq);
     if (seq != pool->seen_seq)
         rescan(sub, pool, seq);
@@ -312,15 +365,19 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
             if (rc == ZL_EEXHAUSTED)
                 continue; /* the publisher drains soon (P4); retried later */
             if (rc != 0)
-                zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                peer_error(sub, h->publisher_id, "moved its return ring's head out of range");
+            else
+                wake_publisher(sub, c->shm);
         }
         segment_release(sub, h->segment);
         h->segment = NULL;
         /* Release: the slot's reuse by the owner comes after our last read
          * of its fields (pairs with the owner's acquire load in claim_slot). */
         zl__store_release(&h->state, HELD_FREE);
+        /* Relaxed: a statistic for tools; the token orders us after the
+         * previous holder's store. */
+        zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
         atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
-        zl__fetch_sub_acq_rel(&sub->held_in_use, 1);
         freed++;
     }
     return freed;
@@ -352,6 +409,12 @@ static void release_connection(zl__mw_subscription *sub, uint32_t j)
         zl__registry_linger_done(&sub->registry, c->publisher_id);
     zl__fetch_add_relaxed(&sub->lost_dropped, zl__load_relaxed(&s->lost));
     zl__store_relaxed(&s->lost, 0);
+    zl__fetch_add_relaxed(&sub->held_back_released, zl__load_relaxed(&s->held_back));
+    zl__store_relaxed(&s->held_back, 0);
+    /* A live publisher asleep on this connection (we are letting go of it
+     * after a bad value) looks again now rather than at its next slice.
+     * Its sleepers count is its own: it resets it when it claims anew. */
+    wake_publisher(sub, s);
     zl__store_relaxed(&s->deliver.head, 0);
     zl__store_relaxed(&s->deliver.tail, 0);
     zl__store_relaxed(&s->ret.head, 0);
@@ -394,10 +457,10 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     zl__registry_endpoint_name(&sub->registry, name, sizeof name, 'p', id);
     int rc = zl__segment_open(name, false, sub->registry.group, &view->map);
     if (rc != 0 || !zl__pool_geometry_read(view->map.base, view->map.size, id, &sub->record,
-                                          &view->geometry)) {
+                                          sub->payload_alignment, &view->geometry)) {
         if (rc == 0) {
             zl__segment_unmap(&view->map);
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, id, "has a pool that failed validation");
         }
         deallocate(sub->allocator, view, sizeof *view);
         c->draining = true; /* its entries are dropped and counted */
@@ -407,7 +470,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     view->publisher_id = id;
     c->pool = view;
     c->process_token = view->geometry.process_token;
-    /* Acquire: see chunk_of (S5). */
+    /* Acquire: see chunk_of (S7). */
     rescan_locked(sub, view, zl__load_acquire(&view->pool->segments_seq));
 }
 
@@ -420,7 +483,7 @@ static void refresh(zl__mw_subscription *sub)
      * a connection and delivered its history (publisher.c attach). */
     uint32_t attach_seq = zl__load_acquire(&sub->queue->attach_seq);
     /* Testing publishers' locks (an fcntl each) is the liveness monitor's
-     * job when it runs (liveness.c); otherwise ours, every 50 ms. */
+     * job when it runs (discovery.c); otherwise ours, every 50 ms. */
     int64_t now = sub->monitored ? 0 : zl__coarse_ns();
     bool liveness = !sub->monitored && now >= sub->next_liveness_ns;
     if (generation == sub->seen_generation && attach_seq == sub->seen_attach && !liveness &&
@@ -429,7 +492,7 @@ static void refresh(zl__mw_subscription *sub)
     token_acquire_spinning(sub);
     if (generation != sub->seen_generation || liveness) {
         /* The monitor bumps the generation when it sees a dead peer: reap
-         * it here, on our thread, then scan what is left (liveness.c). */
+         * it here, on our thread, then scan what is left (discovery.c). */
         if (sub->monitored && generation != sub->seen_generation &&
             zl__registry_reap_dead(&sub->registry))
             generation = zl__registry_generation(&sub->registry);
@@ -486,6 +549,25 @@ static uint32_t claim_slot(zl__mw_subscription *sub)
     return UINT32_MAX;
 }
 
+/* A free slot for the next loan (S5). Only the owner claims slots, so a
+ * slot found FREE stays FREE until the owner uses it.
+ * When every slot is taken by the user's loans and returns that wait for
+ * the token holder, take the token (its holder does a bounded amount of
+ * work) and push them here. UINT32_MAX only when the returns cannot be
+ * pushed: a return ring that stays full, which an honest publisher never
+ * leaves (publisher.c P4). Owner thread. */
+static uint32_t claim_or_flush(zl__mw_subscription *sub)
+{
+    uint32_t k = claim_slot(sub);
+    if (k != UINT32_MAX)
+        return k;
+    token_acquire_spinning(sub);
+    while (flush_locked(sub) != 0) {
+    }
+    token_release(sub);
+    return claim_slot(sub);
+}
+
 /* Drops an entry we could not use: give the chunk straight back when the
  * connection works, count it. Owner thread. */
 static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
@@ -495,7 +577,9 @@ static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
         return;
     token_acquire_spinning(sub);
     if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, entry) != 0)
-        zl__fetch_add_relaxed(&sub->peer_errors, 1);
+        peer_error(sub, c->publisher_id, "moved its return ring's head out of range");
+    else
+        wake_publisher(sub, c->shm);
     token_release(sub);
 }
 
@@ -504,11 +588,16 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
 {
     flush(sub);
     refresh(sub);
-    /* Acquire pairs with the flusher's decrement (acq_rel) after it freed a
-     * slot, so claim_slot below finds that slot free. */
-    if (zl__load_acquire(&sub->held_in_use) >= sub->held_capacity)
+    /* Relaxed: only the count matters (S5); a return that happened before
+     * this call (by the user's own synchronisation) is seen by coherence.
+     * The slot itself is ordered by claim_slot's acquire. */
+    if (zl__load_relaxed(&sub->loaned) >= sub->loans_max)
         return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
-                        sub->held_capacity);
+                        sub->loans_max);
+    uint32_t k = claim_or_flush(sub);
+    if (k == UINT32_MAX)
+        return zl__fail(ZL_ETOOMANYLOANS,
+                        "returned loans wait for a publisher that does not take them back");
     for (;;) {
         /* Choose the connection whose oldest message is oldest. Headers are
          * read only when two connections have data: with one publisher the
@@ -532,7 +621,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 continue;
             }
             if (rc < 0) {
-                zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                peer_error(sub, c->publisher_id, "wrote a deliver ring position out of range");
                 token_acquire_spinning(sub);
                 c->draining = true;
                 release_connection(sub, j);
@@ -546,8 +635,9 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 c->pool != NULL ? chunk_of(sub, c->pool, entry, &segment) : NULL;
             if (header == NULL) {
                 if (zl__deliver_take(&c->deliver, position)) {
+                    wake_publisher(sub, c->shm);
                     if (c->pool != NULL)
-                        zl__fetch_add_relaxed(&sub->peer_errors, 1);
+                        peer_error(sub, c->publisher_id, "delivered a chunk index out of range");
                     zl__fetch_add_relaxed(&sub->lost_dropped, 1);
                 }
                 mask |= 1u << j; /* look at this connection again */
@@ -585,6 +675,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                 break; /* emptied or broken meanwhile: choose again */
             if (zl__deliver_take(&c->deliver, position)) {
                 taken = true;
+                wake_publisher(sub, c->shm);
                 break;
             }
         }
@@ -593,7 +684,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         segment_view *segment = NULL;
         const zl__chunk_header *at = chunk_of(sub, c->pool, entry, &segment);
         if (at == NULL) {
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, c->publisher_id, "delivered an entry of no segment it listed");
             zl__fetch_add_relaxed(&sub->lost_dropped, 1);
             continue;
         }
@@ -608,11 +699,10 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             header.segment_serial != geometry->serial ||
             header.payload_size > c->pool->geometry.payload_max ||
             !payload_fits(segment, &header)) {
-            zl__fetch_add_relaxed(&sub->peer_errors, 1);
+            peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
             drop_entry(sub, c, entry);
             continue;
         }
-        uint32_t k = claim_slot(sub);
         held *slot = &sub->held[k];
         slot->connection = best;
         slot->entry = entry;
@@ -625,12 +715,20 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                                   ? (const uint8_t *)segment->user_map.base + header.user_offset
                                   : (const uint8_t *)at + geometry->payload_offset;
         zl__store_relaxed(&slot->payload, (uintptr_t)data);
-        zl__fetch_add_relaxed(&sub->held_in_use, 1);
+        /* Relaxed: a count (S5); decremented by the returner that moves the
+         * slot out of LOANED, which it can see only after the store below. */
+        zl__fetch_add_relaxed(&sub->loaned, 1);
         /* Release: the fields above are visible to any thread that sees
          * HELD (returners' acquire loads). */
         zl__store_release(&slot->state, HELD_LOANED);
         *payload = data;
         *size = (size_t)header.payload_size;
+        /* Relaxed: statistics for tools, read with relaxed loads. */
+        zl__endpoint_counters *counters = sub->counters;
+        zl__store_relaxed(&counters->messages, ++sub->taken);
+        sub->taken_bytes += header.payload_size;
+        zl__store_relaxed(&counters->bytes, sub->taken_bytes);
+        zl__store_relaxed(&counters->lost, zl__load_relaxed(&sub->lost_dropped));
         if (info != NULL) {
             info->source_timestamp_ns = header.timestamp_ns;
             info->publication_sequence = header.sequence;
@@ -670,6 +768,9 @@ int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *paylo
         if (zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING))
             break;
     }
+    /* The loan no longer counts against the limit (S5). Relaxed: a count;
+     * our CAS above read the owner's increment-then-release. */
+    zl__fetch_sub_relaxed(&sub->loaned, 1);
     atomic_fetch_add_explicit(&sub->returning, 1, memory_order_seq_cst);
     flush(sub);
     return 0;
@@ -696,6 +797,11 @@ void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats 
         if (sub->active_mask & (1u << j))
             lost += zl__load_relaxed(&sub->connections[j].shm->lost);
     stats->lost = lost;
+    uint64_t held_back = zl__load_relaxed(&sub->held_back_released);
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
+        if (sub->active_mask & (1u << j))
+            held_back += zl__load_relaxed(&sub->connections[j].shm->held_back);
+    stats->held_back = held_back;
     uint32_t publishers = 0;
     for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
         if ((sub->active_mask & (1u << j)) && !sub->connections[j].draining)
@@ -711,6 +817,7 @@ void zl__shm_subscription_waitable(zl__mw_subscription *sub, zl__mw_waitable *wa
     waitable->words[1] = &sub->registry.shm->generation;
     waitable->count = 2;
     waitable->sleepers = &sub->queue->sleepers;
+    waitable->sleepers_is_flag = false;
 }
 
 bool zl__shm_subscription_ready(zl__mw_subscription *sub)
@@ -773,9 +880,12 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     if (sub == NULL)
         return zl__fail(ZL_ENOMEM, "allocating a subscription failed");
     sub->allocator = a;
+    sub->logger = e->logger;
     sub->registry.fd = -1;
     sub->payload_size = e->payload_size;
-    sub->held_capacity = e->max_loans;
+    sub->payload_alignment = e->payload_alignment;
+    sub->loans_max = e->max_loans;
+    sub->held_capacity = 2 * e->max_loans;
     sub->held = allocate(a, sizeof(held) * sub->held_capacity);
     if (sub->held == NULL) {
         free_private(sub);
@@ -785,7 +895,9 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     zl__endpoint_record *r = &sub->record;
     zl__endpoint_record_init(r, e, ZL__KIND_SUBSCRIPTION, sub->id);
     r->depth = config->depth;
-    r->flags = config->history ? ZL__RECORD_WANTS_HISTORY : 0;
+    r->flags = (config->history ? ZL__RECORD_WANTS_HISTORY : 0u) |
+               (config->lossless ? ZL__RECORD_LOSSLESS : 0u);
+    sub->lossless = config->lossless;
 
     /* Deliver ring: the keep-last depth. Return ring: everything that may
      * come back between two drains of the publisher (publisher.c P4), with
@@ -822,6 +934,7 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
         return rc;
     }
     sub->registered = true;
+    sub->counters = zl__registry_counters(&sub->registry, ZL__KIND_SUBSCRIPTION, sub->slot);
     sub->monitored = zl__liveness_monitor_running();
     sub->seen_generation = zl__registry_generation(&sub->registry) - 1;
     refresh(sub);

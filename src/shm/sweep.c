@@ -52,17 +52,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "layout.h"
-#include "registry.h"
-#include "segment.h"
-#include "sweep.h"
-
-#define SHM_DIR "/dev/shm"
+#include "discovery.h"
 
 /* The length of "zl.<uid>." for this user (or, with group, "zl.g<gid>."
  * for the effective group's shared namespace), written into prefix. In the
  * group's namespace only our own objects are ever removed (owned_by_us,
- * unlink_entry; /dev/shm's sticky bit would refuse the others anyway). */
+ * zl__shm_unlink_own; /dev/shm's sticky bit would refuse the others anyway). */
 static size_t namespace_prefix(char *prefix, size_t size, bool group)
 {
     int n = group ? snprintf(prefix, size, "zl.g%u.", (unsigned)getegid())
@@ -70,94 +65,13 @@ static size_t namespace_prefix(char *prefix, size_t size, bool group)
     return n > 0 ? (size_t)n : 0;
 }
 
-static bool is_hex(const char *s, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
-}
-
-/* Whether s is "<16 hex>", or for a pool "<16 hex>.<8 hex>" (a segment). */
-static bool is_endpoint_id(const char *s, char kind)
-{
-    if (!is_hex(s, 16))
-        return false;
-    if (s[16] == '\0')
-        return true;
-    return kind == 'p' && s[16] == '.' && is_hex(s + 17, 8) && s[25] == '\0';
-}
-
-/* Whether name (a directory entry) is a segment: "<registry>:p<16 hex>",
- * a pool's "<registry>:p<16 hex>.<8 hex>" or ":s"; on true, *colon is the
- * offset of the ':' and *kind 'p' or 's'. */
-static bool parse_segment(const char *name, size_t *colon, char *kind)
-{
-    const char *c = strchr(name, ':');
-    if (c == NULL || (c[1] != 'p' && c[1] != 's') || !is_endpoint_id(c + 2, c[1]))
-        return false;
-    *colon = (size_t)(c - name);
-    *kind = c[1];
-    return true;
-}
-
-/* Whether the object at path (a /dev/shm entry) is a regular file of ours. */
+/* Whether the object open as fd (a /dev/shm entry) is a regular file of
+ * ours, still linked. */
 static bool owned_by_us(int fd)
 {
     struct stat st;
     return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
            st.st_nlink > 0;
-}
-
-/* Removes a /dev/shm entry if it is ours; 1 when removed. */
-static int unlink_entry(const char *entry)
-{
-    char path[ZL__SHM_NAME_MAX + sizeof SHM_DIR + 1];
-    snprintf(path, sizeof path, SHM_DIR "/%s", entry);
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
-        return 0;
-    return shm_unlink(path + sizeof SHM_DIR - 1) == 0 ? 1 : 0;
-}
-
-int zl__shm_sweep_topic(const char *registry_name)
-{
-    const char *base = registry_name[0] == '/' ? registry_name + 1 : registry_name;
-    size_t base_len = strlen(base);
-    DIR *dir = opendir(SHM_DIR);
-    if (dir == NULL)
-        return 0;
-    int removed = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL) {
-        size_t colon;
-        char kind;
-        if (parse_segment(e->d_name, &colon, &kind) && colon == base_len &&
-            strncmp(e->d_name, base, base_len) == 0)
-            removed += unlink_entry(e->d_name);
-    }
-    closedir(dir);
-    return removed;
-}
-
-int zl__shm_unlink_pool(const char *registry_name, uint64_t id)
-{
-    const char *base = registry_name[0] == '/' ? registry_name + 1 : registry_name;
-    char prefix[ZL__SHM_NAME_MAX + 1];
-    int n = snprintf(prefix, sizeof prefix, "%s:p%016llx", base, (unsigned long long)id);
-    if (n <= 0 || (size_t)n >= sizeof prefix)
-        return 0;
-    DIR *dir = opendir(SHM_DIR);
-    if (dir == NULL)
-        return 0;
-    int removed = 0;
-    struct dirent *e;
-    while ((e = readdir(dir)) != NULL)
-        if (strncmp(e->d_name, prefix, (size_t)n) == 0 &&
-            (e->d_name[n] == '\0' || (e->d_name[n] == '.' && is_hex(e->d_name + n + 1, 8))))
-            removed += unlink_entry(e->d_name);
-    closedir(dir);
-    return removed;
 }
 
 /* Rule B, with fd open on the registry at path and the USERS write lock
@@ -171,7 +85,7 @@ static int remove_unused(int fd, const char *path)
      * another size when a different version of zloan left it (which would
      * make every later open fail with ZL_ECORRUPT). The lock bytes are the
      * same in every version, so "unused" is proven all the same. */
-    int removed = zl__shm_sweep_topic(path);
+    int removed = zl__segment_unlink_topic(path);
     /* We hold the write lock of the file linked under path, and only such a
      * holder unlinks (W1), so path still names this very file. */
     if (shm_unlink(path) == 0)
@@ -229,7 +143,7 @@ static int sweep_segment(const char *entry, size_t colon, char kind)
     registry_path[colon + 1] = '\0';
     int fd = shm_open(registry_path, O_RDWR | O_CLOEXEC, 0);
     if (fd < 0)
-        return errno == ENOENT ? unlink_entry(entry) : 0; /* rule A */
+        return errno == ENOENT ? zl__shm_unlink_own(entry) : 0; /* rule A */
     int removed = 0;
     if (!owned_by_us(fd)) {
         /* Not ours: leave it. */
@@ -239,7 +153,7 @@ static int sweep_segment(const char *entry, size_t colon, char kind)
         uint64_t id = 0;
         sscanf(entry + colon + 2, "%16llx", (unsigned long long *)&id);
         if (!maybe_named(fd, kind == 'p' ? ZL__KIND_PUBLISHER : ZL__KIND_SUBSCRIPTION, id))
-            removed = unlink_entry(entry); /* rule C */
+            removed = zl__shm_unlink_own(entry); /* rule C */
     }
     close(fd); /* drops whatever lock we took */
     return removed;
@@ -271,7 +185,7 @@ static int sweep_namespace(bool group)
      * left without segments (rule B). Entries removed during a pass may or
      * may not be returned again by readdir; the rules are idempotent. */
     for (int pass = 0; pass < 2; pass++) {
-        DIR *dir = opendir(SHM_DIR);
+        DIR *dir = opendir(ZL__SHM_DIR);
         if (dir == NULL)
             return removed;
         struct dirent *e;
@@ -281,7 +195,7 @@ static int sweep_namespace(bool group)
                 continue;
             size_t colon;
             char kind;
-            bool segment = parse_segment(e->d_name, &colon, &kind);
+            bool segment = zl__shm_parse_segment_name(e->d_name, &colon, &kind);
             if (pass == 0 && segment)
                 removed += sweep_segment(e->d_name, colon, kind);
             else if (pass == 1 && !segment && strchr(e->d_name, ':') == NULL)

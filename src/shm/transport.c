@@ -1,5 +1,5 @@
 /* The shared-memory transport's table of operations. */
-#include "sweep.h"
+#include "discovery.h"
 #include "transport.h"
 
 const zl__mw_ops zl__shm_ops = {
@@ -18,6 +18,8 @@ const zl__mw_ops zl__shm_ops = {
     .publisher_publish_memory = zl__shm_publisher_publish_memory,
     .publisher_refresh = zl__shm_publisher_refresh,
     .publisher_memory_in_flight = zl__shm_publisher_memory_in_flight,
+    .publisher_waitable = zl__shm_publisher_waitable,
+    .publisher_ready = zl__shm_publisher_ready,
     .subscription_create = zl__shm_subscription_create,
     .subscription_destroy = zl__shm_subscription_destroy,
     .subscription_take_loan = zl__shm_subscription_take_loan,
@@ -26,4 +28,8 @@ const zl__mw_ops zl__shm_ops = {
     .subscription_stats = zl__shm_subscription_stats,
     .subscription_waitable = zl__shm_subscription_waitable,
     .subscription_ready = zl__shm_subscription_ready,
+    .list_topics = zl__shm_list_topics,
+    .topic_view_open = zl__shm_topic_view_open,
+    .topic_view_read = zl__shm_topic_view_read,
+    .topic_view_close = zl__shm_topic_view_close,
 };

@@ -21,6 +21,8 @@ int zl__shm_publisher_publish_memory(zl__mw_publisher *pub, uint32_t memory, uin
                                      size_t size, zl__mw_ticket *ticket);
 void zl__shm_publisher_refresh(zl__mw_publisher *pub);
 bool zl__shm_publisher_memory_in_flight(zl__mw_publisher *pub, zl__mw_ticket ticket);
+void zl__shm_publisher_waitable(zl__mw_publisher *pub, zl__mw_waitable *waitable);
+bool zl__shm_publisher_ready(zl__mw_publisher *pub);
 
 int zl__shm_subscription_create(const zl__mw_subscription_config *config,
                                 zl__mw_subscription **out);
@@ -33,5 +35,11 @@ int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *pay
 void zl__shm_subscription_waitable(zl__mw_subscription *sub, zl__mw_waitable *waitable);
 bool zl__shm_subscription_ready(zl__mw_subscription *sub);
 void zl__shm_subscription_stats(zl__mw_subscription *sub, zl_subscription_stats *stats);
+
+int zl__shm_list_topics(uint32_t domain, zl_topic_summary *topics, size_t capacity,
+                        size_t *count);
+int zl__shm_topic_view_open(uint32_t domain, const char *topic, zl__mw_topic_view **view);
+int zl__shm_topic_view_read(zl__mw_topic_view *view, zl_topic_info *info);
+void zl__shm_topic_view_close(zl__mw_topic_view *view);
 
 #endif

@@ -1,4 +1,4 @@
-/* Chaos (DESIGN.md I1, I5): publishers and subscriptions in separate
+/* Chaos (docs/design.md I1, I5): publishers and subscriptions in separate
  * processes; each iteration kills one of them at a random moment (SIGKILL
  * mostly; sometimes it calls exit() or returns from main without destroying
  * anything) and then checks what a user would notice:

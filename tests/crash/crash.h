@@ -39,6 +39,48 @@ static inline int crash_shm_usage(const char *needle, uint64_t *bytes)
     return count;
 }
 
+/* Pools of this user in /dev/shm whose name contains needle: their control
+ * objects (`…:p<id>`), not their segments (`…:p<id>.<serial>`). */
+static inline int crash_shm_pools(const char *needle)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "zl.%u.", (unsigned)geteuid());
+    DIR *dir = opendir("/dev/shm");
+    if (dir == NULL)
+        return -1;
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        const char *pool = strstr(e->d_name, ":p");
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strstr(e->d_name, needle) != NULL &&
+            pool != NULL && strchr(pool, '.') == NULL)
+            count++;
+    }
+    closedir(dir);
+    return count;
+}
+
+/* Pool segments (`…:p<id>.<serial>`) of this user in /dev/shm whose name
+ * contains needle. */
+static inline int crash_shm_segments(const char *needle)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "zl.%u.", (unsigned)geteuid());
+    DIR *dir = opendir("/dev/shm");
+    if (dir == NULL)
+        return -1;
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        const char *pool = strstr(e->d_name, ":p");
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strstr(e->d_name, needle) != NULL &&
+            pool != NULL && strchr(pool, '.') != NULL)
+            count++;
+    }
+    closedir(dir);
+    return count;
+}
+
 /* The topic's name as it appears in /dev/shm (the '/' become '.'). */
 static inline void crash_shm_needle(const char *topic, char *out, size_t size)
 {

@@ -2,7 +2,7 @@
  * and is then killed; the child lives on. The publisher must still reclaim
  * what the dead subscription held: the child must not keep the parent's
  * liveness locks (they belong to open file descriptions, which fork shares;
- * see src/shm/registry_fork.c). */
+ * see src/shm/discovery.c). */
 #include <sys/prctl.h>
 
 #include "crash.h"

@@ -1,4 +1,4 @@
-/* Out of shared memory (I6): with /dev/shm small, then full,
+/* Out of shared memory (docs/design.md I6): with /dev/shm small, then full,
  *   - creating a publisher whose first chunks do not fit the default bound
  *     (half of what /dev/shm has free) fails with ZL_ENOSHM and a detail
  *     naming the cause (/dev/shm) and the size asked for, and leaves

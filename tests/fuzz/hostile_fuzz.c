@@ -8,11 +8,11 @@
  * slots and generation, queue headers, connection ids, ring positions and
  * entries, pool headers and chunk headers, or any word of any of them.
  *
- * What must hold (DESIGN.md I3): the victim never crashes, hangs (libFuzzer
+ * What must hold (docs/design.md I3): the victim never crashes, hangs (libFuzzer
  * -timeout) or reads outside its mappings; every call returns one of its
  * documented codes; a loan the harness holds can always be returned or
- * published (0); every loan a take hands out is readable to its last byte
- * (the harness reads it); and when every endpoint is destroyed, nothing of
+ * published (0); every loan a take hands out is aligned for its type and
+ * readable to its last byte (the harness reads it); and when every endpoint is destroyed, nothing of
  * the topic is left in /dev/shm (with HOSTILE_FUZZ_STRICT_CLEANUP=1). A
  * violation aborts, and libFuzzer keeps the input. ftruncate of a shared object is out of scope (see tests/fuzz/README.md).
  */
@@ -327,6 +327,8 @@ static void step_subscription(input *in, uint8_t op)
             int k = free_loan_slot((void *const *)loans);
             if (k < 0)
                 fatal("zl_subscription_take_loan beyond max_loans", 0);
+            if ((uintptr_t)loan % _Alignof(test_msg) != 0)
+                fatal("zl_subscription_take_loan lent memory misaligned for the type", 0);
             touch(loan, info.size);
             loans[k] = loan;
         }
@@ -424,7 +426,7 @@ static void poke(hostile_map *m, size_t offset, size_t width, input *in)
 static bool segment_geometry(const zl__segment_shm *s, size_t size, zl__segment_geometry *g)
 {
     return zl__segment_geometry_read(s, size, s->publisher_id, s->slot, s->serial,
-                                     s->payload_offset, g);
+                                     s->payload_offset, zl__pool_alignment(_Alignof(test_msg)), g);
 }
 
 static void hostile_write(input *in)

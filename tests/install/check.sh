@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the build in BUILD_DIR to a temporary prefix, then builds and runs
-# a consumer twice: with CMake's find_package(zloan) and with pkg-config.
+# a consumer twice: with CMake's find_package(zloan) and with pkg-config,
+# and the C++ example (examples/cpp/) with pkg-config.
 set -eu
 build_dir=$1
 source_dir=$(cd "$(dirname "$0")" && pwd)
@@ -15,3 +16,10 @@ export PKG_CONFIG_PATH="$libdir"
 cc $(pkg-config --cflags zloan) "$source_dir/consumer.c" -o "$work/consumer-pc" \
   $(pkg-config --libs zloan) -Wl,-rpath,"$(pkg-config --variable=libdir zloan)"
 "$work/consumer-pc"
+# The C++ layer is installed with the headers: the C++ example builds
+# against the installed copy and runs.
+if command -v c++ >/dev/null; then
+  c++ -std=c++17 $(pkg-config --cflags zloan) "$source_dir/../../examples/cpp/camera.cpp" \
+    -o "$work/camera" $(pkg-config --libs zloan) -Wl,-rpath,"$(pkg-config --variable=libdir zloan)"
+  ZLOAN_DOMAIN_ID=206 "$work/camera" | grep -q "frame 3, sequence 3"
+fi

@@ -9,7 +9,7 @@
  * drops its connection and takes back what it had outstanding there.
  *
  * Checked, for every interleaving (exhaustive search, small bounds):
- *   I1  (DESIGN.md) a chunk is free only when nothing refers to it: never
+ *   I1  (docs/design.md) a chunk is free only when nothing refers to it: never
  *       while lent, queued in a deliver ring, held by a live subscription or
  *       waiting in a return ring; it is never freed twice, and never lost:
  *       when everyone is finished, every chunk is free again (the monitor
@@ -22,6 +22,25 @@
  *   no deadlock: every run ends with all processes at their ends (spin's
  *       invalid end state check).
  *
+ * Lossless connections (publisher.c P6, subscription.c S6), those whose bit
+ * is set in LOSSLESS: the publisher never reclaims from them (asserted in
+ * deliver); before delivering to anyone it waits until each has room
+ * (fewer than DEPTH queued and fewer than BUDGET chunks outstanding),
+ * sleeping on a futex word as the C code does: set the connection's
+ * sleeping flag, read the wake word and the generation, look at the room
+ * (and at returns not yet drained), sleep until one of the two words
+ * changes, clear the flag; each round first reads the generation, reaps
+ * what the liveness monitor reported and drains returns. The subscription,
+ * after each take and each return, looks at the flag and, when it is set,
+ * takes it down and bumps the wake word (zl__notify_room). A
+ * dying subscription wakes nobody: the liveness monitor (the process
+ * liveness_thread below) bumps the generation some time after. The
+ * publisher's max_blocking_time is infinite here, so a lost wake-up leaves
+ * it asleep forever, which spin reports as an invalid end state.
+ * Interleavings are sequentially consistent: the seq_cst fences of the C
+ * code (notify.h) are what make that assumption hold for these four
+ * accesses.
+ *
  * Positions are free-running counters, as in C (there 64-bit, so no ABA);
  * here a byte, which cannot wrap within K publications. Each labelled step
  * below is one atomic access of the C code (a load, a store or a CAS), so
@@ -30,7 +49,8 @@
  *
  * Not modelled: history for late joiners, connection set-up and reconnection,
  * lingering pools, returns from several threads of one subscription (the
- * return token, subscription.c S3/S4), wake-ups (notify.h).
+ * return token, subscription.c S3/S4), the wait sets' wake-ups (notify.h),
+ * the publisher's timeout (it only shortens a wait).
  */
 
 #ifndef NSUB
@@ -54,6 +74,13 @@
 #ifndef L
 #define L 1         /* loans a subscription holds at most */
 #endif
+#ifndef LOSSLESS
+#define LOSSLESS 0  /* bit j set: subscription j is lossless */
+#endif
+#ifndef BUDGET
+#define BUDGET 255  /* chunks a lossless connection may have outstanding */
+#endif
+#define IS_LOSSLESS(j) (((LOSSLESS) >> (j)) & 1)
 #define NONE 255
 
 /* ---- shared memory: a subscription's queue, one connection each ---- */
@@ -85,6 +112,12 @@ bool dead[NSUB];    /* the subscription process died (kill -9) */
 bool done[NSUB];    /* the subscription finished cleanly */
 bool pub_done;      /* the publisher published everything it will */
 bool ready;         /* init laid out the pool */
+
+/* ---- lossless wake-ups (shared memory) ---- */
+bool sleeping[NSUB]; /* the connection's publisher_sleeping flag */
+byte wake[NSUB];     /* its publisher_wake (a futex word) */
+byte gen;            /* the registry's generation (a futex word) */
+bool poked[NSUB];    /* the liveness monitor reported this death */
 
 /* release_ref in publisher.c: a chunk is freed when its last reference
  * goes, exactly once. */
@@ -172,6 +205,9 @@ inline deliver(j, chunk) {
         assert(dtail[j] - h <= DC);    /* R1 (the consumer is honest) */
         if
         :: dtail[j] - h >= DEPTH ->
+            /* P5: the publisher waited for room; h is no older than the
+             * head it saw then, so a lossless ring never looks full here. */
+            assert(!IS_LOSSLESS(j));
             c = C[j].mirror[h % DC];   /* private mirror, not the ring */
             /* The CAS h -> h+1: success means the entry at h is ours (R4);
              * failure loads the head the consumer moved. */
@@ -209,8 +245,81 @@ inline deliver(j, chunk) {
     }
 }
 
+/* room_state() in publisher.c: rm = connection j can take one more. The
+ * count of outstanding bits is private; head and the fill are one acquire
+ * load (positions only grow, so reading them in one step is safe). */
+inline room(j) {
+    d_step {
+        cnt = 0;
+        i = 0;
+        do
+        :: i < N -> cnt = cnt + (C[j].out[i] -> 1 : 0); i++
+        :: else -> break
+        od;
+        i = 0;
+        rm = cnt < BUDGET && dtail[j] - dhead[j] < DEPTH;
+        cnt = 0
+    }
+}
+
+/* wait_for_room() and sleep_for_room() in publisher.c, connection by
+ * connection: room seen on one connection stays (only the publisher adds
+ * entries and outstanding chunks), so once the last is done all have room. */
+inline wait_for_room() {
+    j = 0;
+    do
+    :: j < NSUB ->
+        if
+        :: IS_LOSSLESS(j) ->
+            do
+            :: connected[j] ->
+                /* The generation is read before update(), which reaps
+                 * what the monitor reported, then drain_returns(). */
+                g0 = gen;
+                if
+                :: poked[j] && connected[j] -> disconnect(j)
+                :: else -> skip
+                fi;
+                drain_returns(j);
+                if
+                :: !connected[j] -> break
+                :: else -> skip
+                fi;
+                room(j);
+                if
+                :: rm -> break
+                :: else -> skip
+                fi;
+                /* sleep_for_room. Arm: read both words, then set the flag
+                 * (seq_cst): a waker takes the flag down before it bumps
+                 * the word, so the bump must come after our read. */
+                w = wake[j];
+                g = gen;
+                sleeping[j] = true;
+                /* seq_cst fence, then look: room, returns to drain, a
+                 * generation change since before update(). */
+                room(j);
+                if
+                :: !rm && rtail[j] == rhead[j] && g == g0 ->
+                    /* futex_waitv: sleeps until a word differs. */
+                    (wake[j] != w || gen != g)
+                :: else -> skip
+                fi;
+                sleeping[j] = false;
+                w = 0; g = 0; g0 = 0
+            :: else -> break
+            od
+        :: else -> skip
+        fi;
+        j++
+    :: else -> break
+    od;
+    j = 0; rm = false
+}
+
 active proctype publisher() {
-    byte i, j, c, h, t, p, st, chunk, round;
+    byte i, j, c, h, t, p, st, chunk, round, cnt, w, g, g0;
+    bool rm;
     ready;
     do
     :: round < K ->
@@ -250,6 +359,9 @@ active proctype publisher() {
                 :: j < NSUB -> drain_returns(j); j++
                 :: else -> break
                 od;
+#if LOSSLESS
+                wait_for_room();
+#endif
                 j = 0;
                 do
                 :: j < NSUB ->
@@ -311,8 +423,12 @@ active proctype publisher() {
     od
 }
 
-/* A subscription may die between any two of its steps. */
-#define MAY_DIE  if :: dead[j] = true; goto died :: true -> skip fi
+/* A subscription may die between any two of its steps (those whose bit is
+ * set in MORTAL; all by default). */
+#ifndef MORTAL
+#define MORTAL 255
+#endif
+#define MAY_DIE  if :: (((MORTAL) >> j) & 1) -> dead[j] = true; goto died :: true -> skip fi
 
 proctype subscription(byte j) {
     byte h, t, e, k, nheld;
@@ -349,6 +465,21 @@ proctype subscription(byte j) {
                 fi;
                 k = 0
             }
+#if LOSSLESS
+            MAY_DIE;
+            /* wake_publisher (S5): seq_cst fence, load the flag. */
+            if
+            :: ok && IS_LOSSLESS(j) && sleeping[j] ->
+                /* The exchange that takes the flag down, then the bump (a
+                 * death in between leaves it to the liveness monitor). */
+                atomic { ok = sleeping[j]; sleeping[j] = false };
+                if
+                :: ok -> MAY_DIE; wake[j]++
+                :: else -> skip
+                fi
+            :: else -> skip
+            fi
+#endif
         fi;
         h = 0; t = 0; e = 0; ok = false;
         MAY_DIE
@@ -368,6 +499,20 @@ proctype subscription(byte j) {
             MAY_DIE;
             /* ... then the release store of tail; the loan slot is free. */
             d_step { rtail[j]++; C[j].held[k] = NONE; nheld--; k = 0 }
+#if LOSSLESS
+            MAY_DIE;
+            /* wake_publisher (S5) after the return. */
+            if
+            :: IS_LOSSLESS(j) && sleeping[j] ->
+                atomic { ok = sleeping[j]; sleeping[j] = false };
+                if
+                :: ok -> wake[j]++
+                :: else -> skip
+                fi;
+                ok = false
+            :: else -> skip
+            fi
+#endif
         :: else -> skip      /* ZL_EEXHAUSTED: retried after the publisher drained */
         fi;
         h = 0;
@@ -383,6 +528,22 @@ died:
 finished:
     skip
 }
+
+/* The liveness monitor (liveness.c): some time after a subscription died,
+ * it bumps the generation, which wakes a publisher asleep on it. Ends once
+ * every subscription finished or was reported. */
+#if LOSSLESS
+active proctype liveness_thread() {
+    ready;
+    do
+    :: atomic { dead[0] && !poked[0] -> poked[0] = true; gen++ }
+    :: atomic { NSUB > 1 && dead[NSUB - 1] && !poked[NSUB - 1] -> poked[NSUB - 1] = true; gen++ }
+    :: atomic {
+           (done[0] || poked[0]) && (NSUB == 1 || done[NSUB - 1] || poked[NSUB - 1]) -> break
+       }
+    od
+}
+#endif
 
 /* I1 at every reachable state: the monitor's single step can run at any
  * point of any interleaving. */

@@ -1,5 +1,6 @@
 /* A subscription still attached to a wait set, or added to an executor,
- * cannot be destroyed (ZL_EBUSY, as guard conditions and timers): the wait
+ * and a publisher still attached to a wait set (issue 15), cannot be
+ * destroyed (ZL_EBUSY, as guard conditions and timers): the wait
  * set and the executor keep working with it, and once detached (or the
  * executor destroyed) it is destroyed normally. */
 #include "harness.h"
@@ -52,6 +53,31 @@ static void check_wait_set(zl_context *context, zl_publisher *pub, const char *t
     CHECK_OK(zl_waitset_destroy(one));
 }
 
+static void check_publisher(zl_context *context, const char *topic)
+{
+    zl_publisher *pub;
+    CHECK_OK(zl_publisher_create(context, topic, &test_msg_type, NULL, &pub));
+    zl_waitset *one, *two;
+    CHECK_OK(zl_waitset_create(context, 1, &one));
+    CHECK_OK(zl_waitset_create(context, 1, &two));
+    size_t index_one;
+    CHECK_OK(zl_waitset_attach_publisher(one, pub, &index_one));
+    CHECK_OK(zl_waitset_attach_publisher(two, pub, NULL));
+
+    CHECK_RC(zl_publisher_destroy(pub), ZL_EBUSY);
+    CHECK(strstr(zl_last_error_detail(), "attached") != NULL);
+    /* Refused means untouched: still writable (no lossless subscription). */
+    CHECK_OK(zl_waitset_wait(one, 1000000000LL, NULL));
+    CHECK(zl_waitset_ready(one, index_one));
+    publish(pub, 1);
+
+    CHECK_OK(zl_waitset_detach(one, index_one));
+    CHECK_RC(zl_publisher_destroy(pub), ZL_EBUSY);
+    CHECK_OK(zl_waitset_destroy(two));
+    CHECK_OK(zl_publisher_destroy(pub));
+    CHECK_OK(zl_waitset_destroy(one));
+}
+
 static void check_executor(zl_context *context, zl_publisher *pub, const char *topic)
 {
     zl_subscription *sub;
@@ -79,6 +105,7 @@ int main(void)
     CHECK_OK(zl_publisher_create(context, topic, &test_msg_type, NULL, &pub));
     check_wait_set(context, pub, topic);
     check_executor(context, pub, topic);
+    check_publisher(context, topic);
     CHECK_OK(zl_publisher_destroy(pub));
     CHECK_OK(zl_context_destroy(context));
     CHECK_EQ(test_count_shm(test_shm_fragment(topic)), 0);

@@ -1,5 +1,5 @@
-/* Environment variables: an invalid ZLOAN_DOMAIN_ID, ZLOAN_DISABLE_LOANS or
- * ZLOAN_LIVENESS_PERIOD_MS makes zl_context_create fail with ZL_EINVAL and a
+/* Environment variables: an invalid ZLOAN_DOMAIN_ID, ZLOAN_DISABLE_LOANS,
+ * ZLOAN_LIVENESS_PERIOD_MS or ZLOAN_LOG makes zl_context_create fail with ZL_EINVAL and a
  * detail naming the variable and what it accepts, instead of silently
  * joining domain 0 or running with a default; valid values take effect. */
 #include "harness.h"
@@ -50,6 +50,7 @@ int main(void)
     unsetenv("ZLOAN_DOMAIN_ID");
     unsetenv("ZLOAN_DISABLE_LOANS");
     unsetenv("ZLOAN_LIVENESS_PERIOD_MS");
+    unsetenv("ZLOAN_LOG");
     const char *bad_domains[] = {"300", "abc", "-1", " 7", "7 ", "+7", "0x10", "99999999999999"};
     for (size_t i = 0; i < sizeof bad_domains / sizeof bad_domains[0]; i++)
         check_refused("ZLOAN_DOMAIN_ID", bad_domains[i], "0..232");
@@ -58,6 +59,8 @@ int main(void)
     check_refused("ZLOAN_LIVENESS_PERIOD_MS", "abc", "0..10000");
     check_refused("ZLOAN_LIVENESS_PERIOD_MS", "10001", "0..10000");
     check_refused("ZLOAN_LIVENESS_PERIOD_MS", "-5", "0..10000");
+    check_refused("ZLOAN_LOG", "loud", "error, warn, info or debug");
+    check_refused("ZLOAN_LOG", "warning", "error, warn, info or debug");
 
     /* Valid values take effect; empty means unset. */
     zl_context *context = created_with("ZLOAN_DOMAIN_ID", "232");
@@ -75,6 +78,17 @@ int main(void)
     CHECK_OK(zl_context_destroy(context));
 
     context = created_with("ZLOAN_LIVENESS_PERIOD_MS", "10000");
+    CHECK_OK(zl_context_destroy(context));
+
+    /* ZLOAN_LOG sets the default level of the options. */
+    CHECK_EQ(setenv("ZLOAN_LOG", "debug", 1), 0);
+    zl_context_options options;
+    zl_context_options_init(&options);
+    CHECK_EQ(options.log_level, ZL_LOG_DEBUG);
+    CHECK_EQ(unsetenv("ZLOAN_LOG"), 0);
+    zl_context_options_init(&options);
+    CHECK_EQ(options.log_level, ZL_LOG_WARN);
+    context = created_with("ZLOAN_LOG", "error");
     CHECK_OK(zl_context_destroy(context));
     return 0;
 }

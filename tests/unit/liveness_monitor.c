@@ -1,4 +1,4 @@
-/* The liveness monitor thread (src/shm/liveness.c) against endpoints that
+/* The liveness monitor thread (src/shm/discovery.c) against endpoints that
  * are created, used and destroyed on other threads (run it under
  * ThreadSanitizer): a slot that looks dead (a record whose lock nobody
  * holds, planted here as a crashed process would leave it, without telling

@@ -1,0 +1,444 @@
+/* Introspection: the read-only face of the discovery layer.
+ *
+ * A view maps a topic's registry read-only (PROT_READ, a descriptor opened
+ * O_RDONLY) and takes no lock: it cannot change what endpoints see, cannot
+ * keep the topic alive (it holds no USERS lock, so the last endpoint still
+ * removes the registry; our mapping then stays readable until closed), and
+ * cannot be mistaken for an endpoint. Liveness is asked with F_OFD_GETLK,
+ * which only looks.
+ *
+ * Everything read is validated (I3): the registry's header as an endpoint
+ * checks it, each record's fields against the ranges endpoints accept (a
+ * record out of range makes the whole registry ZL_ECORRUPT), queue and pool
+ * headers with the same geometry checks endpoints use (a bad one only
+ * leaves that part of the answer out), counters clamped where they feed a
+ * difference. Slots being rewritten are retried, then left out.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "zloan/error.h"
+
+#include "../error_detail.h"
+#include "discovery.h"
+#include "queue.h"
+#include "transport.h"
+
+struct zl__mw_topic_view {
+    zl__registry registry; /* fd and shm read-only; never tracked */
+    uint32_t domain;
+};
+
+/* Opens name read-only after checking its owner; maps the first `bytes`
+ * (0: all of it). *file_size gets the object's size. */
+static int map_readonly(const char *name, bool group, size_t bytes, zl__mapping *map,
+                        uint64_t *file_size, int *fd_out)
+{
+    int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return zl__fail(ZL_ENODATA, "%s does not exist", name);
+        if (errno == EACCES)
+            return zl__fail(ZL_EPERM, "cannot open %s: %s", name, strerror(errno));
+        return zl__fail(ZL_ESYSTEM, "shm_open(%s): %s", name, strerror(errno));
+    }
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0) {
+        rc = zl__fail(ZL_ESYSTEM, "fstat(%s): %s", name, strerror(errno));
+    } else if (!zl__shm_owner_trusted(st.st_uid, st.st_gid, st.st_mode, group)) {
+        rc = zl__fail(ZL_EPERM, "%s belongs to uid %u gid %u (mode %o), not to us", name,
+                      (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)st.st_mode & 0777);
+    } else if (st.st_size <= 0 || (bytes != 0 && (uint64_t)st.st_size < bytes)) {
+        rc = zl__fail(ZL_ECORRUPT, "%s has size %lld", name, (long long)st.st_size);
+    } else {
+        size_t size = bytes != 0 ? bytes : (size_t)st.st_size;
+        void *base = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+        if (base == MAP_FAILED) {
+            rc = zl__fail(ZL_ESYSTEM, "mmap(%s): %s", name, strerror(errno));
+        } else {
+            map->base = base;
+            map->size = size;
+            *file_size = (uint64_t)st.st_size;
+        }
+    }
+    if (rc != 0 || fd_out == NULL)
+        close(fd);
+    else
+        *fd_out = fd;
+    return rc;
+}
+
+static int view_open_in(zl__mw_topic_view *view, uint32_t domain, const char *topic,
+                        bool group)
+{
+    zl__registry *r = &view->registry;
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+    r->domain = domain;
+    r->group = group;
+    snprintf(r->topic, sizeof r->topic, "%s", topic);
+    zl__shm_name_registry(r->name, sizeof r->name, domain, topic, group);
+    zl__mapping map;
+    uint64_t size;
+    int fd;
+    int rc = map_readonly(r->name, group, 0, &map, &size, &fd);
+    if (rc != 0)
+        return rc;
+    const zl__registry_shm *shm = map.base;
+    /* Another version of zloan (its own layout, maybe its own size):
+     * ZL_ENOTSUP, which listings skip; a registry of ours that fails
+     * validation: ZL_ECORRUPT. Acquire pairs with the initialiser's release
+     * store of magic. */
+    if (size >= offsetof(zl__registry_shm, topic) &&
+        __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE) == ZL__REGISTRY_MAGIC &&
+        ZL__READ_ONCE(shm->version) != ZL__LAYOUT_VERSION) {
+        uint32_t version = ZL__READ_ONCE(shm->version);
+        munmap(map.base, map.size);
+        close(fd);
+        return zl__fail(ZL_ENOTSUP, "the registry %s of topic %s has layout version %u, this "
+                        "zloan reads version %u", r->name, topic, version, ZL__LAYOUT_VERSION);
+    }
+    if (size != sizeof *shm ||
+        __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE) != ZL__REGISTRY_MAGIC ||
+        ZL__READ_ONCE(shm->version) != ZL__LAYOUT_VERSION ||
+        ZL__READ_ONCE(shm->size) != sizeof *shm ||
+        strncmp(shm->topic, topic, sizeof shm->topic) != 0) {
+        zl__segment_unmap(&map);
+        close(fd);
+        return zl__fail(ZL_ECORRUPT,
+                        "the registry %s of topic %s is not a zloan registry of this version "
+                        "(size %llu, expected %zu)",
+                        r->name, topic, (unsigned long long)size, sizeof *shm);
+    }
+    r->fd = fd;
+    r->shm = map.base;
+    view->domain = domain;
+    return 0;
+}
+
+int zl__shm_topic_view_open(uint32_t domain, const char *topic, zl__mw_topic_view **out)
+{
+    zl__mw_topic_view *view = calloc(1, sizeof *view);
+    if (view == NULL)
+        return zl__fail(ZL_ENOMEM, "allocating a topic view failed");
+    int rc = view_open_in(view, domain, topic, false);
+    if (rc == ZL_ENODATA)
+        rc = view_open_in(view, domain, topic, true);
+    if (rc == ZL_ENODATA)
+        rc = zl__fail(ZL_ENODATA, "topic %s does not exist in domain %u", topic, domain);
+    if (rc != 0) {
+        free(view);
+        return rc;
+    }
+    *out = view;
+    return 0;
+}
+
+void zl__shm_topic_view_close(zl__mw_topic_view *view)
+{
+    if (view == NULL)
+        return;
+    munmap(view->registry.shm, sizeof *view->registry.shm);
+    close(view->registry.fd);
+    free(view);
+}
+
+/* The ranges endpoints accept (publisher.c, subscription.c create). */
+static bool record_sane(const zl__endpoint_record *r)
+{
+    return r->depth <= 65536 && r->max_loans <= 65536 && r->history <= (1u << 24) &&
+           r->payload_size <= ((uint64_t)1 << 40) && r->type_size <= ((uint64_t)1 << 40) &&
+           r->plain <= 1 && r->pid != 0 && r->type_name[0] != '\0';
+}
+
+static uint64_t clamp_sub(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+static void read_counters(const zl__registry *r, uint32_t kind, uint32_t slot,
+                          zl_endpoint_info *e)
+{
+    const zl__endpoint_counters *c = zl__registry_counters(r, kind, slot);
+    /* Relaxed: hints written with relaxed stores; `id` says whose. */
+    if (zl__load_relaxed(&c->id) != e->id)
+        return; /* not reset for this endpoint yet: show zeros */
+    e->messages = zl__load_relaxed(&c->messages);
+    e->bytes = zl__load_relaxed(&c->bytes);
+    e->last_ns = (int64_t)zl__load_relaxed(&c->last_ns);
+    uint64_t returned = zl__load_relaxed(&c->returned);
+    uint64_t held = kind == ZL__KIND_PUBLISHER
+                        ? clamp_sub(clamp_sub(zl__load_relaxed(&c->loans), e->messages), returned)
+                        : clamp_sub(e->messages, returned);
+    e->loans_held = held > e->max_loans ? e->max_loans : (uint32_t)held;
+    e->lost = zl__load_relaxed(&c->lost);
+    e->chunks_total = zl__load_relaxed(&c->chunks_total);
+    e->chunks_free = zl__load_relaxed(&c->chunks_free);
+    e->chunks_free_min = zl__load_relaxed(&c->chunks_free_min);
+    if (e->chunks_free > e->chunks_total)
+        e->chunks_free = e->chunks_total;
+    if (e->chunks_free_min > e->chunks_free)
+        e->chunks_free_min = e->chunks_free;
+}
+
+/* A publisher's pool: its size in /dev/shm and its chunk size, from a
+ * read-only look at its header. */
+static void read_pool(const zl__registry *r, const zl__endpoint_record *record,
+                      zl_endpoint_info *e)
+{
+    char name[ZL__SHM_NAME_MAX + 1];
+    zl__registry_endpoint_name(r, name, sizeof name, 'p', record->id);
+    zl__mapping map;
+    uint64_t size;
+    if (map_readonly(name, r->group, sizeof(zl__pool_shm), &map, &size, NULL) != 0)
+        return;
+    zl__pool_geometry g;
+    /* The geometry check reads the header only; size is the object's. The
+     * record holds no alignment: 1 checks the cache-line alignment every
+     * pool has (zl__pool_alignment). */
+    if (!zl__pool_geometry_read(map.base, (size_t)size, record->id, record, 1, &g)) {
+        zl__segment_unmap(&map);
+        return;
+    }
+    const zl__pool_shm *pool = map.base;
+    uint64_t bytes = size, stride = 0;
+    /* The pool is its control object and the segments its table lists
+     * (layout.h): sum their bytes; chunk_bytes is the largest chunk. A
+     * segment that fails its check or went meanwhile is skipped. */
+    for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
+        /* Relaxed: a snapshot for tools; the segment's own check follows. */
+        uint32_t serial = zl__load_relaxed(&pool->serials[slot]);
+        if (serial == 0)
+            continue;
+        char segment_name[ZL__SHM_NAME_MAX + 1];
+        zl__shm_name_segment(segment_name, sizeof segment_name, name, serial);
+        zl__mapping segment;
+        uint64_t segment_size;
+        if (map_readonly(segment_name, r->group, sizeof(zl__segment_shm), &segment,
+                         &segment_size, NULL) != 0)
+            continue;
+        zl__segment_geometry sg;
+        if (zl__segment_geometry_read(segment.base, (size_t)segment_size, record->id, slot, serial,
+                                      g.payload_offset, g.alignment, &sg)) {
+            bytes += segment_size;
+            if (sg.chunk_stride > stride)
+                stride = sg.chunk_stride;
+        }
+        zl__segment_unmap(&segment);
+    }
+    e->pool_bytes = bytes;
+    e->chunk_bytes = stride;
+    zl__segment_unmap(&map);
+}
+
+/* A subscription's queues: fill and lost per connected publisher. */
+static void read_queues(const zl__registry *r, const zl__endpoint_record *record,
+                        zl_endpoint_info *e)
+{
+    char name[ZL__SHM_NAME_MAX + 1];
+    zl__registry_endpoint_name(r, name, sizeof name, 's', record->id);
+    zl__mapping map;
+    uint64_t size;
+    if (map_readonly(name, r->group, 0, &map, &size, NULL) != 0)
+        return;
+    zl__queue_shm *q = map.base;
+    zl__queue_geometry g;
+    if (zl__queue_geometry_read(q, map.size, record->id, &g)) {
+        for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
+            zl__connection_shm *c = zl__queue_connection(q, &g, j);
+            /* Relaxed loads throughout: a snapshot for people, no data
+             * read through it. */
+            uint64_t publisher = zl__load_relaxed(&c->publisher_id);
+            if (publisher == 0)
+                continue;
+            zl__ring deliver, ret;
+            zl__queue_rings(&g, c, &deliver, &ret);
+            uint64_t head = zl__load_relaxed(&deliver.index->head);
+            uint64_t tail = zl__load_relaxed(&deliver.index->tail);
+            uint64_t fill = clamp_sub(tail, head);
+            zl_queue_info *qi = &e->queues[e->queue_count++];
+            qi->publisher_id = publisher;
+            qi->capacity = g.deliver_capacity;
+            qi->fill = fill > g.deliver_capacity ? g.deliver_capacity : (uint32_t)fill;
+            qi->lost = zl__load_relaxed(&c->lost);
+            e->lost += qi->lost;
+        }
+    }
+    zl__segment_unmap(&map);
+}
+
+int zl__registry_read_description(const zl__registry *registry, char *out, size_t out_size,
+                                  uint64_t *hash)
+{
+    const zl__registry_shm *shm = registry->shm;
+    for (int tries = 0; tries < 64; tries++) {
+        /* Acquire pairs with the writer's release store of the even seq. */
+        uint32_t before = zl__load_acquire(&shm->description.seq);
+        if (before & 1u)
+            continue;
+        uint32_t size = ZL__READ_ONCE(shm->description.size);
+        uint64_t h = ZL__READ_ONCE(shm->description.hash);
+        if (size == 0) {
+            out[0] = '\0';
+            *hash = 0;
+            return 0;
+        }
+        if (size >= ZL__DESCRIPTION_MAX || size >= out_size)
+            return zl__fail(ZL_ECORRUPT, "the type description of topic %s has size %u",
+                            registry->topic, size);
+        for (uint32_t i = 0; i < (size + 7) / 8; i++) {
+            uint64_t w = __atomic_load_n(&shm->description.words[i], __ATOMIC_RELAXED);
+            memcpy(out + 8 * i, &w, 8 * (i + 1) <= out_size ? 8 : out_size - 8 * i);
+        }
+        /* Orders the word loads before the second seq load (as a slot's). */
+        zl__fence_acquire();
+        if (zl__load_relaxed(&shm->description.seq) != before)
+            continue;
+        out[size] = '\0';
+        if (strlen(out) != size || zl__description_hash(out) != h)
+            return zl__fail(ZL_ECORRUPT, "the type description of topic %s fails its hash",
+                            registry->topic);
+        *hash = h;
+        return 0;
+    }
+    return zl__fail(ZL_EBUSY, "the type description of topic %s kept changing", registry->topic);
+}
+
+static void fill_endpoint(const zl__registry *r, uint32_t kind, uint32_t slot,
+                          const zl__endpoint_record *record, zl_endpoint_info *e)
+{
+    memset(e, 0, sizeof *e);
+    e->kind = kind == ZL__KIND_PUBLISHER ? ZL_ENDPOINT_PUBLISHER : ZL_ENDPOINT_SUBSCRIPTION;
+    e->id = record->id;
+    e->pid = record->pid;
+    snprintf(e->executable, sizeof e->executable, "%s", record->executable);
+    snprintf(e->context_name, sizeof e->context_name, "%s", record->context_name);
+    e->alive = zl__registry_alive(r, kind, slot);
+    e->depth = record->depth;
+    e->history = record->history;
+    e->max_loans = record->max_loans;
+    e->wants_history = (record->flags & ZL__RECORD_WANTS_HISTORY) != 0;
+    read_counters(r, kind, slot, e);
+    if (kind == ZL__KIND_PUBLISHER)
+        read_pool(r, record, e);
+    else
+        read_queues(r, record, e);
+}
+
+int zl__shm_topic_view_read(zl__mw_topic_view *view, zl_topic_info *info)
+{
+    const zl__registry *r = &view->registry;
+    memset(info, 0, offsetof(zl_topic_info, endpoints));
+    snprintf(info->name, sizeof info->name, "%s", r->topic);
+    info->domain_id = view->domain;
+    info->group = r->group;
+    for (uint32_t kind = ZL__KIND_PUBLISHER; kind <= ZL__KIND_SUBSCRIPTION; kind++) {
+        uint32_t slots = kind == ZL__KIND_PUBLISHER ? ZL__PUB_SLOTS : ZL__SUB_SLOTS;
+        for (uint32_t i = 0; i < slots; i++) {
+            zl__endpoint_record record;
+            if (zl__registry_lookup(r, kind, i, &record) != ZL__SLOT_PRESENT)
+                continue;
+            if (!record_sane(&record))
+                return zl__fail(ZL_ECORRUPT,
+                                "the registry of topic %s has a %s record out of range in slot %u",
+                                r->topic, kind == ZL__KIND_PUBLISHER ? "publisher" : "subscription",
+                                i);
+            if (info->type_name[0] == '\0') {
+                snprintf(info->type_name, sizeof info->type_name, "%s", record.type_name);
+                info->type_size = record.type_size;
+                info->layout_hash = record.layout_hash;
+                info->payload_size = record.payload_size;
+                info->plain = record.plain != 0;
+            }
+            fill_endpoint(r, kind, i, &record, &info->endpoints[info->endpoint_count++]);
+        }
+    }
+    uint64_t hash;
+    int rc = zl__registry_read_description(r, info->description, sizeof info->description, &hash);
+    if (rc != 0 && rc != ZL_EBUSY)
+        return rc;
+    if (rc != 0)
+        info->description[0] = '\0';
+    return 0;
+}
+
+/* The topics of one namespace (prefix "zl.<uid>.<domain>." or
+ * "zl.g<gid>.<domain>."), appended from *count on. */
+static void list_namespace(uint32_t domain, bool group, zl_topic_summary *topics,
+                           size_t capacity, size_t *count)
+{
+    char prefix[64];
+    int n = group ? snprintf(prefix, sizeof prefix, "zl.g%u.%u.", (unsigned)getegid(), domain)
+                  : snprintf(prefix, sizeof prefix, "zl.%u.%u.", (unsigned)geteuid(), domain);
+    size_t prefix_len = n > 0 ? (size_t)n : 0;
+    DIR *dir = opendir(ZL__SHM_DIR);
+    if (dir == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (strncmp(e->d_name, prefix, prefix_len) != 0 || strchr(e->d_name, ':') != NULL ||
+            strlen(e->d_name) > ZL__SHM_NAME_MAX)
+            continue;
+        /* The topic: '/' for every '.' of the rest (topic names have none). */
+        char topic[ZL_TOPIC_NAME_MAX + 1];
+        const char *rest = e->d_name + prefix_len; /* ".camera.image" for /camera/image */
+        size_t len = strlen(rest);
+        if (len >= sizeof topic)
+            continue;
+        for (size_t i = 0; i <= len; i++)
+            topic[i] = rest[i] == '.' ? '/' : rest[i];
+        zl_topic_summary s;
+        memset(&s, 0, sizeof s);
+        memcpy(s.name, topic, len + 1);
+        s.group = group;
+        zl__mw_topic_view view;
+        int rc = view_open_in(&view, domain, topic, group);
+        if (rc == ZL_ECORRUPT) {
+            s.corrupt = true;
+            if (*count < capacity)
+                topics[*count] = s;
+            (*count)++;
+        }
+        if (rc != 0)
+            continue;
+        for (uint32_t kind = ZL__KIND_PUBLISHER; kind <= ZL__KIND_SUBSCRIPTION; kind++) {
+            uint32_t slots = kind == ZL__KIND_PUBLISHER ? ZL__PUB_SLOTS : ZL__SUB_SLOTS;
+            for (uint32_t i = 0; i < slots; i++) {
+                zl__endpoint_record record;
+                if (zl__registry_lookup(&view.registry, kind, i, &record) != ZL__SLOT_PRESENT)
+                    continue;
+                s.corrupt |= !record_sane(&record);
+                if (s.type_name[0] == '\0')
+                    snprintf(s.type_name, sizeof s.type_name, "%s", record.type_name);
+                if (kind == ZL__KIND_PUBLISHER)
+                    s.publishers++;
+                else
+                    s.subscriptions++;
+            }
+        }
+        munmap(view.registry.shm, sizeof *view.registry.shm);
+        close(view.registry.fd);
+        if (*count < capacity)
+            topics[*count] = s;
+        (*count)++;
+    }
+    closedir(dir);
+}
+
+int zl__shm_list_topics(uint32_t domain, zl_topic_summary *topics, size_t capacity,
+                        size_t *count)
+{
+    DIR *dir = opendir(ZL__SHM_DIR);
+    if (dir == NULL)
+        return zl__fail(ZL_ESYSTEM, "cannot read %s: %s", ZL__SHM_DIR, strerror(errno));
+    closedir(dir);
+    *count = 0;
+    list_namespace(domain, false, topics, capacity, count);
+    list_namespace(domain, true, topics, capacity, count);
+    return 0;
+}

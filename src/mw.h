@@ -158,6 +158,16 @@ typedef struct zl__mw_ops {
     /* Whether a subscription still holds or may still take the publication
      * (as of the last refresh). */
     bool (*publisher_memory_in_flight)(zl__mw_publisher *publisher, zl__mw_ticket ticket);
+    /* Takes back returns (as publisher_refresh), then fills what to sleep
+     * on until a message published from `memory` may have completed: the
+     * words of one connection that still holds one (its subscription wakes
+     * it when it returns a message of user memory) and the registry's
+     * generation (a holder left or died). Owner thread. */
+    void (*publisher_memory_waitable)(zl__mw_publisher *publisher, uint32_t memory,
+                                      zl__mw_waitable *waitable);
+    /* Whether a message of `memory` may have completed since the last
+     * refresh (a hint; changes no connection). Owner thread. */
+    bool (*publisher_memory_ready)(zl__mw_publisher *publisher, uint32_t memory);
     /* Brings connections up to date, then fills what to sleep on until a
      * publish would not wait for a lossless subscription. Owner thread. */
     void (*publisher_waitable)(zl__mw_publisher *publisher, zl__mw_waitable *waitable);

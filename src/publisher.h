@@ -19,6 +19,10 @@ typedef struct zl__publisher_parts {
 
 void zl__publisher_parts_get(zl_publisher *publisher, zl__publisher_parts *parts);
 
+/* Counts a user memory registered with the publisher (registered true) or
+ * one destroyed; destroy refuses while any is left. The publisher's thread. */
+void zl__publisher_memory_registered(zl_publisher *publisher, bool registered);
+
 /* Brings the publisher's connections up to date, then fills the futex words
  * to sleep on (and the sleepers count to raise) until a publish would not
  * wait for a lossless subscription. The publisher's thread. */

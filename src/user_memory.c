@@ -4,7 +4,13 @@
  * Each message in flight is one record here (its address, bytes and the
  * transport's ticket); max_in_flight records, a few, searched linearly. A
  * record is freed when the transport says its publication is no longer in
- * flight: before a publish (so a busy range is refused) and on every query.
+ * flight (settle): before a publish (so a busy range is refused), on every
+ * query, and when a wait set arms the memory. Freeing it queues a
+ * completion notice (the message's address) in a ring of max_in_flight
+ * notices, oldest first; zl_user_memory_take_completed() and the
+ * executor's callback consume them. A ring full of notices nobody takes
+ * forgets the oldest (a program that polls zl_user_memory_in_flight never
+ * takes any).
  * All of this is private to the publisher's thread: no atomics. */
 #include <string.h>
 
@@ -14,6 +20,7 @@
 #include "context.h"
 #include "error_detail.h"
 #include "publisher.h"
+#include "user_memory.h"
 
 typedef struct flight {
     const uint8_t *message; /* NULL: free */
@@ -30,7 +37,16 @@ struct zl_user_memory {
     uint32_t memory; /* the transport's name for it */
     uint32_t max_in_flight;
     flight *flights;
+    const void **notices; /* ring of max_in_flight completion notices */
+    uint32_t notice_head; /* the oldest */
+    uint32_t notice_count;
+    uint32_t attachments; /* wait-set entries naming it (destroy refuses) */
 };
+
+static size_t private_bytes(uint32_t max_in_flight)
+{
+    return (sizeof(flight) + sizeof(const void *)) * max_in_flight;
+}
 
 void zl_user_memory_options_init(zl_user_memory_options *options)
 {
@@ -53,13 +69,15 @@ int zl_user_memory_create(zl_publisher *publisher, const zl_user_memory_options 
     if (m == NULL)
         return zl__fail(ZL_ENOMEM, "allocating user memory failed");
     memset(m, 0, sizeof *m);
-    size_t table = sizeof(flight) * options->max_in_flight;
+    /* One block: the flight records, then the notices. */
+    size_t table = private_bytes(options->max_in_flight);
     m->flights = zl__context_allocate(parts.context, table, _Alignof(flight));
     if (m->flights == NULL) {
         zl__context_deallocate(parts.context, m, sizeof *m, _Alignof(zl_user_memory));
         return zl__fail(ZL_ENOMEM, "allocating user memory failed");
     }
     memset(m->flights, 0, table);
+    m->notices = (const void **)(void *)(m->flights + options->max_in_flight);
     m->publisher = publisher;
     m->parts = parts;
     m->base = options->base;
@@ -76,19 +94,50 @@ int zl_user_memory_create(zl_publisher *publisher, const zl_user_memory_options 
         }
         m->shared = true;
     }
+    zl__publisher_memory_registered(publisher, true);
     *memory = m;
     return 0;
 }
 
-/* Frees the records of publications that completed. */
+/* Queues a completion notice for message, forgetting the oldest when the
+ * ring is full. */
+static void notice_push(zl_user_memory *m, const void *message)
+{
+    if (m->notice_count == m->max_in_flight) {
+        m->notice_head = (m->notice_head + 1) % m->max_in_flight;
+        m->notice_count--;
+    }
+    m->notices[(m->notice_head + m->notice_count) % m->max_in_flight] = message;
+    m->notice_count++;
+}
+
+/* Frees the records of publications that completed (as of the transport's
+ * last refresh), queuing their notices in the order they were published. */
+static void collect(zl_user_memory *m)
+{
+    for (;;) {
+        flight *first = NULL;
+        for (uint32_t i = 0; i < m->max_in_flight; i++) {
+            flight *f = &m->flights[i];
+            if (f->message != NULL &&
+                (first == NULL || f->ticket.sequence < first->ticket.sequence) &&
+                !m->parts.mw->publisher_memory_in_flight(m->parts.impl, f->ticket))
+                first = f;
+        }
+        if (first == NULL)
+            return;
+        notice_push(m, first->message);
+        first->message = NULL;
+    }
+}
+
+/* Takes back what subscriptions returned, then collects completions. */
 static void settle(zl_user_memory *m)
 {
+    if (!m->shared)
+        return;
     m->parts.mw->publisher_refresh(m->parts.impl);
-    for (uint32_t i = 0; i < m->max_in_flight; i++) {
-        flight *f = &m->flights[i];
-        if (f->message != NULL && !m->parts.mw->publisher_memory_in_flight(m->parts.impl, f->ticket))
-            f->message = NULL;
-    }
+    collect(m);
 }
 
 int zl_user_memory_destroy(zl_user_memory *memory)
@@ -97,13 +146,18 @@ int zl_user_memory_destroy(zl_user_memory *memory)
     if (memory == NULL)
         return zl__fail(ZL_EINVAL, "memory is NULL");
     zl_user_memory *m = memory;
+    if (m->attachments != 0)
+        return zl__fail(ZL_EBUSY,
+                        "the user memory is attached to %u wait set entries: detach it first",
+                        m->attachments);
     if (m->shared) {
         settle(m);
         int rc = m->parts.mw->publisher_unregister_memory(m->parts.impl, m->memory);
         if (rc != 0)
             return rc;
     }
-    zl__context_deallocate(m->parts.context, m->flights, sizeof(flight) * m->max_in_flight,
+    zl__publisher_memory_registered(m->publisher, false);
+    zl__context_deallocate(m->parts.context, m->flights, private_bytes(m->max_in_flight),
                            _Alignof(flight));
     zl__context_deallocate(m->parts.context, m, sizeof *m, _Alignof(zl_user_memory));
     return 0;
@@ -149,8 +203,12 @@ int zl_user_memory_publish(zl_user_memory *memory, const void *message, size_t c
     int rc = check_message(m, at, count, &bytes);
     if (rc != 0)
         return rc;
-    if (!m->shared)
-        return zl_publisher_publish_sized(m->publisher, message, count); /* one copy */
+    if (!m->shared) {
+        rc = zl_publisher_publish_sized(m->publisher, message, count); /* one copy */
+        if (rc == 0)
+            notice_push(m, message); /* complete at once */
+        return rc;
+    }
     settle(m);
     flight *slot = NULL;
     for (uint32_t i = 0; i < m->max_in_flight; i++) {
@@ -201,4 +259,50 @@ uint32_t zl_user_memory_in_flight_count(zl_user_memory *memory)
     for (uint32_t i = 0; i < memory->max_in_flight; i++)
         n += memory->flights[i].message != NULL;
     return n;
+}
+
+int zl_user_memory_take_completed(zl_user_memory *memory, const void **message)
+{
+    zl__clear_detail();
+    if (memory == NULL || message == NULL)
+        return zl__fail(ZL_EINVAL, "memory and message must not be NULL");
+    if (memory->notice_count == 0)
+        settle(memory);
+    if (memory->notice_count == 0)
+        return ZL_ENODATA;
+    *message = memory->notices[memory->notice_head];
+    memory->notice_head = (memory->notice_head + 1) % memory->max_in_flight;
+    memory->notice_count--;
+    return 0;
+}
+
+void zl__user_memory_waitable(zl_user_memory *memory, zl__mw_waitable *waitable)
+{
+    if (!memory->shared) {
+        /* Notices of plain memory are queued at publish: nothing to wait on. */
+        waitable->count = 0;
+        waitable->sleepers = NULL;
+        waitable->sleepers_is_flag = false;
+        return;
+    }
+    memory->parts.mw->publisher_memory_waitable(memory->parts.impl, memory->memory, waitable);
+    collect(memory);
+}
+
+bool zl__user_memory_ready(zl_user_memory *memory)
+{
+    return memory->notice_count != 0 ||
+           (memory->shared &&
+            memory->parts.mw->publisher_memory_ready(memory->parts.impl, memory->memory));
+}
+
+void zl__user_memory_attached(zl_user_memory *memory, bool attached)
+{
+    memory->attachments += attached ? 1u : (uint32_t)-1;
+}
+
+uint32_t zl__user_memory_notices(zl_user_memory *memory)
+{
+    settle(memory);
+    return memory->notice_count;
 }

@@ -14,6 +14,9 @@
  *   fill(frame);                          // frame lies in [base, base + length)
  *   zl_user_memory_publish(memory, frame, 0);
  *   ...
+ *   // one of: a completion notice (zl_user_memory_take_completed), which a
+ *   // wait set (zl_waitset_attach_user_memory) or an executor
+ *   // (zl_executor_add_user_memory, a callback) waits for; or a poll:
  *   zl_user_memory_in_flight(memory, frame, &busy);  // false: reuse frame
  *
  * Memory that other processes can map is a memfd sealed against shrinking
@@ -30,9 +33,14 @@
  * may be reading them. A message completes when every subscription that
  * received it has returned it, or dropped it (keep-last), or left, or died
  * (then within the liveness period of the reclaim of its other loans).
+ * Each completion queues a notice (the message's address); the memory keeps
+ * up to max_in_flight notices not yet taken and forgets the oldest beyond
+ * (a program that only polls zl_user_memory_in_flight need not take them).
+ * Plain memory's messages complete when published.
  *
  * Threads: the same rules as the publisher the memory belongs to (one
- * thread at a time for the publisher and its memories together).
+ * thread at a time for the publisher and its memories together); a wait
+ * set or executor the memory is attached to waits on that thread too.
  */
 #ifndef ZLOAN_USER_MEMORY_H
 #define ZLOAN_USER_MEMORY_H
@@ -78,7 +86,8 @@ ZL_API void zl_user_memory_options_init(zl_user_memory_options *options);
 
 /** Registers memory with a publisher.
  * @retval 0 *memory holds the registration; the caller owns it and destroys
- *         it (zl_user_memory_destroy) before the publisher.
+ *         it (zl_user_memory_destroy) before the publisher (whose destroy
+ *         refuses with ZL_EBUSY until then).
  * @retval ZL_EINVAL an argument is NULL or out of range, the offset is not
  *         page-aligned, the range is not in the file, or the memfd is not
  *         sealed against shrinking (the detail says which).
@@ -90,10 +99,12 @@ ZL_API void zl_user_memory_options_init(zl_user_memory_options *options);
 ZL_API int zl_user_memory_create(zl_publisher *publisher, const zl_user_memory_options *options,
                           zl_user_memory **memory);
 
-/** Unregisters the memory.
+/** Unregisters the memory. Notices not taken are dropped.
  * @retval 0 done; the caller may unmap and close it.
  * @retval ZL_EINVAL memory is NULL.
- * @retval ZL_EBUSY a message from it is still in flight (nothing changed). */
+ * @retval ZL_EBUSY a message from it is still in flight, or it is attached
+ *         to a wait set or an executor (detach it, destroy the executor);
+ *         nothing changed. */
 ZL_API int zl_user_memory_destroy(zl_user_memory *memory);
 
 /** true when messages from the memory reach subscriptions without a copy. */
@@ -109,6 +120,8 @@ ZL_API bool zl_user_memory_is_shared(const zl_user_memory *memory);
  *         memory, is misaligned, or count is out of range.
  * @retval ZL_EBUSY the message overlaps one still in flight, or
  *         max_in_flight messages are in flight (nothing was published).
+ * @retval ZL_ETIMEOUT a lossless subscription had no room for the
+ *         publisher's max_blocking_time_ns (nothing was published).
  * @retval ZL_EEXHAUSTED, ZL_ENOSHM (plain memory) no chunk to copy into. */
 ZL_API int zl_user_memory_publish(zl_user_memory *memory, const void *message, size_t count);
 
@@ -121,6 +134,15 @@ ZL_API int zl_user_memory_in_flight(zl_user_memory *memory, const void *message,
 
 /** Messages from the memory in flight now (after taking back returns). */
 ZL_API uint32_t zl_user_memory_in_flight_count(zl_user_memory *memory);
+
+/** Takes the oldest completion notice: *message is the address a message
+ * was published from, which has completed since (the caller may change its
+ * bytes and publish it again). Takes back what subscriptions returned first
+ * when no notice is queued (no system call in the steady state).
+ * @retval 0 *message set.
+ * @retval ZL_ENODATA no message completed that was not taken already.
+ * @retval ZL_EINVAL an argument is NULL. */
+ZL_API int zl_user_memory_take_completed(zl_user_memory *memory, const void **message);
 
 #ifdef __cplusplus
 }

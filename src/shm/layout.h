@@ -106,7 +106,14 @@ typedef struct zl__slot {
  * writer at a time: the slot's endpoint (`returned` of a subscription: the
  * holder of its return token). Reset by the endpoint that claims the slot,
  * before its record appears; `id` says whose they are. Nobody but tools
- * reads them, and tools treat them as hints (never as indices). */
+ * reads them, and tools treat them as hints (never as indices), except the
+ * completion pair, a wake-up channel (docs/user_memory.md): a publisher's
+ * thread that waits for messages of its user memory to complete raises
+ * completion_sleeping (its only writer that raises it) and sleeps on
+ * completion_wake; a subscription that returns a chunk of user memory
+ * through connection i looks at publisher slot i's flag and, when raised,
+ * takes it down and bumps and wakes the word (notify.h zl__notify_room).
+ * A value written there only causes or misses a wake-up. */
 typedef struct zl__endpoint_counters {
     zl__atomic_u64 id;
     zl__atomic_u64 messages;   /* publisher: published; subscription: taken */
@@ -123,6 +130,8 @@ typedef struct zl__endpoint_counters {
     zl__atomic_u32 chunks_free;     /* publisher: after its last loan or publish */
     zl__atomic_u32 chunks_free_min; /* publisher: the lowest chunks_free ever */
     zl__atomic_u32 reserved;
+    zl__atomic_u32 completion_wake;     /* publisher with user memory: see above */
+    zl__atomic_u32 completion_sleeping;
 } __attribute__((aligned(ZL__CACHE_LINE))) zl__endpoint_counters;
 
 typedef struct zl__registry_shm {

@@ -68,6 +68,18 @@
  *   P9. Growth reserves a whole segment (fallocate) before any chunk of it
  *       is lent: running out of memory is ZL_ENOSHM from the loan that
  *       needed the segment, never a SIGBUS.
+ *   M1. User memory (user_segment.h): a user segment's chunk is a message
+ *       published from the user's memory; it completes when its refs fall
+ *       to 0 (P1: every connection that held it returned it, had it
+ *       reclaimed, left or died; never kept as history). A thread of ours
+ *       that waits for a completion raises completion_sleeping beside our
+ *       registry slot (after reading completion_wake), fences, and looks at
+ *       the return rings of the connections that hold chunks of the memory
+ *       and at the registry's generation before it sleeps on both words; a
+ *       subscription pushes the return of a user chunk, fences and looks at
+ *       the flag (subscription.c S8), a departure or death bumps the
+ *       generation. The store-buffer pair of notify.h, roles swapped (as
+ *       P6): either we see the return, or it sees the flag and wakes us.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -1266,6 +1278,53 @@ bool zl__shm_publisher_memory_in_flight(zl__mw_publisher *pub, zl__mw_ticket tic
         return false;
     uint32_t chunk = zl__entry_chunk(ticket.handle);
     return seg->refs[chunk] != 0 && seg->published[chunk] == ticket.sequence;
+}
+
+/* Whether connection j holds (outstanding bit, P2) a chunk of seg: queued,
+ * taken or on its way back. */
+static bool connection_holds(segment *seg, uint32_t j)
+{
+    const uint64_t *bits = outstanding_of(seg, j);
+    for (uint32_t w = 0; w < seg->bitmap_words; w++)
+        if (bits[w] != 0)
+            return true;
+    return false;
+}
+
+/* M1 (see the top of the file): the words of the completion pair beside
+ * our registry slot, and the generation (a holder that leaves or dies). */
+void zl__shm_publisher_memory_waitable(zl__mw_publisher *pub, uint32_t memory,
+                                       zl__mw_waitable *waitable)
+{
+    (void)memory;
+    update(pub, false);
+    drain_returns(pub);
+    waitable->count = 0;
+    waitable->words[waitable->count++] = &pub->counters->completion_wake;
+    waitable->words[waitable->count++] = &pub->registry.shm->generation;
+    /* Only our thread raises the flag (wait sets, set_sleeping). */
+    waitable->sleepers = &pub->counters->completion_sleeping;
+    waitable->sleepers_is_flag = true;
+}
+
+/* M1: after the waiter's flag store and fence, a return already pushed by
+ * a holder (whose fence then missed the flag) shows here. */
+bool zl__shm_publisher_memory_ready(zl__mw_publisher *pub, uint32_t memory)
+{
+    /* A peer came, left or died: say "ready" and let the refresh find out. */
+    if (zl__registry_generation(&pub->registry) != pub->seen_generation)
+        return true;
+    segment *seg = user_segment(pub, memory);
+    if (seg == NULL)
+        return false;
+    uint32_t mask = pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        if (connection_holds(seg, j) && returns_waiting(&pub->connections[j]))
+            return true;
+    }
+    return false;
 }
 
 int zl__shm_publisher_update_connections(zl__mw_publisher *pub)

@@ -37,6 +37,11 @@
  *       that set it before we moved is woken (the first waker takes the flag
  *       down); one that sets it after sees what we moved. Keep-last
  *       subscriptions skip this (nobody waits).
+ *   S8. Every return of a chunk of user memory pushed on connection j is
+ *       followed by a seq_cst fence and a look at publisher slot j's
+ *       completion_sleeping flag in the registry (layout.h): the same
+ *       protocol as S6, for a publisher's thread that waits until a message
+ *       of its user memory completes (publisher.c M1).
  *   S7. Segments are mapped when the pool's segments_seq changes, which we
  *       check (acquire) after reading an entry and before using it: the
  *       publisher entered the segment in its table before it delivered any
@@ -184,6 +189,19 @@ static inline void wake_publisher(const zl__mw_subscription *sub, zl__connection
      * with the roles swapped. */
     zl__fence_seq_cst();
     zl__notify_room(&c->publisher_wake, &c->publisher_sleeping);
+}
+
+/* S8: we pushed the return of a chunk of user memory on connection j:
+ * wake publisher slot j's thread if it waits for a completion. */
+static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
+{
+    zl__endpoint_counters *counters = zl__registry_counters(&sub->registry, ZL__KIND_PUBLISHER, j);
+    /* Orders our return tail store before the load of the flag, against
+     * the publisher's flag store, fence, look at our return tail
+     * (zl__shm_publisher_memory_ready): the store-buffer pair of notify.h
+     * with the roles swapped, as in S6. */
+    zl__fence_seq_cst();
+    zl__notify_room(&counters->completion_wake, &counters->completion_sleeping);
 }
 
 /* Counts a peer error: a publisher wrote a value we could not use (I3).
@@ -366,8 +384,11 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
                 continue; /* the publisher drains soon (P4); retried later */
             if (rc != 0)
                 peer_error(sub, h->publisher_id, "moved its return ring's head out of range");
-            else
+            else {
                 wake_publisher(sub, c->shm);
+                if (h->segment != NULL && h->segment->user)
+                    wake_completion(sub, h->connection);
+            }
         }
         segment_release(sub, h->segment);
         h->segment = NULL;
@@ -578,8 +599,10 @@ static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
     token_acquire_spinning(sub);
     if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, entry) != 0)
         peer_error(sub, c->publisher_id, "moved its return ring's head out of range");
-    else
+    else {
         wake_publisher(sub, c->shm);
+        wake_completion(sub, (uint32_t)(c - sub->connections)); /* rare: maybe user memory */
+    }
     token_release(sub);
 }
 

@@ -21,6 +21,9 @@ int zl__shm_publisher_publish_memory(zl__mw_publisher *pub, uint32_t memory, uin
                                      size_t size, zl__mw_ticket *ticket);
 void zl__shm_publisher_refresh(zl__mw_publisher *pub);
 bool zl__shm_publisher_memory_in_flight(zl__mw_publisher *pub, zl__mw_ticket ticket);
+void zl__shm_publisher_memory_waitable(zl__mw_publisher *pub, uint32_t memory,
+                                       zl__mw_waitable *waitable);
+bool zl__shm_publisher_memory_ready(zl__mw_publisher *pub, uint32_t memory);
 void zl__shm_publisher_waitable(zl__mw_publisher *pub, zl__mw_waitable *waitable);
 bool zl__shm_publisher_ready(zl__mw_publisher *pub);
 

@@ -3,7 +3,8 @@
  * checks that its pointer lies in a read-only mapping of the memfd and
  * reads the bytes); it stays in flight while either holds it: after one
  * returns it, and until the other is killed with SIGKILL while holding it,
- * after which the publisher's reclaim completes it. */
+ * after which the publisher's reclaim completes it and a wait set waiting
+ * for that completion wakes. */
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -116,16 +117,29 @@ int main(void)
     CHECK(in_flight(memory, &frames[2]));
     CHECK_RC(zl_user_memory_publish(memory, &frames[2], 0), ZL_EBUSY);
 
-    /* The other dies holding it: the reclaim completes it. */
+    /* The other dies holding it: the reclaim completes it, and a wait set
+     * waiting for the completion wakes (the liveness monitor's generation
+     * bump), long before its timeout. */
+    zl_waitset *ws;
+    CHECK_OK(zl_waitset_create(context, 1, &ws));
+    CHECK_OK(zl_waitset_attach_user_memory(ws, memory, NULL));
+    const void *done = NULL;
+    CHECK_RC(zl_user_memory_take_completed(memory, &done), ZL_ENODATA);
     CHECK_EQ(kill(holder, SIGKILL), 0);
     CHECK_EQ(waitpid(holder, NULL, 0), holder);
     int64_t killed = test_now_ns();
-    while (in_flight(memory, &frames[2]) && test_now_ns() - killed < 20LL * 1000000000)
-        test_sleep_ms(1);
+    int64_t deadline = killed + 20LL * 1000000000;
+    while (zl_user_memory_take_completed(memory, &done) == ZL_ENODATA) {
+        CHECK(test_now_ns() < deadline);
+        CHECK_OK(zl_waitset_wait(ws, deadline - test_now_ns(), NULL));
+        CHECK(test_now_ns() < deadline); /* woken, not timed out */
+    }
+    CHECK(done == &frames[2]);
     CHECK(!in_flight(memory, &frames[2]));
-    printf("completion %.1f ms after SIGKILL of the last holder\n",
+    printf("completion seen by a wait set %.1f ms after SIGKILL of the last holder\n",
            (double)(test_now_ns() - killed) / 1e6);
     CHECK_OK(zl_user_memory_publish(memory, &frames[2], 0)); /* reusable */
+    CHECK_OK(zl_waitset_destroy(ws));
 
     CHECK_OK(zl_user_memory_destroy(memory));
     CHECK_OK(zl_publisher_destroy(pub));

@@ -255,13 +255,15 @@ static void pool_release(zl__mw_subscription *sub, pool_view *view)
 }
 
 /* The payload a header describes lies in its chunk, or for a user segment
- * in the user's mapping (I3). */
-static bool payload_fits(const segment_view *segment, const zl__chunk_header *header)
+ * in the user's mapping (page-aligned), aligned for the type (I3). */
+static bool payload_fits(const zl__mw_subscription *sub, const segment_view *segment,
+                         const zl__chunk_header *header)
 {
     if (!segment->user)
         return header->payload_size <= segment->geometry.payload_capacity;
     return header->user_offset <= segment->user_map.size &&
-           header->payload_size <= segment->user_map.size - header->user_offset;
+           header->payload_size <= segment->user_map.size - header->user_offset &&
+           header->user_offset % sub->payload_alignment == 0;
 }
 
 /* A user segment's header names the user's file: map it read-only (every
@@ -721,7 +723,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             header.segment_slot != zl__entry_slot(entry) ||
             header.segment_serial != geometry->serial ||
             header.payload_size > c->pool->geometry.payload_max ||
-            !payload_fits(segment, &header)) {
+            !payload_fits(sub, segment, &header)) {
             peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
             drop_entry(sub, c, entry);
             continue;

@@ -1,7 +1,8 @@
 /* White-box (reads src/shm/layout.h): hostile values in the shared
  * bookkeeping user memory adds (issue 13). A process of the same user
  * rewrites a user segment's header (the file it names: inode, pid, range)
- * or a user chunk header's offset (past the memory); the subscription
+ * or a user chunk header's offset (past the memory, or misaligned for the
+ * type); the subscription
  * refuses to map or to hand out the payload, counts a peer error, and never
  * faults or reads outside the memory. */
 #include "harness.h"
@@ -30,6 +31,16 @@ static void bad_offset(zl__segment_shm *head, hostile_map *map)
 {
     (void)map;
     head->user_offset = 4096; /* the range then runs past the file's end */
+}
+/* Applied after publishing: every chunk header points inside the memory,
+ * one byte off the type's alignment (4). */
+static void misaligned_chunk_offset(zl__segment_shm *head, hostile_map *map)
+{
+    for (uint32_t c = 0; c < head->chunk_count; c++) {
+        zl__chunk_header *h = (zl__chunk_header *)(void *)((char *)map->base + head->chunk_offset +
+                                                           head->chunk_stride * c);
+        h->user_offset = 1;
+    }
 }
 /* Applied after publishing: every chunk header points past the memory. */
 static void bad_chunk_offset(zl__segment_shm *head, hostile_map *map)
@@ -100,6 +111,7 @@ int main(void)
     run(context, "hostile_length", bad_length, false);
     run(context, "hostile_offset", bad_offset, false);
     run(context, "hostile_chunk_offset", bad_chunk_offset, true);
+    run(context, "hostile_chunk_alignment", misaligned_chunk_offset, true);
     CHECK_OK(zl_context_destroy(context));
     return 0;
 }

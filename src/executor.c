@@ -12,9 +12,10 @@
 #include "error_detail.h"
 #include "futex.h"
 #include "subscription.h"
+#include "user_memory.h"
 #include "waitset.h"
 
-enum { HANDLE_SUBSCRIPTION = 1, HANDLE_TIMER, HANDLE_GUARD };
+enum { HANDLE_SUBSCRIPTION = 1, HANDLE_TIMER, HANDLE_GUARD, HANDLE_USER_MEMORY };
 
 typedef struct handle {
     int kind;
@@ -36,6 +37,10 @@ typedef struct handle {
             zl_guard_condition *guard;
             zl_guard_condition_callback callback;
         } g;
+        struct {
+            zl_user_memory *memory;
+            zl_user_memory_callback callback;
+        } m;
     } u;
 } handle;
 
@@ -244,6 +249,25 @@ int zl_executor_add_guard_condition(zl_executor *executor, zl_guard_condition *g
     return 0;
 }
 
+int zl_executor_add_user_memory(zl_executor *executor, zl_user_memory *memory,
+                                zl_user_memory_callback callback, void *arg)
+{
+    zl__clear_detail();
+    if (executor == NULL || memory == NULL || callback == NULL)
+        return zl__fail(ZL_EINVAL, "executor, memory and callback must not be NULL");
+    handle *h = next_handle(executor);
+    if (h == NULL)
+        return ZL_ELIMIT;
+    size_t index;
+    int rc = zl_waitset_attach_user_memory(executor->waitset, memory, &index);
+    if (rc != 0)
+        return rc;
+    h = append(executor, HANDLE_USER_MEMORY, index, arg);
+    h->u.m.memory = memory;
+    h->u.m.callback = callback;
+    return 0;
+}
+
 int zl_executor_set_trigger(zl_executor *executor, zl_trigger trigger, size_t handle_index,
                             zl_trigger_function function, void *arg)
 {
@@ -340,6 +364,16 @@ static void execute(zl_executor *x, bool drain)
             if (zl_timer_take(h->u.t.timer, &expirations) == 0) {
                 x->in_callback = true;
                 h->u.t.callback(h->u.t.timer, expirations, h->arg);
+                x->in_callback = false;
+            }
+        } else if (h->kind == HANDLE_USER_MEMORY) {
+            /* The notices waiting now: a callback that publishes plain
+             * memory queues the next one at once, for the next round. */
+            const void *message;
+            uint32_t n = zl__user_memory_notices(h->u.m.memory);
+            while (n-- > 0 && zl_user_memory_take_completed(h->u.m.memory, &message) == 0) {
+                x->in_callback = true;
+                h->u.m.callback(h->u.m.memory, message, h->arg);
                 x->in_callback = false;
             }
         } else {

@@ -91,6 +91,13 @@ typedef struct zl__mw_publisher_config {
  * loan record, so the transport finds the chunk without a search. */
 typedef uint32_t zl__mw_loan_handle;
 
+/* One publication from user memory, as the transport names it: the chunk
+ * that carries it and its sequence (the chunk is reused later). */
+typedef struct zl__mw_ticket {
+    uint32_t handle;
+    uint64_t sequence;
+} zl__mw_ticket;
+
 typedef struct zl__mw_subscription_config {
     zl__mw_endpoint_config endpoint;
     uint32_t depth;
@@ -183,6 +190,35 @@ typedef struct zl__mw_ops {
     int (*publisher_update_connections)(zl__mw_publisher *publisher);
     void (*publisher_stats)(const zl__mw_publisher *publisher, zl_publisher_stats *stats);
     uint64_t (*publisher_id)(const zl__mw_publisher *publisher);
+    /* User memory (docs/user_memory.md); NULL when the transport cannot
+     * share it (the client library then copies). Registers length bytes at
+     * offset of fd, for at most `buffers` messages in flight at once:
+     * *memory names it. ZL_EINVAL (bad range, unsealed memfd), ZL_ENOTSUP
+     * (an fd that cannot be sealed), ZL_ENOSHM, ZL_ENOMEM. The transport
+     * never writes the memory. */
+    int (*publisher_register_memory)(zl__mw_publisher *publisher, int fd, uint64_t offset,
+                                     uint64_t length, uint32_t buffers, uint32_t *memory);
+    /* ZL_EBUSY while a message from it is in flight. */
+    int (*publisher_unregister_memory)(zl__mw_publisher *publisher, uint32_t memory);
+    /* Publishes size bytes at offset of the registered memory, without a
+     * copy. ZL_EBUSY when `buffers` messages are in flight already. */
+    int (*publisher_publish_memory)(zl__mw_publisher *publisher, uint32_t memory,
+                                    uint64_t offset, size_t size, zl__mw_ticket *ticket);
+    /* Takes back what subscriptions returned (and what dead ones held). */
+    void (*publisher_refresh)(zl__mw_publisher *publisher);
+    /* Whether a subscription still holds or may still take the publication
+     * (as of the last refresh). */
+    bool (*publisher_memory_in_flight)(zl__mw_publisher *publisher, zl__mw_ticket ticket);
+    /* Takes back returns (as publisher_refresh), then fills what to sleep
+     * on until a message published from `memory` may have completed: the
+     * words of one connection that still holds one (its subscription wakes
+     * it when it returns a message of user memory) and the registry's
+     * generation (a holder left or died). Owner thread. */
+    void (*publisher_memory_waitable)(zl__mw_publisher *publisher, uint32_t memory,
+                                      zl__mw_waitable *waitable);
+    /* Whether a message of `memory` may have completed since the last
+     * refresh (a hint; changes no connection). Owner thread. */
+    bool (*publisher_memory_ready)(zl__mw_publisher *publisher, uint32_t memory);
     /* Brings connections up to date, then fills what to sleep on until a
      * publish would not wait for a lossless subscription. Owner thread. */
     void (*publisher_waitable)(zl__mw_publisher *publisher, zl__mw_waitable *waitable);

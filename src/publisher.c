@@ -39,6 +39,7 @@ struct zl_publisher {
     uint32_t loans_held; /* records in use */
     loan_record *loans;  /* max_loans records */
     zl__atomic_u32 attachments; /* wait-set entries naming it (destroy refuses) */
+    uint32_t memories;          /* user memories registered (destroy refuses) */
 };
 
 void zl_publisher_options_init(zl_publisher_options *options)
@@ -151,6 +152,10 @@ int zl_publisher_destroy(zl_publisher *publisher)
         return zl__fail(ZL_EBUSY,
                         "the publisher is attached to %u wait set entries: detach it first",
                         attachments);
+    if (publisher->memories != 0)
+        return zl__fail(ZL_EBUSY,
+                        "%u user memories are registered with the publisher: destroy them first",
+                        publisher->memories);
     zl_context *context = publisher->context;
     for (uint32_t i = 0; i < publisher->max_loans; i++)
         if (publisher->loans[i].pointer != NULL && publisher->loans[i].from_allocator)
@@ -397,6 +402,20 @@ int zl_publisher_get_stats(zl_publisher *publisher, zl_publisher_stats *stats)
 uint64_t zl_publisher_id(const zl_publisher *publisher)
 {
     return publisher == NULL ? 0 : publisher->mw->publisher_id(publisher->impl);
+}
+
+void zl__publisher_parts_get(zl_publisher *publisher, zl__publisher_parts *parts)
+{
+    parts->context = publisher->context;
+    parts->mw = publisher->mw;
+    parts->impl = publisher->impl;
+    parts->type = &publisher->type;
+    parts->can_loan = publisher->can_loan;
+}
+
+void zl__publisher_memory_registered(zl_publisher *publisher, bool registered)
+{
+    publisher->memories += registered ? 1u : (uint32_t)-1;
 }
 
 void zl__publisher_waitable(zl_publisher *publisher, zl__mw_waitable *waitable)

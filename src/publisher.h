@@ -1,4 +1,5 @@
-/* Internal: what wait sets need from a publisher. */
+/* Internal: what wait sets and user memory (user_memory.c) need from a
+ * publisher. */
 #ifndef ZL_PUBLISHER_INTERNAL_H
 #define ZL_PUBLISHER_INTERNAL_H
 
@@ -7,6 +8,20 @@
 #include "zloan/publisher.h"
 
 #include "mw.h"
+
+typedef struct zl__publisher_parts {
+    zl_context *context;
+    const zl__mw_ops *mw;
+    zl__mw_publisher *impl;
+    const zl_type *type;
+    bool can_loan; /* the transport lends (zero copy) */
+} zl__publisher_parts;
+
+void zl__publisher_parts_get(zl_publisher *publisher, zl__publisher_parts *parts);
+
+/* Counts a user memory registered with the publisher (registered true) or
+ * one destroyed; destroy refuses while any is left. The publisher's thread. */
+void zl__publisher_memory_registered(zl_publisher *publisher, bool registered);
 
 /* Brings the publisher's connections up to date, then fills the futex words
  * to sleep on (and the sleepers count to raise) until a publish would not

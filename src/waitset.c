@@ -11,6 +11,14 @@
  *                 then the same as a subscription, with the words of the
  *                 lossless connection that has no room (publisher.c P6),
  *                 whose subscription wakes it when it takes or returns.
+ *   user memory:  (a message published from it completed) its publisher's
+ *                 returns are taken back and completions noted, then the
+ *                 same as a publisher, with the completion pair beside the
+ *                 publisher's registry slot (publisher.c M1), which a
+ *                 subscription that returns a chunk of user memory wakes.
+ *                 Armed before publishers: bringing a publisher's
+ *                 connections up to date may unmap a connection, so the
+ *                 words of a publisher entry are chosen last.
  *   subscription that needs a loan (the executor's loan delivery) while the
  *                 user holds every loan: not its queue but its loan count,
  *                 with a waiter bit set in the count by compare-and-swap; a
@@ -55,9 +63,17 @@
 #include "futex.h"
 #include "publisher.h"
 #include "subscription.h"
+#include "user_memory.h"
 #include "waitset.h"
 
-enum { ENTRY_FREE = 0, ENTRY_SUBSCRIPTION, ENTRY_GUARD, ENTRY_TIMER, ENTRY_PUBLISHER };
+enum {
+    ENTRY_FREE = 0,
+    ENTRY_SUBSCRIPTION,
+    ENTRY_GUARD,
+    ENTRY_TIMER,
+    ENTRY_PUBLISHER,
+    ENTRY_USER_MEMORY
+};
 
 typedef struct entry {
     int kind;
@@ -74,6 +90,7 @@ typedef struct entry {
         zl_guard_condition *guard;
         zl_timer *timer;
         zl_publisher *publisher;
+        zl_user_memory *memory;
     } u;
     zl__mw_waitable waitable;
 } entry;
@@ -133,6 +150,8 @@ int zl_waitset_detach(zl_waitset *waitset, size_t index)
         zl__subscription_attached(e->u.subscription, false);
     else if (e->kind == ENTRY_PUBLISHER)
         zl__publisher_attached(e->u.publisher, false);
+    else if (e->kind == ENTRY_USER_MEMORY)
+        zl__user_memory_attached(e->u.memory, false);
     else if (e->kind == ENTRY_GUARD)
         e->u.guard->attached = false;
     else if (e->kind == ENTRY_TIMER)
@@ -184,6 +203,10 @@ static int attach(zl_waitset *waitset, int kind, void *object, size_t *index)
         e->u.publisher = object; /* its words are chosen at each wait */
         zl__publisher_attached(object, true);
         break;
+    case ENTRY_USER_MEMORY:
+        e->u.memory = object; /* its words are chosen at each wait */
+        zl__user_memory_attached(object, true);
+        break;
     case ENTRY_GUARD:
         if (((zl_guard_condition *)object)->attached)
             return zl__fail(ZL_EBUSY, "the guard condition is attached to another wait set");
@@ -215,6 +238,11 @@ int zl_waitset_attach_publisher(zl_waitset *waitset, zl_publisher *publisher, si
     return attach(waitset, ENTRY_PUBLISHER, publisher, index);
 }
 
+int zl_waitset_attach_user_memory(zl_waitset *waitset, zl_user_memory *memory, size_t *index)
+{
+    return attach(waitset, ENTRY_USER_MEMORY, memory, index);
+}
+
 int zl_waitset_attach_guard_condition(zl_waitset *waitset, zl_guard_condition *guard,
                                       size_t *index)
 {
@@ -233,7 +261,8 @@ bool zl_waitset_ready(const zl_waitset *waitset, size_t index)
 
 static bool has_words(const entry *e)
 {
-    return e->kind == ENTRY_SUBSCRIPTION || e->kind == ENTRY_PUBLISHER;
+    return e->kind == ENTRY_SUBSCRIPTION || e->kind == ENTRY_PUBLISHER ||
+           e->kind == ENTRY_USER_MEMORY;
 }
 
 /* Raises or lowers the sleepers counters of the armed subscriptions and
@@ -333,6 +362,11 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
         return zl__fail(ZL_EINVAL, "the wait set has no entry");
     int64_t deadline = timeout_ns < 0 ? INT64_MAX : zl__monotonic_ns() + timeout_ns;
     for (;;) {
+        /* User memory first (see the top of the file). */
+        for (size_t i = 0; i < waitset->capacity; i++)
+            if (waitset->entries[i].kind == ENTRY_USER_MEMORY && !(assume_ready && assume_ready[i]))
+                zl__user_memory_waitable(waitset->entries[i].u.memory,
+                                         &waitset->entries[i].waitable);
         /* A publisher's words depend on which connection is full: chosen
          * now, before anything is armed (choosing may drop a connection,
          * unmapping its words). */
@@ -359,8 +393,8 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
                     waitset->polls[fds++] = (struct pollfd){.fd = e->waitable.fd, .events = POLLIN};
                 for (uint32_t k = 0; k < e->waitable.count; k++)
                     /* Acquire pairs with the publisher's (for a publisher
-                     * entry: the subscription's) release increment
-                     * (notify.h) or the registry's (new peers). */
+                     * or user memory entry: the subscription's) release
+                     * increment (notify.h) or the registry's (new peers). */
                     zl__futex_waiter_set(&waitset->waiters[n++], e->waitable.words[k],
                                          zl__load_acquire(e->waitable.words[k]), 1);
             } else if (e->kind == ENTRY_GUARD) {
@@ -393,6 +427,8 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
                 e->ready = zl__subscription_ready(e->u.subscription);
             } else if (e->kind == ENTRY_PUBLISHER) {
                 e->ready = zl__publisher_ready(e->u.publisher);
+            } else if (e->kind == ENTRY_USER_MEMORY) {
+                e->ready = zl__user_memory_ready(e->u.memory);
             } else if (e->kind == ENTRY_GUARD) {
                 e->ready = zl_guard_condition_take(e->u.guard);
             } else {

@@ -1,7 +1,8 @@
 /** @file
- * zloan — the executor: runs callbacks for ready subscriptions, timers and
- * guard conditions, on the thread that spins it, in the order the handles
- * were added.
+ * zloan — the executor: runs callbacks for ready subscriptions, timers,
+ * guard conditions and user memory (a message published from it
+ * completed), on the thread that spins it, in the order the handles were
+ * added.
  *
  * Memory strategy, chosen per subscription (the delivery mode):
  *   ZL_DELIVERY_LOAN  the callback receives a read-only loan and its info;
@@ -41,6 +42,7 @@
 #include "zloan/guard_condition.h"
 #include "zloan/subscription.h"
 #include "zloan/timer.h"
+#include "zloan/user_memory.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -76,6 +78,10 @@ typedef void (*zl_subscription_callback)(const void *message, const zl_message_i
 typedef void (*zl_timer_callback)(zl_timer *timer, uint64_t expirations, void *arg);
 /** Called when a guard condition was raised, with the arg given when it was added. */
 typedef void (*zl_guard_condition_callback)(zl_guard_condition *guard, void *arg);
+/** Called once per message published from user memory that completed, with
+ * the address it was published from (its bytes may now change) and the arg
+ * given when the memory was added. */
+typedef void (*zl_user_memory_callback)(zl_user_memory *memory, const void *message, void *arg);
 
 /** An executor for up to capacity handles (1..ZL_WAITSET_CAPACITY_MAX - 1).
  * @retval 0 *executor holds it. @retval ZL_EINVAL NULL or bad capacity.
@@ -103,6 +109,15 @@ ZL_API int zl_executor_add_timer(zl_executor *executor, zl_timer *timer, zl_time
  * for zl_executor_add_subscription(). */
 ZL_API int zl_executor_add_guard_condition(zl_executor *executor, zl_guard_condition *guard,
                                     zl_guard_condition_callback callback, void *arg);
+
+/** Adds user memory; callback runs on the executor's thread for each
+ * completion notice (zl_user_memory_take_completed), all of those waiting
+ * at each round the memory is ready. The executor's thread must be the one
+ * using the memory's publisher (a camera loop publishes from a timer or
+ * subscription callback). The memory cannot be destroyed (ZL_EBUSY) while
+ * the executor exists. Return codes as for zl_executor_add_subscription(). */
+ZL_API int zl_executor_add_user_memory(zl_executor *executor, zl_user_memory *memory,
+                                       zl_user_memory_callback callback, void *arg);
 
 /** Sets the trigger condition. handle is used by ZL_TRIGGER_ONE, function and
  * arg by ZL_TRIGGER_CUSTOM. @retval 0 done. @retval ZL_EINVAL bad arguments. */

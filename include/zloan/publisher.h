@@ -129,7 +129,9 @@ ZL_API int zl_publisher_create(zl_context *context, const char *topic, const zl_
  * Messages already delivered stay readable by subscriptions holding them.
  * @retval 0 done. @retval ZL_EINVAL publisher is NULL.
  * @retval ZL_EBUSY the publisher is attached to a wait set
- *         (zl_waitset_attach_publisher): detach it first; nothing changed. */
+ *         (zl_waitset_attach_publisher), or user memory is registered with
+ *         it (zl_user_memory_create): detach or destroy that first; nothing
+ *         changed. */
 ZL_API int zl_publisher_destroy(zl_publisher *publisher);
 
 /** true when zl_publisher_loan() lends the transport's memory (shared

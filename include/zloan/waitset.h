@@ -1,7 +1,8 @@
 /** @file
  * zloan — wait sets: block until a subscription has data, a guard
- * condition is raised, a timer is due, or a publisher may publish without
- * waiting for a lossless subscription.
+ * condition is raised, a timer is due, a publisher may publish without
+ * waiting for a lossless subscription, or a message published from user
+ * memory completed.
  *
  * A wait set has a fixed capacity chosen at creation; attaching and waiting
  * allocate nothing. A thread that waits sleeps in the kernel (futex); a
@@ -29,6 +30,7 @@
 #include "zloan/publisher.h"
 #include "zloan/subscription.h"
 #include "zloan/timer.h"
+#include "zloan/user_memory.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,7 +52,7 @@ ZL_API int zl_waitset_create(zl_context *context, size_t capacity, zl_waitset **
 ZL_API int zl_waitset_destroy(zl_waitset *waitset);
 
 /** Attach an entry; *index (may be NULL) receives its index, stable until
- * it is detached. An attached subscription, publisher, guard condition or timer cannot
+ * it is detached. An attached subscription, publisher, user memory, guard condition or timer cannot
  * be destroyed (ZL_EBUSY) until it is detached or the wait set destroyed.
  * @retval 0 attached. @retval ZL_EINVAL NULL argument.
  * @retval ZL_ELIMIT the wait set is full.
@@ -72,6 +74,18 @@ ZL_API int zl_waitset_attach_timer(zl_waitset *waitset, zl_timer *timer, size_t 
  * max_blocking_time_ns = 0. The wait set's thread must be the one using the
  * publisher, and a publisher may be attached to several wait sets. */
 ZL_API int zl_waitset_attach_publisher(zl_waitset *waitset, zl_publisher *publisher, size_t *index);
+/** Attaches user memory; as zl_waitset_attach_subscription().
+ * The memory is ready when a completion notice is waiting: a message
+ * published from it completed (every subscription that received it
+ * returned it, dropped it, left or died); take the notices with
+ * zl_user_memory_take_completed() until ZL_ENODATA. A hint, like a
+ * subscription's readiness: a take may find nothing. A subscription that
+ * returns such a message makes a system call only when the wait set
+ * sleeps (publisher.c M1).
+ * The wait set's thread must be the one using the memory's publisher, and
+ * attached memory cannot be destroyed (ZL_EBUSY). */
+ZL_API int zl_waitset_attach_user_memory(zl_waitset *waitset, zl_user_memory *memory,
+                                         size_t *index);
 
 /** @retval 0 detached. @retval ZL_EINVAL NULL or no entry at index. */
 ZL_API int zl_waitset_detach(zl_waitset *waitset, size_t index);

@@ -16,6 +16,7 @@
 #include "zloan/timer.h"
 #include "zloan/topic.h"
 #include "zloan/type.h"
+#include "zloan/user_memory.h"
 #include "zloan/waitset.h"
 
 #define ZLOAN_VERSION_MAJOR 0 /**< the version of these headers: major */

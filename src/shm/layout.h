@@ -43,7 +43,7 @@
 
 #include "../atomic.h"
 
-#define ZL__LAYOUT_VERSION 4u
+#define ZL__LAYOUT_VERSION 5u
 #define ZL__REGISTRY_MAGIC 0x5245474e414f4c5aull /* "ZLOANGER" little-endian */
 #define ZL__POOL_MAGIC 0x4c4f4f504e414f5aull     /* "ZOANPOOL" */
 #define ZL__QUEUE_MAGIC 0x5545555141414f5aull    /* "ZOAAQUEU" */
@@ -106,7 +106,14 @@ typedef struct zl__slot {
  * writer at a time: the slot's endpoint (`returned` of a subscription: the
  * holder of its return token). Reset by the endpoint that claims the slot,
  * before its record appears; `id` says whose they are. Nobody but tools
- * reads them, and tools treat them as hints (never as indices). */
+ * reads them, and tools treat them as hints (never as indices), except the
+ * completion pair, a wake-up channel (docs/user_memory.md): a publisher's
+ * thread that waits for messages of its user memory to complete raises
+ * completion_sleeping (its only writer that raises it) and sleeps on
+ * completion_wake; a subscription that returns a chunk of user memory
+ * through connection i looks at publisher slot i's flag and, when raised,
+ * takes it down and bumps and wakes the word (notify.h zl__notify_room).
+ * A value written there only causes or misses a wake-up. */
 typedef struct zl__endpoint_counters {
     zl__atomic_u64 id;
     zl__atomic_u64 messages;   /* publisher: published; subscription: taken */
@@ -123,6 +130,8 @@ typedef struct zl__endpoint_counters {
     zl__atomic_u32 chunks_free;     /* publisher: after its last loan or publish */
     zl__atomic_u32 chunks_free_min; /* publisher: the lowest chunks_free ever */
     zl__atomic_u32 reserved;
+    zl__atomic_u32 completion_wake;     /* publisher with user memory: see above */
+    zl__atomic_u32 completion_sleeping;
 } __attribute__((aligned(ZL__CACHE_LINE))) zl__endpoint_counters;
 
 typedef struct zl__registry_shm {
@@ -248,6 +257,22 @@ typedef struct zl__segment_shm {
     uint64_t chunk_stride;     /* bytes from one chunk to the next */
     uint64_t payload_offset;   /* payload, from the start of its chunk */
     uint64_t payload_capacity; /* bytes of payload a chunk holds */
+    /* A user segment (docs/user_memory.md) holds only chunk headers (its
+     * payload_capacity is 0); the payloads lie in memory the user
+     * registered: user_length bytes at user_offset of the file the
+     * publisher process holds open as descriptor user_fd, which a
+     * subscription opens read-only through /proc/<user_pid>/fd/<user_fd>
+     * and accepts only when its device and inode are user_dev and
+     * user_ino (a reused pid names another file). user == 0: a pool
+     * segment, the user_* fields are 0. */
+    uint32_t user;
+    uint32_t user_pid;
+    uint32_t user_fd;
+    uint32_t user_reserved;
+    uint64_t user_dev;
+    uint64_t user_ino;
+    uint64_t user_offset;
+    uint64_t user_length;
 } zl__segment_shm;
 
 /* The header of every chunk: one cache line before the payload. Written by
@@ -260,7 +285,11 @@ typedef struct zl__chunk_header {
     uint32_t chunk_index;
     uint32_t segment_slot;
     uint32_t segment_serial;
-    uint32_t reserved[5];
+    uint32_t reserved0;
+    /* In a user segment: where the payload starts in the registered memory
+     * (checked against user_length with payload_size by the reader). */
+    uint64_t user_offset;
+    uint32_t reserved[2];
 } zl__chunk_header;
 
 _Static_assert(sizeof(zl__chunk_header) == 64, "a chunk header is one cache line");

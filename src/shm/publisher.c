@@ -68,6 +68,18 @@
  *   P9. Growth reserves a whole segment (fallocate) before any chunk of it
  *       is lent: running out of memory is ZL_ENOSHM from the loan that
  *       needed the segment, never a SIGBUS.
+ *   M1. User memory (user_segment.h): a user segment's chunk is a message
+ *       published from the user's memory; it completes when its refs fall
+ *       to 0 (P1: every connection that held it returned it, had it
+ *       reclaimed, left or died; never kept as history). A thread of ours
+ *       that waits for a completion raises completion_sleeping beside our
+ *       registry slot (after reading completion_wake), fences, and looks at
+ *       the return rings of the connections that hold chunks of the memory
+ *       and at the registry's generation before it sleeps on both words; a
+ *       subscription pushes the return of a user chunk, fences and looks at
+ *       the flag (subscription.c S8), a departure or death bumps the
+ *       generation. The store-buffer pair of notify.h, roles swapped (as
+ *       P6): either we see the return, or it sees the flag and wakes us.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +98,7 @@
 #include "queue.h"
 #include "discovery.h"
 #include "transport.h"
+#include "user_segment.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
 /* Longest single sleep of a publisher waiting for a lossless subscription
@@ -146,6 +159,12 @@ typedef struct segment {
     uint32_t bitmap_words;
     bool lent_since_tick;
     int64_t idle_since_ns;
+    /* A user segment (user_segment.h): in no size class, never retired
+     * while registered; published[c] is the sequence last published
+     * through chunk c (the ticket of zl__shm_publisher_memory_in_flight). */
+    bool user;
+    zl__user_file file;
+    uint64_t *published;
 } segment;
 
 struct zl__mw_publisher {
@@ -253,7 +272,7 @@ static inline void release_ref(zl__mw_publisher *pub, uint32_t entry)
     uint32_t chunk = zl__entry_chunk(entry);
     if (--seg->refs[chunk] == 0) {
         seg->free_stack[seg->free_top++] = chunk;
-        pub->chunks_in_use--;
+        pub->chunks_in_use -= !seg->user; /* user chunks are not the pool's */
     }
 }
 
@@ -364,13 +383,23 @@ static int segment_bookkeeping(zl__mw_publisher *pub, segment *seg, uint32_t cou
     return 0;
 }
 
-/* Lays out a new segment of class k in slot and enters it in the table. The
- * slow path of growth (P8, P9). */
-static int grow(zl__mw_publisher *pub, uint32_t k)
+static int segment_add(zl__mw_publisher *pub, uint32_t slot, const zl__segment_geometry *geometry,
+                       uint64_t total, const zl__user_file *file);
+
+/* The first empty slot of the table, or ZL__SEGMENTS_MAX. */
+static uint32_t free_slot(const zl__mw_publisher *pub)
 {
     uint32_t slot = 0;
     while (slot < ZL__SEGMENTS_MAX && pub->segments[slot].serial != 0)
         slot++;
+    return slot;
+}
+
+/* Lays out a new segment of class k in slot and enters it in the table. The
+ * slow path of growth (P8, P9). */
+static int grow(zl__mw_publisher *pub, uint32_t k)
+{
+    uint32_t slot = free_slot(pub);
     if (slot == ZL__SEGMENTS_MAX)
         return zl__fail(ZL_ENOSHM, "the pool of topic %s has all its %u segments in use",
                         pub->registry.topic, ZL__SEGMENTS_MAX);
@@ -390,6 +419,32 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
                         (unsigned long long)pub->shm_bytes_max);
     zl__segment_layout(pub->payload_offset, class_capacity(pub, k), pub->alignment, count, &g,
                        &total);
+    int rc = segment_add(pub, slot, &g, total, NULL);
+    if (rc != 0)
+        return rc;
+    segment *seg = &pub->segments[slot];
+    seg->size_class = k;
+    /* Oldest first: loans prefer old segments, so young ones fall idle. */
+    uint32_t *link = &pub->class_first[k];
+    while (*link != NONE)
+        link = &pub->segments[*link].next;
+    *link = slot;
+    pub->class_chunks[k] += count;
+    pub->chunks_total += count;
+    publish_free_counters(pub);
+    pub->growths++;
+    table_changed(pub);
+    return 0;
+}
+
+/* Makes the segment object of geometry g in slot (a user segment when file
+ * is not NULL) and enters it in the table, unpublished: the caller calls
+ * table_changed (P8, P9). */
+static int segment_add(zl__mw_publisher *pub, uint32_t slot, const zl__segment_geometry *geometry,
+                       uint64_t total, const zl__user_file *file)
+{
+    zl__segment_geometry g = *geometry;
+    uint32_t count = g.chunk_count;
     segment *seg = &pub->segments[slot];
     memset(seg, 0, sizeof *seg);
     int rc = segment_bookkeeping(pub, seg, count);
@@ -406,7 +461,6 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
     }
     g.serial = serial;
     seg->geometry = g;
-    seg->size_class = k;
     seg->next = NONE;
     zl__segment_shm *head = seg->map.base;
     head->magic = ZL__SEGMENT_MAGIC;
@@ -420,6 +474,17 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
     head->chunk_stride = g.chunk_stride;
     head->payload_offset = g.payload_offset;
     head->payload_capacity = g.payload_capacity;
+    if (file != NULL) {
+        seg->user = true;
+        seg->file = *file;
+        head->user = 1;
+        head->user_pid = file->pid;
+        head->user_fd = file->fd;
+        head->user_dev = file->dev;
+        head->user_ino = file->ino;
+        head->user_offset = file->offset;
+        head->user_length = file->length;
+    }
     for (uint32_t c = 0; c < count; c++) {
         zl__chunk_header *h = (zl__chunk_header *)(void *)chunk_base(seg, c);
         h->chunk_index = c;
@@ -429,21 +494,11 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
     }
     seg->serial = serial;
     seg->idle_since_ns = zl__coarse_ns();
-    /* Oldest first: loans prefer old segments, so young ones fall idle. */
-    uint32_t *link = &pub->class_first[k];
-    while (*link != NONE)
-        link = &pub->segments[*link].next;
-    *link = slot;
-    pub->class_chunks[k] += count;
-    pub->chunks_total += count;
-    publish_free_counters(pub);
     pub->shm_bytes += total;
     if (pub->shm_bytes > pub->shm_bytes_high)
         pub->shm_bytes_high = pub->shm_bytes;
-    pub->growths++;
     /* Relaxed: published by table_changed's release increment (P8). */
     zl__store_relaxed(&pub->pool->serials[slot], serial);
-    table_changed(pub);
     return 0;
 }
 
@@ -451,13 +506,18 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
 static void retire(zl__mw_publisher *pub, uint32_t slot)
 {
     segment *seg = &pub->segments[slot];
-    uint32_t *link = &pub->class_first[seg->size_class];
-    while (*link != slot)
-        link = &pub->segments[*link].next;
-    *link = seg->next;
-    pub->class_chunks[seg->size_class] -= seg->geometry.chunk_count;
-    pub->chunks_total -= seg->geometry.chunk_count;
-    publish_free_counters(pub);
+    if (!seg->user) {
+        uint32_t *link = &pub->class_first[seg->size_class];
+        while (*link != slot)
+            link = &pub->segments[*link].next;
+        *link = seg->next;
+        pub->class_chunks[seg->size_class] -= seg->geometry.chunk_count;
+        pub->chunks_total -= seg->geometry.chunk_count;
+        publish_free_counters(pub);
+    } else {
+        close((int)seg->file.fd);
+        deallocate(pub->allocator, seg->published, sizeof(uint64_t) * seg->geometry.chunk_count);
+    }
     /* Relaxed: published by table_changed's release increment. */
     zl__store_relaxed(&pub->pool->serials[slot], 0);
     table_changed(pub);
@@ -484,7 +544,7 @@ static bool shrink(zl__mw_publisher *pub, int64_t now)
     bool retired = false;
     for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
         segment *seg = &pub->segments[slot];
-        if (seg->serial == 0 || seg->serial == pub->creation_serial)
+        if (seg->serial == 0 || seg->serial == pub->creation_serial || seg->user)
             continue;
         if (now == 0) {
             if (segment_idle(seg)) {
@@ -1044,6 +1104,9 @@ static void keep_history(zl__mw_publisher *pub, uint32_t entry)
     pub->segments[zl__entry_slot(entry)].refs[zl__entry_chunk(entry)]++;
 }
 
+static void fan_out(zl__mw_publisher *pub, uint32_t handle, bool history, size_t size,
+                    int64_t timestamp_ns);
+
 int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size)
 {
     segment *seg = lent_segment(pub, handle);
@@ -1068,6 +1131,17 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     header->segment_serial = seg->serial;
     seg->lent[chunk] = 0;
     pub->loans_out--;
+    fan_out(pub, handle, pub->history_capacity != 0, size, header->timestamp_ns);
+    return 0;
+}
+
+/* Delivers a chunk whose header is written and which holds one reference
+ * (the user's loan, or the user memory's publication) to every connection,
+ * wakes sleepers, keeps it as history when asked, then lets that reference
+ * go. */
+static void fan_out(zl__mw_publisher *pub, uint32_t handle, bool history, size_t size,
+                    int64_t timestamp_ns)
+{
     uint32_t mask = pub->connected_mask;
     uint32_t delivered = 0;
     while (mask != 0) {
@@ -1086,7 +1160,7 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
             zl__notify_after_deliver(&q->wake, &q->sleepers);
         }
     }
-    if (pub->history_capacity != 0)
+    if (history)
         keep_history(pub, handle);
     release_ref(pub, handle); /* the user's loan is over */
     pub->published++;
@@ -1095,9 +1169,162 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     zl__endpoint_counters *counters = pub->counters;
     zl__store_relaxed(&counters->messages, pub->published);
     zl__store_relaxed(&counters->bytes, pub->bytes);
-    zl__store_relaxed(&counters->last_ns, (uint64_t)header->timestamp_ns);
+    zl__store_relaxed(&counters->last_ns, (uint64_t)timestamp_ns);
     zl__store_relaxed(&counters->chunks_free, pool_free(pub));
+}
+
+/* ---- user memory (user_segment.h, docs/user_memory.md) ----------------- */
+
+int zl__shm_publisher_register_memory(zl__mw_publisher *pub, int fd, uint64_t offset,
+                                      uint64_t length, uint32_t buffers, uint32_t *memory)
+{
+    uint32_t slot = free_slot(pub);
+    if (slot == ZL__SEGMENTS_MAX)
+        return zl__fail(ZL_ENOSHM, "the pool of topic %s has all its %u segments in use",
+                        pub->registry.topic, ZL__SEGMENTS_MAX);
+    zl__user_file file;
+    int rc = zl__user_file_check(fd, offset, length, &file);
+    if (rc != 0)
+        return rc;
+    uint64_t *published = allocate(pub->allocator, sizeof(uint64_t) * buffers);
+    if (published == NULL) {
+        close((int)file.fd);
+        return zl__fail(ZL_ENOMEM, "allocating the bookkeeping of user memory failed");
+    }
+    /* Chunk headers only: the payloads are in the user's file. */
+    zl__segment_geometry g;
+    uint64_t total;
+    zl__segment_layout(pub->payload_offset, 0, pub->alignment, buffers, &g, &total);
+    rc = segment_add(pub, slot, &g, total, &file);
+    if (rc != 0) {
+        close((int)file.fd);
+        deallocate(pub->allocator, published, sizeof(uint64_t) * buffers);
+        return rc;
+    }
+    pub->segments[slot].published = published;
+    pub->segments[slot].size_class = NONE;
+    table_changed(pub);
+    *memory = slot;
     return 0;
+}
+
+/* The user segment in slot memory, or NULL. */
+static segment *user_segment(zl__mw_publisher *pub, uint32_t memory)
+{
+    if (memory >= ZL__SEGMENTS_MAX || pub->segments[memory].serial == 0 ||
+        !pub->segments[memory].user)
+        return NULL;
+    return &pub->segments[memory];
+}
+
+int zl__shm_publisher_unregister_memory(zl__mw_publisher *pub, uint32_t memory)
+{
+    segment *seg = user_segment(pub, memory);
+    if (seg == NULL)
+        return zl__fail(ZL_EINVAL, "no user memory %u is registered", (unsigned)memory);
+    update(pub, false);
+    drain_returns(pub);
+    if (!segment_idle(seg))
+        return zl__fail(ZL_EBUSY, "messages published from the memory are still in flight");
+    retire(pub, memory);
+    return 0;
+}
+
+int zl__shm_publisher_publish_memory(zl__mw_publisher *pub, uint32_t memory, uint64_t offset,
+                                     size_t size, zl__mw_ticket *ticket)
+{
+    segment *seg = user_segment(pub, memory);
+    if (seg == NULL)
+        return zl__fail(ZL_EINVAL, "no user memory %u is registered", (unsigned)memory);
+    if (size > pub->payload_max || offset > seg->file.length || size > seg->file.length - offset)
+        return zl__fail(ZL_EINVAL, "%zu bytes at %llu do not fit the memory or the type", size,
+                        (unsigned long long)offset);
+    update(pub, false);
+    drain_returns(pub);
+    if (seg->free_top == 0)
+        return zl__fail(ZL_EBUSY, "all %u messages of the memory are in flight",
+                        seg->geometry.chunk_count);
+    int rc = wait_for_room(pub);
+    if (rc != 0)
+        return rc; /* nothing delivered, nothing in flight */
+    uint32_t chunk = seg->free_stack[--seg->free_top];
+    uint32_t handle = zl__entry_pack(memory, chunk);
+    seg->refs[chunk] = 1; /* the publication's own, let go by fan_out */
+    zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
+    header->publisher_id = pub->id;
+    header->sequence = ++pub->sequence;
+    header->timestamp_ns = zl__realtime_ns();
+    header->payload_size = size;
+    header->user_offset = offset;
+    seg->published[chunk] = pub->sequence;
+    ticket->handle = handle;
+    ticket->sequence = pub->sequence;
+    /* No history: a kept user message would stay in flight until pushed
+     * out, and the user waits for it to complete. */
+    fan_out(pub, handle, false, size, header->timestamp_ns);
+    return 0;
+}
+
+void zl__shm_publisher_refresh(zl__mw_publisher *pub)
+{
+    update(pub, false);
+    drain_returns(pub);
+}
+
+bool zl__shm_publisher_memory_in_flight(zl__mw_publisher *pub, zl__mw_ticket ticket)
+{
+    segment *seg = segment_of(pub, ticket.handle);
+    if (seg == NULL || !seg->user)
+        return false;
+    uint32_t chunk = zl__entry_chunk(ticket.handle);
+    return seg->refs[chunk] != 0 && seg->published[chunk] == ticket.sequence;
+}
+
+/* Whether connection j holds (outstanding bit, P2) a chunk of seg: queued,
+ * taken or on its way back. */
+static bool connection_holds(segment *seg, uint32_t j)
+{
+    const uint64_t *bits = outstanding_of(seg, j);
+    for (uint32_t w = 0; w < seg->bitmap_words; w++)
+        if (bits[w] != 0)
+            return true;
+    return false;
+}
+
+/* M1 (see the top of the file): the words of the completion pair beside
+ * our registry slot, and the generation (a holder that leaves or dies). */
+void zl__shm_publisher_memory_waitable(zl__mw_publisher *pub, uint32_t memory,
+                                       zl__mw_waitable *waitable)
+{
+    (void)memory;
+    update(pub, false);
+    drain_returns(pub);
+    waitable->count = 0;
+    waitable->words[waitable->count++] = &pub->counters->completion_wake;
+    waitable->words[waitable->count++] = &pub->registry.shm->generation;
+    /* Only our thread raises the flag (wait sets, set_sleeping). */
+    waitable->sleepers = &pub->counters->completion_sleeping;
+    waitable->sleepers_is_flag = true;
+}
+
+/* M1: after the waiter's flag store and fence, a return already pushed by
+ * a holder (whose fence then missed the flag) shows here. */
+bool zl__shm_publisher_memory_ready(zl__mw_publisher *pub, uint32_t memory)
+{
+    /* A peer came, left or died: say "ready" and let the refresh find out. */
+    if (zl__registry_generation(&pub->registry) != pub->seen_generation)
+        return true;
+    segment *seg = user_segment(pub, memory);
+    if (seg == NULL)
+        return false;
+    uint32_t mask = pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        if (connection_holds(seg, j) && returns_waiting(&pub->connections[j]))
+            return true;
+    }
+    return false;
 }
 
 int zl__shm_publisher_update_connections(zl__mw_publisher *pub)
@@ -1117,7 +1344,7 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
     stats->peer_errors = pub->peer_errors;
     for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
         const segment *seg = &pub->segments[slot];
-        if (seg->serial == 0)
+        if (seg->serial == 0 || seg->user)
             continue;
         stats->segments++;
         stats->chunks_total += seg->geometry.chunk_count;
@@ -1187,6 +1414,10 @@ static void free_private(zl__mw_publisher *pub)
             continue;
         zl__segment_unmap(&seg->map);
         deallocate(a, seg->bookkeeping, seg->bookkeeping_size);
+        if (seg->user) {
+            close((int)seg->file.fd);
+            deallocate(a, seg->published, sizeof(uint64_t) * seg->geometry.chunk_count);
+        }
     }
     zl__segment_unmap(&pub->pool_map);
     deallocate(a, pub->history, sizeof(uint32_t) * pub->history_capacity);

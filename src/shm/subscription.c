@@ -37,6 +37,11 @@
  *       that set it before we moved is woken (the first waker takes the flag
  *       down); one that sets it after sees what we moved. Keep-last
  *       subscriptions skip this (nobody waits).
+ *   S8. Every return of a chunk of user memory pushed on connection j is
+ *       followed by a seq_cst fence and a look at publisher slot j's
+ *       completion_sleeping flag in the registry (layout.h): the same
+ *       protocol as S6, for a publisher's thread that waits until a message
+ *       of its user memory completes (publisher.c M1).
  *   S7. Segments are mapped when the pool's segments_seq changes, which we
  *       check (acquire) after reading an entry and before using it: the
  *       publisher entered the segment in its table before it delivered any
@@ -58,6 +63,7 @@
 #include "notify.h"
 #include "queue.h"
 #include "discovery.h"
+#include "user_segment.h"
 #include "transport.h"
 
 #define LIVENESS_PERIOD_NS (50 * 1000000LL)
@@ -70,6 +76,10 @@ typedef struct segment_view {
     zl__mapping map;
     /* Checked once when mapped; never read from the header again (I3). */
     zl__segment_geometry geometry;
+    /* A user segment: the user's memory, mapped read-only (user_segment.h);
+     * payloads are at the offsets their chunk headers give. */
+    bool user;
+    zl__mapping user_map;
 } segment_view;
 
 /* A publisher's pool: its control object and the segments it names. Owned
@@ -181,6 +191,19 @@ static inline void wake_publisher(const zl__mw_subscription *sub, zl__connection
     zl__notify_room(&c->publisher_wake, &c->publisher_sleeping);
 }
 
+/* S8: we pushed the return of a chunk of user memory on connection j:
+ * wake publisher slot j's thread if it waits for a completion. */
+static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
+{
+    zl__endpoint_counters *counters = zl__registry_counters(&sub->registry, ZL__KIND_PUBLISHER, j);
+    /* Orders our return tail store before the load of the flag, against
+     * the publisher's flag store, fence, look at our return tail
+     * (zl__shm_publisher_memory_ready): the store-buffer pair of notify.h
+     * with the roles swapped, as in S6. */
+    zl__fence_seq_cst();
+    zl__notify_room(&counters->completion_wake, &counters->completion_sleeping);
+}
+
 /* Counts a peer error: a publisher wrote a value we could not use (I3).
  * Logged sparsely (log.h), only when it happens. Any thread. */
 static void peer_error(zl__mw_subscription *sub, uint64_t publisher_id, const char *what)
@@ -213,6 +236,8 @@ static void segment_release(zl__mw_subscription *sub, segment_view *view)
         return;
     if (zl__fetch_sub_acq_rel(&view->refs, 1) == 1) {
         zl__segment_unmap(&view->map);
+        if (view->user)
+            zl__segment_unmap(&view->user_map);
         deallocate(sub->allocator, view, sizeof *view);
     }
 }
@@ -227,6 +252,40 @@ static void pool_release(zl__mw_subscription *sub, pool_view *view)
         segment_release(sub, view->segments[slot]);
     zl__segment_unmap(&view->map);
     deallocate(sub->allocator, view, sizeof *view);
+}
+
+/* The payload a header describes lies in its chunk, or for a user segment
+ * in the user's mapping (page-aligned), aligned for the type (I3). */
+static bool payload_fits(const zl__mw_subscription *sub, const segment_view *segment,
+                         const zl__chunk_header *header)
+{
+    if (!segment->user)
+        return header->payload_size <= segment->geometry.payload_capacity;
+    return header->user_offset <= segment->user_map.size &&
+           header->payload_size <= segment->user_map.size - header->user_offset &&
+           header->user_offset % sub->payload_alignment == 0;
+}
+
+/* A user segment's header names the user's file: map it read-only (every
+ * field checked by zl__user_file_map against the file itself, I3). true for
+ * a pool segment, or a user segment whose memory is mapped. */
+static bool user_map(segment_view *view)
+{
+    const zl__segment_shm *head = view->map.base;
+    if (ZL__READ_ONCE(head->user) == 0)
+        return true;
+    zl__user_file file = {
+        .pid = ZL__READ_ONCE(head->user_pid),
+        .fd = ZL__READ_ONCE(head->user_fd),
+        .dev = ZL__READ_ONCE(head->user_dev),
+        .ino = ZL__READ_ONCE(head->user_ino),
+        .offset = ZL__READ_ONCE(head->user_offset),
+        .length = ZL__READ_ONCE(head->user_length),
+    };
+    if (zl__user_file_map(&file, &view->user_map) != 0)
+        return false;
+    view->user = true;
+    return true;
 }
 
 /* Maps segment `serial` of the pool in slot; NULL when it cannot be mapped
@@ -249,6 +308,12 @@ static segment_view *segment_map(zl__mw_subscription *sub, const pool_view *pool
             zl__segment_unmap(&view->map);
             peer_error(sub, pool->publisher_id, "listed a segment that failed validation");
         }
+        deallocate(sub->allocator, view, sizeof *view);
+        return NULL;
+    }
+    if (!user_map(view)) {
+        zl__segment_unmap(&view->map);
+        peer_error(sub, pool->publisher_id, "named user memory that failed validation");
         deallocate(sub->allocator, view, sizeof *view);
         return NULL;
     }
@@ -321,8 +386,11 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
                 continue; /* the publisher drains soon (P4); retried later */
             if (rc != 0)
                 peer_error(sub, h->publisher_id, "moved its return ring's head out of range");
-            else
+            else {
                 wake_publisher(sub, c->shm);
+                if (h->segment != NULL && h->segment->user)
+                    wake_completion(sub, h->connection);
+            }
         }
         segment_release(sub, h->segment);
         h->segment = NULL;
@@ -533,8 +601,10 @@ static void drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
     token_acquire_spinning(sub);
     if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, entry) != 0)
         peer_error(sub, c->publisher_id, "moved its return ring's head out of range");
-    else
+    else {
         wake_publisher(sub, c->shm);
+        wake_completion(sub, (uint32_t)(c - sub->connections)); /* rare: maybe user memory */
+    }
     token_release(sub);
 }
 
@@ -652,8 +722,8 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             header.chunk_index != zl__entry_chunk(entry) ||
             header.segment_slot != zl__entry_slot(entry) ||
             header.segment_serial != geometry->serial ||
-            header.payload_size > geometry->payload_capacity ||
-            header.payload_size > c->pool->geometry.payload_max) {
+            header.payload_size > c->pool->geometry.payload_max ||
+            !payload_fits(sub, segment, &header)) {
             peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
             drop_entry(sub, c, entry);
             continue;
@@ -666,7 +736,9 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         slot->attachment = c->attachment;
         slot->segment = segment;
         zl__fetch_add_relaxed(&segment->refs, 1); /* S2; the pool view's ref keeps it > 0 */
-        const uint8_t *data = (const uint8_t *)at + geometry->payload_offset;
+        const uint8_t *data = segment->user
+                                  ? (const uint8_t *)segment->user_map.base + header.user_offset
+                                  : (const uint8_t *)at + geometry->payload_offset;
         zl__store_relaxed(&slot->payload, (uintptr_t)data);
         /* Relaxed: a count (S5); decremented by the returner that moves the
          * slot out of LOANED, which it can see only after the store below. */
@@ -736,8 +808,7 @@ int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *pay
     if (h == NULL)
         return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
     const zl__chunk_header *header =
-        (const zl__chunk_header *)(const void *)((const uint8_t *)payload -
-                                                 h->segment->geometry.payload_offset);
+        zl__segment_chunk(h->segment->map.base, &h->segment->geometry, zl__entry_chunk(h->entry));
     *consistent = header->sequence == h->sequence && header->publisher_id == h->publisher_id;
     return 0;
 }

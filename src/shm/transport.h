@@ -14,6 +14,16 @@ int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle hand
 int zl__shm_publisher_update_connections(zl__mw_publisher *pub);
 void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *stats);
 uint64_t zl__shm_publisher_id(const zl__mw_publisher *pub);
+int zl__shm_publisher_register_memory(zl__mw_publisher *pub, int fd, uint64_t offset,
+                                      uint64_t length, uint32_t buffers, uint32_t *memory);
+int zl__shm_publisher_unregister_memory(zl__mw_publisher *pub, uint32_t memory);
+int zl__shm_publisher_publish_memory(zl__mw_publisher *pub, uint32_t memory, uint64_t offset,
+                                     size_t size, zl__mw_ticket *ticket);
+void zl__shm_publisher_refresh(zl__mw_publisher *pub);
+bool zl__shm_publisher_memory_in_flight(zl__mw_publisher *pub, zl__mw_ticket ticket);
+void zl__shm_publisher_memory_waitable(zl__mw_publisher *pub, uint32_t memory,
+                                       zl__mw_waitable *waitable);
+bool zl__shm_publisher_memory_ready(zl__mw_publisher *pub, uint32_t memory);
 void zl__shm_publisher_waitable(zl__mw_publisher *pub, zl__mw_waitable *waitable);
 bool zl__shm_publisher_ready(zl__mw_publisher *pub);
 

@@ -1,0 +1,91 @@
+/* User segments: checking the user's file (publisher) and mapping it
+ * read-only (subscription). See user_segment.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "zloan/error.h"
+
+#include "../error_detail.h"
+#include "user_segment.h"
+
+/* The range lies in a file of size bytes, and the file cannot shrink. */
+static bool range_safe(int fd, const struct stat *st, uint64_t offset, uint64_t length)
+{
+    int seals = fcntl(fd, F_GET_SEALS);
+    return S_ISREG(st->st_mode) && seals >= 0 && (seals & F_SEAL_SHRINK) && length != 0 &&
+           offset <= (uint64_t)st->st_size && length <= (uint64_t)st->st_size - offset;
+}
+
+int zl__user_file_check(int fd, uint64_t offset, uint64_t length, zl__user_file *file)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return zl__fail(ZL_EINVAL, "descriptor %d is not open", fd);
+    if (!S_ISREG(st.st_mode))
+        return zl__fail(ZL_ENOTSUP,
+                        "descriptor %d is not a memfd or tmpfs file: it cannot be sealed, so "
+                        "zloan cannot share it without risking a SIGBUS in a subscription",
+                        fd);
+    long page = sysconf(_SC_PAGESIZE);
+    if (offset % (uint64_t)page != 0)
+        return zl__fail(ZL_EINVAL, "offset %llu is not a multiple of the page size (%ld)",
+                        (unsigned long long)offset, page);
+    if (length == 0 || offset > (uint64_t)st.st_size ||
+        length > (uint64_t)st.st_size - offset)
+        return zl__fail(ZL_EINVAL, "%llu bytes at offset %llu do not lie in the file (%lld bytes)",
+                        (unsigned long long)length, (unsigned long long)offset,
+                        (long long)st.st_size);
+    int seals = fcntl(fd, F_GET_SEALS);
+    if (seals < 0)
+        return zl__fail(ZL_ENOTSUP,
+                        "descriptor %d cannot be sealed (not a memfd: %s); zloan shares only "
+                        "memory that no process can shrink",
+                        fd, strerror(errno));
+    if (!(seals & F_SEAL_SHRINK))
+        return zl__fail(ZL_EINVAL,
+                        "the memfd is not sealed against shrinking: add F_SEAL_SHRINK "
+                        "(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK)) so no subscription can fault");
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0)
+        return zl__fail(ZL_ESYSTEM, "duplicating descriptor %d: %s", fd, strerror(errno));
+    file->pid = (uint32_t)getpid();
+    file->fd = (uint32_t)copy;
+    file->dev = (uint64_t)st.st_dev;
+    file->ino = (uint64_t)st.st_ino;
+    file->offset = offset;
+    file->length = length;
+    return 0;
+}
+
+int zl__user_file_map(const zl__user_file *file, zl__mapping *out)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%u/fd/%u", (unsigned)file->pid, (unsigned)file->fd);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return zl__fail(errno == EACCES ? ZL_EPERM : ZL_ECORRUPT, "open(%s): %s", path,
+                        strerror(errno));
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != file->dev ||
+        (uint64_t)st.st_ino != file->ino || file->length > SIZE_MAX ||
+        !range_safe(fd, &st, file->offset, file->length))
+        rc = zl__fail(ZL_ECORRUPT, "%s is not the sealed user memory its segment names", path);
+    void *base = MAP_FAILED;
+    if (rc == 0) {
+        base = mmap(NULL, (size_t)file->length, PROT_READ, MAP_SHARED, fd, (off_t)file->offset);
+        if (base == MAP_FAILED)
+            rc = zl__fail(ZL_ECORRUPT, "mmap(%s): %s", path, strerror(errno));
+    }
+    close(fd);
+    if (rc != 0)
+        return rc;
+    out->base = base;
+    out->size = (size_t)file->length;
+    return 0;
+}

@@ -14,9 +14,15 @@
  *
  * Then the same with a sized type whose size varies in a fixed set, from
  * 64 B to 1 MiB: once the warm-up has grown the pool for each size, varying
- * sizes make no system call either (no growth, no shrinking). */
+ * sizes make no system call either (no growth, no shrinking).
+ *
+ * Then user memory (issue 13): publish a frame of a sealed memfd, take and
+ * return it on two subscriptions, look at the wait set the memory is
+ * attached to and take the completion notice: no system call either (the
+ * returns find nobody asleep on the completion flag, publisher.c M1). */
 #include "harness.h"
 #include "peer.h"
+#include "user_memory_common.h"
 
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -220,6 +226,43 @@ int main(int argc, char **argv)
     CHECK_OK(zl_publisher_destroy(pub));
     for (int i = 0; i < 2; i++)
         CHECK_OK(zl_subscription_destroy(subs[i]));
+
+    const char *user_topic = test_topic("steady_user");
+    for (int i = 0; i < 2; i++)
+        CHECK_OK(zl_subscription_create(context, user_topic, &frame_type, NULL, &subs[i]));
+    CHECK_OK(zl_publisher_create(context, user_topic, &frame_type, NULL, &pub));
+    frame *frames;
+    int fd = frames_memfd(4, true, &frames);
+    zl_user_memory *memory = frames_register(pub, fd, frames, 4);
+    zl_waitset *waitset;
+    CHECK_OK(zl_waitset_create(context, 1, &waitset));
+    CHECK_OK(zl_waitset_attach_user_memory(waitset, memory, NULL));
+    CHECK_RC(zl_waitset_wait(waitset, 1000000, NULL), ZL_ETIMEOUT); /* slept once */
+    for (uint64_t i = 1; i <= 101000; i++) {
+        if (i == 1001)
+            mark("steady state: begin\n");
+        frame *f = &frames[i % 4];
+        f->number = (uint32_t)i;
+        CHECK_OK(zl_user_memory_publish(memory, f, 0));
+        for (int k = 0; k < 2; k++) {
+            const void *msg;
+            CHECK_OK(zl_subscription_take_loan(subs[k], &msg, NULL));
+            CHECK_EQ(((const frame *)msg)->number, (uint32_t)i);
+            CHECK_OK(zl_subscription_return_loan(subs[k], msg));
+        }
+        CHECK_OK(zl_waitset_wait(waitset, 0, NULL));
+        const void *done;
+        CHECK_OK(zl_user_memory_take_completed(memory, &done));
+        CHECK(done == f);
+    }
+    mark("steady state: end\n");
+    CHECK_OK(zl_waitset_destroy(waitset));
+    CHECK_OK(zl_user_memory_destroy(memory));
+    CHECK_OK(zl_publisher_destroy(pub));
+    for (int i = 0; i < 2; i++)
+        CHECK_OK(zl_subscription_destroy(subs[i]));
+    munmap(frames, sizeof(frame) * 4);
+    close(fd);
     CHECK_OK(zl_context_destroy(context));
     return 0;
 }

@@ -6,7 +6,10 @@
  * fuzzer-chosen value into one of the topic's shared objects, which the
  * harness maps read-write by name as any process of the user could: registry
  * slots and generation, queue headers, connection ids, ring positions and
- * entries, pool headers and chunk headers, or any word of any of them.
+ * entries, pool headers and chunk headers (user segments' too: the file a
+ * user segment names, a chunk's offset in it), or any word of any of them.
+ * A publisher may register user memory (a sealed memfd of 4 frames),
+ * publish from it, take its completion notices and destroy it.
  *
  * What must hold (docs/design.md I3): the victim never crashes, hangs (libFuzzer
  * -timeout) or reads outside its mappings; every call returns one of its
@@ -16,8 +19,10 @@
  * the topic is left in /dev/shm (with HOSTILE_FUZZ_STRICT_CLEANUP=1). A
  * violation aborts, and libFuzzer keeps the input. ftruncate of a shared object is out of scope (see tests/fuzz/README.md).
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +96,15 @@ typedef struct victim {
     hostile_map pools[OBJECTS];    /* control objects: segment tables */
     hostile_map segments[OBJECTS]; /* pool segments: chunks */
     hostile_map queues[OBJECTS];
+    /* User memory: one sealed memfd of FRAMES frames, registered by either
+     * publisher (each its own registration). */
+    int memfd;
+    uint8_t *frames;
+    zl_user_memory *memories[PUBS];
 } victim;
+
+#define FRAMES 4
+#define FRAME_BYTES 4096
 
 static victim v;
 
@@ -163,10 +176,30 @@ static void create_subscription(int i)
     memset(v.sub_loans[i], 0, sizeof v.sub_loans[i]);
 }
 
+/* Destroys publisher i's user memory; false when a message from it is
+ * still in flight (then the publisher must refuse destruction too). */
+static bool destroy_memory(int i)
+{
+    if (v.memories[i] == NULL)
+        return true;
+    int rc = zl_user_memory_destroy(v.memories[i]);
+    expect("zl_user_memory_destroy", rc, ZL_EBUSY, 1);
+    if (rc != 0)
+        return false;
+    v.memories[i] = NULL;
+    return true;
+}
+
 static void destroy_publisher(int i)
 {
     if (v.pubs[i] == NULL)
         return;
+    if (!destroy_memory(i)) {
+        int refused = zl_publisher_destroy(v.pubs[i]);
+        if (refused != ZL_EBUSY)
+            fatal("zl_publisher_destroy with user memory registered", refused);
+        return;
+    }
     int rc = zl_publisher_destroy(v.pubs[i]);
     if (rc != 0)
         fatal("zl_publisher_destroy", rc);
@@ -298,7 +331,69 @@ static void step_publisher(input *in, uint8_t op)
         break;
     default: /* 6: destroy and create again */
         destroy_publisher(i);
-        create_publisher(i);
+        if (v.pubs[i] == NULL) /* not refused for user memory in flight */
+            create_publisher(i);
+        remap();
+        break;
+    }
+}
+
+/* User memory of publisher i: register, publish a frame from it, take
+ * completion notices, ask what is in flight, destroy. */
+static void step_user_memory(input *in, uint8_t op)
+{
+    int i = next8(in) % PUBS;
+    zl_publisher *p = v.pubs[i];
+    zl_user_memory *m = v.memories[i];
+    if (p == NULL || (m == NULL && op != 0))
+        return;
+    int rc;
+    switch (op) {
+    case 0: { /* register */
+        if (m != NULL)
+            break;
+        zl_user_memory_options o;
+        zl_user_memory_options_init(&o);
+        o.fd = v.memfd;
+        o.base = v.frames;
+        o.length = FRAMES * FRAME_BYTES;
+        o.max_in_flight = 1 + next8(in) % FRAMES;
+        rc = zl_user_memory_create(p, &o, &v.memories[i]);
+        expect("zl_user_memory_create", rc, ZL_ENOSHM, 1);
+        if (rc != 0)
+            v.memories[i] = NULL;
+        remap();
+        break;
+    }
+    case 1: { /* publish a frame (written only while not in flight) */
+        uint8_t *frame = v.frames + (size_t)(next8(in) % FRAMES) * FRAME_BYTES;
+        size_t count = next8(in) % 64;
+        bool busy = true;
+        if (zl_user_memory_in_flight(m, frame, &busy) != 0)
+            fatal("zl_user_memory_in_flight", 0);
+        if (!busy)
+            test_msg_fill((test_msg *)(void *)frame, (uint64_t)i, next64(in));
+        rc = zl_user_memory_publish(m, frame, count);
+        expect("zl_user_memory_publish", rc, ZL_EBUSY, ZL_ETIMEOUT, ZL_EEXHAUSTED, ZL_ENOSHM, 1);
+        break;
+    }
+    case 2: { /* completion notices: each names a frame */
+        const void *done;
+        while ((rc = zl_user_memory_take_completed(m, &done)) == 0)
+            if ((const uint8_t *)done < v.frames ||
+                (size_t)((const uint8_t *)done - v.frames) % FRAME_BYTES != 0 ||
+                (const uint8_t *)done >= v.frames + FRAMES * FRAME_BYTES)
+                fatal("a completion notice names no frame", 0);
+        if (rc != ZL_ENODATA)
+            fatal("zl_user_memory_take_completed", rc);
+        break;
+    }
+    case 3: /* what is in flight */
+        if (zl_user_memory_in_flight_count(m) > FRAMES)
+            fatal("more user messages in flight than max_in_flight", 0);
+        break;
+    default: /* 4: destroy (refused while in flight) */
+        destroy_memory(i);
         remap();
         break;
     }
@@ -524,6 +619,10 @@ static void hostile_write(input *in)
             {offsetof(zl__segment_shm, chunk_offset), 8}, {offsetof(zl__segment_shm, chunk_stride), 8},
             {offsetof(zl__segment_shm, payload_offset), 8},
             {offsetof(zl__segment_shm, payload_capacity), 8},
+            {offsetof(zl__segment_shm, user), 4},         {offsetof(zl__segment_shm, user_pid), 4},
+            {offsetof(zl__segment_shm, user_fd), 4},      {offsetof(zl__segment_shm, user_dev), 8},
+            {offsetof(zl__segment_shm, user_ino), 8},     {offsetof(zl__segment_shm, user_offset), 8},
+            {offsetof(zl__segment_shm, user_length), 8},
         };
         uint8_t object = next8(in);
         if (which & 1) {
@@ -551,6 +650,7 @@ static void hostile_write(input *in)
             {offsetof(zl__chunk_header, chunk_index), 4},
             {offsetof(zl__chunk_header, segment_slot), 4},
             {offsetof(zl__chunk_header, segment_serial), 4},
+            {offsetof(zl__chunk_header, user_offset), 8},
         };
         size_t f = which % (sizeof fields / sizeof fields[0]);
         poke(m, chunk + fields[f][0], fields[f][1], in);
@@ -582,6 +682,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     strict_cleanup = strict != NULL && strict[0] != '\0' && strict[0] != '0';
     if (zl_context_create(NULL, &v.context) != 0)
         abort();
+    v.memfd = memfd_create("hostile-fuzz-frames", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (v.memfd < 0 || ftruncate(v.memfd, FRAMES * FRAME_BYTES) != 0 ||
+        fcntl(v.memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0)
+        abort();
+    v.frames = mmap(NULL, FRAMES * FRAME_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, v.memfd, 0);
+    if (v.frames == MAP_FAILED)
+        abort();
     return 0;
 }
 
@@ -605,9 +712,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     remap();
     for (int steps = 0; in.size > 0 && steps < 256; steps++) {
         uint8_t op = next8(&in);
-        TRACE("%s op %d\n", op < 64 ? "publisher" : op < 128 ? "subscription" : "hostile", op % 7);
-        if (op < 64)
+        TRACE("%s op %d\n",
+              op < 56 ? "publisher" : op < 64 ? "user memory" : op < 128 ? "subscription" : "hostile",
+              op < 56 ? op % 7 : op < 64 ? op % 5 : op % 7);
+        if (op < 56)
             step_publisher(&in, (uint8_t)(op % 7));
+        else if (op < 64)
+            step_user_memory(&in, (uint8_t)(op % 5));
         else if (op < 128)
             step_subscription(&in, (uint8_t)(op % 7));
         else
@@ -615,6 +726,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (int i = 0; i < SUBS; i++)
         destroy_subscription(i);
+    /* Every subscription is gone: nothing can be in flight once the
+     * publisher has noticed (a forced look at its peers' locks). */
+    for (int i = 0; i < PUBS; i++)
+        for (int tries = 0; v.memories[i] != NULL && !destroy_memory(i); tries++) {
+            if (tries == 3) {
+                if (!registry_poked)
+                    fatal("user memory still in flight after every subscription left", 0);
+                fprintf(stderr, "hostile_fuzz: user memory of publisher %d still in flight "
+                                "(registry written)\n", i);
+                break;
+            }
+            expect("zl_publisher_update_connections", zl_publisher_update_connections(v.pubs[i]),
+                   1);
+        }
     for (int i = 0; i < PUBS; i++)
         destroy_publisher(i);
     remap();

@@ -312,6 +312,39 @@ static void set_starved(zl_waitset *waitset, const bool *assume_ready, bool star
     }
 }
 
+/* Reads what each entry sleeps on into the wait set's arrays: *n futex
+ * words (waiters) and *fds descriptors (polls). */
+static void arm(zl_waitset *waitset, const bool *assume_ready, unsigned *words, nfds_t *descriptors)
+{
+    unsigned n = 0;
+    nfds_t fds = 0;
+    for (size_t i = 0; i < waitset->capacity; i++) {
+        entry *e = &waitset->entries[i];
+        if (assume_ready && assume_ready[i])
+            continue;
+        if (e->starved) {
+            /* A return changes the count: the futex does not sleep, or
+             * the returner sees the waiter bit and wakes it. */
+            zl__futex_waiter_set(&waitset->waiters[n++], e->loan_word, e->loan_expected, 0);
+        } else if (has_words(e)) {
+            if (e->waitable.fd >= 0)
+                waitset->polls[fds++] = (struct pollfd){.fd = e->waitable.fd, .events = POLLIN};
+            for (uint32_t k = 0; k < e->waitable.count; k++)
+                /* Acquire pairs with the publisher's (for a publisher
+                 * or user memory entry: the subscription's) release
+                 * increment (notify.h) or the registry's (new peers). */
+                zl__futex_waiter_set(&waitset->waiters[n++], e->waitable.words[k],
+                                     zl__load_acquire(e->waitable.words[k]), 1);
+        } else if (e->kind == ENTRY_GUARD) {
+            /* Acquire pairs with the trigger's release increment. */
+            zl__futex_waiter_set(&waitset->waiters[n++], &e->u.guard->word,
+                                 zl__load_acquire(&e->u.guard->word), 0);
+        }
+    }
+    *words = n;
+    *descriptors = fds;
+}
+
 /* Reads each readable fd once, consuming the wake-ups it counts (the fds
  * are non-blocking eventfds: a read that finds nothing changes nothing). */
 static void consume_fd_wakes(zl_waitset *waitset, nfds_t fds)
@@ -380,29 +413,7 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
         set_starved(waitset, assume_ready, true);
         unsigned n = 0;
         nfds_t fds = 0;
-        for (size_t i = 0; i < waitset->capacity; i++) {
-            entry *e = &waitset->entries[i];
-            if (assume_ready && assume_ready[i])
-                continue;
-            if (e->starved) {
-                /* A return changes the count: the futex does not sleep, or
-                 * the returner sees the waiter bit and wakes it. */
-                zl__futex_waiter_set(&waitset->waiters[n++], e->loan_word, e->loan_expected, 0);
-            } else if (has_words(e)) {
-                if (e->waitable.fd >= 0)
-                    waitset->polls[fds++] = (struct pollfd){.fd = e->waitable.fd, .events = POLLIN};
-                for (uint32_t k = 0; k < e->waitable.count; k++)
-                    /* Acquire pairs with the publisher's (for a publisher
-                     * or user memory entry: the subscription's) release
-                     * increment (notify.h) or the registry's (new peers). */
-                    zl__futex_waiter_set(&waitset->waiters[n++], e->waitable.words[k],
-                                         zl__load_acquire(e->waitable.words[k]), 1);
-            } else if (e->kind == ENTRY_GUARD) {
-                /* Acquire pairs with the trigger's release increment. */
-                zl__futex_waiter_set(&waitset->waiters[n++], &e->u.guard->word,
-                                     zl__load_acquire(&e->u.guard->word), 0);
-            }
-        }
+        arm(waitset, assume_ready, &n, &fds);
         /* The words are read before the sleepers go up: a publisher
          * connection's flag may be taken down by the waker that bumps its
          * word (notify.h zl__notify_room), which must then find the word

@@ -205,6 +205,7 @@ static int attach(zl_waitset *waitset, int kind, void *object, size_t *index)
         break;
     case ENTRY_USER_MEMORY:
         e->u.memory = object; /* its words are chosen at each wait */
+        e->waitable.fd = -1;  /* a futex source: never fd 0 from the memset */
         zl__user_memory_attached(object, true);
         break;
     case ENTRY_GUARD:
@@ -397,9 +398,12 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
     for (;;) {
         /* User memory first (see the top of the file). */
         for (size_t i = 0; i < waitset->capacity; i++)
-            if (waitset->entries[i].kind == ENTRY_USER_MEMORY && !(assume_ready && assume_ready[i]))
+            if (waitset->entries[i].kind == ENTRY_USER_MEMORY &&
+                !(assume_ready && assume_ready[i])) {
+                waitset->entries[i].waitable.fd = -1; /* as for a publisher, below */
                 zl__user_memory_waitable(waitset->entries[i].u.memory,
                                          &waitset->entries[i].waitable);
+            }
         /* A publisher's words depend on which connection is full: chosen
          * now, before anything is armed (choosing may drop a connection,
          * unmapping its words). */

@@ -256,6 +256,45 @@ static void case_misuse(zl_context *context)
     fixture_close(&f);
 }
 
+/* A user-memory entry is a futex source: a wait never polls or reads
+ * another descriptor (it once polled fd 0, left from the entry's memset,
+ * and read what stdin held; with stdin at EOF it spun). */
+static void case_no_descriptor(zl_context *context)
+{
+    fprintf(stderr, "case: a user-memory entry polls no descriptor (stdin untouched)\n");
+    fixture f;
+    fixture_open(context, "um_nofd", true, &f);
+    int saved = dup(0), pipe_fds[2];
+    CHECK(saved >= 0);
+    CHECK_EQ(pipe(pipe_fds), 0);
+    CHECK_EQ(write(pipe_fds[1], "ABCDEFGH", 8), 8);
+    /* Non-blocking: if the wait consumed them, the check below fails
+     * instead of blocking. */
+    CHECK_EQ(fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK), 0);
+    CHECK_EQ(dup2(pipe_fds[0], 0), 0);
+    zl_waitset *ws;
+    CHECK_OK(zl_waitset_create(context, 1, &ws));
+    CHECK_OK(zl_waitset_attach_user_memory(ws, f.memory, NULL));
+    f.frames[0].number = 40;
+    CHECK_OK(zl_user_memory_publish(f.memory, &f.frames[0], 0));
+    /* In flight, nobody returns it: the waits time out. */
+    for (int i = 0; i < 3; i++)
+        CHECK_RC(zl_waitset_wait(ws, 20 * 1000000LL, NULL), ZL_ETIMEOUT);
+    char left[8];
+    CHECK_EQ(read(0, left, sizeof left), 8); /* stdin still holds its 8 bytes */
+    CHECK_EQ(memcmp(left, "ABCDEFGH", 8), 0);
+    CHECK_EQ(dup2(saved, 0), 0);
+    close(saved);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    const void *got;
+    CHECK_OK(zl_subscription_take_loan(f.sub, &got, NULL));
+    CHECK_OK(zl_subscription_return_loan(f.sub, got));
+    CHECK(wait_completed(ws, f.memory) == &f.frames[0]);
+    CHECK_OK(zl_waitset_destroy(ws));
+    fixture_close(&f);
+}
+
 int main(void)
 {
     zl_context *context;
@@ -265,6 +304,7 @@ int main(void)
     case_plain_memory(context);
     case_notices_kept(context);
     case_misuse(context);
+    case_no_descriptor(context);
     CHECK_OK(zl_context_destroy(context));
     return 0;
 }

@@ -5,6 +5,8 @@
  * type); the subscription
  * refuses to map or to hand out the payload, counts a peer error, and never
  * faults or reads outside the memory. */
+#include <sys/stat.h>
+
 #include "harness.h"
 #include "hostile.h"
 #include "shm/layout.h"
@@ -31,6 +33,23 @@ static void bad_offset(zl__segment_shm *head, hostile_map *map)
 {
     (void)map;
     head->user_offset = 4096; /* the range then runs past the file's end */
+}
+/* The segment names a FIFO nobody writes, held open by this process: an
+ * open() for reading of it would block the subscription for ever (it
+ * did: the subscription now looks at the file through O_PATH first). */
+static int fifo_fd = -1;
+static void names_fifo(zl__segment_shm *head, hostile_map *map)
+{
+    (void)map;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/zloan_hostile_fifo_%d", (int)getpid());
+    unlink(path);
+    CHECK_EQ(mkfifo(path, 0600), 0);
+    fifo_fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    CHECK(fifo_fd >= 0);
+    unlink(path);
+    head->user_pid = (uint32_t)getpid();
+    head->user_fd = (uint32_t)fifo_fd;
 }
 /* Applied after publishing: every chunk header points inside the memory,
  * one byte off the type's alignment (4). */
@@ -110,6 +129,8 @@ int main(void)
     run(context, "hostile_pid", bad_pid, false);
     run(context, "hostile_length", bad_length, false);
     run(context, "hostile_offset", bad_offset, false);
+    run(context, "hostile_fifo", names_fifo, false);
+    close(fifo_fd);
     run(context, "hostile_chunk_offset", bad_chunk_offset, true);
     run(context, "hostile_chunk_alignment", misaligned_chunk_offset, true);
     CHECK_OK(zl_context_destroy(context));

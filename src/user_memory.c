@@ -148,7 +148,8 @@ int zl_user_memory_destroy(zl_user_memory *memory)
     zl_user_memory *m = memory;
     if (m->attachments != 0)
         return zl__fail(ZL_EBUSY,
-                        "the user memory is attached to %u wait set entries: detach it first",
+                        "the user memory is attached to %u wait set or executor entries: "
+                        "detach it (or destroy the executor) first",
                         m->attachments);
     if (m->shared) {
         settle(m);

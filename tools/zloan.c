@@ -285,7 +285,7 @@ static void print_endpoint(const zl_endpoint_info *e)
         printf("      history %u, max loans %u; published %" PRIu64 " (%" PRIu64
                " bytes), loans held %u\n",
                e->history, e->max_loans, e->messages, e->bytes, e->loans_held);
-        printf("      pool: %u chunks of %" PRIu64 " bytes, %u free, %u free at least "
+        printf("      pool: %u chunks of up to %" PRIu64 " bytes, %u free, %u free at least "
                "(watermark), %" PRIu64 " bytes reserved\n",
                e->chunks_total, e->chunk_bytes, e->chunks_free, e->chunks_free_min,
                e->pool_bytes);
@@ -789,7 +789,7 @@ static int pool(int argc, char **argv)
         printf("[");
     else
         printf("%-24s %-7s %-14s %10s %7s %7s %7s %9s %12s\n", "TOPIC", "PID", "EXECUTABLE",
-               "CHUNK B", "CHUNKS", "IN USE", "FREE", "MAX USED", "RESERVED B");
+               "MAX CHUNK", "CHUNKS", "IN USE", "FREE", "MAX USED", "RESERVED B");
     bool first = true;
     uint64_t total = 0;
     int code = EXIT_OK;

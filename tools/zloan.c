@@ -343,8 +343,18 @@ static int topic_info(int argc, char **argv)
     } else {
         printf("Topic: %s (domain %u%s)\n", info->name, info->domain_id,
                info->group ? ", group" : "");
-        printf("Type: %s, %" PRIu64 " bytes, layout hash %016" PRIx64 "%s\n",
-               info->type_name[0] ? info->type_name : "-", info->type_size, info->layout_hash,
+        printf("Type: %s, %" PRIu64 " bytes", info->type_name[0] ? info->type_name : "-",
+               info->type_size);
+        /* A plain type whose messages may be larger than it is sized
+         * (ZL_TYPE_SIZED): its size is the fixed part, a tail follows. */
+        if (info->plain && info->payload_size > info->type_size) {
+            if (info->payload_size >= (uint64_t)1 << 40) /* ZL__PAYLOAD_UNBOUNDED */
+                printf(" then a tail (sized; no maximum)");
+            else
+                printf(" then a tail (sized; messages up to %" PRIu64 " bytes)",
+                       info->payload_size);
+        }
+        printf(", layout hash %016" PRIx64 "%s\n", info->layout_hash,
                info->plain ? "" : ", not plain (serialized)");
         if (info->description[0] != '\0')
             printf("Fields: %s\n", info->description);

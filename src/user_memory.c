@@ -148,7 +148,8 @@ int zl_user_memory_destroy(zl_user_memory *memory)
     zl_user_memory *m = memory;
     if (m->attachments != 0)
         return zl__fail(ZL_EBUSY,
-                        "the user memory is attached to %u wait set entries: detach it first",
+                        "the user memory is attached to %u wait set or executor entries: "
+                        "detach it (or destroy the executor) first",
                         m->attachments);
     if (m->shared) {
         settle(m);
@@ -224,7 +225,9 @@ int zl_user_memory_publish(zl_user_memory *memory, const void *message, size_t c
                             message, (const void *)f->message);
     }
     if (slot == NULL)
-        return zl__fail(ZL_EBUSY, "all %u messages the memory may have in flight are",
+        return zl__fail(ZL_EBUSY,
+                        "all %u messages the memory may have in flight (max_in_flight) are in "
+                        "flight: wait for a completion",
                         m->max_in_flight);
     rc = m->parts.mw->publisher_publish_memory(m->parts.impl, m->memory,
                                                (uint64_t)(at - m->base), bytes, &slot->ticket);

@@ -285,7 +285,7 @@ static void print_endpoint(const zl_endpoint_info *e)
         printf("      history %u, max loans %u; published %" PRIu64 " (%" PRIu64
                " bytes), loans held %u\n",
                e->history, e->max_loans, e->messages, e->bytes, e->loans_held);
-        printf("      pool: %u chunks of %" PRIu64 " bytes, %u free, %u free at least "
+        printf("      pool: %u chunks of up to %" PRIu64 " bytes, %u free, %u free at least "
                "(watermark), %" PRIu64 " bytes reserved\n",
                e->chunks_total, e->chunk_bytes, e->chunks_free, e->chunks_free_min,
                e->pool_bytes);
@@ -343,8 +343,18 @@ static int topic_info(int argc, char **argv)
     } else {
         printf("Topic: %s (domain %u%s)\n", info->name, info->domain_id,
                info->group ? ", group" : "");
-        printf("Type: %s, %" PRIu64 " bytes, layout hash %016" PRIx64 "%s\n",
-               info->type_name[0] ? info->type_name : "-", info->type_size, info->layout_hash,
+        printf("Type: %s, %" PRIu64 " bytes", info->type_name[0] ? info->type_name : "-",
+               info->type_size);
+        /* A plain type whose messages may be larger than it is sized
+         * (ZL_TYPE_SIZED): its size is the fixed part, a tail follows. */
+        if (info->plain && info->payload_size > info->type_size) {
+            if (info->payload_size >= (uint64_t)1 << 40) /* ZL__PAYLOAD_UNBOUNDED */
+                printf(" then a tail (sized; no maximum)");
+            else
+                printf(" then a tail (sized; messages up to %" PRIu64 " bytes)",
+                       info->payload_size);
+        }
+        printf(", layout hash %016" PRIx64 "%s\n", info->layout_hash,
                info->plain ? "" : ", not plain (serialized)");
         if (info->description[0] != '\0')
             printf("Fields: %s\n", info->description);
@@ -789,7 +799,7 @@ static int pool(int argc, char **argv)
         printf("[");
     else
         printf("%-24s %-7s %-14s %10s %7s %7s %7s %9s %12s\n", "TOPIC", "PID", "EXECUTABLE",
-               "CHUNK B", "CHUNKS", "IN USE", "FREE", "MAX USED", "RESERVED B");
+               "MAX CHUNK", "CHUNKS", "IN USE", "FREE", "MAX USED", "RESERVED B");
     bool first = true;
     uint64_t total = 0;
     int code = EXIT_OK;

@@ -23,7 +23,7 @@
  * transport: give every context of a topic the same list.
  *
  * Environment variables zloan reads: ZLOAN_DOMAIN_ID, ZLOAN_DISABLE_LOANS,
- * ZLOAN_LIVENESS_PERIOD_MS, ZLOAN_TRANSPORT. Unset or empty means the default; a value that
+ * ZLOAN_LIVENESS_PERIOD_MS, ZLOAN_LOG, ZLOAN_TRANSPORT. Unset or empty means the default; a value that
  * is not valid makes zl_context_create fail (ZL_EINVAL, the detail names
  * the variable and what it accepts) rather than be ignored.
  */

@@ -82,7 +82,7 @@ typedef struct zl_endpoint_info {
     uint64_t bytes;     /**< payload bytes published / taken */
     int64_t last_ns;    /**< publisher: source timestamp of its last message (0: none) */
     uint32_t loans_held; /**< loans its user holds now */
-    /* Publisher: its pool (chunks of one size class today). */
+    /* Publisher: its pool (chunks of every size class together). */
     uint32_t chunks_total;    /**< chunks in the pool */
     uint32_t chunks_free;     /**< after its last loan or publish */
     uint32_t chunks_free_min; /**< the lowest chunks_free ever (watermark) */

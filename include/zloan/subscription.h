@@ -83,7 +83,11 @@ typedef struct zl_message_info {
     uint64_t reception_sequence;    /**< per subscription, from 1 */
     uint64_t publisher_id;          /**< zl_publisher_id() of its publisher */
     bool from_this_process;         /**< published by this process */
-    size_t size;                    /**< bytes of the message as published */
+    size_t size;                    /**< bytes of the message as published: for a sized
+                                     * type, the fixed part and count elements, not
+                                     * rounded up to the type's alignment as
+                                     * zl_type_message_size() is (12 + 12 * count
+                                     * for a 12-byte fixed part and 12-byte points) */
     size_t count;                   /**< sized types: tail elements (0 otherwise) */
 } zl_message_info;
 

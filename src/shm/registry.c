@@ -238,6 +238,24 @@ static void describe_difference(const char *a, const char *b, char *out, size_t 
     }
 }
 
+/* When two types agree on name, size and layout hash but not on their
+ * largest message (a sized type's element size or max_count, a serialized
+ * type's bound, or a sized type against a fixed one), says so: the rest of
+ * the detail would show two identical types. */
+static void describe_payload(uint64_t here, uint64_t there, char *out, size_t out_size)
+{
+    char a[32] = "unbounded", b[32] = "unbounded";
+    const uint64_t unbounded = (uint64_t)1 << 40; /* ZL__PAYLOAD_UNBOUNDED */
+    if (here < unbounded)
+        snprintf(a, sizeof a, "%llu bytes", (unsigned long long)here);
+    if (there < unbounded)
+        snprintf(b, sizeof b, "%llu bytes", (unsigned long long)there);
+    snprintf(out, out_size,
+             "; its largest message is %s here but %s on the topic (the element size or "
+             "max_count of a sized type, or the bound of a serialized one, differs)",
+             a, b);
+}
+
 bool zl__registry_alive(const zl__registry *registry, uint32_t kind, uint32_t slot)
 {
     return zl__ofd_held_by_other(registry->fd, slot_byte(kind, slot));
@@ -557,6 +575,9 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
                     theirs[0] = '\0';
                 describe_difference(registry->description, theirs, difference,
                                     sizeof difference);
+                if (difference[0] == '\0' && record->payload_size != other.payload_size)
+                    describe_payload(record->payload_size, other.payload_size, difference,
+                                     sizeof difference);
                 zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);
                 return zl__fail(ZL_ETYPE,
                                 "topic %s has a %s of type '%s' (size %llu, layout hash %016llx%s) "

@@ -8,6 +8,12 @@ source_dir=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+# The installed programs find the library of their prefix by themselves.
+for program in zloan zloan-bridge; do
+  if [ -e "$work/prefix/bin/$program" ]; then
+    "$work/prefix/bin/$program" --help >/dev/null
+  fi
+done
 cmake -S "$source_dir" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/consumer" >/dev/null
 LD_LIBRARY_PATH="$work/prefix/lib:$work/prefix/lib64:${LD_LIBRARY_PATH:-}" "$work/consumer/consumer"

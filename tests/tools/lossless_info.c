@@ -48,6 +48,10 @@ int main(int argc, char **argv)
     CHECK_EQ(count_of(out, ", lossless;"), 1);
     CHECK_EQ(count_of(out, ": 1 of 1 queued, held back 3\n"), 1);
     CHECK_EQ(count_of(out, ": 1 of 1 queued, lost 0\n"), 1);
+    /* The pool line names the largest chunk: a pool that grew holds
+     * chunks of several size classes. */
+    CHECK_EQ(count_of(out, "pool: "), 1);
+    CHECK_EQ(count_of(out, " chunks of up to "), 1);
 
     CHECK_EQ(tool_run(tool, out, sizeof out, "topic info -v --json %s", topic), 0);
     CHECK_EQ(count_of(out, "\"lossless\": true"), 1);

@@ -24,6 +24,15 @@ int main(void)
     CHECK_RC(zl_subscription_create(context, topic, &relayout, NULL, &sub), ZL_ETYPE);
     zl_publisher *pub2;
     CHECK_RC(zl_publisher_create(context, topic, &other, NULL, &pub2), ZL_ETYPE);
+    /* Same name, size and layout hash, another largest message (what the
+     * zloan tool's echo makes of a sized type): the detail says which, not
+     * two identical-looking types. */
+    zl_type sized = test_msg_type;
+    sized.element_size = 4;
+    sized.max_count = 100;
+    sized.layout_hash = zl_type_layout_hash(&test_msg_type);
+    CHECK_RC(zl_subscription_create(context, topic, &sized, NULL, &sub), ZL_ETYPE);
+    CHECK(strstr(zl_last_error_detail(), "largest message") != NULL);
     /* The right type joins. */
     CHECK_OK(zl_subscription_create(context, topic, &test_msg_type, NULL, &sub));
     CHECK_OK(zl_subscription_destroy(sub));

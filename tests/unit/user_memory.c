@@ -14,6 +14,42 @@ static bool in_flight(zl_user_memory *memory, const frame *f)
     return busy;
 }
 
+/* max_in_flight reached: refused with a detail that says so in full. */
+static void case_max_in_flight(zl_context *context)
+{
+    fprintf(stderr, "case: max_in_flight\n");
+    const char *topic = test_topic("user_memory_max");
+    zl_subscription *sub;
+    zl_publisher *pub;
+    CHECK_OK(zl_subscription_create(context, topic, &frame_type, NULL, &sub));
+    CHECK_OK(zl_publisher_create(context, topic, &frame_type, NULL, &pub));
+    frame *frames;
+    int fd = frames_memfd(2, true, &frames);
+    zl_user_memory_options o;
+    zl_user_memory_options_init(&o);
+    o.fd = fd;
+    o.base = frames;
+    o.length = sizeof(frame) * 2;
+    o.max_in_flight = 1;
+    zl_user_memory *memory;
+    CHECK_OK(zl_user_memory_create(pub, &o, &memory));
+    CHECK_OK(zl_user_memory_publish(memory, &frames[0], 0));
+    CHECK_RC(zl_user_memory_publish(memory, &frames[1], 0), ZL_EBUSY);
+    CHECK(strstr(zl_last_error_detail(), "max_in_flight) are in flight") != NULL);
+    const void *got;
+    CHECK_OK(zl_subscription_take_loan(sub, &got, NULL));
+    CHECK_OK(zl_subscription_return_loan(sub, got));
+    CHECK_OK(zl_user_memory_publish(memory, &frames[1], 0));
+    CHECK_OK(zl_subscription_take_loan(sub, &got, NULL));
+    CHECK_OK(zl_subscription_return_loan(sub, got));
+    CHECK_EQ(zl_user_memory_in_flight_count(memory), 0);
+    CHECK_OK(zl_user_memory_destroy(memory));
+    CHECK_OK(zl_publisher_destroy(pub));
+    CHECK_OK(zl_subscription_destroy(sub));
+    munmap(frames, sizeof(frame) * 2);
+    close(fd);
+}
+
 static void case_zero_copy_and_completion(zl_context *context)
 {
     fprintf(stderr, "case: zero copy and completion\n");
@@ -214,6 +250,7 @@ int main(void)
     zl_context *context;
     CHECK_OK(zl_context_create(NULL, &context));
     case_zero_copy_and_completion(context);
+    case_max_in_flight(context);
     case_completion_without_return(context);
     case_refused(context);
     case_plain_memory(context);

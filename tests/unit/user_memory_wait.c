@@ -172,8 +172,10 @@ static void case_executor_callback(zl_context *context)
     CHECK_EQ(c.count, 2);
     CHECK(c.messages[0] == &f.frames[1]);
     CHECK(c.messages[1] == &f.frames[3]);
-    /* Added to an executor: the memory cannot be destroyed before it. */
+    /* Added to an executor: the memory cannot be destroyed before it, and
+     * the detail says so (not only "wait set"). */
     CHECK_RC(zl_user_memory_destroy(f.memory), ZL_EBUSY);
+    CHECK(strstr(zl_last_error_detail(), "executor") != NULL);
     CHECK_OK(zl_executor_destroy(exec));
     fixture_close(&f);
 }

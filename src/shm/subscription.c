@@ -663,7 +663,10 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
                     wake_publisher(sub, c->shm);
                     if (c->pool != NULL)
                         peer_error(sub, c->publisher_id, "delivered a chunk index out of range");
-                    zl__fetch_add_relaxed(&sub->lost_dropped, 1);
+                    /* Counted, and given back: a chunk of a segment we
+                     * could not map is still the publisher's to reuse (a
+                     * user message completes); P2 refuses a bogus one. */
+                    drop_entry(sub, c, entry);
                 }
                 mask |= 1u << j; /* look at this connection again */
                 continue;
@@ -710,7 +713,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         const zl__chunk_header *at = chunk_of(sub, c->pool, entry, &segment);
         if (at == NULL) {
             peer_error(sub, c->publisher_id, "delivered an entry of no segment it listed");
-            zl__fetch_add_relaxed(&sub->lost_dropped, 1);
+            drop_entry(sub, c, entry); /* counted and given back, as above */
             continue;
         }
         const zl__segment_geometry *geometry = &segment->geometry;

@@ -497,8 +497,11 @@ static int segment_add(zl__mw_publisher *pub, uint32_t slot, const zl__segment_g
     pub->shm_bytes += total;
     if (pub->shm_bytes > pub->shm_bytes_high)
         pub->shm_bytes_high = pub->shm_bytes;
-    /* Relaxed: published by table_changed's release increment (P8). */
-    zl__store_relaxed(&pub->pool->serials[slot], serial);
+    /* Release: table_changed's release increment publishes it (P8), but a
+     * subscription rescanning for an older increment may read this serial
+     * already; the release orders the segment's header before it, paired
+     * with rescan_locked's acquire load. */
+    zl__store_release(&pub->pool->serials[slot], serial);
     return 0;
 }
 

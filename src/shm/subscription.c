@@ -327,8 +327,10 @@ static void rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t se
 {
     pool->seen_seq = seq;
     for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
-        /* Relaxed: ordered by the acquire load of segments_seq (S7). */
-        uint32_t serial = zl__load_relaxed(&pool->pool->serials[slot]);
+        /* Acquire: pairs with the publisher's release store of the serial
+         * (a serial newer than the segments_seq we acquired comes with its
+         * header too); the increment of segments_seq orders the rest (S7). */
+        uint32_t serial = zl__load_acquire(&pool->pool->serials[slot]);
         segment_view *view = pool->segments[slot];
         if (view != NULL && view->geometry.serial == serial)
             continue;

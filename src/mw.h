@@ -122,6 +122,10 @@ typedef struct zl__mw_waitable {
      * writes it only when it sees a sleeper. The caller sets it to -1
      * before the waitable call; a futex-source transport leaves it so. */
     int fd;
+    /* Longest the caller may sleep before asking again, in ns (0: no
+     * bound): a transport that notices a peer's death only when asked (no
+     * liveness monitor runs) sets it. The caller sets 0 before the call. */
+    int64_t slice_ns;
 } zl__mw_waitable;
 
 /* How a transport tells a sleeper that something changed. */

@@ -401,6 +401,7 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
             if (waitset->entries[i].kind == ENTRY_USER_MEMORY &&
                 !(assume_ready && assume_ready[i])) {
                 waitset->entries[i].waitable.fd = -1; /* as for a publisher, below */
+                waitset->entries[i].waitable.slice_ns = 0;
                 zl__user_memory_waitable(waitset->entries[i].u.memory,
                                          &waitset->entries[i].waitable);
             }
@@ -411,6 +412,7 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
             if (waitset->entries[i].kind == ENTRY_PUBLISHER &&
                 !(assume_ready && assume_ready[i])) {
                 waitset->entries[i].waitable.fd = -1;
+                waitset->entries[i].waitable.slice_ns = 0;
                 zl__publisher_waitable(waitset->entries[i].u.publisher,
                                        &waitset->entries[i].waitable);
             }
@@ -427,7 +429,7 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
          * below (the waiter's half of notify.h's store-buffer argument). */
         zl__fence_seq_cst();
         size_t ready = 0, fresh = 0;
-        int64_t wake_at = deadline;
+        int64_t wake_at = deadline, checked_at = zl__monotonic_ns();
         for (size_t i = 0; i < waitset->capacity; i++) {
             entry *e = &waitset->entries[i];
             if (e->kind == ENTRY_FREE) {
@@ -440,10 +442,14 @@ int zl__waitset_wait(zl_waitset *waitset, int64_t timeout_ns, const bool *assume
                 e->ready = false; /* a take would find no loan */
             } else if (e->kind == ENTRY_SUBSCRIPTION) {
                 e->ready = zl__subscription_ready(e->u.subscription);
-            } else if (e->kind == ENTRY_PUBLISHER) {
-                e->ready = zl__publisher_ready(e->u.publisher);
-            } else if (e->kind == ENTRY_USER_MEMORY) {
-                e->ready = zl__user_memory_ready(e->u.memory);
+            } else if (e->kind == ENTRY_PUBLISHER || e->kind == ENTRY_USER_MEMORY) {
+                e->ready = e->kind == ENTRY_PUBLISHER ? zl__publisher_ready(e->u.publisher)
+                                                      : zl__user_memory_ready(e->u.memory);
+                /* A transport that finds deaths only when asked bounds the
+                 * sleep (no liveness monitor). */
+                if (!e->ready && e->waitable.slice_ns > 0 &&
+                    checked_at + e->waitable.slice_ns < wake_at)
+                    wake_at = checked_at + e->waitable.slice_ns;
             } else if (e->kind == ENTRY_GUARD) {
                 e->ready = zl_guard_condition_take(e->u.guard);
             } else {

@@ -1308,6 +1308,9 @@ void zl__shm_publisher_memory_waitable(zl__mw_publisher *pub, uint32_t memory,
     /* Only our thread raises the flag (wait sets, set_sleeping). */
     waitable->sleepers = &pub->counters->completion_sleeping;
     waitable->sleepers_is_flag = true;
+    /* Without the liveness monitor nobody bumps the generation when a
+     * holder dies: update() finds it when asked, so ask every slice. */
+    waitable->slice_ns = pub->monitored ? 0 : WAIT_SLICE_NS;
 }
 
 /* M1: after the waiter's flag store and fence, a return already pushed by
@@ -1390,6 +1393,7 @@ void zl__shm_publisher_waitable(zl__mw_publisher *pub, zl__mw_waitable *waitable
         waitable->sleepers_is_flag = true;
     }
     waitable->words[waitable->count++] = &pub->registry.shm->generation;
+    waitable->slice_ns = pub->monitored ? 0 : WAIT_SLICE_NS; /* as above (P6) */
 }
 
 bool zl__shm_publisher_ready(zl__mw_publisher *pub)

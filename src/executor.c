@@ -179,7 +179,7 @@ int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscri
      * take_loan lends allocator memory (the refusal path), so a program
      * runs unchanged with loans disabled. */
     if (mode == ZL_DELIVERY_DEFAULT)
-        mode = zl_subscription_can_loan(subscription) ? ZL_DELIVERY_LOAN : ZL_DELIVERY_COPY;
+        mode = zl__subscription_lends(subscription) ? ZL_DELIVERY_LOAN : ZL_DELIVERY_COPY;
     const zl_type *type = zl__subscription_type(subscription);
     void *storage = NULL;
     size_t bytes = storage_bytes(type);

@@ -376,6 +376,15 @@ int zl_publisher_publish_sized(zl_publisher *publisher, const void *message, siz
 
 int zl_publisher_publish(zl_publisher *publisher, const void *message)
 {
+    /* A sized type's message carries its count, which this call has not:
+     * refuse rather than send a count of 0 (issue 22). */
+    if (publisher != NULL && publisher->sized) {
+        zl__clear_detail();
+        return zl__fail(ZL_EINVAL,
+                        "type '%s' is sized: zl_publisher_publish() has no element count, "
+                        "use zl_publisher_publish_sized(publisher, message, count)",
+                        publisher->type.name);
+    }
     return zl_publisher_publish_sized(publisher, message, 0);
 }
 

@@ -16,7 +16,8 @@ struct zl_subscription {
     zl__mw_subscription *impl;
     zl_type type;
     char type_name[ZL_TYPE_NAME_MAX];
-    bool can_loan;
+    bool can_loan;  /* take_loan lends the transport's memory (else the allocator's) */
+    bool zero_copy; /* ... and that memory is the publisher's: the transport lends */
     uint32_t max_loans;
     /* The user's loans of either kind; returns may come from any thread.
      * Also a private futex word: LOANS_WAITER is set while an executor
@@ -107,6 +108,9 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
         zl__context_deallocate(context, s, sizeof *s, _Alignof(zl_subscription));
         return rc;
     }
+    /* A copying transport (loopback) still lends its own copy to take_loan,
+     * but that is not the publisher's memory: say so, as the publisher does. */
+    s->zero_copy = s->can_loan && s->mw->capabilities.lends;
     zl__context_hold(context, ZL__CONTEXT_SUBSCRIPTION);
     *subscription = s;
     return 0;
@@ -151,7 +155,7 @@ int zl_subscription_destroy(zl_subscription *subscription)
 
 bool zl_subscription_can_loan(const zl_subscription *subscription)
 {
-    return subscription != NULL && subscription->can_loan;
+    return subscription != NULL && subscription->zero_copy;
 }
 
 /* Counts a loan the user gave back. The decrement is the last access to
@@ -472,6 +476,11 @@ void zl__subscription_loans_wait_end(zl_subscription *subscription)
     /* Relaxed: only stops returners from waking us; a return that still
      * saw the bit makes one spurious wake-up. */
     atomic_fetch_and_explicit(&subscription->loans_held, ~LOANS_WAITER, memory_order_relaxed);
+}
+
+bool zl__subscription_lends(const zl_subscription *subscription)
+{
+    return subscription->can_loan;
 }
 
 const zl_type *zl__subscription_type(const zl_subscription *subscription)

@@ -30,4 +30,8 @@ void zl__subscription_loans_wait_end(zl_subscription *subscription);
 
 const zl_type *zl__subscription_type(const zl_subscription *subscription);
 
+/* Whether take_loan lends the transport's memory without a copy of its
+ * own: the publisher's (shm) or the transport's copy (loopback). */
+bool zl__subscription_lends(const zl_subscription *subscription);
+
 #endif

@@ -17,7 +17,9 @@
  *   ZL_DELIVERY_COPY  the message is copied (or deserialized) into storage
  *                     allocated once, from the context's allocator, when the
  *                     subscription is added; the callback must not keep it.
- *   ZL_DELIVERY_DEFAULT  LOAN when the subscription can loan, else COPY.
+ *   ZL_DELIVERY_DEFAULT  LOAN when a loan needs no copy of its own (the
+ *                     subscription can loan, or its transport copies anyway,
+ *                     as loopback does, and lends that copy), else COPY.
  *
  * With plain types, LOAN delivery and an executor created up front, the
  * steady state performs no heap allocation and no copy of the payload.
@@ -54,7 +56,7 @@ typedef struct zl_executor zl_executor;
 /** How an executor hands a subscription's messages to its callback (the
  * memory strategy; see above). */
 typedef enum zl_delivery {
-    ZL_DELIVERY_DEFAULT = 0, /**< LOAN when the subscription can loan, else COPY */
+    ZL_DELIVERY_DEFAULT = 0, /**< LOAN when a loan needs no copy of its own, else COPY */
     ZL_DELIVERY_LOAN = 1,    /**< a read-only loan, returned after the callback unless kept */
     ZL_DELIVERY_COPY = 2     /**< a copy in storage allocated when the subscription is added */
 } zl_delivery;
@@ -98,7 +100,10 @@ ZL_API int zl_executor_destroy(zl_executor *executor);
  * @retval 0 added. @retval ZL_EINVAL NULL argument or bad mode.
  * @retval ZL_ELIMIT the executor is full.
  * @retval ZL_ENOMEM (copy mode) storage could not be allocated.
- * @retval ZL_ENOTSUP ZL_DELIVERY_LOAN for a subscription that cannot loan. */
+ * @retval ZL_ENOTSUP ZL_DELIVERY_COPY of a sized type without a max_count
+ *         (no storage holds every message: deliver it by loan). A
+ *         subscription that cannot loan still takes ZL_DELIVERY_LOAN: its
+ *         loans are then the context allocator's. */
 ZL_API int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscription,
                                  zl_delivery mode, zl_subscription_callback callback, void *arg);
 /** Adds a timer; callback runs when it is due. Return codes as for

@@ -202,7 +202,9 @@ ZL_API int zl_publisher_return_loan(zl_publisher *publisher, void *message);
 /** Publishes a message the caller owns, by copy (or serialization); the caller
  * keeps message and may reuse it at once. Waits for lossless subscriptions
  * as zl_publisher_publish_loan() does.
- * @retval 0 published. @retval ZL_EINVAL an argument is NULL.
+ * @retval 0 published. @retval ZL_EINVAL an argument is NULL, or the type
+ *         is sized (its message has a count this call lacks: use
+ *         zl_publisher_publish_sized()).
  * @retval ZL_ETIMEOUT a lossless subscription had no room within
  *         max_blocking_time_ns: nothing was published to anyone.
  * @retval ZL_EEXHAUSTED no chunk to copy into.

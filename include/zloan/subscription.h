@@ -125,7 +125,10 @@ ZL_API int zl_subscription_create(zl_context *context, const char *topic, const 
  * The take thread; not while a wait set it is attached to waits. */
 ZL_API int zl_subscription_destroy(zl_subscription *subscription);
 
-/** true when take_loan lends the publisher's memory (zero copy). */
+/** true when take_loan lends the publisher's memory (zero copy): a plain
+ * type, loans not disabled, and a transport that lends (shm). false on a
+ * copying transport (loopback), as zl_publisher_can_loan() is there;
+ * take_loan then lends the transport's copy, with no second copy. */
 ZL_API bool zl_subscription_can_loan(const zl_subscription *subscription);
 
 /** Takes the oldest message into message (type->size bytes, owned by the

@@ -53,17 +53,22 @@ public:
     /** An error of code from the call named call; what() adds zl_strerror(code)
      * and the calling thread's zl_last_error_detail(). */
     error(int code, const char *call)
-        : std::runtime_error(describe(code, call)), code_(code)
+        : std::runtime_error(describe(code, call, zl_last_error_detail())), code_(code)
+    {
+    }
+    /** The same with the layer's own detail, for a misuse this layer finds
+     * before any zloan call (the thread's detail would be stale). */
+    error(int code, const char *call, const char *detail)
+        : std::runtime_error(describe(code, call, detail)), code_(code)
     {
     }
     /** The ZL_E* code. */
     int code() const noexcept { return code_; }
 
 private:
-    static std::string describe(int code, const char *call)
+    static std::string describe(int code, const char *call, const char *detail)
     {
         std::string text = std::string(call) + ": " + zl_strerror(code);
-        const char *detail = zl_last_error_detail();
         if (detail != nullptr && detail[0] != '\0')
             text += std::string(" (") + detail + ")";
         return text;
@@ -72,6 +77,10 @@ private:
 };
 
 namespace detail {
+
+/* What a publish of an empty loaned_message says. */
+inline constexpr const char *empty_loan =
+    "the loan is empty: already published, returned (reset) or moved from";
 
 inline void check(int rc, const char *call)
 {
@@ -217,7 +226,7 @@ public:
     void publish()
     {
         if (message_ == nullptr)
-            throw error(ZL_ENOTLOAN, "zl_publisher_publish_loan");
+            throw error(ZL_ENOTLOAN, "zl_publisher_publish_loan", detail::empty_loan);
         detail::check(zl_publisher_publish_loan(publisher_.get(), message_),
                       "zl_publisher_publish_loan");
         message_ = nullptr;
@@ -277,8 +286,10 @@ public:
      * still holds it. */
     void publish(loaned_message<T> &&message)
     {
+        if (!message)
+            throw error(ZL_ENOTLOAN, "zl_publisher_publish_loan", detail::empty_loan);
         if (message.publisher_ != handle_)
-            throw error(ZL_ENOTLOAN, "zl_publisher_publish_loan (a loan of another publisher)");
+            throw error(ZL_ENOTLOAN, "zl_publisher_publish_loan", "a loan of another publisher");
         message.publish();
     }
 

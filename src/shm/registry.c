@@ -575,7 +575,9 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
                     theirs[0] = '\0';
                 describe_difference(registry->description, theirs, difference,
                                     sizeof difference);
-                if (difference[0] == '\0' && record->payload_size != other.payload_size)
+                /* Only when the sizes agree: else the sizes printed say why. */
+                if (difference[0] == '\0' && record->type_size == other.type_size &&
+                    record->payload_size != other.payload_size)
                     describe_payload(record->payload_size, other.payload_size, difference,
                                      sizeof difference);
                 zl__ofd_unlock(registry->fd, ZL__LOCK_REGISTER);

@@ -543,6 +543,9 @@ static void case_refused_loans(void)
     CHECK_OK(zl_publisher_create(context, topic, &test_msg_type, NULL, &pub));
     bool lends = transport->capabilities.lends;
     CHECK_EQ(zl_publisher_can_loan(pub), lends);
+    /* Both sides agree: a subscription's loan is the publisher's memory
+     * only on a transport that lends (issue 22). */
+    CHECK_EQ(zl_subscription_can_loan(sub), lends);
     publish_loaned(pub, 8, 1); /* a first loan may make the pool */
     size_t allocated = __atomic_load_n(&allocations, __ATOMIC_RELAXED);
     size_t freed = __atomic_load_n(&deallocations, __ATOMIC_RELAXED);

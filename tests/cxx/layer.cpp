@@ -80,6 +80,12 @@ static void loan_publish_take()
     loan->y = 0.5;
     pub.publish(std::move(loan));
     EXPECT(!loan); /* published: the owner is empty */
+    /* Publishing it again says why it fails: empty, not another publisher's. */
+    std::string why = EXPECT_ERROR(ZL_ENOTLOAN, pub.publish(std::move(loan)));
+    EXPECT(why.find("empty") != std::string::npos);
+    EXPECT(why.find("another publisher") == std::string::npos);
+    why = EXPECT_ERROR(ZL_ENOTLOAN, loan.publish());
+    EXPECT(why.find("empty") != std::string::npos);
     zloan::received_loan<point> got = sub.take_loan();
     EXPECT(got && got->x == 41 && got->y == 0.5);
     EXPECT(got.info().publication_sequence == 1 && got.info().publisher_id == pub.id());

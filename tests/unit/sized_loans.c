@@ -79,6 +79,9 @@ static void case_loans(zl_context *context)
     cloud *mine = malloc(sizeof(cloud) + 5000 * sizeof(uint32_t));
     CHECK(mine != NULL);
     fill(mine, 77, 5000);
+    /* zl_publisher_publish() has no count: refused, nothing sent (issue 22). */
+    CHECK_RC(zl_publisher_publish(pub, mine), ZL_EINVAL);
+    CHECK(strstr(zl_last_error_detail(), "zl_publisher_publish_sized") != NULL);
     CHECK_OK(zl_publisher_publish_sized(pub, mine, 5000));
     cloud *into = malloc(sizeof(cloud) + 4999 * sizeof(uint32_t));
     CHECK(into != NULL);

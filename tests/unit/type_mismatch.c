@@ -6,6 +6,10 @@ typedef struct other_msg {
     uint64_t a[32];
 } other_msg;
 
+typedef struct small_msg {
+    uint64_t a;
+} small_msg;
+
 int main(void)
 {
     zl_context *context;
@@ -18,6 +22,13 @@ int main(void)
     CHECK_RC(zl_subscription_create(context, topic, &other, NULL, &sub), ZL_ETYPE);
     CHECK(strstr(zl_last_error_detail(), "test_msg") != NULL);
     CHECK(strstr(zl_last_error_detail(), "other_msg") != NULL);
+    /* Two plain types of different sizes: the sizes say it all, no remark
+     * about sized types (issue 22). */
+    zl_type small = ZL_TYPE_PLAIN(small_msg);
+    CHECK_RC(zl_subscription_create(context, topic, &small, NULL, &sub), ZL_ETYPE);
+    CHECK(strstr(zl_last_error_detail(), "size 8") != NULL);
+    CHECK(strstr(zl_last_error_detail(), "max_count") == NULL);
+    CHECK(strstr(zl_last_error_detail(), "largest message") == NULL);
     /* Same name and size, another layout: refused too. */
     zl_type relayout = test_msg_type;
     relayout.layout = "u64 tag;u64 seq;u32 w[60]";

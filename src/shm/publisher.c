@@ -214,8 +214,10 @@ struct zl__mw_publisher {
     uint64_t bytes;
     uint64_t loans_total;
     uint64_t returned_total;
-    uint32_t free_min;
-    /* Our counters beside our registry slot, for tools (layout.h). */
+    uint32_t used_max; /* the most chunks_in_use ever (high-water mark) */
+    /* Our counters beside our registry slot, for tools (layout.h): the
+     * chunk counts are stored whenever they change, so a tool reads what
+     * get_stats gives after our last call. */
     zl__endpoint_counters *counters;
     uint64_t dropped;
     uint64_t blocked;
@@ -272,7 +274,11 @@ static inline void release_ref(zl__mw_publisher *pub, uint32_t entry)
     uint32_t chunk = zl__entry_chunk(entry);
     if (--seg->refs[chunk] == 0) {
         seg->free_stack[seg->free_top++] = chunk;
-        pub->chunks_in_use -= !seg->user; /* user chunks are not the pool's */
+        if (!seg->user) { /* user chunks are not the pool's */
+            pub->chunks_in_use--;
+            /* Relaxed: a statistic for tools, read with relaxed loads. */
+            zl__store_relaxed(&pub->counters->chunks_free, pub->chunks_total - pub->chunks_in_use);
+        }
     }
 }
 
@@ -312,18 +318,16 @@ static inline uint32_t pool_free(const zl__mw_publisher *pub)
     return pub->chunks_total - pub->chunks_in_use;
 }
 
-/* Publishes the pool's chunk counts beside our registry slot, for tools.
+/* Publishes the pool's chunk counts beside our registry slot, for tools,
+ * after growth or shrinking (loans and releases store what they change).
  * Relaxed: statistics, which tools read with relaxed loads. */
 static void publish_free_counters(zl__mw_publisher *pub)
 {
     if (pub->counters == NULL)
         return; /* creating: create publishes them once registered */
-    uint32_t free_now = pool_free(pub);
-    if (free_now < pub->free_min)
-        pub->free_min = free_now;
     zl__store_relaxed(&pub->counters->chunks_total, pub->chunks_total);
-    zl__store_relaxed(&pub->counters->chunks_free, free_now);
-    zl__store_relaxed(&pub->counters->chunks_free_min, pub->free_min);
+    zl__store_relaxed(&pub->counters->chunks_free, pool_free(pub));
+    zl__store_relaxed(&pub->counters->chunks_used_max, pub->used_max);
 }
 
 /* Tells subscriptions that the table changed (P8). */
@@ -1061,11 +1065,12 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
     seg->lent_since_tick = true;
     pub->chunks_in_use++;
     pub->loans_out++;
-    if (pool_free(pub) < pub->free_min) {
-        pub->free_min = pool_free(pub);
-        zl__store_relaxed(&pub->counters->chunks_free_min, pub->free_min);
-    }
     /* Relaxed: statistics for tools, which read them with relaxed loads. */
+    zl__store_relaxed(&pub->counters->chunks_free, pool_free(pub));
+    if (pub->chunks_in_use > pub->used_max) {
+        pub->used_max = pub->chunks_in_use;
+        zl__store_relaxed(&pub->counters->chunks_used_max, pub->used_max);
+    }
     zl__store_relaxed(&pub->counters->loans, ++pub->loans_total);
     *payload = chunk_base(seg, chunk) + seg->geometry.payload_offset;
     *handle = zl__entry_pack(slot, chunk);
@@ -1173,7 +1178,6 @@ static void fan_out(zl__mw_publisher *pub, uint32_t handle, bool history, size_t
     zl__store_relaxed(&counters->messages, pub->published);
     zl__store_relaxed(&counters->bytes, pub->bytes);
     zl__store_relaxed(&counters->last_ns, (uint64_t)timestamp_ns);
-    zl__store_relaxed(&counters->chunks_free, pool_free(pub));
 }
 
 /* ---- user memory (user_segment.h, docs/user_memory.md) ----------------- */
@@ -1583,7 +1587,6 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     }
     pub->registered = true;
     pub->counters = zl__registry_counters(&pub->registry, ZL__KIND_PUBLISHER, pub->slot);
-    pub->free_min = pool_free(pub);
     publish_free_counters(pub);
     pub->monitored = zl__liveness_monitor_running();
     pub->seen_generation = zl__registry_generation(&pub->registry) - 1; /* force a first scan */

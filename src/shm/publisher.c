@@ -188,6 +188,8 @@ struct zl__mw_publisher {
      * subscriptions can need (the bound before growth: see create). */
     uint32_t chunks_in_use;
     uint32_t chunk_limit;
+    /* Shared memory of the pool, its control object included: the figures
+     * get_stats and the ZL_ENOSHM details give, against pool_bytes_max. */
     uint64_t shm_bytes;
     uint64_t shm_bytes_max;
     uint64_t shm_bytes_high;
@@ -1360,9 +1362,9 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
         stats->chunks_total += seg->geometry.chunk_count;
         stats->chunks_free += seg->free_top;
     }
-    stats->shm_bytes = pub->shm_bytes + pub->pool_map.size;
-    stats->shm_bytes_high = pub->shm_bytes_high + pub->pool_map.size;
-    stats->shm_bytes_max = pub->shm_bytes_max + pub->pool_map.size;
+    stats->shm_bytes = pub->shm_bytes;
+    stats->shm_bytes_high = pub->shm_bytes_high;
+    stats->shm_bytes_max = pub->shm_bytes_max;
     stats->growths = pub->growths;
     stats->other_owners = zl__registry_other_owners(&pub->registry, NULL, 0);
 }
@@ -1540,7 +1542,9 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     pub->logger = e->logger;
     pub->registry.fd = -1;
     pub->chunk_limit = (uint32_t)limit;
-    pub->shm_bytes_max = bound - control;
+    pub->shm_bytes_max = bound;
+    pub->shm_bytes = control; /* the control object, made below */
+    pub->shm_bytes_high = control;
     pub->max_loans = e->max_loans;
     pub->chunks_per_subscription = config->chunks_per_subscription;
     pub->alignment = zl__pool_alignment(e->payload_alignment);

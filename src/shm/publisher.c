@@ -2,7 +2,8 @@
  * reference counts, and the connections to subscriptions.
  *
  * The pool (layout.h) is a list of segments per size class: class k lends
- * payloads of up to min(64 << k, payload_max) bytes. A loan takes a free
+ * payloads of up to min(class_bytes(k), payload_max) bytes (powers of two
+ * from 64 B to 8 MiB, then two classes per doubling). A loan takes a free
  * chunk of the smallest class that fits, from the class's oldest segment
  * that has one; when none has, the pool grows by a segment of that class
  * (the only slow path of a loan: shm_open, fallocate, mmap), twice as large
@@ -110,12 +111,31 @@
 #define ZL__SEGMENT_IDLE_NS (1000 * 1000000LL)
 /* Chunks of a class's first segment: a few messages' worth... */
 #define SEGMENT_FIRST_CHUNKS 4u
-/* ...but at least this many bytes (small messages come by the hundred)... */
+/* ...but, for a class made on demand (not the segment made at creation,
+ * which is kept), only as many payloads of the class's size as this many
+ * bytes hold, at least one: every class of a sized type keeps its segment
+ * for a second after its last loan, and few chunks of each large class are
+ * in flight at once (bench/pool_cloud.c)... */
+#define SEGMENT_FIRST_BYTES (4ull * 1024 * 1024)
+/* ...and at least this many bytes (small messages come by the hundred)... */
 #define SEGMENT_BYTES_MIN (64u * 1024u)
-/* ...and at most this many (or one chunk). */
+/* ...and any segment at most this many (or one chunk). */
 #define SEGMENT_BYTES_MAX (64ull * 1024 * 1024)
+/* Size classes: powers of two from CLASS_MIN_PAYLOAD to CLASS_FINE_FROM
+ * (class CLASS_FINE_FIRST), then CLASS_STEPS per doubling (1.5 and 2 times
+ * the power of two below), so that a large message just over a power of two
+ * (8 MiB + 8 B) takes a chunk half as large again (12 MiB), not twice its
+ * size. Not finer, nor from smaller sizes: each class in use keeps a
+ * segment, so more classes reserve more in a mix of sizes (measured with
+ * bench/pool_cloud.c: four classes per doubling from 1 MiB reserved 13.4
+ * times the bytes in flight, two from 8 MiB 10.2, powers of two 8.1). */
 #define CLASS_MIN_PAYLOAD 64u
-#define CLASSES 42u /* 64 B << 41 > ZL__PAYLOAD_UNBOUNDED */
+#define CLASS_FINE_LOG2 23u
+#define CLASS_FINE_FROM ((uint64_t)1 << CLASS_FINE_LOG2)
+#define CLASS_FINE_FIRST (CLASS_FINE_LOG2 - 6u) /* 64 B << 17 = 8 MiB */
+#define CLASS_STEPS 2u
+/* Up to ZL__PAYLOAD_UNBOUNDED (1 << 40): 17 doublings of two classes. */
+#define CLASSES (CLASS_FINE_FIRST + 1u + CLASS_STEPS * (40u - CLASS_FINE_LOG2))
 #define NONE UINT32_MAX
 
 typedef struct connection {
@@ -300,17 +320,35 @@ static inline bool take_outstanding(zl__mw_publisher *pub, uint32_t j, uint32_t 
 
 /* ---- size classes and segments ---------------------------------------- */
 
+/* The payload bytes of class k's chunks, before the type's cap. */
+static uint64_t class_bytes(uint32_t k)
+{
+    if (k <= CLASS_FINE_FIRST)
+        return (uint64_t)CLASS_MIN_PAYLOAD << k;
+    uint32_t step = k - CLASS_FINE_FIRST - 1;
+    uint64_t base = CLASS_FINE_FROM << (step / CLASS_STEPS);
+    return base + base / CLASS_STEPS * (step % CLASS_STEPS + 1);
+}
+
+/* The smallest class whose chunks hold size bytes: a few instructions on
+ * the loan's path, no loop. */
 static uint32_t class_of(uint64_t size)
 {
-    uint32_t k = 0;
-    while (k + 1 < CLASSES && ((uint64_t)CLASS_MIN_PAYLOAD << k) < size)
-        k++;
-    return k;
+    if (size <= CLASS_MIN_PAYLOAD)
+        return 0;
+    uint64_t last = size - 1; /* the class holds last + 1 bytes */
+    uint32_t log2 = 63u - (uint32_t)__builtin_clzll(last); /* base <= last < 2 * base */
+    if (log2 < CLASS_FINE_LOG2)
+        return log2 + 1u - 6u; /* the power of two above last: 64 << k */
+    uint64_t base = (uint64_t)1 << log2;
+    uint32_t k = CLASS_FINE_FIRST + 1u + CLASS_STEPS * (log2 - CLASS_FINE_LOG2) +
+                 (uint32_t)((last - base) / (base / CLASS_STEPS));
+    return k < CLASSES ? k : CLASSES - 1;
 }
 
 static uint64_t class_capacity(const zl__mw_publisher *pub, uint32_t k)
 {
-    uint64_t capacity = (uint64_t)CLASS_MIN_PAYLOAD << k;
+    uint64_t capacity = class_bytes(k);
     return capacity < pub->payload_max ? capacity : pub->payload_max;
 }
 
@@ -343,13 +381,20 @@ static void table_changed(zl__mw_publisher *pub)
     zl__fetch_add_release(&pub->pool->segments_seq, 1);
 }
 
-/* How many chunks a new segment of class k gets: a few for the first, then
- * as many as the class has (doubling), within the byte limits, the chunk
- * limit and the memory left. 0 when not even one fits the memory left. */
+/* How many chunks a new segment of class k gets: a few for the first
+ * (fewer of large classes, unless it is the segment kept from creation),
+ * then as many as the class has (doubling), within the byte limits, the
+ * chunk limit and the memory left. 0 when not even one fits the memory
+ * left. */
 static uint32_t segment_chunks(const zl__mw_publisher *pub, uint32_t k, uint64_t stride,
-                               uint64_t overhead)
+                               uint64_t overhead, bool kept)
 {
-    uint64_t n = pub->class_chunks[k] == 0 ? SEGMENT_FIRST_CHUNKS : pub->class_chunks[k];
+    uint64_t n = pub->class_chunks[k];
+    if (n == 0) {
+        n = SEGMENT_FIRST_CHUNKS;
+        if (!kept && n * class_bytes(k) > SEGMENT_FIRST_BYTES)
+            n = SEGMENT_FIRST_BYTES / class_bytes(k);
+    }
     if (n * stride < SEGMENT_BYTES_MIN)
         n = SEGMENT_BYTES_MIN / stride;
     if (n * stride > SEGMENT_BYTES_MAX)
@@ -401,9 +446,9 @@ static uint32_t free_slot(const zl__mw_publisher *pub)
     return slot;
 }
 
-/* Lays out a new segment of class k in slot and enters it in the table. The
- * slow path of growth (P8, P9). */
-static int grow(zl__mw_publisher *pub, uint32_t k)
+/* Lays out a new segment of class k in slot and enters it in the table
+ * (kept: the one made at creation). The slow path of growth (P8, P9). */
+static int grow(zl__mw_publisher *pub, uint32_t k, bool kept)
 {
     uint32_t slot = free_slot(pub);
     if (slot == ZL__SEGMENTS_MAX)
@@ -413,7 +458,7 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
     uint64_t total;
     zl__segment_layout(pub->payload_offset, class_capacity(pub, k), pub->alignment, 1, &g,
                        &total);
-    uint32_t count = segment_chunks(pub, k, g.chunk_stride, g.chunk_offset);
+    uint32_t count = segment_chunks(pub, k, g.chunk_stride, g.chunk_offset, kept);
     if (count == 0)
         return zl__fail(ZL_ENOSHM,
                         "the pool of topic %s needs %llu more bytes (a chunk of %llu) but holds "
@@ -908,9 +953,9 @@ static int make_room(zl__mw_publisher *pub, uint32_t k)
         return zl__fail(ZL_EEXHAUSTED,
                         "all %u chunks the pool of topic %s may use are lent, queued or held",
                         pub->chunk_limit, pub->registry.topic);
-    int rc = grow(pub, k);
+    int rc = grow(pub, k, false);
     if (rc == ZL_ENOSHM && shrink(pub, 0)) /* idle segments of other sizes make room */
-        rc = grow(pub, k);
+        rc = grow(pub, k, false);
     return rc;
 }
 
@@ -1574,7 +1619,7 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     /* The first segment, still under the REGISTER lock (sweep.c W2): a few
      * messages of the size the client expects first. */
     if (config->initial_payload != 0) {
-        rc = grow(pub, class_of(config->initial_payload));
+        rc = grow(pub, class_of(config->initial_payload), true);
         if (rc != 0) {
             zl__segment_unlink(pub->pool_name);
             zl__registry_close(&pub->registry);

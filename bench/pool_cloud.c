@@ -56,12 +56,7 @@ int main(int argc, char **argv)
     uint64_t flight_peak = 0, steps = 0;
     int64_t start = now_ns(), period = (int64_t)(1e9 / rate);
     for (int64_t next = start; next - start < (int64_t)(seconds * 1e9); next += period) {
-        /* As cloud_talker: 1 KiB << (0..14), then up to the next power of two. */
-        size_t low = (size_t)1024 << (rand() % 15);
-        size_t bytes = low + (size_t)rand() % low;
-        if (bytes > 16u << 20)
-            bytes = 16u << 20;
-        size_t count = (bytes - sizeof(point_cloud)) / sizeof(point);
+        size_t count = point_cloud_random_count(); /* as cloud_talker */
         void *loan;
         rc = zl_publisher_loan_sized(publisher, count, &loan);
         if (rc != 0)

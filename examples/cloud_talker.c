@@ -36,12 +36,7 @@ int main(int argc, char **argv)
     int64_t start = now_ns(), period = (int64_t)(1e9 / rate), report = start;
     uint64_t scan = 0;
     for (int64_t next = start; next - start < (int64_t)(seconds * 1e9); next += period) {
-        /* 1 KiB << (0..14), then anywhere up to the next power of two. */
-        size_t low = (size_t)1024 << (rand() % 15);
-        size_t bytes = low + (size_t)rand() % low;
-        if (bytes > 16u << 20)
-            bytes = 16u << 20;
-        size_t count = (bytes - sizeof(point_cloud)) / sizeof(point);
+        size_t count = point_cloud_random_count();
         void *loan;
         rc = zl_publisher_loan_sized(publisher, count, &loan);
         if (rc == 0) {

@@ -5,6 +5,7 @@
 #define ZLOAN_EXAMPLE_POINT_CLOUD_H
 
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <zloan/zloan.h>
 
@@ -22,6 +23,17 @@ typedef struct point_cloud {
 static const zl_type point_cloud_type = ZL_TYPE_SIZED(point_cloud, points, POINT_CLOUD_MAX_POINTS);
 
 #define POINT_CLOUD_TOPIC "/lidar/points"
+
+/* The points of a cloud of random size (rand()): 1 KiB << (0..14) bytes,
+ * then anywhere up to the next power of two, at most 16 MiB. */
+static inline size_t point_cloud_random_count(void)
+{
+    size_t low = (size_t)1024 << (rand() % 15);
+    size_t bytes = low + (size_t)rand() % low;
+    if (bytes > 16u << 20)
+        bytes = 16u << 20;
+    return (bytes - sizeof(point_cloud)) / sizeof(point);
+}
 
 /* Point i of a cloud with this seed (xorshift: cheap and never constant). */
 static inline point point_cloud_point(uint64_t seed, uint64_t i)

@@ -259,9 +259,9 @@ static void print_endpoint_json(const zl_endpoint_info *e)
            e->alive ? "true" : "false", e->depth, e->history, e->max_loans, e->messages,
            e->bytes, e->loans_held);
     if (e->kind == ZL_ENDPOINT_PUBLISHER) {
-        printf(", \"chunks_total\": %u, \"chunks_free\": %u, \"chunks_free_min\": %u, "
+        printf(", \"chunks_total\": %u, \"chunks_free\": %u, \"chunks_used_max\": %u, "
                "\"chunk_bytes\": %" PRIu64 ", \"pool_bytes\": %" PRIu64,
-               e->chunks_total, e->chunks_free, e->chunks_free_min, e->chunk_bytes,
+               e->chunks_total, e->chunks_free, e->chunks_used_max, e->chunk_bytes,
                e->pool_bytes);
     } else {
         printf(", \"lossless\": %s, \"lost\": %" PRIu64 ", \"queues\": [",
@@ -285,9 +285,9 @@ static void print_endpoint(const zl_endpoint_info *e)
         printf("      history %u, max loans %u; published %" PRIu64 " (%" PRIu64
                " bytes), loans held %u\n",
                e->history, e->max_loans, e->messages, e->bytes, e->loans_held);
-        printf("      pool: %u chunks of up to %" PRIu64 " bytes, %u free, %u free at least "
+        printf("      pool: %u chunks of up to %" PRIu64 " bytes, %u free, at most %u in use "
                "(watermark), %" PRIu64 " bytes reserved\n",
-               e->chunks_total, e->chunk_bytes, e->chunks_free, e->chunks_free_min,
+               e->chunks_total, e->chunk_bytes, e->chunks_free, e->chunks_used_max,
                e->pool_bytes);
     } else {
         printf("      depth %u, max loans %u%s%s; taken %" PRIu64 " (%" PRIu64
@@ -823,12 +823,12 @@ static int pool(int argc, char **argv)
                        "\"in_use\": %u, \"free\": %u, \"max_in_use\": %u}], "
                        "\"reserved_bytes\": %" PRIu64 "}",
                        e->chunk_bytes, e->chunks_total, e->chunks_total - e->chunks_free,
-                       e->chunks_free, e->chunks_total - e->chunks_free_min, e->pool_bytes);
+                       e->chunks_free, e->chunks_used_max, e->pool_bytes);
             } else {
                 printf("%-24s %-7u %-14s %10" PRIu64 " %7u %7u %7u %9u %12" PRIu64 "\n",
                        info->name, e->pid, e->executable, e->chunk_bytes, e->chunks_total,
-                       e->chunks_total - e->chunks_free, e->chunks_free,
-                       e->chunks_total - e->chunks_free_min, e->pool_bytes);
+                       e->chunks_total - e->chunks_free, e->chunks_free, e->chunks_used_max,
+                       e->pool_bytes);
             }
             first = false;
         }

@@ -83,9 +83,13 @@ typedef struct zl_endpoint_info {
     int64_t last_ns;    /**< publisher: source timestamp of its last message (0: none) */
     uint32_t loans_held; /**< loans its user holds now */
     /* Publisher: its pool (chunks of every size class together). */
-    uint32_t chunks_total;    /**< chunks in the pool */
-    uint32_t chunks_free;     /**< after its last loan or publish */
-    uint32_t chunks_free_min; /**< the lowest chunks_free ever (watermark) */
+    uint32_t chunks_total;    /**< chunks in the pool, as zl_publisher_get_stats() counts them */
+    uint32_t chunks_free;     /**< free chunks, as zl_publisher_get_stats() counts them after
+                                   the publisher's last call */
+    /** The most chunks in use (lent, queued, kept or held) at once since the
+     * publisher's creation: its high-water mark. A pool that shrank since
+     * may have fewer chunks now. */
+    uint32_t chunks_used_max;
     uint64_t chunk_bytes;     /**< bytes of its largest chunk, header included (0: unknown) */
     uint64_t pool_bytes;      /**< bytes reserved in /dev/shm, all segments (0: unknown) */
     /** Subscription: messages it dropped itself plus every queue's lost. */

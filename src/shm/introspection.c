@@ -179,11 +179,9 @@ static void read_counters(const zl__registry *r, uint32_t kind, uint32_t slot,
     e->lost = zl__load_relaxed(&c->lost);
     e->chunks_total = zl__load_relaxed(&c->chunks_total);
     e->chunks_free = zl__load_relaxed(&c->chunks_free);
-    e->chunks_free_min = zl__load_relaxed(&c->chunks_free_min);
+    e->chunks_used_max = zl__load_relaxed(&c->chunks_used_max);
     if (e->chunks_free > e->chunks_total)
         e->chunks_free = e->chunks_total;
-    if (e->chunks_free_min > e->chunks_free)
-        e->chunks_free_min = e->chunks_free;
 }
 
 /* A publisher's pool: its size in /dev/shm and its chunk size, from a

@@ -43,7 +43,7 @@
 
 #include "../atomic.h"
 
-#define ZL__LAYOUT_VERSION 5u
+#define ZL__LAYOUT_VERSION 6u
 #define ZL__REGISTRY_MAGIC 0x5245474e414f4c5aull /* "ZLOANGER" little-endian */
 #define ZL__POOL_MAGIC 0x4c4f4f504e414f5aull     /* "ZOANPOOL" */
 #define ZL__QUEUE_MAGIC 0x5545555141414f5aull    /* "ZOAAQUEU" */
@@ -127,8 +127,8 @@ typedef struct zl__endpoint_counters {
                                 * subscription */
     zl__atomic_u64 lost;       /* subscription: messages it dropped itself */
     zl__atomic_u32 chunks_total;    /* publisher */
-    zl__atomic_u32 chunks_free;     /* publisher: after its last loan or publish */
-    zl__atomic_u32 chunks_free_min; /* publisher: the lowest chunks_free ever */
+    zl__atomic_u32 chunks_free;     /* publisher: as its get_stats gives it, after its last call */
+    zl__atomic_u32 chunks_used_max; /* publisher: the most chunks in use at once, ever */
     zl__atomic_u32 reserved;
     zl__atomic_u32 completion_wake;     /* publisher with user memory: see above */
     zl__atomic_u32 completion_sleeping;

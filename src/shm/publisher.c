@@ -2,7 +2,8 @@
  * reference counts, and the connections to subscriptions.
  *
  * The pool (layout.h) is a list of segments per size class: class k lends
- * payloads of up to min(64 << k, payload_max) bytes. A loan takes a free
+ * payloads of up to min(class_bytes(k), payload_max) bytes (powers of two
+ * from 64 B to 8 MiB, then two classes per doubling). A loan takes a free
  * chunk of the smallest class that fits, from the class's oldest segment
  * that has one; when none has, the pool grows by a segment of that class
  * (the only slow path of a loan: shm_open, fallocate, mmap), twice as large
@@ -110,12 +111,31 @@
 #define ZL__SEGMENT_IDLE_NS (1000 * 1000000LL)
 /* Chunks of a class's first segment: a few messages' worth... */
 #define SEGMENT_FIRST_CHUNKS 4u
-/* ...but at least this many bytes (small messages come by the hundred)... */
+/* ...but, for a class made on demand (not the segment made at creation,
+ * which is kept), only as many payloads of the class's size as this many
+ * bytes hold, at least one: every class of a sized type keeps its segment
+ * for a second after its last loan, and few chunks of each large class are
+ * in flight at once (bench/pool_cloud.c)... */
+#define SEGMENT_FIRST_BYTES (4ull * 1024 * 1024)
+/* ...and at least this many bytes (small messages come by the hundred)... */
 #define SEGMENT_BYTES_MIN (64u * 1024u)
-/* ...and at most this many (or one chunk). */
+/* ...and any segment at most this many (or one chunk). */
 #define SEGMENT_BYTES_MAX (64ull * 1024 * 1024)
+/* Size classes: powers of two from CLASS_MIN_PAYLOAD to CLASS_FINE_FROM
+ * (class CLASS_FINE_FIRST), then CLASS_STEPS per doubling (1.5 and 2 times
+ * the power of two below), so that a large message just over a power of two
+ * (8 MiB + 8 B) takes a chunk half as large again (12 MiB), not twice its
+ * size. Not finer, nor from smaller sizes: each class in use keeps a
+ * segment, so more classes reserve more in a mix of sizes (measured with
+ * bench/pool_cloud.c: four classes per doubling from 1 MiB reserved 13.4
+ * times the bytes in flight, two from 8 MiB 10.2, powers of two 8.1). */
 #define CLASS_MIN_PAYLOAD 64u
-#define CLASSES 42u /* 64 B << 41 > ZL__PAYLOAD_UNBOUNDED */
+#define CLASS_FINE_LOG2 23u
+#define CLASS_FINE_FROM ((uint64_t)1 << CLASS_FINE_LOG2)
+#define CLASS_FINE_FIRST (CLASS_FINE_LOG2 - 6u) /* 64 B << 17 = 8 MiB */
+#define CLASS_STEPS 2u
+/* Up to ZL__PAYLOAD_UNBOUNDED (1 << 40): 17 doublings of two classes. */
+#define CLASSES (CLASS_FINE_FIRST + 1u + CLASS_STEPS * (40u - CLASS_FINE_LOG2))
 #define NONE UINT32_MAX
 
 typedef struct connection {
@@ -188,6 +208,8 @@ struct zl__mw_publisher {
      * subscriptions can need (the bound before growth: see create). */
     uint32_t chunks_in_use;
     uint32_t chunk_limit;
+    /* Shared memory of the pool, its control object included: the figures
+     * get_stats and the ZL_ENOSHM details give, against pool_bytes_max. */
     uint64_t shm_bytes;
     uint64_t shm_bytes_max;
     uint64_t shm_bytes_high;
@@ -214,8 +236,10 @@ struct zl__mw_publisher {
     uint64_t bytes;
     uint64_t loans_total;
     uint64_t returned_total;
-    uint32_t free_min;
-    /* Our counters beside our registry slot, for tools (layout.h). */
+    uint32_t used_max; /* the most chunks_in_use ever (high-water mark) */
+    /* Our counters beside our registry slot, for tools (layout.h): the
+     * chunk counts are stored whenever they change, so a tool reads what
+     * get_stats gives after our last call. */
     zl__endpoint_counters *counters;
     uint64_t dropped;
     uint64_t blocked;
@@ -272,7 +296,11 @@ static inline void release_ref(zl__mw_publisher *pub, uint32_t entry)
     uint32_t chunk = zl__entry_chunk(entry);
     if (--seg->refs[chunk] == 0) {
         seg->free_stack[seg->free_top++] = chunk;
-        pub->chunks_in_use -= !seg->user; /* user chunks are not the pool's */
+        if (!seg->user) { /* user chunks are not the pool's */
+            pub->chunks_in_use--;
+            /* Relaxed: a statistic for tools, read with relaxed loads. */
+            zl__store_relaxed(&pub->counters->chunks_free, pub->chunks_total - pub->chunks_in_use);
+        }
     }
 }
 
@@ -292,17 +320,35 @@ static inline bool take_outstanding(zl__mw_publisher *pub, uint32_t j, uint32_t 
 
 /* ---- size classes and segments ---------------------------------------- */
 
+/* The payload bytes of class k's chunks, before the type's cap. */
+static uint64_t class_bytes(uint32_t k)
+{
+    if (k <= CLASS_FINE_FIRST)
+        return (uint64_t)CLASS_MIN_PAYLOAD << k;
+    uint32_t step = k - CLASS_FINE_FIRST - 1;
+    uint64_t base = CLASS_FINE_FROM << (step / CLASS_STEPS);
+    return base + base / CLASS_STEPS * (step % CLASS_STEPS + 1);
+}
+
+/* The smallest class whose chunks hold size bytes: a few instructions on
+ * the loan's path, no loop. */
 static uint32_t class_of(uint64_t size)
 {
-    uint32_t k = 0;
-    while (k + 1 < CLASSES && ((uint64_t)CLASS_MIN_PAYLOAD << k) < size)
-        k++;
-    return k;
+    if (size <= CLASS_MIN_PAYLOAD)
+        return 0;
+    uint64_t last = size - 1; /* the class holds last + 1 bytes */
+    uint32_t log2 = 63u - (uint32_t)__builtin_clzll(last); /* base <= last < 2 * base */
+    if (log2 < CLASS_FINE_LOG2)
+        return log2 + 1u - 6u; /* the power of two above last: 64 << k */
+    uint64_t base = (uint64_t)1 << log2;
+    uint32_t k = CLASS_FINE_FIRST + 1u + CLASS_STEPS * (log2 - CLASS_FINE_LOG2) +
+                 (uint32_t)((last - base) / (base / CLASS_STEPS));
+    return k < CLASSES ? k : CLASSES - 1;
 }
 
 static uint64_t class_capacity(const zl__mw_publisher *pub, uint32_t k)
 {
-    uint64_t capacity = (uint64_t)CLASS_MIN_PAYLOAD << k;
+    uint64_t capacity = class_bytes(k);
     return capacity < pub->payload_max ? capacity : pub->payload_max;
 }
 
@@ -312,18 +358,16 @@ static inline uint32_t pool_free(const zl__mw_publisher *pub)
     return pub->chunks_total - pub->chunks_in_use;
 }
 
-/* Publishes the pool's chunk counts beside our registry slot, for tools.
+/* Publishes the pool's chunk counts beside our registry slot, for tools,
+ * after growth or shrinking (loans and releases store what they change).
  * Relaxed: statistics, which tools read with relaxed loads. */
 static void publish_free_counters(zl__mw_publisher *pub)
 {
     if (pub->counters == NULL)
         return; /* creating: create publishes them once registered */
-    uint32_t free_now = pool_free(pub);
-    if (free_now < pub->free_min)
-        pub->free_min = free_now;
     zl__store_relaxed(&pub->counters->chunks_total, pub->chunks_total);
-    zl__store_relaxed(&pub->counters->chunks_free, free_now);
-    zl__store_relaxed(&pub->counters->chunks_free_min, pub->free_min);
+    zl__store_relaxed(&pub->counters->chunks_free, pool_free(pub));
+    zl__store_relaxed(&pub->counters->chunks_used_max, pub->used_max);
 }
 
 /* Tells subscriptions that the table changed (P8). */
@@ -337,13 +381,20 @@ static void table_changed(zl__mw_publisher *pub)
     zl__fetch_add_release(&pub->pool->segments_seq, 1);
 }
 
-/* How many chunks a new segment of class k gets: a few for the first, then
- * as many as the class has (doubling), within the byte limits, the chunk
- * limit and the memory left. 0 when not even one fits the memory left. */
+/* How many chunks a new segment of class k gets: a few for the first
+ * (fewer of large classes, unless it is the segment kept from creation),
+ * then as many as the class has (doubling), within the byte limits, the
+ * chunk limit and the memory left. 0 when not even one fits the memory
+ * left. */
 static uint32_t segment_chunks(const zl__mw_publisher *pub, uint32_t k, uint64_t stride,
-                               uint64_t overhead)
+                               uint64_t overhead, bool kept)
 {
-    uint64_t n = pub->class_chunks[k] == 0 ? SEGMENT_FIRST_CHUNKS : pub->class_chunks[k];
+    uint64_t n = pub->class_chunks[k];
+    if (n == 0) {
+        n = SEGMENT_FIRST_CHUNKS;
+        if (!kept && n * class_bytes(k) > SEGMENT_FIRST_BYTES)
+            n = SEGMENT_FIRST_BYTES / class_bytes(k);
+    }
     if (n * stride < SEGMENT_BYTES_MIN)
         n = SEGMENT_BYTES_MIN / stride;
     if (n * stride > SEGMENT_BYTES_MAX)
@@ -395,9 +446,9 @@ static uint32_t free_slot(const zl__mw_publisher *pub)
     return slot;
 }
 
-/* Lays out a new segment of class k in slot and enters it in the table. The
- * slow path of growth (P8, P9). */
-static int grow(zl__mw_publisher *pub, uint32_t k)
+/* Lays out a new segment of class k in slot and enters it in the table
+ * (kept: the one made at creation). The slow path of growth (P8, P9). */
+static int grow(zl__mw_publisher *pub, uint32_t k, bool kept)
 {
     uint32_t slot = free_slot(pub);
     if (slot == ZL__SEGMENTS_MAX)
@@ -407,7 +458,7 @@ static int grow(zl__mw_publisher *pub, uint32_t k)
     uint64_t total;
     zl__segment_layout(pub->payload_offset, class_capacity(pub, k), pub->alignment, 1, &g,
                        &total);
-    uint32_t count = segment_chunks(pub, k, g.chunk_stride, g.chunk_offset);
+    uint32_t count = segment_chunks(pub, k, g.chunk_stride, g.chunk_offset, kept);
     if (count == 0)
         return zl__fail(ZL_ENOSHM,
                         "the pool of topic %s needs %llu more bytes (a chunk of %llu) but holds "
@@ -902,9 +953,9 @@ static int make_room(zl__mw_publisher *pub, uint32_t k)
         return zl__fail(ZL_EEXHAUSTED,
                         "all %u chunks the pool of topic %s may use are lent, queued or held",
                         pub->chunk_limit, pub->registry.topic);
-    int rc = grow(pub, k);
+    int rc = grow(pub, k, false);
     if (rc == ZL_ENOSHM && shrink(pub, 0)) /* idle segments of other sizes make room */
-        rc = grow(pub, k);
+        rc = grow(pub, k, false);
     return rc;
 }
 
@@ -1061,11 +1112,12 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
     seg->lent_since_tick = true;
     pub->chunks_in_use++;
     pub->loans_out++;
-    if (pool_free(pub) < pub->free_min) {
-        pub->free_min = pool_free(pub);
-        zl__store_relaxed(&pub->counters->chunks_free_min, pub->free_min);
-    }
     /* Relaxed: statistics for tools, which read them with relaxed loads. */
+    zl__store_relaxed(&pub->counters->chunks_free, pool_free(pub));
+    if (pub->chunks_in_use > pub->used_max) {
+        pub->used_max = pub->chunks_in_use;
+        zl__store_relaxed(&pub->counters->chunks_used_max, pub->used_max);
+    }
     zl__store_relaxed(&pub->counters->loans, ++pub->loans_total);
     *payload = chunk_base(seg, chunk) + seg->geometry.payload_offset;
     *handle = zl__entry_pack(slot, chunk);
@@ -1173,7 +1225,6 @@ static void fan_out(zl__mw_publisher *pub, uint32_t handle, bool history, size_t
     zl__store_relaxed(&counters->messages, pub->published);
     zl__store_relaxed(&counters->bytes, pub->bytes);
     zl__store_relaxed(&counters->last_ns, (uint64_t)timestamp_ns);
-    zl__store_relaxed(&counters->chunks_free, pool_free(pub));
 }
 
 /* ---- user memory (user_segment.h, docs/user_memory.md) ----------------- */
@@ -1356,9 +1407,9 @@ void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *st
         stats->chunks_total += seg->geometry.chunk_count;
         stats->chunks_free += seg->free_top;
     }
-    stats->shm_bytes = pub->shm_bytes + pub->pool_map.size;
-    stats->shm_bytes_high = pub->shm_bytes_high + pub->pool_map.size;
-    stats->shm_bytes_max = pub->shm_bytes_max + pub->pool_map.size;
+    stats->shm_bytes = pub->shm_bytes;
+    stats->shm_bytes_high = pub->shm_bytes_high;
+    stats->shm_bytes_max = pub->shm_bytes_max;
     stats->growths = pub->growths;
     stats->other_owners = zl__registry_other_owners(&pub->registry, NULL, 0);
 }
@@ -1536,7 +1587,9 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     pub->logger = e->logger;
     pub->registry.fd = -1;
     pub->chunk_limit = (uint32_t)limit;
-    pub->shm_bytes_max = bound - control;
+    pub->shm_bytes_max = bound;
+    pub->shm_bytes = control; /* the control object, made below */
+    pub->shm_bytes_high = control;
     pub->max_loans = e->max_loans;
     pub->chunks_per_subscription = config->chunks_per_subscription;
     pub->alignment = zl__pool_alignment(e->payload_alignment);
@@ -1566,7 +1619,7 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     /* The first segment, still under the REGISTER lock (sweep.c W2): a few
      * messages of the size the client expects first. */
     if (config->initial_payload != 0) {
-        rc = grow(pub, class_of(config->initial_payload));
+        rc = grow(pub, class_of(config->initial_payload), true);
         if (rc != 0) {
             zl__segment_unlink(pub->pool_name);
             zl__registry_close(&pub->registry);
@@ -1583,7 +1636,6 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     }
     pub->registered = true;
     pub->counters = zl__registry_counters(&pub->registry, ZL__KIND_PUBLISHER, pub->slot);
-    pub->free_min = pool_free(pub);
     publish_free_counters(pub);
     pub->monitored = zl__liveness_monitor_running();
     pub->seen_generation = zl__registry_generation(&pub->registry) - 1; /* force a first scan */

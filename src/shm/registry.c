@@ -127,7 +127,7 @@ static void reset_counters(zl__endpoint_counters *c, uint64_t id)
     zl__store_relaxed(&c->lost, 0);
     zl__store_relaxed(&c->chunks_total, 0);
     zl__store_relaxed(&c->chunks_free, 0);
-    zl__store_relaxed(&c->chunks_free_min, 0);
+    zl__store_relaxed(&c->chunks_used_max, 0);
     zl__store_relaxed(&c->id, id);
 }
 

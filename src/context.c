@@ -85,6 +85,7 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
     c->logger.level = options->log_level;
     if (options->name != NULL)
         snprintf(c->name, sizeof c->name, "%s", options->name);
+    pthread_mutex_init(&c->topics_lock, NULL);
     /* A start after a crash: remove what killed processes left (I5). */
     for (size_t i = 0; i < c->transports.count; i++) {
         if (c->transports.ops[i]->sweep == NULL)
@@ -153,6 +154,7 @@ int zl_context_destroy(zl_context *context)
         return zl__fail(ZL_EINVAL, "context is NULL");
     if (objects_left(context))
         return ZL_EBUSY;
+    pthread_mutex_destroy(&context->topics_lock); /* no endpoint left: no topic record */
     zl_allocator a = context->allocator;
     a.deallocate(context, sizeof *context, _Alignof(zl_context), a.state);
     return 0;
@@ -163,43 +165,218 @@ uint32_t zl_context_domain_id(const zl_context *context) { return context->domai
 const char *zl_context_name(const zl_context *context) { return context->name; }
 
 /* The detail when every transport refused an endpoint. */
-static int all_refused(const zl_context *context, const char *kind, const char *topic)
+/* A topic with endpoints in a context of several transports: how many of
+ * them sit on each transport. Freed when the last one goes. */
+struct zl__topic_node {
+    struct zl__topic_node *next;
+    uint32_t endpoints[ZL__TRANSPORTS_MAX];
+    char topic[ZL_TOPIC_NAME_MAX + 1];
+};
+
+static struct zl__topic_node *topic_find(zl_context *context, const char *topic)
+{
+    for (struct zl__topic_node *n = context->topics; n != NULL; n = n->next)
+        if (strcmp(n->topic, topic) == 0)
+            return n;
+    return NULL;
+}
+
+static void topic_free_if_empty(zl_context *context, struct zl__topic_node *node)
+{
+    for (size_t i = 0; i < ZL__TRANSPORTS_MAX; i++)
+        if (node->endpoints[i] != 0)
+            return;
+    for (struct zl__topic_node **p = &context->topics; *p != NULL; p = &(*p)->next)
+        if (*p == node) {
+            *p = node->next;
+            zl__context_deallocate(context, node, sizeof *node, _Alignof(struct zl__topic_node));
+            return;
+        }
+}
+
+/* The transport most of the topic's endpoints use, or count when none. */
+static size_t topic_preferred(const zl_context *context, const struct zl__topic_node *node)
+{
+    size_t best = context->transports.count;
+    for (size_t i = 0; node != NULL && i < context->transports.count; i++)
+        if (node->endpoints[i] != 0 &&
+            (best == context->transports.count || node->endpoints[i] > node->endpoints[best]))
+            best = i;
+    return best;
+}
+
+/* What every transport refusing an endpoint says: their names and the last
+ * refusal's reason (loopback's names lossless delivery). */
+static int all_refused(const zl_context *context, const char *kind, const char *topic,
+                       const char *reason)
 {
     char names[64] = "";
     size_t used = 0;
     for (size_t i = 0; i < context->transports.count && used < sizeof names; i++)
         used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i == 0 ? "" : ", ",
                                  context->transports.ops[i]->name);
-    return zl__fail(ZL_ENOTSUP, "no transport of the context (%s) carries this %s of '%s'",
-                    names, kind, topic);
+    return zl__fail(ZL_ENOTSUP, "no transport of the context (%s) carries this %s of '%s'%s%s",
+                    names, kind, topic, reason[0] != '\0' ? ": " : "", reason);
+}
+
+/* One endpoint kind's create and destroy, for place_endpoint. */
+typedef struct endpoint_maker {
+    const char *kind;
+    const char *topic;
+    int (*make)(const zl__mw_ops *ops, void *arg);
+    void (*unmake)(const zl__mw_ops *ops, void *arg);
+    void *arg;
+} endpoint_maker;
+
+static int try_transports(zl_context *context, const endpoint_maker *m, size_t preferred,
+                          size_t *chosen, char *reason, size_t reason_size)
+{
+    size_t n = context->transports.count;
+    for (size_t k = 0; k <= n; k++) {
+        /* The preferred transport first (k == 0), then the list in order. */
+        size_t i = k == 0 ? preferred : k - 1;
+        if (i >= n || (k > 0 && i == preferred))
+            continue;
+        int rc = m->make(context->transports.ops[i], m->arg);
+        if (rc == ZL_ENOTSUP) {
+            if (reason[0] == '\0')
+                snprintf(reason, reason_size, "%s", zl_last_error_detail());
+            continue;
+        }
+        *chosen = i;
+        return rc;
+    }
+    return all_refused(context, m->kind, m->topic, reason);
+}
+
+static int place_endpoint(zl_context *context, const endpoint_maker *m, const zl__mw_ops **ops,
+                          zl__topic_place *place)
+{
+    char reason[160] = "";
+    size_t chosen = 0;
+    place->node = NULL;
+    place->transport = 0;
+    if (context->transports.count == 1) {
+        int rc = try_transports(context, m, 0, &chosen, reason, sizeof reason);
+        if (rc == 0)
+            *ops = context->transports.ops[0];
+        return rc;
+    }
+    pthread_mutex_lock(&context->topics_lock);
+    struct zl__topic_node *node = topic_find(context, m->topic);
+    size_t preferred = topic_preferred(context, node);
+    int rc = try_transports(context, m, preferred, &chosen, reason, sizeof reason);
+    if (rc == 0 && node == NULL) {
+        node = zl__context_allocate(context, sizeof *node, _Alignof(struct zl__topic_node));
+        if (node == NULL) {
+            m->unmake(context->transports.ops[chosen], m->arg);
+            rc = zl__fail(ZL_ENOMEM, "allocating the context's record of topic %s failed",
+                          m->topic);
+        } else {
+            memset(node, 0, sizeof *node);
+            snprintf(node->topic, sizeof node->topic, "%s", m->topic);
+            node->next = context->topics;
+            context->topics = node;
+        }
+    }
+    if (rc == 0) {
+        node->endpoints[chosen]++;
+        place->node = node;
+        place->transport = chosen;
+        *ops = context->transports.ops[chosen];
+        if (preferred < context->transports.count && preferred != chosen) {
+            /* Successful, yet apart: tell the user now, in the log and in
+             * the detail (stats.other_transport counts it after). */
+            (void)zl__fail(0,
+                           "warning: this %s of %s is on transport %s, apart from the topic's "
+                           "%u endpoint(s) of this context on %s, which refused it (%s): they "
+                           "never meet; list %s first in the context's transports",
+                           m->kind, m->topic, context->transports.ops[chosen]->name,
+                           node->endpoints[preferred], context->transports.ops[preferred]->name,
+                           reason, context->transports.ops[chosen]->name);
+            zl__log(&context->logger, ZL_LOG_WARN, "%s", zl_last_error_detail());
+        }
+    }
+    pthread_mutex_unlock(&context->topics_lock);
+    return rc;
+}
+
+void zl__context_topic_leave(zl_context *context, zl__topic_place *place)
+{
+    if (place->node == NULL)
+        return;
+    pthread_mutex_lock(&context->topics_lock);
+    place->node->endpoints[place->transport]--;
+    topic_free_if_empty(context, place->node);
+    pthread_mutex_unlock(&context->topics_lock);
+    place->node = NULL;
+}
+
+uint32_t zl__context_topic_apart(zl_context *context, const zl__topic_place *place)
+{
+    if (place->node == NULL)
+        return 0;
+    uint32_t apart = 0;
+    pthread_mutex_lock(&context->topics_lock);
+    for (size_t i = 0; i < context->transports.count; i++)
+        if (i != place->transport)
+            apart += place->node->endpoints[i];
+    pthread_mutex_unlock(&context->topics_lock);
+    return apart;
+}
+
+typedef struct publisher_making {
+    const zl__mw_publisher_config *config;
+    zl__mw_publisher **publisher;
+} publisher_making;
+
+static int make_publisher(const zl__mw_ops *ops, void *arg)
+{
+    publisher_making *p = arg;
+    return ops->publisher_create(p->config, p->publisher);
+}
+
+static void unmake_publisher(const zl__mw_ops *ops, void *arg)
+{
+    publisher_making *p = arg;
+    ops->publisher_destroy(*p->publisher);
 }
 
 int zl__context_publisher_create(zl_context *context, const zl__mw_publisher_config *config,
-                                 const zl__mw_ops **ops, zl__mw_publisher **publisher)
+                                 const zl__mw_ops **ops, zl__mw_publisher **publisher,
+                                 zl__topic_place *place)
 {
-    for (size_t i = 0; i < context->transports.count; i++) {
-        int rc = context->transports.ops[i]->publisher_create(config, publisher);
-        if (rc == ZL_ENOTSUP)
-            continue;
-        if (rc == 0)
-            *ops = context->transports.ops[i];
-        return rc;
-    }
-    return all_refused(context, "publisher", config->endpoint.topic);
+    publisher_making making = {config, publisher};
+    endpoint_maker m = {"publisher", config->endpoint.topic, make_publisher, unmake_publisher,
+                        &making};
+    return place_endpoint(context, &m, ops, place);
+}
+
+typedef struct subscription_making {
+    const zl__mw_subscription_config *config;
+    zl__mw_subscription **subscription;
+} subscription_making;
+
+static int make_subscription(const zl__mw_ops *ops, void *arg)
+{
+    subscription_making *s = arg;
+    return ops->subscription_create(s->config, s->subscription);
+}
+
+static void unmake_subscription(const zl__mw_ops *ops, void *arg)
+{
+    subscription_making *s = arg;
+    ops->subscription_destroy(*s->subscription);
 }
 
 int zl__context_subscription_create(zl_context *context, const zl__mw_subscription_config *config,
-                                    const zl__mw_ops **ops, zl__mw_subscription **subscription)
+                                    const zl__mw_ops **ops, zl__mw_subscription **subscription,
+                                    zl__topic_place *place)
 {
-    for (size_t i = 0; i < context->transports.count; i++) {
-        int rc = context->transports.ops[i]->subscription_create(config, subscription);
-        if (rc == ZL_ENOTSUP)
-            continue;
-        if (rc == 0)
-            *ops = context->transports.ops[i];
-        return rc;
-    }
-    return all_refused(context, "subscription", config->endpoint.topic);
+    subscription_making making = {config, subscription};
+    endpoint_maker m = {"subscription", config->endpoint.topic, make_subscription,
+                        unmake_subscription, &making};
+    return place_endpoint(context, &m, ops, place);
 }
 
 void *zl__context_allocate(const zl_context *context, size_t size, size_t alignment)

@@ -27,6 +27,7 @@ struct zl_publisher {
     zl_context *context;
     const zl__mw_ops *mw;
     zl__mw_publisher *impl;
+    zl__topic_place place; /* among the context's transports */
     zl_type type;
     char type_name[ZL_TYPE_NAME_MAX];
     bool can_loan;
@@ -111,11 +112,12 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     p->type.layout_hash = config.endpoint.layout_hash;
     p->max_loans = options->max_loans;
     p->sized = type->element_size != 0;
-    rc = zl__context_publisher_create(context, &config, &p->mw, &p->impl);
+    rc = zl__context_publisher_create(context, &config, &p->mw, &p->impl, &p->place);
     if (rc == 0 && p->mw->publisher_publish_copy != NULL && !type->plain) {
         p->scratch = zl__context_allocate(context, type->serialized_size_max, 8);
         if (p->scratch == NULL) {
             p->mw->publisher_destroy(p->impl);
+            zl__context_topic_leave(context, &p->place);
             rc = zl__fail(ZL_ENOMEM, "allocating the publisher failed");
         }
     }
@@ -161,6 +163,7 @@ int zl_publisher_destroy(zl_publisher *publisher)
         if (publisher->loans[i].pointer != NULL && publisher->loans[i].from_allocator)
             free_message(publisher, publisher->loans[i].pointer, publisher->loans[i].bytes);
     publisher->mw->publisher_destroy(publisher->impl);
+    zl__context_topic_leave(context, &publisher->place);
     if (publisher->scratch != NULL)
         zl__context_deallocate(context, publisher->scratch, publisher->type.serialized_size_max,
                                8);
@@ -405,6 +408,7 @@ int zl_publisher_get_stats(zl_publisher *publisher, zl_publisher_stats *stats)
     publisher->mw->publisher_update_connections(publisher->impl);
     publisher->mw->publisher_stats(publisher->impl, stats);
     stats->loans_held = publisher->loans_held;
+    stats->other_transport = zl__context_topic_apart(publisher->context, &publisher->place);
     return 0;
 }
 

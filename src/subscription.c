@@ -14,6 +14,7 @@ struct zl_subscription {
     zl_context *context;
     const zl__mw_ops *mw;
     zl__mw_subscription *impl;
+    zl__topic_place place; /* among the context's transports */
     zl_type type;
     char type_name[ZL_TYPE_NAME_MAX];
     bool can_loan;  /* take_loan lends the transport's memory (else the allocator's) */
@@ -102,7 +103,7 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     s->max_loans = options->max_loans;
     s->sized = type->element_size != 0;
     s->can_loan = type->plain && !options->disable_loans && !context->disable_loans;
-    rc = zl__context_subscription_create(context, &config, &s->mw, &s->impl);
+    rc = zl__context_subscription_create(context, &config, &s->mw, &s->impl, &s->place);
     if (rc != 0) {
         zl__context_deallocate(context, s->allocated, table, _Alignof(uintptr_t));
         zl__context_deallocate(context, s, sizeof *s, _Alignof(zl_subscription));
@@ -145,6 +146,7 @@ int zl_subscription_destroy(zl_subscription *subscription)
                                   "return them first", held, held == 1 ? "" : "s");
     zl_context *context = subscription->context;
     subscription->mw->subscription_destroy(subscription->impl);
+    zl__context_topic_leave(context, &subscription->place);
     zl__context_deallocate(context, subscription->allocated,
                            (sizeof(uintptr_t) + sizeof(size_t)) * subscription->max_loans,
                            _Alignof(uintptr_t));
@@ -430,6 +432,8 @@ int zl_subscription_get_stats(zl_subscription *subscription, zl_subscription_sta
     stats->received = subscription->reception_sequence;
     stats->lost += subscription->rejected;
     stats->loans_held = loans_of(zl__load_relaxed(&subscription->loans_held));
+    stats->other_transport =
+        zl__context_topic_apart(subscription->context, &subscription->place);
     return 0;
 }
 

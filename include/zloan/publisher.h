@@ -246,6 +246,9 @@ typedef struct zl_publisher_stats {
     uint64_t blocked;             /**< publishes that found a lossless subscription full
                                        (waited or timed out) */
     uint64_t timeouts;            /**< publishes refused with ZL_ETIMEOUT */
+    uint32_t other_transport;     /**< endpoints of this topic in this context on another of
+                                     its transports: they never meet this one (README,
+                                     Transports) */
 } zl_publisher_stats;
 
 /** Takes back what subscriptions returned, then fills *stats (other_owners

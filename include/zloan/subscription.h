@@ -206,6 +206,9 @@ typedef struct zl_subscription_stats {
                                their endpoints never connect to ours (isolation) */
     uint64_t held_back;     /**< lossless: publishes that found this queue full (the
                                publisher waited, or timed out) */
+    uint32_t other_transport; /**< endpoints of this topic in this context on another of
+                                 its transports: they never meet this one (a lossless
+                                 subscription that loopback refused; README, Transports) */
 } zl_subscription_stats;
 
 /** Fills *stats (other_owners is counted anew from the names in /dev/shm at

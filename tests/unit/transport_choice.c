@@ -1,7 +1,8 @@
 /* A context's transports: chosen by option or ZLOAN_TRANSPORT (invalid
  * lists refused, naming what is accepted), tried in order so that a
  * transport's refusal (loopback refuses lossless subscriptions) passes the
- * endpoint to the next; endpoints meet only on one transport; one wait set
+ * endpoint to the next; endpoints meet only on one transport, and those of
+ * one topic in one context go to one where they can; one wait set
  * wakes for fd sources (loopback), futex words (shm) and guard conditions
  * together. */
 #include <pthread.h>
@@ -72,9 +73,45 @@ static void case_lists(void)
     CHECK_EQ(unsetenv("ZLOAN_TRANSPORT"), 0);
 }
 
-/* Loopback refuses a lossless subscription; with shm after it in the
- * list, the subscription is made on shm and meets shm publishers, while a
- * keep-last one of the same context stays on loopback. */
+/* The warnings a context logs (the last one). */
+static char last_warning[512];
+
+static void keep_warning(zl_log_level level, const char *message, void *state)
+{
+    (void)state;
+    if (level == ZL_LOG_WARN)
+        snprintf(last_warning, sizeof last_warning, "%s", message);
+}
+
+static zl_context *logging_context_with(const char *transports)
+{
+    zl_context_options options;
+    zl_context_options_init(&options);
+    options.transports = transports;
+    options.log_callback = keep_warning;
+    zl_context *context;
+    CHECK_OK(zl_context_create(&options, &context));
+    return context;
+}
+
+static uint32_t sub_apart(zl_subscription *sub)
+{
+    zl_subscription_stats stats;
+    CHECK_OK(zl_subscription_get_stats(sub, &stats));
+    return stats.other_transport;
+}
+
+static uint32_t pub_apart(zl_publisher *pub)
+{
+    zl_publisher_stats stats;
+    CHECK_OK(zl_publisher_get_stats(pub, &stats));
+    return stats.other_transport;
+}
+
+/* Loopback refuses a lossless subscription, saying why; with shm after it
+ * in the list, the subscription is made on shm. Endpoints of one topic in
+ * one context meet where they can: those made after it follow it to shm
+ * (issue 22). */
 static void case_fall_through(void)
 {
     const char *topic = test_topic("fall_through");
@@ -86,31 +123,70 @@ static void case_fall_through(void)
     CHECK_RC(zl_subscription_create(loopback_only, topic, &test_msg_type, &lossless, &sub),
              ZL_ENOTSUP);
     CHECK(strstr(zl_last_error_detail(), "loopback") != NULL);
+    CHECK(strstr(zl_last_error_detail(), "lossless") != NULL);
     CHECK_OK(zl_context_destroy(loopback_only));
 
     zl_context *both = context_with("loopback,shm");
     zl_context *shm = context_with("shm");
-    zl_subscription *on_shm, *on_loopback;
+    zl_subscription *on_shm, *keep_last;
     CHECK_OK(zl_subscription_create(both, topic, &test_msg_type, &lossless, &on_shm));
-    CHECK_OK(zl_subscription_create(both, topic, &test_msg_type, NULL, &on_loopback));
-    zl_publisher *shm_pub, *loopback_pub;
+    CHECK_OK(zl_subscription_create(both, topic, &test_msg_type, NULL, &keep_last));
+    zl_publisher *shm_pub, *both_pub;
     CHECK_OK(zl_publisher_create(shm, topic, &test_msg_type, NULL, &shm_pub));
-    CHECK_OK(zl_publisher_create(both, topic, &test_msg_type, NULL, &loopback_pub));
+    CHECK_OK(zl_publisher_create(both, topic, &test_msg_type, NULL, &both_pub));
     CHECK(zl_publisher_can_loan(shm_pub));
-    CHECK(!zl_publisher_can_loan(loopback_pub));
+    CHECK(zl_publisher_can_loan(both_pub)); /* on shm, with the topic's others */
+    CHECK(zl_subscription_can_loan(keep_last));
+    CHECK_EQ(sub_apart(on_shm) + sub_apart(keep_last) + pub_apart(both_pub), 0);
     publish(shm_pub, 1, 1);
-    publish(loopback_pub, 2, 1);
-    /* Each received from its own transport only. */
-    CHECK_EQ(take_tag(on_shm), 1);
-    CHECK_EQ(take_tag(on_loopback), 2);
+    publish(both_pub, 2, 1);
+    /* Every subscription receives from both publishers. */
+    uint64_t tags = 0;
+    for (int i = 0; i < 2; i++)
+        tags += take_tag(on_shm) * 10 + take_tag(keep_last);
+    CHECK_EQ(tags, 33);
     test_msg m;
     CHECK_RC(zl_subscription_take(on_shm, &m, NULL), ZL_ENODATA);
-    CHECK_RC(zl_subscription_take(on_loopback, &m, NULL), ZL_ENODATA);
+    CHECK_RC(zl_subscription_take(keep_last, &m, NULL), ZL_ENODATA);
     CHECK_OK(zl_publisher_destroy(shm_pub));
-    CHECK_OK(zl_publisher_destroy(loopback_pub));
+    CHECK_OK(zl_publisher_destroy(both_pub));
     CHECK_OK(zl_subscription_destroy(on_shm));
-    CHECK_OK(zl_subscription_destroy(on_loopback));
+    CHECK_OK(zl_subscription_destroy(keep_last));
     CHECK_OK(zl_context_destroy(shm));
+    CHECK_OK(zl_context_destroy(both));
+}
+
+/* The other order: a publisher and a keep-last subscription on loopback,
+ * then a lossless one, which loopback refuses. It cannot meet them: it is
+ * made on shm, and the user is told, in the detail, in the log and in
+ * every endpoint's stats.other_transport, never silently (issue 22). */
+static void case_apart(void)
+{
+    const char *topic = test_topic("apart");
+    zl_context *both = logging_context_with("loopback,shm");
+    zl_publisher *pub;
+    zl_subscription *keep_last, *lossless_sub;
+    CHECK_OK(zl_publisher_create(both, topic, &test_msg_type, NULL, &pub));
+    CHECK_OK(zl_subscription_create(both, topic, &test_msg_type, NULL, &keep_last));
+    CHECK(!zl_publisher_can_loan(pub)); /* loopback */
+    CHECK_EQ(pub_apart(pub) + sub_apart(keep_last), 0);
+    zl_subscription_options lossless;
+    zl_subscription_options_init(&lossless);
+    lossless.reliability = ZL_LOSSLESS;
+    last_warning[0] = '\0';
+    CHECK_OK(zl_subscription_create(both, topic, &test_msg_type, &lossless, &lossless_sub));
+    CHECK(strstr(zl_last_error_detail(), "never meet") != NULL);
+    CHECK(strstr(zl_last_error_detail(), "lossless") != NULL);
+    CHECK(strstr(last_warning, "never meet") != NULL);
+    CHECK_EQ(sub_apart(lossless_sub), 2);
+    CHECK_EQ(pub_apart(pub), 1);
+    CHECK_EQ(sub_apart(keep_last), 1);
+    publish(pub, 3, 1);
+    CHECK_EQ(take_tag(keep_last), 3);
+    CHECK_OK(zl_subscription_destroy(lossless_sub));
+    CHECK_EQ(pub_apart(pub), 0); /* gone: nothing apart any more */
+    CHECK_OK(zl_subscription_destroy(keep_last));
+    CHECK_OK(zl_publisher_destroy(pub));
     CHECK_OK(zl_context_destroy(both));
 }
 
@@ -193,6 +269,7 @@ int main(void)
 {
     case_lists();
     case_fall_through();
+    case_apart();
     case_mixed_waitset();
     return 0;
 }

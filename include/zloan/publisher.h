@@ -221,7 +221,8 @@ ZL_API int zl_publisher_publish_sized(zl_publisher *publisher, const void *messa
 /** Connects subscriptions that appeared since the last call and delivers the
  * history they asked for; drops the ones that left, reclaiming their chunks.
  * loan and publish do this too; call it from an idle publisher to serve late
- * joiners.
+ * joiners and to give back segments idle for a second (a publisher does
+ * nothing between its calls).
  * @retval 0 done. @retval ZL_EINVAL publisher is NULL. */
 ZL_API int zl_publisher_update_connections(zl_publisher *publisher);
 

@@ -227,6 +227,7 @@ struct zl__mw_publisher {
     uint64_t sequence;
     uint32_t seen_generation;
     int64_t next_liveness_ns;
+    int64_t last_call_ns; /* the coarse time of the last update: the latest a loan can have been */
     bool monitored; /* the process's liveness monitor reaps dead peers */
     uint32_t connected_mask;
     uint32_t pending_mask;
@@ -592,8 +593,12 @@ static bool segment_idle(const segment *seg)
 /* Gives back segments idle for ZL__SEGMENT_IDLE_NS, or (now == 0: growth
  * needs the room) every segment with no chunk in use. Never the segment made
  * at creation. Called from the periodic part of update, and before growth
- * runs into the memory bound. Returns whether it gave one back. */
-static bool shrink(zl__mw_publisher *pub, int64_t now)
+ * runs into the memory bound. Returns whether it gave one back.
+ * A segment lent since the last tick was last lent no later than the call
+ * before this one (previous_call): its idle time counts from there, so a
+ * publisher that makes no call for a second gives its idle segments back
+ * at its very next call (issue 22 item 2), not a second after it. */
+static bool shrink(zl__mw_publisher *pub, int64_t now, int64_t previous_call)
 {
     bool retired = false;
     for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++) {
@@ -607,10 +612,14 @@ static bool shrink(zl__mw_publisher *pub, int64_t now)
             }
             continue;
         }
-        if (seg->lent_since_tick || !segment_idle(seg)) {
+        if (!segment_idle(seg)) {
             seg->lent_since_tick = false;
             seg->idle_since_ns = now;
             continue;
+        }
+        if (seg->lent_since_tick) {
+            seg->lent_since_tick = false;
+            seg->idle_since_ns = previous_call;
         }
         if (now - seg->idle_since_ns >= ZL__SEGMENT_IDLE_NS) {
             retire(pub, slot);
@@ -837,6 +846,8 @@ static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_rec
 
 /* The slow path: peers that came or went. Called from loan and publish; it
  * costs one atomic load and a coarse clock read when nothing changed. */
+static void drain_returns(zl__mw_publisher *pub);
+
 static void update(zl__mw_publisher *pub, bool force_liveness)
 {
     uint32_t generation = zl__registry_generation(&pub->registry);
@@ -867,9 +878,12 @@ static void update(zl__mw_publisher *pub, bool force_liveness)
             if (pub->pending_mask & (1u << j))
                 try_claim(pub, j);
     int64_t now = zl__coarse_ns();
+    int64_t previous_call = pub->last_call_ns;
+    pub->last_call_ns = now;
     if (force_liveness || now >= pub->next_liveness_ns) {
         pub->next_liveness_ns = now + LIVENESS_PERIOD_NS;
-        shrink(pub, now);
+        drain_returns(pub); /* returned chunks make a segment idle */
+        shrink(pub, now, previous_call);
         uint32_t peers = pub->connected_mask | pub->pending_mask;
         for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
             if (!(peers & (1u << j)))
@@ -954,7 +968,7 @@ static int make_room(zl__mw_publisher *pub, uint32_t k)
                         "all %u chunks the pool of topic %s may use are lent, queued or held",
                         pub->chunk_limit, pub->registry.topic);
     int rc = grow(pub, k, false);
-    if (rc == ZL_ENOSHM && shrink(pub, 0)) /* idle segments of other sizes make room */
+    if (rc == ZL_ENOSHM && shrink(pub, 0, 0)) /* idle segments of other sizes make room */
         rc = grow(pub, k, false);
     return rc;
 }

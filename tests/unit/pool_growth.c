@@ -202,6 +202,46 @@ static void case_large_classes(zl_context *context)
     CHECK_OK(zl_publisher_destroy(pub));
 }
 
+/* Sized messages of 1 KiB, 16 KiB and 256 KiB are published, taken and
+ * returned; then the publisher makes no call for more than a second. Its
+ * very next call (get_stats here) gives the three segments back (issue 22
+ * item 2: an idle publisher kept them until a second after its next call,
+ * for as long as it made no call at all). */
+static void case_idle_segments(zl_context *context)
+{
+    const char *topic = test_topic("pool_idle");
+    zl_publisher *pub;
+    zl_subscription *sub;
+    CHECK_OK(zl_subscription_create(context, topic, &blob_type, NULL, &sub));
+    CHECK_OK(zl_publisher_create(context, topic, &blob_type, NULL, &pub));
+    const size_t sizes[] = {1024, 16u << 10, 256u << 10};
+    for (size_t i = 0; i < 3; i++) {
+        void *loan;
+        CHECK_OK(zl_publisher_loan_sized(pub, sizes[i], &loan));
+        ((blob *)loan)->stamp = i;
+        CHECK_OK(zl_publisher_publish_loan_sized(pub, loan, sizes[i]));
+    }
+    for (size_t i = 0; i < 3; i++) {
+        const void *msg;
+        zl_message_info info;
+        CHECK_OK(zl_subscription_take_loan(sub, &msg, &info));
+        CHECK_EQ(((const blob *)msg)->stamp, i);
+        CHECK_OK(zl_subscription_return_loan(sub, msg));
+    }
+    /* No call of the publisher since its last loan (a get_stats here
+     * would be one: the idle second would count from it). */
+    test_sleep_ms(1300);
+    zl_publisher_stats stats;
+    CHECK_OK(zl_publisher_get_stats(pub, &stats));
+    printf("idle 1.3 s, then one call: %u segment(s), %llu bytes\n", stats.segments,
+           (unsigned long long)stats.shm_bytes);
+    CHECK_EQ(stats.segments, 0);
+    CHECK_EQ(stats.growths, 3);
+    CHECK(stats.shm_bytes_high > stats.shm_bytes + (256u << 10));
+    CHECK_OK(zl_publisher_destroy(pub));
+    CHECK_OK(zl_subscription_destroy(sub));
+}
+
 int main(void)
 {
     zl_context *context;
@@ -209,6 +249,7 @@ int main(void)
     case_grow_and_shrink(context);
     case_bound(context);
     case_large_classes(context);
+    case_idle_segments(context);
     CHECK_OK(zl_context_destroy(context));
     return 0;
 }

@@ -83,6 +83,8 @@ int zl_context_create(const zl_context_options *options, zl_context **context)
     c->logger.callback = options->log_callback;
     c->logger.state = options->log_state;
     c->logger.level = options->log_level;
+    c->liveness_period_ms = zl__environment_number_or(
+        ZL__ENV_LIVENESS_PERIOD_MS, ZL__LIVENESS_PERIOD_MS_MAX, ZL__LIVENESS_PERIOD_MS_DEFAULT);
     if (options->name != NULL)
         snprintf(c->name, sizeof c->name, "%s", options->name);
     pthread_mutex_init(&c->topics_lock, NULL);
@@ -406,6 +408,7 @@ int zl__context_endpoint_config(zl_context *context, const char *topic, const zl
     config->logger = &context->logger;
     config->context_name = context->name;
     config->share_with_group = context->share_with_group;
+    config->liveness_period_ms = context->liveness_period_ms;
     config->type_name = type->name;
     config->type_size = type->size;
     config->layout_hash = zl_type_layout_hash(type);

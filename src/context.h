@@ -28,6 +28,7 @@ struct zl_context {
     zl_allocator allocator;
     uint32_t domain_id;
     bool disable_loans; /* by option or environment */
+    uint32_t liveness_period_ms; /* ZLOAN_LIVENESS_PERIOD_MS, read at creation */
     bool share_with_group;
     /* Tried in order when an endpoint is made (zl__context_publisher_create). */
     zl__transport_list transports;

@@ -11,6 +11,7 @@
 #define ZL__ENV_DOMAIN_ID "ZLOAN_DOMAIN_ID"
 #define ZL__ENV_LIVENESS_PERIOD_MS "ZLOAN_LIVENESS_PERIOD_MS"
 #define ZL__LIVENESS_PERIOD_MS_MAX 10000
+#define ZL__LIVENESS_PERIOD_MS_DEFAULT 20
 
 /* A decimal number 0..max in variable name. Unset or empty: 0 with *set
  * false. Anything else (a sign, spaces, letters, above max): ZL_EINVAL with

@@ -28,7 +28,7 @@ int zl_introspection_list_topics(uint32_t domain_id, zl_topic_summary *topics, s
     int rc = check_domain(domain_id);
     if (rc != 0)
         return rc;
-    return zl__shm_ops.list_topics(domain_id, topics, capacity, count);
+    return zl__mw_transport_introspecting()->list_topics(domain_id, topics, capacity, count);
 }
 
 int zl_topic_view_open(uint32_t domain_id, const char *topic, zl_topic_view **view)
@@ -46,7 +46,7 @@ int zl_topic_view_open(uint32_t domain_id, const char *topic, zl_topic_view **vi
     zl_topic_view *v = malloc(sizeof *v);
     if (v == NULL)
         return zl__fail(ZL_ENOMEM, "allocating a topic view failed");
-    v->transport = &zl__shm_ops;
+    v->transport = zl__mw_transport_introspecting();
     rc = v->transport->topic_view_open(domain_id, qualified, &v->view);
     if (rc != 0) {
         free(v);

@@ -50,6 +50,10 @@ typedef struct zl__mw_endpoint_config {
     const zl__logger *logger;      /* the context's; outlives the endpoint */
     const char *context_name;      /* "" when the context has none */
     bool share_with_group;
+    /* The period of the transport's liveness checks, in milliseconds (0:
+     * none), as the context read it from ZLOAN_LIVENESS_PERIOD_MS: the
+     * client library reads the environment, transports never do. */
+    uint32_t liveness_period_ms;
     /* The type as peers compare it. */
     const char *type_name;
     uint64_t type_size;
@@ -267,5 +271,10 @@ extern const zl__mw_ops zl__loopback_ops;
 /* The transports a context can hold, by name ("shm", "loopback"): the
  * table, or NULL for an unknown name. */
 const zl__mw_ops *zl__mw_transport_find(const char *name, size_t length);
+
+/* The transport whose endpoints are seen from outside their process (its
+ * list_topics and topic views are not NULL): what zloan/introspection.h
+ * reads. */
+const zl__mw_ops *zl__mw_transport_introspecting(void);
 
 #endif

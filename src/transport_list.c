@@ -19,6 +19,14 @@ const zl__mw_ops *zl__mw_transport_find(const char *name, size_t length)
     return NULL;
 }
 
+const zl__mw_ops *zl__mw_transport_introspecting(void)
+{
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (known[i]->list_topics != NULL)
+            return known[i];
+    return NULL;
+}
+
 int zl__transport_list_parse(const char *text, const char *source, zl__transport_list *list)
 {
     zl__transport_list parsed = {.count = 0};

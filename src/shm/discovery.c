@@ -5,7 +5,8 @@
  * but whose byte lock nobody holds (registry.c G2); testing takes an fcntl
  * per slot. Doing that from loan, publish or take would put a system call
  * on the hot path (I4), so one thread of the process does it instead, every
- * ZLOAN_LIVENESS_PERIOD_MS (default 20 ms), for every tracked registry. It
+ * ZLOAN_LIVENESS_PERIOD_MS (default 20 ms; the context reads it and the
+ * first endpoint of the process passes it in), for every tracked registry. It
  * only looks (F_OFD_GETLK changes nothing) and, when a slot is dead, bumps
  * that registry's generation: the endpoints notice with the one generation
  * load they make anyway, reap the dead slot on their own thread
@@ -14,7 +15,7 @@
  * file description, so a reap from here could race the endpoint's own
  * registration on the same descriptor. With ZLOAN_LIVENESS_PERIOD_MS=0
  * there is no thread, and endpoints test their peers themselves every 50 ms.
- * It skips each registry's own slot (discovery.h, `own`).
+ * It skips each registry's own slot (registry.h, `own`).
  *
  * Fork. A registry's byte locks belong to the open file description, and
  * fork() shares descriptions: after a fork without exec (a worker, a
@@ -46,14 +47,13 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "../environment.h"
 #include "discovery.h"
 
 static struct {
     pthread_mutex_t lock;  /* guards everything below */
     zl__registry *tracked; /* doubly linked through next/prev (D1) */
     bool monitor_running;
-    long period_ms;        /* -1 until read from the environment */
+    long period_ms;        /* -1 until the first registry is opened */
 } process = {PTHREAD_MUTEX_INITIALIZER, NULL, false, -1};
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -69,7 +69,7 @@ static void check(zl__registry *r)
             zl__endpoint_record record;
             if (zl__registry_lookup(r, kind, i, &record) != ZL__SLOT_PRESENT)
                 continue;
-            /* Relaxed, after the record's acquire: see `own` in discovery.h. */
+            /* Relaxed, after the record's acquire: see `own` in registry.h. */
             if (zl__load_relaxed(&r->own) == zl__registry_own_word(kind, i))
                 continue;
             if (!zl__registry_alive(r, kind, i)) {
@@ -94,15 +94,12 @@ static void *monitor(void *arg)
     return NULL;
 }
 
-/* Under process.lock. */
-static void start_monitor(void)
+/* Under process.lock. The first endpoint's period is the process's (one
+ * monitor thread serves every context). */
+static void start_monitor(uint32_t period_ms)
 {
-    if (process.period_ms < 0) {
-        /* An invalid value was refused by zl_context_create (only a change
-         * of the environment since then reaches here): the default. */
-        process.period_ms = (long)zl__environment_number_or(ZL__ENV_LIVENESS_PERIOD_MS,
-                                                            ZL__LIVENESS_PERIOD_MS_MAX, 20);
-    }
+    if (process.period_ms < 0)
+        process.period_ms = (long)period_ms;
     if (process.monitor_running || process.period_ms == 0)
         return;
     pthread_t thread;
@@ -142,7 +139,8 @@ static void install_atfork(void)
     pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child);
 }
 
-int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, bool group)
+int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic, bool group,
+                      uint32_t liveness_period_ms)
 {
     int rc = zl__registry_open_file(registry, domain, topic, group);
     if (rc != 0)
@@ -154,7 +152,7 @@ int zl__registry_open(zl__registry *registry, uint32_t domain, const char *topic
     if (process.tracked != NULL)
         process.tracked->prev = registry;
     process.tracked = registry;
-    start_monitor();
+    start_monitor(liveness_period_ms);
     pthread_mutex_unlock(&process.lock);
     return 0;
 }

@@ -34,7 +34,7 @@ int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_con
                                size_t name_size, zl__mapping *map)
 {
     int rc = zl__registry_open(registry, config->domain_id, config->topic,
-                               config->share_with_group);
+                               config->share_with_group, config->liveness_period_ms);
     if (rc != 0)
         return rc;
     registry->logger = config->logger;

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "discovery.h"
+#include "registry.h"
 
 /* The owner part of a registry name without its leading "/zl." ("0",
  * "g100"): its length, or 0 when name is not "zl.<owner>.<rest>". */

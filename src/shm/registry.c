@@ -49,7 +49,7 @@
 
 #include "../error_detail.h"
 #include "../log.h"
-#include "discovery.h"
+#include "registry.h"
 #include "notify.h"
 #include "queue.h"
 
@@ -606,7 +606,7 @@ int zl__registry_register(zl__registry *registry, const zl__endpoint_record *rec
         if (zl__registry_read(registry, kind, i, &old))
             remove_leftovers(registry, &old); /* its owner died */
         /* Before our record appears (the record's release store orders
-         * it): the monitor must know the slot is ours (discovery.h). */
+         * it): the monitor must know the slot is ours (registry.h, `own`). */
         zl__store_relaxed(&registry->own, zl__registry_own_word(kind, i));
         reset_counters(zl__registry_counters(registry, kind, i), record->id);
         /* Relaxed: only registrations write it, under REGISTER (held). */
@@ -644,4 +644,41 @@ void zl__registry_forget_after_fork(zl__registry *registry)
     if (registry->shm != NULL)
         mmap(registry->shm, sizeof *registry->shm, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+int zl__registry_read_description(const zl__registry *registry, char *out, size_t out_size,
+                                  uint64_t *hash)
+{
+    const zl__registry_shm *shm = registry->shm;
+    for (int tries = 0; tries < 64; tries++) {
+        /* Acquire pairs with the writer's release store of the even seq. */
+        uint32_t before = zl__load_acquire(&shm->description.seq);
+        if (before & 1u)
+            continue;
+        uint32_t size = ZL__READ_ONCE(shm->description.size);
+        uint64_t h = ZL__READ_ONCE(shm->description.hash);
+        if (size == 0) {
+            out[0] = '\0';
+            *hash = 0;
+            return 0;
+        }
+        if (size >= ZL__DESCRIPTION_MAX || size >= out_size)
+            return zl__fail(ZL_ECORRUPT, "the type description of topic %s has size %u",
+                            registry->topic, size);
+        for (uint32_t i = 0; i < (size + 7) / 8; i++) {
+            uint64_t w = __atomic_load_n(&shm->description.words[i], __ATOMIC_RELAXED);
+            memcpy(out + 8 * i, &w, 8 * (i + 1) <= out_size ? 8 : out_size - 8 * i);
+        }
+        /* Orders the word loads before the second seq load (as a slot's). */
+        zl__fence_acquire();
+        if (zl__load_relaxed(&shm->description.seq) != before)
+            continue;
+        out[size] = '\0';
+        if (strlen(out) != size || zl__description_hash(out) != h)
+            return zl__fail(ZL_ECORRUPT, "the type description of topic %s fails its hash",
+                            registry->topic);
+        *hash = h;
+        return 0;
+    }
+    return zl__fail(ZL_EBUSY, "the type description of topic %s kept changing", registry->topic);
 }

@@ -1087,6 +1087,28 @@ int main(int argc, char **argv)
         fputs(usage_text, stdout);
         return EXIT_OK;
     }
+    /* An option no command knows is a bad command line (exit 2). */
+    static const char *const known[] = {"--json", "--help", "-h", "--verbose", "-v", "-t", "-c",
+                                        "--once", "--dry-run", "--field", "--count",
+                                        "--timeout", "--duration", "--window", "--rate",
+                                        "--domain", "-", NULL};
+    for (int k = i; k < argc; k++) {
+        if (argv[k][0] != '-')
+            continue;
+        bool ok = false;
+        for (int n = 0; known[n] != NULL; n++)
+            if (strcmp(argv[k], known[n]) == 0)
+                ok = true;
+        if (!ok) {
+            fprintf(stderr, "zloan: unknown option %s\n", argv[k]);
+            return usage(NULL);
+        }
+        static const char *const valued[] = {"--field", "--count", "--timeout", "--duration",
+                                             "--window", "--rate", "--domain", NULL};
+        for (int v = 0; valued[v] != NULL; v++)
+            if (strcmp(argv[k], valued[v]) == 0)
+                k++;
+    }
     const char *command = argv[i];
     int rest_argc = argc - i - 1;
     char **rest = argv + i + 1;

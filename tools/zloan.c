@@ -47,7 +47,7 @@ static const char *usage_text =
     "  clean [--dry-run]              remove what killed processes left in /dev/shm\n"
     "\n"
     "Options: --domain N (default ZLOAN_DOMAIN_ID or 0), --json (one JSON document per\n"
-    "answer, for scripts), --help (on any command).\n"
+    "answer, for scripts; not doctor), --help (on any command).\n"
     "Exit codes: 0 done; 1 problems found (doctor) or nothing received (echo --once);\n"
     "2 bad command line; 3 a zloan call failed (no such topic, a registry that fails\n"
     "validation, ...), with the reason on stderr.\n";
@@ -956,6 +956,8 @@ static int doctor(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
+    if (json)
+        return usage("doctor has no --json output: it prints text only");
     int problems = 0;
     struct statvfs vfs;
     uint64_t shm_size = 0, shm_free = 0;

@@ -20,5 +20,14 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    /* doctor prints text only: --json, before or after it, is refused. */
+    static const char *const doctor_json[] = {"doctor --json", "--json doctor"};
+    for (size_t i = 0; i < 2; i++) {
+        int rc = tool_run(tool, out, sizeof out, "%s", doctor_json[i]);
+        if (rc != 2 || strstr(out, "doctor has no --json") == NULL) {
+            fprintf(stderr, "zloan %s exited with %d and printed:\n%s", doctor_json[i], rc, out);
+            return 1;
+        }
+    }
     return 0;
 }

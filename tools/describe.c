@@ -330,12 +330,23 @@ static bool set_scalar(zl_field_kind kind, unsigned char *at, const char *text)
     } else if (kind == ZL_FIELD_I8 || kind == ZL_FIELD_I16 || kind == ZL_FIELD_I32 ||
                kind == ZL_FIELD_I64) {
         long long x = strtoll(text, &end, 0);
+        long long hi = kind == ZL_FIELD_I8 ? INT8_MAX : kind == ZL_FIELD_I16 ? INT16_MAX
+                     : kind == ZL_FIELD_I32 ? INT32_MAX : INT64_MAX;
+        if (x > hi || x < -hi - 1)
+            return false;
         v.i64 = x;
         if (kind == ZL_FIELD_I8) v.i8 = (int8_t)x;
         if (kind == ZL_FIELD_I16) v.i16 = (int16_t)x;
         if (kind == ZL_FIELD_I32) v.i32 = (int32_t)x;
     } else {
+        /* strtoull takes "-1" as its maximum: a sign is no unsigned value. */
+        if (strchr(text, '-') != NULL)
+            return false;
         unsigned long long x = strtoull(text, &end, 0);
+        unsigned long long hi = kind == ZL_FIELD_U16 ? UINT16_MAX : kind == ZL_FIELD_U32
+                              ? UINT32_MAX : kind == ZL_FIELD_U64 ? UINT64_MAX : UINT8_MAX;
+        if (x > hi)
+            return false;
         v.u64 = x;
         if (kind == ZL_FIELD_U8 || kind == ZL_FIELD_CHAR) v.u8 = (uint8_t)x;
         if (kind == ZL_FIELD_U16) v.u16 = (uint16_t)x;
@@ -360,8 +371,13 @@ bool describe_set(const zl_field *fields, size_t count, unsigned char *msg, cons
     unsigned char *w = msg + (at - msg);
     size_t n = f->size / element_size(f);
     if (f->kind == ZL_FIELD_CHAR && whole && n > 1) {
+        if (strlen(text) >= n) {
+            fprintf(stderr, "zloan: %s: '%s' is longer than its %zu characters\n", path, text,
+                    n - 1);
+            return false;
+        }
         memset(w, 0, n);
-        memcpy(w, text, strlen(text) < n ? strlen(text) : n - 1);
+        memcpy(w, text, strlen(text));
         return true;
     }
     if (f->kind == ZL_FIELD_STRUCT) {
@@ -385,6 +401,10 @@ bool describe_set(const zl_field *fields, size_t count, unsigned char *msg, cons
             p += len;
             if (*p == ',')
                 p++;
+        }
+        if (*p != '\0' && *p != ']') {
+            fprintf(stderr, "zloan: %s: more than its %zu values\n", path, n);
+            return false;
         }
         return true;
     }

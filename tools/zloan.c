@@ -47,7 +47,7 @@ static const char *usage_text =
     "  clean [--dry-run]              remove what killed processes left in /dev/shm\n"
     "\n"
     "Options: --domain N (default ZLOAN_DOMAIN_ID or 0), --json (one JSON document per\n"
-    "answer, for scripts), --help (on any command).\n"
+    "answer, for scripts; not doctor), --help (on any command).\n"
     "Exit codes: 0 done; 1 problems found (doctor) or nothing received (echo --once);\n"
     "2 bad command line; 3 a zloan call failed (no such topic, a registry that fails\n"
     "validation, ...), with the reason on stderr.\n";
@@ -956,6 +956,8 @@ static int doctor(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
+    if (json)
+        return usage("doctor has no --json output: it prints text only");
     int problems = 0;
     struct statvfs vfs;
     uint64_t shm_size = 0, shm_free = 0;
@@ -1086,6 +1088,28 @@ int main(int argc, char **argv)
     if (has_flag(argc - i, argv + i, "--help") || has_flag(argc - i, argv + i, "-h")) {
         fputs(usage_text, stdout);
         return EXIT_OK;
+    }
+    /* An option no command knows is a bad command line (exit 2). */
+    static const char *const known[] = {"--json", "--help", "-h", "--verbose", "-v", "-t", "-c",
+                                        "--once", "--dry-run", "--field", "--count",
+                                        "--timeout", "--duration", "--window", "--rate",
+                                        "--domain", "-", NULL};
+    for (int k = i; k < argc; k++) {
+        if (argv[k][0] != '-')
+            continue;
+        bool ok = false;
+        for (int n = 0; known[n] != NULL; n++)
+            if (strcmp(argv[k], known[n]) == 0)
+                ok = true;
+        if (!ok) {
+            fprintf(stderr, "zloan: unknown option %s\n", argv[k]);
+            return usage(NULL);
+        }
+        static const char *const valued[] = {"--field", "--count", "--timeout", "--duration",
+                                             "--window", "--rate", "--domain", NULL};
+        for (int v = 0; valued[v] != NULL; v++)
+            if (strcmp(argv[k], valued[v]) == 0)
+                k++;
     }
     const char *command = argv[i];
     int rest_argc = argc - i - 1;

@@ -108,6 +108,18 @@ int main(int argc, char **argv)
     /* A field the type does not have: a usage error, nothing published. */
     CHECK_EQ(tool_run(tool, out, sizeof out, "topic pub %s height=1", topic), 2);
     CHECK(strstr(out, "no field height") != NULL);
+    /* A value the field cannot hold: a usage error naming the field (issue 22 item 7). */
+    static const char *const bad[][2] = {
+        {"width=-1", "width"}, {"width=4294967296", "width"}, {"label=12345678", "label"},
+        {"'pose=[1,2,3,4]'", "pose"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int bad_rc = tool_run(tool, out, sizeof out, "topic pub %s %s", topic, bad[i][0]);
+        if (bad_rc != 2 || strstr(out, bad[i][1]) == NULL) {
+            fprintf(stderr, "pub %s exited with %d and printed:\n%s", bad[i][0], bad_rc, out);
+            return 1;
+        }
+    }
     CHECK_EQ(tool_run(tool, out, sizeof out, "topic echo %s --once --field width --timeout 5",
                       topic),
              0);

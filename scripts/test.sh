@@ -88,7 +88,7 @@ run_tests() { # build
     count=$(cd "$dir" && ctest -N "${args[@]}" | sed -n 's/^Total Tests: //p')
     if [ "${count:-0}" = 0 ]; then
       echo "--- $build ${l:-tests matching '$pattern'}: no tests"
-      [ -n "$l" ] && ran=${ran:+$ran|}$l
+      if [ -n "$l" ]; then ran=${ran:+$ran|}$l; fi
       continue
     fi
     echo "--- $build ${l:-tests matching '$pattern'}: $count tests"
@@ -106,7 +106,7 @@ run_tests() { # build
     if [ $rc -ne 0 ]; then result=FAILED; failed+=("$build/${l:-$pattern}"); fi
     echo "--- $build ${l:-tests matching '$pattern'}: $result in $(elapsed $((SECONDS - start)))"
     summary+=("$build ${l:-$pattern}: $count tests $result in $(elapsed $((SECONDS - start)))")
-    [ -n "$l" ] && ran=${ran:+$ran|}$l
+    if [ -n "$l" ]; then ran=${ran:+$ran|}$l; fi
   done
 }
 

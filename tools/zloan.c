@@ -805,6 +805,8 @@ static int pool(int argc, char **argv)
     int code = EXIT_OK;
     for (size_t t = 0; t < count; t++) {
         rc = zl_introspection_topic_info(domain, topics[t].name, info);
+        if (rc == ZL_ENODATA)
+            continue; /* its last endpoint left since the listing */
         if (rc != 0) {
             code = failed(topics[t].name, rc);
             continue;

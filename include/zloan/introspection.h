@@ -136,7 +136,8 @@ ZL_API int zl_introspection_list_topics(uint32_t domain_id, zl_topic_summary *to
  * @retval 0 *info filled.
  * @retval ZL_EINVAL an argument is NULL or the domain id is out of range.
  * @retval ZL_ENAME the topic name is invalid.
- * @retval ZL_ENODATA the topic does not exist (no registry).
+ * @retval ZL_ENODATA the topic does not exist (no registry, or one its first
+ *         endpoint is still creating).
  * @retval ZL_ECORRUPT its registry failed validation (the detail says what);
  *         *info is unspecified.
  * @retval ZL_EPERM the registry belongs to another user.

@@ -56,6 +56,10 @@ static int map_readonly(const char *name, bool group, size_t bytes, zl__mapping 
     } else if (!zl__shm_owner_trusted(st.st_uid, st.st_gid, st.st_mode, group)) {
         rc = zl__fail(ZL_EPERM, "%s belongs to uid %u gid %u (mode %o), not to us", name,
                       (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)st.st_mode & 0777);
+    } else if (st.st_size == 0 && bytes == 0) {
+        /* Created, not yet sized: the creator holds it between shm_open
+         * and posix_fallocate (or died there; the next opener sizes it). */
+        rc = zl__fail(ZL_ENODATA, "%s is empty (being created)", name);
     } else if (st.st_size <= 0 || (bytes != 0 && (uint64_t)st.st_size < bytes)) {
         rc = zl__fail(ZL_ECORRUPT, "%s has size %lld", name, (long long)st.st_size);
     } else {
@@ -93,6 +97,15 @@ static int view_open_in(zl__mw_topic_view *view, uint32_t domain, const char *to
     if (rc != 0)
         return rc;
     const zl__registry_shm *shm = map.base;
+    /* Sized but not yet initialised (its creator stores magic last, with
+     * release): no topic yet, as for a registry not yet created. A tool
+     * racing a topic's first endpoint sees the topic absent, not corrupt. */
+    if (size == sizeof *shm && __atomic_load_n(&shm->magic, __ATOMIC_ACQUIRE) == 0) {
+        munmap(map.base, map.size);
+        close(fd);
+        return zl__fail(ZL_ENODATA, "the registry %s of topic %s is being created", r->name,
+                        topic);
+    }
     /* Another version of zloan (its own layout, maybe its own size):
      * ZL_ENOTSUP, which listings skip; a registry of ours that fails
      * validation: ZL_ECORRUPT. Acquire pairs with the initialiser's release

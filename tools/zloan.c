@@ -98,7 +98,12 @@ static int usage(const char *message)
 
 static int failed(const char *what, int rc)
 {
-    fprintf(stderr, "zloan: %s: %s (%s)\n", what, zl_strerror(rc), zl_last_error_detail());
+    /* ZL_ENODATA from a lookup is a topic that does not exist: the detail
+     * says so, and zl_strerror's "nothing to take" would mislead. */
+    if (rc == ZL_ENODATA)
+        fprintf(stderr, "zloan: %s\n", zl_last_error_detail()); /* names the topic */
+    else
+        fprintf(stderr, "zloan: %s: %s (%s)\n", what, zl_strerror(rc), zl_last_error_detail());
     return EXIT_ZLOAN;
 }
 
@@ -216,9 +221,10 @@ static int topic_list(int argc, char **argv)
             printf(", \"type\": ");
             json_string(topics[i].type_name);
             printf(", \"group\": %s, \"publishers\": %u, \"subscriptions\": %u, "
-                   "\"corrupt\": %s}",
+                   "\"dead_publishers\": %u, \"dead_subscriptions\": %u, \"corrupt\": %s}",
                    topics[i].group ? "true" : "false", topics[i].publishers,
-                   topics[i].subscriptions, topics[i].corrupt ? "true" : "false");
+                   topics[i].subscriptions, topics[i].dead_publishers,
+                   topics[i].dead_subscriptions, topics[i].corrupt ? "true" : "false");
         }
         printf("]\n");
     } else {
@@ -226,10 +232,16 @@ static int topic_list(int argc, char **argv)
             printf("%s", topics[i].name);
             if (types)
                 printf(" [%s]", topics[i].type_name[0] ? topics[i].type_name : "-");
-            if (counts)
-                printf(" %u publisher%s, %u subscription%s", topics[i].publishers,
-                       topics[i].publishers == 1 ? "" : "s", topics[i].subscriptions,
-                       topics[i].subscriptions == 1 ? "" : "s");
+            if (counts) {
+                /* Live endpoints; the dead wait for the sweep and are named apart. */
+                uint32_t pubs = topics[i].publishers - topics[i].dead_publishers;
+                uint32_t subs = topics[i].subscriptions - topics[i].dead_subscriptions;
+                uint32_t dead = topics[i].dead_publishers + topics[i].dead_subscriptions;
+                printf(" %u publisher%s, %u subscription%s", pubs, pubs == 1 ? "" : "s", subs,
+                       subs == 1 ? "" : "s");
+                if (dead != 0)
+                    printf(" (and %u dead)", dead);
+            }
             if (topics[i].group)
                 printf(" (group)");
             if (topics[i].corrupt)

@@ -45,6 +45,11 @@ typedef struct zl_topic_summary {
     bool group;                       /**< in the effective group's namespace */
     uint32_t publishers;              /**< endpoints in the registry, dead or alive */
     uint32_t subscriptions;           /**< endpoints in the registry, dead or alive */
+    /** Of `publishers`, those whose process died (their records wait for
+     * the sweep); `publishers - dead_publishers` are alive. */
+    uint32_t dead_publishers;
+    /** Of `subscriptions`, those whose process died. */
+    uint32_t dead_subscriptions;
     /** Its registry failed validation (zl_introspection_topic_info says
      * why); the other fields but name and group are then 0. */
     bool corrupt;
@@ -74,7 +79,7 @@ typedef struct zl_endpoint_info {
     /* Options. */
     uint32_t depth;     /**< subscription: keep-last depth */
     uint32_t history;   /**< publisher: messages kept for late joiners */
-    uint32_t max_loans; /**< transport loans it may hold at once */
+    uint32_t max_loans; /**< loans its user may hold at once: the max_loans it was created with */
     bool wants_history; /**< subscription */
     bool lossless;      /**< subscription: reliability ZL_LOSSLESS */
     /* Counters since it joined. */

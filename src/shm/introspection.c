@@ -188,6 +188,7 @@ static void read_counters(const zl__registry *r, uint32_t kind, uint32_t slot,
     uint64_t held = kind == ZL__KIND_PUBLISHER
                         ? clamp_sub(clamp_sub(zl__load_relaxed(&c->loans), e->messages), returned)
                         : clamp_sub(e->messages, returned);
+    /* A copy in flight may hold the transport's spare loan for a moment. */
     e->loans_held = held > e->max_loans ? e->max_loans : (uint32_t)held;
     e->lost = zl__load_relaxed(&c->lost);
     e->chunks_total = zl__load_relaxed(&c->chunks_total);
@@ -296,7 +297,9 @@ static void fill_endpoint(const zl__registry *r, uint32_t kind, uint32_t slot,
     e->alive = zl__registry_alive(r, kind, slot);
     e->depth = record->depth;
     e->history = record->history;
-    e->max_loans = record->max_loans;
+    /* The record holds the transport's count: the user's max_loans and the
+     * one spare the copy paths use (publisher.c, subscription.c). */
+    e->max_loans = record->max_loans > 0 ? record->max_loans - 1 : 0;
     e->wants_history = (record->flags & ZL__RECORD_WANTS_HISTORY) != 0;
     e->lossless = (record->flags & ZL__RECORD_LOSSLESS) != 0;
     read_counters(r, kind, slot, e);
@@ -391,10 +394,14 @@ static void list_namespace(uint32_t domain, bool group, zl_topic_summary *topics
                 s.corrupt |= !record_sane(&record);
                 if (s.type_name[0] == '\0')
                     snprintf(s.type_name, sizeof s.type_name, "%s", record.type_name);
-                if (kind == ZL__KIND_PUBLISHER)
+                bool dead = !zl__registry_alive(&view.registry, kind, i);
+                if (kind == ZL__KIND_PUBLISHER) {
                     s.publishers++;
-                else
+                    s.dead_publishers += dead;
+                } else {
                     s.subscriptions++;
+                    s.dead_subscriptions += dead;
+                }
             }
         }
         munmap(view.registry.shm, sizeof *view.registry.shm);

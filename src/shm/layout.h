@@ -72,7 +72,7 @@ typedef struct zl__endpoint_record {
     uint32_t pid;        /* for tools only: never trusted for liveness */
     uint32_t kind;
     uint32_t depth;      /* subscriptions: keep-last depth */
-    uint32_t max_loans;  /* transport loans it may hold */
+    uint32_t max_loans;  /* transport loans: the user's max_loans + 1 for copies */
     uint32_t history;    /* publishers: messages kept */
     uint32_t flags;
     uint64_t payload_size;

@@ -71,6 +71,11 @@ typedef struct zlpy_type {
     PyObject *name;  /* bytes, UTF-8 */
     PyObject *layout; /* bytes or NULL */
     PyObject *dtype; /* what describes one message (or the fixed part) to numpy */
+    /* What Loan.array() views: dtype, except for a sized type whose dtype's
+     * itemsize is not the fixed part's size (numpy rounds a structured
+     * dtype's itemsize up to its alignment, past where C puts the tail):
+     * then the same fields with an itemsize of exactly the fixed part. */
+    PyObject *fixed;
     PyObject *tail;  /* sized types: the dtype of one tail element; else None */
 } zlpy_type;
 

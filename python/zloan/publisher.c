@@ -117,12 +117,18 @@ static PyObject *publisher_loan(PyObject *object, PyObject *args, PyObject *kwar
 }
 
 /* The tail count of a message of bytes bytes of type: 0 for a fixed-size
- * type of exactly its size, otherwise the whole elements after the fixed
- * part. Returns 0, or -1 with ZL_EINVAL raised naming both sizes. */
+ * type of exactly its size; for a sized type, the whole elements after the
+ * fixed part. Without at_most the bytes must end within the padding after
+ * those elements: from the fixed part and count elements up to
+ * zl_type_message_size(type, count), that rounded up to the type's
+ * alignment (a numpy structured array with align=True of the fixed part and
+ * count elements has the rounded size). With at_most (a buffer to fill),
+ * any length from the fixed part on. Returns 0, or -1 with ZL_EINVAL raised
+ * naming both sizes. */
 int zlpy_message_count(const zl_type *type, size_t bytes, const char *what, bool at_most,
                        size_t *count)
 {
-    char detail[200];
+    char detail[240];
     if (type->element_size == 0) {
         *count = 0;
         if (bytes == type->size)
@@ -130,13 +136,15 @@ int zlpy_message_count(const zl_type *type, size_t bytes, const char *what, bool
         snprintf(detail, sizeof detail, "the %s has %zu bytes; the type has %zu", what, bytes,
                  type->size);
     } else {
-        size_t tail = bytes - type->size;
-        *count = tail / type->element_size;
-        if (bytes >= type->size && (at_most || tail % type->element_size == 0))
+        *count = bytes >= type->size ? (bytes - type->size) / type->element_size : 0;
+        if (bytes >= type->size && (at_most || bytes <= zl_type_message_size(type, *count)))
             return 0;
         snprintf(detail, sizeof detail,
-                 "the %s has %zu bytes; the type has a fixed part of %zu then elements of %zu",
-                 what, bytes, type->size, type->element_size);
+                 "the %s has %zu bytes; the type has a fixed part of %zu then elements of %zu "
+                 "(a message of n elements has %zu + %zu n bytes, or that rounded up to the "
+                 "alignment of %zu)",
+                 what, bytes, type->size, type->element_size, type->size, type->element_size,
+                 type->alignment);
     }
     zlpy_raise_text(ZL_EINVAL, detail);
     return -1;
@@ -156,8 +164,9 @@ static PyObject *publisher_publish(PyObject *object, PyObject *message)
     Py_buffer view;
     if (PyObject_GetBuffer(message, &view, PyBUF_C_CONTIGUOUS) < 0)
         return NULL;
-    /* A sized message's count follows from its length: exactly the fixed
-     * part and whole elements, which is what the C layer copies. */
+    /* A sized message's count follows from its length: the fixed part and
+     * the whole elements, maybe followed by the padding up to the type's
+     * alignment; the C layer copies the fixed part and those elements. */
     size_t count;
     if (zlpy_message_count(&((zlpy_type *)self->type)->type, (size_t)view.len, "message", false,
                            &count) < 0) {
@@ -252,7 +261,9 @@ static PyMethodDef publisher_methods[] = {
     {"publish", publisher_publish, METH_O,
      "publish(message)\n\nPublishes a copy of message, any C-contiguous buffer of the type's "
      "size (bytes, bytearray, a numpy array or scalar); the caller keeps it. A sized type's "
-     "message is its fixed part and whole elements (the count follows from the length)."},
+     "message is its fixed part and whole elements, maybe followed by the padding up to the "
+     "type's alignment (zl_type_message_size(type, n) bytes, as a numpy structured array "
+     "with align=True has); the count is the whole elements that fit."},
     {"update_connections", publisher_update_connections, METH_NOARGS,
      "Connects new subscriptions and serves their history (an idle publisher calls it)."},
     {"stats", publisher_stats, METH_NOARGS, "stats() -> PublisherStats"},

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import zloan
-from conftest import address_of
+from conftest import address_of, python_child_env
 
 DOMAIN = 211
 FRAME = np.dtype([("sequence", "<u8"), ("pixels", "u1", (1000,))], align=True)
@@ -72,7 +72,8 @@ def wait_for(condition, what, seconds=10):
 def test_user_memory_reaches_another_process_and_completes(ctx, topic):
     import zlib
     child = subprocess.Popen([sys.executable, "-c", CHILD, topic, "3"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=python_child_env())
     try:
         assert child.stdout.readline().strip() == "ready"
         with zloan.Publisher(ctx, topic, frame_type()) as pub, \

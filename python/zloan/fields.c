@@ -12,6 +12,7 @@
 #include "module.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #define FIELD(S, member, kind, doc) {#member, offsetof(S, member), kind, doc}
 
@@ -97,12 +98,15 @@ static const zlpy_field *find(const zlpy_field *fields, PyObject *name)
 /* Stores value into the field of out; -1 with an exception, out unchanged. */
 static int store(const zlpy_field *f, PyObject *value, void *out)
 {
+    /* Members are written with memcpy: out is the struct, but its address
+     * plus an offset is only a char pointer to the compiler. */
     char *p = (char *)out + f->offset;
     if (f->kind == ZLPY_BOOL) {
         int truth = PyObject_IsTrue(value);
         if (truth < 0)
             return -1;
-        *(bool *)p = truth;
+        bool b = truth;
+        memcpy(p, &b, sizeof b);
         return 0;
     }
     if (!PyLong_Check(value)) {
@@ -129,28 +133,32 @@ static int store(const zlpy_field *f, PyObject *value, void *out)
     switch (f->kind) {
     case ZLPY_U32:
         if (overflow == 0 && v >= 0 && v <= UINT32_MAX) {
-            *(uint32_t *)p = (uint32_t)v;
+            uint32_t x = (uint32_t)v;
+            memcpy(p, &x, sizeof x);
             return 0;
         }
         snprintf(detail, sizeof detail, "%s must be 0..4294967295", f->name);
         break;
     case ZLPY_U64:
         if (overflow == 0 && (v >= 0 || u > (unsigned long long)INT64_MAX)) {
-            *(uint64_t *)p = u;
+            uint64_t x = u;
+            memcpy(p, &x, sizeof x);
             return 0;
         }
         snprintf(detail, sizeof detail, "%s must be 0..18446744073709551615", f->name);
         break;
     case ZLPY_I64:
         if (overflow == 0) {
-            *(int64_t *)p = v;
+            int64_t x = v;
+            memcpy(p, &x, sizeof x);
             return 0;
         }
         snprintf(detail, sizeof detail, "%s must fit in 64 bits (signed)", f->name);
         break;
     case ZLPY_RELIABILITY:
         if (overflow == 0 && (v == ZL_KEEP_LAST || v == ZL_LOSSLESS)) {
-            *(zl_reliability *)p = (zl_reliability)v;
+            zl_reliability x = (zl_reliability)v;
+            memcpy(p, &x, sizeof x);
             return 0;
         }
         snprintf(detail, sizeof detail, "%s must be zloan.KEEP_LAST (%d) or zloan.LOSSLESS (%d)",
@@ -198,17 +206,27 @@ int zlpy_fields_parse(const zlpy_field *fields, PyObject *kwargs, size_t size, v
 static PyObject *load(const zlpy_field *f, const void *in)
 {
     const char *p = (const char *)in + f->offset;
+    uint32_t u32;
+    uint64_t u64;
+    int64_t i64;
+    bool b;
+    zl_reliability r;
     switch (f->kind) {
     case ZLPY_U32:
-        return PyLong_FromUnsignedLong(*(const uint32_t *)p);
+        memcpy(&u32, p, sizeof u32);
+        return PyLong_FromUnsignedLong(u32);
     case ZLPY_U64:
-        return PyLong_FromUnsignedLongLong(*(const uint64_t *)p);
+        memcpy(&u64, p, sizeof u64);
+        return PyLong_FromUnsignedLongLong(u64);
     case ZLPY_I64:
-        return PyLong_FromLongLong(*(const int64_t *)p);
+        memcpy(&i64, p, sizeof i64);
+        return PyLong_FromLongLong(i64);
     case ZLPY_BOOL:
-        return PyBool_FromLong(*(const bool *)p);
+        memcpy(&b, p, sizeof b);
+        return PyBool_FromLong(b);
     case ZLPY_RELIABILITY:
-        return PyLong_FromLong(*(const zl_reliability *)p);
+        memcpy(&r, p, sizeof r);
+        return PyLong_FromLong(r);
     }
     PyErr_SetString(PyExc_SystemError, "zloan: a field of an unknown kind");
     return NULL;

@@ -87,7 +87,7 @@ static int user_memory_init(PyObject *object, PyObject *args, PyObject *kwargs)
 {
     zlpy_user_memory *self = (zlpy_user_memory *)object;
     static char *keywords[] = {"publisher", "length", NULL};
-    if (self->owner.parent != NULL || self->base != NULL) {
+    if (self->type != NULL || self->base != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "UserMemory.__init__ called twice");
         return -1;
     }
@@ -143,11 +143,14 @@ static void user_memory_dealloc(PyObject *object)
         /* A subscription may still read it: keep the registration, the
          * mapping and the publisher (never destroyed now) for the process's
          * life rather than pull the memory from under a reader. */
-        PyErr_WarnEx(PyExc_ResourceWarning,
-                     "zloan.UserMemory collected with messages in flight: its memory and its "
-                     "publisher are kept until the process exits (close() it after its "
-                     "completions)", 1);
-        PyErr_Clear();
+        PyObject *type, *value, *traceback;
+        PyErr_Fetch(&type, &value, &traceback); /* a collection may run while one is raised */
+        if (PyErr_WarnEx(PyExc_ResourceWarning,
+                         "zloan.UserMemory collected with messages in flight: its memory and "
+                         "its publisher are kept until the process exits (close() it after "
+                         "its completions)", 1) < 0)
+            PyErr_WriteUnraisable(object);
+        PyErr_Restore(type, value, traceback);
     } else {
         zlpy_owner_finalize(&self->owner);
         unmap_when_unused(self);

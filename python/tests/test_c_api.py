@@ -1,5 +1,5 @@
 """Python offers what the C API has: every member of the option structs is a
-keyword of its Python object, every member of the statistics structs a field
+keyword of its Python object (the context's but its C hooks), every member of the statistics structs a field
 of its Python statistics, and the constants have the C values. The lists are
 read from the headers (include/zloan/), so a member added in C fails here
 until Python has it (issue 22 item 11)."""
@@ -17,6 +17,10 @@ HEADERS = pathlib.Path(__file__).resolve().parents[2] / "include" / "zloan"
 # Members of zl_user_memory_options that zloan.UserMemory makes itself: the
 # memfd (fd, offset 0), its mapping (base) and the length it is given.
 USER_MEMORY_MADE = {"fd", "offset", "base", "length"}
+# Members of zl_context_options Python does not take: the allocator (the C
+# default serves the module) and the log callback with its state (it may run
+# on zloan's own threads, which hold no GIL; lines go to stderr).
+CONTEXT_NOT_TAKEN = {"allocator", "log_callback", "log_state"}
 
 
 @pytest.fixture
@@ -90,6 +94,25 @@ def test_every_c_statistic_is_a_field(header, struct, cls):
     assert list(cls.__match_args__) == c_struct_members(header, struct)
 
 
+def test_every_c_context_option_but_the_hooks_is_a_keyword(topic):
+    members = c_struct_members("context.h", "zl_context_options")
+    assert CONTEXT_NOT_TAKEN <= set(members)
+    defaults = zloan.Context.default_options()
+    assert list(defaults) == [m for m in members if m not in CONTEXT_NOT_TAKEN]
+    with zloan.Context(**dict(defaults, domain_id=212)) as ctx:
+        assert ctx.domain_id == 212 and ctx.name is None
+    # Each one reaches the C context: the name, the transport (loopback
+    # does not lend), the level (refused out of range).
+    with zloan.Context(domain_id=212, name="py_c_api", log_level=zloan.LOG_ERROR,
+                       transports="loopback") as ctx, \
+            zloan.Publisher(ctx, topic, zloan.Type("c_api_t", np.dtype("<u8"))) as pub:
+        assert ctx.name == "py_c_api" and not pub.can_loan
+    for bad in (dict(log_level=zloan.LOG_DEBUG + 1), dict(transports="carrier_pigeon"),
+                dict(name="x" * 300)):
+        with pytest.raises(zloan.InvalidArgumentError):
+            zloan.Context(domain_id=212, **bad)
+
+
 def test_user_memory_takes_every_c_option_it_does_not_make():
     members = c_struct_members("user_memory.h", "zl_user_memory_options")
     assert USER_MEMORY_MADE <= set(members)
@@ -99,6 +122,9 @@ def test_user_memory_takes_every_c_option_it_does_not_make():
 def test_constants_have_the_c_values():
     assert c_enum_values("subscription.h", "zl_reliability") == {
         "ZL_KEEP_LAST": zloan.KEEP_LAST, "ZL_LOSSLESS": zloan.LOSSLESS}
+    assert c_enum_values("log.h", "zl_log_level") == {
+        "ZL_LOG_" + n: getattr(zloan, "LOG_" + n) for n in ("ERROR", "WARN", "INFO", "DEBUG")}
+    assert zloan.DOMAIN_ID_MAX == c_define("context.h", "ZL_DOMAIN_ID_MAX")
     for name in ("MAX_BLOCKING_TIME_DEFAULT_NS", "MAX_BLOCKING_TIME_MAX_NS", "TOPIC_PUBLISHERS_MAX",
                  "TOPIC_SUBSCRIPTIONS_MAX"):
         assert getattr(zloan, name) == c_define("publisher.h", "ZL_" + name), name

@@ -231,7 +231,12 @@ static int add_constants(PyObject *module)
     if (PyModule_AddIntConstant(module, "KEEP_LAST", ZL_KEEP_LAST) < 0 ||
         PyModule_AddIntConstant(module, "LOSSLESS", ZL_LOSSLESS) < 0 ||
         PyModule_AddIntConstant(module, "TOPIC_PUBLISHERS_MAX", ZL_TOPIC_PUBLISHERS_MAX) < 0 ||
-        PyModule_AddIntConstant(module, "TOPIC_SUBSCRIPTIONS_MAX", ZL_TOPIC_SUBSCRIPTIONS_MAX) < 0)
+        PyModule_AddIntConstant(module, "TOPIC_SUBSCRIPTIONS_MAX", ZL_TOPIC_SUBSCRIPTIONS_MAX) < 0 ||
+        PyModule_AddIntConstant(module, "DOMAIN_ID_MAX", ZL_DOMAIN_ID_MAX) < 0 ||
+        PyModule_AddIntConstant(module, "LOG_ERROR", ZL_LOG_ERROR) < 0 ||
+        PyModule_AddIntConstant(module, "LOG_WARN", ZL_LOG_WARN) < 0 ||
+        PyModule_AddIntConstant(module, "LOG_INFO", ZL_LOG_INFO) < 0 ||
+        PyModule_AddIntConstant(module, "LOG_DEBUG", ZL_LOG_DEBUG) < 0)
         return -1;
     PyObject *values[] = {PyLong_FromLongLong(ZL_MAX_BLOCKING_TIME_DEFAULT_NS),
                           PyLong_FromLongLong(ZL_MAX_BLOCKING_TIME_MAX_NS)};

@@ -153,11 +153,15 @@ def test_misuse_raises_and_changes_nothing(ctx, topic):
         with pytest.raises(zloan.InvalidArgumentError):
             memory.publish(frames[0:2])  # two frames' bytes for one message
         with pytest.raises(zloan.InvalidArgumentError):
+            memory.publish(frames[0:0])  # no bytes: no message
+        with pytest.raises(zloan.InvalidArgumentError):
             memory.publish(4)  # misaligned
         with pytest.raises(zloan.InvalidArgumentError, match="fit"):
             memory.array(FRAME, (3,))
+        with pytest.raises(TypeError):
+            memory.publish("0")
         assert pub.stats().published == 0
-        memory.publish(0)
+        assert memory.publish(np.int64(0)) == 0  # numpy's integers are offsets too
         with pytest.raises(zloan.BusyError):
             memory.publish(FRAME.itemsize)  # max_in_flight (1) already in flight
         # Publisher.close() while memory is registered: no more publishing

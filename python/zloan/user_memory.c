@@ -22,6 +22,7 @@
 #include "module.h" /* Python.h first: it sets the feature macros (memfd_create) */
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -213,24 +214,36 @@ static PyObject *user_memory_exit(PyObject *object, PyObject *args)
     Py_RETURN_FALSE;
 }
 
-/* Where message lies in the memory: an int (a byte offset) or a buffer
- * inside the mapping (a view of it). *bytes is the buffer's length (0 for
- * an offset). Returns 0, or -1 with InvalidArgumentError or TypeError. */
+/* The byte offset at as a place in the memory; -1 with InvalidArgumentError. */
+static int locate_offset(zlpy_user_memory *self, PyObject *at_object, size_t *offset)
+{
+    Py_ssize_t at = PyNumber_AsSsize_t(at_object, NULL);
+    if (at == -1 && PyErr_Occurred())
+        return -1;
+    if (at >= 0 && (size_t)at < self->length) {
+        *offset = (size_t)at;
+        return 0;
+    }
+    char detail[120];
+    snprintf(detail, sizeof detail, "offset %zd is outside the memory (0..%zu)", at,
+             self->length - 1);
+    zlpy_raise_text(ZL_EINVAL, detail);
+    return -1;
+}
+
+/* Where message lies in the memory: a buffer inside the mapping (a view of
+ * it), or an integer (a byte offset; numpy's integers too, whose own buffer
+ * lies elsewhere). *bytes is the view's length, or SIZE_MAX for an offset.
+ * Returns 0, or -1 with InvalidArgumentError or TypeError. */
 static int locate(zlpy_user_memory *self, PyObject *message, size_t *offset, size_t *bytes)
 {
-    char detail[200];
-    if (PyLong_Check(message)) {
-        Py_ssize_t at = PyLong_AsSsize_t(message);
-        if (at == -1 && PyErr_Occurred())
-            return -1;
-        *bytes = 0;
-        if (at >= 0 && (size_t)at < self->length) {
-            *offset = (size_t)at;
-            return 0;
-        }
-        snprintf(detail, sizeof detail, "offset %zd is outside the memory (0..%zu)", at,
-                 self->length - 1);
-        zlpy_raise_text(ZL_EINVAL, detail);
+    *bytes = SIZE_MAX;
+    if (PyLong_Check(message) || !PyObject_CheckBuffer(message)) {
+        if (PyIndex_Check(message))
+            return locate_offset(self, message, offset);
+        PyErr_Format(PyExc_TypeError,
+                     "a message is a view of the memory (array()) or a byte offset, not %.100s",
+                     Py_TYPE(message)->tp_name);
         return -1;
     }
     Py_buffer view;
@@ -238,12 +251,17 @@ static int locate(zlpy_user_memory *self, PyObject *message, size_t *offset, siz
         return -1;
     uintptr_t start = (uintptr_t)view.buf, base = (uintptr_t)self->base;
     size_t len = (size_t)view.len;
+    bool scalar = view.ndim == 0;
     PyBuffer_Release(&view);
     if (start >= base && start - base < self->length && len <= self->length - (start - base)) {
         *offset = start - base;
         *bytes = len;
         return 0;
     }
+    /* A scalar elsewhere (numpy.int64(1008)) is an offset. */
+    if (scalar && PyIndex_Check(message))
+        return locate_offset(self, message, offset);
+    char detail[200];
     snprintf(detail, sizeof detail,
              "the message (%zu bytes) does not lie in this memory: publish a view of it "
              "(array()) or a byte offset", len);
@@ -269,7 +287,7 @@ static PyObject *user_memory_publish(PyObject *object, PyObject *args, PyObject 
         count = PyLong_AsSize_t(count_object);
         if (PyErr_Occurred())
             return NULL;
-    } else if (bytes > 0 && zlpy_message_count(type, bytes, "message", false, &count) < 0) {
+    } else if (bytes != SIZE_MAX && zlpy_message_count(type, bytes, "message", false, &count) < 0) {
         return NULL;
     }
     int rc = zl_user_memory_publish(memory, (char *)self->base + offset, count);
@@ -482,7 +500,8 @@ static PyMethodDef user_memory_methods[] = {
      "keeps the mapping alive while it lives. Change no message while it is in flight."},
     {"publish", (PyCFunction)(void (*)(void))user_memory_publish, METH_VARARGS | METH_KEYWORDS,
      "publish(message, count=None) -> int\n\nPublishes the message lying in the memory, given "
-     "as a view of it (array()[i:i+1], a slice) or a byte offset; returns its offset. A sized "
+     "as a view of it (array()[i:i+1], a slice) or a byte offset (an int, numpy's too); "
+     "returns its offset. A sized "
      "type's count is count, else from the view's length (as Publisher.publish), 0 for an "
      "offset. No copy: subscriptions read these bytes, and the message is in flight until "
      "every one that received it returned it (take_completed() then gives its offset). "

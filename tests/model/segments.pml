@@ -302,7 +302,7 @@ active proctype publisher() {
         od;
         j = 0;
         shrink_one();
-        /* Lend: the oldest segment with a free chunk, else grow. */
+        /* Lend: the lowest slot's segment with a free chunk, else grow. */
         d_step {
             chunk = NONE;
             i = 0;

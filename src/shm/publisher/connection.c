@@ -12,7 +12,8 @@
  *       is ignored, so a broken or hostile subscription cannot free a chunk
  *       twice or free another connection's chunk.
  *   P4. Between two drains of a return ring the publisher publishes at most
- *       once (loan and publish both drain), so a subscription never has more
+ *       once (every publish drains before it delivers; a loan only when no
+ *       chunk is free), so a subscription never has more
  *       than depth + loans + 1 chunks to return: the return ring, sized for
  *       that, cannot overflow for an honest subscription.
  *   P5. A connection never has more than chunks_per_subscription outstanding
@@ -247,7 +248,7 @@ static void connect_to(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_rec
     try_claim(pub, j);
 }
 
-void zl__pub_update(zl__mw_publisher *pub, bool force_liveness)
+void zl__pub_update_peers(zl__mw_publisher *pub)
 {
     uint32_t generation = zl__registry_generation(&pub->registry);
     if (generation != pub->seen_generation) {
@@ -276,71 +277,68 @@ void zl__pub_update(zl__mw_publisher *pub, bool force_liveness)
         for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++)
             if (pub->pending_mask & (1u << j))
                 try_claim(pub, j);
-    int64_t now = zl__coarse_ns();
-    int64_t previous_call = pub->last_call_ns;
-    pub->last_call_ns = now;
-    if (force_liveness || now >= pub->next_liveness_ns) {
-        pub->next_liveness_ns = now + LIVENESS_PERIOD_NS;
-        zl__pub_drain_returns(pub); /* returned chunks make a segment idle */
-        zl__pub_shrink(pub, now, previous_call);
-        uint32_t peers = pub->connected_mask | pub->pending_mask;
-        for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
-            if (!(peers & (1u << j)))
-                continue;
-            connection *c = &pub->connections[j];
-            /* Testing the peer's lock is an fcntl: left to the liveness
-             * monitor when it runs (discovery.c), except when the pool ran
-             * dry (force_liveness), where waiting 20 ms would fail a loan. */
-            bool test_lock = force_liveness || !pub->monitored;
-            if (test_lock &&
-                zl__registry_reap(&pub->registry, ZL__KIND_SUBSCRIPTION, j, c->subscription_id)) {
-                disconnect(pub, j);
-                continue;
-            }
-            /* A live subscription that let go of our connection (it read a
-             * value it could not use and reset the rings) will return
-             * nothing more through it: take back what we had queued there,
-             * or those chunks are lost to the pool, and connect anew.
-             * Relaxed: we read nothing the subscription wrote before; the
-             * claim in connect_to orders its own accesses. */
-            if ((pub->connected_mask & (1u << j)) &&
-                zl__load_relaxed(&c->shm->publisher_id) != pub->id) {
-                disconnect(pub, j);
-                zl__endpoint_record record;
-                if (zl__registry_lookup(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record) ==
-                    ZL__SLOT_PRESENT)
-                    connect_to(pub, j, &record);
-                else
-                    pub->seen_generation = generation - 1; /* scan again next time */
-            }
+}
+
+void zl__pub_liveness(zl__mw_publisher *pub, bool force_liveness, int64_t now,
+                      int64_t previous_call)
+{
+    pub->next_liveness_ns = now + LIVENESS_PERIOD_NS;
+    zl__pub_drain_returns(pub); /* returned chunks make a segment idle */
+    zl__pub_shrink(pub, now, previous_call);
+    uint32_t peers = pub->connected_mask | pub->pending_mask;
+    for (uint32_t j = 0; j < ZL__SUB_SLOTS; j++) {
+        if (!(peers & (1u << j)))
+            continue;
+        connection *c = &pub->connections[j];
+        /* Testing the peer's lock is an fcntl: left to the liveness monitor
+         * when it runs (discovery.c), except when the pool ran dry
+         * (force_liveness), where waiting 20 ms would fail a loan. */
+        bool test_lock = force_liveness || !pub->monitored;
+        if (test_lock &&
+            zl__registry_reap(&pub->registry, ZL__KIND_SUBSCRIPTION, j, c->subscription_id)) {
+            disconnect(pub, j);
+            continue;
+        }
+        /* A live subscription that let go of our connection (it read a
+         * value it could not use and reset the rings) will return nothing
+         * more through it: take back what we had queued there, or those
+         * chunks are lost to the pool, and connect anew. Relaxed: we read
+         * nothing the subscription wrote before; the claim in connect_to
+         * orders its own accesses. */
+        if ((pub->connected_mask & (1u << j)) &&
+            zl__load_relaxed(&c->shm->publisher_id) != pub->id) {
+            disconnect(pub, j);
+            zl__endpoint_record record;
+            if (zl__registry_lookup(&pub->registry, ZL__KIND_SUBSCRIPTION, j, &record) ==
+                ZL__SLOT_PRESENT)
+                connect_to(pub, j, &record);
+            else
+                pub->seen_generation = pub->seen_generation - 1; /* scan again next time */
         }
     }
 }
 
-/* Takes back what subscriptions returned (P2, P4). */
-void zl__pub_drain_returns(zl__mw_publisher *pub)
+void zl__pub_update(zl__mw_publisher *pub, bool force_liveness)
 {
-    uint32_t mask = pub->connected_mask;
-    while (mask != 0) {
-        uint32_t j = (uint32_t)__builtin_ctz(mask);
-        mask &= mask - 1;
-        connection *c = &pub->connections[j];
-        uint64_t tail;
-        int64_t n = zl__return_available(&c->ret, c->return_head, &tail);
-        if (n < 0) {
-            zl__pub_mark_broken(pub, j, "moved its return ring's tail out of range");
-            continue;
-        }
-        if (n == 0)
-            continue;
-        for (uint64_t p = c->return_head; p != tail; p++) {
-            uint32_t entry = zl__return_entry(&c->ret, p);
-            if (take_outstanding(pub, j, entry))
-                release_ref(pub, entry);
-            else
-                peer_error(pub, c->subscription_id, "returned a chunk it did not hold");
-        }
-        c->return_head = tail;
-        zl__return_consumed(&c->ret, tail);
+    zl__pub_update_peers(pub);
+    zl__pub_tick(pub, force_liveness);
+}
+
+void zl__pub_drain_connection(zl__mw_publisher *pub, uint32_t j, uint64_t tail)
+{
+    connection *c = &pub->connections[j];
+    /* R1 (ring.h): an honest subscription's tail is at most a ring ahead. */
+    if (tail - c->return_head > zl__ring_capacity(&c->ret)) {
+        zl__pub_mark_broken(pub, j, "moved its return ring's tail out of range");
+        return;
     }
+    for (uint64_t p = c->return_head; p != tail; p++) {
+        uint32_t entry = zl__return_entry(&c->ret, p);
+        if (take_outstanding(pub, j, entry))
+            release_ref(pub, entry);
+        else
+            peer_error(pub, c->subscription_id, "returned a chunk it did not hold");
+    }
+    c->return_head = tail;
+    zl__return_consumed(&c->ret, tail);
 }

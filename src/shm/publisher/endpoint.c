@@ -170,8 +170,6 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     pub->alignment = zl__pool_alignment(e->payload_alignment);
     pub->payload_offset = zl__align_up(sizeof(zl__chunk_header), pub->alignment);
     pub->payload_max = e->payload_size;
-    for (uint32_t k = 0; k < CLASSES; k++)
-        pub->class_first[k] = NONE;
     pub->history_capacity = config->history;
     pub->max_blocking_ns = config->max_blocking_time_ns;
     pub->history =

@@ -36,22 +36,6 @@ static uint64_t class_bytes(uint32_t k)
     return base + base / CLASS_STEPS * (step % CLASS_STEPS + 1);
 }
 
-/* The smallest class whose chunks hold size bytes: a few instructions on
- * the loan's path, no loop. */
-uint32_t zl__pub_class_of(uint64_t size)
-{
-    if (size <= CLASS_MIN_PAYLOAD)
-        return 0;
-    uint64_t last = size - 1; /* the class holds last + 1 bytes */
-    uint32_t log2 = 63u - (uint32_t)__builtin_clzll(last); /* base <= last < 2 * base */
-    if (log2 < CLASS_FINE_LOG2)
-        return log2 + 1u - 6u; /* the power of two above last: 64 << k */
-    uint64_t base = (uint64_t)1 << log2;
-    uint32_t k = CLASS_FINE_FIRST + 1u + CLASS_STEPS * (log2 - CLASS_FINE_LOG2) +
-                 (uint32_t)((last - base) / (base / CLASS_STEPS));
-    return k < CLASSES ? k : CLASSES - 1;
-}
-
 static uint64_t class_capacity(const zl__mw_publisher *pub, uint32_t k)
 {
     uint64_t capacity = class_bytes(k);
@@ -172,11 +156,7 @@ int zl__pub_grow(zl__mw_publisher *pub, uint32_t k, bool kept)
         return rc;
     segment *seg = &pub->segments[slot];
     seg->size_class = k;
-    /* Oldest first: loans prefer old segments, so young ones fall idle. */
-    uint32_t *link = &pub->class_first[k];
-    while (*link != NONE)
-        link = &pub->segments[*link].next;
-    *link = slot;
+    pub->class_free[k] |= (uint64_t)1 << slot;
     pub->class_chunks[k] += count;
     pub->chunks_total += count;
     zl__pub_publish_free_counters(pub);
@@ -209,7 +189,6 @@ int zl__pub_segment_add(zl__mw_publisher *pub, uint32_t slot, const zl__segment_
     }
     g.serial = serial;
     seg->geometry = g;
-    seg->next = NONE;
     zl__segment_shm *head = seg->map.base;
     head->magic = ZL__SEGMENT_MAGIC;
     head->version = ZL__LAYOUT_VERSION;
@@ -258,10 +237,7 @@ void zl__pub_retire(zl__mw_publisher *pub, uint32_t slot)
 {
     segment *seg = &pub->segments[slot];
     if (!seg->user) {
-        uint32_t *link = &pub->class_first[seg->size_class];
-        while (*link != slot)
-            link = &pub->segments[*link].next;
-        *link = seg->next;
+        pub->class_free[seg->size_class] &= ~((uint64_t)1 << slot);
         pub->class_chunks[seg->size_class] -= seg->geometry.chunk_count;
         pub->chunks_total -= seg->geometry.chunk_count;
         zl__pub_publish_free_counters(pub);
@@ -324,15 +300,6 @@ bool zl__pub_shrink(zl__mw_publisher *pub, int64_t now, int64_t previous_call)
         }
     }
     return retired;
-}
-
-/* A free chunk of class k from its oldest segment that has one, or NONE. */
-uint32_t zl__pub_pick_free(zl__mw_publisher *pub, uint32_t k)
-{
-    for (uint32_t slot = pub->class_first[k]; slot != NONE; slot = pub->segments[slot].next)
-        if (pub->segments[slot].free_top != 0)
-            return slot;
-    return NONE;
 }
 
 /* The pool has no free chunk of class k: look for chunks dead peers held,

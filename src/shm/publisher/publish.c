@@ -13,8 +13,10 @@
 int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
                            zl__mw_loan_handle *handle)
 {
-    zl__pub_update(pub, false);
-    zl__pub_drain_returns(pub);
+    /* Returns are drained by publish (P4), or below when no chunk is free
+     * (make_room): not here, where they would only free chunks earlier. */
+    zl__pub_look_for_peers(pub);
+    zl__pub_tick(pub, false);
     if (size > pub->payload_max)
         return zl__fail(ZL_EINVAL, "a loan of %zu bytes exceeds the type's %llu", size,
                         (unsigned long long)pub->payload_max);
@@ -31,6 +33,8 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
     }
     segment *seg = &pub->segments[slot];
     uint32_t chunk = seg->free_stack[--seg->free_top];
+    if (seg->free_top == 0)
+        pub->class_free[k] &= ~((uint64_t)1 << slot);
     seg->refs[chunk] = 1;
     seg->lent[chunk] = 1;
     seg->lent_since_tick = true;
@@ -92,7 +96,8 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
         return zl__fail(ZL_EINVAL, "payload of %zu bytes exceeds the chunk's %llu", size,
                         (unsigned long long)seg->geometry.payload_capacity);
     uint32_t chunk = zl__entry_chunk(handle);
-    zl__pub_update(pub, false);
+    /* The loan looked at the clock: a publish needs only the peers. */
+    zl__pub_look_for_peers(pub);
     zl__pub_drain_returns(pub);
     int rc = zl__pub_wait_for_room(pub);
     if (rc != 0)

@@ -4,8 +4,9 @@
  * The pool (layout.h) is a list of segments per size class: class k lends
  * payloads of up to min(class_bytes(k), payload_max) bytes (powers of two
  * from 64 B to 8 MiB, then two classes per doubling). A loan takes a free
- * chunk of the smallest class that fits, from the class's oldest segment
- * that has one; when none has, the pool grows by a segment of that class
+ * chunk of the smallest class that fits, from the class's segment in the
+ * lowest table slot that has one (a bit mask per class: no walk over
+ * segments); when none has, the pool grows by a segment of that class
  * (the only slow path of a loan: shm_open, fallocate, mmap), twice as large
  * as the class's chunks so far, within the memory bound. A segment none of
  * whose chunks was lent for ZL__SEGMENT_IDLE_NS is given back (unmapped and
@@ -34,6 +35,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../../clock.h"
 #include "../../mw.h"
 #include "../discovery.h"
 #include "../endpoint.h"
@@ -104,7 +106,6 @@ typedef struct connection {
 typedef struct segment {
     uint32_t serial; /* 0: the slot is empty */
     uint32_t size_class;
-    uint32_t next;   /* the class's next segment, oldest first; NONE */
     zl__mapping map;
     zl__segment_geometry geometry; /* ours: never read back from shared memory */
     /* One private block: refs, lent flags, free stack and, per subscription
@@ -156,7 +157,9 @@ struct zl__mw_publisher {
     uint64_t growths;
     uint32_t next_serial;
     uint32_t creation_serial; /* the segment made at creation, kept; 0: none */
-    uint32_t class_first[CLASSES];
+    /* Per class, a bit per table slot whose segment has a free chunk: a
+     * loan finds one with a bit operation, whatever the segment count. */
+    uint64_t class_free[CLASSES];
     uint32_t class_chunks[CLASSES];
     uint32_t chunks_total; /* chunks in all segments (sum of class_chunks) */
     segment segments[ZL__SEGMENTS_MAX];
@@ -228,6 +231,7 @@ static inline void release_ref(zl__mw_publisher *pub, uint32_t entry)
     if (--seg->refs[chunk] == 0) {
         seg->free_stack[seg->free_top++] = chunk;
         if (!seg->user) { /* user chunks are not the pool's */
+            pub->class_free[seg->size_class] |= (uint64_t)1 << zl__entry_slot(entry);
             pub->chunks_in_use--;
             /* Relaxed: a statistic for tools, read with relaxed loads. */
             zl__store_relaxed(&pub->counters->chunks_free, pub->chunks_total - pub->chunks_in_use);
@@ -256,7 +260,32 @@ static inline uint32_t pool_free(const zl__mw_publisher *pub)
 }
 
 /* pool.c */
-uint32_t zl__pub_class_of(uint64_t size);
+
+/* The smallest class whose chunks hold size bytes: a few instructions on
+ * the loan's path, no loop. */
+static inline uint32_t zl__pub_class_of(uint64_t size)
+{
+    if (size <= CLASS_MIN_PAYLOAD)
+        return 0;
+    uint64_t last = size - 1; /* the class holds last + 1 bytes */
+    uint32_t log2 = 63u - (uint32_t)__builtin_clzll(last); /* base <= last < 2 * base */
+    if (log2 < CLASS_FINE_LOG2)
+        return log2 + 1u - 6u; /* the power of two above last: 64 << k */
+    uint64_t base = (uint64_t)1 << log2;
+    uint32_t k = CLASS_FINE_FIRST + 1u + CLASS_STEPS * (log2 - CLASS_FINE_LOG2) +
+                 (uint32_t)((last - base) / (base / CLASS_STEPS));
+    return k < CLASSES ? k : CLASSES - 1;
+}
+
+/* The segment of class k a loan takes a free chunk from, or NONE: the
+ * lowest table slot that has one (segments made later, in higher slots,
+ * fall idle first). */
+static inline uint32_t zl__pub_pick_free(const zl__mw_publisher *pub, uint32_t k)
+{
+    uint64_t bits = pub->class_free[k];
+    return bits != 0 ? (uint32_t)__builtin_ctzll(bits) : NONE;
+}
+
 void zl__pub_publish_free_counters(zl__mw_publisher *pub);
 void zl__pub_table_changed(zl__mw_publisher *pub);
 uint32_t zl__pub_free_slot(const zl__mw_publisher *pub);
@@ -266,15 +295,60 @@ int zl__pub_segment_add(zl__mw_publisher *pub, uint32_t slot, const zl__segment_
 void zl__pub_retire(zl__mw_publisher *pub, uint32_t slot);
 bool zl__pub_segment_idle(const segment *seg);
 bool zl__pub_shrink(zl__mw_publisher *pub, int64_t now, int64_t previous_call);
-uint32_t zl__pub_pick_free(zl__mw_publisher *pub, uint32_t k);
 int zl__pub_make_room(zl__mw_publisher *pub, uint32_t k);
 void zl__pub_unlink_pool(zl__mw_publisher *pub);
 
 /* connection.c */
 void zl__pub_mark_broken(zl__mw_publisher *pub, uint32_t j, const char *what);
 int zl__pub_deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry);
+/* The slow path of peers that came or went: a scan of the registry when
+ * its generation changed, claims that are pending. */
+void zl__pub_update_peers(zl__mw_publisher *pub);
+/* The periodic part (every LIVENESS_PERIOD_NS, or forced): drains, gives
+ * idle segments back, tests peers. */
+void zl__pub_liveness(zl__mw_publisher *pub, bool force_liveness, int64_t now,
+                      int64_t previous_call);
+/* Both, as every slow path calls them. */
 void zl__pub_update(zl__mw_publisher *pub, bool force_liveness);
-void zl__pub_drain_returns(zl__mw_publisher *pub);
+/* Takes back what connection j returned up to tail (P2, P4). */
+void zl__pub_drain_connection(zl__mw_publisher *pub, uint32_t j, uint64_t tail);
+
+/* What every call does first: one acquire load of the registry's
+ * generation and a look at the pending claims; the scan only when they
+ * changed. */
+static inline void zl__pub_look_for_peers(zl__mw_publisher *pub)
+{
+    if (zl__registry_generation(&pub->registry) != pub->seen_generation ||
+        pub->pending_mask != 0)
+        zl__pub_update_peers(pub);
+}
+
+/* The coarse clock, and the periodic part when it is due. */
+static inline void zl__pub_tick(zl__mw_publisher *pub, bool force_liveness)
+{
+    int64_t now = zl__coarse_ns();
+    int64_t previous_call = pub->last_call_ns;
+    pub->last_call_ns = now;
+    if (force_liveness || now >= pub->next_liveness_ns)
+        zl__pub_liveness(pub, force_liveness, now, previous_call);
+}
+
+/* Takes back what subscriptions returned (P2, P4): one acquire load of
+ * each connection's return tail when nothing came back. */
+static inline void zl__pub_drain_returns(zl__mw_publisher *pub)
+{
+    uint32_t mask = pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        connection *c = &pub->connections[j];
+        /* Acquire pairs with the release store of tail in zl__return_push
+         * (R2): the entries below it are visible. */
+        uint64_t tail = zl__load_acquire(&c->ret.index->tail);
+        if (tail != c->return_head)
+            zl__pub_drain_connection(pub, j, tail);
+    }
+}
 
 /* lossless.c */
 bool zl__pub_returns_waiting(const connection *c);

@@ -2,7 +2,9 @@
  * See harness.h for what a system provides.
  *
  * Result lines (tab-separated, on stdout):
- *   latency  SYSTEM VARIANT SIZE METRIC N P50 P90 P99 P99.9 MAX   (one-way ns)
+ *   latency  SYSTEM VARIANT SIZE METRIC N P50 P90 P99 P99.9 MAX P10 MIN   (one-way ns;
+ *            P10 and MIN last, so that readers of the first eleven fields
+ *            keep working)
  *   throughput SYSTEM VARIANT SIZE SUBSCRIPTIONS RECEIVED/S PUBLISHED/S LOST
  *   rate SYSTEM VARIANT SIZE SUBSCRIPTIONS N P10 P50 P90   (received/s per slice)
  *
@@ -110,9 +112,10 @@ void bench_print_latency(const char *system, const char *variant, size_t size,
                          const char *metric, double *samples, size_t n)
 {
     qsort(samples, n, sizeof *samples, compare_double);
-    printf("latency\t%s\t%s\t%zu\t%s\t%zu\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n", system, variant, size,
-           metric, n, percentile(samples, n, 50), percentile(samples, n, 90),
-           percentile(samples, n, 99), percentile(samples, n, 99.9), samples[n - 1]);
+    printf("latency\t%s\t%s\t%zu\t%s\t%zu\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n", system,
+           variant, size, metric, n, percentile(samples, n, 50), percentile(samples, n, 90),
+           percentile(samples, n, 99), percentile(samples, n, 99.9), samples[n - 1],
+           percentile(samples, n, 10), samples[0]);
     fflush(stdout);
 }
 

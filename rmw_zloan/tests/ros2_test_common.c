@@ -39,8 +39,7 @@ pid_t spawn(int (*fn)(void *), void *arg)
     fflush(NULL);
     pid_t pid = fork();
     CHECK(pid >= 0);
-    if (pid == 0)
-    {
+    if (pid == 0) {
         int rc = fn(arg);
         fflush(NULL);
         _exit(rc);

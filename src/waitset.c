@@ -9,12 +9,12 @@
  *   publisher:    (writable: a publish would not wait for a lossless
  *                 subscription) its connections are brought up to date,
  *                 then the same as a subscription, with the words of the
- *                 lossless connection that has no room (publisher.c P6),
+ *                 lossless connection that has no room (publisher/lossless.c P6),
  *                 whose subscription wakes it when it takes or returns.
  *   user memory:  (a message published from it completed) its publisher's
  *                 returns are taken back and completions noted, then the
  *                 same as a publisher, with the completion pair beside the
- *                 publisher's registry slot (publisher.c M1), which a
+ *                 publisher's registry slot (publisher/user_memory.c M1), which a
  *                 subscription that returns a chunk of user memory wakes.
  *                 Armed before publishers: bringing a publisher's
  *                 connections up to date may unmap a connection, so the

@@ -19,7 +19,7 @@
  * Then user memory (issue 13): publish a frame of a sealed memfd, take and
  * return it on two subscriptions, look at the wait set the memory is
  * attached to and take the completion notice: no system call either (the
- * returns find nobody asleep on the completion flag, publisher.c M1). */
+ * returns find nobody asleep on the completion flag, publisher/user_memory.c M1). */
 #include "harness.h"
 #include "peer.h"
 #include "user_memory_common.h"

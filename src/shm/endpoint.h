@@ -5,6 +5,7 @@
 #define ZL_SHM_ENDPOINT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "../mw.h"
 #include "discovery.h"
@@ -26,5 +27,21 @@ int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_con
  * object and closes the registry. */
 int zl__endpoint_register(zl__registry *registry, const zl__endpoint_record *record,
                           uint32_t *slot, const char *name, zl__mapping *map);
+
+/* Private memory of an endpoint, from its allocator: zeroed, 64-byte
+ * aligned (a cache line, so that no two objects share one). */
+static inline void *zl__endpoint_allocate(const zl_allocator *a, size_t size)
+{
+    void *p = a->allocate(size, 64, a->state);
+    if (p != NULL)
+        memset(p, 0, size);
+    return p;
+}
+
+static inline void zl__endpoint_deallocate(const zl_allocator *a, void *p, size_t size)
+{
+    if (p != NULL)
+        a->deallocate(p, size, 64, a->state);
+}
 
 #endif

@@ -164,7 +164,7 @@ void zl__shm_topic_view_close(zl__mw_topic_view *view)
     free(view);
 }
 
-/* The ranges endpoints accept (publisher.c, subscription.c create). */
+/* The ranges endpoints accept (publisher/endpoint.c, subscription/endpoint.c create). */
 static bool record_sane(const zl__endpoint_record *r)
 {
     return r->depth <= 65536 && r->max_loans <= 65536 && r->history <= (1u << 24) &&
@@ -300,7 +300,7 @@ static void fill_endpoint(const zl__registry *r, uint32_t kind, uint32_t slot,
     e->depth = record->depth;
     e->history = record->history;
     /* The record holds the transport's count: the user's max_loans and the
-     * one spare the copy paths use (publisher.c, subscription.c). */
+     * one spare the copy paths use (publisher/endpoint.c, subscription/endpoint.c). */
     e->max_loans = record->max_loans > 0 ? record->max_loans - 1 : 0;
     e->wants_history = (record->flags & ZL__RECORD_WANTS_HISTORY) != 0;
     e->lossless = (record->flags & ZL__RECORD_LOSSLESS) != 0;

@@ -58,7 +58,7 @@ enum { ZL__KIND_PUBLISHER = 1, ZL__KIND_SUBSCRIPTION = 2 };
 enum {
     ZL__RECORD_WANTS_HISTORY = 1u,
     /* Subscriptions: ZL_LOSSLESS; a publisher waits for room rather than
-     * reclaim this subscription's oldest entry (publisher.c P6). */
+     * reclaim this subscription's oldest entry (publisher/lossless.c P6). */
     ZL__RECORD_LOSSLESS = 2u
 };
 

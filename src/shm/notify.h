@@ -17,10 +17,11 @@
  * The same pair runs the other way for lossless subscriptions: a publisher
  * waiting for room sets the connection's publisher_sleeping flag and sleeps
  * on publisher_wake; the subscription, after it took or returned, fences and
- * calls zl__notify_room on those two words (publisher.c P6, subscription.c
- * S6). Only one thread (the publisher's) ever sleeps there, so the flag can
- * be taken down by the waker: the takes that follow the first make no
- * system call while the publisher is on its way back.
+ * calls zl__notify_room on those two words (publisher/lossless.c P6,
+ * subscription/subscription.h S6). Only one thread (the publisher's) ever
+ * sleeps there, so the flag can be taken down by the waker: the takes that
+ * follow the first make no system call while the publisher is on its way
+ * back.
  */
 #ifndef ZL_SHM_NOTIFY_H
 #define ZL_SHM_NOTIFY_H

@@ -22,7 +22,7 @@
  *   no deadlock: every run ends with all processes at their ends (spin's
  *       invalid end state check).
  *
- * Lossless connections (publisher.c P6, subscription.c S6), those whose bit
+ * Lossless connections (publisher/lossless.c P6, subscription/subscription.h S6), those whose bit
  * is set in LOSSLESS: the publisher never reclaims from them (asserted in
  * deliver); before delivering to anyone it waits until each has room
  * (fewer than DEPTH queued and fewer than BUDGET chunks outstanding),
@@ -49,7 +49,7 @@
  *
  * Not modelled: history for late joiners, connection set-up and reconnection,
  * lingering pools, returns from several threads of one subscription (the
- * return token, subscription.c S3/S4), the wait sets' wake-ups (notify.h),
+ * return token, subscription/returns.c S3/S4), the wait sets' wake-ups (notify.h),
  * the publisher's timeout (it only shortens a wait).
  */
 
@@ -88,7 +88,7 @@ typedef connection_t {
     byte dentry[DC];   /* deliver ring entries (chunk indices) */
     byte rentry[RC];   /* return ring entries */
     /* Publisher-private, kept beside for the model's convenience. */
-    bool out[N];       /* outstanding bit per chunk (publisher.c P2) */
+    bool out[N];       /* outstanding bit per chunk (publisher/connection.c P2) */
     byte mirror[DC];   /* what the publisher wrote (ring.h R4) */
     /* Ghost: the chunk pushed at each position, for the R4 check only. */
     byte ghost[K];
@@ -101,7 +101,7 @@ byte dtail[NSUB];   /* deliver tail: publisher only */
 byte rhead[NSUB];   /* return head: publisher only */
 byte rtail[NSUB];   /* return tail: subscription only */
 
-/* ---- publisher-private bookkeeping (publisher.c P1) ---- */
+/* ---- publisher-private bookkeeping (publisher/pool.c P1) ---- */
 byte refs[N];
 bool freec[N];      /* on the free stack */
 bool lent[N];       /* the user's loan */
@@ -119,7 +119,7 @@ byte wake[NSUB];     /* its publisher_wake (a futex word) */
 byte gen;            /* the registry's generation (a futex word) */
 bool poked[NSUB];    /* the liveness monitor reported this death */
 
-/* release_ref in publisher.c: a chunk is freed when its last reference
+/* release_ref in publisher/publisher.h: a chunk is freed when its last reference
  * goes, exactly once. */
 inline release_ref(c) {
     assert(refs[c] > 0);
@@ -130,7 +130,7 @@ inline release_ref(c) {
     fi
 }
 
-/* disconnect() in publisher.c: every chunk the connection still had goes
+/* disconnect() in publisher/connection.c: every chunk the connection still had goes
  * back (the subscription is dead: what it held and queued is nobody's). */
 inline disconnect(j) {
     d_step {
@@ -149,7 +149,7 @@ inline disconnect(j) {
     }
 }
 
-/* drain_returns() in publisher.c, for connection j. */
+/* drain_returns() in publisher/connection.c, for connection j. */
 inline drain_returns(j) {
     if
     :: connected[j] ->
@@ -177,7 +177,7 @@ inline drain_returns(j) {
     fi
 }
 
-/* The liveness check in update() (publisher.c): at any time after a
+/* The liveness check in update() (publisher/connection.c): at any time after a
  * subscription died, its slot lock is free and the publisher drops it. */
 inline liveness() {
     j = 0;
@@ -193,7 +193,7 @@ inline liveness() {
     j = 0
 }
 
-/* deliver() in publisher.c: keep-last, then push, into connection j. */
+/* deliver() in publisher/connection.c: keep-last, then push, into connection j. */
 inline deliver(j, chunk) {
     /* zl__deliver_reclaim_oldest. st 0: load head (acquire); 1: look at
      * the fill and, while the ring holds DEPTH entries, CAS the oldest
@@ -245,7 +245,7 @@ inline deliver(j, chunk) {
     }
 }
 
-/* room_state() in publisher.c: rm = connection j can take one more. The
+/* room_state() in publisher/lossless.c: rm = connection j can take one more. The
  * count of outstanding bits is private; head and the fill are one acquire
  * load (positions only grow, so reading them in one step is safe). */
 inline room(j) {
@@ -262,7 +262,7 @@ inline room(j) {
     }
 }
 
-/* wait_for_room() and sleep_for_room() in publisher.c, connection by
+/* wait_for_room() and sleep_for_room() in publisher/lossless.c, connection by
  * connection: room seen on one connection stays (only the publisher adds
  * entries and outstanding chunks), so once the last is done all have room. */
 inline wait_for_room() {

@@ -11,7 +11,7 @@
  * segments over the run: serials are never reused), publishes (keep-last
  * reclaim of the oldest entry when the ring is full) or gives the loan
  * back, drains returns, and gives idle segments back at any time (the
- * idle check of shrink() in src/shm/publisher.c, its one-second timer
+ * idle check of shrink() in src/shm/publisher/pool.c, its one-second timer
  * replaced by "whenever").
  *
  * Checked, for every interleaving (exhaustive search, small bounds):
@@ -105,7 +105,7 @@ byte gd_entry[NSUB * K];    /* per deliver position (positions < K) */
 byte gd_serial[NSUB * K];
 byte gr_serial[NSUB * RC];  /* per return ring slot */
 
-/* ---- publisher-private (publisher.c P1, P2) ---- */
+/* ---- publisher-private (publisher/pool.c P1, publisher/connection.c P2) ---- */
 byte pser[S];               /* the segment in each slot, as the publisher knows it */
 byte refs[SC];
 bool freec[SC];
@@ -155,7 +155,7 @@ inline drain_returns(j) {
     }
 }
 
-/* Growth into an empty slot (grow() in publisher.c): reserve and write the
+/* Growth into an empty slot (grow() in publisher/pool.c): reserve and write the
  * segment (P9), enter it in the table (relaxed), then the release
  * increment of segments_seq (table_changed), all before any chunk of it is
  * lent. */
@@ -197,7 +197,7 @@ inline grow() {
     slot = 0
 }
 
-/* The idle check and retire() in publisher.c: a segment none of whose
+/* The idle check and retire() in publisher/pool.c: a segment none of whose
  * chunks is in use leaves the table (relaxed store, release increment),
  * then is unlinked and unmapped. */
 inline shrink_one() {
@@ -302,7 +302,7 @@ active proctype publisher() {
         od;
         j = 0;
         shrink_one();
-        /* Lend: the oldest segment with a free chunk, else grow. */
+        /* Lend: the lowest slot's segment with a free chunk, else grow. */
         d_step {
             chunk = NONE;
             i = 0;
@@ -384,7 +384,7 @@ active proctype publisher() {
     od
 }
 
-/* rescan_locked() in subscription.c: for each slot, keep the mapping the
+/* rescan_locked() in subscription/pools.c: for each slot, keep the mapping the
  * table still names, let go of one it no longer names (a held loan keeps
  * it mapped, S2), map a new one (which may be gone already: then the slot
  * stays empty). */

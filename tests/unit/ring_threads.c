@@ -1,7 +1,7 @@
 /* The connection rings under two threads (run it under ThreadSanitizer):
  * a producer that delivers with keep-last and drains returns, a consumer
  * that takes and returns. Checks the ownership rules of ring.h and the
- * publisher's accounting (publisher.c P1/P2) on private memory: every chunk
+ * publisher's accounting (publisher/pool.c P1, publisher/connection.c P2) on private memory: every chunk
  * is owned by exactly one side at any time, none is lost or duplicated. */
 #include <pthread.h>
 #include <stdatomic.h>

@@ -3,8 +3,8 @@
  * a message published from user memory, and report the address it was
  * published from, oldest first; plain memory's notices come at publish;
  * misuse gets codes. Threads: run it under ThreadSanitizer too. The waits
- * have long timeouts: without the subscription's wake-up (subscription.c
- * S8) they would sleep to the end, which the checks refuse. */
+ * have long timeouts: without the subscription's wake-up
+ * (subscription/returns.c S8) they would sleep to the end, which the checks refuse. */
 #include <pthread.h>
 #include <stdatomic.h>
 

@@ -1,0 +1,361 @@
+/* The shared-memory transport, publisher side: the state every file of
+ * src/shm/publisher/ shares, and the functions they call of each other.
+ *
+ * The pool (layout.h) is a list of segments per size class: class k lends
+ * payloads of up to min(class_bytes(k), payload_max) bytes (powers of two
+ * from 64 B to 8 MiB, then two classes per doubling). A loan takes a free
+ * chunk of the smallest class that fits, from the class's segment in the
+ * lowest table slot that has one (a bit mask per class: no walk over
+ * segments); when none has, the pool grows by a segment of that class
+ * (the only slow path of a loan: shm_open, fallocate, mmap), twice as large
+ * as the class's chunks so far, within the memory bound. A segment none of
+ * whose chunks was lent for ZL__SEGMENT_IDLE_NS is given back (unmapped and
+ * unlinked), except the one made at creation.
+ *
+ * The files, each with the invariants it enforces at its top (I1 of
+ * docs/design.md, from the publisher's side):
+ *   pool.c         size classes, segments, growth and shrinking: P1 (refs),
+ *                  P8 (the shared table), P9 (reserved before lent)
+ *   connection.c   subscriptions that come and go, delivery into their
+ *                  rings, returns: P2 (outstanding bits), P4, P5 (budget)
+ *   lossless.c     room, sleeping and waking for lossless subscriptions: P6
+ *   publish.c      loan, publish, history and fan-out
+ *   user_memory.c  messages published from the user's memory: M1
+ *   endpoint.c     create, destroy, statistics
+ *
+ *   P3. All of the state below is private to the publisher (one thread at
+ *       a time), so it needs no atomics; only the rings are shared (see
+ *       ring.h), and the counters beside our registry slot, which tools
+ *       read with relaxed loads.
+ */
+#ifndef ZL_SHM_PUBLISHER_H
+#define ZL_SHM_PUBLISHER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../../clock.h"
+#include "../../mw.h"
+#include "../discovery.h"
+#include "../endpoint.h"
+#include "../queue.h"
+#include "../transport.h"
+#include "../user_segment.h"
+
+#define LIVENESS_PERIOD_NS (50 * 1000000LL)
+/* Longest single sleep of a publisher waiting for a lossless subscription
+ * when no liveness monitor runs (P6): update() tests peers' locks this
+ * often. */
+#define WAIT_SLICE_NS LIVENESS_PERIOD_NS
+#define NO_CONNECTION UINT32_MAX
+/* How long a segment stays with no chunk lent before it is given back. */
+#define ZL__SEGMENT_IDLE_NS (1000 * 1000000LL)
+/* Chunks of a class's first segment: a few messages' worth... */
+#define SEGMENT_FIRST_CHUNKS 4u
+/* ...but, for a class made on demand (not the segment made at creation,
+ * which is kept), only as many payloads of the class's size as this many
+ * bytes hold, at least one: every class of a sized type keeps its segment
+ * for a second after its last loan, and few chunks of each large class are
+ * in flight at once (bench/pool_cloud.c)... */
+#define SEGMENT_FIRST_BYTES (4ull * 1024 * 1024)
+/* ...and at least this many bytes (small messages come by the hundred)... */
+#define SEGMENT_BYTES_MIN (64u * 1024u)
+/* ...and any segment at most this many (or one chunk). */
+#define SEGMENT_BYTES_MAX (64ull * 1024 * 1024)
+/* Size classes: powers of two from CLASS_MIN_PAYLOAD to CLASS_FINE_FROM
+ * (class CLASS_FINE_FIRST), then CLASS_STEPS per doubling (1.5 and 2 times
+ * the power of two below), so that a large message just over a power of two
+ * (8 MiB + 8 B) takes a chunk half as large again (12 MiB), not twice its
+ * size. Not finer, nor from smaller sizes: each class in use keeps a
+ * segment, so more classes reserve more in a mix of sizes (measured with
+ * bench/pool_cloud.c: four classes per doubling from 1 MiB reserved 13.4
+ * times the bytes in flight, two from 8 MiB 10.2, powers of two 8.1). */
+#define CLASS_MIN_PAYLOAD 64u
+#define CLASS_FINE_LOG2 23u
+#define CLASS_FINE_FROM ((uint64_t)1 << CLASS_FINE_LOG2)
+#define CLASS_FINE_FIRST (CLASS_FINE_LOG2 - 6u) /* 64 B << 17 = 8 MiB */
+#define CLASS_STEPS 2u
+/* Up to ZL__PAYLOAD_UNBOUNDED (1 << 40): 17 doublings of two classes. */
+#define CLASSES (CLASS_FINE_FIRST + 1u + CLASS_STEPS * (40u - CLASS_FINE_LOG2))
+#define NONE UINT32_MAX
+
+typedef struct connection {
+    bool connected; /* claimed: we deliver into it */
+    bool pending;   /* mapped, waiting for the subscription to free it */
+    uint64_t subscription_id;
+    uint64_t broken_id; /* a subscription whose queue failed validation */
+    zl__mapping map;
+    zl__queue_shm *queue;
+    zl__queue_geometry geometry; /* checked once when mapped (I3) */
+    zl__connection_shm *shm;
+    zl__ring deliver;
+    zl__ring ret;
+    uint64_t deliver_tail;
+    uint64_t deliver_head_seen; /* see zl__deliver_reclaim_oldest */
+    uint64_t return_head;
+    uint32_t depth;
+    uint64_t lost;
+    bool lossless;              /* P6: never reclaimed from; we wait instead */
+    uint64_t held_back;         /* publishes that found it full (P6) */
+    uint32_t *mirror;      /* what we wrote into the deliver ring */
+    uint32_t held;         /* outstanding bits set, over all segments (P5) */
+} connection;
+
+/* One segment of the pool, as the publisher keeps it (private). */
+typedef struct segment {
+    uint32_t serial; /* 0: the slot is empty */
+    uint32_t size_class;
+    zl__mapping map;
+    zl__segment_geometry geometry; /* ours: never read back from shared memory */
+    /* One private block: refs, lent flags, free stack and, per subscription
+     * slot, a bit per chunk (P2). */
+    void *bookkeeping;
+    size_t bookkeeping_size;
+    uint32_t *refs;
+    uint8_t *lent;
+    uint32_t *free_stack;
+    uint32_t free_top;
+    uint64_t *outstanding;
+    uint32_t bitmap_words;
+    bool lent_since_tick;
+    int64_t idle_since_ns;
+    /* A user segment (user_segment.h): in no size class, never retired
+     * while registered; published[c] is the sequence last published
+     * through chunk c (the ticket of zl__shm_publisher_memory_in_flight). */
+    bool user;
+    zl__user_file file;
+    uint64_t *published;
+} segment;
+
+struct zl__mw_publisher {
+    const zl_allocator *allocator;
+    const zl__logger *logger;
+    zl__registry registry;
+    zl__endpoint_record record;
+    uint32_t slot;
+    bool registered;
+    uint64_t id;
+    char pool_name[ZL__SHM_NAME_MAX + 1];
+    zl__mapping pool_map;
+    zl__pool_shm *pool;
+    uint64_t payload_offset;
+    uint64_t payload_max;
+    uint64_t alignment;
+    uint32_t max_loans;
+    uint32_t chunks_per_subscription;
+    uint32_t loans_out;
+    /* Chunks lent, queued, kept or held, against the most an honest set of
+     * subscriptions can need (the bound before growth: see create). */
+    uint32_t chunks_in_use;
+    uint32_t chunk_limit;
+    /* Shared memory of the pool, its control object included: the figures
+     * get_stats and the ZL_ENOSHM details give, against pool_bytes_max. */
+    uint64_t shm_bytes;
+    uint64_t shm_bytes_max;
+    uint64_t shm_bytes_high;
+    uint64_t growths;
+    uint32_t next_serial;
+    uint32_t creation_serial; /* the segment made at creation, kept; 0: none */
+    /* Per class, a bit per table slot whose segment has a free chunk: a
+     * loan finds one with a bit operation, whatever the segment count. */
+    uint64_t class_free[CLASSES];
+    uint32_t class_chunks[CLASSES];
+    uint32_t chunks_total; /* chunks in all segments (sum of class_chunks) */
+    segment segments[ZL__SEGMENTS_MAX];
+    uint32_t history_capacity;
+    uint32_t history_len;
+    uint32_t history_next; /* where the next entry goes */
+    uint32_t *history;     /* entries */
+    uint64_t sequence;
+    uint32_t seen_generation;
+    int64_t next_liveness_ns;
+    int64_t last_call_ns; /* the coarse time of the last update: the latest a loan can have been */
+    bool monitored; /* the process's liveness monitor reaps dead peers */
+    uint32_t connected_mask;
+    uint32_t pending_mask;
+    uint32_t lossless_mask; /* connected lossless connections (P6) */
+    int64_t max_blocking_ns;
+    uint64_t published;
+    uint64_t bytes;
+    uint64_t loans_total;
+    uint64_t returned_total;
+    uint32_t used_max; /* the most chunks_in_use ever (high-water mark) */
+    /* Our counters beside our registry slot, for tools (layout.h): the
+     * chunk counts are stored whenever they change, so a tool reads what
+     * get_stats gives after our last call. */
+    zl__endpoint_counters *counters;
+    uint64_t dropped;
+    uint64_t blocked;
+    uint64_t timeouts;
+    uint64_t peer_errors;
+    connection connections[ZL__SUB_SLOTS];
+};
+
+enum { DELIVER_BROKEN = -1, DELIVER_SKIPPED = 0, DELIVER_PUSHED = 1 };
+
+static inline uint8_t *chunk_base(const segment *seg, uint32_t index)
+{
+    return (uint8_t *)seg->map.base + seg->geometry.chunk_offset +
+           seg->geometry.chunk_stride * index;
+}
+
+/* The segment an entry names when it is live and the index in range, else
+ * NULL: entries come back from subscriptions' shared memory (I3). */
+static inline segment *segment_of(zl__mw_publisher *pub, uint32_t entry)
+{
+    uint32_t slot = zl__entry_slot(entry);
+    if (slot >= ZL__SEGMENTS_MAX)
+        return NULL;
+    segment *seg = &pub->segments[slot];
+    if (seg->serial == 0 || zl__entry_chunk(entry) >= seg->geometry.chunk_count)
+        return NULL;
+    return seg;
+}
+
+static inline bool bit_test(const uint64_t *bits, uint32_t i) { return (bits[i / 64] >> (i % 64)) & 1u; }
+
+static inline void bit_set(uint64_t *bits, uint32_t i) { bits[i / 64] |= (uint64_t)1 << (i % 64); }
+
+static inline void bit_clear(uint64_t *bits, uint32_t i) { bits[i / 64] &= ~((uint64_t)1 << (i % 64)); }
+
+static inline uint64_t *outstanding_of(segment *seg, uint32_t j)
+{
+    return seg->outstanding + (size_t)j * seg->bitmap_words;
+}
+
+static inline void release_ref(zl__mw_publisher *pub, uint32_t entry)
+{
+    segment *seg = &pub->segments[zl__entry_slot(entry)];
+    uint32_t chunk = zl__entry_chunk(entry);
+    if (--seg->refs[chunk] == 0) {
+        seg->free_stack[seg->free_top++] = chunk;
+        if (!seg->user) { /* user chunks are not the pool's */
+            pub->class_free[seg->size_class] |= (uint64_t)1 << zl__entry_slot(entry);
+            pub->chunks_in_use--;
+            /* Relaxed: a statistic for tools, read with relaxed loads. */
+            zl__store_relaxed(&pub->counters->chunks_free, pub->chunks_total - pub->chunks_in_use);
+        }
+    }
+}
+
+/* Clears connection j's bit for entry if set (P2); true when it was. */
+static inline bool take_outstanding(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
+{
+    segment *seg = segment_of(pub, entry);
+    if (seg == NULL)
+        return false;
+    uint64_t *bits = outstanding_of(seg, j);
+    if (!bit_test(bits, zl__entry_chunk(entry)))
+        return false;
+    bit_clear(bits, zl__entry_chunk(entry));
+    pub->connections[j].held--; /* P5 */
+    return true;
+}
+
+/* Chunks free in all segments: neither lent, queued, held nor kept. */
+static inline uint32_t pool_free(const zl__mw_publisher *pub)
+{
+    return pub->chunks_total - pub->chunks_in_use;
+}
+
+/* pool.c */
+
+/* The smallest class whose chunks hold size bytes: a few instructions on
+ * the loan's path, no loop. */
+static inline uint32_t zl__pub_class_of(uint64_t size)
+{
+    if (size <= CLASS_MIN_PAYLOAD)
+        return 0;
+    uint64_t last = size - 1; /* the class holds last + 1 bytes */
+    uint32_t log2 = 63u - (uint32_t)__builtin_clzll(last); /* base <= last < 2 * base */
+    if (log2 < CLASS_FINE_LOG2)
+        return log2 + 1u - 6u; /* the power of two above last: 64 << k */
+    uint64_t base = (uint64_t)1 << log2;
+    uint32_t k = CLASS_FINE_FIRST + 1u + CLASS_STEPS * (log2 - CLASS_FINE_LOG2) +
+                 (uint32_t)((last - base) / (base / CLASS_STEPS));
+    return k < CLASSES ? k : CLASSES - 1;
+}
+
+/* The segment of class k a loan takes a free chunk from, or NONE: the
+ * lowest table slot that has one (segments made later, in higher slots,
+ * fall idle first). */
+static inline uint32_t zl__pub_pick_free(const zl__mw_publisher *pub, uint32_t k)
+{
+    uint64_t bits = pub->class_free[k];
+    return bits != 0 ? (uint32_t)__builtin_ctzll(bits) : NONE;
+}
+
+void zl__pub_publish_free_counters(zl__mw_publisher *pub);
+void zl__pub_table_changed(zl__mw_publisher *pub);
+uint32_t zl__pub_free_slot(const zl__mw_publisher *pub);
+int zl__pub_grow(zl__mw_publisher *pub, uint32_t k, bool kept);
+int zl__pub_segment_add(zl__mw_publisher *pub, uint32_t slot, const zl__segment_geometry *geometry,
+                        uint64_t total, const zl__user_file *file);
+void zl__pub_retire(zl__mw_publisher *pub, uint32_t slot);
+bool zl__pub_segment_idle(const segment *seg);
+bool zl__pub_shrink(zl__mw_publisher *pub, int64_t now, int64_t previous_call);
+int zl__pub_make_room(zl__mw_publisher *pub, uint32_t k);
+void zl__pub_unlink_pool(zl__mw_publisher *pub);
+
+/* connection.c */
+void zl__pub_mark_broken(zl__mw_publisher *pub, uint32_t j, const char *what);
+int zl__pub_deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry);
+/* The slow path of peers that came or went: a scan of the registry when
+ * its generation changed, claims that are pending. */
+void zl__pub_update_peers(zl__mw_publisher *pub);
+/* The periodic part (every LIVENESS_PERIOD_NS, or forced): drains, gives
+ * idle segments back, tests peers. */
+void zl__pub_liveness(zl__mw_publisher *pub, bool force_liveness, int64_t now,
+                      int64_t previous_call);
+/* Both, as every slow path calls them. */
+void zl__pub_update(zl__mw_publisher *pub, bool force_liveness);
+/* Takes back what connection j returned up to tail (P2, P4). */
+void zl__pub_drain_connection(zl__mw_publisher *pub, uint32_t j, uint64_t tail);
+
+/* What every call does first: one acquire load of the registry's
+ * generation and a look at the pending claims; the scan only when they
+ * changed. */
+static inline void zl__pub_look_for_peers(zl__mw_publisher *pub)
+{
+    if (zl__registry_generation(&pub->registry) != pub->seen_generation ||
+        pub->pending_mask != 0)
+        zl__pub_update_peers(pub);
+}
+
+/* The coarse clock, and the periodic part when it is due. */
+static inline void zl__pub_tick(zl__mw_publisher *pub, bool force_liveness)
+{
+    int64_t now = zl__coarse_ns();
+    int64_t previous_call = pub->last_call_ns;
+    pub->last_call_ns = now;
+    if (force_liveness || now >= pub->next_liveness_ns)
+        zl__pub_liveness(pub, force_liveness, now, previous_call);
+}
+
+/* Takes back what subscriptions returned (P2, P4): one acquire load of
+ * each connection's return tail when nothing came back. */
+static inline void zl__pub_drain_returns(zl__mw_publisher *pub)
+{
+    uint32_t mask = pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        connection *c = &pub->connections[j];
+        /* Acquire pairs with the release store of tail in zl__return_push
+         * (R2): the entries below it are visible. */
+        uint64_t tail = zl__load_acquire(&c->ret.index->tail);
+        if (tail != c->return_head)
+            zl__pub_drain_connection(pub, j, tail);
+    }
+}
+
+/* lossless.c */
+bool zl__pub_returns_waiting(const connection *c);
+int zl__pub_wait_for_room(zl__mw_publisher *pub);
+
+/* publish.c */
+void zl__pub_fan_out(zl__mw_publisher *pub, uint32_t handle, bool history, size_t size,
+                     int64_t timestamp_ns);
+
+#endif

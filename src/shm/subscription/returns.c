@@ -1,0 +1,195 @@
+/* Loans the user gives back, from any thread: the loan table's slots, the
+ * return token and the pushes onto the return rings (subscription.h).
+ *
+ * Invariants (I1 of docs/design.md, from the subscription's side)
+ *   S1. A chunk the subscription took from a deliver ring stays "held" (a
+ *       slot of `held` in state HELD or RETURNING) until its index is pushed
+ *       on that connection's return ring, or the connection is gone. The
+ *       publisher reuses it only after it drained that return
+ *       (publisher/pool.c P1, publisher/connection.c P2), so a held loan is never overwritten.
+ *   S3. Threads. The take path and reconfiguration run on the owner thread
+ *       (one at a time, per the API). Returns may come from any thread: a
+ *       returner moves its slot HELD -> RETURNING (CAS: exactly one return
+ *       wins) and then whoever holds `return_token` pushes every RETURNING
+ *       slot to its ring and frees it. The token holder is the only thread
+ *       that writes return rings or frees slots; the owner takes the token
+ *       before it changes a connection, so the two never overlap.
+ *   S4. No return is lost: a returner increments `returning` before it
+ *       tries the token; the holder re-reads `returning` after releasing the
+ *       token and takes it again when work is left (a store-buffer pattern,
+ *       hence seq_cst on those four operations).
+ *   S5. The loan limit counts the user's loans, not the slots: `loaned` is
+ *       the number of slots in state LOANED, incremented by the owner before
+ *       it lends a slot and decremented by the returner whose CAS moved the
+ *       slot to RETURNING, before its return_loan returns. So a return that
+ *       returned 0 no longer counts against the limit, even while its slot
+ *       waits for the token holder. The table has room for loans_max such
+ *       waiting slots besides the user's; should they all be taken, the
+ *       owner waits for the token and pushes them itself (claim_or_flush).
+ *   S8. Every return of a chunk of user memory pushed on connection j is
+ *       followed by a seq_cst fence and a look at publisher slot j's
+ *       completion_sleeping flag in the registry (layout.h): the same
+ *       protocol as S6, for a publisher's thread that waits until a message
+ *       of its user memory completes (publisher/user_memory.c M1).
+ */
+#include "zloan/error.h"
+
+#include "../../error_detail.h"
+#include "subscription.h"
+
+/* S8: we pushed the return of a chunk of user memory on connection j:
+ * wake publisher slot j's thread if it waits for a completion. */
+static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
+{
+    zl__endpoint_counters *counters = zl__registry_counters(&sub->registry, ZL__KIND_PUBLISHER, j);
+    /* Orders our return tail store before the load of the flag, against
+     * the publisher's flag store, fence, look at our return tail
+     * (zl__shm_publisher_memory_ready): the store-buffer pair of notify.h
+     * with the roles swapped, as in S6. */
+    zl__fence_seq_cst();
+    zl__notify_room(&counters->completion_wake, &counters->completion_sleeping);
+}
+
+/* Pushes every RETURNING slot (S3). Caller holds the token. Returns how many
+ * slots it freed. */
+static uint32_t flush_locked(zl__mw_subscription *sub)
+{
+    uint32_t freed = 0;
+    /* Stop once the slots counted in `returning` at entry are done; later
+     * ones are seen by the caller's loop (S4). */
+    uint32_t pending = atomic_load_explicit(&sub->returning, memory_order_seq_cst);
+    for (uint32_t k = 0; k < sub->held_capacity && freed < pending; k++) {
+        held *h = &sub->held[k];
+        /* Acquire pairs with the returner's CAS to RETURNING (and, through
+         * it, with the owner's release store of HELD): the fields are set. */
+        if (zl__load_acquire(&h->state) != HELD_RETURNING)
+            continue;
+        connection *c = &sub->connections[h->connection];
+        if (c->publisher_id == h->publisher_id && !c->draining &&
+            c->attachment == h->attachment) {
+            int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->entry);
+            if (rc == ZL_EEXHAUSTED)
+                continue; /* the publisher drains soon (P4); retried later */
+            if (rc != 0)
+                zl__sub_peer_error(sub, h->publisher_id,
+                                   "moved its return ring's head out of range");
+            else {
+                wake_publisher(sub, c->shm);
+                if (h->segment != NULL && h->segment->user)
+                    wake_completion(sub, h->connection);
+            }
+        }
+        zl__sub_segment_release(sub, h->segment);
+        h->segment = NULL;
+        /* Release: the slot's reuse by the owner comes after our last read
+         * of its fields (pairs with the owner's acquire load in claim_slot). */
+        zl__store_release(&h->state, HELD_FREE);
+        /* Relaxed: a statistic for tools; the token orders us after the
+         * previous holder's store. */
+        zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
+        atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
+        freed++;
+    }
+    return freed;
+}
+
+/* Pushes pending returns unless another thread is at it (then it will). */
+void zl__sub_flush(zl__mw_subscription *sub)
+{
+    while (atomic_load_explicit(&sub->returning, memory_order_seq_cst) != 0) {
+        if (atomic_exchange_explicit(&sub->return_token, 1, memory_order_seq_cst) != 0)
+            return; /* the holder re-checks `returning` after it releases (S4) */
+        uint32_t freed = flush_locked(sub);
+        token_release(sub);
+        if (freed == 0)
+            return; /* only full rings left: the next take or return retries */
+    }
+}
+
+static uint32_t claim_slot(zl__mw_subscription *sub)
+{
+    for (uint32_t k = 0; k < sub->held_capacity; k++)
+        /* Acquire pairs with the flusher's release store of FREE. */
+        if (zl__load_acquire(&sub->held[k].state) == HELD_FREE)
+            return k;
+    return UINT32_MAX;
+}
+
+/* A free slot for the next loan (S5). Only the owner claims slots, so a
+ * slot found FREE stays FREE until the owner uses it.
+ * When every slot is taken by the user's loans and returns that wait for
+ * the token holder, take the token (its holder does a bounded amount of
+ * work) and push them here. UINT32_MAX only when the returns cannot be
+ * pushed: a return ring that stays full, which an honest publisher never
+ * leaves (publisher/connection.c P4). Owner thread. */
+uint32_t zl__sub_claim_or_flush(zl__mw_subscription *sub)
+{
+    uint32_t k = claim_slot(sub);
+    if (k != UINT32_MAX)
+        return k;
+    token_acquire_spinning(sub);
+    while (flush_locked(sub) != 0) {
+    }
+    token_release(sub);
+    return claim_slot(sub);
+}
+
+/* Drops an entry we could not use: give the chunk straight back when the
+ * connection works, count it. Owner thread. */
+void zl__sub_drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
+{
+    zl__fetch_add_relaxed(&sub->lost_dropped, 1);
+    if (c->pool == NULL || c->draining)
+        return;
+    token_acquire_spinning(sub);
+    if (zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, entry) != 0)
+        zl__sub_peer_error(sub, c->publisher_id, "moved its return ring's head out of range");
+    else {
+        wake_publisher(sub, c->shm);
+        wake_completion(sub, (uint32_t)(c - sub->connections)); /* rare: maybe user memory */
+    }
+    token_release(sub);
+}
+
+static held *find_held(zl__mw_subscription *sub, const void *payload)
+{
+    for (uint32_t k = 0; k < sub->held_capacity; k++) {
+        held *h = &sub->held[k];
+        /* Acquire pairs with the owner's release store of HELD. */
+        if (zl__load_acquire(&h->state) == HELD_LOANED &&
+            zl__load_relaxed(&h->payload) == (uintptr_t)payload)
+            return h;
+    }
+    return NULL;
+}
+
+int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *payload)
+{
+    for (;;) {
+        held *h = find_held(sub, payload);
+        if (h == NULL)
+            return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
+        uint32_t expected = HELD_LOANED;
+        /* Exactly one return of a loan wins (S3). */
+        if (zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING))
+            break;
+    }
+    /* The loan no longer counts against the limit (S5). Relaxed: a count;
+     * our CAS above read the owner's increment-then-release. */
+    zl__fetch_sub_relaxed(&sub->loaned, 1);
+    atomic_fetch_add_explicit(&sub->returning, 1, memory_order_seq_cst);
+    zl__sub_flush(sub);
+    return 0;
+}
+
+int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *payload,
+                                       bool *consistent)
+{
+    held *h = find_held(sub, payload);
+    if (h == NULL)
+        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
+    const zl__chunk_header *header =
+        zl__segment_chunk(h->segment->map.base, &h->segment->geometry, zl__entry_chunk(h->entry));
+    *consistent = header->sequence == h->sequence && header->publisher_id == h->publisher_id;
+    return 0;
+}

@@ -1,0 +1,185 @@
+/* The shared-memory transport, subscription side: the state every file of
+ * src/shm/subscription/ shares, and the functions they call of each other.
+ * A subscription owns its queue object (a deliver and a return ring per
+ * publisher slot), maps the publishers' pools read-only, and keeps a table
+ * of the loans it holds.
+ *
+ * The files, each with the invariants it enforces at its top (I1 of
+ * docs/design.md, from the subscription's side):
+ *   pools.c       the publishers' pools and segments as we map them: S2, S7
+ *   connection.c  publishers that claim, leave or die: attach and release
+ *   take.c        the take path: choose, claim, validate, hold
+ *   returns.c     loans given back from any thread: S1, S3, S4, S5, S8
+ *   endpoint.c    create, destroy, statistics, wait sets
+ * S6, the wake-up of a publisher asleep until we make room, is below
+ * (wake_publisher), used by take.c and returns.c.
+ *
+ *   S6. A lossless subscription (ZL_LOSSLESS) may have a publisher asleep
+ *       until it makes room (publisher/lossless.c P6). Every move of a deliver head
+ *       (a take) and every return pushed is followed by a seq_cst fence and
+ *       a look at the connection's publisher_sleeping flag: a publisher
+ *       that set it before we moved is woken (the first waker takes the flag
+ *       down); one that sets it after sees what we moved. Keep-last
+ *       subscriptions skip this (nobody waits).
+ */
+#ifndef ZL_SHM_SUBSCRIPTION_H
+#define ZL_SHM_SUBSCRIPTION_H
+
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../../mw.h"
+#include "../discovery.h"
+#include "../endpoint.h"
+#include "../notify.h"
+#include "../queue.h"
+#include "../transport.h"
+
+#define LIVENESS_PERIOD_NS (50 * 1000000LL)
+
+enum { HELD_FREE = 0, HELD_LOANED = 1, HELD_RETURNING = 2 };
+
+/* One segment of a publisher's pool, mapped read-only. */
+typedef struct segment_view {
+    zl__atomic_u32 refs; /* S2: 1 while the pool view names it, 1 per held loan */
+    zl__mapping map;
+    /* Checked once when mapped; never read from the header again (I3). */
+    zl__segment_geometry geometry;
+    /* A user segment: the user's memory, mapped read-only (user_segment.h);
+     * payloads are at the offsets their chunk headers give. */
+    bool user;
+    zl__mapping user_map;
+} segment_view;
+
+/* A publisher's pool: its control object and the segments it names. Owned
+ * by the connection; changed by the owner thread under return_token. */
+typedef struct pool_view {
+    uint64_t publisher_id;
+    zl__mapping map;
+    const zl__pool_shm *pool;
+    /* Checked once when mapped; never read from the header again (I3). */
+    zl__pool_geometry geometry;
+    uint32_t seen_seq; /* segments_seq when the table was last read */
+    segment_view *segments[ZL__SEGMENTS_MAX];
+} pool_view;
+
+typedef struct connection {
+    uint64_t publisher_id; /* 0: none */
+    uint64_t process_token;
+    pool_view *pool;       /* NULL when the pool could not be mapped */
+    /* Which attachment of this slot it is (sub->attachments when it was
+     * attached): a loan taken from an earlier one must not be returned into
+     * this one, even by the same publisher. */
+    uint64_t attachment;
+    zl__connection_shm *shm;
+    zl__ring deliver;
+    zl__ring ret;
+    bool draining;         /* its publisher is gone: take what is left, then release */
+    uint64_t return_tail;  /* under return_token */
+    uint64_t return_head_seen; /* under return_token; see zl__return_push */
+} connection;
+
+typedef struct held {
+    zl__atomic_u32 state;
+    _Atomic(uintptr_t) payload;
+    uint32_t connection;
+    uint32_t entry; /* (segment slot, chunk), as the rings carry it */
+    uint64_t publisher_id;
+    uint64_t sequence;
+    uint64_t attachment;    /* the connection's attachment when taken (see connection) */
+    segment_view *segment;  /* S2: one reference */
+} held;
+
+struct zl__mw_subscription {
+    const zl_allocator *allocator;
+    const zl__logger *logger;
+    zl__registry registry;
+    zl__endpoint_record record;
+    uint32_t slot;
+    bool registered;
+    uint64_t id;
+    uint64_t payload_size;
+    uint64_t payload_alignment;
+    char queue_name[ZL__SHM_NAME_MAX + 1];
+    zl__mapping queue_map;
+    zl__queue_shm *queue;
+    /* The geometry we laid our queue out with: the header in shared memory
+     * can be rewritten by any process of the user, so we never read it. */
+    zl__queue_geometry geometry;
+    uint32_t seen_generation;
+    uint32_t seen_attach;
+    bool attach_retry;
+    int64_t next_liveness_ns;
+    bool monitored; /* the process's liveness monitor reaps dead peers */
+    bool lossless;  /* ZL_LOSSLESS: publishers may sleep until we make room (S6) */
+    uint32_t active_mask;
+    uint64_t attachments; /* attachments so far (owner thread) */
+    connection connections[ZL__PUB_SLOTS];
+    uint32_t loans_max;     /* loans the user may hold (S5) */
+    uint32_t held_capacity; /* 2 * loans_max slots */
+    held *held;
+    zl__atomic_u32 loaned;  /* slots in state LOANED (S5) */
+    zl__atomic_u32 returning;
+    zl__atomic_u32 return_token;
+    zl__atomic_u64 lost_dropped;   /* entries we dropped ourselves, and released connections' counts */
+    zl__atomic_u64 held_back_released; /* released connections' held_back counts */
+    /* Our counters beside our registry slot, for tools (layout.h): taken
+     * and bytes by the owner thread, returned under return_token. */
+    zl__endpoint_counters *counters;
+    uint64_t taken;
+    uint64_t taken_bytes;
+    uint64_t returned_total; /* under return_token */
+    zl__atomic_u64 peer_errors;
+};
+
+/* S6: we made room on connection c (moved its deliver head or pushed a
+ * return): wake its publisher if it sleeps until we do. */
+static inline void wake_publisher(const zl__mw_subscription *sub, zl__connection_shm *c)
+{
+    if (!sub->lossless)
+        return;
+    /* Orders our head CAS or return tail store before the load of the
+     * sleepers count, against the publisher's count increment, fence, room
+     * check (publisher/lossless.c sleep_for_room): the store-buffer pair of notify.h
+     * with the roles swapped. */
+    zl__fence_seq_cst();
+    zl__notify_room(&c->publisher_wake, &c->publisher_sleeping);
+}
+
+static inline void token_acquire_spinning(zl__mw_subscription *sub)
+{
+    /* seq_cst: see S4. Only the owner's reconfiguration waits here, and the
+     * holder keeps the token for a few atomic operations. */
+    while (atomic_exchange_explicit(&sub->return_token, 1, memory_order_seq_cst) != 0)
+        sched_yield();
+}
+
+static inline void token_release(zl__mw_subscription *sub)
+{
+    atomic_store_explicit(&sub->return_token, 0, memory_order_seq_cst);
+}
+
+/* pools.c */
+void zl__sub_segment_release(zl__mw_subscription *sub, segment_view *view);
+void zl__sub_pool_release(zl__mw_subscription *sub, pool_view *view);
+bool zl__sub_payload_fits(const zl__mw_subscription *sub, const segment_view *segment,
+                          const zl__chunk_header *header);
+void zl__sub_rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t seq);
+const zl__chunk_header *zl__sub_chunk_of(zl__mw_subscription *sub, pool_view *pool,
+                                         uint32_t entry, segment_view **segment);
+
+/* returns.c */
+void zl__sub_flush(zl__mw_subscription *sub);
+uint32_t zl__sub_claim_or_flush(zl__mw_subscription *sub);
+void zl__sub_drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry);
+
+/* connection.c */
+void zl__sub_release_connection(zl__mw_subscription *sub, uint32_t j);
+void zl__sub_refresh(zl__mw_subscription *sub);
+
+/* endpoint.c */
+void zl__sub_peer_error(zl__mw_subscription *sub, uint64_t publisher_id, const char *what);
+
+#endif

@@ -1,0 +1,223 @@
+/* The take path: choose the connection whose oldest message is oldest,
+ * claim its entry from the deliver ring, validate the chunk's header (I3)
+ * and hold the loan in a slot of the table (subscription.h; S1 and S5 in
+ * returns.c, S6 in subscription.h, S7 in pools.c).
+ */
+#include "zloan/error.h"
+
+#include "../../error_detail.h"
+#include "../../identity.h"
+#include "subscription.h"
+
+/* Owner thread: lets go of connection j (its publisher is gone and its ring
+ * empty, or, broken, it wrote a position out of range). draining is read by
+ * returners under the token: it is set under the token too. */
+static void release_now(zl__mw_subscription *sub, uint32_t j, bool broken)
+{
+    token_acquire_spinning(sub);
+    if (broken)
+        sub->connections[j].draining = true;
+    zl__sub_release_connection(sub, j);
+    token_release(sub);
+}
+
+/* The oldest entry of connection j, with its chunk header in *header: 1;
+ * 0 when it has none (or was released meanwhile); -1 when its head entry
+ * named no chunk and was dropped (look at the connection again). */
+static int peek_header(zl__mw_subscription *sub, uint32_t j, const zl__chunk_header **header)
+{
+    connection *c = &sub->connections[j];
+    uint64_t position;
+    uint32_t entry;
+    int rc = zl__deliver_peek(&c->deliver, &position, &entry);
+    if (rc == 0 && c->draining) {
+        release_now(sub, j, false);
+        return 0;
+    }
+    if (rc < 0) {
+        zl__sub_peer_error(sub, c->publisher_id, "wrote a deliver ring position out of range");
+        release_now(sub, j, true);
+        return 0;
+    }
+    if (rc == 0)
+        return 0;
+    segment_view *segment;
+    *header = c->pool != NULL ? zl__sub_chunk_of(sub, c->pool, entry, &segment) : NULL;
+    if (*header != NULL)
+        return 1;
+    if (zl__deliver_take(&c->deliver, position)) {
+        wake_publisher(sub, c->shm);
+        if (c->pool != NULL)
+            zl__sub_peer_error(sub, c->publisher_id, "delivered a chunk index out of range");
+        /* Counted, and given back: a chunk of a segment we could not map is
+         * still the publisher's to reuse (a user message completes); P2
+         * refuses a bogus one. */
+        zl__sub_drop_entry(sub, c, entry);
+    }
+    return -1;
+}
+
+/* Chooses the connection whose oldest message is oldest, or UINT32_MAX.
+ * Headers are read only when two connections have data: with one
+ * publisher the choice costs no extra cache miss. */
+static uint32_t choose(zl__mw_subscription *sub)
+{
+    uint32_t best = UINT32_MAX;
+    const zl__chunk_header *best_header = NULL;
+    int64_t best_time = 0;
+    bool best_time_known = false;
+    uint32_t mask = sub->active_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        const zl__chunk_header *header = NULL;
+        int rc = peek_header(sub, j, &header);
+        if (rc < 0)
+            mask |= 1u << j; /* look at this connection again */
+        if (rc <= 0)
+            continue;
+        if (best == UINT32_MAX) {
+            best = j;
+            best_header = header;
+            continue;
+        }
+        if (!best_time_known) {
+            best_time = best_header->timestamp_ns;
+            best_time_known = true;
+        }
+        int64_t time = header->timestamp_ns;
+        if (time < best_time) {
+            best = j;
+            best_header = header;
+            best_time = time;
+        }
+    }
+    return best;
+}
+
+/* Takes the head entry of connection c into *entry. The publisher may
+ * reclaim the head meanwhile (keep-last): retry at once on the new head,
+ * keeping the window between reading an entry and claiming it short, so a
+ * subscription keeps up with a publisher that reclaims on every publish.
+ * false when it emptied or broke meanwhile (choose again). */
+static bool claim_entry(zl__mw_subscription *sub, connection *c, uint32_t *entry)
+{
+    for (;;) {
+        uint64_t position;
+        int rc = zl__deliver_peek(&c->deliver, &position, entry);
+        if (rc <= 0)
+            return false;
+        if (zl__deliver_take(&c->deliver, position)) {
+            wake_publisher(sub, c->shm);
+            return true;
+        }
+    }
+}
+
+/* The header names the chunk and segment the entry does, and a size the
+ * chunk holds and our type allows (I3). */
+static bool header_valid(const zl__mw_subscription *sub, const connection *c,
+                         const segment_view *segment, uint32_t entry,
+                         const zl__chunk_header *header)
+{
+    return header->publisher_id == c->publisher_id &&
+           header->chunk_index == zl__entry_chunk(entry) &&
+           header->segment_slot == zl__entry_slot(entry) &&
+           header->segment_serial == segment->geometry.serial &&
+           header->payload_size <= c->pool->geometry.payload_max &&
+           zl__sub_payload_fits(sub, segment, header);
+}
+
+/* Holds the validated chunk in slot k of the loan table (S1, S5) and
+ * returns its payload. */
+static const void *hold(zl__mw_subscription *sub, uint32_t k, uint32_t j, uint32_t entry,
+                        segment_view *segment, const zl__chunk_header *at,
+                        const zl__chunk_header *header)
+{
+    connection *c = &sub->connections[j];
+    held *slot = &sub->held[k];
+    slot->connection = j;
+    slot->entry = entry;
+    slot->publisher_id = c->publisher_id;
+    slot->sequence = header->sequence;
+    slot->attachment = c->attachment;
+    slot->segment = segment;
+    zl__fetch_add_relaxed(&segment->refs, 1); /* S2; the pool view's ref keeps it > 0 */
+    const uint8_t *data = segment->user
+                              ? (const uint8_t *)segment->user_map.base + header->user_offset
+                              : (const uint8_t *)at + segment->geometry.payload_offset;
+    zl__store_relaxed(&slot->payload, (uintptr_t)data);
+    /* Relaxed: a count (S5); decremented by the returner that moves the
+     * slot out of LOANED, which it can see only after the store below. */
+    zl__fetch_add_relaxed(&sub->loaned, 1);
+    /* Release: the fields above are visible to any thread that sees HELD
+     * (returners' acquire loads). */
+    zl__store_release(&slot->state, HELD_LOANED);
+    return data;
+}
+
+/* Counts the taken message for tools and fills info. */
+static void account(zl__mw_subscription *sub, const connection *c,
+                    const zl__chunk_header *header, zl_message_info *info)
+{
+    /* Relaxed: statistics for tools, read with relaxed loads. */
+    zl__endpoint_counters *counters = sub->counters;
+    zl__store_relaxed(&counters->messages, ++sub->taken);
+    sub->taken_bytes += header->payload_size;
+    zl__store_relaxed(&counters->bytes, sub->taken_bytes);
+    zl__store_relaxed(&counters->lost, zl__load_relaxed(&sub->lost_dropped));
+    if (info != NULL) {
+        info->source_timestamp_ns = header->timestamp_ns;
+        info->publication_sequence = header->sequence;
+        info->publisher_id = c->publisher_id;
+        info->from_this_process = c->process_token == zl__process_token();
+        info->reception_sequence = 0;
+    }
+}
+
+int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payload, size_t *size,
+                                   zl_message_info *info)
+{
+    zl__sub_flush(sub);
+    zl__sub_refresh(sub);
+    /* Relaxed: only the count matters (S5); a return that happened before
+     * this call (by the user's own synchronisation) is seen by coherence.
+     * The slot itself is ordered by claim_slot's acquire. */
+    if (zl__load_relaxed(&sub->loaned) >= sub->loans_max)
+        return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
+                        sub->loans_max);
+    uint32_t k = zl__sub_claim_or_flush(sub);
+    if (k == UINT32_MAX)
+        return zl__fail(ZL_ETOOMANYLOANS,
+                        "returned loans wait for a publisher that does not take them back");
+    for (;;) {
+        uint32_t best = choose(sub);
+        if (best == UINT32_MAX)
+            return ZL_ENODATA;
+        connection *c = &sub->connections[best];
+        uint32_t entry = 0;
+        if (!claim_entry(sub, c, &entry))
+            continue;
+        segment_view *segment = NULL;
+        const zl__chunk_header *at = zl__sub_chunk_of(sub, c->pool, entry, &segment);
+        if (at == NULL) {
+            zl__sub_peer_error(sub, c->publisher_id, "delivered an entry of no segment it listed");
+            zl__sub_drop_entry(sub, c, entry); /* counted and given back, as above */
+            continue;
+        }
+        /* One copy of the header, read once: the publisher may rewrite it. */
+        zl__chunk_header header;
+        memcpy(&header, at, sizeof header);
+        if (!header_valid(sub, c, segment, entry, &header)) {
+            zl__sub_peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
+            zl__sub_drop_entry(sub, c, entry);
+            continue;
+        }
+        *payload = hold(sub, k, best, entry, segment, at, &header);
+        *size = (size_t)header.payload_size;
+        account(sub, c, &header, info);
+        if (c->draining && !zl__deliver_nonempty(&c->deliver))
+            release_now(sub, best, false);
+        return 0;
+    }
+}

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # zloan benchmarks beside iceoryx 2.0 and Cyclone DDS 0.10, in one run.
 #
-#   bench/run.sh                 # everything, about 10 minutes on 2 cores
+#   bench/run.sh                 # everything, about 8 minutes on 2 cores
 #   ZLOAN_BENCH_SECONDS=1 bench/run.sh   # shorter windows per figure
 #   ZLOAN_BENCH_ONLY=mix bench/run.sh    # only the size mix, memory, before/after
-#   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~5 min
+#   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~2 min
 #   ZLOAN_BENCH_REPEATS=5 bench/run.sh   # runs per figure of the hot path (default 3)
 #
 # Installs the peers from Debian when missing (apt-get; needs root), builds

@@ -27,7 +27,8 @@
 #                  (loan, publish, take, return) for a fixed 64 B type, a
 #                  sized type and a lossless subscription (callgrind, N and
 #                  2N rounds, the difference over N: the inclusive cost of
-#                  main and of each public function); transport latency at
+#                  main and of each public function, and every function's
+#                  self cost, where a round goes); transport latency at
 #                  64 B and 16 MiB (busy-poll, pinned) and their ratio, the
 #                  flatness; 64 B messages received per second, one publisher
 #                  process and one subscription process, keep-last and
@@ -211,9 +212,27 @@ inclusive_costs() { # file function... -> one count per function, "-" when absen
               f = substr($i, RSTART + 1); if (!(f in cost)) { c = $1; gsub(",", "", c); cost[f] = c } } }
         END { for (k = 1; k <= n; k++) printf "%s ", (name[k] in cost) ? cost[name[k]] : "-"; print "" }'
 }
+# Self (exclusive) instructions per round of every function, from the
+# outputs of the N and 2N rounds runs: "function" lines, where they go.
+self_costs() { # system mode file_n file_2n
+    local file
+    for file in "$3" "$4"; do
+        callgrind_annotate --threshold=100 "$file" 2>/dev/null | awk '
+            /^ *[0-9,]+ \( *[0-9.]+%\)  / && !/PROGRAM TOTALS/ {
+                c = $1; gsub(",", "", c); name = $0
+                sub(/^ *[0-9,]+ \( *[0-9.]+%\)  /, "", name); sub(/ \[[^]]*\]$/, "", name)
+                sub(/^[^:]*:/, "", name); print c "\t" name }'
+        echo "--"
+    done | awk -F'\t' -v sys="$1" -v mode="$2" -v rounds="$ROUNDS" '
+        $0 == "--" { part++; next }
+        part == 0 { a[$2] += $1 } part == 1 { b[$2] += $1; seen[$2] = 1 }
+        END { for (f in seen) { d = (b[f] - a[f]) / rounds
+                  if (d >= 1) printf "function\t%s\t%s\t%s\t%.0f\n", sys, mode, f, d } }' >>"$HOT"
+}
 # count_round <system> <mode> <program> <loan> <publish> <take> <return>: runs the
 # round program with N and 2N rounds and writes, per round, the instructions
-# of main (the round and its loop) and of the four calls.
+# of main (the round and its loop), of the four calls and (self_costs) of
+# every function.
 count_round() {
     local system=$1 mode=$2 program=$3 rounds file
     shift 3
@@ -239,6 +258,8 @@ count_round() {
                 for (k = 1; k <= 5; k++)
                     printf "instructions\t%s\t%s\t%s\t%s\n", sys, mode, op[k],
                         (x[k] == "-" || y[k] == "-") ? "-" : sprintf("%.0f", (y[k] - x[k]) / rounds) }' >>"$HOT"
+    self_costs "$system" "$mode" "$OUT/logs/callgrind-$system-$mode-$ROUNDS.out" \
+        "$OUT/logs/callgrind-$system-$mode-$((2 * ROUNDS)).out"
 }
 runhot() { run_into "$HOT" "$@"; }
 if [ "$ONLY" = all ] || [ "$ONLY" = hot ]; then

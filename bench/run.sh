@@ -172,7 +172,7 @@ if git -C "$ROOT" archive "$BEFORE_COMMIT" | tar -x -C "$BEFORE/src" &&
         -DZLOAN_BUILD_EXAMPLES=OFF >"$OUT/logs/before-build.log" 2>&1 &&
     cmake --build "$BEFORE/build" -j2 --target zloan_bench >>"$OUT/logs/before-build.log" 2>&1; then
     for size in 64 4194304; do
-        for round in 1 2; do # alternating, so that a slow moment hits both
+        for _ in 1 2; do # alternating, so that a slow moment hits both
             runmix zloan-before "$BEFORE/build/bench/zloan_bench" latency "$size" busy "$WINDOW"
             runmix zloan-now "$BIN/zloan_bench" latency "$size" busy "$WINDOW"
         done

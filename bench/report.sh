@@ -64,8 +64,8 @@ hot_table() {
               for (k = 1; k <= 3; k++) { show("zloan", order[k]); show("iceoryx", order[k]) } }' "$HOT"
     echo "(iceoryx has no sized types: each of its loans names its size, so its fixed round is that)"
     echo
-    echo "Where a zloan round goes: self instructions per round by function (at least 1 per round;"
-    echo "they add up to the round; iceoryx's are the function lines of hot.tsv)"
+    echo "Where a zloan round goes: self instructions per round by function, main thread (at least 1"
+    echo "per round; they add up to the round; iceoryx's are the function lines of hot.tsv)"
     printf '%-40s %7s %7s %9s\n' function fixed sized lossless
     awk -F'\t' '$1 == "function" && $2 == "zloan" { v[$4, $3] = $5; seen[$4] = 1 }
         END { n = 0

@@ -4,7 +4,7 @@
 #   bench/run.sh                 # everything, about 8 minutes on 2 cores
 #   ZLOAN_BENCH_SECONDS=1 bench/run.sh   # shorter windows per figure
 #   ZLOAN_BENCH_ONLY=mix bench/run.sh    # only the size mix, memory, before/after
-#   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~2 min
+#   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~3 min
 #   ZLOAN_BENCH_REPEATS=5 bench/run.sh   # runs per figure of the hot path (default 3)
 #
 # Installs the peers from Debian when missing (apt-get; needs root), builds
@@ -243,23 +243,26 @@ count_round() {
         # 120 s: the program is done in far less; iceoryx's exit sometimes
         # hangs under valgrind (bench/iceoryx_round.c), and the rounds,
         # printed before, still count.
-        timeout 120 valgrind --tool=callgrind --callgrind-out-file="$file.out" \
-            "$program" "$rounds" "$mode" >"$file.log" 2>&1 || true
+        # One output per thread: $file.out-01 is the main thread's, which
+        # runs the rounds (zloan's liveness monitor and iceoryx's keep-alive
+        # threads wake by the clock, so their counts differ between runs).
+        timeout 120 valgrind --tool=callgrind --separate-threads=yes \
+            --callgrind-out-file="$file.out" "$program" "$rounds" "$mode" >"$file.log" 2>&1 || true
         if ! grep -q "^rounds $rounds mode $mode" "$file.log"; then
             echo "bench/run.sh: callgrind of $program $rounds $mode failed; see $file.log" >&2
             FAILED="$FAILED
   callgrind $program $rounds $mode"
             return 0
         fi
-        counts+=("$(inclusive_costs "$file.out" main "$@")")
+        counts+=("$(inclusive_costs "$file.out-01" main "$@")")
     done
     awk -v sys="$system" -v mode="$mode" -v rounds="$ROUNDS" -v a="${counts[0]}" -v b="${counts[1]}" '
         BEGIN { split("round loan publish take return", op, " "); split(a, x, " "); split(b, y, " ")
                 for (k = 1; k <= 5; k++)
                     printf "instructions\t%s\t%s\t%s\t%s\n", sys, mode, op[k],
                         (x[k] == "-" || y[k] == "-") ? "-" : sprintf("%.0f", (y[k] - x[k]) / rounds) }' >>"$HOT"
-    self_costs "$system" "$mode" "$OUT/logs/callgrind-$system-$mode-$ROUNDS.out" \
-        "$OUT/logs/callgrind-$system-$mode-$((2 * ROUNDS)).out"
+    self_costs "$system" "$mode" "$OUT/logs/callgrind-$system-$mode-$ROUNDS.out-01" \
+        "$OUT/logs/callgrind-$system-$mode-$((2 * ROUNDS)).out-01"
 }
 runhot() { run_into "$HOT" "$@"; }
 if [ "$ONLY" = all ] || [ "$ONLY" = hot ]; then

@@ -64,6 +64,21 @@ hot_table() {
               for (k = 1; k <= 3; k++) { show("zloan", order[k]); show("iceoryx", order[k]) } }' "$HOT"
     echo "(iceoryx has no sized types: each of its loans names its size, so its fixed round is that)"
     echo
+    echo "Where a zloan round goes: self instructions per round by function, main thread (at least 1"
+    echo "per round; they add up to the round; iceoryx's are the function lines of hot.tsv)"
+    printf '%-40s %7s %7s %9s\n' function fixed sized lossless
+    awk -F'\t' '$1 == "function" && $2 == "zloan" { v[$4, $3] = $5; seen[$4] = 1 }
+        END { n = 0
+              for (f in seen) list[++n] = f
+              for (i = 2; i <= n; i++)
+                  for (j = i; j > 1 && v[list[j - 1], "fixed"] + 0 < v[list[j], "fixed"] + 0; j--) {
+                      t = list[j]; list[j] = list[j - 1]; list[j - 1] = t }
+              for (i = 1; i <= n; i++) {
+                  f = list[i]; printf "%-40s %7s %7s %9s\n", f, ((f, "fixed") in v) ? v[f, "fixed"] : "-",
+                      ((f, "sized") in v) ? v[f, "sized"] : "-", ((f, "lossless") in v) ? v[f, "lossless"] : "-"
+                  total["fixed"] += v[f, "fixed"]; total["sized"] += v[f, "sized"]; total["lossless"] += v[f, "lossless"] }
+              if (n > 0) printf "%-40s %7d %7d %9d\n", "(all)", total["fixed"], total["sized"], total["lossless"] }' "$HOT"
+    echo
     echo "Flatness: transport one-way latency, busy-poll, processes pinned; 16 MiB over 64 B"
     echo "(each percentile the median over the runs of that size, sizes and systems interleaved; on a"
     echo "loaded machine a 16 MiB round, milliseconds of filling, is mostly preempted: min and p10 then"
@@ -124,6 +139,7 @@ awk -F'\t' -v date="$DATE" -v hot="$HOT" '
     $1 == "latency" { sep(); printf "\"kind\": \"latency\", \"system\": \"%s\", \"variant\": \"%s\", \"size\": %d, \"metric\": \"%s\", \"n\": %d, \"unit\": \"ns\", \"p50\": %s, \"p90\": %s, \"p99\": %s, \"p99_9\": %s, \"max\": %s, \"p10\": %s, \"min\": %s}", $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, ($12 == "" ? "null" : $12), ($13 == "" ? "null" : $13) }
     $1 == "throughput" { sep(); printf "\"kind\": \"throughput\", \"system\": \"%s\", \"variant\": \"%s\", \"size\": %d, \"subscriptions\": %d, \"received_per_s\": %s, \"published_per_s\": %s, \"lost\": %s}", $2, $3, $4, $5, $6, $7, $8 }
     $1 == "instructions" { sep(); printf "\"kind\": \"instructions\", \"system\": \"%s\", \"mode\": \"%s\", \"operation\": \"%s\", \"per_round\": %s}", $2, $3, $4, ($5 == "-" ? "null" : $5) }
+    $1 == "function" { sep(); printf "\"kind\": \"function\", \"system\": \"%s\", \"mode\": \"%s\", \"function\": \"%s\", \"self_per_round\": %s}", $2, $3, $4, $5 }
     $1 == "rate" { sep(); printf "\"kind\": \"rate\", \"system\": \"%s\", \"variant\": \"%s\", \"size\": %d, \"subscriptions\": %d, \"slices\": %d, \"received_per_s_p10\": %s, \"received_per_s_p50\": %s, \"received_per_s_p90\": %s}", $2, $3, $4, $5, $6, $7, $8, $9 }
     END { printf "\n  ]\n}\n" }' "$TSV" "$HOT" >"$OUT/results.json"
 

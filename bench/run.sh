@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # zloan benchmarks beside iceoryx 2.0 and Cyclone DDS 0.10, in one run.
 #
-#   bench/run.sh                 # everything, about 10 minutes on 2 cores
+#   bench/run.sh                 # everything, about 8 minutes on 2 cores
 #   ZLOAN_BENCH_SECONDS=1 bench/run.sh   # shorter windows per figure
 #   ZLOAN_BENCH_ONLY=mix bench/run.sh    # only the size mix, memory, before/after
-#   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~5 min
+#   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~3 min
 #   ZLOAN_BENCH_REPEATS=5 bench/run.sh   # runs per figure of the hot path (default 3)
 #
 # Installs the peers from Debian when missing (apt-get; needs root), builds
@@ -27,7 +27,8 @@
 #                  (loan, publish, take, return) for a fixed 64 B type, a
 #                  sized type and a lossless subscription (callgrind, N and
 #                  2N rounds, the difference over N: the inclusive cost of
-#                  main and of each public function); transport latency at
+#                  main and of each public function, and every function's
+#                  self cost, where a round goes); transport latency at
 #                  64 B and 16 MiB (busy-poll, pinned) and their ratio, the
 #                  flatness; 64 B messages received per second, one publisher
 #                  process and one subscription process, keep-last and
@@ -171,7 +172,7 @@ if git -C "$ROOT" archive "$BEFORE_COMMIT" | tar -x -C "$BEFORE/src" &&
         -DZLOAN_BUILD_EXAMPLES=OFF >"$OUT/logs/before-build.log" 2>&1 &&
     cmake --build "$BEFORE/build" -j2 --target zloan_bench >>"$OUT/logs/before-build.log" 2>&1; then
     for size in 64 4194304; do
-        for round in 1 2; do # alternating, so that a slow moment hits both
+        for _ in 1 2; do # alternating, so that a slow moment hits both
             runmix zloan-before "$BEFORE/build/bench/zloan_bench" latency "$size" busy "$WINDOW"
             runmix zloan-now "$BIN/zloan_bench" latency "$size" busy "$WINDOW"
         done
@@ -211,9 +212,27 @@ inclusive_costs() { # file function... -> one count per function, "-" when absen
               f = substr($i, RSTART + 1); if (!(f in cost)) { c = $1; gsub(",", "", c); cost[f] = c } } }
         END { for (k = 1; k <= n; k++) printf "%s ", (name[k] in cost) ? cost[name[k]] : "-"; print "" }'
 }
+# Self (exclusive) instructions per round of every function, from the
+# outputs of the N and 2N rounds runs: "function" lines, where they go.
+self_costs() { # system mode file_n file_2n
+    local file
+    for file in "$3" "$4"; do
+        callgrind_annotate --threshold=100 "$file" 2>/dev/null | awk '
+            /^ *[0-9,]+ \( *[0-9.]+%\)  / && !/PROGRAM TOTALS/ {
+                c = $1; gsub(",", "", c); name = $0
+                sub(/^ *[0-9,]+ \( *[0-9.]+%\)  /, "", name); sub(/ \[[^]]*\]$/, "", name)
+                sub(/^[^:]*:/, "", name); print c "\t" name }'
+        echo "--"
+    done | awk -F'\t' -v sys="$1" -v mode="$2" -v rounds="$ROUNDS" '
+        $0 == "--" { part++; next }
+        part == 0 { a[$2] += $1 } part == 1 { b[$2] += $1; seen[$2] = 1 }
+        END { for (f in seen) { d = (b[f] - a[f]) / rounds
+                  if (d >= 1) printf "function\t%s\t%s\t%s\t%.0f\n", sys, mode, f, d } }' >>"$HOT"
+}
 # count_round <system> <mode> <program> <loan> <publish> <take> <return>: runs the
 # round program with N and 2N rounds and writes, per round, the instructions
-# of main (the round and its loop) and of the four calls.
+# of main (the round and its loop), of the four calls and (self_costs) of
+# every function.
 count_round() {
     local system=$1 mode=$2 program=$3 rounds file
     shift 3
@@ -224,21 +243,26 @@ count_round() {
         # 120 s: the program is done in far less; iceoryx's exit sometimes
         # hangs under valgrind (bench/iceoryx_round.c), and the rounds,
         # printed before, still count.
-        timeout 120 valgrind --tool=callgrind --callgrind-out-file="$file.out" \
-            "$program" "$rounds" "$mode" >"$file.log" 2>&1 || true
+        # One output per thread: $file.out-01 is the main thread's, which
+        # runs the rounds (zloan's liveness monitor and iceoryx's keep-alive
+        # threads wake by the clock, so their counts differ between runs).
+        timeout 120 valgrind --tool=callgrind --separate-threads=yes \
+            --callgrind-out-file="$file.out" "$program" "$rounds" "$mode" >"$file.log" 2>&1 || true
         if ! grep -q "^rounds $rounds mode $mode" "$file.log"; then
             echo "bench/run.sh: callgrind of $program $rounds $mode failed; see $file.log" >&2
             FAILED="$FAILED
   callgrind $program $rounds $mode"
             return 0
         fi
-        counts+=("$(inclusive_costs "$file.out" main "$@")")
+        counts+=("$(inclusive_costs "$file.out-01" main "$@")")
     done
     awk -v sys="$system" -v mode="$mode" -v rounds="$ROUNDS" -v a="${counts[0]}" -v b="${counts[1]}" '
         BEGIN { split("round loan publish take return", op, " "); split(a, x, " "); split(b, y, " ")
                 for (k = 1; k <= 5; k++)
                     printf "instructions\t%s\t%s\t%s\t%s\n", sys, mode, op[k],
                         (x[k] == "-" || y[k] == "-") ? "-" : sprintf("%.0f", (y[k] - x[k]) / rounds) }' >>"$HOT"
+    self_costs "$system" "$mode" "$OUT/logs/callgrind-$system-$mode-$ROUNDS.out-01" \
+        "$OUT/logs/callgrind-$system-$mode-$((2 * ROUNDS)).out-01"
 }
 runhot() { run_into "$HOT" "$@"; }
 if [ "$ONLY" = all ] || [ "$ONLY" = hot ]; then

@@ -286,17 +286,34 @@ static int place_endpoint(zl_context *context, const endpoint_maker *m, const zl
         place->node = node;
         place->transport = chosen;
         *ops = context->transports.ops[chosen];
-        if (preferred < context->transports.count && preferred != chosen) {
+        /* Endpoints of the topic in this context on another transport:
+         * the preferred one (which refused this endpoint), or, when this
+         * one went to the preferred transport, one that an earlier
+         * endpoint fell through to. */
+        size_t other = preferred;
+        if (other >= context->transports.count || other == chosen)
+            for (other = 0; other < context->transports.count; other++)
+                if (other != chosen && node->endpoints[other] > 0)
+                    break;
+        if (other < context->transports.count && node->endpoints[other] > 0) {
             /* Successful, yet apart: tell the user now, in the log and in
              * the detail (stats.other_transport counts it after). */
+            char refused[200] = "";
+            if (other == preferred && preferred != chosen)
+                snprintf(refused, sizeof refused, ", which refused it (%s)", reason);
             (void)zl__fail(0,
                            "warning: this %s of %s is on transport %s, apart from the topic's "
-                           "%u endpoint(s) of this context on %s, which refused it (%s): they "
-                           "never meet; list %s first in the context's transports",
+                           "%u endpoint(s) of this context on %s%s: they never meet; list "
+                           "one transport that takes them all first in the context's "
+                           "transports",
                            m->kind, m->topic, context->transports.ops[chosen]->name,
-                           node->endpoints[preferred], context->transports.ops[preferred]->name,
-                           reason, context->transports.ops[chosen]->name);
-            zl__log(&context->logger, ZL_LOG_WARN, "%s", zl_last_error_detail());
+                           node->endpoints[other], context->transports.ops[other]->name,
+                           refused);
+            /* The log's level says it is a warning already. */
+            zl__log(&context->logger, ZL_LOG_WARN, "%s",
+                    zl_last_error_detail() + strlen("warning: "));
+        } else if (reason[0] != '\0') {
+            zl__clear_detail(); /* a refusal on the way does not outlive success */
         }
     }
     pthread_mutex_unlock(&context->topics_lock);

@@ -1,6 +1,8 @@
 /* Parsing, printing and filling messages from a field description. */
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +14,15 @@ static const char *const kinds[] = {
     [ZL_FIELD_I32] = "i32",   [ZL_FIELD_U32] = "u32",   [ZL_FIELD_I64] = "i64",
     [ZL_FIELD_U64] = "u64",   [ZL_FIELD_F32] = "f32",   [ZL_FIELD_F64] = "f64",
 };
+
+/* "an i16", "a u8": the article of a kind's name. */
+static const char *article(zl_field_kind k)
+{
+    return k == ZL_FIELD_I8 || k == ZL_FIELD_I16 || k == ZL_FIELD_I32 || k == ZL_FIELD_I64 ||
+                   k == ZL_FIELD_F32 || k == ZL_FIELD_F64
+               ? "an"
+               : "a";
+}
 
 static size_t kind_size(zl_field_kind k)
 {
@@ -333,6 +344,8 @@ static bool set_scalar(zl_field_kind kind, unsigned char *at, const char *text)
         end = (char *)text + strlen(text);
     } else if (kind == ZL_FIELD_F32 || kind == ZL_FIELD_F64) {
         double d = strtod(text, &end);
+        if (kind == ZL_FIELD_F32 && isfinite(d) && (d > FLT_MAX || d < -FLT_MAX))
+            return false; /* finite, but an f32 would hold inf */
         if (kind == ZL_FIELD_F32)
             v.f32 = (float)d;
         else
@@ -423,6 +436,11 @@ bool describe_set(const zl_field *fields, size_t count, unsigned char *msg, size
     }
     if (whole && (n > 1 || f->size == 0)) {
         /* "[1,2,3]" or "1,2,3": as many elements as given. */
+        size_t text_len = strlen(text);
+        if ((text[0] == '[') != (text_len > 0 && text[text_len - 1] == ']')) {
+            fprintf(stderr, "zloan: %s: '%s' has an unmatched bracket\n", path, text);
+            return false;
+        }
         const char *p = text[0] == '[' ? text + 1 : text;
         for (size_t i = 0; i < n && *p != '\0' && *p != ']'; i++) {
             char item[64];
@@ -432,7 +450,7 @@ bool describe_set(const zl_field *fields, size_t count, unsigned char *msg, size
             memcpy(item, p, len);
             item[len] = '\0';
             if (!set_scalar(f->kind, w + i * element_size(f), item)) {
-                fprintf(stderr, "zloan: %s: '%s' is not a %s\n", path, item, kinds[f->kind]);
+                fprintf(stderr, "zloan: %s: '%s' is not %s %s\n", path, item, article(f->kind), kinds[f->kind]);
                 return false;
             }
             p += len;
@@ -446,7 +464,7 @@ bool describe_set(const zl_field *fields, size_t count, unsigned char *msg, size
         return true;
     }
     if (!set_scalar(f->kind, w, text)) {
-        fprintf(stderr, "zloan: %s: '%s' is not a %s\n", path, text, kinds[f->kind]);
+        fprintf(stderr, "zloan: %s: '%s' is not %s %s\n", path, text, article(f->kind), kinds[f->kind]);
         return false;
     }
     return true;

@@ -42,6 +42,7 @@ static const char *usage_text =
     "  topic bw TOPIC [--duration S]  bytes per second, from the shared counters\n"
     "  topic pub TOPIC FIELD=VALUE... [--rate HZ] [--count N]\n"
     "                                 publish messages of a described type\n"
+    "                                 (N times, 1 by default; --count 0: until interrupted)\n"
     "  pool                           every publisher's pool: chunks in use, free, watermark\n"
     "  doctor                         check /dev/shm, leftovers, other users, RemoveIPC\n"
     "  clean [--dry-run]              remove what killed processes left in /dev/shm\n"
@@ -134,6 +135,31 @@ static const char *option(int argc, char **argv, const char *name)
         if (strcmp(argv[i], name) == 0)
             return argv[i + 1];
     return NULL;
+}
+
+/* A number option's value: *out = fallback when it is absent; false (after
+ * a usage message naming it) when it is no number or below min (above it,
+ * when strictly). */
+static bool number_option(int argc, char **argv, const char *name, double min, bool strictly,
+                          double fallback, double *out)
+{
+    const char *text = option(argc, argv, name);
+    *out = fallback;
+    if (text == NULL)
+        return true;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno != 0 || v != v || v > 1e15 || v < min ||
+        (strictly && v == min)) {
+        char message[160];
+        snprintf(message, sizeof message, "%s '%.40s': a number %s %g expected", name, text,
+                 strictly ? "above" : "of at least", min);
+        usage(message);
+        return false;
+    }
+    *out = v;
+    return true;
 }
 
 /* Positional arguments: those not starting with '-' and not an option's value. */
@@ -497,10 +523,13 @@ static int topic_echo(int argc, char **argv)
         return usage("topic echo takes one TOPIC");
     bool once = has_flag(argc, argv, "--once");
     const char *field = option(argc, argv, "--field");
-    const char *count_text = option(argc, argv, "--count");
-    const char *timeout_text = option(argc, argv, "--timeout");
-    long limit = once ? 1 : count_text != NULL ? atol(count_text) : -1;
-    double timeout = timeout_text != NULL ? atof(timeout_text) : -1;
+    double count_value, timeout;
+    if (!number_option(argc, argv, "--count", 1, false, -1, &count_value) ||
+        !number_option(argc, argv, "--timeout", 0, false, -1, &timeout))
+        return EXIT_USAGE;
+    if (count_value != (long)count_value)
+        return usage("--count takes a whole number");
+    long limit = once ? 1 : (long)count_value;
     adopted a;
     int code = adopt(pos[0], &a, false);
     if (code != EXIT_OK)
@@ -648,12 +677,13 @@ static int topic_hz(int argc, char **argv)
     int n = positionals(argc, argv, pos, 16);
     if (n < 1)
         return usage("topic hz takes one or more TOPICs");
-    const char *duration_text = option(argc, argv, "--duration");
-    const char *window_text = option(argc, argv, "--window");
-    double duration = duration_text != NULL ? atof(duration_text) : -1;
-    size_t window = window_text != NULL ? (size_t)atol(window_text) : 10000;
-    if (window == 0)
-        return usage("--window must be at least 1");
+    double duration, window_value;
+    if (!number_option(argc, argv, "--duration", 0, true, -1, &duration) ||
+        !number_option(argc, argv, "--window", 1, false, 10000, &window_value))
+        return EXIT_USAGE;
+    if (window_value != (size_t)window_value || window_value > 1e7)
+        return usage("--window takes a whole number up to 10000000");
+    size_t window = (size_t)window_value;
     rate rates[16];
     zl_topic_info *info = keep(malloc(sizeof *info));
     if (info == NULL)
@@ -714,8 +744,9 @@ static int topic_bw(int argc, char **argv)
     const char *pos[2];
     if (positionals(argc, argv, pos, 2) != 1)
         return usage("topic bw takes one TOPIC");
-    const char *duration_text = option(argc, argv, "--duration");
-    double duration = duration_text != NULL ? atof(duration_text) : -1;
+    double duration;
+    if (!number_option(argc, argv, "--duration", 0, true, -1, &duration))
+        return EXIT_USAGE;
     zl_topic_view *view;
     int rc = zl_topic_view_open(domain, pos[0], &view);
     if (rc != 0)
@@ -760,10 +791,13 @@ static int topic_pub(int argc, char **argv)
     int n = positionals(argc, argv, pos, 64);
     if (n < 1)
         return usage("topic pub takes a TOPIC and FIELD=VALUE pairs");
-    const char *rate_text = option(argc, argv, "--rate");
-    const char *count_text = option(argc, argv, "--count");
-    double hz = rate_text != NULL ? atof(rate_text) : 0;
-    long count = count_text != NULL ? atol(count_text) : 1;
+    double hz, count_value;
+    if (!number_option(argc, argv, "--rate", 0, true, 0, &hz) ||
+        !number_option(argc, argv, "--count", 0, false, 1, &count_value))
+        return EXIT_USAGE;
+    if (count_value != (long)count_value)
+        return usage("--count takes a whole number");
+    long count = (long)count_value; /* 0: until interrupted */
     adopted a;
     int code = adopt(pos[0], &a, true);
     if (code != EXIT_OK)
@@ -878,16 +912,18 @@ static int pool(int argc, char **argv)
                 json_string(info->name);
                 printf(", \"pid\": %u, \"executable\": ", e->pid);
                 json_string(e->executable);
+                printf(", \"alive\": %s", e->alive ? "true" : "false");
                 printf(", \"size_classes\": [{\"chunk_bytes\": %" PRIu64 ", \"chunks\": %u, "
                        "\"in_use\": %u, \"free\": %u, \"max_in_use\": %u}], "
                        "\"reserved_bytes\": %" PRIu64 "}",
                        e->chunk_bytes, e->chunks_total, e->chunks_total - e->chunks_free,
                        e->chunks_free, e->chunks_used_max, e->pool_bytes);
             } else {
-                printf("%-24s %-7u %-14s %10" PRIu64 " %7u %7u %7u %9u %12" PRIu64 "\n",
+                /* A dead publisher's pool stays until a sweep reclaims it. */
+                printf("%-24s %-7u %-14s %10" PRIu64 " %7u %7u %7u %9u %12" PRIu64 "%s\n",
                        info->name, e->pid, e->executable, e->chunk_bytes, e->chunks_total,
                        e->chunks_total - e->chunks_free, e->chunks_free, e->chunks_used_max,
-                       e->pool_bytes);
+                       e->pool_bytes, e->alive ? "" : "  DEAD");
             }
             first = false;
         }

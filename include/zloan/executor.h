@@ -101,7 +101,8 @@ ZL_API int zl_executor_destroy(zl_executor *executor);
  * @retval ZL_ELIMIT the executor is full.
  * @retval ZL_ENOMEM (copy mode) storage could not be allocated.
  * @retval ZL_ENOTSUP ZL_DELIVERY_COPY of a sized type without a max_count
- *         (no storage holds every message: deliver it by loan). A
+ *         (no storage holds every message: deliver it by loan), also when
+ *         ZL_DELIVERY_DEFAULT resolves to COPY for one (loans disabled). A
  *         subscription that cannot loan still takes ZL_DELIVERY_LOAN: its
  *         loans are then the context allocator's. */
 ZL_API int zl_executor_add_subscription(zl_executor *executor, zl_subscription *subscription,

@@ -29,5 +29,23 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    /* A number option that is no number, or out of its range, is a bad
+     * command line too, named; they ran forever or did nothing (exit 0). */
+    static const char *const numbers[][2] = {
+        {"topic echo /t --count abc", "--count"},    {"topic echo /t --count 0", "--count"},
+        {"topic echo /t --timeout abc --once", "--timeout"},
+        {"topic echo /t --timeout -1 --once", "--timeout"},
+        {"topic pub /t x=1 --count -5", "--count"},  {"topic pub /t x=1 --count abc", "--count"},
+        {"topic pub /t x=1 --count 1.5", "--count"}, {"topic pub /t x=1 --rate 0", "--rate"},
+        {"topic hz /t --duration -1", "--duration"}, {"topic hz /t --duration abc", "--duration"},
+        {"topic hz /t --window 0", "--window"},      {"topic bw /t --duration 0", "--duration"},
+    };
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        int rc = tool_run(tool, out, sizeof out, "%s", numbers[i][0]);
+        if (rc != 2 || strstr(out, numbers[i][1]) == NULL) {
+            fprintf(stderr, "zloan %s exited with %d and printed:\n%s", numbers[i][0], rc, out);
+            return 1;
+        }
+    }
     return 0;
 }

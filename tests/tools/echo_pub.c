@@ -111,7 +111,8 @@ int main(int argc, char **argv)
     /* A value the field cannot hold: a usage error naming the field (issue 22 item 7). */
     static const char *const bad[][2] = {
         {"width=-1", "width"}, {"width=4294967296", "width"}, {"label=12345678", "label"},
-        {"'pose=[1,2,3,4]'", "pose"},
+        {"'pose=[1,2,3,4]'", "pose"}, {"'pose=[1,2'", "unmatched bracket"},
+        {"pose=1,2]", "unmatched bracket"}, {"pose[0]=1e400", "pose[0]"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int bad_rc = tool_run(tool, out, sizeof out, "topic pub %s %s", topic, bad[i][0]);

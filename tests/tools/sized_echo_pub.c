@@ -12,12 +12,14 @@
 typedef struct {
     uint64_t stamp;
     uint32_t frame;
+    float gain;
     uint16_t data[];
 } trace;
 
 static const zl_field trace_fields[] = {
     ZL_FIELD(trace, U64, stamp),
     ZL_FIELD(trace, U32, frame),
+    ZL_FIELD(trace, F32, gain),
     ZL_FIELD_TAIL(trace, U16, data),
 };
 
@@ -78,6 +80,7 @@ static void publish(const char *topic)
             trace *t = m;
             t->stamp = 77;
             t->frame = 4;
+            t->gain = 0.5f;
             for (uint16_t i = 0; i < 5; i++)
                 t->data[i] = (uint16_t)(100 + i);
             if (zl_publisher_publish_loan_sized(pub, m, 5) != 0)
@@ -107,12 +110,13 @@ int main(int argc, char **argv)
     printf("%s", out);
     CHECK_EQ(count_of(out, "stamp: 77\n"), 1);
     CHECK_EQ(count_of(out, "frame: 4\n"), 1);
+    CHECK_EQ(count_of(out, "gain: 0.5\n"), 1);
     CHECK_EQ(count_of(out, "data: [100, 101, 102, 103, 104]\n"), 1);
     CHECK_EQ(count_of(out, "mismatch"), 0);
     CHECK_EQ(tool_run(tool, out, sizeof out, "--json topic echo --once --timeout 10 %s", topic),
              0);
     printf("%s", out);
-    CHECK_EQ(count_of(out, "{\"stamp\": 77, \"frame\": 4, \"data\": [100, 101, 102, 103, 104]}"),
+    CHECK_EQ(count_of(out, "{\"stamp\": 77, \"frame\": 4, \"gain\": 0.5, \"data\": [100, 101, 102, 103, 104]}"),
              1);
     CHECK_EQ(tool_run(tool, out, sizeof out, "topic echo --once --timeout 10 --field data %s",
                       topic), 0);
@@ -170,6 +174,10 @@ int main(int argc, char **argv)
     CHECK_EQ(tool_run(tool, out, sizeof out, "topic pub %s data=[1,70000]", topic2), 2);
     printf("%s", out);
     CHECK_EQ(count_of(out, "data: '70000' is not a u16"), 1);
+    /* A finite value beyond an f32's range would be published as inf. */
+    CHECK_EQ(tool_run(tool, out, sizeof out, "topic pub %s gain=1e40", topic2), 2);
+    printf("%s", out);
+    CHECK_EQ(count_of(out, "gain: '1e40' is not an f32"), 1);
     CHECK_OK(zl_subscription_destroy(keep_topic));
     CHECK_OK(zl_context_destroy(ctx));
     printf("ok\n");

@@ -130,6 +130,8 @@ static void case_fall_through(void)
     zl_context *shm = context_with("shm");
     zl_subscription *on_shm, *keep_last;
     CHECK_OK(zl_subscription_create(both, topic, &test_msg_type, &lossless, &on_shm));
+    /* loopback refused it on the way: success leaves no detail behind. */
+    CHECK_EQ(strcmp(zl_last_error_detail(), ""), 0);
     CHECK_OK(zl_subscription_create(both, topic, &test_msg_type, NULL, &keep_last));
     zl_publisher *shm_pub, *both_pub;
     CHECK_OK(zl_publisher_create(shm, topic, &test_msg_type, NULL, &shm_pub));
@@ -181,6 +183,17 @@ static void case_apart(void)
     CHECK_EQ(sub_apart(lossless_sub), 2);
     CHECK_EQ(pub_apart(pub), 1);
     CHECK_EQ(sub_apart(keep_last), 1);
+    /* A publisher made after them goes where most are (loopback), and is
+     * told that it never meets the lossless one on shm. */
+    zl_publisher *late;
+    last_warning[0] = '\0';
+    CHECK_OK(zl_publisher_create(both, topic, &test_msg_type, NULL, &late));
+    CHECK(strstr(zl_last_error_detail(), "never meet") != NULL);
+    CHECK(strstr(zl_last_error_detail(), "on shm") != NULL);
+    CHECK(strstr(last_warning, "never meet") != NULL);
+    CHECK(strncmp(last_warning, "warning:", 8) != 0); /* the level says so */
+    CHECK_EQ(pub_apart(late), 1);
+    CHECK_OK(zl_publisher_destroy(late));
     publish(pub, 3, 1);
     CHECK_EQ(take_tag(keep_last), 3);
     CHECK_OK(zl_subscription_destroy(lossless_sub));

@@ -261,6 +261,8 @@ rmw_ret_t rmw_context_fini(rmw_context_t *context)
 
 void zr_graph_changed(rmw_context_t *context)
 {
+    if (context == NULL || context->impl == NULL)
+        return; /* an endpoint that outlived its node (node.c) */
     rmw_context_impl_t *impl = context->impl;
     pthread_mutex_lock(&impl->lock);
     for (zr_node *n = impl->nodes; n != NULL; n = n->next)

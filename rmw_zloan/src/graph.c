@@ -24,6 +24,7 @@
 typedef struct graph_node {
     char name[ZL_TOPIC_NAME_MAX + 1];
     char ns[ZL_TOPIC_NAME_MAX + 1];
+    char enclave[ZL_TYPE_NAME_MAX];
     uint32_t pid;
     char context_name[ZL_CONTEXT_NAME_MAX];
 } graph_node;
@@ -103,6 +104,10 @@ static void add_node(graph *g, const char *topic, const zl_endpoint_info *e)
         memcpy(n->ns, fq, ns_len);
         n->ns[ns_len] = '\0';
     }
+    const char *type = g->info->type_name;
+    size_t prefix = strlen(ZR_NODE_TYPE);
+    snprintf(n->enclave, sizeof n->enclave, "%s",
+             strncmp(type, ZR_NODE_TYPE, prefix) == 0 ? type + prefix : "/");
     n->pid = e->pid;
     memcpy(n->context_name, e->context_name, sizeof n->context_name);
     n->context_name[sizeof n->context_name - 1] = '\0';
@@ -211,7 +216,7 @@ rmw_ret_t zr_count_endpoints(uint32_t domain_id, const char *topic, zl_endpoint_
 
 static uint32_t domain_of(const rmw_node_t *node)
 {
-    return ((zr_node *)node->data)->context->impl->domain_id;
+    return ((zr_node *)node->data)->domain_id;
 }
 
 /* Builds names and types: entry i is names[i] with the one type types[i]. */
@@ -387,7 +392,7 @@ static rmw_ret_t list_node_names(const rmw_node_t *node, rcutils_string_array_t 
             ret = RMW_RET_BAD_ALLOC;
             goto fail;
         }
-        if (enclaves != NULL && (enclaves->data[i] = rcutils_strdup("/", a)) == NULL) {
+        if (enclaves != NULL && (enclaves->data[i] = rcutils_strdup(g.nodes[i].enclave, a)) == NULL) {
             ret = RMW_RET_BAD_ALLOC;
             goto fail;
         }
@@ -523,6 +528,9 @@ static rmw_qos_profile_t endpoint_qos(const zl_endpoint_info *e)
     }
     q.reliability = RMW_QOS_POLICY_RELIABILITY_RELIABLE;
     q.liveliness = RMW_QOS_POLICY_LIVELINESS_AUTOMATIC;
+    q.deadline = (rmw_time_t)RMW_DURATION_INFINITE;
+    q.lifespan = (rmw_time_t)RMW_DURATION_INFINITE;
+    q.liveliness_lease_duration = (rmw_time_t)RMW_DURATION_INFINITE;
     return q;
 }
 

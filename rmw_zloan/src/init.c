@@ -261,6 +261,8 @@ rmw_ret_t rmw_context_fini(rmw_context_t *context)
 
 void zr_graph_changed(rmw_context_t *context)
 {
+    if (context == NULL || context->impl == NULL)
+        return; /* an endpoint that outlived its node (node.c) */
     rmw_context_impl_t *impl = context->impl;
     pthread_mutex_lock(&impl->lock);
     for (zr_node *n = impl->nodes; n != NULL; n = n->next)
@@ -301,9 +303,56 @@ static void *graph_thread(void *arg)
     return NULL;
 }
 
+/* Contexts whose graph thread runs: a process that exits without shutting
+ * its contexts down (a failed test, an exit from a callback) must not have
+ * the thread reading shared memory while the process tears down. */
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static rmw_context_impl_t *running[64];
+static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+
+static void stop_all_at_exit(void)
+{
+    pthread_mutex_lock(&running_lock);
+    for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
+        rmw_context_impl_t *impl = running[i];
+        if (impl == NULL)
+            continue;
+        pthread_mutex_lock(&impl->lock);
+        atomic_store(&impl->graph_stop, true);
+        pthread_cond_signal(&impl->graph_cond);
+        pthread_mutex_unlock(&impl->lock);
+        pthread_join(impl->graph_thread, NULL);
+        impl->graph_thread_started = false;
+        running[i] = NULL;
+    }
+    pthread_mutex_unlock(&running_lock);
+}
+
+static void register_atexit(void)
+{
+    atexit(stop_all_at_exit);
+}
+
+static void set_running(rmw_context_impl_t *impl, bool on)
+{
+    pthread_mutex_lock(&running_lock);
+    for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
+        if (on && running[i] == NULL) {
+            running[i] = impl;
+            break;
+        }
+        if (!on && running[i] == impl) {
+            running[i] = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&running_lock);
+}
+
 rmw_ret_t zr_graph_thread_start(rmw_context_t *context)
 {
     rmw_context_impl_t *impl = context->impl;
+    pthread_once(&atexit_once, register_atexit);
     impl->graph_signature = zr_graph_signature(impl->domain_id);
     atomic_store(&impl->graph_stop, false);
     int rc = pthread_create(&impl->graph_thread, NULL, graph_thread, context);
@@ -312,12 +361,14 @@ rmw_ret_t zr_graph_thread_start(rmw_context_t *context)
         return RMW_RET_ERROR;
     }
     impl->graph_thread_started = true;
+    set_running(impl, true);
     return RMW_RET_OK;
 }
 
 void zr_graph_thread_stop(rmw_context_t *context)
 {
     rmw_context_impl_t *impl = context->impl;
+    set_running(impl, false);
     if (!impl->graph_thread_started)
         return;
     pthread_mutex_lock(&impl->lock);

@@ -10,6 +10,7 @@
 #include <rmw/get_network_flow_endpoints.h>
 #include <rmw/qos_profiles.h>
 
+__attribute__((format(printf, 3, 4)))
 static void append(char *reason, size_t reason_size, const char *fmt, ...)
 {
     if (reason == NULL || reason_size == 0)

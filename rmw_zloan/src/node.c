@@ -4,7 +4,13 @@
  * carries its name in zloan's registries (the `zloan` tool shows it beside
  * pid and executable), and one publisher on "/_zloan_node/<ns>/<name>" by
  * which other processes list it: a node exists in the graph while that
- * publisher's process holds its lock, so a killed node disappears. */
+ * publisher's process holds its lock, so a killed node disappears.
+ *
+ * rcl destroys a node even when destroying one of its endpoints failed
+ * (its tests do so on purpose). Such a node leaves the graph and its
+ * context at once, but its zl_context and its record stay allocated for the
+ * endpoints that still use them: they remain valid until destroyed, and the
+ * rest is left to the process's exit. */
 #include "rmw_zloan.h"
 
 #include <stdio.h>
@@ -15,13 +21,11 @@
 #include <rmw/validate_namespace.h>
 #include <rmw/validate_node_name.h>
 
-/* What a node announcement carries: nothing; the topic name is the node. */
+/* What a node announcement carries: nothing; the topic name is the node
+ * and the type name carries its enclave (ZR_NODE_TYPE "<enclave>"). */
 typedef struct zr_node_announcement {
     uint8_t unused;
 } zr_node_announcement;
-static const zl_type announcement_type = {
-    .name = "rmw_zloan/Node", .size = sizeof(zr_node_announcement),
-    .alignment = _Alignof(zr_node_announcement), .plain = true};
 
 void zr_node_context_name(const char *ns, const char *name, char *out, size_t out_size)
 {
@@ -116,7 +120,18 @@ static rmw_ret_t node_open(rmw_context_t *context, zr_node *n)
     po.max_loans = 1;
     po.max_subscriptions = 1;
     po.chunks_per_subscription = 2;
-    rc = zl_publisher_create(n->zl, topic, &announcement_type, &po, &n->announce);
+    const char *enclave = context->options.enclave != NULL ? context->options.enclave : "/";
+    len = snprintf(n->announce_type_name, sizeof n->announce_type_name, "%s%s", ZR_NODE_TYPE,
+                   enclave);
+    if (len < 0 || (size_t)len >= sizeof n->announce_type_name) {
+        RMW_SET_ERROR_MSG("the enclave name is too long for rmw_zloan");
+        return RMW_RET_INVALID_ARGUMENT;
+    }
+    n->announce_type = (zl_type){.name = n->announce_type_name,
+                                 .size = sizeof(zr_node_announcement),
+                                 .alignment = _Alignof(zr_node_announcement),
+                                 .plain = true};
+    rc = zl_publisher_create(n->zl, topic, &n->announce_type, &po, &n->announce);
     if (rc != 0)
         return zr_fail_zl(rc, "zl_publisher_create (node announcement)");
     return RMW_RET_OK;
@@ -148,6 +163,7 @@ rmw_node_t *rmw_create_node(rmw_context_t *context, const char *name, const char
     }
     pthread_mutex_init(&n->lock, NULL);
     n->context = context;
+    n->domain_id = context->impl->domain_id;
     n->name = zr_strdup(name);
     n->namespace_ = zr_strdup(namespace_);
     if (n->name == NULL || n->namespace_ == NULL) {
@@ -181,18 +197,14 @@ rmw_ret_t rmw_destroy_node(rmw_node_t *node)
     ZR_CHECK_ARG(node);
     ZR_CHECK_ID(node);
     zr_node *n = node->data;
-    rmw_context_impl_t *impl = n->context->impl;
-    /* The announcement goes first: its context must be empty to go. */
+    rmw_context_t *context = n->context;
+    rmw_context_impl_t *impl = context->impl;
     if (n->announce != NULL) {
         int rc = zl_publisher_destroy(n->announce);
         if (rc != 0)
             return zr_fail_zl(rc, "zl_publisher_destroy (node announcement)");
         n->announce = NULL;
     }
-    int rc = zl_context_destroy(n->zl);
-    if (rc != 0)
-        return zr_fail_zl(rc, "zl_context_destroy (the node still has endpoints)");
-    n->zl = NULL;
     pthread_mutex_lock(&impl->lock);
     for (zr_node **p = &impl->nodes; *p != NULL; p = &(*p)->next) {
         if (*p == n) {
@@ -202,8 +214,18 @@ rmw_ret_t rmw_destroy_node(rmw_node_t *node)
         }
     }
     pthread_mutex_unlock(&impl->lock);
-    rmw_context_t *context = n->context;
-    node_free(n);
+    /* The graph guard condition belongs to the rmw context's zl_context. */
+    zl_guard_condition_destroy(n->graph_guard->data);
+    free(n->graph_guard);
+    n->graph_guard = NULL;
+    if (zl_context_destroy(n->zl) == 0) {
+        n->zl = NULL;
+        node_free(n);
+    } else {
+        /* Endpoints of this node remain (rcl failed to destroy them): they
+         * keep the node's record and zl_context; see the top of the file. */
+        n->context = NULL;
+    }
     rmw_node_free(node);
     zr_graph_changed(context);
     return RMW_RET_OK;

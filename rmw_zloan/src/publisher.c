@@ -27,12 +27,13 @@ static const rmw_qos_profile_t *resolve(const rmw_qos_profile_t *qos, rmw_qos_pr
         actual->reliability = RMW_QOS_POLICY_RELIABILITY_RELIABLE;
     if (actual->durability != RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL)
         actual->durability = RMW_QOS_POLICY_DURABILITY_VOLATILE;
-    /* zloan has neither deadlines nor lifespans nor leases: a process is alive
-     * while it lives (kernel locks), which is automatic liveliness. */
-    actual->deadline = (rmw_time_t){0, 0};
-    actual->lifespan = (rmw_time_t){0, 0};
+    /* zloan has neither deadlines nor lifespans nor leases: no deadline is
+     * ever missed, no message expires, and a process is alive while it lives
+     * (kernel locks), which is automatic liveliness with an infinite lease. */
+    actual->deadline = (rmw_time_t)RMW_DURATION_INFINITE;
+    actual->lifespan = (rmw_time_t)RMW_DURATION_INFINITE;
     actual->liveliness = RMW_QOS_POLICY_LIVELINESS_AUTOMATIC;
-    actual->liveliness_lease_duration = (rmw_time_t){0, 0};
+    actual->liveliness_lease_duration = (rmw_time_t)RMW_DURATION_INFINITE;
     return actual;
 }
 
@@ -300,7 +301,7 @@ rmw_ret_t rmw_publisher_count_matched_subscriptions(const rmw_publisher_t *publi
     ZR_CHECK_ID(publisher);
     ZR_CHECK_ARG(subscription_count);
     zr_publisher *p = publisher->data;
-    return zr_count_endpoints(p->node->context->impl->domain_id, publisher->topic_name,
+    return zr_count_endpoints(p->node->domain_id, publisher->topic_name,
                               ZL_ENDPOINT_SUBSCRIPTION, subscription_count);
 }
 

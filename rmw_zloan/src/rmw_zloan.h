@@ -39,6 +39,7 @@
 extern const char zr_identifier[];
 
 #define ZR_NODE_PREFIX "/_zloan_node"
+#define ZR_NODE_TYPE "rmw_zloan/Node@" /* then the node's enclave */
 #define ZR_REQUEST_PREFIX "/_zloan_rq"
 #define ZR_REPLY_PREFIX "/_zloan_rr"
 #define ZR_DEPTH_MAX 1000u      /* deepest subscription queue we ask zloan for */
@@ -154,9 +155,12 @@ struct rmw_context_impl_s {
 };
 
 struct zr_node {
-    rmw_context_t *context;
+    rmw_context_t *context;      /* NULL once the node is destroyed (see node.c) */
+    uint32_t domain_id;
     zl_context *zl;              /* this node's endpoints */
     zl_publisher *announce;      /* on /_zloan_node/<ns>/<name> */
+    zl_type announce_type;
+    char announce_type_name[ZL_TYPE_NAME_MAX];
     rmw_guard_condition_t *graph_guard;
     char *name;
     char *namespace_;

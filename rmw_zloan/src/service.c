@@ -85,7 +85,7 @@ static zr_service_endpoint *endpoint_open(const rmw_node_t *node,
     return e;
 }
 
-static rmw_ret_t endpoint_close(rmw_node_t *node, zr_service_endpoint *e)
+static rmw_ret_t endpoint_close(zr_service_endpoint *e)
 {
     int rc = zl_publisher_destroy(e->pub);
     if (rc != 0)
@@ -95,7 +95,7 @@ static rmw_ret_t endpoint_close(rmw_node_t *node, zr_service_endpoint *e)
     if (rc != 0)
         return zr_fail_zl(rc, "zl_subscription_destroy (service)");
     e->sub = NULL;
-    rmw_context_t *context = ((zr_node *)node->data)->context;
+    rmw_context_t *context = e->node->context;
     endpoint_free(e);
     zr_graph_changed(context);
     return RMW_RET_OK;
@@ -191,7 +191,7 @@ rmw_ret_t rmw_destroy_client(rmw_node_t *node, rmw_client_t *client)
     ZR_CHECK_ARG(client);
     ZR_CHECK_ID(node);
     ZR_CHECK_ID(client);
-    rmw_ret_t ret = endpoint_close(node, client->data);
+    rmw_ret_t ret = endpoint_close(client->data);
     if (ret == RMW_RET_OK)
         rmw_client_free(client);
     return ret;
@@ -252,7 +252,7 @@ rmw_ret_t rmw_destroy_service(rmw_node_t *node, rmw_service_t *service)
     ZR_CHECK_ARG(service);
     ZR_CHECK_ID(node);
     ZR_CHECK_ID(service);
-    rmw_ret_t ret = endpoint_close(node, service->data);
+    rmw_ret_t ret = endpoint_close(service->data);
     if (ret == RMW_RET_OK)
         rmw_service_free(service);
     return ret;
@@ -292,7 +292,7 @@ rmw_ret_t rmw_service_server_is_available(const rmw_node_t *node, const rmw_clie
     ZR_CHECK_ID(client);
     ZR_CHECK_ARG(is_available);
     zr_service_endpoint *e = client->data;
-    uint32_t domain = e->node->context->impl->domain_id;
+    uint32_t domain = e->node->domain_id;
     char rq[ZL_TOPIC_NAME_MAX + 2], rr[ZL_TOPIC_NAME_MAX + 2];
     rmw_ret_t ret = zr_join_topic(ZR_REQUEST_PREFIX, e->service_name, rq, sizeof rq);
     if (ret == RMW_RET_OK)

@@ -329,7 +329,7 @@ rmw_ret_t rmw_subscription_count_matched_publishers(const rmw_subscription_t *su
     CHECK_SUB(subscription);
     ZR_CHECK_ARG(publisher_count);
     zr_subscription *s = subscription->data;
-    return zr_count_endpoints(s->node->context->impl->domain_id, subscription->topic_name,
+    return zr_count_endpoints(s->node->domain_id, subscription->topic_name,
                               ZL_ENDPOINT_PUBLISHER, publisher_count);
 }
 

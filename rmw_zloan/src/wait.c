@@ -79,8 +79,9 @@ static rmw_ret_t event_init(rmw_event_t *rmw_event, void *endpoint, rmw_event_ty
     }
     if (!supported) {
         RMW_SET_ERROR_MSG_WITH_FORMAT_STRING(
-            "event type %d is not supported by rmw_zloan (it has no deadlines, leases or "
-            "incompatible QoS to report; subscriptions support RMW_EVENT_MESSAGE_LOST)",
+            "event type %d is not supported by rmw_zloan (it has no deadlines or leases to "
+            "miss; it supports RMW_EVENT_MESSAGE_LOST and the QoS-incompatibility events, "
+            "which never fire: every QoS pair connects)",
             (int)type);
         return RMW_RET_UNSUPPORTED;
     }
@@ -95,7 +96,8 @@ rmw_ret_t rmw_publisher_event_init(rmw_event_t *rmw_event, const rmw_publisher_t
 {
     ZR_CHECK_ARG(publisher);
     ZR_CHECK_ID(publisher);
-    return event_init(rmw_event, publisher->data, event_type, false);
+    return event_init(rmw_event, publisher->data, event_type,
+                      event_type == RMW_EVENT_OFFERED_QOS_INCOMPATIBLE);
 }
 
 rmw_ret_t rmw_subscription_event_init(rmw_event_t *rmw_event,
@@ -105,7 +107,8 @@ rmw_ret_t rmw_subscription_event_init(rmw_event_t *rmw_event,
     ZR_CHECK_ARG(subscription);
     ZR_CHECK_ID(subscription);
     return event_init(rmw_event, subscription->data, event_type,
-                      event_type == RMW_EVENT_MESSAGE_LOST);
+                      event_type == RMW_EVENT_MESSAGE_LOST ||
+                          event_type == RMW_EVENT_REQUESTED_QOS_INCOMPATIBLE);
 }
 
 static uint64_t lost_now(zr_subscription *s)
@@ -130,6 +133,15 @@ rmw_ret_t rmw_take_event(const rmw_event_t *event_handle, void *event_info, bool
     ZR_CHECK_ID(event_handle);
     ZR_CHECK_ARG(event_info);
     ZR_CHECK_ARG(taken);
+    if (event_handle->event_type == RMW_EVENT_OFFERED_QOS_INCOMPATIBLE ||
+        event_handle->event_type == RMW_EVENT_REQUESTED_QOS_INCOMPATIBLE) {
+        /* zloan connects every publisher to every subscription of a topic
+         * whatever their QoS: no pair is ever incompatible. */
+        rmw_qos_incompatible_event_status_t *st = event_info;
+        memset(st, 0, sizeof *st);
+        *taken = false;
+        return RMW_RET_OK;
+    }
     if (event_handle->event_type != RMW_EVENT_MESSAGE_LOST) {
         RMW_SET_ERROR_MSG("event type not supported by rmw_zloan");
         return RMW_RET_UNSUPPORTED;

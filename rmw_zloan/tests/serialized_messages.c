@@ -5,7 +5,8 @@
  *     messages (compared when librmw_cyclonedds_cpp.so can be loaded), and
  *     rmw_deserialize reads them back;
  *   - rcl_publish_serialized_message / rcl_take_serialized_message carry
- *     those bytes unchanged, also for a plain type (decoded into a loan). */
+ *     those bytes unchanged, also for a plain type (decoded into a loan);
+ *   - truncated and corrupted CDR is refused or decoded, never overrun. */
 #define _GNU_SOURCE
 #include "ros2_test.h"
 
@@ -133,6 +134,59 @@ static int subscriber(void *arg)
     return 0;
 }
 
+/* Bytes another process wrote are hostile: every truncation and 2000
+ * random corruptions of a serialized message must be refused or decoded,
+ * never overrun (run under valgrind or ASan to see an overrun). */
+static void hostile_bytes(void)
+{
+    const rosidl_message_type_support_t *ts = ROSIDL_GET_MSG_TYPE_SUPPORT(sensor_msgs, msg, Image);
+    sensor_msgs__msg__Image img;
+    CHECK(sensor_msgs__msg__Image__init(&img));
+    CHECK(rosidl_runtime_c__String__assign(&img.header.frame_id, "frame"));
+    CHECK(rosidl_runtime_c__String__assign(&img.encoding, "mono8"));
+    img.width = 4;
+    img.height = 4;
+    img.step = 4;
+    CHECK(rosidl_runtime_c__uint8__Sequence__init(&img.data, 16));
+    memset(img.data.data, 0x5a, img.data.size);
+    rcutils_allocator_t a = rcutils_get_default_allocator();
+    rmw_serialized_message_t ser = rmw_get_zero_initialized_serialized_message();
+    CHECK(rmw_serialized_message_init(&ser, 0, &a) == RMW_RET_OK);
+    CHECK(rmw_serialize(&img, ts, &ser) == RMW_RET_OK);
+    size_t len = ser.buffer_length;
+    uint8_t *copy = malloc(len);
+    CHECK(copy != NULL);
+    memcpy(copy, ser.buffer, len);
+    int refused = 0;
+    for (size_t cut = 0; cut < len; cut++) {
+        rmw_serialized_message_t m = ser;
+        m.buffer_length = cut;
+        sensor_msgs__msg__Image out;
+        CHECK(sensor_msgs__msg__Image__init(&out));
+        if (rmw_deserialize(&m, ts, &out) != RMW_RET_OK) {
+            rmw_reset_error();
+            refused++;
+        }
+        sensor_msgs__msg__Image__fini(&out);
+    }
+    CHECK_EQ(refused, (long long)len); /* every truncation is refused */
+    srand(7);
+    for (int i = 0; i < 2000; i++) {
+        memcpy(ser.buffer, copy, len);
+        for (int k = 0; k < 3; k++)
+            ser.buffer[4 + (size_t)rand() % (len - 4)] = (uint8_t)rand();
+        sensor_msgs__msg__Image out;
+        CHECK(sensor_msgs__msg__Image__init(&out));
+        if (rmw_deserialize(&ser, ts, &out) != RMW_RET_OK)
+            rmw_reset_error();
+        sensor_msgs__msg__Image__fini(&out);
+    }
+    free(copy);
+    CHECK(rmw_serialized_message_fini(&ser) == RMW_RET_OK);
+    sensor_msgs__msg__Image__fini(&img);
+    printf("hostile CDR: %zu truncations refused, 2000 corruptions survived\n", len);
+}
+
 static void serialized_round_trip(ros2 *r)
 {
     const rosidl_message_type_support_t *vts = ROSIDL_GET_MSG_TYPE_SUPPORT(geometry_msgs, msg, Vector3);
@@ -222,6 +276,7 @@ int main(void)
     }
     CHECK_EQ(reap(child), 0);
     serialized_round_trip(&r);
+    hostile_bytes();
     sensor_msgs__msg__Image__fini(&img);
     std_msgs__msg__String__fini(&text);
     CHECK_RET(rcl_publisher_fini(&p1, &r.node));

@@ -127,12 +127,7 @@ int zl__pub_deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
             release_ref(pub, oldest);
         count_lost(pub, c);
     }
-    zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, entry);
-    segment *seg = &pub->segments[zl__entry_slot(entry)];
-    bit_set(outstanding_of(seg, j), zl__entry_chunk(entry));
-    c->held++;
-    seg->refs[zl__entry_chunk(entry)]++;
-    return DELIVER_PUSHED;
+    return zl__pub_push(pub, c, j, entry);
 }
 
 /* Second half of the claim: the connection is ours, set it up and send the

@@ -129,29 +129,9 @@ void zl__sub_rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t s
     }
 }
 
-static void rescan(zl__mw_subscription *sub, pool_view *pool, uint32_t seq)
+void zl__sub_rescan(zl__mw_subscription *sub, pool_view *pool, uint32_t seq)
 {
     token_acquire_spinning(sub);
     zl__sub_rescan_locked(sub, pool, seq);
     token_release(sub);
-}
-
-/* The header of the chunk an entry names, with its segment in *segment, or
- * NULL when the entry names nothing the pool has (a broken publisher).
- * Owner thread. */
-const zl__chunk_header *zl__sub_chunk_of(zl__mw_subscription *sub, pool_view *pool,
-                                        uint32_t entry, segment_view **segment)
-{
-    /* Acquire pairs with the publisher's release increment after a table
-     * change (P8); we read entry after an acquire load of the deliver tail,
-     * so a segment new to this entry shows here (S7). */
-    uint32_t seq = zl__load_acquire(&pool->pool->segments_seq);
-    if (seq != pool->seen_seq)
-        rescan(sub, pool, seq);
-    uint32_t slot = zl__entry_slot(entry);
-    segment_view *view = slot < ZL__SEGMENTS_MAX ? pool->segments[slot] : NULL;
-    if (view == NULL || zl__entry_chunk(entry) >= view->geometry.chunk_count)
-        return NULL;
-    *segment = view;
-    return zl__segment_chunk(view->map.base, &view->geometry, zl__entry_chunk(entry));
 }

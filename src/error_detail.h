@@ -4,7 +4,9 @@
 
 /* Records a printf-style detail for the calling thread and returns code, so
  * that a failing path reads `return zl__fail(ZL_ENAME, "...", ...);`. */
-int zl__fail(int code, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* Cold: the compiler lays every path that fails out of the way of the
+ * path that succeeds (and keeps its registers for the latter). */
+int zl__fail(int code, const char *format, ...) __attribute__((cold, format(printf, 2, 3)));
 
 /* Clears the calling thread's detail (at the start of public calls that can
  * fail with one). */

@@ -301,7 +301,9 @@ int zl__pub_make_room(zl__mw_publisher *pub, uint32_t k);
 void zl__pub_unlink_pool(zl__mw_publisher *pub);
 
 /* connection.c */
-void zl__pub_mark_broken(zl__mw_publisher *pub, uint32_t j, const char *what);
+/* Cold: a broken or hostile peer. */
+__attribute__((cold)) void zl__pub_mark_broken(zl__mw_publisher *pub, uint32_t j,
+                                               const char *what);
 /* Pushes entry into connection j under keep-last, within its budget (P5):
  * DELIVER_PUSHED, DELIVER_SKIPPED (over budget with nothing queued: lost
  * for it) or DELIVER_BROKEN (dropped). zl__pub_deliver_fast first. */

@@ -44,18 +44,6 @@ void zl__sub_pool_release(zl__mw_subscription *sub, pool_view *view)
     zl__endpoint_deallocate(sub->allocator, view, sizeof *view);
 }
 
-/* The payload a header describes lies in its chunk, or for a user segment
- * in the user's mapping (page-aligned), aligned for the type (I3). */
-bool zl__sub_payload_fits(const zl__mw_subscription *sub, const segment_view *segment,
-                         const zl__chunk_header *header)
-{
-    if (!segment->user)
-        return header->payload_size <= segment->geometry.payload_capacity;
-    return header->user_offset <= segment->user_map.size &&
-           header->payload_size <= segment->user_map.size - header->user_offset &&
-           header->user_offset % sub->payload_alignment == 0;
-}
-
 /* A user segment's header names the user's file: map it read-only (every
  * field checked by zl__user_file_map against the file itself, I3). true for
  * a pool segment, or a user segment whose memory is mapped. */

@@ -167,8 +167,18 @@ static inline void token_release(zl__mw_subscription *sub)
 /* pools.c */
 void zl__sub_segment_release(zl__mw_subscription *sub, segment_view *view);
 void zl__sub_pool_release(zl__mw_subscription *sub, pool_view *view);
-bool zl__sub_payload_fits(const zl__mw_subscription *sub, const segment_view *segment,
-                          const zl__chunk_header *header);
+/* The payload a header describes lies in its chunk, or for a user segment
+ * in the user's mapping (page-aligned), aligned for the type (I3). */
+static inline bool zl__sub_payload_fits(const zl__mw_subscription *sub,
+                                        const segment_view *segment,
+                                        const zl__chunk_header *header)
+{
+    if (!segment->user)
+        return header->payload_size <= segment->geometry.payload_capacity;
+    return header->user_offset <= segment->user_map.size &&
+           header->payload_size <= segment->user_map.size - header->user_offset &&
+           header->user_offset % sub->payload_alignment == 0;
+}
 void zl__sub_rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t seq);
 /* Owner thread: the pool's table changed (S7): remap, under the token. */
 void zl__sub_rescan(zl__mw_subscription *sub, pool_view *pool, uint32_t seq);
@@ -238,6 +248,8 @@ static inline void zl__sub_refresh(zl__mw_subscription *sub)
 }
 
 /* endpoint.c */
-void zl__sub_peer_error(zl__mw_subscription *sub, uint64_t publisher_id, const char *what);
+/* Cold: a broken or hostile peer. */
+__attribute__((cold)) void zl__sub_peer_error(zl__mw_subscription *sub, uint64_t publisher_id,
+                                              const char *what);
 
 #endif

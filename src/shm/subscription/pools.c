@@ -19,17 +19,12 @@
 #include "../user_segment.h"
 #include "subscription.h"
 
-/* Under return_token (all decrements are, so the last one is ours alone). */
-void zl__sub_segment_release(zl__mw_subscription *sub, segment_view *view)
+void zl__sub_segment_unmap(zl__mw_subscription *sub, segment_view *view)
 {
-    if (view == NULL)
-        return;
-    if (zl__fetch_sub_acq_rel(&view->refs, 1) == 1) {
-        zl__segment_unmap(&view->map);
-        if (view->user)
-            zl__segment_unmap(&view->user_map);
-        zl__endpoint_deallocate(sub->allocator, view, sizeof *view);
-    }
+    zl__segment_unmap(&view->map);
+    if (view->user)
+        zl__segment_unmap(&view->user_map);
+    zl__endpoint_deallocate(sub->allocator, view, sizeof *view);
 }
 
 /* Under return_token: the connection lets go of its pool; segments that

@@ -53,7 +53,9 @@ static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
 /* Pushes every RETURNING slot (S3), looking first at slot `first` (the one
  * the caller returned: with one return pending, the only slot it reads).
  * Caller holds the token. Returns how many slots it freed. */
-static uint32_t flush_locked(zl__mw_subscription *sub, uint32_t first)
+/* Inline: the return path's one call of it is the common case. */
+static inline __attribute__((always_inline)) uint32_t flush_locked(zl__mw_subscription *sub,
+                                                                   uint32_t first)
 {
     uint32_t freed = 0;
     /* Stop once the slots counted in `returning` at entry are done; later

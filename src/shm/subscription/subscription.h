@@ -165,7 +165,15 @@ static inline void token_release(zl__mw_subscription *sub)
 }
 
 /* pools.c */
-void zl__sub_segment_release(zl__mw_subscription *sub, segment_view *view);
+/* The last reference to view is gone: unmap and free it. */
+void zl__sub_segment_unmap(zl__mw_subscription *sub, segment_view *view);
+
+/* Under return_token (all decrements are, so the last one is ours alone). */
+static inline void zl__sub_segment_release(zl__mw_subscription *sub, segment_view *view)
+{
+    if (view != NULL && zl__fetch_sub_acq_rel(&view->refs, 1) == 1)
+        zl__sub_segment_unmap(sub, view);
+}
 void zl__sub_pool_release(zl__mw_subscription *sub, pool_view *view);
 /* The payload a header describes lies in its chunk, or for a user segment
  * in the user's mapping (page-aligned), aligned for the type (I3). */

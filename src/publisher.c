@@ -328,7 +328,7 @@ static void release_record(zl_publisher *p, loan_record *record)
 {
     if (record->from_allocator)
         free_message(p, record->pointer, record->bytes);
-    memset(record, 0, sizeof *record);
+    record->pointer = NULL; /* free: a loan sets every other field */
     p->loans_held--;
     p->last_freed = (uint32_t)(record - p->loans);
 }

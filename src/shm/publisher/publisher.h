@@ -353,10 +353,11 @@ static inline void zl__pub_look_for_peers(zl__mw_publisher *pub)
         zl__pub_update_peers(pub);
 }
 
-/* The coarse clock, and the periodic part when it is due. */
+/* The coarse clock (the monitor's reading of it while the monitor runs:
+ * no clock call on the loan's path), and the periodic part when it is due. */
 static inline void zl__pub_tick(zl__mw_publisher *pub, bool force_liveness)
 {
-    int64_t now = zl__coarse_ns();
+    int64_t now = pub->monitored ? zl__monitor_coarse_ns() : zl__coarse_ns();
     int64_t previous_call = pub->last_call_ns;
     pub->last_call_ns = now;
     if (force_liveness || now >= pub->next_liveness_ns)

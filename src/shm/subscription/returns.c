@@ -164,22 +164,36 @@ void zl__sub_drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
     token_release(sub);
 }
 
-/* The slot holding the loan at payload, or NULL. Any thread. The slot the
- * owner filled last is looked at first: a loan returned before the next
- * take (or the newest of several) is found with one comparison. */
-static held *find_held(zl__mw_subscription *sub, const void *payload)
+/* Whether slot h holds the loan at payload. Any thread. */
+static inline bool holds(held *h, const void *payload)
 {
-    /* Relaxed: only a hint; the slot's own state and payload decide. */
-    uint32_t k = zl__load_relaxed(&sub->last_held);
+    /* Acquire pairs with the owner's release store of HELD. */
+    return zl__load_acquire(&h->state) == HELD_LOANED &&
+           zl__load_relaxed(&h->payload) == (uintptr_t)payload;
+}
+
+/* find_held when the slot filled last is not it: every slot in turn. */
+static held *find_held_scan(zl__mw_subscription *sub, const void *payload, uint32_t k)
+{
     for (uint32_t n = 0; n < sub->held_capacity; n++) {
         held *h = &sub->held[k];
-        /* Acquire pairs with the owner's release store of HELD. */
-        if (zl__load_acquire(&h->state) == HELD_LOANED &&
-            zl__load_relaxed(&h->payload) == (uintptr_t)payload)
+        if (holds(h, payload))
             return h;
         k = k + 1 == sub->held_capacity ? 0 : k + 1;
     }
     return NULL;
+}
+
+/* The slot holding the loan at payload, or NULL. Any thread. The slot the
+ * owner filled last is looked at first: a loan returned before the next
+ * take (or the newest of several) is found with one comparison. */
+static inline held *find_held(zl__mw_subscription *sub, const void *payload)
+{
+    /* Relaxed: only a hint; the slot's own state and payload decide. */
+    uint32_t k = zl__load_relaxed(&sub->last_held);
+    if (holds(&sub->held[k], payload))
+        return &sub->held[k];
+    return find_held_scan(sub, payload, k);
 }
 
 int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *payload)

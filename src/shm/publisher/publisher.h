@@ -215,11 +215,17 @@ static inline segment *segment_of(zl__mw_publisher *pub, uint32_t entry)
     return seg;
 }
 
-static inline bool bit_test(const uint64_t *bits, uint32_t i) { return (bits[i / 64] >> (i % 64)) & 1u; }
+static inline bool bit_test(const uint64_t *bits, uint32_t i)
+{
+    return (bits[i / 64] >> (i % 64)) & 1u;
+}
 
 static inline void bit_set(uint64_t *bits, uint32_t i) { bits[i / 64] |= (uint64_t)1 << (i % 64); }
 
-static inline void bit_clear(uint64_t *bits, uint32_t i) { bits[i / 64] &= ~((uint64_t)1 << (i % 64)); }
+static inline void bit_clear(uint64_t *bits, uint32_t i)
+{
+    bits[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
 
 static inline uint64_t *outstanding_of(segment *seg, uint32_t j)
 {

@@ -126,7 +126,8 @@ struct zl__mw_subscription {
     zl__atomic_u32 loaned;  /* slots in state LOANED (S5) */
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
-    zl__atomic_u64 lost_dropped;   /* entries we dropped ourselves, and released connections' counts */
+    /* Entries we dropped ourselves, and released connections' counts. */
+    zl__atomic_u64 lost_dropped;
     zl__atomic_u64 held_back_released; /* released connections' held_back counts */
     /* Our counters beside our registry slot, for tools (layout.h): taken
      * and bytes by the owner thread, returned under return_token. */

@@ -2,8 +2,11 @@
  * See harness.h for what a system provides.
  *
  * Result lines (tab-separated, on stdout):
- *   latency  SYSTEM VARIANT SIZE METRIC N P50 P90 P99 P99.9 MAX   (one-way ns)
+ *   latency  SYSTEM VARIANT SIZE METRIC N P50 P90 P99 P99.9 MAX P10 MIN   (one-way ns;
+ *            P10 and MIN last, so that readers of the first eleven fields
+ *            keep working)
  *   throughput SYSTEM VARIANT SIZE SUBSCRIPTIONS RECEIVED/S PUBLISHED/S LOST
+ *   rate SYSTEM VARIANT SIZE SUBSCRIPTIONS N P10 P50 P90   (received/s per slice)
  *
  * Latency. The ping process (first CPU) and the pong process (second CPU)
  * exchange messages of the same size. Per round, ping reads the clock (t0),
@@ -20,7 +23,10 @@
  * the given seconds by the sink's clock. Received/s is the smallest count of
  * any subscription over the window; published/s comes from the sequence
  * numbers seen (the source numbers every message), so the two together show
- * how much keep-last dropped. The lossless variant is the same with
+ * how much keep-last dropped. The window is also cut into slices of
+ * SLICE_NS; the rate line gives percentiles of the received/s of the
+ * slices (the slowest subscription's count again), so that one run shows
+ * how steady the stream was, not only its mean. The lossless variant is the same with
  * subscriptions that never drop (the source waits for them): the sink fails
  * on any gap in the sequence numbers, so received/s == published/s.
  */
@@ -43,6 +49,8 @@
 #define MIN_SAMPLES 50u
 #define WARMUP_ROUNDS 50u
 #define HANDSHAKE_TIMEOUT_NS (20LL * 1000000000)
+#define SLICE_NS 100000000LL /* throughput: 100 ms */
+#define MAX_SLICES 1024u
 
 void bench_die(const char *format, ...)
 {
@@ -104,9 +112,10 @@ void bench_print_latency(const char *system, const char *variant, size_t size,
                          const char *metric, double *samples, size_t n)
 {
     qsort(samples, n, sizeof *samples, compare_double);
-    printf("latency\t%s\t%s\t%zu\t%s\t%zu\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n", system, variant, size,
-           metric, n, percentile(samples, n, 50), percentile(samples, n, 90),
-           percentile(samples, n, 99), percentile(samples, n, 99.9), samples[n - 1]);
+    printf("latency\t%s\t%s\t%zu\t%s\t%zu\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n", system,
+           variant, size, metric, n, percentile(samples, n, 50), percentile(samples, n, 90),
+           percentile(samples, n, 99), percentile(samples, n, 99.9), samples[n - 1],
+           percentile(samples, n, 10), samples[0]);
     fflush(stdout);
 }
 
@@ -319,6 +328,26 @@ static int run_source(const bench_ops *ops, const bench_config *config, control 
     return 0;
 }
 
+/* The smallest of the subscriptions' counts. */
+static uint64_t slowest_count(const uint64_t *count, unsigned subs)
+{
+    uint64_t slowest = UINT64_MAX;
+    for (unsigned i = 0; i < subs; i++)
+        if (count[i] < slowest)
+            slowest = count[i];
+    return slowest;
+}
+
+/* The rate line: percentiles of the slices' received/s (sorts rates). */
+static void print_rates(const char *system, const bench_config *config, double *rates,
+                        unsigned n)
+{
+    qsort(rates, n, sizeof *rates, compare_double);
+    printf("rate\t%s\t%s\t%zu\t%u\t%u\t%.0f\t%.0f\t%.0f\n", system,
+           config->lossless ? "lossless" : "busy", config->size, config->subscriptions, n,
+           percentile(rates, n, 10), percentile(rates, n, 50), percentile(rates, n, 90));
+}
+
 static int run_sink(const bench_ops *ops, const bench_config *config, control *ctl,
                     double seconds)
 {
@@ -333,6 +362,12 @@ static int run_sink(const bench_ops *ops, const bench_config *config, control *c
     unsigned seen = 0;
     int64_t start = 0, give_up = bench_now_ns() + HANDSHAKE_TIMEOUT_NS;
     int64_t budget_ns = (int64_t)(seconds * 1e9);
+    /* Received/s of each slice of the window; slice_end is when the next
+     * one closes, slice_count the slowest count when the last one did. */
+    double slice_rates[MAX_SLICES];
+    unsigned slices = 0;
+    int64_t slice_end = 0, slice_start = 0;
+    uint64_t slice_count = 0;
     for (uint64_t polls = 0;; polls++) {
         for (unsigned i = 0; i < subs; i++) {
             const void *message = ops->try_take(context, i);
@@ -351,6 +386,8 @@ static int run_sink(const bench_ops *ops, const bench_config *config, control *c
             if (!started && seen == subs) {
                 started = true;
                 start = bench_now_ns();
+                slice_start = start;
+                slice_end = start + SLICE_NS;
                 for (unsigned k = 0; k < subs; k++) {
                     first[k] = last[k];
                     count[k] = 0;
@@ -359,6 +396,14 @@ static int run_sink(const bench_ops *ops, const bench_config *config, control *c
         }
         if ((polls & 255) == 0) {
             int64_t now = bench_now_ns();
+            if (started && now >= slice_end && slices < MAX_SLICES) {
+                uint64_t slowest = slowest_count(count, subs);
+                slice_rates[slices++] =
+                    (double)(slowest - slice_count) * 1e9 / (double)(now - slice_start);
+                slice_count = slowest;
+                slice_start = now;
+                slice_end = now + SLICE_NS;
+            }
             if (started && now - start >= budget_ns)
                 break;
             if (!started && now > give_up) {
@@ -382,6 +427,8 @@ static int run_sink(const bench_ops *ops, const bench_config *config, control *c
     printf("throughput\t%s\t%s\t%zu\t%u\t%.0f\t%.0f\t%llu\n", ops->system,
            config->lossless ? "lossless" : "busy", config->size, subs,
            (double)received / elapsed, (double)published / elapsed, (unsigned long long)lost);
+    if (slices > 0)
+        print_rates(ops->system, config, slice_rates, slices);
     fflush(stdout);
     ops->close(context);
     return 0;

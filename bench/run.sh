@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # zloan benchmarks beside iceoryx 2.0 and Cyclone DDS 0.10, in one run.
 #
-#   bench/run.sh                 # everything, about 5 minutes on 2 cores
+#   bench/run.sh                 # everything, about 8 minutes on 2 cores
 #   ZLOAN_BENCH_SECONDS=1 bench/run.sh   # shorter windows per figure
 #   ZLOAN_BENCH_ONLY=mix bench/run.sh    # only the size mix, memory, before/after
+#   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~3 min
+#   ZLOAN_BENCH_REPEATS=5 bench/run.sh   # runs per figure of the hot path (default 3)
 #
 # Installs the peers from Debian when missing (apt-get; needs root), builds
 # zloan and the benchmark programs (Release) in build-bench/, starts iox-roudi
@@ -19,7 +21,21 @@
 #                  and 4 MiB latency of the previous design (the commit
 #                  before pools grew, built here: ZLOAN_BEFORE_COMMIT) beside
 #                  this one; its tables end table.txt
-#   logs/          every program's stderr
+#   hot.tsv        the hot path's figures, zloan beside iceoryx, systems
+#                  interleaved (REPEATS runs of each latency and throughput
+#                  figure): instructions per in-process round and per call
+#                  (loan, publish, take, return) for a fixed 64 B type, a
+#                  sized type and a lossless subscription (callgrind, N and
+#                  2N rounds, the difference over N: the inclusive cost of
+#                  main and of each public function, and every function's
+#                  self cost, where a round goes); transport latency at
+#                  64 B and 16 MiB (busy-poll, pinned) and their ratio, the
+#                  flatness; 64 B messages received per second, one publisher
+#                  process and one subscription process, keep-last and
+#                  lossless, zloan with single and batched takes
+#                  (ZLOAN_BENCH_TAKE_BATCH, bench/zloan_bench.c); report.sh
+#                  prints them as ratios
+#   logs/          every program's stderr (and callgrind's outputs)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,6 +43,8 @@ OUT=${ZLOAN_BENCH_OUT:-$ROOT/bench/results}
 BUILD=${ZLOAN_BENCH_BUILD:-$ROOT/build-bench}
 WINDOW=${ZLOAN_BENCH_SECONDS:-2}
 ONLY=${ZLOAN_BENCH_ONLY:-all}
+REPEATS=${ZLOAN_BENCH_REPEATS:-3}
+case $ONLY in all | mix | hot) ;; *) echo "bench/run.sh: ZLOAN_BENCH_ONLY=$ONLY: all, mix or hot" >&2; exit 2 ;; esac
 SIZES="64 4096 65536 1048576 4194304 16777216"
 # Instruction count: N and 2N rounds. Kept small: under valgrind an iceoryx
 # application is slow enough for RouDi to declare it dead after a few
@@ -92,14 +110,16 @@ done
 
 export CYCLONEDDS_URI="file://$ROOT/bench/cyclonedds.xml"
 
-# Runs one program; its result lines go to the TSV, its stderr to a log. A
-# failure is reported (and listed at the end) but does not stop the run.
+# Runs one program; its result lines go to the TSV (run_into: to the file
+# given), its stderr to a log. A failure is reported (and listed at the end)
+# but does not stop the run.
 FAILED=""
-run() {
-    local name=$1
-    shift
+run() { run_into "$TSV" "$@"; }
+run_into() {
+    local into=$1 name=$2
+    shift 2
     log "$name $*"
-    if ! timeout 300 "$@" >>"$TSV" 2>>"$OUT/logs/$name.log"; then
+    if ! timeout 300 "$@" >>"$into" 2>>"$OUT/logs/$name.log"; then
         echo "bench/run.sh: '$*' failed; see $OUT/logs/$name.log" >&2
         tail -3 "$OUT/logs/$name.log" >&2
         FAILED="$FAILED
@@ -125,6 +145,7 @@ fi
 # ---- a random mix of sizes, shared memory, the previous design -------------------
 MIX=$OUT/mix.tsv
 : >"$MIX"
+if [ "$ONLY" != hot ]; then
 runmix() { # runmix <label> <program> <args...>: result lines to mix.tsv, system renamed
     local label=$1
     shift
@@ -151,7 +172,7 @@ if git -C "$ROOT" archive "$BEFORE_COMMIT" | tar -x -C "$BEFORE/src" &&
         -DZLOAN_BUILD_EXAMPLES=OFF >"$OUT/logs/before-build.log" 2>&1 &&
     cmake --build "$BEFORE/build" -j2 --target zloan_bench >>"$OUT/logs/before-build.log" 2>&1; then
     for size in 64 4194304; do
-        for round in 1 2; do # alternating, so that a slow moment hits both
+        for _ in 1 2; do # alternating, so that a slow moment hits both
             runmix zloan-before "$BEFORE/build/bench/zloan_bench" latency "$size" busy "$WINDOW"
             runmix zloan-now "$BIN/zloan_bench" latency "$size" busy "$WINDOW"
         done
@@ -159,6 +180,7 @@ if git -C "$ROOT" archive "$BEFORE_COMMIT" | tar -x -C "$BEFORE/src" &&
 else
     FAILED="$FAILED
   building $BEFORE_COMMIT (see $OUT/logs/before-build.log)"
+fi
 fi
 
 # ---- throughput -----------------------------------------------------------------
@@ -174,38 +196,109 @@ for size in 64 1048576; do
     done
 done
 
-# ---- instructions per round -------------------------------------------------------
-instructions() {
-    local system=$1 program=$2 a b
-    log "callgrind $program"
-    timeout 300 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$program" "$ROUNDS" \
-        >"$OUT/logs/callgrind-$system-1.log" 2>&1 || true
-    timeout 300 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$program" $((2 * ROUNDS)) \
-        >"$OUT/logs/callgrind-$system-2.log" 2>&1 || true
-    a=$(awk '/Collected :/ {print $NF}' "$OUT/logs/callgrind-$system-1.log")
-    b=$(awk '/Collected :/ {print $NF}' "$OUT/logs/callgrind-$system-2.log")
-    if ! grep -q "^rounds" "$OUT/logs/callgrind-$system-1.log" ||
-        ! grep -q "^rounds" "$OUT/logs/callgrind-$system-2.log" || [ -z "$a" ] || [ -z "$b" ]; then
-        echo "bench/run.sh: callgrind of $program failed; see $OUT/logs/callgrind-$system-*.log" >&2
-        FAILED="$FAILED
-  callgrind $program"
-        return 0
-    fi
-    printf 'instructions\t%s\t%s\n' "$system" "$(((b - a) / ROUNDS))" >>"$TSV"
+fi
+
+# ---- the hot path: instructions, flatness, throughput (hot.tsv) -------------------
+HOT=$OUT/hot.tsv
+: >"$HOT"
+# Inclusive instructions of each function named, from one callgrind output
+# file (the first line naming the function: callgrind_annotate sorts them).
+inclusive_costs() { # file function... -> one count per function, "-" when absent
+    local file=$1
+    shift
+    callgrind_annotate --inclusive=yes --threshold=100 "$file" 2>/dev/null | awk -v names="$*" '
+        BEGIN { n = split(names, name, " ") }
+        { for (i = 2; i <= NF; i++) if (match($i, /:[A-Za-z0-9_]+$/)) {
+              f = substr($i, RSTART + 1); if (!(f in cost)) { c = $1; gsub(",", "", c); cost[f] = c } } }
+        END { for (k = 1; k <= n; k++) printf "%s ", (name[k] in cost) ? cost[name[k]] : "-"; print "" }'
 }
-instructions zloan "$BIN/zloan_bench_round"
-instructions iceoryx "$BIN/iceoryx_bench_round"
+# Self (exclusive) instructions per round of every function, from the
+# outputs of the N and 2N rounds runs: "function" lines, where they go.
+self_costs() { # system mode file_n file_2n
+    local file
+    for file in "$3" "$4"; do
+        callgrind_annotate --threshold=100 "$file" 2>/dev/null | awk '
+            /^ *[0-9,]+ \( *[0-9.]+%\)  / && !/PROGRAM TOTALS/ {
+                c = $1; gsub(",", "", c); name = $0
+                sub(/^ *[0-9,]+ \( *[0-9.]+%\)  /, "", name); sub(/ \[[^]]*\]$/, "", name)
+                sub(/^[^:]*:/, "", name); print c "\t" name }'
+        echo "--"
+    done | awk -F'\t' -v sys="$1" -v mode="$2" -v rounds="$ROUNDS" '
+        $0 == "--" { part++; next }
+        part == 0 { a[$2] += $1 } part == 1 { b[$2] += $1; seen[$2] = 1 }
+        END { for (f in seen) { d = (b[f] - a[f]) / rounds
+                  if (d >= 1) printf "function\t%s\t%s\t%s\t%.0f\n", sys, mode, f, d } }' >>"$HOT"
+}
+# count_round <system> <mode> <program> <loan> <publish> <take> <return>: runs the
+# round program with N and 2N rounds and writes, per round, the instructions
+# of main (the round and its loop), of the four calls and (self_costs) of
+# every function.
+count_round() {
+    local system=$1 mode=$2 program=$3 rounds file
+    shift 3
+    local -a counts=()
+    for rounds in "$ROUNDS" $((2 * ROUNDS)); do
+        file=$OUT/logs/callgrind-$system-$mode-$rounds
+        log "callgrind $program $rounds $mode"
+        # 120 s: the program is done in far less; iceoryx's exit sometimes
+        # hangs under valgrind (bench/iceoryx_round.c), and the rounds,
+        # printed before, still count.
+        # One output per thread: $file.out-01 is the main thread's, which
+        # runs the rounds (zloan's liveness monitor and iceoryx's keep-alive
+        # threads wake by the clock, so their counts differ between runs).
+        timeout 120 valgrind --tool=callgrind --separate-threads=yes \
+            --callgrind-out-file="$file.out" "$program" "$rounds" "$mode" >"$file.log" 2>&1 || true
+        if ! grep -q "^rounds $rounds mode $mode" "$file.log"; then
+            echo "bench/run.sh: callgrind of $program $rounds $mode failed; see $file.log" >&2
+            FAILED="$FAILED
+  callgrind $program $rounds $mode"
+            return 0
+        fi
+        counts+=("$(inclusive_costs "$file.out-01" main "$@")")
+    done
+    awk -v sys="$system" -v mode="$mode" -v rounds="$ROUNDS" -v a="${counts[0]}" -v b="${counts[1]}" '
+        BEGIN { split("round loan publish take return", op, " "); split(a, x, " "); split(b, y, " ")
+                for (k = 1; k <= 5; k++)
+                    printf "instructions\t%s\t%s\t%s\t%s\n", sys, mode, op[k],
+                        (x[k] == "-" || y[k] == "-") ? "-" : sprintf("%.0f", (y[k] - x[k]) / rounds) }' >>"$HOT"
+    self_costs "$system" "$mode" "$OUT/logs/callgrind-$system-$mode-$ROUNDS.out-01" \
+        "$OUT/logs/callgrind-$system-$mode-$((2 * ROUNDS)).out-01"
+}
+runhot() { run_into "$HOT" "$@"; }
+if [ "$ONLY" = all ] || [ "$ONLY" = hot ]; then
+    ZLOAN_OPS="zl_publisher_loan zl_publisher_publish_loan zl_subscription_take_loan zl_subscription_return_loan"
+    ZLOAN_SIZED_OPS="zl_publisher_loan_sized zl_publisher_publish_loan_sized zl_subscription_take_loan zl_subscription_return_loan"
+    ICEORYX_OPS="iox_pub_loan_aligned_chunk iox_pub_publish_chunk iox_sub_take_chunk iox_sub_release_chunk"
+    # shellcheck disable=SC2086
+    {
+        count_round zloan fixed "$BIN/zloan_bench_round" $ZLOAN_OPS
+        count_round iceoryx fixed "$BIN/iceoryx_bench_round" $ICEORYX_OPS
+        count_round zloan sized "$BIN/zloan_bench_round" $ZLOAN_SIZED_OPS
+        count_round zloan lossless "$BIN/zloan_bench_round" $ZLOAN_OPS
+        count_round iceoryx lossless "$BIN/iceoryx_bench_round" $ICEORYX_OPS
+    }
+    for _ in $(seq "$REPEATS"); do
+        for size in 64 16777216; do
+            runhot zloan "$BIN/zloan_bench" latency "$size" busy "$WINDOW"
+            runhot iceoryx "$BIN/iceoryx_bench" latency "$size" busy "$WINDOW"
+        done
+        for variant in throughput lossless; do
+            runhot zloan "$BIN/zloan_bench" "$variant" 64 1 "$WINDOW"
+            runhot iceoryx "$BIN/iceoryx_bench" "$variant" 64 1 "$WINDOW"
+            ZLOAN_BENCH_TAKE_BATCH=8 runhot zloan "$BIN/zloan_bench" "$variant" 64 1 "$WINDOW"
+        done
+    done
 fi
 
 stop_roudi
 
 # ---- report -----------------------------------------------------------------------
-if [ "$ONLY" = all ]; then
+if [ "$ONLY" != mix ]; then
     "$ROOT/bench/report.sh" "$OUT" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 else
     : >"$OUT/table.txt"
 fi
-{
+if [ "$ONLY" != hot ]; then {
     echo
     echo "random size mix, 1 KiB..16 MiB (transport one-way latency, ns)"
     awk -F'\t' '$1 == "latency" && $4 == 0 && $5 == "transport" {
@@ -224,7 +317,7 @@ fi
         END { for (z in sizes) { b = sum["zloan-before", z] / n["zloan-before", z]
                                  a = sum["zloan-now", z] / n["zloan-now", z]
                                  printf "  %9d B  before %9.0f  now %9.0f  ratio %.2f\n", z, b, a, a / b } }' "$MIX"
-} | tee -a "$OUT/table.txt"
+} | tee -a "$OUT/table.txt"; fi
 if [ -n "$FAILED" ]; then
     echo "failed (no figures):$FAILED" | tee -a "$OUT/table.txt" >&2
     exit 1

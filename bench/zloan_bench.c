@@ -12,6 +12,12 @@
  *
  * The blocking variant sleeps in a wait set holding the side's
  * subscriptions (zloan_wait below).
+ *
+ * With ZLOAN_BENCH_TAKE_BATCH=N (2..16) in the environment, a take borrows
+ * up to N messages at once (zl_subscription_take_loan_sequence) and hands
+ * them to the harness one by one, each returned on its own; the system is
+ * then named "zloan-batchN" in the result lines, and each subscription may
+ * hold N loans (its publisher N more chunks per subscription).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +28,17 @@
 #include "harness.h"
 
 #define SUBSCRIPTIONS_MAX 16
+#define BATCH_MAX 16
+
+/* Messages one batched take borrowed and the harness has not taken yet. */
+typedef struct take_batch {
+    const void *messages[BATCH_MAX];
+    size_t count; /* borrowed by the last take */
+    size_t next;  /* the next to hand out */
+} take_batch;
+
+/* ZLOAN_BENCH_TAKE_BATCH, or 1 (a take borrows one message). */
+static unsigned take_batch_size = 1;
 
 typedef struct zloan_side {
     zl_context *context;
@@ -32,6 +49,7 @@ typedef struct zloan_side {
     unsigned subscription_count;
     zl_waitset *waitset; /* the blocking variant's */
     bool mix;
+    take_batch batches[SUBSCRIPTIONS_MAX]; /* take_batch_size > 1 */
 } zloan_side;
 
 static void check_rc(int rc, const char *what)
@@ -75,7 +93,8 @@ static void *zloan_open(const bench_config *config, enum bench_role role)
          * Throughput: up to three, queue 16, a few loans each. */
         options.max_loans = 2;
         options.max_subscriptions = latency ? 1 : 4;
-        options.chunks_per_subscription = latency ? 8 : 24;
+        options.chunks_per_subscription =
+            latency ? 8 : take_batch_size > 1 ? 24 + take_batch_size : 24;
         /* Lossless: a publish waits for the slowest subscription. */
         options.max_blocking_time_ns = ZL_MAX_BLOCKING_TIME_DEFAULT_NS;
         topic_name(name, sizeof name, config, out_topic);
@@ -88,7 +107,7 @@ static void *zloan_open(const bench_config *config, enum bench_role role)
         zl_subscription_options options;
         zl_subscription_options_init(&options);
         options.depth = latency ? 4 : 16;
-        options.max_loans = latency ? 2 : 4;
+        options.max_loans = latency ? 2 : take_batch_size > 4 ? take_batch_size : 4;
         options.reliability = config->lossless ? ZL_LOSSLESS : ZL_KEEP_LAST;
         topic_name(name, sizeof name, config, in_topic);
         side->subscription_count = config->subscriptions;
@@ -140,6 +159,19 @@ static void zloan_publish(void *context, void *message)
 static const void *zloan_try_take(void *context, unsigned index)
 {
     zloan_side *side = context;
+    if (take_batch_size > 1) {
+        take_batch *batch = &side->batches[index];
+        if (batch->next == batch->count) {
+            batch->next = batch->count = 0;
+            int rc = zl_subscription_take_loan_sequence(side->subscriptions[index],
+                                                        batch->messages, NULL, take_batch_size,
+                                                        &batch->count);
+            if (rc == ZL_ENODATA)
+                return NULL;
+            check_rc(rc, "zl_subscription_take_loan_sequence");
+        }
+        return batch->messages[batch->next++];
+    }
     const void *message;
     int rc = zl_subscription_take_loan(side->subscriptions[index], &message, NULL);
     if (rc == ZL_ENODATA)
@@ -161,6 +193,10 @@ static void zloan_close(void *context)
     if (side->waitset != NULL)
         check_rc(zl_waitset_destroy(side->waitset), "zl_waitset_destroy");
     for (unsigned i = 0; i < side->subscription_count; i++)
+        for (take_batch *b = &side->batches[i]; b->next < b->count; b->next++)
+            check_rc(zl_subscription_return_loan(side->subscriptions[i], b->messages[b->next]),
+                     "zl_subscription_return_loan");
+    for (unsigned i = 0; i < side->subscription_count; i++)
         check_rc(zl_subscription_destroy(side->subscriptions[i]), "zl_subscription_destroy");
     if (side->publisher != NULL) {
         zl_publisher_stats stats;
@@ -174,7 +210,7 @@ static void zloan_close(void *context)
     free(side);
 }
 
-static const bench_ops zloan_ops = {
+static bench_ops zloan_ops = {
     .system = "zloan",
     .open = zloan_open,
     .loan = zloan_loan,
@@ -185,4 +221,16 @@ static const bench_ops zloan_ops = {
     .close = zloan_close,
 };
 
-int main(int argc, char **argv) { return bench_main(argc, argv, &zloan_ops); }
+int main(int argc, char **argv)
+{
+    const char *batch = getenv("ZLOAN_BENCH_TAKE_BATCH");
+    static char system[32];
+    if (batch != NULL && *batch != '\0') {
+        take_batch_size = (unsigned)strtoul(batch, NULL, 10);
+        if (take_batch_size < 2 || take_batch_size > BATCH_MAX)
+            bench_die("ZLOAN_BENCH_TAKE_BATCH=%s: 2..%d", batch, BATCH_MAX);
+        snprintf(system, sizeof system, "zloan-batch%u", take_batch_size);
+        zloan_ops.system = system;
+    }
+    return bench_main(argc, argv, &zloan_ops);
+}

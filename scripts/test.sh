@@ -74,7 +74,7 @@ run_tests() { # build
     # Every label the build has, in this order, each test once (a test with
     # two labels runs with the first).
     labels=()
-    for l in unit process crash python net model fuzz; do
+    for l in unit process crash python net ros2 model fuzz; do
       if (cd "$dir" && ctest -N -L "^$l\$" | grep -q "Total Tests: [1-9]"); then labels+=("$l"); fi
     done
     labels+=(other) # whatever has none of these labels, so that nothing is skipped

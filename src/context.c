@@ -413,6 +413,9 @@ int zl__context_endpoint_config(zl_context *context, const char *topic, const zl
     config->type_size = type->size;
     config->layout_hash = zl_type_layout_hash(type);
     config->plain = type->plain;
+    config->type_alignment = type->alignment;
+    config->element_size = type->element_size;
+    config->max_count = type->max_count;
     /* Valid until the endpoint's create call returns, on this thread. */
     static _Thread_local char description[ZL_TYPE_DESCRIPTION_MAX];
     rc = zl_type_describe(type, description, sizeof description);

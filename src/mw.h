@@ -59,6 +59,11 @@ typedef struct zl__mw_endpoint_config {
     uint64_t type_size;
     uint64_t layout_hash;
     bool plain;
+    /* For tools: the type's alignment, and a sized type's element size
+     * and maximum count (0 and 0 for a fixed-size type). */
+    size_t type_alignment;
+    size_t element_size;
+    size_t max_count;
     /* The type's field description as text (zl_type_describe), "" none;
      * valid during the create call. */
     const char *description;

@@ -28,6 +28,13 @@ static size_t element_size(const zl_field *f)
     return f->kind == ZL_FIELD_STRUCT ? f->element_size : kind_size(f->kind);
 }
 
+/* Elements of field f: its array length, or for a sized type's tail (size
+ * 0, at the top level only) the message's count, tail. */
+static size_t elements(const zl_field *f, size_t tail)
+{
+    return f->size == 0 ? tail : f->size / element_size(f);
+}
+
 static bool parse_number(const char **p, size_t *out)
 {
     char *end;
@@ -188,17 +195,19 @@ static void print_string(FILE *out, const unsigned char *at, size_t n)
 }
 
 static void print_fields(FILE *out, const zl_field *fields, size_t count,
-                         const unsigned char *msg, int depth, bool json);
+                         const unsigned char *msg, size_t tail, int depth, bool json);
 
-static void print_value(FILE *out, const zl_field *f, const unsigned char *at, int depth,
-                        bool json)
+/* The value of f at `at`: n elements (a tail is always a list, as fixed
+ * arrays of more than one element are). */
+static void print_value(FILE *out, const zl_field *f, const unsigned char *at, size_t n,
+                        int depth, bool json)
 {
-    size_t n = f->size / element_size(f);
+    bool list = n > 1 || f->size == 0;
     if (f->kind == ZL_FIELD_CHAR && n > 1) {
         print_string(out, at, n);
         return;
     }
-    if (n > 1)
+    if (list)
         fputc('[', out);
     for (size_t i = 0; i < n; i++) {
         if (!json && i == 8 && n > 16) {
@@ -209,35 +218,36 @@ static void print_value(FILE *out, const zl_field *f, const unsigned char *at, i
             fputs(", ", out);
         const unsigned char *e = at + i * element_size(f);
         if (f->kind == ZL_FIELD_STRUCT)
-            print_fields(out, f->fields, f->field_count, e, depth + 1, true);
+            print_fields(out, f->fields, f->field_count, e, 0, depth + 1, true);
         else
             print_scalar(out, f->kind, e);
     }
-    if (n > 1)
+    if (list)
         fputc(']', out);
 }
 
-/* json: one object {"a": 1, "b": [..]}; otherwise "a: 1" lines. */
+/* json: one object {"a": 1, "b": [..]}; otherwise "a: 1" lines. tail: the
+ * elements of a sized type's tail (top level; 0 below). */
 static void print_fields(FILE *out, const zl_field *fields, size_t count,
-                         const unsigned char *msg, int depth, bool json)
+                         const unsigned char *msg, size_t tail, int depth, bool json)
 {
     if (json)
         fputc('{', out);
     for (size_t i = 0; i < count; i++) {
         const zl_field *f = &fields[i];
-        if (f->size == 0)
-            continue; /* a sized type's tail: its count is not known here */
+        size_t n = elements(f, tail);
         if (json) {
             fprintf(out, "%s\"%s\": ", i > 0 ? ", " : "", f->name);
-            print_value(out, f, msg + f->offset, depth, true);
+            print_value(out, f, msg + f->offset, n, depth, true);
         } else {
             fprintf(out, "%*s%s: ", 2 * depth, "", f->name);
             if (f->kind == ZL_FIELD_STRUCT && f->size == f->element_size) {
                 fputc('\n', out);
-                print_fields(out, f->fields, f->field_count, msg + f->offset, depth + 1, false);
+                print_fields(out, f->fields, f->field_count, msg + f->offset, 0, depth + 1,
+                             false);
                 continue;
             }
-            print_value(out, f, msg + f->offset, depth, false);
+            print_value(out, f, msg + f->offset, n, depth, false);
             fputc('\n', out);
         }
     }
@@ -248,8 +258,8 @@ static void print_fields(FILE *out, const zl_field *fields, size_t count,
 /* Resolves path to a field, the address of its first selected element and
  * how many elements; false when it names none. */
 static bool resolve(const zl_field *fields, size_t count, const unsigned char *msg,
-                    const char *path, const zl_field **field, const unsigned char **at,
-                    bool *whole)
+                    size_t tail, const char *path, const zl_field **field,
+                    const unsigned char **at, bool *whole)
 {
     size_t len = strcspn(path, "[.");
     for (size_t i = 0; i < count; i++) {
@@ -262,7 +272,7 @@ static bool resolve(const zl_field *fields, size_t count, const unsigned char *m
         if (*rest == '[') {
             char *end;
             unsigned long index = strtoul(rest + 1, &end, 10);
-            if (*end != ']' || index >= f->size / element_size(f))
+            if (*end != ']' || index >= elements(f, tail))
                 return false;
             base += index * element_size(f);
             rest = end + 1;
@@ -271,7 +281,7 @@ static bool resolve(const zl_field *fields, size_t count, const unsigned char *m
         if (*rest == '.') {
             if (f->kind != ZL_FIELD_STRUCT || (*whole && f->size != f->element_size))
                 return false;
-            return resolve(f->fields, f->field_count, base, rest + 1, field, at, whole);
+            return resolve(f->fields, f->field_count, base, 0, rest + 1, field, at, whole);
         }
         if (*rest != '\0')
             return false;
@@ -283,10 +293,10 @@ static bool resolve(const zl_field *fields, size_t count, const unsigned char *m
 }
 
 bool describe_print(FILE *out, const zl_field *fields, size_t count, const unsigned char *msg,
-                    const char *path, bool json)
+                    size_t tail, const char *path, bool json)
 {
     if (path == NULL) {
-        print_fields(out, fields, count, msg, 0, json);
+        print_fields(out, fields, count, msg, tail, 0, json);
         if (json)
             fputc('\n', out);
         return true;
@@ -294,12 +304,12 @@ bool describe_print(FILE *out, const zl_field *fields, size_t count, const unsig
     const zl_field *f;
     const unsigned char *at;
     bool whole;
-    if (!resolve(fields, count, msg, path, &f, &at, &whole))
+    if (!resolve(fields, count, msg, tail, path, &f, &at, &whole))
         return false;
     if (whole) {
-        print_value(out, f, at, 0, json);
+        print_value(out, f, at, elements(f, tail), 0, json);
     } else if (f->kind == ZL_FIELD_STRUCT) {
-        print_fields(out, f->fields, f->field_count, at, 0, true);
+        print_fields(out, f->fields, f->field_count, at, 0, 0, true);
     } else {
         print_scalar(out, f->kind, at);
     }
@@ -358,18 +368,45 @@ static bool set_scalar(zl_field_kind kind, unsigned char *at, const char *text)
     return true;
 }
 
-bool describe_set(const zl_field *fields, size_t count, unsigned char *msg, const char *path,
-                  const char *text)
+const char *describe_kind_name(const zl_field *f)
+{
+    return f->kind == ZL_FIELD_STRUCT ? "struct" : kinds[f->kind];
+}
+
+const zl_field *describe_tail(const zl_field *fields, size_t count)
+{
+    return count > 0 && fields[count - 1].size == 0 ? &fields[count - 1] : NULL;
+}
+
+size_t describe_count_values(const zl_field *f, const char *text)
+{
+    if (f->kind == ZL_FIELD_CHAR && text[0] != '[')
+        return strlen(text); /* a string: its characters */
+    const char *p = text[0] == '[' ? text + 1 : text;
+    if (*p == '\0' || *p == ']')
+        return 0;
+    size_t n = 1;
+    for (; *p != '\0' && *p != ']'; p++)
+        n += *p == ',';
+    return n;
+}
+
+bool describe_set(const zl_field *fields, size_t count, unsigned char *msg, size_t tail,
+                  const char *path, const char *text)
 {
     const zl_field *f;
     const unsigned char *at;
     bool whole;
-    if (!resolve(fields, count, msg, path, &f, &at, &whole)) {
+    if (!resolve(fields, count, msg, tail, path, &f, &at, &whole)) {
         fprintf(stderr, "zloan: the type has no field %s\n", path);
         return false;
     }
     unsigned char *w = msg + (at - msg);
-    size_t n = f->size / element_size(f);
+    size_t n = elements(f, tail);
+    if (f->size == 0 && whole && f->kind == ZL_FIELD_CHAR && text[0] != '[') {
+        memcpy(w, text, n); /* a tail of characters: exactly its count, no NUL */
+        return true;
+    }
     if (f->kind == ZL_FIELD_CHAR && whole && n > 1) {
         if (strlen(text) >= n) {
             fprintf(stderr, "zloan: %s: '%s' is longer than its %zu characters\n", path, text,
@@ -384,7 +421,7 @@ bool describe_set(const zl_field *fields, size_t count, unsigned char *msg, cons
         fprintf(stderr, "zloan: %s is a struct: set its fields (%s.NAME=VALUE)\n", path, path);
         return false;
     }
-    if (whole && n > 1) {
+    if (whole && (n > 1 || f->size == 0)) {
         /* "[1,2,3]" or "1,2,3": as many elements as given. */
         const char *p = text[0] == '[' ? text + 1 : text;
         for (size_t i = 0; i < n && *p != '\0' && *p != ']'; i++) {

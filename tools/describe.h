@@ -19,13 +19,26 @@ void describe_free(zl_field *fields, size_t count);
 
 /* Prints a message of these fields, one "name: value" per line, indented
  * by depth; only the field at path (e.g. "pose", "corners[1].x") when path
- * is not NULL. Returns false when path names no field. */
+ * is not NULL. tail: the message's count of a sized type's tail elements
+ * (its last field, ZL_FIELD_TAIL; 0 for other types), printed as a list.
+ * Returns false when path names no field. */
 bool describe_print(FILE *out, const zl_field *fields, size_t count, const unsigned char *msg,
-                    const char *path, bool json);
+                    size_t tail, const char *path, bool json);
+
+/* "u16", "f64", ... or "struct": the kind of field f as the text names it. */
+const char *describe_kind_name(const zl_field *f);
+
+/* A sized type's tail (its last field, of size 0), or NULL. */
+const zl_field *describe_tail(const zl_field *fields, size_t count);
+
+/* How many elements text gives field f ("[1,2,3]": 3; a string for a
+ * field of characters: its length). */
+size_t describe_count_values(const zl_field *f, const char *text);
 
 /* Sets the field at path ("width", "pose[2]", "corners[0].x", "label") of
- * msg from text. false (with a message on stderr) when it cannot. */
-bool describe_set(const zl_field *fields, size_t count, unsigned char *msg, const char *path,
-                  const char *text);
+ * msg from text; tail as describe_print (the tail has room for tail
+ * elements). false (with a message on stderr) when it cannot. */
+bool describe_set(const zl_field *fields, size_t count, unsigned char *msg, size_t tail,
+                  const char *path, const char *text);
 
 #endif

@@ -321,6 +321,28 @@ static void print_endpoint(const zl_endpoint_info *e)
     }
 }
 
+/* "Tail: data, u16 elements of 2 bytes, at most 20": a sized type's tail,
+ * named from its field description when it has one. */
+static void print_tail(const zl_topic_info *info)
+{
+    zl_field *fields = NULL;
+    size_t count = 0;
+    const zl_field *tail = NULL;
+    if (info->description[0] != '\0' && describe_parse(info->description, &fields, &count))
+        tail = describe_tail(fields, count);
+    printf("Tail: ");
+    if (tail != NULL)
+        printf("%s, %s elements", tail->name, describe_kind_name(tail));
+    else
+        printf("elements");
+    printf(" of %" PRIu64 " byte%s, ", info->element_size, info->element_size == 1 ? "" : "s");
+    if (info->max_count != 0)
+        printf("at most %" PRIu64 "\n", info->max_count);
+    else
+        printf("no maximum count\n");
+    describe_free(fields, count);
+}
+
 static int topic_info(int argc, char **argv)
 {
     const char *pos[2];
@@ -342,9 +364,12 @@ static int topic_info(int argc, char **argv)
         json_string(info->name);
         printf(", \"domain\": %u, \"type\": ", info->domain_id);
         json_string(info->type_name);
-        printf(", \"size\": %" PRIu64 ", \"layout_hash\": \"%016" PRIx64
-               "\", \"plain\": %s, \"description\": ",
-               info->type_size, info->layout_hash, info->plain ? "true" : "false");
+        printf(", \"size\": %" PRIu64 ", \"alignment\": %" PRIu64 ", \"layout_hash\": \"%016" PRIx64
+               "\", \"plain\": %s, \"sized\": %s, \"element_size\": %" PRIu64
+               ", \"max_count\": %" PRIu64 ", \"description\": ",
+               info->type_size, info->alignment, info->layout_hash,
+               info->plain ? "true" : "false", info->sized ? "true" : "false",
+               info->element_size, info->max_count);
         json_string(info->description);
         printf(", \"endpoints\": [");
         for (uint32_t i = 0; i < info->endpoint_count; i++) {
@@ -370,6 +395,8 @@ static int topic_info(int argc, char **argv)
                info->plain ? "" : ", not plain (serialized)");
         if (info->description[0] != '\0')
             printf("Fields: %s\n", info->description);
+        if (info->sized)
+            print_tail(info);
         printf("Publishers: %u\nSubscriptions: %u\n", pubs, subs);
         if (verbose)
             for (uint32_t i = 0; i < info->endpoint_count; i++)
@@ -425,9 +452,9 @@ static int adopt(const char *topic, adopted *a, bool need_description)
     snprintf(name, sizeof name, "%s", info->type_name);
     a->type.name = name;
     a->type.size = (size_t)info->type_size;
-    a->type.alignment = 1;
-    while (a->type.alignment < 8 && a->type.size % (a->type.alignment * 2) == 0)
-        a->type.alignment *= 2;
+    a->type.alignment = (size_t)info->alignment;
+    a->type.element_size = (size_t)info->element_size;
+    a->type.max_count = (size_t)info->max_count;
     a->type.layout_hash = info->layout_hash;
     a->type.plain = true;
     a->type.fields = a->fields;
@@ -508,17 +535,17 @@ static int topic_echo(int argc, char **argv)
             return failed("taking", rc);
         received++;
         if (a.fields != NULL) {
-            if (!describe_print(stdout, a.fields, a.field_count, msg, field, json)) {
+            if (!describe_print(stdout, a.fields, a.field_count, msg, mi.count, field, json)) {
                 fprintf(stderr, "zloan: the type has no field %s\n", field);
                 return EXIT_USAGE;
             }
         } else if (json) {
             printf("{\"sequence\": %" PRIu64 ", \"hex\": \"", mi.publication_sequence);
-            for (size_t i = 0; i < a.type.size; i++)
+            for (size_t i = 0; i < mi.size; i++)
                 printf("%02x", ((const unsigned char *)msg)[i]);
             printf("\"}\n");
         } else {
-            print_hex(msg, a.type.size);
+            print_hex(msg, mi.size); /* a sized type's tail too */
         }
         if (!json && limit != 1)
             printf("---\n");
@@ -741,7 +768,24 @@ static int topic_pub(int argc, char **argv)
     int code = adopt(pos[0], &a, true);
     if (code != EXIT_OK)
         return code;
-    unsigned char *msg = keep(calloc(1, a.type.size));
+    /* A sized type: the tail's count is the number of values given it
+     * (TAIL=[1,2,3]); none given, 0. */
+    size_t tail_count = 0;
+    const zl_field *tail = a.type.element_size != 0 ? describe_tail(a.fields, a.field_count)
+                                                    : NULL;
+    for (int i = 1; i < n && tail != NULL; i++) {
+        size_t len = strlen(tail->name);
+        if (strncmp(pos[i], tail->name, len) == 0 && pos[i][len] == '=')
+            tail_count = describe_count_values(tail, pos[i] + len + 1);
+    }
+    if (a.type.max_count != 0 && tail_count > a.type.max_count) {
+        fprintf(stderr, "zloan: %s: %zu elements, more than the type's maximum of %zu\n",
+                tail->name, tail_count, a.type.max_count);
+        return EXIT_USAGE;
+    }
+    size_t size = a.type.element_size != 0 ? zl_type_message_size(&a.type, tail_count)
+                                           : a.type.size;
+    unsigned char *msg = keep(calloc(1, size));
     if (msg == NULL)
         return failed("allocating", ZL_ENOMEM);
     for (int i = 1; i < n; i++) {
@@ -751,7 +795,7 @@ static int topic_pub(int argc, char **argv)
             return usage("values are FIELD=VALUE");
         memcpy(path, pos[i], (size_t)(eq - pos[i]));
         path[eq - pos[i]] = '\0';
-        if (!describe_set(a.fields, a.field_count, msg, path, eq + 1))
+        if (!describe_set(a.fields, a.field_count, msg, tail_count, path, eq + 1))
             return EXIT_USAGE;
     }
     /* How many subscriptions to wait for: those alive now. */
@@ -778,7 +822,8 @@ static int topic_pub(int argc, char **argv)
         zl_publisher_get_stats(pub, &stats);
     } while (stats.subscriptions < subscriptions && now_s() < wait_until && (sleep_s(0.001), 1));
     for (long i = 0; !stop && (count <= 0 || i < count); i++) {
-        rc = zl_publisher_publish(pub, msg);
+        rc = a.type.element_size != 0 ? zl_publisher_publish_sized(pub, msg, tail_count)
+                                      : zl_publisher_publish(pub, msg);
         if (rc != 0)
             return failed("publishing", rc);
         if (!json)

@@ -114,6 +114,12 @@ typedef struct zl_topic_info {
     uint64_t layout_hash; /**< zl_type_layout_hash() of the type (0 with no endpoint) */
     uint64_t payload_size; /**< bytes of one message in the transport */
     bool plain; /**< the type is plain (zl_type.plain) */
+    /** The type is sized (ZL_TYPE_SIZED): type_size is its fixed part, and
+     * each message carries a count of tail elements after it. */
+    bool sized;
+    uint64_t element_size; /**< sized: bytes of one tail element (zl_type.element_size); 0 otherwise */
+    uint64_t max_count;    /**< sized: the most elements a message may have (0: no maximum) */
+    uint64_t alignment;    /**< the type's alignment (zl_type.alignment; 0 with no endpoint) */
     /** Its field description (zloan/type.h), "" when it has none. */
     char description[ZL_TYPE_DESCRIPTION_MAX];
     uint32_t endpoint_count; /**< endpoints[] filled */

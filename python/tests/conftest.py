@@ -11,6 +11,21 @@ import zloan
 
 _counter = itertools.count()
 
+# Under AddressSanitizer the interpreter runs with the sanitizer's shared
+# runtime preloaded (python/CMakeLists.txt). The C programs the tests start
+# bring their own (clang links it statically, and two runtimes in one
+# process abort), so the preload is not passed on to them; a Python child
+# gets it back through python_child_env().
+_SANITIZER_PRELOAD = os.environ.pop("LD_PRELOAD", None)
+
+
+def python_child_env():
+    """The environment for a Python child process: this one's, preload included."""
+    env = dict(os.environ)
+    if _SANITIZER_PRELOAD:
+        env["LD_PRELOAD"] = _SANITIZER_PRELOAD
+    return env
+
 # tests/peer.h: typedef struct { uint64_t tag, sequence, words[30]; } test_msg;
 # with ZL_TYPE_PLAIN_LAYOUT(test_msg, "u64 tag;u64 seq;u64 w[30]").
 PEER_MSG_DTYPE = np.dtype([("tag", "<u8"), ("sequence", "<u8"), ("words", "<u8", (30,))], align=True)

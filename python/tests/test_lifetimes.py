@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import zloan
-from conftest import PEER_MSG_DTYPE, address_of, is_pool_segment, peer_msg_type, shm_mapping_of
+from conftest import (PEER_MSG_DTYPE, address_of, is_pool_segment, peer_msg_type, python_child_env,
+                      shm_mapping_of)
 
 
 @pytest.fixture
@@ -224,7 +225,7 @@ def test_interpreter_shutdown_with_loans_and_views_held(topic):
         print("holding", sub.stats().loans_held, pub.stats().loans_held, flush=True)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60)
+                            timeout=60, env=python_child_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "holding 3 2"
     assert result.stderr == ""
@@ -246,7 +247,7 @@ def test_interpreter_shutdown_with_threads_waiting(topic):
         print("exiting", flush=True)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60)
+                            timeout=60, env=python_child_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout == "exiting\n" and result.stderr == ""
     # Objects the daemon threads still used were never destroyed: what they
@@ -285,6 +286,6 @@ def test_a_forked_child_neither_uses_nor_destroys_the_parents_objects(topic):
         print("parent ok", flush=True)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60)
+                            timeout=60, env=python_child_env())
     assert result.returncode == 0, result.stderr
     assert result.stdout == "parent ok\n"

@@ -165,6 +165,81 @@ def test_copy_paths_carry_the_count(ctx, topic):
             sub.take_into(bytearray(8))
 
 
+# struct scan { uint64_t stamp; uint32_t n; point3 points[]; }: the tail at 12,
+# sizeof 16 and alignof 8, so a message of 4 points is 60 bytes as published
+# and zl_type_message_size(type, 4) = 64 rounded to the alignment.
+SCAN_FIXED = np.dtype([("stamp", "<u8"), ("n", "<u4")], align=True)
+POINT3 = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4")], align=True)
+
+
+def scan_type():
+    return zloan.Type("scan", SCAN_FIXED, tail=POINT3, max_count=100)
+
+
+def test_copy_publish_takes_a_message_rounded_to_the_alignment(ctx, topic):
+    # issue 22 item 10: a numpy structured array of the fixed part and 4
+    # points with align=True is 64 bytes, zl_type_message_size(type, 4); it
+    # was refused, only the unrounded 60 bytes accepted.
+    t = scan_type()
+    assert (t.size, t.alignment, t.element_size) == (12, 8, 12)
+    whole = np.dtype([("stamp", "<u8"), ("n", "<u4"), ("points", POINT3, (4,))], align=True)
+    assert whole.itemsize == 64
+    with zloan.Publisher(ctx, topic, t) as pub, \
+            zloan.Subscription(ctx, topic, t, depth=16) as sub:
+        message = np.zeros((), whole)
+        message["stamp"], message["n"] = 77, 4
+        message["points"]["x"] = [1, 2, 3, 4]
+        pub.publish(message)
+        pub.publish(message.tobytes()[:60])  # unrounded: still accepted
+        pub.publish(message.tobytes()[:63])  # 4 whole points and 3 bytes of padding
+        for length in (11, 65, 71):  # shorter than the fixed part; past the padding
+            with pytest.raises(zloan.InvalidArgumentError) as error:
+                pub.publish(bytes(length))
+            assert f"has {length} bytes" in error.value.detail
+        assert pub.stats().published == 3  # the refused ones published nothing
+        for _ in range(3):
+            with sub.take(timeout=1.0) as r:
+                assert (r.info.count, r.info.size) == (4, 60)
+                head, points = r.array(), r.tail()
+                assert (head[0]["stamp"], head[0]["n"]) == (77, 4)
+                assert list(points["x"]) == [1, 2, 3, 4]
+                del head, points
+        assert sub.take() is None
+
+
+def test_array_of_a_sized_type_views_exactly_the_fixed_part(ctx, topic):
+    # issue 22 item 10: array() had the dtype's itemsize (16), past the
+    # tail's start (12): it overlapped point 0, and a loan of no points (12
+    # bytes) could not be viewed at all.
+    with zloan.Publisher(ctx, topic, scan_type()) as pub, \
+            zloan.Subscription(ctx, topic, scan_type(), depth=16) as sub:
+        m = pub.loan(count=2)
+        head, points = m.array(), m.tail()
+        assert head.dtype.itemsize == 12 and head.dtype.names == ("stamp", "n")
+        assert head.dtype.fields["n"][1] == 8
+        assert address_of(head) + head.nbytes == address_of(points)
+        points[0] = (1.5, 2.5, 3.5)
+        head[:] = np.zeros(1, head.dtype)  # a whole record copied in: its bytes only
+        head[0]["stamp"], head[0]["n"] = 5, 2
+        assert tuple(points[0]) == (1.5, 2.5, 3.5)
+        del head, points
+        m.publish()
+        with pub.loan(count=0) as empty:
+            assert empty.nbytes == 12
+            empty.array()[0] = (6, 0)
+        with sub.take(timeout=1.0) as r:
+            head, points = r.array(), r.tail()
+            assert (head[0]["stamp"], head[0]["n"]) == (5, 2)
+            assert tuple(points[0]) == (1.5, 2.5, 3.5)
+            del head, points
+        with sub.take(timeout=1.0) as r:
+            assert r.info.size == 12
+            assert r.array()[0]["stamp"] == 6
+    # A fixed part whose fields run past the tail's start is refused.
+    with pytest.raises(ValueError):
+        zloan.Type("scan", SCAN_FIXED, tail=POINT3, size=8)
+
+
 def test_take_sequence_and_executor_give_each_message_its_count(ctx, topic):
     counts = [0, 1, 17, 4096, 3 << 20]
     with zloan.Publisher(ctx, topic, rgb_type()) as pub, \

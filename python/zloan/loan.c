@@ -250,8 +250,9 @@ static PyObject *loan_array(PyObject *object, PyObject *unused)
         return array;
     }
     /* A fixed-size message is one record of the dtype; a sized one's fixed
-     * part is too (the tail is tail()'s). */
-    return view_of(self, dtype, 1, 0);
+     * part is one record of the dtype cut to the fixed part's bytes
+     * (type.c), so that it never overlaps the tail (tail()'s). */
+    return view_of(self, type->fixed, 1, 0);
 }
 
 static PyObject *loan_tail(PyObject *object, PyObject *unused)
@@ -345,8 +346,10 @@ static PyMethodDef loan_methods[] = {
      "while views exist."},
     {"array", loan_array, METH_NOARGS,
      "array() -> numpy.ndarray\n\nnumpy.frombuffer(loan, type.dtype): a view, no copy "
-     "(shape (1,) plus any subarray shape of the dtype); of a sized type, its fixed part. It "
-     "keeps the loan held while it lives."},
+     "(shape (1,) plus any subarray shape of the dtype); of a sized type, its fixed part: "
+     "the dtype's fields with an itemsize of exactly Type.size (numpy's align=True may round "
+     "the dtype's itemsize past the tail's start), so it never overlaps the tail. It keeps "
+     "the loan held while it lives."},
     {"tail", loan_tail, METH_NOARGS,
      "tail() -> numpy.ndarray\n\nA sized type's tail: a 1-D view of count elements of "
      "type.tail, no copy (read-only for a received loan). It keeps the loan held while it lives."},

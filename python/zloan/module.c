@@ -153,28 +153,6 @@ static PyStructSequence_Desc message_info_desc = {
     "zloan.MessageInfo", "What zloan knows about a message beside its payload.",
     message_info_fields, 7};
 
-static PyStructSequence_Field publisher_stats_fields[] = {
-    {"published", "messages published"},
-    {"dropped", "queue entries reclaimed from slow subscriptions (keep-last)"},
-    {"subscriptions", "subscriptions connected"},
-    {"chunks_total", "chunks in the pool"},
-    {"chunks_free", "chunks neither lent, queued, kept nor held"},
-    {"loans_held", "loans the user holds now"},
-    {"peer_errors", "invalid values read from subscriptions' shared memory"},
-    {NULL, NULL}};
-static PyStructSequence_Desc publisher_stats_desc = {
-    "zloan.PublisherStats", "Statistics of a publisher.", publisher_stats_fields, 7};
-
-static PyStructSequence_Field subscription_stats_fields[] = {
-    {"received", "messages taken"},
-    {"lost", "messages dropped from its queue (keep-last overflow, or a bad value)"},
-    {"publishers", "publishers connected"},
-    {"loans_held", "loans held now"},
-    {"peer_errors", "invalid values read from publishers' shared memory"},
-    {NULL, NULL}};
-static PyStructSequence_Desc subscription_stats_desc = {
-    "zloan.SubscriptionStats", "Statistics of a subscription.", subscription_stats_fields, 5};
-
 PyObject *zlpy_message_info_new(const zl_message_info *info)
 {
     PyObject *result = PyStructSequence_New(zlpy_message_info_type);
@@ -236,6 +214,42 @@ static int add_struct_sequence(PyObject *module, PyTypeObject **type, PyStructSe
     return PyModule_AddObjectRef(module, name, (PyObject *)*type);
 }
 
+static int add_stats_type(PyObject *module, PyTypeObject **type, const char *name,
+                          const char *doc, const zlpy_field *fields)
+{
+    char qualified[64];
+    snprintf(qualified, sizeof qualified, "zloan.%s", name);
+    *type = zlpy_fields_struct_sequence_type(qualified, doc, fields);
+    if (*type == NULL)
+        return -1;
+    return PyModule_AddObjectRef(module, name, (PyObject *)*type);
+}
+
+/* The C API's constants, without the ZL_ prefix. */
+static int add_constants(PyObject *module)
+{
+    if (PyModule_AddIntConstant(module, "KEEP_LAST", ZL_KEEP_LAST) < 0 ||
+        PyModule_AddIntConstant(module, "LOSSLESS", ZL_LOSSLESS) < 0 ||
+        PyModule_AddIntConstant(module, "TOPIC_PUBLISHERS_MAX", ZL_TOPIC_PUBLISHERS_MAX) < 0 ||
+        PyModule_AddIntConstant(module, "TOPIC_SUBSCRIPTIONS_MAX", ZL_TOPIC_SUBSCRIPTIONS_MAX) < 0 ||
+        PyModule_AddIntConstant(module, "DOMAIN_ID_MAX", ZL_DOMAIN_ID_MAX) < 0 ||
+        PyModule_AddIntConstant(module, "LOG_ERROR", ZL_LOG_ERROR) < 0 ||
+        PyModule_AddIntConstant(module, "LOG_WARN", ZL_LOG_WARN) < 0 ||
+        PyModule_AddIntConstant(module, "LOG_INFO", ZL_LOG_INFO) < 0 ||
+        PyModule_AddIntConstant(module, "LOG_DEBUG", ZL_LOG_DEBUG) < 0)
+        return -1;
+    PyObject *values[] = {PyLong_FromLongLong(ZL_MAX_BLOCKING_TIME_DEFAULT_NS),
+                          PyLong_FromLongLong(ZL_MAX_BLOCKING_TIME_MAX_NS)};
+    const char *names[] = {"MAX_BLOCKING_TIME_DEFAULT_NS", "MAX_BLOCKING_TIME_MAX_NS"};
+    int rc = 0;
+    for (size_t i = 0; i < 2; i++)
+        if (values[i] == NULL || PyModule_AddObjectRef(module, names[i], values[i]) < 0)
+            rc = -1;
+    Py_XDECREF(values[0]);
+    Py_XDECREF(values[1]);
+    return rc;
+}
+
 static int add_type(PyObject *module, PyTypeObject *type, const char *name)
 {
     if (PyType_Ready(type) < 0)
@@ -265,16 +279,20 @@ PyMODINIT_FUNC PyInit_zloan(void)
         return NULL;
     if (add_error_classes(module) < 0 ||
         add_struct_sequence(module, &zlpy_message_info_type, &message_info_desc, "MessageInfo") < 0 ||
-        add_struct_sequence(module, &zlpy_publisher_stats_type, &publisher_stats_desc,
-                            "PublisherStats") < 0 ||
-        add_struct_sequence(module, &zlpy_subscription_stats_type, &subscription_stats_desc,
-                            "SubscriptionStats") < 0 ||
+        add_stats_type(module, &zlpy_publisher_stats_type, "PublisherStats",
+                       "Statistics of a publisher: every field of zl_publisher_stats.",
+                       zlpy_publisher_stats_fields) < 0 ||
+        add_stats_type(module, &zlpy_subscription_stats_type, "SubscriptionStats",
+                       "Statistics of a subscription: every field of zl_subscription_stats.",
+                       zlpy_subscription_stats_fields) < 0 ||
+        add_constants(module) < 0 ||
         add_type(module, &zlpy_type_type, "Type") < 0 ||
         add_type(module, &zlpy_context_type, "Context") < 0 ||
         add_type(module, &zlpy_publisher_type, "Publisher") < 0 ||
         add_type(module, &zlpy_subscription_type, "Subscription") < 0 ||
         add_type(module, &zlpy_loan_type, "Loan") < 0 ||
         add_type(module, &zlpy_executor_type, "Executor") < 0 ||
+        add_type(module, &zlpy_user_memory_type, "UserMemory") < 0 ||
         PyModule_AddStringConstant(module, "__version__", "0.1.0") < 0) {
         Py_DECREF(module);
         return NULL;

@@ -63,6 +63,11 @@ typedef struct zlpy_endpoint {
      * whether a thread waits on the subscription without the GIL. */
     zl_waitset *waitset;
     bool busy;
+    /* The options it was created with (Publisher.options, Subscription.options). */
+    union {
+        zl_publisher_options publisher;
+        zl_subscription_options subscription;
+    } options;
 } zlpy_endpoint;
 
 typedef struct zlpy_type {
@@ -71,6 +76,11 @@ typedef struct zlpy_type {
     PyObject *name;  /* bytes, UTF-8 */
     PyObject *layout; /* bytes or NULL */
     PyObject *dtype; /* what describes one message (or the fixed part) to numpy */
+    /* What Loan.array() views: dtype, except for a sized type whose dtype's
+     * itemsize is not the fixed part's size (numpy rounds a structured
+     * dtype's itemsize up to its alignment, past where C puts the tail):
+     * then the same fields with an itemsize of exactly the fixed part. */
+    PyObject *fixed;
     PyObject *tail;  /* sized types: the dtype of one tail element; else None */
 } zlpy_type;
 
@@ -80,6 +90,7 @@ extern PyTypeObject zlpy_subscription_type;
 extern PyTypeObject zlpy_loan_type;
 extern PyTypeObject zlpy_type_type;
 extern PyTypeObject zlpy_executor_type;
+extern PyTypeObject zlpy_user_memory_type;
 extern PyTypeObject *zlpy_message_info_type;
 extern PyTypeObject *zlpy_publisher_stats_type;
 extern PyTypeObject *zlpy_subscription_stats_type;
@@ -125,6 +136,44 @@ PyObject *zlpy_owner_exit(PyObject *self, PyObject *args);
 PyObject *zlpy_owner_close_method(PyObject *self, PyObject *unused);
 PyObject *zlpy_owner_closed_get(PyObject *self, void *unused);
 
+/* The C API's option and statistics structs, field by field (fields.c). */
+typedef enum zlpy_field_kind {
+    ZLPY_U32,
+    ZLPY_U64,
+    ZLPY_I64,
+    ZLPY_BOOL,
+    ZLPY_RELIABILITY, /* zl_reliability: KEEP_LAST or LOSSLESS */
+} zlpy_field_kind;
+
+typedef struct zlpy_field {
+    const char *name; /* the C member's name, which is the Python one; NULL ends a table */
+    size_t offset;
+    zlpy_field_kind kind;
+    const char *doc;
+} zlpy_field;
+
+extern const zlpy_field zlpy_publisher_option_fields[];
+extern const zlpy_field zlpy_subscription_option_fields[];
+extern const zlpy_field zlpy_publisher_stats_fields[];
+extern const zlpy_field zlpy_subscription_stats_fields[];
+/* The options zloan.UserMemory takes as keywords (it makes fd, offset,
+ * base and length itself). */
+extern const zlpy_field zlpy_user_memory_option_fields[];
+
+/* Stores the keywords of kwargs (may be NULL) that name fields into out (a
+ * struct of size bytes), converting and range-checking each; *rest is a new
+ * dict of the other keywords. Returns 0, or -1 with an exception (a wrong
+ * type: TypeError; out of range: InvalidArgumentError) and out unchanged. */
+int zlpy_fields_parse(const zlpy_field *fields, PyObject *kwargs, size_t size, void *out,
+                      PyObject **rest);
+/* A dict of the fields of in, by name. */
+PyObject *zlpy_fields_dict(const zlpy_field *fields, const void *in);
+/* A struct sequence of type (made by zlpy_fields_struct_sequence_type from
+ * fields) holding the fields of in. */
+PyObject *zlpy_fields_struct_sequence(PyTypeObject *type, const zlpy_field *fields, const void *in);
+PyTypeObject *zlpy_fields_struct_sequence_type(const char *name, const char *doc,
+                                               const zlpy_field *fields);
+
 /* Makes a loan object (loan.c): a publisher's loan of size bytes with room
  * for count tail elements. */
 PyObject *zlpy_loan_new(zlpy_endpoint *endpoint, void *data, size_t size, size_t count);
@@ -134,6 +183,13 @@ PyObject *zlpy_loan_new_received(zlpy_endpoint *endpoint, const void *data,
 /* A zloan.MessageInfo from info. */
 PyObject *zlpy_message_info_new(const zl_message_info *info);
 
+/* Shared by Publisher and Subscription (publisher.c): parses (context,
+ * topic, type, *, options...) of the endpoint called name, the options into
+ * *options (a struct of size bytes described by fields, filled with its
+ * defaults by the caller). Returns 0, or -1 with an exception. */
+int zlpy_endpoint_parse(PyObject *args, PyObject *kwargs, const char *name,
+                        const zlpy_field *fields, size_t size, void *options, PyObject **context,
+                        PyObject **topic, PyObject **type);
 /* Shared by Publisher and Subscription (publisher.c): checks the arguments,
  * uses the context, keeps type and topic. Returns 0 or -1 with an exception. */
 int zlpy_endpoint_start(zlpy_endpoint *self, PyObject *context,

@@ -31,6 +31,35 @@ int zlpy_endpoint_start(zlpy_endpoint *self, PyObject *context,
     return 0;
 }
 
+int zlpy_endpoint_parse(PyObject *args, PyObject *kwargs, const char *name,
+                        const zlpy_field *fields, size_t size, void *options, PyObject **context,
+                        PyObject **topic, PyObject **type)
+{
+    static char *keywords[] = {"context", "topic", "type", NULL};
+    PyObject *rest;
+    if (zlpy_fields_parse(fields, kwargs, size, options, &rest) < 0)
+        return -1;
+    /* A keyword that is neither an option nor an argument is named, not
+     * counted as one more positional argument. */
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(rest, &pos, &key, &value)) {
+        bool known = false;
+        for (char **k = keywords; *k != NULL; k++)
+            known = known || (PyUnicode_Check(key) && PyUnicode_CompareWithASCIIString(key, *k) == 0);
+        if (!known) {
+            PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument %R", name, key);
+            Py_DECREF(rest);
+            return -1;
+        }
+    }
+    char format[64];
+    snprintf(format, sizeof format, "OUO:%s", name);
+    int parsed = PyArg_ParseTupleAndKeywords(args, rest, format, keywords, context, topic, type);
+    Py_DECREF(rest);
+    return parsed ? 0 : -1;
+}
+
 void zlpy_endpoint_dealloc(PyObject *object)
 {
     zlpy_endpoint *self = (zlpy_endpoint *)object;
@@ -56,28 +85,13 @@ static void publisher_destroy(zlpy_owner *self)
 static int publisher_init(PyObject *object, PyObject *args, PyObject *kwargs)
 {
     zlpy_endpoint *self = (zlpy_endpoint *)object;
-    static char *keywords[] = {"context", "topic", "type", "history", "max_loans",
-                               "max_subscriptions", "chunks_per_subscription",
-                               "pool_bytes_max", "disable_loans", NULL};
     PyObject *context, *topic, *type;
+    /* Every member of zl_publisher_options is a keyword (fields.c). */
     zl_publisher_options options;
     zl_publisher_options_init(&options);
-    unsigned int history = options.history, max_loans = options.max_loans;
-    unsigned int max_subscriptions = options.max_subscriptions;
-    unsigned int chunks = options.chunks_per_subscription;
-    unsigned long long pool_bytes_max = options.pool_bytes_max;
-    int disable_loans = options.disable_loans;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OUO|$IIIIKp:Publisher", keywords, &context,
-                                     &topic, &type, &history, &max_loans, &max_subscriptions,
-                                     &chunks, &pool_bytes_max, &disable_loans))
-        return -1;
-    options.history = history;
-    options.max_loans = max_loans;
-    options.max_subscriptions = max_subscriptions;
-    options.chunks_per_subscription = chunks;
-    options.pool_bytes_max = pool_bytes_max;
-    options.disable_loans = disable_loans;
-    if (zlpy_endpoint_start(self, context, topic, type, publisher_destroy) < 0)
+    if (zlpy_endpoint_parse(args, kwargs, "Publisher", zlpy_publisher_option_fields, sizeof options,
+                            &options, &context, &topic, &type) < 0 ||
+        zlpy_endpoint_start(self, context, topic, type, publisher_destroy) < 0)
         return -1;
     zl_publisher *publisher;
     int rc = zl_publisher_create(((zlpy_owner *)context)->handle, PyUnicode_AsUTF8(topic),
@@ -87,6 +101,7 @@ static int publisher_init(PyObject *object, PyObject *args, PyObject *kwargs)
         return -1;
     }
     self->owner.handle = publisher;
+    self->options.publisher = options;
     return 0;
 }
 
@@ -117,12 +132,18 @@ static PyObject *publisher_loan(PyObject *object, PyObject *args, PyObject *kwar
 }
 
 /* The tail count of a message of bytes bytes of type: 0 for a fixed-size
- * type of exactly its size, otherwise the whole elements after the fixed
- * part. Returns 0, or -1 with ZL_EINVAL raised naming both sizes. */
+ * type of exactly its size; for a sized type, the whole elements after the
+ * fixed part. Without at_most the bytes must end within the padding after
+ * those elements: from the fixed part and count elements up to
+ * zl_type_message_size(type, count), that rounded up to the type's
+ * alignment (a numpy structured array with align=True of the fixed part and
+ * count elements has the rounded size). With at_most (a buffer to fill),
+ * any length from the fixed part on. Returns 0, or -1 with ZL_EINVAL raised
+ * naming both sizes. */
 int zlpy_message_count(const zl_type *type, size_t bytes, const char *what, bool at_most,
                        size_t *count)
 {
-    char detail[200];
+    char detail[240];
     if (type->element_size == 0) {
         *count = 0;
         if (bytes == type->size)
@@ -130,13 +151,15 @@ int zlpy_message_count(const zl_type *type, size_t bytes, const char *what, bool
         snprintf(detail, sizeof detail, "the %s has %zu bytes; the type has %zu", what, bytes,
                  type->size);
     } else {
-        size_t tail = bytes - type->size;
-        *count = tail / type->element_size;
-        if (bytes >= type->size && (at_most || tail % type->element_size == 0))
+        *count = bytes >= type->size ? (bytes - type->size) / type->element_size : 0;
+        if (bytes >= type->size && (at_most || bytes <= zl_type_message_size(type, *count)))
             return 0;
         snprintf(detail, sizeof detail,
-                 "the %s has %zu bytes; the type has a fixed part of %zu then elements of %zu",
-                 what, bytes, type->size, type->element_size);
+                 "the %s has %zu bytes; the type has a fixed part of %zu then elements of %zu "
+                 "(a message of n elements has %zu + %zu n bytes, or that rounded up to the "
+                 "alignment of %zu)",
+                 what, bytes, type->size, type->element_size, type->size, type->element_size,
+                 type->alignment);
     }
     zlpy_raise_text(ZL_EINVAL, detail);
     return -1;
@@ -156,8 +179,9 @@ static PyObject *publisher_publish(PyObject *object, PyObject *message)
     Py_buffer view;
     if (PyObject_GetBuffer(message, &view, PyBUF_C_CONTIGUOUS) < 0)
         return NULL;
-    /* A sized message's count follows from its length: exactly the fixed
-     * part and whole elements, which is what the C layer copies. */
+    /* A sized message's count follows from its length: the fixed part and
+     * the whole elements, maybe followed by the padding up to the type's
+     * alignment; the C layer copies the fixed part and those elements. */
     size_t count;
     if (zlpy_message_count(&((zlpy_type *)self->type)->type, (size_t)view.len, "message", false,
                            &count) < 0) {
@@ -193,21 +217,26 @@ static PyObject *publisher_stats(PyObject *object, PyObject *unused)
     int rc = zl_publisher_get_stats(publisher, &stats);
     if (rc != 0)
         return zlpy_raise(rc);
-    PyObject *result = PyStructSequence_New(zlpy_publisher_stats_type);
-    if (result == NULL)
+    return zlpy_fields_struct_sequence(zlpy_publisher_stats_type, zlpy_publisher_stats_fields,
+                                       &stats);
+}
+
+static PyObject *publisher_options(PyObject *object, void *unused)
+{
+    (void)unused;
+    zlpy_endpoint *self = (zlpy_endpoint *)object;
+    if (usable(self) == NULL)
         return NULL;
-    PyStructSequence_SetItem(result, 0, PyLong_FromUnsignedLongLong(stats.published));
-    PyStructSequence_SetItem(result, 1, PyLong_FromUnsignedLongLong(stats.dropped));
-    PyStructSequence_SetItem(result, 2, PyLong_FromUnsignedLong(stats.subscriptions));
-    PyStructSequence_SetItem(result, 3, PyLong_FromUnsignedLong(stats.chunks_total));
-    PyStructSequence_SetItem(result, 4, PyLong_FromUnsignedLong(stats.chunks_free));
-    PyStructSequence_SetItem(result, 5, PyLong_FromUnsignedLong(stats.loans_held));
-    PyStructSequence_SetItem(result, 6, PyLong_FromUnsignedLongLong(stats.peer_errors));
-    if (PyErr_Occurred()) {
-        Py_DECREF(result);
-        return NULL;
-    }
-    return result;
+    return zlpy_fields_dict(zlpy_publisher_option_fields, &self->options.publisher);
+}
+
+static PyObject *publisher_default_options(PyObject *cls, PyObject *unused)
+{
+    (void)cls;
+    (void)unused;
+    zl_publisher_options options;
+    zl_publisher_options_init(&options);
+    return zlpy_fields_dict(zlpy_publisher_option_fields, &options);
 }
 
 static PyObject *publisher_can_loan(PyObject *object, void *unused)
@@ -252,10 +281,19 @@ static PyMethodDef publisher_methods[] = {
     {"publish", publisher_publish, METH_O,
      "publish(message)\n\nPublishes a copy of message, any C-contiguous buffer of the type's "
      "size (bytes, bytearray, a numpy array or scalar); the caller keeps it. A sized type's "
-     "message is its fixed part and whole elements (the count follows from the length)."},
+     "message is its fixed part and whole elements, maybe followed by the padding up to the "
+     "type's alignment (zl_type_message_size(type, n) bytes, as a numpy structured array "
+     "with align=True has); the count is the whole elements that fit."},
     {"update_connections", publisher_update_connections, METH_NOARGS,
      "Connects new subscriptions and serves their history (an idle publisher calls it)."},
-    {"stats", publisher_stats, METH_NOARGS, "stats() -> PublisherStats"},
+    {"stats", publisher_stats, METH_NOARGS,
+     "stats() -> PublisherStats\n\nTakes back what subscriptions returned, then gives every "
+     "field of zl_publisher_stats: published, dropped, chunks, the pool's segments and bytes "
+     "(shm_bytes, shm_bytes_high, shm_bytes_max, growths), lossless waits (blocked, timeouts), "
+     "other_owners, other_transport."},
+    {"default_options", publisher_default_options, METH_NOARGS | METH_CLASS,
+     "default_options() -> dict\n\nThe keyword options and their defaults, one per member of "
+     "zl_publisher_options (zl_publisher_options_init)."},
     {"close", zlpy_owner_close_method, METH_NOARGS,
      "Closes the publisher: no new loans or publications. The C publisher is destroyed once "
      "the loans it lent are published, returned or collected (at once if there are none)."},
@@ -265,6 +303,7 @@ static PyMethodDef publisher_methods[] = {
 
 static PyGetSetDef publisher_getset[] = {
     {"can_loan", publisher_can_loan, NULL, "True when loans come from shared memory (zero copy).", NULL},
+    {"options", publisher_options, NULL, "The options it was created with, as a dict.", NULL},
     {"id", publisher_id, NULL, "The publisher's id, as in MessageInfo.publisher_id.", NULL},
     {"topic", zlpy_endpoint_topic, NULL, "The topic name given.", NULL},
     {"type", zlpy_endpoint_type, NULL, "The zloan.Type.", NULL},
@@ -277,9 +316,13 @@ PyTypeObject zlpy_publisher_type = {
     .tp_basicsize = sizeof(zlpy_endpoint),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Publisher(context, topic, type, *, history=0, max_loans=4, max_subscriptions=8, "
-              "chunks_per_subscription=24, pool_bytes_max=0, disable_loans=False)\n\n"
-              "A publisher of type on topic; options as zl_publisher_options. One thread at a "
-              "time (Python's GIL sees to it). A context manager: leaving the block closes it.",
+              "chunks_per_subscription=24, pool_bytes_max=0, disable_loans=False, "
+              "max_blocking_time_ns=MAX_BLOCKING_TIME_DEFAULT_NS)\n\n"
+              "A publisher of type on topic. The keywords are the members of "
+              "zl_publisher_options (default_options() lists them with their defaults; "
+              "max_blocking_time_ns bounds a publish's wait for a full LOSSLESS subscription, "
+              "then TimeoutError with nothing published). One thread at a time (Python's GIL "
+              "sees to it). A context manager: leaving the block closes it.",
     .tp_new = PyType_GenericNew,
     .tp_init = publisher_init,
     .tp_dealloc = zlpy_endpoint_dealloc,

@@ -44,21 +44,13 @@ static void subscription_destroy(zlpy_owner *owner)
 static int subscription_init(PyObject *object, PyObject *args, PyObject *kwargs)
 {
     zlpy_endpoint *self = (zlpy_endpoint *)object;
-    static char *keywords[] = {"context", "topic", "type", "depth", "max_loans",
-                               "history", "disable_loans", NULL};
     PyObject *context, *topic, *type;
+    /* Every member of zl_subscription_options is a keyword (fields.c). */
     zl_subscription_options options;
     zl_subscription_options_init(&options);
-    unsigned int depth = options.depth, max_loans = options.max_loans;
-    int history = options.history, disable_loans = options.disable_loans;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OUO|$IIpp:Subscription", keywords, &context,
-                                     &topic, &type, &depth, &max_loans, &history, &disable_loans))
-        return -1;
-    options.depth = depth;
-    options.max_loans = max_loans;
-    options.history = history;
-    options.disable_loans = disable_loans;
-    if (zlpy_endpoint_start(self, context, topic, type, subscription_destroy) < 0)
+    if (zlpy_endpoint_parse(args, kwargs, "Subscription", zlpy_subscription_option_fields,
+                            sizeof options, &options, &context, &topic, &type) < 0 ||
+        zlpy_endpoint_start(self, context, topic, type, subscription_destroy) < 0)
         return -1;
     zl_subscription *subscription;
     int rc = zl_subscription_create(((zlpy_owner *)context)->handle, PyUnicode_AsUTF8(topic),
@@ -68,6 +60,7 @@ static int subscription_init(PyObject *object, PyObject *args, PyObject *kwargs)
         return -1;
     }
     self->owner.handle = subscription;
+    self->options.subscription = options;
     return 0;
 }
 
@@ -297,19 +290,26 @@ static PyObject *subscription_stats(PyObject *object, PyObject *unused)
     int rc = zl_subscription_get_stats(self->owner.handle, &stats);
     if (rc != 0)
         return zlpy_raise(rc);
-    PyObject *result = PyStructSequence_New(zlpy_subscription_stats_type);
-    if (result == NULL)
+    return zlpy_fields_struct_sequence(zlpy_subscription_stats_type,
+                                       zlpy_subscription_stats_fields, &stats);
+}
+
+static PyObject *subscription_options(PyObject *object, void *unused)
+{
+    (void)unused;
+    zlpy_endpoint *self = (zlpy_endpoint *)object;
+    if (!zlpy_owner_usable(&self->owner, "subscription"))
         return NULL;
-    PyStructSequence_SetItem(result, 0, PyLong_FromUnsignedLongLong(stats.received));
-    PyStructSequence_SetItem(result, 1, PyLong_FromUnsignedLongLong(stats.lost));
-    PyStructSequence_SetItem(result, 2, PyLong_FromUnsignedLong(stats.publishers));
-    PyStructSequence_SetItem(result, 3, PyLong_FromUnsignedLong(stats.loans_held));
-    PyStructSequence_SetItem(result, 4, PyLong_FromUnsignedLongLong(stats.peer_errors));
-    if (PyErr_Occurred()) {
-        Py_DECREF(result);
-        return NULL;
-    }
-    return result;
+    return zlpy_fields_dict(zlpy_subscription_option_fields, &self->options.subscription);
+}
+
+static PyObject *subscription_default_options(PyObject *cls, PyObject *unused)
+{
+    (void)cls;
+    (void)unused;
+    zl_subscription_options options;
+    zl_subscription_options_init(&options);
+    return zlpy_fields_dict(zlpy_subscription_option_fields, &options);
 }
 
 static PyObject *subscription_can_loan(PyObject *object, void *unused)
@@ -337,7 +337,13 @@ static PyMethodDef subscription_methods[] = {
     {"wait", (PyCFunction)(void (*)(void))subscription_wait, METH_VARARGS | METH_KEYWORDS,
      "wait(timeout=None) -> bool\n\nSleeps, without the GIL, until a message may be there (True) "
      "or timeout seconds passed (False). True is a hint: take until it returns None."},
-    {"stats", subscription_stats, METH_NOARGS, "stats() -> SubscriptionStats"},
+    {"stats", subscription_stats, METH_NOARGS,
+     "stats() -> SubscriptionStats\n\nEvery field of zl_subscription_stats: received, lost, "
+     "publishers, loans_held, peer_errors, other_owners, held_back (LOSSLESS: publishes that "
+     "found its queue full), other_transport."},
+    {"default_options", subscription_default_options, METH_NOARGS | METH_CLASS,
+     "default_options() -> dict\n\nThe keyword options and their defaults, one per member of "
+     "zl_subscription_options (zl_subscription_options_init)."},
     {"close", zlpy_owner_close_method, METH_NOARGS,
      "Closes the subscription: nothing more is taken. The C subscription is destroyed once "
      "its loans are returned or collected and no wait is running (at once if so already)."},
@@ -347,6 +353,7 @@ static PyMethodDef subscription_methods[] = {
 
 static PyGetSetDef subscription_getset[] = {
     {"can_loan", subscription_can_loan, NULL, "True when take() lends the publisher's memory.", NULL},
+    {"options", subscription_options, NULL, "The options it was created with, as a dict.", NULL},
     {"topic", zlpy_endpoint_topic, NULL, "The topic name given.", NULL},
     {"type", zlpy_endpoint_type, NULL, "The zloan.Type.", NULL},
     {"closed", zlpy_owner_closed_get, NULL, "Whether close() was called.", NULL},
@@ -358,8 +365,11 @@ PyTypeObject zlpy_subscription_type = {
     .tp_basicsize = sizeof(zlpy_endpoint),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Subscription(context, topic, type, *, depth=8, max_loans=8, history=False, "
-              "disable_loans=False)\n\nA subscription of type on topic; options as "
-              "zl_subscription_options. A context manager: leaving the block closes it.",
+              "reliability=KEEP_LAST, disable_loans=False)\n\nA subscription of type on topic. "
+              "The keywords are the members of zl_subscription_options (default_options() lists "
+              "them with their defaults). reliability=zloan.LOSSLESS never loses a message: a "
+              "publish that would overflow its queue waits for it, up to the publisher's "
+              "max_blocking_time_ns. A context manager: leaving the block closes it.",
     .tp_new = PyType_GenericNew,
     .tp_init = subscription_init,
     .tp_dealloc = zlpy_endpoint_dealloc,

@@ -122,6 +122,76 @@ static int type_geometry(PyObject *dtype, PyObject *tail, PyObject *size, PyObje
     return 0;
 }
 
+/* The dtype Loan.array() views for a sized type whose fixed part is size
+ * bytes: the dtype itself when its itemsize is size; otherwise, for a
+ * structured dtype, the same fields (names, formats, offsets, titles) with
+ * an itemsize of size, so that the view of the fixed part ends where the
+ * tail starts instead of overlapping its first element (numpy's align=True
+ * rounds the itemsize up to the struct's alignment: 16 for a u8 and a u4,
+ * whose tail of 4-byte elements starts at 12). A dtype whose fields run
+ * past size (size= given smaller) is refused. Returns a new reference, or
+ * NULL with an exception. */
+static PyObject *fixed_part_dtype(PyObject *dtype, size_t size)
+{
+    size_t itemsize, end;
+    if (dtype_size_attr(dtype, "itemsize", &itemsize) < 0 || dtype_fields_end(dtype, &end) < 0)
+        return NULL;
+    if (end > size) {
+        PyErr_Format(PyExc_ValueError,
+                     "the fixed part's dtype ends at byte %zu, past the tail's start at %zu", end,
+                     size);
+        return NULL;
+    }
+    PyObject *names = PyObject_GetAttrString(dtype, "names");
+    if (names == NULL)
+        return NULL;
+    if (itemsize == size || names == Py_None || !PyTuple_Check(names)) {
+        /* Not structured: its itemsize is where its bytes end (no further
+         * than size, checked above), so its view cannot reach the tail. */
+        Py_DECREF(names);
+        return Py_NewRef(dtype);
+    }
+    PyObject *fields = PyObject_GetAttrString(dtype, "fields");
+    Py_ssize_t n = PyTuple_GET_SIZE(names);
+    PyObject *formats = PyList_New(n), *offsets = PyList_New(n), *titles = PyList_New(n);
+    PyObject *result = NULL;
+    if (fields == NULL || formats == NULL || offsets == NULL || titles == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        /* fields[name] is (dtype, offset) or (dtype, offset, title). */
+        PyObject *entry = PyObject_GetItem(fields, PyTuple_GET_ITEM(names, i));
+        if (entry == NULL)
+            goto done;
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) < 2) {
+            Py_DECREF(entry);
+            PyErr_SetString(PyExc_TypeError, "dtype.fields holds something other than (dtype, offset)");
+            goto done;
+        }
+        PyList_SET_ITEM(formats, i, Py_NewRef(PyTuple_GET_ITEM(entry, 0)));
+        PyList_SET_ITEM(offsets, i, Py_NewRef(PyTuple_GET_ITEM(entry, 1)));
+        PyList_SET_ITEM(titles, i, Py_NewRef(PyTuple_GET_SIZE(entry) > 2 ? PyTuple_GET_ITEM(entry, 2)
+                                                                          : Py_None));
+        Py_DECREF(entry);
+    }
+    PyObject *numpy = PyImport_ImportModule("numpy");
+    if (numpy == NULL)
+        goto done;
+    PyObject *spec = Py_BuildValue("{s:O,s:O,s:O,s:O,s:n}", "names", names, "formats", formats,
+                                   "offsets", offsets, "titles", titles, "itemsize",
+                                   (Py_ssize_t)size);
+    if (spec != NULL)
+        result = PyObject_CallMethod(numpy, "dtype", "O", spec);
+    Py_XDECREF(spec);
+    Py_DECREF(numpy);
+done:
+    Py_DECREF(names);
+    Py_XDECREF(fields);
+    Py_XDECREF(formats);
+    Py_XDECREF(offsets);
+    Py_XDECREF(titles);
+    return result;
+}
+
 static int type_init(PyObject *object, PyObject *args, PyObject *kwargs)
 {
     zlpy_type *self = (zlpy_type *)object;
@@ -146,20 +216,34 @@ static int type_init(PyObject *object, PyObject *args, PyObject *kwargs)
     zl_type type = {.layout_hash = layout_hash, .max_count = (size_t)max_count, .plain = true};
     if (type_geometry(dtype, tail, size, alignment, &type) < 0)
         return -1;
-    self->name = PyBytes_FromString(name);
-    self->layout = layout != NULL ? PyBytes_FromString(layout) : NULL;
-    if (self->name == NULL || (layout != NULL && self->layout == NULL))
-        return -1;
-    self->dtype = Py_NewRef(dtype);
-    self->tail = Py_NewRef(tail);
-    type.name = PyBytes_AS_STRING(self->name);
-    type.layout = self->layout != NULL ? PyBytes_AS_STRING(self->layout) : NULL;
-    self->type = type;
-    int rc = zl_type_validate(&self->type);
+    /* Built aside and kept only once everything succeeded: a failed
+     * __init__ leaves the object uninitialised (name NULL), never half made. */
+    PyObject *name_bytes = PyBytes_FromString(name);
+    PyObject *layout_bytes = layout != NULL ? PyBytes_FromString(layout) : NULL;
+    PyObject *fixed = NULL;
+    if (name_bytes != NULL && (layout == NULL || layout_bytes != NULL))
+        fixed = tail != Py_None && dtype != Py_None ? fixed_part_dtype(dtype, type.size)
+                                                    : Py_NewRef(dtype);
+    int rc = ZL_EINVAL;
+    if (fixed != NULL) {
+        type.name = PyBytes_AS_STRING(name_bytes);
+        type.layout = layout_bytes != NULL ? PyBytes_AS_STRING(layout_bytes) : NULL;
+        rc = zl_type_validate(&type);
+        if (rc != 0)
+            zlpy_raise(rc);
+    }
     if (rc != 0) {
-        zlpy_raise(rc);
+        Py_XDECREF(name_bytes);
+        Py_XDECREF(layout_bytes);
+        Py_XDECREF(fixed);
         return -1;
     }
+    self->name = name_bytes;
+    self->layout = layout_bytes;
+    self->fixed = fixed;
+    self->dtype = Py_NewRef(dtype);
+    self->tail = Py_NewRef(tail);
+    self->type = type;
     return 0;
 }
 
@@ -169,6 +253,7 @@ static void type_dealloc(PyObject *object)
     Py_XDECREF(self->name);
     Py_XDECREF(self->layout);
     Py_XDECREF(self->dtype);
+    Py_XDECREF(self->fixed);
     Py_XDECREF(self->tail);
     Py_TYPE(object)->tp_free(object);
 }

@@ -21,6 +21,9 @@ void zl__endpoint_record_init(zl__endpoint_record *record, const zl__mw_endpoint
     record->type_size = config->type_size;
     record->layout_hash = config->layout_hash;
     record->plain = config->plain;
+    record->alignment = (uint32_t)config->type_alignment;
+    record->element_size = config->element_size;
+    record->max_count = config->max_count;
     snprintf(record->type_name, sizeof record->type_name, "%s", config->type_name);
     snprintf(record->context_name, sizeof record->context_name, "%s",
              config->context_name != NULL ? config->context_name : "");

@@ -169,7 +169,9 @@ static bool record_sane(const zl__endpoint_record *r)
 {
     return r->depth <= 65536 && r->max_loans <= 65536 && r->history <= (1u << 24) &&
            r->payload_size <= ((uint64_t)1 << 40) && r->type_size <= ((uint64_t)1 << 40) &&
-           r->plain <= 1 && r->pid != 0 && r->type_name[0] != '\0';
+           r->plain <= 1 && r->pid != 0 && r->type_name[0] != '\0' &&
+           r->alignment <= 4096 && (r->alignment & (r->alignment - 1)) == 0 &&
+           r->element_size <= ((uint64_t)1 << 40) && r->max_count <= ((uint64_t)1 << 40);
 }
 
 static uint64_t clamp_sub(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
@@ -333,6 +335,10 @@ int zl__shm_topic_view_read(zl__mw_topic_view *view, zl_topic_info *info)
                 info->layout_hash = record.layout_hash;
                 info->payload_size = record.payload_size;
                 info->plain = record.plain != 0;
+                info->sized = record.element_size != 0;
+                info->element_size = record.element_size;
+                info->max_count = record.max_count;
+                info->alignment = record.alignment;
             }
             fill_endpoint(r, kind, i, &record, &info->endpoints[info->endpoint_count++]);
         }

@@ -43,7 +43,7 @@
 
 #include "../atomic.h"
 
-#define ZL__LAYOUT_VERSION 6u
+#define ZL__LAYOUT_VERSION 7u
 #define ZL__REGISTRY_MAGIC 0x5245474e414f4c5aull /* "ZLOANGER" little-endian */
 #define ZL__POOL_MAGIC 0x4c4f4f504e414f5aull     /* "ZOANPOOL" */
 #define ZL__QUEUE_MAGIC 0x5545555141414f5aull    /* "ZOAAQUEU" */
@@ -79,7 +79,9 @@ typedef struct zl__endpoint_record {
     uint64_t type_size;
     uint64_t layout_hash;
     uint32_t plain;
-    uint32_t reserved;
+    uint32_t alignment;     /* for tools: the type's alignment */
+    uint64_t element_size;  /* for tools: a sized type's element size (0: fixed size) */
+    uint64_t max_count;     /* for tools: a sized type's maximum count (0: none) */
     char type_name[ZL_TYPE_NAME_MAX];
     /* For tools only, like pid: never trusted for anything else. */
     char context_name[ZL_CONTEXT_NAME_MAX]; /* "" when none */

@@ -3,7 +3,7 @@
  * namespace ("host") with its own /dev/shm.
  *
  *   net_node pub TOPIC TYPE TAG COUNT [--interval-us U] [--history H]
- *                [--wait-subs S] [--linger-ms M] [--max-subs X]
+ *                [--wait-subs S] [--linger-ms M] [--max-subs X] [--chunks-per-sub C]
  *     TYPE is string, image or vector3. Waits (up to 20 s) until S
  *     subscriptions are connected, publishes COUNT messages carrying TAG and
  *     a sequence number 1..COUNT (images: sized loans of 320x240 rgb8,
@@ -11,7 +11,9 @@
  *     derived from both),
  *     stays M ms, prints "published N, most subscriptions S, dropped D"
  *     (D: messages a subscription lost, keep-last); with
- *     --max-subs, exits 1 when more than X subscriptions were connected.
+ *     --max-subs, exits 1 when more than X subscriptions were connected;
+ *     --chunks-per-sub sets chunks_per_subscription (a bridge's local
+ *     subscription keeps 64 only when the publisher lets it).
  *
  *   net_node sub TOPIC TYPE EXPECT [--timeout-ms T] [--history] [--exact]
  *                [--settle-ms S] [--check-mapping] [--last L] [--until L]
@@ -169,6 +171,8 @@ static int run_publisher(int argc, char **argv)
     zl_publisher_options po;
     zl_publisher_options_init(&po);
     po.history = (uint32_t)option(argc, argv, "--history", 0);
+    po.chunks_per_subscription =
+        (uint32_t)option(argc, argv, "--chunks-per-sub", (long)po.chunks_per_subscription);
     if (type == &zl_ros_image_type) { /* images up to 6 MiB: 35 chunks */
         po.max_subscriptions = 4;
         po.chunks_per_subscription = 8;

@@ -1,0 +1,377 @@
+/* rmw_zloan — CDR (XCDR1, little endian) driven by the C introspection type
+ * support: the bytes rmw_cyclonedds writes for the same message, so
+ * serialized messages travel unchanged between the two and through
+ * zloan-bridge.
+ *
+ * The stream starts with the 4-byte encapsulation header {0, 1, 0, 0}
+ * (CDR, little endian); every primitive is aligned to min(its size, 8)
+ * counted from the end of that header; a string is its length with the NUL
+ * (u32), its bytes and the NUL; a wide string its length in code units
+ * (u32) and 4 bytes per unit (wchar_t, as rmw_cyclonedds writes it); a
+ * sequence its length (u32) and its elements; a fixed array its elements;
+ * an empty run of primitives is not even aligned.
+ *
+ * Deserialization reads bytes another process wrote: every length is checked
+ * against the bytes left and the member's bound before anything is
+ * allocated or copied. */
+#include "rmw_zloan.h"
+
+#include <string.h>
+
+#include <rosidl_runtime_c/string.h>
+#include <rosidl_runtime_c/string_functions.h>
+#include <rosidl_runtime_c/u16string.h>
+#include <rosidl_runtime_c/u16string_functions.h>
+#include <rosidl_typesupport_introspection_c/field_types.h>
+
+#define CDR_HEADER 4u
+#define CDR_DEPTH_MAX 32
+
+/* The C layout every rosidl C sequence shares. */
+typedef struct generic_sequence {
+    void *data;
+    size_t size;
+    size_t capacity;
+} generic_sequence;
+
+/* Bytes of one primitive in CDR and in C (the same for every kind but
+ * strings and messages, which are not primitives here). */
+size_t zr_primitive_size(uint8_t type_id)
+{
+    switch (type_id) {
+    case rosidl_typesupport_introspection_c__ROS_TYPE_FLOAT:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_UINT32:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_INT32:
+        return 4;
+    case rosidl_typesupport_introspection_c__ROS_TYPE_DOUBLE:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_UINT64:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_INT64:
+        return 8;
+    case rosidl_typesupport_introspection_c__ROS_TYPE_LONG_DOUBLE:
+        return 16;
+    case rosidl_typesupport_introspection_c__ROS_TYPE_WCHAR:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_UINT16:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_INT16:
+        return 2;
+    case rosidl_typesupport_introspection_c__ROS_TYPE_CHAR:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_BOOLEAN:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_OCTET:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_UINT8:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_INT8:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static const zr_members *nested(const zr_member *m)
+{
+    return (const zr_members *)m->members_->data;
+}
+
+/* Bytes of one element of member m in C memory. */
+static size_t element_c_size(const zr_member *m)
+{
+    switch (m->type_id_) {
+    case rosidl_typesupport_introspection_c__ROS_TYPE_STRING:
+        return sizeof(rosidl_runtime_c__String);
+    case rosidl_typesupport_introspection_c__ROS_TYPE_WSTRING:
+        return sizeof(rosidl_runtime_c__U16String);
+    case rosidl_typesupport_introspection_c__ROS_TYPE_MESSAGE:
+        return nested(m)->size_of_;
+    default:
+        return zr_primitive_size(m->type_id_);
+    }
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+typedef struct cdr_out {
+    uint8_t *buf; /* NULL: only count */
+    size_t cap;
+    size_t pos;   /* from the start of the stream, header included */
+    bool overflow;
+} cdr_out;
+
+static void put(cdr_out *o, const void *p, size_t n)
+{
+    if (o->buf != NULL) {
+        if (o->overflow || n > o->cap - o->pos) {
+            o->overflow = true;
+            return;
+        }
+        if (p != NULL)
+            memcpy(o->buf + o->pos, p, n);
+        else
+            memset(o->buf + o->pos, 0, n);
+    }
+    o->pos += n;
+}
+
+static void put_align(cdr_out *o, size_t a)
+{
+    size_t off = (o->pos - CDR_HEADER) % a;
+    if (off != 0)
+        put(o, NULL, a - off);
+}
+
+static void put_u32(cdr_out *o, size_t v)
+{
+    uint32_t u = (uint32_t)v;
+    put_align(o, 4);
+    put(o, &u, 4);
+}
+
+static void put_struct(cdr_out *o, const zr_members *members, const uint8_t *msg);
+
+static void put_values(cdr_out *o, const zr_member *m, const uint8_t *data, size_t count)
+{
+    size_t csize = element_c_size(m);
+    switch (m->type_id_) {
+    case rosidl_typesupport_introspection_c__ROS_TYPE_STRING:
+        for (size_t i = 0; i < count; i++) {
+            const rosidl_runtime_c__String *s = (const void *)(data + i * csize);
+            size_t n = s->data != NULL ? s->size : 0;
+            put_u32(o, n + 1);
+            put(o, s->data, n);
+            put(o, NULL, 1);
+        }
+        return;
+    case rosidl_typesupport_introspection_c__ROS_TYPE_WSTRING:
+        for (size_t i = 0; i < count; i++) {
+            const rosidl_runtime_c__U16String *s = (const void *)(data + i * csize);
+            size_t n = s->data != NULL ? s->size : 0;
+            put_u32(o, n);
+            for (size_t k = 0; k < n; k++) {
+                uint32_t unit = s->data[k];
+                put(o, &unit, 4);
+            }
+        }
+        return;
+    case rosidl_typesupport_introspection_c__ROS_TYPE_MESSAGE:
+        for (size_t i = 0; i < count; i++)
+            put_struct(o, nested(m), data + i * csize);
+        return;
+    default:
+        if (count == 0)
+            return;
+        put_align(o, csize < 8 ? csize : 8);
+        put(o, data, csize * count);
+        return;
+    }
+}
+
+static void put_struct(cdr_out *o, const zr_members *members, const uint8_t *msg)
+{
+    for (uint32_t i = 0; i < members->member_count_; i++) {
+        const zr_member *m = &members->members_[i];
+        const uint8_t *field = msg + m->offset_;
+        if (!m->is_array_) {
+            put_values(o, m, field, 1);
+        } else if (m->array_size_ > 0 && !m->is_upper_bound_) {
+            put_values(o, m, field, m->array_size_);
+        } else {
+            const generic_sequence *seq = (const void *)field;
+            put_u32(o, seq->size);
+            put_values(o, m, seq->data, seq->size);
+        }
+    }
+}
+
+size_t zr_cdr_size(const zr_members *members, const void *msg)
+{
+    cdr_out o = {NULL, 0, CDR_HEADER, false};
+    put_struct(&o, members, msg);
+    return o.pos;
+}
+
+size_t zr_cdr_serialize(const zr_members *members, const void *msg, uint8_t *buf, size_t cap)
+{
+    static const uint8_t header[CDR_HEADER] = {0x00, 0x01, 0x00, 0x00};
+    if (cap < CDR_HEADER)
+        return 0;
+    memcpy(buf, header, CDR_HEADER);
+    cdr_out o = {buf, cap, CDR_HEADER, false};
+    put_struct(&o, members, msg);
+    return o.overflow ? 0 : o.pos;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+typedef struct cdr_in {
+    const uint8_t *buf;
+    size_t len;
+    size_t pos;
+    const char *error; /* the first failure, NULL while none */
+    const char *member;
+} cdr_in;
+
+static bool fail(cdr_in *in, const char *why, const zr_member *m)
+{
+    if (in->error == NULL) {
+        in->error = why;
+        in->member = m != NULL ? m->name_ : "";
+    }
+    return false;
+}
+
+static bool get_align(cdr_in *in, size_t a)
+{
+    size_t off = (in->pos - CDR_HEADER) % a;
+    size_t pad = off != 0 ? a - off : 0;
+    if (pad > in->len - in->pos)
+        return fail(in, "the message ends inside padding", NULL);
+    in->pos += pad;
+    return true;
+}
+
+static bool get(cdr_in *in, void *dst, size_t n, const zr_member *m)
+{
+    if (n > in->len - in->pos)
+        return fail(in, "the message ends inside a member", m);
+    memcpy(dst, in->buf + in->pos, n);
+    in->pos += n;
+    return true;
+}
+
+static bool get_u32(cdr_in *in, uint32_t *v, const zr_member *m)
+{
+    return get_align(in, 4) && get(in, v, 4, m);
+}
+
+static bool get_struct(cdr_in *in, const zr_members *members, uint8_t *msg, int depth);
+
+static bool get_string(cdr_in *in, const zr_member *m, rosidl_runtime_c__String *s)
+{
+    uint32_t n;
+    if (!get_u32(in, &n, m))
+        return false;
+    if (n > in->len - in->pos)
+        return fail(in, "a string is longer than the message", m);
+    const char *p = (const char *)(in->buf + in->pos);
+    size_t chars = n > 0 ? n - 1 : 0;
+    if (n > 0 && p[chars] != '\0')
+        return fail(in, "a string lacks its terminating NUL", m);
+    if (memchr(p, '\0', chars) != NULL)
+        return fail(in, "a string holds a NUL before its end", m);
+    if (m->string_upper_bound_ > 0 && chars > m->string_upper_bound_)
+        return fail(in, "a string exceeds its bound", m);
+    if (!rosidl_runtime_c__String__assignn(s, p, chars))
+        return fail(in, "out of memory for a string", m);
+    in->pos += n;
+    return true;
+}
+
+static bool get_wstring(cdr_in *in, const zr_member *m, rosidl_runtime_c__U16String *s)
+{
+    uint32_t n;
+    if (!get_u32(in, &n, m))
+        return false;
+    if (n > (in->len - in->pos) / 4)
+        return fail(in, "a wide string is longer than the message", m);
+    if (m->string_upper_bound_ > 0 && n > m->string_upper_bound_)
+        return fail(in, "a wide string exceeds its bound", m);
+    if (!rosidl_runtime_c__U16String__resize(s, n))
+        return fail(in, "out of memory for a wide string", m);
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t unit;
+        memcpy(&unit, in->buf + in->pos + 4u * k, 4);
+        if (unit > 0xFFFF)
+            return fail(in, "a wide character does not fit 16 bits", m);
+        s->data[k] = (uint16_t)unit;
+    }
+    in->pos += 4u * n;
+    return true;
+}
+
+static bool get_values(cdr_in *in, const zr_member *m, uint8_t *data, size_t count, int depth)
+{
+    size_t csize = element_c_size(m);
+    switch (m->type_id_) {
+    case rosidl_typesupport_introspection_c__ROS_TYPE_STRING:
+        for (size_t i = 0; i < count; i++)
+            if (!get_string(in, m, (void *)(data + i * csize)))
+                return false;
+        return true;
+    case rosidl_typesupport_introspection_c__ROS_TYPE_WSTRING:
+        for (size_t i = 0; i < count; i++)
+            if (!get_wstring(in, m, (void *)(data + i * csize)))
+                return false;
+        return true;
+    case rosidl_typesupport_introspection_c__ROS_TYPE_MESSAGE:
+        for (size_t i = 0; i < count; i++)
+            if (!get_struct(in, nested(m), data + i * csize, depth + 1))
+                return false;
+        return true;
+    default:
+        if (count == 0)
+            return true;
+        if (!get_align(in, csize < 8 ? csize : 8))
+            return false;
+        if (count > (in->len - in->pos) / csize)
+            return fail(in, "an array is longer than the message", m);
+        memcpy(data, in->buf + in->pos, count * csize);
+        in->pos += count * csize;
+        if (m->type_id_ == rosidl_typesupport_introspection_c__ROS_TYPE_BOOLEAN) {
+            /* A bool holds 0 or 1, whatever byte the peer sent. */
+            for (size_t i = 0; i < count; i++)
+                data[i] = data[i] != 0;
+        }
+        return true;
+    }
+}
+
+static bool get_sequence(cdr_in *in, const zr_member *m, uint8_t *field, int depth)
+{
+    uint32_t n;
+    if (!get_u32(in, &n, m))
+        return false;
+    /* Every element takes at least one byte: a count beyond what is left is
+     * a lie, refused before anything is allocated. */
+    if (n > in->len - in->pos)
+        return fail(in, "a sequence is longer than the message", m);
+    if (m->is_upper_bound_ && n > m->array_size_)
+        return fail(in, "a sequence exceeds its bound", m);
+    if (m->resize_function == NULL || !m->resize_function(field, n))
+        return fail(in, "out of memory for a sequence", m);
+    generic_sequence *seq = (void *)field;
+    return get_values(in, m, seq->data, n, depth);
+}
+
+static bool get_struct(cdr_in *in, const zr_members *members, uint8_t *msg, int depth)
+{
+    if (depth > CDR_DEPTH_MAX)
+        return fail(in, "messages nested too deep", NULL);
+    for (uint32_t i = 0; i < members->member_count_; i++) {
+        const zr_member *m = &members->members_[i];
+        uint8_t *field = msg + m->offset_;
+        bool ok;
+        if (!m->is_array_)
+            ok = get_values(in, m, field, 1, depth);
+        else if (m->array_size_ > 0 && !m->is_upper_bound_)
+            ok = get_values(in, m, field, m->array_size_, depth);
+        else
+            ok = get_sequence(in, m, field, depth);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+rmw_ret_t zr_cdr_deserialize(const zr_members *members, const uint8_t *buf, size_t len, void *msg)
+{
+    if (len < CDR_HEADER || buf[0] != 0x00 || buf[1] != 0x01) {
+        RMW_SET_ERROR_MSG_WITH_FORMAT_STRING(
+            "not a little-endian CDR stream of %s (%zu bytes, header %02x %02x): rmw_zloan reads "
+            "CDR_LE only", members->message_name_, len, len > 0 ? buf[0] : 0, len > 1 ? buf[1] : 0);
+        return RMW_RET_ERROR;
+    }
+    cdr_in in = {buf, len, CDR_HEADER, NULL, NULL};
+    if (!get_struct(&in, members, msg, 0)) {
+        RMW_SET_ERROR_MSG_WITH_FORMAT_STRING("bad CDR for %s (%zu bytes): %s%s%s",
+                                             members->message_name_, len, in.error,
+                                             in.member[0] != '\0' ? ", member " : "", in.member);
+        return RMW_RET_ERROR;
+    }
+    return RMW_RET_OK;
+}

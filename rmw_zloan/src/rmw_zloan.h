@@ -1,0 +1,263 @@
+/* rmw_zloan — internal declarations shared by the files of the package.
+ *
+ * How ROS 2 objects map onto zloan (docs/rmw_zloan.md says it at length):
+ *   - an rmw context owns one zl_context (guard conditions, wait sets) and a
+ *     graph thread that watches the domain's topics and raises the graph
+ *     guard conditions of its nodes when they change;
+ *   - an rmw node owns a zl_context of its own, named after the node, so
+ *     that every endpoint it makes carries the node's name in the topic
+ *     registries, where other processes read it; the node is announced by
+ *     a publisher on "/_zloan_node/<namespace>/<name>";
+ *   - a ROS topic is the zloan topic of the same name; a message type whose
+ *     layout is plain travels as its C struct (loans), any other as CDR in a
+ *     sized zloan message whose bytes are the serialized message;
+ *   - a service "/s" is two zloan topics, "/_zloan_rq/s" (requests) and
+ *     "/_zloan_rr/s" (replies), whose messages carry the client's id and the
+ *     request's sequence number before the CDR bytes. */
+#ifndef RMW_ZLOAN_H
+#define RMW_ZLOAN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rcutils/allocator.h>
+#include <rmw/error_handling.h>
+#include <rmw/event.h>
+#include <rmw/init.h>
+#include <rmw/ret_types.h>
+#include <rmw/rmw.h>
+#include <rmw/types.h>
+#include <rosidl_typesupport_introspection_c/message_introspection.h>
+#include <rosidl_typesupport_introspection_c/service_introspection.h>
+
+#include <zloan/zloan.h>
+
+/** The implementation identifier every rmw_zloan object carries. */
+extern const char zr_identifier[];
+
+#define ZR_NODE_PREFIX "/_zloan_node"
+#define ZR_REQUEST_PREFIX "/_zloan_rq"
+#define ZR_REPLY_PREFIX "/_zloan_rr"
+#define ZR_DEPTH_MAX 1000u      /* deepest subscription queue we ask zloan for */
+#define ZR_KEEP_ALL_DEPTH 1000u /* keep-all: this deep, and lossless */
+#define ZR_SUBSCRIPTION_LOANS 16u
+#define ZR_PUBLISHER_LOANS 16u
+
+/* Checks that an argument is not NULL and that its implementation_identifier
+ * is ours, returning the documented codes with an error message. */
+#define ZR_CHECK_ARG(arg)                                                     \
+    do {                                                                      \
+        if ((arg) == NULL) {                                                  \
+            RMW_SET_ERROR_MSG(#arg " is NULL");                               \
+            return RMW_RET_INVALID_ARGUMENT;                                  \
+        }                                                                     \
+    } while (0)
+#define ZR_CHECK_ID(obj)                                                      \
+    do {                                                                      \
+        if ((obj)->implementation_identifier != zr_identifier) {              \
+            RMW_SET_ERROR_MSG(#obj " implementation identifier is not rmw_zloan"); \
+            return RMW_RET_INCORRECT_RMW_IMPLEMENTATION;                      \
+        }                                                                     \
+    } while (0)
+/* The same for functions returning a pointer: NULL with the message set. */
+#define ZR_CHECK_ARG_NULL(arg)                                                \
+    do {                                                                      \
+        if ((arg) == NULL) {                                                  \
+            RMW_SET_ERROR_MSG(#arg " is NULL");                               \
+            return NULL;                                                      \
+        }                                                                     \
+    } while (0)
+#define ZR_CHECK_ID_NULL(obj)                                                 \
+    do {                                                                      \
+        if ((obj)->implementation_identifier != zr_identifier) {              \
+            RMW_SET_ERROR_MSG(#obj " implementation identifier is not rmw_zloan"); \
+            return NULL;                                                      \
+        }                                                                     \
+    } while (0)
+
+typedef rosidl_typesupport_introspection_c__MessageMembers zr_members;
+typedef rosidl_typesupport_introspection_c__MessageMember zr_member;
+
+/* ---- types (type.c) ---------------------------------------------------- */
+
+/** A ROS message type as rmw_zloan carries it. */
+typedef struct zr_type {
+    const zr_members *members;
+    /** The message is its C struct (no strings, no sequences): lent. */
+    bool plain;
+    char name[ZL_TYPE_NAME_MAX];   /* "std_msgs/msg/String" */
+    char layout[ZL_TYPE_DESCRIPTION_MAX];
+    zl_type zl;                    /* what zloan is told */
+} zr_type;
+
+/** Bytes before the CDR data in a serialized (non-plain) zloan message and in
+ * request and reply messages: the fixed part of the sized zloan type. */
+typedef struct zr_cdr_message {
+    uint8_t encapsulation[4]; /* the first 4 bytes of the CDR stream */
+    uint8_t data[];           /* the rest of it */
+} zr_cdr_message;
+
+typedef struct zr_service_message {
+    uint64_t client_id;  /* the client's request publisher id */
+    uint64_t reserved;
+    int64_t sequence;    /* the request's sequence number, from 1 */
+    uint8_t cdr[];       /* the whole CDR stream, header included */
+} zr_service_message;
+
+/** Fills *type from a message type support (any of rosidl's C dispatch or the
+ * introspection one). as_service_part: 0 for a topic, else the zloan type is
+ * the service message (zr_service_message) whatever the layout.
+ * RMW_RET_OK, RMW_RET_UNSUPPORTED (no C introspection, or a long double),
+ * RMW_RET_INVALID_ARGUMENT (a name too long). */
+rmw_ret_t zr_type_init(zr_type *type, const rosidl_message_type_support_t *ts);
+rmw_ret_t zr_type_init_members(zr_type *type, const zr_members *members, const char *suffix,
+                               bool service);
+/** The introspection members of a service type support, or NULL (error set). */
+const rosidl_typesupport_introspection_c__ServiceMembers *
+zr_service_members(const rosidl_service_type_support_t *ts);
+
+/* ---- CDR (cdr.c) -------------------------------------------------------- */
+
+/** Bytes of one primitive of a rosidl field type, in C and in CDR (0 for
+ * strings and messages). */
+size_t zr_primitive_size(uint8_t type_id);
+/** Bytes of the CDR form of msg, encapsulation header included. */
+size_t zr_cdr_size(const zr_members *members, const void *msg);
+/** Writes the CDR form of msg into buf (cap bytes, at least zr_cdr_size);
+ * returns the bytes written, 0 when it did not fit. */
+size_t zr_cdr_serialize(const zr_members *members, const void *msg, uint8_t *buf, size_t cap);
+/** Fills msg (initialised by the type's init function) from len bytes of
+ * CDR. Every length read is checked against what is left: a message that
+ * lies fails (RMW_RET_ERROR, message set), never overruns. */
+rmw_ret_t zr_cdr_deserialize(const zr_members *members, const uint8_t *buf, size_t len, void *msg);
+
+/* ---- context, nodes (init.c, node.c) ------------------------------------ */
+
+typedef struct zr_node zr_node;
+
+struct rmw_context_impl_s {
+    zl_context *zl;       /* guard conditions and wait sets */
+    uint32_t domain_id;
+    bool loans;           /* ROS_DISABLE_LOANED_MESSAGES not set */
+    bool shut_down;
+    pthread_mutex_t lock; /* nodes */
+    zr_node *nodes;
+    size_t node_count;
+    pthread_t graph_thread;
+    bool graph_thread_started;
+    atomic_bool graph_stop;
+    pthread_cond_t graph_cond;
+    uint64_t graph_signature;
+};
+
+struct zr_node {
+    rmw_context_t *context;
+    zl_context *zl;              /* this node's endpoints */
+    zl_publisher *announce;      /* on /_zloan_node/<ns>/<name> */
+    rmw_guard_condition_t *graph_guard;
+    char *name;
+    char *namespace_;
+    zr_node *next;
+    pthread_mutex_t lock;        /* publisher ids below */
+    uint64_t *publisher_ids;
+    size_t publisher_id_count;
+};
+
+/** Raise the graph guard condition of every node of the context (the graph
+ * changed here: an endpoint or node was made or destroyed). */
+/** Options of a zl_context of rmw_zloan: its log goes to rcutils. */
+rmw_ret_t zr_context_options(uint32_t domain_id, const char *name, bool disable_loans,
+                             zl_context_options *o);
+void zr_graph_changed(rmw_context_t *context);
+rmw_ret_t zr_graph_thread_start(rmw_context_t *context);
+void zr_graph_thread_stop(rmw_context_t *context);
+/** The fingerprint of the domain's graph as zloan's registries show it. */
+uint64_t zr_graph_signature(uint32_t domain_id);
+
+void zr_node_add_publisher(zr_node *node, uint64_t id);
+void zr_node_remove_publisher(zr_node *node, uint64_t id);
+bool zr_node_has_publisher(zr_node *node, uint64_t id);
+
+/** The context name a node's zl_context gets: its fully qualified name when
+ * it fits ZL_CONTEXT_NAME_MAX, else a hash of it ("~" and 16 hex digits). */
+void zr_node_context_name(const char *ns, const char *name, char *out, size_t out_size);
+
+/* ---- errors and helpers (common.c) --------------------------------------- */
+
+/** Sets the rmw error from a zloan code and the call that failed, and
+ * returns the rmw code it maps to. */
+rmw_ret_t zr_fail_zl(int code, const char *what);
+/** Joins prefix and name ("/_zloan_rq" + "/add" = "/_zloan_rq/add"). */
+rmw_ret_t zr_join_topic(const char *prefix, const char *name, char *out, size_t out_size);
+char *zr_strdup(const char *s);
+int64_t zr_now_ns(void);
+int64_t zr_duration_ns(rmw_time_t t); /* -1: infinite */
+/** True when ROS_DISABLE_LOANED_MESSAGES is set to something other than 0. */
+bool zr_loans_disabled_by_env(void);
+void zr_gid_from_id(rmw_gid_t *gid, uint64_t id);
+
+/* ---- publishers and subscriptions --------------------------------------- */
+
+typedef struct zr_publisher {
+    zr_node *node;
+    zr_type type;
+    zl_publisher *zl;
+    rmw_qos_profile_t qos;
+    rmw_gid_t gid;
+    bool loans; /* borrow lends zloan's shared memory */
+} zr_publisher;
+
+typedef struct zr_subscription {
+    zr_node *node;
+    zr_type type;
+    zl_subscription *zl;
+    rmw_qos_profile_t qos;
+    bool loans;
+    bool ignore_local;
+    uint64_t lost_reported; /* stats.lost already reported by the lost event */
+    uint64_t id;
+} zr_subscription;
+
+/** zloan endpoint options from a ROS QoS profile (actual_qos gets what is
+ * honoured: system defaults resolved). */
+void zr_qos_publisher_options(const rmw_qos_profile_t *qos, bool loans, zl_publisher_options *o,
+                              rmw_qos_profile_t *actual);
+void zr_qos_subscription_options(const rmw_qos_profile_t *qos, bool loans,
+                                 zl_subscription_options *o, rmw_qos_profile_t *actual);
+/** Takes one message of a subscription's zloan topic into ros_message
+ * (copy or deserialization): *taken false when there was none. */
+rmw_ret_t zr_subscription_take(zr_subscription *s, void *ros_message, bool *taken,
+                               rmw_message_info_t *info);
+
+/** RMW_RET_OK when topic_name is a valid fully qualified ROS topic (or the
+ * QoS avoids ROS conventions), else the code with the message set. */
+rmw_ret_t zr_check_topic(const char *topic_name, const rmw_qos_profile_t *qos);
+
+/* ---- graph (graph.c) ------------------------------------------------------ */
+
+/** Counts the live endpoints of one kind on a zloan topic (0 when it does
+ * not exist). */
+rmw_ret_t zr_count_endpoints(uint32_t domain_id, const char *topic, zl_endpoint_kind kind,
+                             size_t *count);
+
+/* ---- services (service.c) and wait (wait.c) ------------------------------ */
+
+typedef struct zr_service_endpoint {
+    zr_node *node;
+    zr_type request;       /* the zloan type of the request topic */
+    zr_type response;      /* the zloan type of the reply topic */
+    zl_publisher *pub;     /* client: requests; service: replies */
+    zl_subscription *sub;  /* client: replies; service: requests */
+    uint64_t id;           /* client: its request publisher's id */
+    int64_t next_sequence; /* client */
+    char *service_name;
+    rmw_qos_profile_t qos;
+} zr_service_endpoint;
+
+/** True when the event (its data: the zr_subscription) has something to take. */
+bool zr_event_ready(const rmw_event_t *event);
+
+#endif

@@ -1,0 +1,361 @@
+/* rmw_zloan — subscriptions and taking.
+ *
+ * A plain type is taken by copy (rmw_take) or lent (rmw_take_loaned_message:
+ * the publisher's shared memory, read-only, never overwritten while held);
+ * any other type is deserialized from the CDR bytes of a zloan loan, which
+ * is returned at once. */
+#include "rmw_zloan.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rmw/allocators.h>
+#include <rmw/serialized_message.h>
+
+rmw_subscription_t *rmw_create_subscription(const rmw_node_t *node,
+                                            const rosidl_message_type_support_t *type_support,
+                                            const char *topic_name,
+                                            const rmw_qos_profile_t *qos_policies,
+                                            const rmw_subscription_options_t *subscription_options)
+{
+    ZR_CHECK_ARG_NULL(node);
+    ZR_CHECK_ID_NULL(node);
+    ZR_CHECK_ARG_NULL(type_support);
+    ZR_CHECK_ARG_NULL(topic_name);
+    ZR_CHECK_ARG_NULL(qos_policies);
+    ZR_CHECK_ARG_NULL(subscription_options);
+    if (zr_check_topic(topic_name, qos_policies) != RMW_RET_OK)
+        return NULL;
+    zr_node *n = node->data;
+    zr_subscription *s = calloc(1, sizeof *s);
+    rmw_subscription_t *sub = rmw_subscription_allocate();
+    char *name = zr_strdup(topic_name);
+    if (s == NULL || sub == NULL || name == NULL) {
+        RMW_SET_ERROR_MSG("out of memory for the subscription");
+        goto fail;
+    }
+    if (zr_type_init(&s->type, type_support) != RMW_RET_OK)
+        goto fail;
+    s->node = n;
+    s->loans = n->context->impl->loans && s->type.plain;
+    s->ignore_local = subscription_options->ignore_local_publications;
+    zl_subscription_options o;
+    zr_qos_subscription_options(qos_policies, true, &o, &s->qos);
+    int rc = zl_subscription_create(n->zl, topic_name, &s->type.zl, &o, &s->zl);
+    if (rc != 0) {
+        zr_fail_zl(rc, "zl_subscription_create");
+        goto fail;
+    }
+    s->loans = s->loans && zl_subscription_can_loan(s->zl);
+    static atomic_uint_fast64_t next_id;
+    s->id = ((uint64_t)getpid() << 32) | (uint32_t)(atomic_fetch_add(&next_id, 1) + 1);
+    sub->implementation_identifier = zr_identifier;
+    sub->data = s;
+    sub->topic_name = name;
+    sub->options = *subscription_options;
+    sub->can_loan_messages = s->loans;
+    sub->is_cft_enabled = false;
+    zr_graph_changed(n->context);
+    return sub;
+fail:
+    free(s);
+    free(name);
+    if (sub != NULL)
+        rmw_subscription_free(sub);
+    return NULL;
+}
+
+rmw_ret_t rmw_destroy_subscription(rmw_node_t *node, rmw_subscription_t *subscription)
+{
+    ZR_CHECK_ARG(node);
+    ZR_CHECK_ARG(subscription);
+    ZR_CHECK_ID(node);
+    ZR_CHECK_ID(subscription);
+    zr_subscription *s = subscription->data;
+    int rc = zl_subscription_destroy(s->zl);
+    if (rc != 0)
+        return zr_fail_zl(rc, "zl_subscription_destroy (loans still held?)");
+    zr_graph_changed(s->node->context);
+    free((char *)subscription->topic_name);
+    free(s);
+    rmw_subscription_free(subscription);
+    return RMW_RET_OK;
+}
+
+static void fill_info(rmw_message_info_t *out, const zl_message_info *in)
+{
+    out->source_timestamp = in->source_timestamp_ns;
+    out->received_timestamp = zr_now_ns();
+    out->publication_sequence_number = in->publication_sequence;
+    out->reception_sequence_number = in->reception_sequence;
+    zr_gid_from_id(&out->publisher_gid, in->publisher_id);
+    out->from_intra_process = false;
+}
+
+/* Whether a message taken must be skipped: ignore_local_publications and a
+ * publisher of the subscription's own node. */
+static bool skip_local(zr_subscription *s, const zl_message_info *info)
+{
+    return s->ignore_local && info->from_this_process &&
+           zr_node_has_publisher(s->node, info->publisher_id);
+}
+
+/* Borrows the next message for the user: messages zloan dropped for their
+ * size and, with ignore_local_publications, those of the node's own
+ * publishers are passed over. 0, ZL_ENODATA, or another zloan code. */
+static int take_next(zr_subscription *s, const void **msg, zl_message_info *zi)
+{
+    for (;;) {
+        int rc = zl_subscription_take_loan(s->zl, msg, zi);
+        if (rc == ZL_ESERIALIZE)
+            continue; /* a message of the wrong size: dropped and counted by zloan */
+        if (rc != 0 || !skip_local(s, zi))
+            return rc;
+        zl_subscription_return_loan(s->zl, *msg);
+    }
+}
+
+rmw_ret_t zr_subscription_take(zr_subscription *s, void *ros_message, bool *taken,
+                               rmw_message_info_t *info)
+{
+    *taken = false;
+    zl_message_info zi;
+    const void *msg;
+    int rc = take_next(s, &msg, &zi);
+    if (rc == ZL_ENODATA)
+        return RMW_RET_OK;
+    if (rc != 0)
+        return zr_fail_zl(rc, "zl_subscription_take_loan");
+    rmw_ret_t ret = RMW_RET_OK;
+    if (s->type.plain)
+        memcpy(ros_message, msg, s->type.members->size_of_);
+    else
+        ret = zr_cdr_deserialize(s->type.members, msg, zi.size, ros_message);
+    zl_subscription_return_loan(s->zl, msg);
+    if (ret != RMW_RET_OK)
+        return ret; /* the message lied about its contents: dropped, error set */
+    if (info != NULL)
+        fill_info(info, &zi);
+    *taken = true;
+    return RMW_RET_OK;
+}
+
+#define CHECK_SUB(subscription)      \
+    ZR_CHECK_ARG(subscription);      \
+    ZR_CHECK_ID(subscription)
+
+rmw_ret_t rmw_take(const rmw_subscription_t *subscription, void *ros_message, bool *taken,
+                   rmw_subscription_allocation_t *allocation)
+{
+    (void)allocation;
+    CHECK_SUB(subscription);
+    ZR_CHECK_ARG(ros_message);
+    ZR_CHECK_ARG(taken);
+    return zr_subscription_take(subscription->data, ros_message, taken, NULL);
+}
+
+rmw_ret_t rmw_take_with_info(const rmw_subscription_t *subscription, void *ros_message,
+                             bool *taken, rmw_message_info_t *message_info,
+                             rmw_subscription_allocation_t *allocation)
+{
+    (void)allocation;
+    CHECK_SUB(subscription);
+    ZR_CHECK_ARG(ros_message);
+    ZR_CHECK_ARG(taken);
+    ZR_CHECK_ARG(message_info);
+    return zr_subscription_take(subscription->data, ros_message, taken, message_info);
+}
+
+rmw_ret_t rmw_take_sequence(const rmw_subscription_t *subscription, size_t count,
+                            rmw_message_sequence_t *message_sequence,
+                            rmw_message_info_sequence_t *message_info_sequence, size_t *taken,
+                            rmw_subscription_allocation_t *allocation)
+{
+    (void)allocation;
+    CHECK_SUB(subscription);
+    ZR_CHECK_ARG(message_sequence);
+    ZR_CHECK_ARG(message_info_sequence);
+    ZR_CHECK_ARG(taken);
+    if (count == 0) {
+        RMW_SET_ERROR_MSG("count must be greater than 0");
+        return RMW_RET_INVALID_ARGUMENT;
+    }
+    if (count > message_sequence->capacity || count > message_info_sequence->capacity) {
+        RMW_SET_ERROR_MSG("count exceeds the capacity of the sequences");
+        return RMW_RET_INVALID_ARGUMENT;
+    }
+    *taken = 0;
+    rmw_ret_t ret = RMW_RET_OK;
+    while (*taken < count) {
+        bool one = false;
+        ret = zr_subscription_take(subscription->data, message_sequence->data[*taken], &one,
+                                   &message_info_sequence->data[*taken]);
+        if (ret != RMW_RET_OK || !one)
+            break;
+        (*taken)++;
+    }
+    message_sequence->size = *taken;
+    message_info_sequence->size = *taken;
+    return ret;
+}
+
+static rmw_ret_t take_serialized(const rmw_subscription_t *subscription,
+                                 rmw_serialized_message_t *serialized_message, bool *taken,
+                                 rmw_message_info_t *info)
+{
+    zr_subscription *s = subscription->data;
+    *taken = false;
+    zl_message_info zi;
+    const void *msg;
+    int rc = take_next(s, &msg, &zi);
+    if (rc == ZL_ENODATA)
+        return RMW_RET_OK;
+    if (rc != 0)
+        return zr_fail_zl(rc, "zl_subscription_take_loan");
+    size_t size = s->type.plain ? zr_cdr_size(s->type.members, msg) : zi.size;
+    if (serialized_message->buffer_capacity < size &&
+        rmw_serialized_message_resize(serialized_message, size) != RMW_RET_OK) {
+        zl_subscription_return_loan(s->zl, msg);
+        RMW_SET_ERROR_MSG("cannot resize the serialized message");
+        return RMW_RET_BAD_ALLOC;
+    }
+    if (s->type.plain)
+        zr_cdr_serialize(s->type.members, msg, serialized_message->buffer, size);
+    else
+        memcpy(serialized_message->buffer, msg, size);
+    serialized_message->buffer_length = size;
+    zl_subscription_return_loan(s->zl, msg);
+    if (info != NULL)
+        fill_info(info, &zi);
+    *taken = true;
+    return RMW_RET_OK;
+}
+
+rmw_ret_t rmw_take_serialized_message(const rmw_subscription_t *subscription,
+                                      rmw_serialized_message_t *serialized_message, bool *taken,
+                                      rmw_subscription_allocation_t *allocation)
+{
+    (void)allocation;
+    CHECK_SUB(subscription);
+    ZR_CHECK_ARG(serialized_message);
+    ZR_CHECK_ARG(taken);
+    return take_serialized(subscription, serialized_message, taken, NULL);
+}
+
+rmw_ret_t rmw_take_serialized_message_with_info(const rmw_subscription_t *subscription,
+                                                rmw_serialized_message_t *serialized_message,
+                                                bool *taken, rmw_message_info_t *message_info,
+                                                rmw_subscription_allocation_t *allocation)
+{
+    (void)allocation;
+    CHECK_SUB(subscription);
+    ZR_CHECK_ARG(serialized_message);
+    ZR_CHECK_ARG(taken);
+    ZR_CHECK_ARG(message_info);
+    return take_serialized(subscription, serialized_message, taken, message_info);
+}
+
+static rmw_ret_t take_loaned(const rmw_subscription_t *subscription, void **loaned_message,
+                             bool *taken, rmw_message_info_t *info)
+{
+    if (!subscription->can_loan_messages) {
+        RMW_SET_ERROR_MSG("this subscription does not lend: its type is not plain, or loans "
+                          "are disabled (ROS_DISABLE_LOANED_MESSAGES)");
+        return RMW_RET_UNSUPPORTED;
+    }
+    if (*loaned_message != NULL) {
+        RMW_SET_ERROR_MSG("*loaned_message must be NULL");
+        return RMW_RET_INVALID_ARGUMENT;
+    }
+    zr_subscription *s = subscription->data;
+    *taken = false;
+    zl_message_info zi;
+    const void *msg;
+    int rc = take_next(s, &msg, &zi);
+    if (rc == ZL_ENODATA)
+        return RMW_RET_OK;
+    if (rc != 0)
+        return zr_fail_zl(rc, "zl_subscription_take_loan");
+    /* rmw hands out a non-const pointer; the memory is mapped read-only
+     * (writing to it faults), as rmw's documentation asks of a loan. */
+    *loaned_message = (void *)(uintptr_t)msg;
+    if (info != NULL)
+        fill_info(info, &zi);
+    *taken = true;
+    return RMW_RET_OK;
+}
+
+rmw_ret_t rmw_take_loaned_message(const rmw_subscription_t *subscription, void **loaned_message,
+                                  bool *taken, rmw_subscription_allocation_t *allocation)
+{
+    (void)allocation;
+    CHECK_SUB(subscription);
+    ZR_CHECK_ARG(loaned_message);
+    ZR_CHECK_ARG(taken);
+    return take_loaned(subscription, loaned_message, taken, NULL);
+}
+
+rmw_ret_t rmw_take_loaned_message_with_info(const rmw_subscription_t *subscription,
+                                            void **loaned_message, bool *taken,
+                                            rmw_message_info_t *message_info,
+                                            rmw_subscription_allocation_t *allocation)
+{
+    (void)allocation;
+    CHECK_SUB(subscription);
+    ZR_CHECK_ARG(loaned_message);
+    ZR_CHECK_ARG(taken);
+    ZR_CHECK_ARG(message_info);
+    return take_loaned(subscription, loaned_message, taken, message_info);
+}
+
+rmw_ret_t rmw_return_loaned_message_from_subscription(const rmw_subscription_t *subscription,
+                                                      void *loaned_message)
+{
+    CHECK_SUB(subscription);
+    ZR_CHECK_ARG(loaned_message);
+    if (!subscription->can_loan_messages) {
+        RMW_SET_ERROR_MSG("this subscription does not lend");
+        return RMW_RET_UNSUPPORTED;
+    }
+    zr_subscription *s = subscription->data;
+    int rc = zl_subscription_return_loan(s->zl, loaned_message);
+    return rc == 0 ? RMW_RET_OK : zr_fail_zl(rc, "zl_subscription_return_loan");
+}
+
+rmw_ret_t rmw_subscription_count_matched_publishers(const rmw_subscription_t *subscription,
+                                                    size_t *publisher_count)
+{
+    CHECK_SUB(subscription);
+    ZR_CHECK_ARG(publisher_count);
+    zr_subscription *s = subscription->data;
+    return zr_count_endpoints(s->node->context->impl->domain_id, subscription->topic_name,
+                              ZL_ENDPOINT_PUBLISHER, publisher_count);
+}
+
+rmw_ret_t rmw_subscription_get_actual_qos(const rmw_subscription_t *subscription,
+                                          rmw_qos_profile_t *qos)
+{
+    CHECK_SUB(subscription);
+    ZR_CHECK_ARG(qos);
+    *qos = ((zr_subscription *)subscription->data)->qos;
+    return RMW_RET_OK;
+}
+
+rmw_ret_t rmw_init_subscription_allocation(const rosidl_message_type_support_t *type_support,
+                                           const rosidl_runtime_c__Sequence__bound *message_bounds,
+                                           rmw_subscription_allocation_t *allocation)
+{
+    (void)type_support;
+    (void)message_bounds;
+    (void)allocation;
+    RMW_SET_ERROR_MSG("rmw_init_subscription_allocation is not supported by rmw_zloan");
+    return RMW_RET_UNSUPPORTED;
+}
+
+rmw_ret_t rmw_fini_subscription_allocation(rmw_subscription_allocation_t *allocation)
+{
+    (void)allocation;
+    RMW_SET_ERROR_MSG("rmw_fini_subscription_allocation is not supported by rmw_zloan");
+    return RMW_RET_UNSUPPORTED;
+}

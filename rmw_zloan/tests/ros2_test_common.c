@@ -1,0 +1,121 @@
+/* rmw_zloan tests — the helpers of ros2_test.h. */
+#define _GNU_SOURCE
+#include "ros2_test.h"
+
+#include <poll.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void ros2_open(ros2 *r, const char *node_name)
+{
+    rcl_allocator_t a = rcl_get_default_allocator();
+    rcl_init_options_t io = rcl_get_zero_initialized_init_options();
+    CHECK_RET(rcl_init_options_init(&io, a));
+    r->context = rcl_get_zero_initialized_context();
+    CHECK_RET(rcl_init(0, NULL, &io, &r->context));
+    CHECK_RET(rcl_init_options_fini(&io));
+    const char *impl = rmw_get_implementation_identifier();
+    if (strcmp(impl, "rmw_zloan") != 0) {
+        fprintf(stderr, "the middleware is %s, not rmw_zloan (RMW_IMPLEMENTATION)\n", impl);
+        exit(1);
+    }
+    r->node = rcl_get_zero_initialized_node();
+    rcl_node_options_t no = rcl_node_get_default_options();
+    no.enable_rosout = false;
+    CHECK_RET(rcl_node_init(&r->node, node_name, "", &r->context, &no));
+}
+
+void ros2_close(ros2 *r)
+{
+    CHECK_RET(rcl_node_fini(&r->node));
+    CHECK_RET(rcl_shutdown(&r->context));
+    CHECK_RET(rcl_context_fini(&r->context));
+}
+
+pid_t spawn(int (*fn)(void *), void *arg)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int rc = fn(arg);
+        fflush(NULL);
+        _exit(rc);
+    }
+    return pid;
+}
+
+int reap(pid_t pid)
+{
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+double now_s(void)
+{
+    static struct timespec t0;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (t0.tv_sec == 0)
+        t0 = t;
+    return (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+void say(int fd, char c)
+{
+    CHECK(write(fd, &c, 1) == 1);
+}
+
+char hear(int fd, double timeout_s)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    int n = poll(&p, 1, (int)(timeout_s * 1000));
+    if (n != 1)
+        return 0;
+    char c = 0;
+    if (read(fd, &c, 1) != 1)
+        return 0;
+    return c;
+}
+
+bool in_zloan_shm(const void *address, bool *writable)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    CHECK(f != NULL);
+    char line[512];
+    bool found = false;
+    uintptr_t a = (uintptr_t)address;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        unsigned long lo, hi;
+        char perms[8] = "";
+        int path_at = 0;
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &path_at) < 3)
+            continue;
+        if (a < lo || a >= hi)
+            continue;
+        const char *path = line + path_at;
+        found = strncmp(path, "/dev/shm/zl.", 12) == 0;
+        *writable = perms[1] == 'w';
+        if (!found)
+            fprintf(stderr, "%p lies in %s", address, line);
+    }
+    fclose(f);
+    return found;
+}
+
+bool wait_until(bool (*cond)(void *), void *arg, double timeout_s)
+{
+    double end = now_s() + timeout_s;
+    while (now_s() < end) {
+        if (cond(arg))
+            return true;
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    return cond(arg);
+}

@@ -6,7 +6,7 @@
 
 #include "error_detail.h"
 
-static _Thread_local char detail[512];
+_Thread_local char zl__detail[512];
 
 const char *zl_strerror(int code)
 {
@@ -33,15 +33,14 @@ const char *zl_strerror(int code)
     }
 }
 
-const char *zl_last_error_detail(void) { return detail; }
+const char *zl_last_error_detail(void) { return zl__detail; }
 
-void zl__clear_detail(void) { detail[0] = '\0'; }
 
 int zl__fail(int code, const char *format, ...)
 {
     va_list ap;
     va_start(ap, format);
-    vsnprintf(detail, sizeof detail, format, ap);
+    vsnprintf(zl__detail, sizeof zl__detail, format, ap);
     va_end(ap);
     return code;
 }

@@ -3,8 +3,10 @@
  *
  * Every loan the user holds is one record here (pointer, size, origin, the
  * transport's handle), whatever its origin: publish and return find the
- * record by the pointer (max_loans entries: a few) and hand the transport
- * its handle, so the transport looks nothing up. */
+ * record by the pointer and hand the transport its handle, so the
+ * transport looks nothing up. The record lent last is looked at first, and
+ * a loan takes the record freed last first: one loan at a time (or the
+ * newest of several) costs one comparison each way, whatever max_loans. */
 #include <string.h>
 
 #include "zloan/error.h"
@@ -38,6 +40,8 @@ struct zl_publisher {
     void *scratch;
     uint32_t max_loans;
     uint32_t loans_held; /* records in use */
+    uint32_t last_lent;  /* the record lent last: where publish looks first */
+    uint32_t last_freed; /* the record freed last: where a loan looks first */
     loan_record *loans;  /* max_loans records */
     zl__atomic_u32 attachments; /* wait-set entries naming it (destroy refuses) */
     uint32_t memories;          /* user memories registered (destroy refuses) */
@@ -179,14 +183,24 @@ bool zl_publisher_can_loan(const zl_publisher *publisher)
     return publisher != NULL && publisher->can_loan;
 }
 
-/* The record of a loan the user holds at message, or NULL (with a detail). */
-static loan_record *find_loan(zl_publisher *p, const void *message)
+/* The record at message (NULL: a free record), looking at `first` first,
+ * or NULL (with a detail when message is not NULL). */
+static loan_record *find_record(zl_publisher *p, const void *message, uint32_t first)
 {
+    if (p->loans[first].pointer == message)
+        return &p->loans[first];
     for (uint32_t i = 0; i < p->max_loans; i++)
         if (p->loans[i].pointer == message)
             return &p->loans[i];
-    zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", message);
+    if (message != NULL)
+        zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", message);
     return NULL;
+}
+
+/* The record of a loan the user holds at message, or NULL (with a detail). */
+static loan_record *find_loan(zl_publisher *p, const void *message)
+{
+    return find_record(p, message, p->last_lent);
 }
 
 /* Bytes a message of count elements fills: the fixed part and the
@@ -221,7 +235,7 @@ int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **messag
         return rc;
     if (p->loans_held >= p->max_loans)
         return zl__fail(ZL_ETOOMANYLOANS, "the publisher's %u loans are all held", p->max_loans);
-    loan_record *record = find_loan(p, NULL);
+    loan_record *record = find_record(p, NULL, p->last_freed);
     size_t bytes = p->sized ? zl_type_message_size(&p->type, count) : p->type.size;
     void *memory;
     zl__mw_loan_handle handle = 0;
@@ -243,6 +257,7 @@ int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **messag
     record->from_allocator = from_allocator;
     record->handle = handle;
     p->loans_held++;
+    p->last_lent = (uint32_t)(record - p->loans);
     *message = memory;
     return 0;
 }
@@ -313,18 +328,16 @@ static void release_record(zl_publisher *p, loan_record *record)
 {
     if (record->from_allocator)
         free_message(p, record->pointer, record->bytes);
-    memset(record, 0, sizeof *record);
+    record->pointer = NULL; /* free: a loan sets every other field */
     p->loans_held--;
+    p->last_freed = (uint32_t)(record - p->loans);
 }
 
-int zl_publisher_publish_loan_sized(zl_publisher *publisher, void *message, size_t count)
+/* Publishes the loan of record (count elements); on error the caller
+ * keeps it. */
+static int publish_record(zl_publisher *publisher, loan_record *record, void *message,
+                          size_t count)
 {
-    zl__clear_detail();
-    if (publisher == NULL || message == NULL)
-        return zl__fail(ZL_EINVAL, "publisher and message must not be NULL");
-    loan_record *record = find_loan(publisher, message);
-    if (record == NULL)
-        return ZL_ENOTLOAN;
     if (count > record->count)
         return zl__fail(ZL_EINVAL, "%zu elements published from a loan made for %zu", count,
                         record->count);
@@ -338,7 +351,9 @@ int zl_publisher_publish_loan_sized(zl_publisher *publisher, void *message, size
     return 0;
 }
 
-int zl_publisher_publish_loan(zl_publisher *publisher, void *message)
+/* Publishes the loan at message: count elements, or (whole) as many as it
+ * was made for. */
+static int publish_loan(zl_publisher *publisher, void *message, size_t count, bool whole)
 {
     zl__clear_detail();
     if (publisher == NULL || message == NULL)
@@ -346,7 +361,17 @@ int zl_publisher_publish_loan(zl_publisher *publisher, void *message)
     loan_record *record = find_loan(publisher, message);
     if (record == NULL)
         return ZL_ENOTLOAN;
-    return zl_publisher_publish_loan_sized(publisher, message, record->count);
+    return publish_record(publisher, record, message, whole ? record->count : count);
+}
+
+int zl_publisher_publish_loan_sized(zl_publisher *publisher, void *message, size_t count)
+{
+    return publish_loan(publisher, message, count, false);
+}
+
+int zl_publisher_publish_loan(zl_publisher *publisher, void *message)
+{
+    return publish_loan(publisher, message, 0, true);
 }
 
 int zl_publisher_return_loan(zl_publisher *publisher, void *message)

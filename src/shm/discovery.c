@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "../clock.h"
 #include "discovery.h"
 
 static struct {
@@ -80,12 +81,16 @@ static void check(zl__registry *r)
     }
 }
 
+zl__atomic_u64 zl__monitor_now_ns;
+
 static void *monitor(void *arg)
 {
     (void)arg;
     struct timespec period = {process.period_ms / 1000, (process.period_ms % 1000) * 1000000L};
     for (;;) {
         nanosleep(&period, NULL);
+        /* Relaxed: see zl__monitor_coarse_ns. */
+        zl__store_relaxed(&zl__monitor_now_ns, (uint64_t)zl__coarse_ns());
         pthread_mutex_lock(&process.lock);
         for (zl__registry *r = process.tracked; r != NULL; r = r->next)
             check(r);
@@ -108,6 +113,8 @@ static void start_monitor(uint32_t period_ms)
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 64 * 1024);
     /* All signals blocked in the thread: they belong to the user's. */
+    /* Before the thread runs: no endpoint reads a time older than this. */
+    zl__store_relaxed(&zl__monitor_now_ns, (uint64_t)zl__coarse_ns());
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

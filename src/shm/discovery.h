@@ -43,6 +43,18 @@ void zl__registry_close(zl__registry *registry);
  * counter alone. When it does not run, endpoints check on their own. */
 bool zl__liveness_monitor_running(void);
 
+/* The coarse monotonic time (zl__coarse_ns) as the liveness monitor read it
+ * last, at most one period ago: while the monitor runs, the periodic checks
+ * of a publisher's loan read this word instead of calling the clock. */
+extern zl__atomic_u64 zl__monitor_now_ns;
+
+static inline int64_t zl__monitor_coarse_ns(void)
+{
+    /* Relaxed: a time stamp, ordering nothing; coherence keeps it from
+     * going back. */
+    return (int64_t)zl__load_relaxed(&zl__monitor_now_ns);
+}
+
 /* ---- the sweep (sweep.c) ----------------------------------------------- */
 
 /* Scans /dev/shm for this user's zloan objects (and the effective group's)

@@ -70,8 +70,10 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
 }
 
 /* Counts a peer error: a subscription wrote a value we could not use (I3).
- * Logged sparsely (log.h), never in the steady state: only when it happens. */
-static void peer_error(zl__mw_publisher *pub, uint64_t subscription_id, const char *what)
+ * Logged sparsely (log.h), never in the steady state: only when it happens
+ * (cold: only a broken or hostile peer gets here). */
+__attribute__((cold)) static void peer_error(zl__mw_publisher *pub, uint64_t subscription_id,
+                                             const char *what)
 {
     pub->peer_errors++;
     if (zl__log_sparse(pub->peer_errors))
@@ -81,7 +83,8 @@ static void peer_error(zl__mw_publisher *pub, uint64_t subscription_id, const ch
                 (unsigned long long)pub->peer_errors, (unsigned long long)subscription_id, what);
 }
 
-void zl__pub_mark_broken(zl__mw_publisher *pub, uint32_t j, const char *what)
+__attribute__((cold)) void zl__pub_mark_broken(zl__mw_publisher *pub, uint32_t j,
+                                               const char *what)
 {
     uint64_t id = pub->connections[j].subscription_id;
     disconnect(pub, j);
@@ -127,12 +130,7 @@ int zl__pub_deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
             release_ref(pub, oldest);
         count_lost(pub, c);
     }
-    zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, entry);
-    segment *seg = &pub->segments[zl__entry_slot(entry)];
-    bit_set(outstanding_of(seg, j), zl__entry_chunk(entry));
-    c->held++;
-    seg->refs[zl__entry_chunk(entry)]++;
-    return DELIVER_PUSHED;
+    return zl__pub_push(pub, c, j, entry);
 }
 
 /* Second half of the claim: the connection is ours, set it up and send the

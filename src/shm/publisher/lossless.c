@@ -119,10 +119,8 @@ static void sleep_for_room(zl__mw_publisher *pub, uint32_t j, uint32_t generatio
 
 /* P6: returns 0 when every lossless connection has room for one more
  * entry, ZL_ETIMEOUT when one had none for max_blocking_time. */
-int zl__pub_wait_for_room(zl__mw_publisher *pub)
+int zl__pub_wait_for_room_slow(zl__mw_publisher *pub)
 {
-    if ((pub->lossless_mask & pub->connected_mask) == 0)
-        return 0;
     uint32_t j = blocking_connection(pub);
     if (j == NO_CONNECTION)
         return 0;

@@ -7,7 +7,6 @@
 
 #include "../../clock.h"
 #include "../../error_detail.h"
-#include "../notify.h"
 #include "publisher.h"
 
 int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
@@ -52,20 +51,9 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
     return 0;
 }
 
-/* The segment of a loan the user holds, or NULL (with a detail). */
-static segment *lent_segment(zl__mw_publisher *pub, zl__mw_loan_handle handle)
-{
-    segment *seg = segment_of(pub, handle);
-    if (seg == NULL || !seg->lent[zl__entry_chunk(handle)]) {
-        zl__fail(ZL_ENOTLOAN, "loan %08x is not held from this publisher", (unsigned)handle);
-        return NULL;
-    }
-    return seg;
-}
-
 int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle)
 {
-    segment *seg = lent_segment(pub, handle);
+    segment *seg = zl__pub_lent_segment(pub, handle);
     if (seg == NULL)
         return ZL_ENOTLOAN;
     seg->lent[zl__entry_chunk(handle)] = 0;
@@ -75,21 +63,9 @@ int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle hand
     return 0;
 }
 
-/* Appends entry to the history, letting the oldest go when it is full. */
-static void keep_history(zl__mw_publisher *pub, uint32_t entry)
-{
-    if (pub->history_len == pub->history_capacity)
-        release_ref(pub, pub->history[pub->history_next]);
-    else
-        pub->history_len++;
-    pub->history[pub->history_next] = entry;
-    pub->history_next = (pub->history_next + 1) % pub->history_capacity;
-    pub->segments[zl__entry_slot(entry)].refs[zl__entry_chunk(entry)]++;
-}
-
 int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size)
 {
-    segment *seg = lent_segment(pub, handle);
+    segment *seg = zl__pub_lent_segment(pub, handle);
     if (seg == NULL)
         return ZL_ENOTLOAN;
     if (size > seg->geometry.payload_capacity)
@@ -114,43 +90,6 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     pub->loans_out--;
     zl__pub_fan_out(pub, handle, pub->history_capacity != 0, size, header->timestamp_ns);
     return 0;
-}
-
-/* Delivers a chunk whose header is written and which holds one reference
- * (the user's loan, or the user memory's publication) to every connection,
- * wakes sleepers, keeps it as history when asked, then lets that reference
- * go. */
-void zl__pub_fan_out(zl__mw_publisher *pub, uint32_t handle, bool history, size_t size,
-                    int64_t timestamp_ns)
-{
-    uint32_t mask = pub->connected_mask;
-    uint32_t delivered = 0;
-    while (mask != 0) {
-        uint32_t j = (uint32_t)__builtin_ctz(mask);
-        mask &= mask - 1;
-        if (zl__pub_deliver(pub, j, handle) == DELIVER_PUSHED)
-            delivered |= 1u << j;
-    }
-    if (delivered != 0) {
-        /* Orders our tail stores before the sleepers loads: see notify.h. */
-        zl__fence_seq_cst();
-        while (delivered != 0) {
-            uint32_t j = (uint32_t)__builtin_ctz(delivered);
-            delivered &= delivered - 1;
-            zl__queue_shm *q = pub->connections[j].queue;
-            zl__notify_after_deliver(&q->wake, &q->sleepers);
-        }
-    }
-    if (history)
-        keep_history(pub, handle);
-    release_ref(pub, handle); /* the user's loan is over */
-    pub->published++;
-    pub->bytes += size;
-    /* Relaxed: statistics for tools (see above). */
-    zl__endpoint_counters *counters = pub->counters;
-    zl__store_relaxed(&counters->messages, pub->published);
-    zl__store_relaxed(&counters->bytes, pub->bytes);
-    zl__store_relaxed(&counters->last_ns, (uint64_t)timestamp_ns);
 }
 
 void zl__shm_publisher_refresh(zl__mw_publisher *pub)

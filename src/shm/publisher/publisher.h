@@ -36,8 +36,10 @@
 #include <string.h>
 
 #include "../../clock.h"
+#include "../../error_detail.h"
 #include "../../mw.h"
 #include "../discovery.h"
+#include "../notify.h"
 #include "../endpoint.h"
 #include "../queue.h"
 #include "../transport.h"
@@ -213,11 +215,17 @@ static inline segment *segment_of(zl__mw_publisher *pub, uint32_t entry)
     return seg;
 }
 
-static inline bool bit_test(const uint64_t *bits, uint32_t i) { return (bits[i / 64] >> (i % 64)) & 1u; }
+static inline bool bit_test(const uint64_t *bits, uint32_t i)
+{
+    return (bits[i / 64] >> (i % 64)) & 1u;
+}
 
 static inline void bit_set(uint64_t *bits, uint32_t i) { bits[i / 64] |= (uint64_t)1 << (i % 64); }
 
-static inline void bit_clear(uint64_t *bits, uint32_t i) { bits[i / 64] &= ~((uint64_t)1 << (i % 64)); }
+static inline void bit_clear(uint64_t *bits, uint32_t i)
+{
+    bits[i / 64] &= ~((uint64_t)1 << (i % 64));
+}
 
 static inline uint64_t *outstanding_of(segment *seg, uint32_t j)
 {
@@ -299,7 +307,12 @@ int zl__pub_make_room(zl__mw_publisher *pub, uint32_t k);
 void zl__pub_unlink_pool(zl__mw_publisher *pub);
 
 /* connection.c */
-void zl__pub_mark_broken(zl__mw_publisher *pub, uint32_t j, const char *what);
+/* Cold: a broken or hostile peer. */
+__attribute__((cold)) void zl__pub_mark_broken(zl__mw_publisher *pub, uint32_t j,
+                                               const char *what);
+/* Pushes entry into connection j under keep-last, within its budget (P5):
+ * DELIVER_PUSHED, DELIVER_SKIPPED (over budget with nothing queued: lost
+ * for it) or DELIVER_BROKEN (dropped). zl__pub_deliver_fast first. */
 int zl__pub_deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry);
 /* The slow path of peers that came or went: a scan of the registry when
  * its generation changed, claims that are pending. */
@@ -313,6 +326,29 @@ void zl__pub_update(zl__mw_publisher *pub, bool force_liveness);
 /* Takes back what connection j returned up to tail (P2, P4). */
 void zl__pub_drain_connection(zl__mw_publisher *pub, uint32_t j, uint64_t tail);
 
+/* Pushes entry into connection c (j), room made: its outstanding bit (P2),
+ * its budget (P5) and the chunk's reference (P1). */
+static inline int zl__pub_push(zl__mw_publisher *pub, connection *c, uint32_t j, uint32_t entry)
+{
+    zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, entry);
+    segment *seg = &pub->segments[zl__entry_slot(entry)];
+    bit_set(outstanding_of(seg, j), zl__entry_chunk(entry));
+    c->held++;
+    seg->refs[zl__entry_chunk(entry)]++;
+    return DELIVER_PUSHED;
+}
+
+/* The common case of zl__pub_deliver: under budget, and the cached head
+ * (which only grows) shows room, so nothing shared is read. */
+static inline int zl__pub_deliver_fast(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
+{
+    connection *c = &pub->connections[j];
+    if (c->held >= pub->chunks_per_subscription ||
+        c->deliver_tail - c->deliver_head_seen >= c->depth)
+        return zl__pub_deliver(pub, j, entry);
+    return zl__pub_push(pub, c, j, entry);
+}
+
 /* What every call does first: one acquire load of the registry's
  * generation and a look at the pending claims; the scan only when they
  * changed. */
@@ -323,10 +359,11 @@ static inline void zl__pub_look_for_peers(zl__mw_publisher *pub)
         zl__pub_update_peers(pub);
 }
 
-/* The coarse clock, and the periodic part when it is due. */
+/* The coarse clock (the monitor's reading of it while the monitor runs:
+ * no clock call on the loan's path), and the periodic part when it is due. */
 static inline void zl__pub_tick(zl__mw_publisher *pub, bool force_liveness)
 {
-    int64_t now = zl__coarse_ns();
+    int64_t now = pub->monitored ? zl__monitor_coarse_ns() : zl__coarse_ns();
     int64_t previous_call = pub->last_call_ns;
     pub->last_call_ns = now;
     if (force_liveness || now >= pub->next_liveness_ns)
@@ -352,10 +389,87 @@ static inline void zl__pub_drain_returns(zl__mw_publisher *pub)
 
 /* lossless.c */
 bool zl__pub_returns_waiting(const connection *c);
-int zl__pub_wait_for_room(zl__mw_publisher *pub);
+int zl__pub_wait_for_room_slow(zl__mw_publisher *pub);
 
-/* publish.c */
-void zl__pub_fan_out(zl__mw_publisher *pub, uint32_t handle, bool history, size_t size,
-                     int64_t timestamp_ns);
+/* P6: 0 when every lossless connection has room for one more entry (seen
+ * from private memory alone in the common case: under budget, and the
+ * cached head, which only grows, shows room), else zl__pub_wait_for_room_slow
+ * decides, and waits. */
+static inline int zl__pub_wait_for_room(zl__mw_publisher *pub)
+{
+    uint32_t mask = pub->lossless_mask & pub->connected_mask;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        const connection *c = &pub->connections[j];
+        if (c->held >= pub->chunks_per_subscription ||
+            c->deliver_tail - c->deliver_head_seen >= c->depth)
+            return zl__pub_wait_for_room_slow(pub);
+    }
+    return 0;
+}
+
+
+/* publish.c, user_memory.c */
+
+/* The segment of a loan the user holds, or NULL (with a detail). */
+static inline segment *zl__pub_lent_segment(zl__mw_publisher *pub, zl__mw_loan_handle handle)
+{
+    segment *seg = segment_of(pub, handle);
+    if (seg == NULL || !seg->lent[zl__entry_chunk(handle)]) {
+        zl__fail(ZL_ENOTLOAN, "loan %08x is not held from this publisher", (unsigned)handle);
+        return NULL;
+    }
+    return seg;
+}
+
+/* Appends entry to the history, letting the oldest go when it is full. */
+static inline void zl__pub_keep_history(zl__mw_publisher *pub, uint32_t entry)
+{
+    if (pub->history_len == pub->history_capacity)
+        release_ref(pub, pub->history[pub->history_next]);
+    else
+        pub->history_len++;
+    pub->history[pub->history_next] = entry;
+    pub->history_next = (pub->history_next + 1) % pub->history_capacity;
+    pub->segments[zl__entry_slot(entry)].refs[zl__entry_chunk(entry)]++;
+}
+
+/* Delivers a chunk whose header is written and which holds one reference
+ * (the user's loan, or the user memory's publication) to every connection,
+ * wakes sleepers, keeps it as history when asked, then lets that reference
+ * go. */
+static inline void zl__pub_fan_out(zl__mw_publisher *pub, uint32_t handle, bool history,
+                                   size_t size, int64_t timestamp_ns)
+{
+    uint32_t mask = pub->connected_mask;
+    uint32_t delivered = 0;
+    while (mask != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        mask &= mask - 1;
+        if (zl__pub_deliver_fast(pub, j, handle) == DELIVER_PUSHED)
+            delivered |= 1u << j;
+    }
+    if (delivered != 0) {
+        /* Orders our tail stores before the sleepers loads: see notify.h. */
+        zl__fence_seq_cst();
+        while (delivered != 0) {
+            uint32_t j = (uint32_t)__builtin_ctz(delivered);
+            delivered &= delivered - 1;
+            zl__queue_shm *q = pub->connections[j].queue;
+            zl__notify_after_deliver(&q->wake, &q->sleepers);
+        }
+    }
+    if (history)
+        zl__pub_keep_history(pub, handle);
+    release_ref(pub, handle); /* the user's loan is over */
+    pub->published++;
+    pub->bytes += size;
+    /* Relaxed: statistics for tools (see above). */
+    zl__endpoint_counters *counters = pub->counters;
+    zl__store_relaxed(&counters->messages, pub->published);
+    zl__store_relaxed(&counters->bytes, pub->bytes);
+    zl__store_relaxed(&counters->last_ns, (uint64_t)timestamp_ns);
+}
 
 #endif

@@ -84,21 +84,9 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     zl__sub_rescan_locked(sub, view, zl__load_acquire(&view->pool->segments_seq));
 }
 
-/* The slow path: new publishers, departed ones, dead ones. One load each of
- * the generation and attach_seq when nothing changed. */
-void zl__sub_refresh(zl__mw_subscription *sub)
+void zl__sub_refresh_changed(zl__mw_subscription *sub, uint32_t generation, uint32_t attach_seq,
+                             int64_t now, bool liveness)
 {
-    uint32_t generation = zl__registry_generation(&sub->registry);
-    /* Acquire pairs with the publisher's release increment after it claimed
-     * a connection and delivered its history (publisher/connection.c attach). */
-    uint32_t attach_seq = zl__load_acquire(&sub->queue->attach_seq);
-    /* Testing publishers' locks (an fcntl each) is the liveness monitor's
-     * job when it runs (discovery.c); otherwise ours, every 50 ms. */
-    int64_t now = sub->monitored ? 0 : zl__coarse_ns();
-    bool liveness = !sub->monitored && now >= sub->next_liveness_ns;
-    if (generation == sub->seen_generation && attach_seq == sub->seen_attach && !liveness &&
-        !sub->attach_retry)
-        return;
     token_acquire_spinning(sub);
     if (generation != sub->seen_generation || liveness) {
         /* The monitor bumps the generation when it sees a dead peer: reap

@@ -12,7 +12,8 @@
 
 /* Counts a peer error: a publisher wrote a value we could not use (I3).
  * Logged sparsely (log.h), only when it happens. Any thread. */
-void zl__sub_peer_error(zl__mw_subscription *sub, uint64_t publisher_id, const char *what)
+__attribute__((cold)) void zl__sub_peer_error(zl__mw_subscription *sub, uint64_t publisher_id,
+                                              const char *what)
 {
     uint64_t count = zl__fetch_add_relaxed(&sub->peer_errors, 1) + 1;
     if (zl__log_sparse(count))

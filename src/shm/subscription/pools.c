@@ -19,17 +19,12 @@
 #include "../user_segment.h"
 #include "subscription.h"
 
-/* Under return_token (all decrements are, so the last one is ours alone). */
-void zl__sub_segment_release(zl__mw_subscription *sub, segment_view *view)
+void zl__sub_segment_unmap(zl__mw_subscription *sub, segment_view *view)
 {
-    if (view == NULL)
-        return;
-    if (zl__fetch_sub_acq_rel(&view->refs, 1) == 1) {
-        zl__segment_unmap(&view->map);
-        if (view->user)
-            zl__segment_unmap(&view->user_map);
-        zl__endpoint_deallocate(sub->allocator, view, sizeof *view);
-    }
+    zl__segment_unmap(&view->map);
+    if (view->user)
+        zl__segment_unmap(&view->user_map);
+    zl__endpoint_deallocate(sub->allocator, view, sizeof *view);
 }
 
 /* Under return_token: the connection lets go of its pool; segments that
@@ -42,18 +37,6 @@ void zl__sub_pool_release(zl__mw_subscription *sub, pool_view *view)
         zl__sub_segment_release(sub, view->segments[slot]);
     zl__segment_unmap(&view->map);
     zl__endpoint_deallocate(sub->allocator, view, sizeof *view);
-}
-
-/* The payload a header describes lies in its chunk, or for a user segment
- * in the user's mapping (page-aligned), aligned for the type (I3). */
-bool zl__sub_payload_fits(const zl__mw_subscription *sub, const segment_view *segment,
-                         const zl__chunk_header *header)
-{
-    if (!segment->user)
-        return header->payload_size <= segment->geometry.payload_capacity;
-    return header->user_offset <= segment->user_map.size &&
-           header->payload_size <= segment->user_map.size - header->user_offset &&
-           header->user_offset % sub->payload_alignment == 0;
 }
 
 /* A user segment's header names the user's file: map it read-only (every
@@ -129,29 +112,9 @@ void zl__sub_rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t s
     }
 }
 
-static void rescan(zl__mw_subscription *sub, pool_view *pool, uint32_t seq)
+void zl__sub_rescan(zl__mw_subscription *sub, pool_view *pool, uint32_t seq)
 {
     token_acquire_spinning(sub);
     zl__sub_rescan_locked(sub, pool, seq);
     token_release(sub);
-}
-
-/* The header of the chunk an entry names, with its segment in *segment, or
- * NULL when the entry names nothing the pool has (a broken publisher).
- * Owner thread. */
-const zl__chunk_header *zl__sub_chunk_of(zl__mw_subscription *sub, pool_view *pool,
-                                        uint32_t entry, segment_view **segment)
-{
-    /* Acquire pairs with the publisher's release increment after a table
-     * change (P8); we read entry after an acquire load of the deliver tail,
-     * so a segment new to this entry shows here (S7). */
-    uint32_t seq = zl__load_acquire(&pool->pool->segments_seq);
-    if (seq != pool->seen_seq)
-        rescan(sub, pool, seq);
-    uint32_t slot = zl__entry_slot(entry);
-    segment_view *view = slot < ZL__SEGMENTS_MAX ? pool->segments[slot] : NULL;
-    if (view == NULL || zl__entry_chunk(entry) >= view->geometry.chunk_count)
-        return NULL;
-    *segment = view;
-    return zl__segment_chunk(view->map.base, &view->geometry, zl__entry_chunk(entry));
 }

@@ -50,16 +50,21 @@ static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
     zl__notify_room(&counters->completion_wake, &counters->completion_sleeping);
 }
 
-/* Pushes every RETURNING slot (S3). Caller holds the token. Returns how many
- * slots it freed. */
-static uint32_t flush_locked(zl__mw_subscription *sub)
+/* Pushes every RETURNING slot (S3), looking first at slot `first` (the one
+ * the caller returned: with one return pending, the only slot it reads).
+ * Caller holds the token. Returns how many slots it freed. */
+/* Inline: the return path's one call of it is the common case. */
+static inline __attribute__((always_inline)) uint32_t flush_locked(zl__mw_subscription *sub,
+                                                                   uint32_t first)
 {
     uint32_t freed = 0;
     /* Stop once the slots counted in `returning` at entry are done; later
      * ones are seen by the caller's loop (S4). */
     uint32_t pending = atomic_load_explicit(&sub->returning, memory_order_seq_cst);
-    for (uint32_t k = 0; k < sub->held_capacity && freed < pending; k++) {
+    uint32_t k = first;
+    for (uint32_t n = 0; n < sub->held_capacity && freed < pending; n++) {
         held *h = &sub->held[k];
+        k = k + 1 == sub->held_capacity ? 0 : k + 1;
         /* Acquire pairs with the returner's CAS to RETURNING (and, through
          * it, with the owner's release store of HELD): the fields are set. */
         if (zl__load_acquire(&h->state) != HELD_RETURNING)
@@ -93,25 +98,33 @@ static uint32_t flush_locked(zl__mw_subscription *sub)
     return freed;
 }
 
-/* Pushes pending returns unless another thread is at it (then it will). */
-void zl__sub_flush(zl__mw_subscription *sub)
+/* Pushes pending returns unless another thread is at it (then it will),
+ * from slot `first` on. */
+void zl__sub_flush_from(zl__mw_subscription *sub, uint32_t first)
 {
     while (atomic_load_explicit(&sub->returning, memory_order_seq_cst) != 0) {
         if (atomic_exchange_explicit(&sub->return_token, 1, memory_order_seq_cst) != 0)
             return; /* the holder re-checks `returning` after it releases (S4) */
-        uint32_t freed = flush_locked(sub);
+        uint32_t freed = flush_locked(sub, first);
         token_release(sub);
         if (freed == 0)
             return; /* only full rings left: the next take or return retries */
     }
 }
 
+/* A FREE slot, looking first at the one claimed last (in the steady state
+ * of one loan at a time, returned before the next take: free again). */
 static uint32_t claim_slot(zl__mw_subscription *sub)
 {
-    for (uint32_t k = 0; k < sub->held_capacity; k++)
+    uint32_t k = sub->claim_cursor;
+    for (uint32_t n = 0; n < sub->held_capacity; n++) {
         /* Acquire pairs with the flusher's release store of FREE. */
-        if (zl__load_acquire(&sub->held[k].state) == HELD_FREE)
+        if (zl__load_acquire(&sub->held[k].state) == HELD_FREE) {
+            sub->claim_cursor = k;
             return k;
+        }
+        k = k + 1 == sub->held_capacity ? 0 : k + 1;
+    }
     return UINT32_MAX;
 }
 
@@ -128,7 +141,7 @@ uint32_t zl__sub_claim_or_flush(zl__mw_subscription *sub)
     if (k != UINT32_MAX)
         return k;
     token_acquire_spinning(sub);
-    while (flush_locked(sub) != 0) {
+    while (flush_locked(sub, 0) != 0) {
     }
     token_release(sub);
     return claim_slot(sub);
@@ -151,22 +164,43 @@ void zl__sub_drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
     token_release(sub);
 }
 
-static held *find_held(zl__mw_subscription *sub, const void *payload)
+/* Whether slot h holds the loan at payload. Any thread. */
+static inline bool holds(held *h, const void *payload)
 {
-    for (uint32_t k = 0; k < sub->held_capacity; k++) {
+    /* Acquire pairs with the owner's release store of HELD. */
+    return zl__load_acquire(&h->state) == HELD_LOANED &&
+           zl__load_relaxed(&h->payload) == (uintptr_t)payload;
+}
+
+/* find_held when the slot filled last is not it: every slot in turn. */
+static held *find_held_scan(zl__mw_subscription *sub, const void *payload, uint32_t k)
+{
+    for (uint32_t n = 0; n < sub->held_capacity; n++) {
         held *h = &sub->held[k];
-        /* Acquire pairs with the owner's release store of HELD. */
-        if (zl__load_acquire(&h->state) == HELD_LOANED &&
-            zl__load_relaxed(&h->payload) == (uintptr_t)payload)
+        if (holds(h, payload))
             return h;
+        k = k + 1 == sub->held_capacity ? 0 : k + 1;
     }
     return NULL;
 }
 
+/* The slot holding the loan at payload, or NULL. Any thread. The slot the
+ * owner filled last is looked at first: a loan returned before the next
+ * take (or the newest of several) is found with one comparison. */
+static inline held *find_held(zl__mw_subscription *sub, const void *payload)
+{
+    /* Relaxed: only a hint; the slot's own state and payload decide. */
+    uint32_t k = zl__load_relaxed(&sub->last_held);
+    if (holds(&sub->held[k], payload))
+        return &sub->held[k];
+    return find_held_scan(sub, payload, k);
+}
+
 int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *payload)
 {
+    held *h;
     for (;;) {
-        held *h = find_held(sub, payload);
+        h = find_held(sub, payload);
         if (h == NULL)
             return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
         uint32_t expected = HELD_LOANED;
@@ -178,7 +212,7 @@ int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *paylo
      * our CAS above read the owner's increment-then-release. */
     zl__fetch_sub_relaxed(&sub->loaned, 1);
     atomic_fetch_add_explicit(&sub->returning, 1, memory_order_seq_cst);
-    zl__sub_flush(sub);
+    zl__sub_flush_from(sub, (uint32_t)(h - sub->held));
     return 0;
 }
 

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../../clock.h"
 #include "../../mw.h"
 #include "../discovery.h"
 #include "../endpoint.h"
@@ -120,10 +121,13 @@ struct zl__mw_subscription {
     uint32_t loans_max;     /* loans the user may hold (S5) */
     uint32_t held_capacity; /* 2 * loans_max slots */
     held *held;
+    uint32_t claim_cursor;  /* the slot claimed last (owner thread) */
+    zl__atomic_u32 last_held; /* the slot filled last: where returns look first */
     zl__atomic_u32 loaned;  /* slots in state LOANED (S5) */
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
-    zl__atomic_u64 lost_dropped;   /* entries we dropped ourselves, and released connections' counts */
+    /* Entries we dropped ourselves, and released connections' counts. */
+    zl__atomic_u64 lost_dropped;
     zl__atomic_u64 held_back_released; /* released connections' held_back counts */
     /* Our counters beside our registry slot, for tools (layout.h): taken
      * and bytes by the owner thread, returned under return_token. */
@@ -162,24 +166,99 @@ static inline void token_release(zl__mw_subscription *sub)
 }
 
 /* pools.c */
-void zl__sub_segment_release(zl__mw_subscription *sub, segment_view *view);
+/* The last reference to view is gone: unmap and free it. */
+void zl__sub_segment_unmap(zl__mw_subscription *sub, segment_view *view);
+
+/* Under return_token (all decrements are, so the last one is ours alone). */
+static inline void zl__sub_segment_release(zl__mw_subscription *sub, segment_view *view)
+{
+    if (view != NULL && zl__fetch_sub_acq_rel(&view->refs, 1) == 1)
+        zl__sub_segment_unmap(sub, view);
+}
 void zl__sub_pool_release(zl__mw_subscription *sub, pool_view *view);
-bool zl__sub_payload_fits(const zl__mw_subscription *sub, const segment_view *segment,
-                          const zl__chunk_header *header);
+/* The payload a header describes lies in its chunk, or for a user segment
+ * in the user's mapping (page-aligned), aligned for the type (I3). */
+static inline bool zl__sub_payload_fits(const zl__mw_subscription *sub,
+                                        const segment_view *segment,
+                                        const zl__chunk_header *header)
+{
+    if (!segment->user)
+        return header->payload_size <= segment->geometry.payload_capacity;
+    return header->user_offset <= segment->user_map.size &&
+           header->payload_size <= segment->user_map.size - header->user_offset &&
+           header->user_offset % sub->payload_alignment == 0;
+}
 void zl__sub_rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t seq);
-const zl__chunk_header *zl__sub_chunk_of(zl__mw_subscription *sub, pool_view *pool,
-                                         uint32_t entry, segment_view **segment);
+/* Owner thread: the pool's table changed (S7): remap, under the token. */
+void zl__sub_rescan(zl__mw_subscription *sub, pool_view *pool, uint32_t seq);
+/* The header of the chunk an entry names, with its segment in *segment, or
+ * NULL when the entry names nothing the pool has (a broken publisher).
+ * Owner thread. */
+static inline const zl__chunk_header *zl__sub_chunk_of(zl__mw_subscription *sub, pool_view *pool,
+                                                      uint32_t entry, segment_view **segment)
+{
+    /* Acquire pairs with the publisher's release increment after a table
+     * change (P8); we read entry after an acquire load of the deliver tail,
+     * so a segment new to this entry shows here (S7). */
+    uint32_t seq = zl__load_acquire(&pool->pool->segments_seq);
+    if (seq != pool->seen_seq)
+        zl__sub_rescan(sub, pool, seq);
+    uint32_t slot = zl__entry_slot(entry);
+    segment_view *view = slot < ZL__SEGMENTS_MAX ? pool->segments[slot] : NULL;
+    if (view == NULL || zl__entry_chunk(entry) >= view->geometry.chunk_count)
+        return NULL;
+    *segment = view;
+    return zl__segment_chunk(view->map.base, &view->geometry, zl__entry_chunk(entry));
+}
 
 /* returns.c */
-void zl__sub_flush(zl__mw_subscription *sub);
+void zl__sub_flush_from(zl__mw_subscription *sub, uint32_t first);
+/* Pushes pending returns (S3, S4): one seq_cst load when there are none. */
+static inline void zl__sub_flush(zl__mw_subscription *sub)
+{
+    if (atomic_load_explicit(&sub->returning, memory_order_seq_cst) != 0)
+        zl__sub_flush_from(sub, 0);
+}
 uint32_t zl__sub_claim_or_flush(zl__mw_subscription *sub);
+/* A free slot for the next loan (S5): the one claimed last, when it is
+ * free again (the steady state), else zl__sub_claim_or_flush. */
+static inline uint32_t zl__sub_claim(zl__mw_subscription *sub)
+{
+    uint32_t k = sub->claim_cursor;
+    /* Acquire pairs with the flusher's release store of FREE. */
+    if (zl__load_acquire(&sub->held[k].state) == HELD_FREE)
+        return k;
+    return zl__sub_claim_or_flush(sub);
+}
 void zl__sub_drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry);
 
 /* connection.c */
 void zl__sub_release_connection(zl__mw_subscription *sub, uint32_t j);
-void zl__sub_refresh(zl__mw_subscription *sub);
+/* The slow path of refresh: something changed, or liveness is due. */
+void zl__sub_refresh_changed(zl__mw_subscription *sub, uint32_t generation, uint32_t attach_seq,
+                             int64_t now, bool liveness);
+
+/* New publishers, departed ones, dead ones: one load each of the
+ * generation and attach_seq when nothing changed. */
+static inline void zl__sub_refresh(zl__mw_subscription *sub)
+{
+    uint32_t generation = zl__registry_generation(&sub->registry);
+    /* Acquire pairs with the publisher's release increment after it claimed
+     * a connection and delivered its history (publisher/connection.c
+     * attach). */
+    uint32_t attach_seq = zl__load_acquire(&sub->queue->attach_seq);
+    /* Testing publishers' locks (an fcntl each) is the liveness monitor's
+     * job when it runs (discovery.c); otherwise ours, every 50 ms. */
+    int64_t now = sub->monitored ? 0 : zl__coarse_ns();
+    bool liveness = !sub->monitored && now >= sub->next_liveness_ns;
+    if (generation != sub->seen_generation || attach_seq != sub->seen_attach || liveness ||
+        sub->attach_retry)
+        zl__sub_refresh_changed(sub, generation, attach_seq, now, liveness);
+}
 
 /* endpoint.c */
-void zl__sub_peer_error(zl__mw_subscription *sub, uint64_t publisher_id, const char *what);
+/* Cold: a broken or hostile peer. */
+__attribute__((cold)) void zl__sub_peer_error(zl__mw_subscription *sub, uint64_t publisher_id,
+                                              const char *what);
 
 #endif

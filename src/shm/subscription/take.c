@@ -95,22 +95,49 @@ static uint32_t choose(zl__mw_subscription *sub)
     return best;
 }
 
-/* Takes the head entry of connection c into *entry. The publisher may
- * reclaim the head meanwhile (keep-last): retry at once on the new head,
- * keeping the window between reading an entry and claiming it short, so a
- * subscription keeps up with a publisher that reclaims on every publish.
- * false when it emptied or broke meanwhile (choose again). */
-static bool claim_entry(zl__mw_subscription *sub, connection *c, uint32_t *entry)
+/* Takes the head entry of connection c into *entry: 1; 0 when it is
+ * empty, ZL_ECORRUPT when its positions break R1 (ring.h). The publisher
+ * may reclaim the head meanwhile (keep-last): retry at once on the new
+ * head, keeping the window between reading an entry and claiming it short,
+ * so a subscription keeps up with a publisher that reclaims on every
+ * publish. */
+static int claim_entry(zl__mw_subscription *sub, connection *c, uint32_t *entry)
 {
     for (;;) {
         uint64_t position;
         int rc = zl__deliver_peek(&c->deliver, &position, entry);
         if (rc <= 0)
-            return false;
+            return rc;
         if (zl__deliver_take(&c->deliver, position)) {
             wake_publisher(sub, c->shm);
-            return true;
+            return 1;
         }
+    }
+}
+
+/* The connection to take from, with its head entry claimed into *entry,
+ * or UINT32_MAX when there is nothing to take. With one connection, no
+ * choice: no header is read before the claim. */
+static uint32_t choose_and_claim(zl__mw_subscription *sub, uint32_t *entry)
+{
+    uint32_t mask = sub->active_mask;
+    if (mask != 0 && (mask & (mask - 1)) == 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        connection *c = &sub->connections[j];
+        if (!c->draining) {
+            int rc = claim_entry(sub, c, entry);
+            if (rc > 0)
+                return j;
+            if (rc == 0)
+                return UINT32_MAX;
+            /* Broken: choose() below counts it and lets go of it. */
+        }
+    }
+    for (;;) {
+        uint32_t best = choose(sub);
+        if (best == UINT32_MAX || claim_entry(sub, &sub->connections[best], entry) > 0)
+            return best;
+        /* Emptied or broken meanwhile: choose again. */
     }
 }
 
@@ -153,6 +180,8 @@ static const void *hold(zl__mw_subscription *sub, uint32_t k, uint32_t j, uint32
     /* Release: the fields above are visible to any thread that sees HELD
      * (returners' acquire loads). */
     zl__store_release(&slot->state, HELD_LOANED);
+    /* Relaxed: a hint for returners (find_held), checked against the slot. */
+    zl__store_relaxed(&sub->last_held, k);
     return data;
 }
 
@@ -186,18 +215,16 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
     if (zl__load_relaxed(&sub->loaned) >= sub->loans_max)
         return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
                         sub->loans_max);
-    uint32_t k = zl__sub_claim_or_flush(sub);
+    uint32_t k = zl__sub_claim(sub);
     if (k == UINT32_MAX)
         return zl__fail(ZL_ETOOMANYLOANS,
                         "returned loans wait for a publisher that does not take them back");
     for (;;) {
-        uint32_t best = choose(sub);
+        uint32_t entry = 0;
+        uint32_t best = choose_and_claim(sub, &entry);
         if (best == UINT32_MAX)
             return ZL_ENODATA;
         connection *c = &sub->connections[best];
-        uint32_t entry = 0;
-        if (!claim_entry(sub, c, &entry))
-            continue;
         segment_view *segment = NULL;
         const zl__chunk_header *at = zl__sub_chunk_of(sub, c->pool, entry, &segment);
         if (at == NULL) {

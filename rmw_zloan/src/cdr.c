@@ -196,6 +196,70 @@ size_t zr_cdr_serialize(const zr_members *members, const void *msg, uint8_t *buf
     return o.overflow ? 0 : o.pos;
 }
 
+/* ---- the largest size of a bounded type --------------------------------- */
+
+/* Walks members as the writer would with every string and sequence at its
+ * bound. A shorter variable part can shift what follows to another
+ * alignment, so each one adds 7 bytes of slack: the result is an upper
+ * bound. *bounded turns false at the first unbounded member. */
+static size_t max_size_struct(const zr_members *members, size_t pos, bool *bounded, int depth);
+
+static size_t max_size_values(const zr_member *m, size_t pos, size_t count, bool *bounded,
+                              int depth)
+{
+    switch (m->type_id_) {
+    case rosidl_typesupport_introspection_c__ROS_TYPE_STRING:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_WSTRING: {
+        if (m->string_upper_bound_ == 0) {
+            *bounded = false;
+            return pos;
+        }
+        size_t unit = m->type_id_ == rosidl_typesupport_introspection_c__ROS_TYPE_STRING ? 1 : 4;
+        for (size_t i = 0; i < count; i++)
+            pos += 3 + 4 + unit * (m->string_upper_bound_ + 1) + 7;
+        return pos;
+    }
+    case rosidl_typesupport_introspection_c__ROS_TYPE_MESSAGE:
+        for (size_t i = 0; i < count && *bounded; i++)
+            pos = max_size_struct(nested(m), pos, bounded, depth + 1);
+        return pos;
+    default: {
+        size_t size = zr_primitive_size(m->type_id_);
+        size_t a = size < 8 ? size : 8;
+        size_t off = (pos - CDR_HEADER) % a;
+        return pos + (off != 0 ? a - off : 0) + size * count;
+    }
+    }
+}
+
+static size_t max_size_struct(const zr_members *members, size_t pos, bool *bounded, int depth)
+{
+    if (depth > CDR_DEPTH_MAX) {
+        *bounded = false;
+        return pos;
+    }
+    for (uint32_t i = 0; i < members->member_count_ && *bounded; i++) {
+        const zr_member *m = &members->members_[i];
+        if (!m->is_array_) {
+            pos = max_size_values(m, pos, 1, bounded, depth);
+        } else if (m->array_size_ > 0 && !m->is_upper_bound_) {
+            pos = max_size_values(m, pos, m->array_size_, bounded, depth);
+        } else if (!m->is_upper_bound_) {
+            *bounded = false;
+        } else {
+            pos += 3 + 4; /* the count, aligned */
+            pos = max_size_values(m, pos, m->array_size_, bounded, depth) + 7;
+        }
+    }
+    return pos;
+}
+
+size_t zr_cdr_max_size(const zr_members *members, bool *bounded)
+{
+    *bounded = true;
+    return max_size_struct(members, CDR_HEADER, bounded, 0);
+}
+
 /* ---- reading ------------------------------------------------------------ */
 
 typedef struct cdr_in {

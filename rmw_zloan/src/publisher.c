@@ -353,6 +353,10 @@ rmw_ret_t rmw_compare_gids_equal(const rmw_gid_t *gid1, const rmw_gid_t *gid2, b
     return RMW_RET_OK;
 }
 
+/* Plain types: their exact size (every message of the type has it). Types
+ * whose strings and sequences are all bounded: an upper bound. Others have
+ * no bound to give (rmw_serialize gives a message's size). message_bounds,
+ * a placeholder in rmw 6.4, is not read. */
 rmw_ret_t rmw_get_serialized_message_size(const rosidl_message_type_support_t *type_support,
                                           const rosidl_runtime_c__Sequence__bound *message_bounds,
                                           size_t *size)
@@ -365,10 +369,16 @@ rmw_ret_t rmw_get_serialized_message_size(const rosidl_message_type_support_t *t
     if (ret != RMW_RET_OK)
         return ret;
     if (!t.plain) {
-        RMW_SET_ERROR_MSG_WITH_FORMAT_STRING(
-            "%s has strings or sequences: its serialized size depends on the message "
-            "(rmw_serialize gives it)", t.name);
-        return RMW_RET_UNSUPPORTED;
+        bool bounded;
+        size_t max = zr_cdr_max_size(t.members, &bounded);
+        if (!bounded) {
+            RMW_SET_ERROR_MSG_WITH_FORMAT_STRING(
+                "%s has an unbounded string or sequence: its serialized size has no bound "
+                "(rmw_serialize gives a message's size)", t.name);
+            return RMW_RET_UNSUPPORTED;
+        }
+        *size = max;
+        return RMW_RET_OK;
     }
     void *msg = calloc(1, t.members->size_of_ > 0 ? t.members->size_of_ : 1);
     if (msg == NULL) {

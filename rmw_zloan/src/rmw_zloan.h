@@ -127,6 +127,10 @@ zr_service_members(const rosidl_service_type_support_t *ts);
 size_t zr_primitive_size(uint8_t type_id);
 /** Bytes of the CDR form of msg, encapsulation header included. */
 size_t zr_cdr_size(const zr_members *members, const void *msg);
+/** An upper bound of the CDR size of any message of a type whose strings
+ * and sequences are all bounded (*bounded false, and the result meaningless,
+ * when one is not). */
+size_t zr_cdr_max_size(const zr_members *members, bool *bounded);
 /** Writes the CDR form of msg into buf (cap bytes, at least zr_cdr_size);
  * returns the bytes written, 0 when it did not fit. */
 size_t zr_cdr_serialize(const zr_members *members, const void *msg, uint8_t *buf, size_t cap);

@@ -150,6 +150,10 @@ int main(void)
         reap(kids[i]);
     }
     ros2_close(&o.r);
+    /* A new context removes what the killed processes left in /dev/shm. */
+    ros2 sweep;
+    ros2_open(&sweep, "graph_sweeper");
+    ros2_close(&sweep);
     printf("graph across processes: ok\n");
     return 0;
 }

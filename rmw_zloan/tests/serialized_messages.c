@@ -6,7 +6,8 @@
  *     rmw_deserialize reads them back;
  *   - rcl_publish_serialized_message / rcl_take_serialized_message carry
  *     those bytes unchanged, also for a plain type (decoded into a loan);
- *   - truncated and corrupted CDR is refused or decoded, never overrun. */
+ *   - truncated and corrupted CDR is refused or decoded, never overrun;
+ *   - rmw_get_serialized_message_size bounds a type of bounded sequences. */
 #define _GNU_SOURCE
 #include "ros2_test.h"
 
@@ -21,6 +22,11 @@
 #include <rosidl_runtime_c/string_functions.h>
 #include <sensor_msgs/msg/image.h>
 #include <std_msgs/msg/string.h>
+#ifdef RMW_ZLOAN_TEST_MSGS
+#include <rosidl_typesupport_introspection_c/identifier.h>
+#include <rosidl_typesupport_introspection_c/message_introspection.h>
+#include <test_msgs/msg/bounded_plain_sequences.h>
+#endif
 
 #define W 1920
 #define H 1080
@@ -187,6 +193,49 @@ static void hostile_bytes(void)
     printf("hostile CDR: %zu truncations refused, 2000 corruptions survived\n", len);
 }
 
+#ifdef RMW_ZLOAN_TEST_MSGS
+/* rmw_get_serialized_message_size: an upper bound for a type whose
+ * sequences are all bounded (checked against a message with every sequence
+ * at its bound), refused for a type with an unbounded string. */
+static void size_bounds(void)
+{
+    const rosidl_message_type_support_t *ts =
+        ROSIDL_GET_MSG_TYPE_SUPPORT(test_msgs, msg, BoundedPlainSequences);
+    size_t max = 0;
+    CHECK(rmw_get_serialized_message_size(ts, NULL, &max) == RMW_RET_OK);
+    const rosidl_message_type_support_t *h =
+        get_message_typesupport_handle(ts, rosidl_typesupport_introspection_c__identifier);
+    CHECK(h != NULL);
+    const rosidl_typesupport_introspection_c__MessageMembers *members = h->data;
+    test_msgs__msg__BoundedPlainSequences m;
+    CHECK(test_msgs__msg__BoundedPlainSequences__init(&m));
+    for (uint32_t i = 0; i < members->member_count_; i++) {
+        const rosidl_typesupport_introspection_c__MessageMember *f = &members->members_[i];
+        if (f->is_upper_bound_)
+            CHECK(f->resize_function((uint8_t *)&m + f->offset_, f->array_size_));
+    }
+    rcutils_allocator_t a = rcutils_get_default_allocator();
+    rmw_serialized_message_t ser = rmw_get_zero_initialized_serialized_message();
+    CHECK(rmw_serialized_message_init(&ser, 0, &a) == RMW_RET_OK);
+    CHECK(rmw_serialize(&m, ts, &ser) == RMW_RET_OK);
+    CHECK(ser.buffer_length <= max);
+    printf("BoundedPlainSequences at its bounds: %zu bytes, bound given %zu\n", ser.buffer_length,
+           max);
+    CHECK(rmw_serialized_message_fini(&ser) == RMW_RET_OK);
+    test_msgs__msg__BoundedPlainSequences__fini(&m);
+    CHECK_EQ(rmw_get_serialized_message_size(string_ts(), NULL, &max), RMW_RET_UNSUPPORTED);
+    rmw_reset_error();
+}
+#else
+static void size_bounds(void)
+{
+    size_t max = 0;
+    CHECK_EQ(rmw_get_serialized_message_size(string_ts(), NULL, &max), RMW_RET_UNSUPPORTED);
+    rmw_reset_error();
+    printf("test_msgs not found: the bound of a bounded type not checked\n");
+}
+#endif
+
 static void serialized_round_trip(ros2 *r)
 {
     const rosidl_message_type_support_t *vts = ROSIDL_GET_MSG_TYPE_SUPPORT(geometry_msgs, msg, Vector3);
@@ -277,6 +326,7 @@ int main(void)
     CHECK_EQ(reap(child), 0);
     serialized_round_trip(&r);
     hostile_bytes();
+    size_bounds();
     sensor_msgs__msg__Image__fini(&img);
     std_msgs__msg__String__fini(&text);
     CHECK_RET(rcl_publisher_fini(&p1, &r.node));

@@ -32,7 +32,7 @@
 #include "../../clock.h"
 #include "../../log.h"
 #include "../notify.h"
-#include "publisher.h"
+#include "hot_path.h"
 
 /* Drops connection j: every chunk it still had goes back (P2). */
 static void disconnect(zl__mw_publisher *pub, uint32_t j)

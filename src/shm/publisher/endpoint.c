@@ -8,7 +8,7 @@
 
 #include "../../error_detail.h"
 #include "../../identity.h"
-#include "publisher.h"
+#include "hot_path.h"
 
 void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *stats)
 {

@@ -30,7 +30,7 @@
 #include "../../clock.h"
 #include "../../error_detail.h"
 #include "../../futex.h"
-#include "publisher.h"
+#include "hot_path.h"
 
 /* Whether lossless connection j can take one more entry (P6): 1 yes, 0
  * not now, ZL_ECORRUPT when its positions break R1 (ring.h). Returns not

@@ -24,7 +24,7 @@
 
 #include "../../clock.h"
 #include "../../error_detail.h"
-#include "publisher.h"
+#include "hot_path.h"
 
 /* The payload bytes of class k's chunks, before the type's cap. */
 static uint64_t class_bytes(uint32_t k)

@@ -7,7 +7,7 @@
 
 #include "../../clock.h"
 #include "../../error_detail.h"
-#include "publisher.h"
+#include "hot_path.h"
 
 int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
                            zl__mw_loan_handle *handle)

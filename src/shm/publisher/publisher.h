@@ -22,6 +22,8 @@
  *   publish.c      loan, publish, history and fan-out
  *   user_memory.c  messages published from the user's memory: M1
  *   endpoint.c     create, destroy, statistics
+ *   hot_path.h     the common case of loan and publish, inline (every .c
+ *                  includes it, and through it this header)
  *
  *   P3. All of the state below is private to the publisher (one thread at
  *       a time), so it needs no atomics; only the rings are shared (see
@@ -269,31 +271,6 @@ static inline uint32_t pool_free(const zl__mw_publisher *pub)
 
 /* pool.c */
 
-/* The smallest class whose chunks hold size bytes: a few instructions on
- * the loan's path, no loop. */
-static inline uint32_t zl__pub_class_of(uint64_t size)
-{
-    if (size <= CLASS_MIN_PAYLOAD)
-        return 0;
-    uint64_t last = size - 1; /* the class holds last + 1 bytes */
-    uint32_t log2 = 63u - (uint32_t)__builtin_clzll(last); /* base <= last < 2 * base */
-    if (log2 < CLASS_FINE_LOG2)
-        return log2 + 1u - 6u; /* the power of two above last: 64 << k */
-    uint64_t base = (uint64_t)1 << log2;
-    uint32_t k = CLASS_FINE_FIRST + 1u + CLASS_STEPS * (log2 - CLASS_FINE_LOG2) +
-                 (uint32_t)((last - base) / (base / CLASS_STEPS));
-    return k < CLASSES ? k : CLASSES - 1;
-}
-
-/* The segment of class k a loan takes a free chunk from, or NONE: the
- * lowest table slot that has one (segments made later, in higher slots,
- * fall idle first). */
-static inline uint32_t zl__pub_pick_free(const zl__mw_publisher *pub, uint32_t k)
-{
-    uint64_t bits = pub->class_free[k];
-    return bits != 0 ? (uint32_t)__builtin_ctzll(bits) : NONE;
-}
-
 void zl__pub_publish_free_counters(zl__mw_publisher *pub);
 void zl__pub_table_changed(zl__mw_publisher *pub);
 uint32_t zl__pub_free_slot(const zl__mw_publisher *pub);
@@ -326,150 +303,8 @@ void zl__pub_update(zl__mw_publisher *pub, bool force_liveness);
 /* Takes back what connection j returned up to tail (P2, P4). */
 void zl__pub_drain_connection(zl__mw_publisher *pub, uint32_t j, uint64_t tail);
 
-/* Pushes entry into connection c (j), room made: its outstanding bit (P2),
- * its budget (P5) and the chunk's reference (P1). */
-static inline int zl__pub_push(zl__mw_publisher *pub, connection *c, uint32_t j, uint32_t entry)
-{
-    zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, entry);
-    segment *seg = &pub->segments[zl__entry_slot(entry)];
-    bit_set(outstanding_of(seg, j), zl__entry_chunk(entry));
-    c->held++;
-    seg->refs[zl__entry_chunk(entry)]++;
-    return DELIVER_PUSHED;
-}
-
-/* The common case of zl__pub_deliver: under budget, and the cached head
- * (which only grows) shows room, so nothing shared is read. */
-static inline int zl__pub_deliver_fast(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
-{
-    connection *c = &pub->connections[j];
-    if (c->held >= pub->chunks_per_subscription ||
-        c->deliver_tail - c->deliver_head_seen >= c->depth)
-        return zl__pub_deliver(pub, j, entry);
-    return zl__pub_push(pub, c, j, entry);
-}
-
-/* What every call does first: one acquire load of the registry's
- * generation and a look at the pending claims; the scan only when they
- * changed. */
-static inline void zl__pub_look_for_peers(zl__mw_publisher *pub)
-{
-    if (zl__registry_generation(&pub->registry) != pub->seen_generation ||
-        pub->pending_mask != 0)
-        zl__pub_update_peers(pub);
-}
-
-/* The coarse clock (the monitor's reading of it while the monitor runs:
- * no clock call on the loan's path), and the periodic part when it is due. */
-static inline void zl__pub_tick(zl__mw_publisher *pub, bool force_liveness)
-{
-    int64_t now = pub->monitored ? zl__monitor_coarse_ns() : zl__coarse_ns();
-    int64_t previous_call = pub->last_call_ns;
-    pub->last_call_ns = now;
-    if (force_liveness || now >= pub->next_liveness_ns)
-        zl__pub_liveness(pub, force_liveness, now, previous_call);
-}
-
-/* Takes back what subscriptions returned (P2, P4): one acquire load of
- * each connection's return tail when nothing came back. */
-static inline void zl__pub_drain_returns(zl__mw_publisher *pub)
-{
-    uint32_t mask = pub->connected_mask;
-    while (mask != 0) {
-        uint32_t j = (uint32_t)__builtin_ctz(mask);
-        mask &= mask - 1;
-        connection *c = &pub->connections[j];
-        /* Acquire pairs with the release store of tail in zl__return_push
-         * (R2): the entries below it are visible. */
-        uint64_t tail = zl__load_acquire(&c->ret.index->tail);
-        if (tail != c->return_head)
-            zl__pub_drain_connection(pub, j, tail);
-    }
-}
-
 /* lossless.c */
 bool zl__pub_returns_waiting(const connection *c);
 int zl__pub_wait_for_room_slow(zl__mw_publisher *pub);
-
-/* P6: 0 when every lossless connection has room for one more entry (seen
- * from private memory alone in the common case: under budget, and the
- * cached head, which only grows, shows room), else zl__pub_wait_for_room_slow
- * decides, and waits. */
-static inline int zl__pub_wait_for_room(zl__mw_publisher *pub)
-{
-    uint32_t mask = pub->lossless_mask & pub->connected_mask;
-    while (mask != 0) {
-        uint32_t j = (uint32_t)__builtin_ctz(mask);
-        mask &= mask - 1;
-        const connection *c = &pub->connections[j];
-        if (c->held >= pub->chunks_per_subscription ||
-            c->deliver_tail - c->deliver_head_seen >= c->depth)
-            return zl__pub_wait_for_room_slow(pub);
-    }
-    return 0;
-}
-
-
-/* publish.c, user_memory.c */
-
-/* The segment of a loan the user holds, or NULL (with a detail). */
-static inline segment *zl__pub_lent_segment(zl__mw_publisher *pub, zl__mw_loan_handle handle)
-{
-    segment *seg = segment_of(pub, handle);
-    if (seg == NULL || !seg->lent[zl__entry_chunk(handle)]) {
-        zl__fail(ZL_ENOTLOAN, "loan %08x is not held from this publisher", (unsigned)handle);
-        return NULL;
-    }
-    return seg;
-}
-
-/* Appends entry to the history, letting the oldest go when it is full. */
-static inline void zl__pub_keep_history(zl__mw_publisher *pub, uint32_t entry)
-{
-    if (pub->history_len == pub->history_capacity)
-        release_ref(pub, pub->history[pub->history_next]);
-    else
-        pub->history_len++;
-    pub->history[pub->history_next] = entry;
-    pub->history_next = (pub->history_next + 1) % pub->history_capacity;
-    pub->segments[zl__entry_slot(entry)].refs[zl__entry_chunk(entry)]++;
-}
-
-/* Delivers a chunk whose header is written and which holds one reference
- * (the user's loan, or the user memory's publication) to every connection,
- * wakes sleepers, keeps it as history when asked, then lets that reference
- * go. */
-static inline void zl__pub_fan_out(zl__mw_publisher *pub, uint32_t handle, bool history,
-                                   size_t size, int64_t timestamp_ns)
-{
-    uint32_t mask = pub->connected_mask;
-    uint32_t delivered = 0;
-    while (mask != 0) {
-        uint32_t j = (uint32_t)__builtin_ctz(mask);
-        mask &= mask - 1;
-        if (zl__pub_deliver_fast(pub, j, handle) == DELIVER_PUSHED)
-            delivered |= 1u << j;
-    }
-    if (delivered != 0) {
-        /* Orders our tail stores before the sleepers loads: see notify.h. */
-        zl__fence_seq_cst();
-        while (delivered != 0) {
-            uint32_t j = (uint32_t)__builtin_ctz(delivered);
-            delivered &= delivered - 1;
-            zl__queue_shm *q = pub->connections[j].queue;
-            zl__notify_after_deliver(&q->wake, &q->sleepers);
-        }
-    }
-    if (history)
-        zl__pub_keep_history(pub, handle);
-    release_ref(pub, handle); /* the user's loan is over */
-    pub->published++;
-    pub->bytes += size;
-    /* Relaxed: statistics for tools (see above). */
-    zl__endpoint_counters *counters = pub->counters;
-    zl__store_relaxed(&counters->messages, pub->published);
-    zl__store_relaxed(&counters->bytes, pub->bytes);
-    zl__store_relaxed(&counters->last_ns, (uint64_t)timestamp_ns);
-}
 
 #endif

@@ -22,7 +22,7 @@
 
 #include "../../clock.h"
 #include "../../error_detail.h"
-#include "publisher.h"
+#include "hot_path.h"
 
 int zl__shm_publisher_register_memory(zl__mw_publisher *pub, int fd, uint64_t offset,
                                       uint64_t length, uint32_t buffers, uint32_t *memory)

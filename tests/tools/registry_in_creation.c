@@ -40,7 +40,10 @@ static void check_absent(const char *tool, const char *topic, const char *stage)
     CHECK(strstr(out, topic) == NULL);
     CHECK_EQ(tool_run(tool, out, sizeof out, "topic info %s", topic), 3);
     CHECK(strstr(out, "does not exist") != NULL);
-    CHECK_EQ(tool_run(tool, out, sizeof out, "doctor"), 0);
+    /* doctor looks at every domain's objects: beside tests that kill
+     * processes, it may find their leftovers (exit 1); never this topic. */
+    int doctor = tool_run(tool, out, sizeof out, "doctor");
+    CHECK(doctor == 0 || doctor == 1);
     CHECK(strstr(out, topic) == NULL);
 }
 

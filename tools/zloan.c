@@ -527,7 +527,7 @@ static int topic_echo(int argc, char **argv)
     if (!number_option(argc, argv, "--count", 1, false, -1, &count_value) ||
         !number_option(argc, argv, "--timeout", 0, false, -1, &timeout))
         return EXIT_USAGE;
-    if (count_value != (long)count_value)
+    if (count_value != floor(count_value))
         return usage("--count takes a whole number");
     long limit = once ? 1 : (long)count_value;
     adopted a;
@@ -681,7 +681,7 @@ static int topic_hz(int argc, char **argv)
     if (!number_option(argc, argv, "--duration", 0, true, -1, &duration) ||
         !number_option(argc, argv, "--window", 1, false, 10000, &window_value))
         return EXIT_USAGE;
-    if (window_value != (size_t)window_value || window_value > 1e7)
+    if (window_value != floor(window_value) || window_value > 1e7)
         return usage("--window takes a whole number up to 10000000");
     size_t window = (size_t)window_value;
     rate rates[16];
@@ -795,7 +795,7 @@ static int topic_pub(int argc, char **argv)
     if (!number_option(argc, argv, "--rate", 0, true, 0, &hz) ||
         !number_option(argc, argv, "--count", 0, false, 1, &count_value))
         return EXIT_USAGE;
-    if (count_value != (long)count_value)
+    if (count_value != floor(count_value))
         return usage("--count takes a whole number");
     long count = (long)count_value; /* 0: until interrupted */
     adopted a;

@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # rcl talker -> listener one-way latency (bench/ros2/latency.c), rmw_zloan
-# beside rmw_cyclonedds_cpp, in one interleaved run:
+# beside rmw_cyclonedds_cpp over loopback UDP and with iceoryx shared memory,
+# in one interleaved run:
 #
-#   bench/ros2/run.sh                       # 5 repeats, about 6 minutes
+#   bench/ros2/run.sh                       # 5 repeats, about 7 minutes
 #   ZLOAN_BENCH_REPEATS=3 bench/ros2/run.sh
 #
 # Cases: plain64 (a plain 64 B message, 2000 at 1 kHz), plain4m (a plain
 # 4 MiB message, 200 at 20 Hz), image (sensor_msgs/Image 1920x1080 rgb8,
-# 200 at 20 Hz). Each repeat runs every case on both middlewares, and the
-# order of the two alternates from one repeat to the next, so that a load
-# that comes and goes on the machine falls on both. rmw_zloan lends plain
-# messages (rcl_borrow_loaned_message, rcl_publish_loaned_message,
-# rcl_take_loaned_message) and serializes the image into a sized loan;
-# rmw_cyclonedds_cpp copies through loopback UDP (bench/ros2/cyclonedds.xml).
-# Cyclone DDS with iceoryx shared memory is not measured: Debian's
-# cyclonedds is built without it.
+# 200 at 20 Hz). Each repeat runs every case on the three middlewares, in an
+# order that rotates from one repeat to the next, so that a load that comes
+# and goes on the machine falls on each:
+#   rmw_zloan                lends plain messages (rcl_borrow_loaned_message,
+#                            rcl_publish_loaned_message, rcl_take_loaned_message)
+#                            and serializes the image into a sized loan;
+#   rmw_cyclonedds_cpp       copies through loopback UDP (bench/ros2/cyclonedds.xml);
+#   rmw_cyclonedds_cpp+iox   the same rmw with Cyclone's iceoryx shared memory
+#                            (bench/ros2/cyclonedds-iox.xml; Debian's cyclonedds
+#                            0.10 is built with it), iox-roudi running with
+#                            bench/roudi.toml: it lends plain messages too.
 #
-# Needs root (a private /dev/shm: unshare -m and a tmpfs of 4 GiB) and a ROS 2
+# Needs root (a private /dev/shm: unshare -m and a tmpfs of 4 GiB; iox-roudi,
+# started in it and stopped by its pid, from Debian's iceoryx) and a ROS 2
 # installation (ZLOAN_ROS2_PREFIX, default: the first of AMENT_PREFIX_PATH,
 # else /opt/ros2) with rcl, sensor_msgs and rmw_cyclonedds_cpp. Builds in
 # $ZLOAN_BENCH_BUILD (default build-bench/, Release, as bench/run.sh) and
@@ -24,10 +29,13 @@
 #   ros2.tsv     one line per run: repeat case rmw path sent received
 #                p50_us p90_us p99_us max_us mean_us
 #   table.txt    bench/ros2/report.sh's table: per case and middleware, the
-#                median over the repeats of each figure, and its ratio to
+#                median over the repeats of each figure, and ratios to
 #                rmw_cyclonedds_cpp's
-#   logs/        the build's and every run's stderr
+#   machine.txt  date, load (uptime) before and after, CPU, commit
+#   logs/        the build's, iox-roudi's and every run's stderr
 # ROS domains (and so zloan domains) 229, 230 and 231, one per case.
+# Messages a listener never took show in recv/sent (keep-last 10: a
+# listener descheduled for longer than 10 periods loses the oldest).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -67,7 +75,26 @@ fi
 # listener and talker find zloan_bench_msgs' type supports there too.
 export LD_LIBRARY_PATH="$BUILD/rmw_zloan:$BUILD/bench/ros2:$PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export AMENT_PREFIX_PATH="$PREFIX${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
-export CYCLONEDDS_URI="file://$ROOT/bench/ros2/cyclonedds.xml"
+ROUDI_PID=""
+stop_roudi() {
+    if [ -n "$ROUDI_PID" ]; then
+        kill -TERM "$ROUDI_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$ROUDI_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$ROUDI_PID" 2>/dev/null || true
+        # RouDi 2.0 may abort at shutdown over clients already gone: not ours.
+        wait "$ROUDI_PID" 2>/dev/null || true
+        ROUDI_PID=""
+    fi
+}
+trap stop_roudi EXIT
+command -v iox-roudi >/dev/null || { echo "bench/ros2/run.sh: iox-roudi missing (Debian: iceoryx)" >&2; exit 1; }
+iox-roudi -c "$ROOT/bench/roudi.toml" -m off -l warning >"$OUT/logs/roudi.log" 2>&1 &
+ROUDI_PID=$!
+for _ in $(seq 100); do
+    grep -q "RouDi is ready" "$OUT/logs/roudi.log" 2>/dev/null && break
+    kill -0 "$ROUDI_PID" 2>/dev/null || { cat "$OUT/logs/roudi.log"; exit 1; }
+    sleep 0.1
+done
 TSV=$OUT/ros2.tsv
 : >"$TSV"
 {
@@ -85,18 +112,22 @@ plain4m 200 50000 230
 image 200 50000 231"
 FAILED=""
 run_one() {
-    local repeat=$1 kind=$2 messages=$3 period=$4 domain=$5 rmw=$6 line
-    log "repeat $repeat: $kind on $rmw"
-    if line=$(RMW_IMPLEMENTATION=$rmw ROS_DOMAIN_ID=$domain timeout 120 \
-        "$PROGRAM" "$kind" "$messages" "$period" 2>>"$OUT/logs/$kind-$rmw.log"); then
-        printf '%s\t%s\n' "$repeat" "$line" >>"$TSV"
+    local repeat=$1 kind=$2 messages=$3 period=$4 domain=$5 system=$6 rmw=${6%+iox} line
+    local uri=$ROOT/bench/ros2/cyclonedds.xml
+    [ "$system" = "$rmw" ] || uri=$ROOT/bench/ros2/cyclonedds-iox.xml
+    log "repeat $repeat: $kind on $system"
+    if line=$(RMW_IMPLEMENTATION=$rmw CYCLONEDDS_URI=file://$uri ROS_DOMAIN_ID=$domain timeout 120 \
+        "$PROGRAM" "$kind" "$messages" "$period" 2>>"$OUT/logs/$kind-$system.log"); then
+        printf '%s\t%s\n' "$repeat" "$line" | awk -F'\t' -v OFS='\t' -v s="$system" '{ $3 = s; print }' >>"$TSV"
     else
-        FAILED="$FAILED $kind/$rmw/$repeat"
-        log "failed: $kind on $rmw (repeat $repeat; $OUT/logs/$kind-$rmw.log)"
+        FAILED="$FAILED $kind/$system/$repeat"
+        log "failed: $kind on $system (repeat $repeat; $OUT/logs/$kind-$system.log)"
     fi
 }
+SYSTEMS=(rmw_zloan rmw_cyclonedds_cpp rmw_cyclonedds_cpp+iox)
 for repeat in $(seq "$REPEATS"); do
-    if [ $((repeat % 2)) = 1 ]; then order="rmw_zloan rmw_cyclonedds_cpp"; else order="rmw_cyclonedds_cpp rmw_zloan"; fi
+    order=""
+    for i in 0 1 2; do order="$order ${SYSTEMS[$(((repeat - 1 + i) % 3))]}"; done
     while read -r kind messages period domain; do
         for rmw in $order; do
             run_one "$repeat" "$kind" "$messages" "$period" "$domain" "$rmw"

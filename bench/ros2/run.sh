@@ -66,6 +66,7 @@ if [ "${ZLOAN_BENCH_ROS2_INSIDE:-}" != 1 ]; then
         { cat "$OUT/logs/build.log"; exit 1; }
     export ZLOAN_BENCH_ROS2_INSIDE=1 ZLOAN_BENCH_OUT="${ZLOAN_BENCH_OUT:-$ROOT/bench/results}" \
         ZLOAN_BENCH_BUILD="$BUILD" ZLOAN_ROS2_PREFIX="$PREFIX"
+    # shellcheck disable=SC2016 # $0 is expanded by the inner sh: this script
     exec unshare -m --propagation private sh -c \
         'mount -t tmpfs -o size=4g tmpfs /dev/shm && exec "$0"' "$0"
 fi

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rcutils/logging_macros.h>
 #include <rcutils/strdup.h>
@@ -298,6 +299,7 @@ static void *graph_thread(void *arg)
             for (zr_node *n = impl->nodes; n != NULL; n = n->next)
                 zl_guard_condition_trigger(n->graph_guard->data);
         }
+        zr_serve_history(impl);
     }
     pthread_mutex_unlock(&impl->lock);
     return NULL;
@@ -308,10 +310,15 @@ static void *graph_thread(void *arg)
  * the thread reading shared memory while the process tears down. */
 static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
 static rmw_context_impl_t *running[64];
+static pid_t running_pid; /* the process whose threads these are */
 static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
 
 static void stop_all_at_exit(void)
 {
+    /* A forked child inherits the list but none of the threads: it must
+     * not join its parent's (that would wait forever). */
+    if (running_pid != getpid())
+        return;
     pthread_mutex_lock(&running_lock);
     for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
         rmw_context_impl_t *impl = running[i];
@@ -336,6 +343,10 @@ static void register_atexit(void)
 static void set_running(rmw_context_impl_t *impl, bool on)
 {
     pthread_mutex_lock(&running_lock);
+    if (running_pid != getpid()) { /* a forked child: its parent's are not its own */
+        memset(running, 0, sizeof running);
+        running_pid = getpid();
+    }
     for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
         if (on && running[i] == NULL) {
             running[i] = impl;
@@ -369,12 +380,15 @@ void zr_graph_thread_stop(rmw_context_t *context)
 {
     rmw_context_impl_t *impl = context->impl;
     set_running(impl, false);
-    if (!impl->graph_thread_started)
-        return;
+    if (impl->graph_thread_started) {
+        pthread_mutex_lock(&impl->lock);
+        atomic_store(&impl->graph_stop, true);
+        pthread_cond_signal(&impl->graph_cond);
+        pthread_mutex_unlock(&impl->lock);
+        pthread_join(impl->graph_thread, NULL);
+        impl->graph_thread_started = false;
+    }
     pthread_mutex_lock(&impl->lock);
-    atomic_store(&impl->graph_stop, true);
-    pthread_cond_signal(&impl->graph_cond);
+    zr_serve_stop(impl);
     pthread_mutex_unlock(&impl->lock);
-    pthread_join(impl->graph_thread, NULL);
-    impl->graph_thread_started = false;
 }

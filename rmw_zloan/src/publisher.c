@@ -96,6 +96,72 @@ rmw_ret_t zr_check_topic(const char *topic_name, const rmw_qos_profile_t *qos)
     return check_topic(topic_name, qos);
 }
 
+/* A transient-local publisher's calls and the graph thread's take turns
+ * (enter/leave); other publishers have no second caller and skip the lock. */
+static void enter(zr_publisher *p)
+{
+    if (p->served_in != NULL)
+        pthread_mutex_lock(&p->lock);
+}
+
+static void leave(zr_publisher *p)
+{
+    if (p->served_in != NULL)
+        pthread_mutex_unlock(&p->lock);
+}
+
+void zr_serve_history(rmw_context_impl_t *impl)
+{
+    for (zr_publisher *p = impl->served; p != NULL; p = p->served_next) {
+        if (pthread_mutex_trylock(&p->lock) != 0)
+            continue; /* its user is calling it: that call serves them */
+        (void)zl_publisher_update_connections(p->zl);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+void zr_serve_stop(rmw_context_impl_t *impl)
+{
+    for (zr_publisher *p = impl->served, *next; p != NULL; p = next) {
+        next = p->served_next;
+        pthread_mutex_lock(&p->lock); /* no call of its user in between */
+        p->served_next = NULL;
+        p->served_in = NULL;
+        pthread_mutex_unlock(&p->lock);
+    }
+    impl->served = NULL;
+}
+
+/* Hands p to its context's graph thread when it keeps history. */
+static void serve(zr_publisher *p, rmw_context_impl_t *impl)
+{
+    if (p->qos.durability != RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL)
+        return;
+    pthread_mutex_lock(&impl->lock);
+    pthread_mutex_init(&p->lock, NULL);
+    p->served_in = impl;
+    p->served_next = impl->served;
+    impl->served = p;
+    pthread_mutex_unlock(&impl->lock);
+}
+
+/* Takes p back from its context's graph thread. */
+static void unserve(zr_publisher *p)
+{
+    rmw_context_impl_t *impl = p->served_in;
+    if (impl == NULL)
+        return;
+    pthread_mutex_lock(&impl->lock);
+    for (zr_publisher **link = &impl->served; *link != NULL; link = &(*link)->served_next)
+        if (*link == p) {
+            *link = p->served_next;
+            break;
+        }
+    p->served_in = NULL;
+    pthread_mutex_unlock(&impl->lock);
+    pthread_mutex_destroy(&p->lock);
+}
+
 rmw_publisher_t *rmw_create_publisher(const rmw_node_t *node,
                                       const rosidl_message_type_support_t *type_support,
                                       const char *topic_name, const rmw_qos_profile_t *qos_profile,
@@ -136,6 +202,7 @@ rmw_publisher_t *rmw_create_publisher(const rmw_node_t *node,
     pub->options = *publisher_options;
     pub->can_loan_messages = p->loans;
     zr_node_add_publisher(n, zl_publisher_id(p->zl));
+    serve(p, n->context->impl);
     zr_graph_changed(n->context);
     return pub;
 fail:
@@ -154,9 +221,15 @@ rmw_ret_t rmw_destroy_publisher(rmw_node_t *node, rmw_publisher_t *publisher)
     ZR_CHECK_ID(publisher);
     zr_publisher *p = publisher->data;
     uint64_t id = zl_publisher_id(p->zl);
+    bool served = p->served_in != NULL;
+    rmw_context_impl_t *impl = p->served_in;
+    unserve(p);
     int rc = zl_publisher_destroy(p->zl);
-    if (rc != 0)
+    if (rc != 0) {
+        if (served)
+            serve(p, impl); /* as it was */
         return zr_fail_zl(rc, "zl_publisher_destroy");
+    }
     zr_node_remove_publisher(p->node, id);
     zr_graph_changed(p->node->context);
     free((char *)publisher->topic_name);
@@ -194,21 +267,22 @@ rmw_ret_t rmw_publish(const rmw_publisher_t *publisher, const void *ros_message,
     ZR_CHECK_ID(publisher);
     ZR_CHECK_ARG(ros_message);
     zr_publisher *p = publisher->data;
-    if (!p->type.plain)
-        return publish_cdr(p, ros_message);
-    int rc = zl_publisher_publish(p->zl, ros_message);
-    return rc == 0 ? RMW_RET_OK : zr_fail_zl(rc, "zl_publisher_publish");
+    enter(p);
+    rmw_ret_t ret;
+    if (!p->type.plain) {
+        ret = publish_cdr(p, ros_message);
+    } else {
+        int rc = zl_publisher_publish(p->zl, ros_message);
+        ret = rc == 0 ? RMW_RET_OK : zr_fail_zl(rc, "zl_publisher_publish");
+    }
+    leave(p);
+    return ret;
 }
 
-rmw_ret_t rmw_publish_serialized_message(const rmw_publisher_t *publisher,
-                                         const rmw_serialized_message_t *serialized_message,
-                                         rmw_publisher_allocation_t *allocation)
+/* rmw_publish_serialized_message's work, its publisher entered. */
+static rmw_ret_t publish_serialized(zr_publisher *p,
+                                    const rmw_serialized_message_t *serialized_message)
 {
-    (void)allocation;
-    ZR_CHECK_ARG(publisher);
-    ZR_CHECK_ID(publisher);
-    ZR_CHECK_ARG(serialized_message);
-    zr_publisher *p = publisher->data;
     size_t len = serialized_message->buffer_length;
     if (serialized_message->buffer == NULL || len < offsetof(zr_cdr_message, data)) {
         RMW_SET_ERROR_MSG("serialized message is shorter than a CDR header");
@@ -241,6 +315,21 @@ rmw_ret_t rmw_publish_serialized_message(const rmw_publisher_t *publisher,
     return RMW_RET_OK;
 }
 
+rmw_ret_t rmw_publish_serialized_message(const rmw_publisher_t *publisher,
+                                         const rmw_serialized_message_t *serialized_message,
+                                         rmw_publisher_allocation_t *allocation)
+{
+    (void)allocation;
+    ZR_CHECK_ARG(publisher);
+    ZR_CHECK_ID(publisher);
+    ZR_CHECK_ARG(serialized_message);
+    zr_publisher *p = publisher->data;
+    enter(p);
+    rmw_ret_t ret = publish_serialized(p, serialized_message);
+    leave(p);
+    return ret;
+}
+
 rmw_ret_t rmw_borrow_loaned_message(const rmw_publisher_t *publisher,
                                     const rosidl_message_type_support_t *type_support,
                                     void **ros_message)
@@ -259,7 +348,9 @@ rmw_ret_t rmw_borrow_loaned_message(const rmw_publisher_t *publisher,
                           "disabled (ROS_DISABLE_LOANED_MESSAGES)");
         return RMW_RET_UNSUPPORTED;
     }
+    enter(p);
     int rc = zl_publisher_loan(p->zl, ros_message);
+    leave(p);
     return rc == 0 ? RMW_RET_OK : zr_fail_zl(rc, "zl_publisher_loan");
 }
 
@@ -274,7 +365,9 @@ rmw_ret_t rmw_return_loaned_message_from_publisher(const rmw_publisher_t *publis
         return RMW_RET_UNSUPPORTED;
     }
     zr_publisher *p = publisher->data;
+    enter(p);
     int rc = zl_publisher_return_loan(p->zl, loaned_message);
+    leave(p);
     return rc == 0 ? RMW_RET_OK : zr_fail_zl(rc, "zl_publisher_return_loan");
 }
 
@@ -290,7 +383,9 @@ rmw_ret_t rmw_publish_loaned_message(const rmw_publisher_t *publisher, void *ros
         return RMW_RET_UNSUPPORTED;
     }
     zr_publisher *p = publisher->data;
+    enter(p);
     int rc = zl_publisher_publish_loan(p->zl, ros_message);
+    leave(p);
     return rc == 0 ? RMW_RET_OK : zr_fail_zl(rc, "zl_publisher_publish_loan");
 }
 

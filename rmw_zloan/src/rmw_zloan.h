@@ -156,6 +156,10 @@ struct rmw_context_impl_s {
     atomic_bool graph_stop;
     pthread_cond_t graph_cond;
     uint64_t graph_signature;
+    /* Transient-local publishers, under lock: the graph thread lets each
+     * serve late joiners its history every period, so an idle publisher's
+     * history reaches them (zloan sends it at a publisher's next call). */
+    struct zr_publisher *served;
 };
 
 struct zr_node {
@@ -216,7 +220,21 @@ typedef struct zr_publisher {
     rmw_qos_profile_t qos;
     rmw_gid_t gid;
     bool loans; /* borrow lends zloan's shared memory */
+    /* Transient-local: the context whose graph thread serves it (NULL once
+     * that context shut down), its link there, and the lock that makes the
+     * user's calls and the graph thread's one at a time (a zl_publisher is
+     * used by one thread at a time). */
+    rmw_context_impl_t *served_in;
+    struct zr_publisher *served_next;
+    pthread_mutex_t lock;
 } zr_publisher;
+
+/** The graph thread's turn: every transient-local publisher of the
+ * context that is not busy serves late joiners (impl->lock held). */
+void zr_serve_history(rmw_context_impl_t *impl);
+/** The context shuts down: its publishers are served no more (impl->lock
+ * held). */
+void zr_serve_stop(rmw_context_impl_t *impl);
 
 typedef struct zr_subscription {
     zr_node *node;

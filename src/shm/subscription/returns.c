@@ -54,46 +54,55 @@ static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
  * the caller returned: with one return pending, the only slot it reads).
  * Caller holds the token. Returns how many slots it freed. */
 /* Inline: the return path's one call of it is the common case. */
+static inline __attribute__((always_inline)) bool flush_slot(zl__mw_subscription *sub, held *h)
+{
+    /* Acquire pairs with the returner's CAS to RETURNING (and, through
+     * it, with the owner's release store of HELD): the fields are set. */
+    if (zl__load_acquire(&h->state) != HELD_RETURNING)
+        return false;
+    connection *c = &sub->connections[h->connection];
+    if (c->publisher_id == h->publisher_id && !c->draining &&
+        c->attachment == h->attachment) {
+        int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->entry);
+        if (rc == ZL_EEXHAUSTED)
+            return false; /* the publisher drains soon (P4); retried later */
+        if (rc != 0)
+            zl__sub_peer_error(sub, h->publisher_id, "moved its return ring's head out of range");
+        else {
+            wake_publisher(sub, c->shm);
+            if (h->segment != NULL && h->segment->user)
+                wake_completion(sub, h->connection);
+        }
+    }
+    zl__sub_segment_release(sub, h->segment);
+    h->segment = NULL;
+    /* Release: the slot's reuse by the owner comes after our last read
+     * of its fields (pairs with the owner's acquire load in claim_slot). */
+    zl__store_release(&h->state, HELD_FREE);
+    /* Relaxed: a statistic for tools; the token orders us after the
+     * previous holder's store. */
+    zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
+    atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
+    return true;
+}
+
+/* Pushes every RETURNING slot (S3), looking first at slot `first` (the one
+ * the caller returned: with one return pending, the only slot it reads).
+ * Caller holds the token. Returns how many slots it freed. */
+/* Inline: the return path's one call of it is the common case. */
 static inline __attribute__((always_inline)) uint32_t flush_locked(zl__mw_subscription *sub,
                                                                    uint32_t first)
 {
-    uint32_t freed = 0;
     /* Stop once the slots counted in `returning` at entry are done; later
      * ones are seen by the caller's loop (S4). */
     uint32_t pending = atomic_load_explicit(&sub->returning, memory_order_seq_cst);
+    uint32_t freed = flush_slot(sub, &sub->held[first]) ? 1u : 0u;
+    /* The common case ends here: one return pending, the caller's. */
     uint32_t k = first;
-    for (uint32_t n = 0; n < sub->held_capacity && freed < pending; n++) {
-        held *h = &sub->held[k];
+    for (uint32_t n = 1; n < sub->held_capacity && freed < pending; n++) {
         k = k + 1 == sub->held_capacity ? 0 : k + 1;
-        /* Acquire pairs with the returner's CAS to RETURNING (and, through
-         * it, with the owner's release store of HELD): the fields are set. */
-        if (zl__load_acquire(&h->state) != HELD_RETURNING)
-            continue;
-        connection *c = &sub->connections[h->connection];
-        if (c->publisher_id == h->publisher_id && !c->draining &&
-            c->attachment == h->attachment) {
-            int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->entry);
-            if (rc == ZL_EEXHAUSTED)
-                continue; /* the publisher drains soon (P4); retried later */
-            if (rc != 0)
-                zl__sub_peer_error(sub, h->publisher_id,
-                                   "moved its return ring's head out of range");
-            else {
-                wake_publisher(sub, c->shm);
-                if (h->segment != NULL && h->segment->user)
-                    wake_completion(sub, h->connection);
-            }
-        }
-        zl__sub_segment_release(sub, h->segment);
-        h->segment = NULL;
-        /* Release: the slot's reuse by the owner comes after our last read
-         * of its fields (pairs with the owner's acquire load in claim_slot). */
-        zl__store_release(&h->state, HELD_FREE);
-        /* Relaxed: a statistic for tools; the token orders us after the
-         * previous holder's store. */
-        zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
-        atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
-        freed++;
+        if (flush_slot(sub, &sub->held[k]))
+            freed++;
     }
     return freed;
 }

@@ -82,8 +82,10 @@ typedef struct connection {
     uint64_t return_head_seen; /* under return_token; see zl__return_push */
 } connection;
 
+/* A cache line each (the table is 64-byte aligned, endpoint.h): returners
+ * on different threads do not share one, and a slot's address is a shift. */
 typedef struct held {
-    zl__atomic_u32 state;
+    _Alignas(64) zl__atomic_u32 state;
     _Atomic(uintptr_t) payload;
     uint32_t connection;
     uint32_t entry; /* (segment slot, chunk), as the rings carry it */

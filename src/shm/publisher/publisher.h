@@ -84,8 +84,10 @@
 #define CLASSES (CLASS_FINE_FIRST + 1u + CLASS_STEPS * (40u - CLASS_FINE_LOG2))
 #define NONE UINT32_MAX
 
+/* Cache-line aligned (the publisher is, endpoint.h): a connection's address
+ * is a shift, and no two share a line. */
 typedef struct connection {
-    bool connected; /* claimed: we deliver into it */
+    _Alignas(64) bool connected; /* claimed: we deliver into it */
     bool pending;   /* mapped, waiting for the subscription to free it */
     uint64_t subscription_id;
     uint64_t broken_id; /* a subscription whose queue failed validation */

@@ -66,8 +66,10 @@ typedef struct pool_view {
     segment_view *segments[ZL__SEGMENTS_MAX];
 } pool_view;
 
+/* Cache-line aligned (the subscription is, endpoint.h): a connection's
+ * address is a shift, and no two share a line. */
 typedef struct connection {
-    uint64_t publisher_id; /* 0: none */
+    _Alignas(64) uint64_t publisher_id; /* 0: none */
     uint64_t process_token;
     pool_view *pool;       /* NULL when the pool could not be mapped */
     /* Which attachment of this slot it is (sub->attachments when it was

@@ -34,6 +34,9 @@ struct zl_publisher {
     char type_name[ZL_TYPE_NAME_MAX];
     bool can_loan;
     bool sized;
+    /* Sized types: the most tail elements a loan or message may have
+     * (max_count, or what keeps it under 1 TiB), resolved at creation. */
+    size_t count_max;
     /* A non-plain type on a transport that copies: where its
      * serialization goes before the transport copies it (serialized_size_max
      * bytes, allocated at creation), else NULL. */
@@ -116,6 +119,10 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     p->type.layout_hash = config.endpoint.layout_hash;
     p->max_loans = options->max_loans;
     p->sized = type->element_size != 0;
+    if (p->sized)
+        p->count_max = type->max_count != 0
+                           ? type->max_count
+                           : (ZL__PAYLOAD_UNBOUNDED - type->size) / type->element_size;
     rc = zl__context_publisher_create(context, &config, &p->mw, &p->impl, &p->place);
     if (rc == 0 && p->mw->publisher_publish_copy != NULL && !type->plain) {
         p->scratch = zl__context_allocate(context, type->serialized_size_max, 8);
@@ -183,12 +190,9 @@ bool zl_publisher_can_loan(const zl_publisher *publisher)
     return publisher != NULL && publisher->can_loan;
 }
 
-/* The record at message (NULL: a free record), looking at `first` first,
- * or NULL (with a detail when message is not NULL). */
-static loan_record *find_record(zl_publisher *p, const void *message, uint32_t first)
+/* find_record when the record at `first` is not it: every record in turn. */
+static loan_record *find_record_scan(zl_publisher *p, const void *message)
 {
-    if (p->loans[first].pointer == message)
-        return &p->loans[first];
     for (uint32_t i = 0; i < p->max_loans; i++)
         if (p->loans[i].pointer == message)
             return &p->loans[i];
@@ -197,8 +201,18 @@ static loan_record *find_record(zl_publisher *p, const void *message, uint32_t f
     return NULL;
 }
 
+/* The record at message (NULL: a free record), looking at `first` first,
+ * or NULL (with a detail when message is not NULL). Inline: the look at
+ * `first` is the common case of every loan, publish and return. */
+static inline loan_record *find_record(zl_publisher *p, const void *message, uint32_t first)
+{
+    if (p->loans[first].pointer == message)
+        return &p->loans[first];
+    return find_record_scan(p, message);
+}
+
 /* The record of a loan the user holds at message, or NULL (with a detail). */
-static loan_record *find_loan(zl_publisher *p, const void *message)
+static inline loan_record *find_loan(zl_publisher *p, const void *message)
 {
     return find_record(p, message, p->last_lent);
 }
@@ -210,18 +224,24 @@ static size_t filled_bytes(const zl_publisher *p, size_t count)
     return p->sized ? p->type.size + count * p->type.element_size : p->type.size;
 }
 
-static int check_count(const zl_publisher *p, size_t count)
+/* The failure of check_count, out of the way of the loan's path. */
+static __attribute__((cold, noinline)) int count_refused(const zl_publisher *p, size_t count)
 {
-    if (!p->sized && count != 0)
+    if (!p->sized)
         return zl__fail(ZL_EINVAL, "type '%s' has a fixed size: the count must be 0",
                         p->type.name);
-    if (p->sized && p->type.max_count != 0 && count > p->type.max_count)
+    if (p->type.max_count != 0)
         return zl__fail(ZL_EINVAL, "%zu elements exceed the %zu that type '%s' allows", count,
                         p->type.max_count, p->type.name);
-    if (p->sized && p->type.max_count == 0 &&
-        count > (ZL__PAYLOAD_UNBOUNDED - p->type.size) / p->type.element_size)
-        return zl__fail(ZL_EINVAL, "%zu elements of type '%s' exceed 1 TiB", count, p->type.name);
-    return 0;
+    return zl__fail(ZL_EINVAL, "%zu elements of type '%s' exceed 1 TiB", count, p->type.name);
+}
+
+/* Inline: a fixed-size type's check is one comparison. */
+static inline int check_count(const zl_publisher *p, size_t count)
+{
+    if (!p->sized)
+        return count != 0 ? count_refused(p, count) : 0;
+    return count > p->count_max ? count_refused(p, count) : 0;
 }
 
 int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **message)
@@ -236,7 +256,11 @@ int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **messag
     if (p->loans_held >= p->max_loans)
         return zl__fail(ZL_ETOOMANYLOANS, "the publisher's %u loans are all held", p->max_loans);
     loan_record *record = find_record(p, NULL, p->last_freed);
-    size_t bytes = p->sized ? zl_type_message_size(&p->type, count) : p->type.size;
+    /* zl_type_message_size, inline: the fixed part and the elements,
+     * rounded up to the alignment. */
+    size_t bytes = p->sized ? (p->type.size + count * p->type.element_size +
+                               p->type.alignment - 1) & ~(p->type.alignment - 1)
+                            : p->type.size;
     void *memory;
     zl__mw_loan_handle handle = 0;
     /* A transport may refuse one loan (ZL_ENOTSUP): the allocator lends. */

@@ -178,21 +178,30 @@ static void loan_returned(zl_subscription *s)
 
 /* Checks the size of a payload the transport handed us against the type
  * (I3: a peer wrote it) and fills info's size and count. */
-static int check_size(zl_subscription *s, size_t size, zl_message_info *info)
+/* The failure of check_size, out of the way of the take path. */
+static __attribute__((cold, noinline)) int size_refused(const zl_subscription *s, size_t size)
+{
+    if (s->sized)
+        return zl__fail(ZL_ESERIALIZE,
+                        "a '%s' message of %zu bytes arrived: not a fixed part of %zu and "
+                        "whole elements of %zu",
+                        s->type.name, size, s->type.size, s->type.element_size);
+    return zl__fail(ZL_ESERIALIZE, "a '%s' message of %zu bytes arrived, expected %zu",
+                    s->type.name, size, s->type.size);
+}
+
+/* Inline: on every take; a fixed-size type's check is one comparison. */
+static inline int check_size(const zl_subscription *s, size_t size, zl_message_info *info)
 {
     size_t count = 0;
     if (s->sized) {
         size_t tail = size - s->type.size;
         if (size < s->type.size || tail % s->type.element_size != 0 ||
             (s->type.max_count != 0 && tail / s->type.element_size > s->type.max_count))
-            return zl__fail(ZL_ESERIALIZE,
-                            "a '%s' message of %zu bytes arrived: not a fixed part of %zu and "
-                            "whole elements of %zu",
-                            s->type.name, size, s->type.size, s->type.element_size);
+            return size_refused(s, size);
         count = tail / s->type.element_size;
     } else if (s->type.plain && size != s->type.size) {
-        return zl__fail(ZL_ESERIALIZE, "a '%s' message of %zu bytes arrived, expected %zu",
-                        s->type.name, size, s->type.size);
+        return size_refused(s, size);
     }
     if (info != NULL) {
         info->size = size;
@@ -382,7 +391,13 @@ int zl_subscription_return_loan(zl_subscription *subscription, const void *messa
         return zl__fail(ZL_EINVAL, "subscription and message must not be NULL");
     zl_subscription *s = subscription;
     /* Allocator loans exist only on the refusal path. */
-    for (uint32_t i = 0; i < s->max_loans && !s->can_loan; i++) {
+    if (s->can_loan) {
+        int rc = s->mw->subscription_return_loan(s->impl, message);
+        if (rc == 0)
+            loan_returned(s);
+        return rc;
+    }
+    for (uint32_t i = 0; i < s->max_loans; i++) {
         uintptr_t expected = (uintptr_t)message;
         /* Acquire pairs with the release store in take_loan: we see the
          * message before we finalize it. One returner wins the CAS. */
@@ -398,12 +413,7 @@ int zl_subscription_return_loan(zl_subscription *subscription, const void *messa
             return 0;
         }
     }
-    if (!s->can_loan)
-        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", message);
-    int rc = s->mw->subscription_return_loan(s->impl, message);
-    if (rc == 0)
-        loan_returned(s);
-    return rc;
+    return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", message);
 }
 
 int zl_subscription_is_consistent(zl_subscription *subscription, const void *message,

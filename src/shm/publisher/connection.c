@@ -322,21 +322,7 @@ void zl__pub_update(zl__mw_publisher *pub, bool force_liveness)
     zl__pub_tick(pub, force_liveness);
 }
 
-void zl__pub_drain_connection(zl__mw_publisher *pub, uint32_t j, uint64_t tail)
+__attribute__((cold)) void zl__pub_bogus_return(zl__mw_publisher *pub, uint32_t j)
 {
-    connection *c = &pub->connections[j];
-    /* R1 (ring.h): an honest subscription's tail is at most a ring ahead. */
-    if (tail - c->return_head > zl__ring_capacity(&c->ret)) {
-        zl__pub_mark_broken(pub, j, "moved its return ring's tail out of range");
-        return;
-    }
-    for (uint64_t p = c->return_head; p != tail; p++) {
-        uint32_t entry = zl__return_entry(&c->ret, p);
-        if (take_outstanding(pub, j, entry))
-            release_ref(pub, entry);
-        else
-            peer_error(pub, c->subscription_id, "returned a chunk it did not hold");
-    }
-    c->return_head = tail;
-    zl__return_consumed(&c->ret, tail);
+    peer_error(pub, pub->connections[j].subscription_id, "returned a chunk it did not hold");
 }

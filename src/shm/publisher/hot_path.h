@@ -77,6 +77,27 @@ static inline void zl__pub_tick(zl__mw_publisher *pub, bool force_liveness)
         zl__pub_liveness(pub, force_liveness, now, previous_call);
 }
 
+/* Takes back what connection j returned up to tail (P2, P4). Inline: on
+ * every publish that follows a return, the common case. */
+static inline void zl__pub_drain_connection(zl__mw_publisher *pub, uint32_t j, uint64_t tail)
+{
+    connection *c = &pub->connections[j];
+    /* R1 (ring.h): an honest subscription's tail is at most a ring ahead. */
+    if (tail - c->return_head > zl__ring_capacity(&c->ret)) {
+        zl__pub_mark_broken(pub, j, "moved its return ring's tail out of range");
+        return;
+    }
+    for (uint64_t p = c->return_head; p != tail; p++) {
+        uint32_t entry = zl__return_entry(&c->ret, p);
+        if (take_outstanding(pub, j, entry))
+            release_ref(pub, entry);
+        else
+            zl__pub_bogus_return(pub, j);
+    }
+    c->return_head = tail;
+    zl__return_consumed(&c->ret, tail);
+}
+
 /* Takes back what subscriptions returned (P2, P4): one acquire load of
  * each connection's return tail when nothing came back. */
 static inline void zl__pub_drain_returns(zl__mw_publisher *pub)

@@ -84,8 +84,10 @@
 #define CLASSES (CLASS_FINE_FIRST + 1u + CLASS_STEPS * (40u - CLASS_FINE_LOG2))
 #define NONE UINT32_MAX
 
+/* Cache-line aligned (the publisher is, endpoint.h): a connection's address
+ * is a shift, and no two share a line. */
 typedef struct connection {
-    bool connected; /* claimed: we deliver into it */
+    _Alignas(64) bool connected; /* claimed: we deliver into it */
     bool pending;   /* mapped, waiting for the subscription to free it */
     uint64_t subscription_id;
     uint64_t broken_id; /* a subscription whose queue failed validation */
@@ -300,8 +302,8 @@ void zl__pub_liveness(zl__mw_publisher *pub, bool force_liveness, int64_t now,
                       int64_t previous_call);
 /* Both, as every slow path calls them. */
 void zl__pub_update(zl__mw_publisher *pub, bool force_liveness);
-/* Takes back what connection j returned up to tail (P2, P4). */
-void zl__pub_drain_connection(zl__mw_publisher *pub, uint32_t j, uint64_t tail);
+/* Cold: connection j returned a chunk it did not hold (P2 refused it). */
+__attribute__((cold)) void zl__pub_bogus_return(zl__mw_publisher *pub, uint32_t j);
 
 /* lossless.c */
 bool zl__pub_returns_waiting(const connection *c);

@@ -14,10 +14,15 @@
  *       slot to its ring and frees it. The token holder is the only thread
  *       that writes return rings or frees slots; the owner takes the token
  *       before it changes a connection, so the two never overlap.
- *   S4. No return is lost: a returner increments `returning` before it
- *       tries the token; the holder re-reads `returning` after releasing the
- *       token and takes it again when work is left (a store-buffer pattern,
- *       hence seq_cst on those four operations).
+ *   S4. No return is lost: a returner that finds the token taken
+ *       increments `returning` before it tries the token again; the holder
+ *       re-reads `returning` after releasing the token and takes it again
+ *       when work is left (a store-buffer pattern, hence seq_cst on those
+ *       four operations). A returner that finds the token free takes it
+ *       before it moves its slot to RETURNING and pushes that slot itself:
+ *       no other thread scans while it holds the token, so the slot is never
+ *       counted (unless its ring is full: then it counts it before it
+ *       releases the token).
  *   S5. The loan limit counts the user's loans, not the slots: `loaned` is
  *       the number of slots in state LOANED, incremented by the owner before
  *       it lends a slot and decremented by the returner whose CAS moved the
@@ -50,6 +55,49 @@ static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
     zl__notify_room(&counters->completion_wake, &counters->completion_sleeping);
 }
 
+/* Pushes slot h, which is RETURNING, on its connection's return ring and
+ * frees it (S3): true; false when that ring is full (the slot stays
+ * RETURNING: the publisher drains soon, P4, and a later flush retries).
+ * Caller holds the token; it accounts for `returning` (S4). */
+static inline __attribute__((always_inline)) bool push_slot(zl__mw_subscription *sub, held *h)
+{
+    connection *c = &sub->connections[h->connection];
+    if (c->publisher_id == h->publisher_id && !c->draining &&
+        c->attachment == h->attachment) {
+        int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->entry);
+        if (rc == ZL_EEXHAUSTED)
+            return false;
+        if (rc != 0)
+            zl__sub_peer_error(sub, h->publisher_id, "moved its return ring's head out of range");
+        else {
+            wake_publisher(sub, c->shm);
+            if (h->segment != NULL && h->segment->user)
+                wake_completion(sub, h->connection);
+        }
+    }
+    zl__sub_segment_release(sub, h->segment);
+    h->segment = NULL;
+    /* Release: the slot's reuse by the owner comes after our last read
+     * of its fields (pairs with the owner's acquire load in claim_slot). */
+    zl__store_release(&h->state, HELD_FREE);
+    /* Relaxed: a statistic for tools; the token orders us after the
+     * previous holder's store. */
+    zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
+    return true;
+}
+
+/* Pushes slot h if it is RETURNING and counted in `returning` (S4): true
+ * when it freed it. Caller holds the token. */
+static inline __attribute__((always_inline)) bool flush_slot(zl__mw_subscription *sub, held *h)
+{
+    /* Acquire pairs with the returner's CAS to RETURNING (and, through
+     * it, with the owner's release store of HELD): the fields are set. */
+    if (zl__load_acquire(&h->state) != HELD_RETURNING || !push_slot(sub, h))
+        return false;
+    atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
+    return true;
+}
+
 /* Pushes every RETURNING slot (S3), looking first at slot `first` (the one
  * the caller returned: with one return pending, the only slot it reads).
  * Caller holds the token. Returns how many slots it freed. */
@@ -57,43 +105,16 @@ static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
 static inline __attribute__((always_inline)) uint32_t flush_locked(zl__mw_subscription *sub,
                                                                    uint32_t first)
 {
-    uint32_t freed = 0;
     /* Stop once the slots counted in `returning` at entry are done; later
      * ones are seen by the caller's loop (S4). */
     uint32_t pending = atomic_load_explicit(&sub->returning, memory_order_seq_cst);
+    uint32_t freed = flush_slot(sub, &sub->held[first]) ? 1u : 0u;
+    /* The common case ends here: one return pending, the caller's. */
     uint32_t k = first;
-    for (uint32_t n = 0; n < sub->held_capacity && freed < pending; n++) {
-        held *h = &sub->held[k];
+    for (uint32_t n = 1; n < sub->held_capacity && freed < pending; n++) {
         k = k + 1 == sub->held_capacity ? 0 : k + 1;
-        /* Acquire pairs with the returner's CAS to RETURNING (and, through
-         * it, with the owner's release store of HELD): the fields are set. */
-        if (zl__load_acquire(&h->state) != HELD_RETURNING)
-            continue;
-        connection *c = &sub->connections[h->connection];
-        if (c->publisher_id == h->publisher_id && !c->draining &&
-            c->attachment == h->attachment) {
-            int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->entry);
-            if (rc == ZL_EEXHAUSTED)
-                continue; /* the publisher drains soon (P4); retried later */
-            if (rc != 0)
-                zl__sub_peer_error(sub, h->publisher_id,
-                                   "moved its return ring's head out of range");
-            else {
-                wake_publisher(sub, c->shm);
-                if (h->segment != NULL && h->segment->user)
-                    wake_completion(sub, h->connection);
-            }
-        }
-        zl__sub_segment_release(sub, h->segment);
-        h->segment = NULL;
-        /* Release: the slot's reuse by the owner comes after our last read
-         * of its fields (pairs with the owner's acquire load in claim_slot). */
-        zl__store_release(&h->state, HELD_FREE);
-        /* Relaxed: a statistic for tools; the token orders us after the
-         * previous holder's store. */
-        zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
-        atomic_fetch_sub_explicit(&sub->returning, 1, memory_order_seq_cst);
-        freed++;
+        if (flush_slot(sub, &sub->held[k]))
+            freed++;
     }
     return freed;
 }
@@ -196,21 +217,47 @@ static inline held *find_held(zl__mw_subscription *sub, const void *payload)
     return find_held_scan(sub, payload, k);
 }
 
+/* Moves the slot holding the loan at payload from LOANED to RETURNING
+ * (S3: exactly one return of a loan wins) and takes it off the loan limit
+ * (S5): the slot, or NULL. */
+static held *begin_return(zl__mw_subscription *sub, const void *payload)
+{
+    for (;;) {
+        held *h = find_held(sub, payload);
+        if (h == NULL)
+            return NULL;
+        uint32_t expected = HELD_LOANED;
+        if (zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING)) {
+            /* Relaxed: a count; our CAS read the owner's
+             * increment-then-release. */
+            zl__fetch_sub_relaxed(&sub->loaned, 1);
+            return h;
+        }
+    }
+}
+
 int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *payload)
 {
-    held *h;
-    for (;;) {
-        h = find_held(sub, payload);
+    /* The common case, the token free (S3): take it first, then move our
+     * slot to RETURNING and push it ourselves. No other thread scans the
+     * slots while we hold the token, so our slot need not be counted in
+     * `returning`; returners that found the token taken meanwhile counted
+     * theirs, and the look after our release sees them (S4). */
+    if (atomic_exchange_explicit(&sub->return_token, 1, memory_order_seq_cst) == 0) {
+        held *h = begin_return(sub, payload);
+        if (h != NULL && !push_slot(sub, h))
+            /* Its ring is full: counted, for a later flush to push (S4). */
+            atomic_fetch_add_explicit(&sub->returning, 1, memory_order_seq_cst);
+        token_release(sub);
+        zl__sub_flush(sub); /* S4: returns counted while we held the token */
         if (h == NULL)
             return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
-        uint32_t expected = HELD_LOANED;
-        /* Exactly one return of a loan wins (S3). */
-        if (zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING))
-            break;
+        return 0;
     }
-    /* The loan no longer counts against the limit (S5). Relaxed: a count;
-     * our CAS above read the owner's increment-then-release. */
-    zl__fetch_sub_relaxed(&sub->loaned, 1);
+    held *h = begin_return(sub, payload);
+    if (h == NULL)
+        return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
+    /* S4: counted before we try the token (in zl__sub_flush_from). */
     atomic_fetch_add_explicit(&sub->returning, 1, memory_order_seq_cst);
     zl__sub_flush_from(sub, (uint32_t)(h - sub->held));
     return 0;

@@ -66,8 +66,10 @@ typedef struct pool_view {
     segment_view *segments[ZL__SEGMENTS_MAX];
 } pool_view;
 
+/* Cache-line aligned (the subscription is, endpoint.h): a connection's
+ * address is a shift, and no two share a line. */
 typedef struct connection {
-    uint64_t publisher_id; /* 0: none */
+    _Alignas(64) uint64_t publisher_id; /* 0: none */
     uint64_t process_token;
     pool_view *pool;       /* NULL when the pool could not be mapped */
     /* Which attachment of this slot it is (sub->attachments when it was
@@ -82,8 +84,10 @@ typedef struct connection {
     uint64_t return_head_seen; /* under return_token; see zl__return_push */
 } connection;
 
+/* A cache line each (the table is 64-byte aligned, endpoint.h): returners
+ * on different threads do not share one, and a slot's address is a shift. */
 typedef struct held {
-    zl__atomic_u32 state;
+    _Alignas(64) zl__atomic_u32 state;
     _Atomic(uintptr_t) payload;
     uint32_t connection;
     uint32_t entry; /* (segment slot, chunk), as the rings carry it */

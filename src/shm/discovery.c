@@ -2,7 +2,7 @@
  * has open, the liveness monitor thread, and what happens at fork().
  *
  * The liveness monitor. A peer's death shows as a slot whose record is set
- * but whose byte lock nobody holds (registry.c G2); testing takes an fcntl
+ * but whose byte lock nobody holds (docs/design.md G2); testing takes an fcntl
  * per slot. Doing that from loan, publish or take would put a system call
  * on the hot path (I4), so one thread of the process does it instead, every
  * ZLOAN_LIVENESS_PERIOD_MS (default 20 ms; the context reads it and the

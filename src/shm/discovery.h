@@ -13,8 +13,9 @@
  *                starts the monitor; closing untracks it first.
  *   sweep.c      removing what dead processes left in /dev/shm (I5), when
  *                a context is created or `zloan clean` asks.
- *   registry.c   one topic's registry file: slots, locks, generation,
- *                registration, reaping, lingering pools.
+ *   registry/    one topic's registry file: slots, locks, generation,
+ *                registration, reaping, lingering pools (its files are
+ *                listed in registry/internal.h).
  */
 #ifndef ZL_SHM_DISCOVERY_H
 #define ZL_SHM_DISCOVERY_H

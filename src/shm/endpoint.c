@@ -44,7 +44,7 @@ int zl__endpoint_create_object(zl__registry *registry, const zl__mw_endpoint_con
     registry->description = config->description;
     zl__registry_endpoint_name(registry, name, name_size, kind, id);
     /* Create the object under the REGISTER lock, so that a sweep never
-     * takes it for an orphan (registry.c G6); released by register. */
+     * takes it for an orphan (docs/design.md G6); released by register. */
     rc = zl__registry_lock_register(registry);
     if (rc == 0)
         rc = zl__segment_create(name, size, registry->mode, map);

@@ -1,6 +1,6 @@
 /* Joining a topic, the part both endpoint kinds share: the record that
  * describes the endpoint, the registry, the endpoint's own shared object
- * created under the REGISTER lock (registry.c G6), and registration. */
+ * created under the REGISTER lock (docs/design.md G6), and registration. */
 #ifndef ZL_SHM_ENDPOINT_H
 #define ZL_SHM_ENDPOINT_H
 

@@ -1,4 +1,5 @@
-/* One topic's registry (registry.c; owners.c counts other owners' ones).
+/* One topic's registry (registry/, its files listed in registry/internal.h;
+ * owners.c counts other owners' ones).
  *
  * Every endpoint of a topic opens the registry (holding a read lock on its
  * USERS byte), claims a slot by taking that slot's byte lock, and writes its
@@ -48,7 +49,7 @@ static inline uint32_t zl__registry_own_word(uint32_t kind, uint32_t slot)
     return kind == 0 ? 0 : (kind << 16) | slot;
 }
 
-/* ---- one topic's registry (registry.c) --------------------------------- */
+/* ---- one topic's registry (registry/) ---------------------------------- */
 
 /* How many other owners (users, or groups) have a registry of the same
  * domain and topic in /dev/shm (owners.c); example, if not NULL, receives

@@ -7,7 +7,7 @@
  * (8 hex digits), which the rules below treat as the pool: they belong to
  * the publisher with that id.
  *
- * Invariants the sweep relies on (registry.c G5 and G6)
+ * Invariants the sweep relies on (docs/design.md G5 and G6)
  *   W1. Every endpoint holds a read lock on its registry's USERS byte from
  *       before it creates its segment until after it has unregistered. The
  *       registry cannot be unlinked while such a lock is held: only the
@@ -26,7 +26,7 @@
  *   B. A registry whose USERS write lock we obtain, on a file still linked:
  *      nobody uses the topic (W1), so the registry and every segment of the
  *      topic are dead. Openers that race with us wait for the lock, then see
- *      the file unlinked and start over with a new one (G5 in registry.c).
+ *      the file unlinked and start over with a new one (G5 in docs/design.md).
  *   C. A segment of a registry in use, when we obtain the REGISTER lock and
  *      no slot (nor, for a pool, a lingering entry) names the segment's id
  *      and every slot whose owner is alive could be read. Holding REGISTER
@@ -124,7 +124,7 @@ static bool maybe_named(int fd, uint32_t kind, uint64_t id)
                 named = zl__registry_alive(&registry, kind, i);
         }
         /* A departed publisher's pool that subscriptions still drain is
-         * named by its lingering entry instead (registry.c G7). */
+         * named by its lingering entry instead (docs/design.md G7). */
         for (uint32_t i = 0; i < ZL__PUB_SLOTS && !named && kind == ZL__KIND_PUBLISHER; i++)
             named = zl__load_acquire(&registry.shm->lingering[i].pool_id) == id;
     }

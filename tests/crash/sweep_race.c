@@ -4,7 +4,7 @@
  * and subscriptions over and over, and every pair must connect and exchange
  * a message, with the topic's objects all present. A sweep that removed a
  * queue or a pool between its creation and its registration would leave a
- * subscription no publisher can reach (sweep.c rule C, registry.c G6). */
+ * subscription no publisher can reach (sweep.c rule C, docs/design.md G6). */
 #include <sys/prctl.h>
 
 #include "crash.h"

@@ -122,7 +122,7 @@ static uint64_t chunk_limit(const zl__mw_publisher_config *config)
 }
 
 /* Writes the control object (with the REGISTER lock held, before
- * registration: registry.c G6). */
+ * registration: docs/design.md G6). */
 static void init_control(zl__mw_publisher *pub, const zl__mw_endpoint_config *e)
 {
     zl__pool_shm *pool = pub->pool_map.base;

@@ -50,14 +50,26 @@ static int count_members(observer *o)
     return n;
 }
 
+static size_t publishers(observer *o, const char *topic);
+
+/* A member's node is in the graph before its publisher is: wait for both. */
 static bool all_there(void *arg)
 {
-    return count_members(arg) == NODES;
+    observer *o = arg;
+    if (count_members(o) != NODES)
+        return false;
+    for (int i = 1; i <= NODES; i++) {
+        char topic[32];
+        snprintf(topic, sizeof topic, "/graph_topic_%d", i);
+        if (publishers(o, topic) != 1)
+            return false;
+    }
+    return true;
 }
 
 static bool one_gone(void *arg)
 {
-    return count_members(arg) == NODES - 1;
+    return count_members(arg) == NODES - 1 && publishers(arg, "/graph_topic_2") == 0;
 }
 
 static size_t publishers(observer *o, const char *topic)

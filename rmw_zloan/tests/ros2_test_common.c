@@ -3,7 +3,9 @@
 #include "ros2_test.h"
 
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,9 +39,15 @@ void ros2_close(ros2 *r)
 pid_t spawn(int (*fn)(void *), void *arg)
 {
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
+        /* A child dies with the test: one that outlived a failed parent
+         * would hold ctest's output pipe open until the timeout. */
+        CHECK(prctl(PR_SET_PDEATHSIG, SIGKILL) == 0);
+        if (getppid() != parent)
+            _exit(1);
         int rc = fn(arg);
         fflush(NULL);
         _exit(rc);

@@ -1,7 +1,14 @@
-/* rmw_zloan — CDR (XCDR1, little endian) driven by the C introspection type
- * support: the bytes rmw_cyclonedds writes for the same message, so
- * serialized messages travel unchanged between the two and through
- * zloan-bridge.
+/* rmw_zloan — CDR (XCDR1, little endian) driven by the C or the C++
+ * introspection type support: the bytes rmw_cyclonedds writes for the same
+ * message, so serialized messages travel unchanged between the two, through
+ * zloan-bridge, and between C and C++ endpoints of one type.
+ *
+ * Both introspection type supports describe members with the same struct
+ * layout; they differ in what a string, a wide string and a sequence are in
+ * memory. C: rosidl_runtime_c structs, read directly. C++: std::string and
+ * std::u16string, reached through cpp.cpp, and std::vector (bounded or not),
+ * reached through the member's size/get/resize functions, and for
+ * std::vector<bool> fetch/assign one element at a time.
  *
  * The stream starts with the 4-byte encapsulation header {0, 1, 0, 0}
  * (CDR, little endian); every primitive is aligned to min(its size, 8)
@@ -69,14 +76,21 @@ static const zr_members *nested(const zr_member *m)
     return (const zr_members *)m->members_->data;
 }
 
-/* Bytes of one element of member m in C memory. */
-static size_t element_c_size(const zr_member *m)
+/* A C++ std::vector<bool>: no element has an address. */
+static bool is_bool_vector(const zr_member *m)
+{
+    return m->type_id_ == rosidl_typesupport_introspection_c__ROS_TYPE_BOOLEAN &&
+           m->get_const_function == NULL;
+}
+
+/* Bytes of one element of member m in memory (C or C++). */
+static size_t element_c_size(const zr_member *m, bool cpp)
 {
     switch (m->type_id_) {
     case rosidl_typesupport_introspection_c__ROS_TYPE_STRING:
-        return sizeof(rosidl_runtime_c__String);
+        return cpp ? zr_cpp_string_size() : sizeof(rosidl_runtime_c__String);
     case rosidl_typesupport_introspection_c__ROS_TYPE_WSTRING:
-        return sizeof(rosidl_runtime_c__U16String);
+        return cpp ? zr_cpp_wstring_size() : sizeof(rosidl_runtime_c__U16String);
     case rosidl_typesupport_introspection_c__ROS_TYPE_MESSAGE:
         return nested(m)->size_of_;
     default:
@@ -91,6 +105,7 @@ typedef struct cdr_out {
     size_t cap;
     size_t pos;   /* from the start of the stream, header included */
     bool overflow;
+    bool cpp;     /* the message is C++ */
 } cdr_out;
 
 static void put(cdr_out *o, const void *p, size_t n)
@@ -126,24 +141,30 @@ static void put_struct(cdr_out *o, const zr_members *members, const uint8_t *msg
 
 static void put_values(cdr_out *o, const zr_member *m, const uint8_t *data, size_t count)
 {
-    size_t csize = element_c_size(m);
+    size_t csize = element_c_size(m, o->cpp);
     switch (m->type_id_) {
     case rosidl_typesupport_introspection_c__ROS_TYPE_STRING:
         for (size_t i = 0; i < count; i++) {
-            const rosidl_runtime_c__String *s = (const void *)(data + i * csize);
-            size_t n = s->data != NULL ? s->size : 0;
+            const void *e = data + i * csize;
+            const rosidl_runtime_c__String *s = e;
+            size_t n = 0;
+            const char *chars = o->cpp ? zr_cpp_string_data(e, &n)
+                                       : (n = s->data != NULL ? s->size : 0, s->data);
             put_u32(o, n + 1);
-            put(o, s->data, n);
+            put(o, chars, n);
             put(o, NULL, 1);
         }
         return;
     case rosidl_typesupport_introspection_c__ROS_TYPE_WSTRING:
         for (size_t i = 0; i < count; i++) {
-            const rosidl_runtime_c__U16String *s = (const void *)(data + i * csize);
-            size_t n = s->data != NULL ? s->size : 0;
+            const void *e = data + i * csize;
+            const rosidl_runtime_c__U16String *s = e;
+            size_t n = 0;
+            const uint16_t *units = o->cpp ? zr_cpp_wstring_data(e, &n)
+                                           : (n = s->data != NULL ? s->size : 0, s->data);
             put_u32(o, n);
             for (size_t k = 0; k < n; k++) {
-                uint32_t unit = s->data[k];
+                uint32_t unit = units[k];
                 put(o, &unit, 4);
             }
         }
@@ -170,29 +191,45 @@ static void put_struct(cdr_out *o, const zr_members *members, const uint8_t *msg
             put_values(o, m, field, 1);
         } else if (m->array_size_ > 0 && !m->is_upper_bound_) {
             put_values(o, m, field, m->array_size_);
-        } else {
+        } else if (!o->cpp) {
             const generic_sequence *seq = (const void *)field;
             put_u32(o, seq->size);
             put_values(o, m, seq->data, seq->size);
+        } else if (is_bool_vector(m)) {
+            size_t n = m->size_function(field);
+            put_u32(o, n);
+            for (size_t k = 0; k < n; k++) {
+                bool b = false;
+                m->fetch_function(field, k, &b);
+                uint8_t byte = b;
+                put(o, &byte, 1);
+            }
+        } else {
+            /* A std::vector's elements are contiguous: the first one's
+             * address is the data. */
+            size_t n = m->size_function(field);
+            put_u32(o, n);
+            if (n > 0)
+                put_values(o, m, m->get_const_function(field, 0), n);
         }
     }
 }
 
-size_t zr_cdr_size(const zr_members *members, const void *msg)
+size_t zr_cdr_size(const zr_type *type, const void *msg)
 {
-    cdr_out o = {NULL, 0, CDR_HEADER, false};
-    put_struct(&o, members, msg);
+    cdr_out o = {NULL, 0, CDR_HEADER, false, type->cpp};
+    put_struct(&o, type->members, msg);
     return o.pos;
 }
 
-size_t zr_cdr_serialize(const zr_members *members, const void *msg, uint8_t *buf, size_t cap)
+size_t zr_cdr_serialize(const zr_type *type, const void *msg, uint8_t *buf, size_t cap)
 {
     static const uint8_t header[CDR_HEADER] = {0x00, 0x01, 0x00, 0x00};
     if (cap < CDR_HEADER)
         return 0;
     memcpy(buf, header, CDR_HEADER);
-    cdr_out o = {buf, cap, CDR_HEADER, false};
-    put_struct(&o, members, msg);
+    cdr_out o = {buf, cap, CDR_HEADER, false, type->cpp};
+    put_struct(&o, type->members, msg);
     return o.overflow ? 0 : o.pos;
 }
 
@@ -268,6 +305,7 @@ typedef struct cdr_in {
     size_t pos;
     const char *error; /* the first failure, NULL while none */
     const char *member;
+    bool cpp;          /* the message is C++ */
 } cdr_in;
 
 static bool fail(cdr_in *in, const char *why, const zr_member *m)
@@ -305,7 +343,7 @@ static bool get_u32(cdr_in *in, uint32_t *v, const zr_member *m)
 
 static bool get_struct(cdr_in *in, const zr_members *members, uint8_t *msg, int depth);
 
-static bool get_string(cdr_in *in, const zr_member *m, rosidl_runtime_c__String *s)
+static bool get_string(cdr_in *in, const zr_member *m, void *s)
 {
     uint32_t n;
     if (!get_u32(in, &n, m))
@@ -320,13 +358,14 @@ static bool get_string(cdr_in *in, const zr_member *m, rosidl_runtime_c__String 
         return fail(in, "a string holds a NUL before its end", m);
     if (m->string_upper_bound_ > 0 && chars > m->string_upper_bound_)
         return fail(in, "a string exceeds its bound", m);
-    if (!rosidl_runtime_c__String__assignn(s, p, chars))
+    if (in->cpp ? !zr_cpp_string_assign(s, p, chars)
+                : !rosidl_runtime_c__String__assignn(s, p, chars))
         return fail(in, "out of memory for a string", m);
     in->pos += n;
     return true;
 }
 
-static bool get_wstring(cdr_in *in, const zr_member *m, rosidl_runtime_c__U16String *s)
+static bool get_wstring(cdr_in *in, const zr_member *m, void *s)
 {
     uint32_t n;
     if (!get_u32(in, &n, m))
@@ -335,14 +374,21 @@ static bool get_wstring(cdr_in *in, const zr_member *m, rosidl_runtime_c__U16Str
         return fail(in, "a wide string is longer than the message", m);
     if (m->string_upper_bound_ > 0 && n > m->string_upper_bound_)
         return fail(in, "a wide string exceeds its bound", m);
-    if (!rosidl_runtime_c__U16String__resize(s, n))
+    uint16_t *units;
+    if (in->cpp) {
+        units = zr_cpp_wstring_resize(s, n);
+    } else {
+        rosidl_runtime_c__U16String *cs = s;
+        units = rosidl_runtime_c__U16String__resize(cs, n) ? cs->data : NULL;
+    }
+    if (units == NULL)
         return fail(in, "out of memory for a wide string", m);
     for (uint32_t k = 0; k < n; k++) {
         uint32_t unit;
         memcpy(&unit, in->buf + in->pos + 4u * k, 4);
         if (unit > 0xFFFF)
             return fail(in, "a wide character does not fit 16 bits", m);
-        s->data[k] = (uint16_t)unit;
+        units[k] = (uint16_t)unit;
     }
     in->pos += 4u * n;
     return true;
@@ -350,7 +396,7 @@ static bool get_wstring(cdr_in *in, const zr_member *m, rosidl_runtime_c__U16Str
 
 static bool get_values(cdr_in *in, const zr_member *m, uint8_t *data, size_t count, int depth)
 {
-    size_t csize = element_c_size(m);
+    size_t csize = element_c_size(m, in->cpp);
     switch (m->type_id_) {
     case rosidl_typesupport_introspection_c__ROS_TYPE_STRING:
         for (size_t i = 0; i < count; i++)
@@ -396,10 +442,26 @@ static bool get_sequence(cdr_in *in, const zr_member *m, uint8_t *field, int dep
         return fail(in, "a sequence is longer than the message", m);
     if (m->is_upper_bound_ && n > m->array_size_)
         return fail(in, "a sequence exceeds its bound", m);
-    if (m->resize_function == NULL || !m->resize_function(field, n))
+    if (!in->cpp) {
+        if (m->resize_function == NULL || !m->resize_function(field, n))
+            return fail(in, "out of memory for a sequence", m);
+        generic_sequence *seq = (void *)field;
+        return get_values(in, m, seq->data, n, depth);
+    }
+    /* C++: the member's resize function returns void (cast back in
+     * cpp.cpp, which catches std::bad_alloc). */
+    if (m->resize_function == NULL ||
+        !zr_cpp_resize((void (*)(void))m->resize_function, field, n))
         return fail(in, "out of memory for a sequence", m);
-    generic_sequence *seq = (void *)field;
-    return get_values(in, m, seq->data, n, depth);
+    if (is_bool_vector(m)) {
+        for (uint32_t k = 0; k < n; k++) {
+            bool b = in->buf[in->pos + k] != 0;
+            m->assign_function(field, k, &b);
+        }
+        in->pos += n;
+        return true;
+    }
+    return n == 0 || get_values(in, m, m->get_function(field, 0), n, depth);
 }
 
 static bool get_struct(cdr_in *in, const zr_members *members, uint8_t *msg, int depth)
@@ -422,15 +484,16 @@ static bool get_struct(cdr_in *in, const zr_members *members, uint8_t *msg, int 
     return true;
 }
 
-rmw_ret_t zr_cdr_deserialize(const zr_members *members, const uint8_t *buf, size_t len, void *msg)
+rmw_ret_t zr_cdr_deserialize(const zr_type *type, const uint8_t *buf, size_t len, void *msg)
 {
+    const zr_members *members = type->members;
     if (len < CDR_HEADER || buf[0] != 0x00 || buf[1] != 0x01) {
         RMW_SET_ERROR_MSG_WITH_FORMAT_STRING(
             "not a little-endian CDR stream of %s (%zu bytes, header %02x %02x): rmw_zloan reads "
             "CDR_LE only", members->message_name_, len, len > 0 ? buf[0] : 0, len > 1 ? buf[1] : 0);
         return RMW_RET_ERROR;
     }
-    cdr_in in = {buf, len, CDR_HEADER, NULL, NULL};
+    cdr_in in = {buf, len, CDR_HEADER, NULL, NULL, type->cpp};
     if (!get_struct(&in, members, msg, 0)) {
         RMW_SET_ERROR_MSG_WITH_FORMAT_STRING("bad CDR for %s (%zu bytes): %s%s%s",
                                              members->message_name_, len, in.error,

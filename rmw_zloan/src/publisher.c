@@ -241,12 +241,12 @@ rmw_ret_t rmw_destroy_publisher(rmw_node_t *node, rmw_publisher_t *publisher)
 /* Serializes ros_message into a sized loan of p and publishes it. */
 static rmw_ret_t publish_cdr(zr_publisher *p, const void *ros_message)
 {
-    size_t size = zr_cdr_size(p->type.members, ros_message);
+    size_t size = zr_cdr_size(&p->type, ros_message);
     void *loan;
     int rc = zl_publisher_loan_sized(p->zl, size - offsetof(zr_cdr_message, data), &loan);
     if (rc != 0)
         return zr_fail_zl(rc, "zl_publisher_loan_sized");
-    if (zr_cdr_serialize(p->type.members, ros_message, loan, size) != size) {
+    if (zr_cdr_serialize(&p->type, ros_message, loan, size) != size) {
         zl_publisher_return_loan(p->zl, loan);
         RMW_SET_ERROR_MSG("CDR serialization did not fit the size it computed");
         return RMW_RET_ERROR;
@@ -296,7 +296,7 @@ static rmw_ret_t publish_serialized(zr_publisher *p,
         if (rc != 0)
             return zr_fail_zl(rc, "zl_publisher_loan");
         p->type.members->init_function(loan, ROSIDL_RUNTIME_C_MSG_INIT_ZERO);
-        rmw_ret_t ret = zr_cdr_deserialize(p->type.members, serialized_message->buffer, len, loan);
+        rmw_ret_t ret = zr_cdr_deserialize(&p->type, serialized_message->buffer, len, loan);
         if (ret != RMW_RET_OK) {
             zl_publisher_return_loan(p->zl, loan);
             return ret;
@@ -480,7 +480,7 @@ rmw_ret_t rmw_get_serialized_message_size(const rosidl_message_type_support_t *t
         RMW_SET_ERROR_MSG("out of memory");
         return RMW_RET_BAD_ALLOC;
     }
-    *size = zr_cdr_size(t.members, msg);
+    *size = zr_cdr_size(&t, msg);
     free(msg);
     return RMW_RET_OK;
 }
@@ -495,14 +495,14 @@ rmw_ret_t rmw_serialize(const void *ros_message, const rosidl_message_type_suppo
     rmw_ret_t ret = zr_type_init(&t, type_support);
     if (ret != RMW_RET_OK)
         return ret;
-    size_t size = zr_cdr_size(t.members, ros_message);
+    size_t size = zr_cdr_size(&t, ros_message);
     if (serialized_message->buffer_capacity < size) {
         if (rmw_serialized_message_resize(serialized_message, size) != RMW_RET_OK) {
             RMW_SET_ERROR_MSG("cannot resize the serialized message");
             return RMW_RET_BAD_ALLOC;
         }
     }
-    if (zr_cdr_serialize(t.members, ros_message, serialized_message->buffer,
+    if (zr_cdr_serialize(&t, ros_message, serialized_message->buffer,
                          serialized_message->buffer_capacity) != size) {
         RMW_SET_ERROR_MSG("CDR serialization did not fit the size it computed");
         return RMW_RET_ERROR;
@@ -525,7 +525,7 @@ rmw_ret_t rmw_deserialize(const rmw_serialized_message_t *serialized_message,
         RMW_SET_ERROR_MSG("serialized message has no buffer");
         return RMW_RET_INVALID_ARGUMENT;
     }
-    return zr_cdr_deserialize(t.members, serialized_message->buffer,
+    return zr_cdr_deserialize(&t, serialized_message->buffer,
                               serialized_message->buffer_length, ros_message);
 }
 

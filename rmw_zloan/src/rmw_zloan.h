@@ -86,8 +86,12 @@ typedef rosidl_typesupport_introspection_c__MessageMember zr_member;
 
 /** A ROS message type as rmw_zloan carries it. */
 typedef struct zr_type {
+    /** The C or the C++ introspection members (their structs have one
+     * layout; cpp says which, for strings and sequences). */
     const zr_members *members;
-    /** The message is its C struct (no strings, no sequences): lent. */
+    bool cpp;
+    /** The message is its C struct (no strings, no sequences): lent. The C
+     * and the C++ struct of a plain type are the same bytes. */
     bool plain;
     char name[ZL_TYPE_NAME_MAX];   /* "std_msgs/msg/String" */
     char layout[ZL_TYPE_DESCRIPTION_MAX];
@@ -108,17 +112,35 @@ typedef struct zr_service_message {
     uint8_t cdr[];       /* the whole CDR stream, header included */
 } zr_service_message;
 
-/** Fills *type from a message type support (any of rosidl's C dispatch or the
- * introspection one). as_service_part: 0 for a topic, else the zloan type is
+/** Fills *type from a message type support (rosidl's C or C++ dispatch, or
+ * the C or C++ introspection one). as_service_part: 0 for a topic, else the zloan type is
  * the service message (zr_service_message) whatever the layout.
- * RMW_RET_OK, RMW_RET_UNSUPPORTED (no C introspection, or a long double),
+ * RMW_RET_OK, RMW_RET_UNSUPPORTED (no C or C++ introspection),
  * RMW_RET_INVALID_ARGUMENT (a name too long). */
 rmw_ret_t zr_type_init(zr_type *type, const rosidl_message_type_support_t *ts);
-rmw_ret_t zr_type_init_members(zr_type *type, const zr_members *members, const char *suffix,
-                               bool service);
-/** The introspection members of a service type support, or NULL (error set). */
+rmw_ret_t zr_type_init_members(zr_type *type, const zr_members *members, bool cpp,
+                               const char *suffix, bool service);
+/** The introspection members of a service type support (*cpp: C++ ones),
+ * or NULL (error set). */
 const rosidl_typesupport_introspection_c__ServiceMembers *
-zr_service_members(const rosidl_service_type_support_t *ts);
+zr_service_members(const rosidl_service_type_support_t *ts, bool *cpp);
+
+/* ---- C++ messages (cpp.cpp) -------------------------------------------- */
+
+/** sizeof(std::string), sizeof(std::u16string). */
+size_t zr_cpp_string_size(void);
+size_t zr_cpp_wstring_size(void);
+/** The characters of a std::string (*len of them). */
+const char *zr_cpp_string_data(const void *s, size_t *len);
+/** s = the n characters at p; false when out of memory. */
+bool zr_cpp_string_assign(void *s, const char *p, size_t n);
+/** The code units of a std::u16string (*len of them). */
+const uint16_t *zr_cpp_wstring_data(const void *s, size_t *len);
+/** Resizes a std::u16string to n units: its data, NULL when out of memory. */
+uint16_t *zr_cpp_wstring_resize(void *s, size_t n);
+/** Calls a C++ introspection resize function (void (*)(void *, size_t));
+ * false when it threw (out of memory). */
+bool zr_cpp_resize(void (*resize)(void), void *field, size_t n);
 
 /* ---- CDR (cdr.c) -------------------------------------------------------- */
 
@@ -126,18 +148,18 @@ zr_service_members(const rosidl_service_type_support_t *ts);
  * strings and messages). */
 size_t zr_primitive_size(uint8_t type_id);
 /** Bytes of the CDR form of msg, encapsulation header included. */
-size_t zr_cdr_size(const zr_members *members, const void *msg);
+size_t zr_cdr_size(const zr_type *type, const void *msg);
 /** An upper bound of the CDR size of any message of a type whose strings
  * and sequences are all bounded (*bounded false, and the result meaningless,
  * when one is not). */
 size_t zr_cdr_max_size(const zr_members *members, bool *bounded);
 /** Writes the CDR form of msg into buf (cap bytes, at least zr_cdr_size);
  * returns the bytes written, 0 when it did not fit. */
-size_t zr_cdr_serialize(const zr_members *members, const void *msg, uint8_t *buf, size_t cap);
+size_t zr_cdr_serialize(const zr_type *type, const void *msg, uint8_t *buf, size_t cap);
 /** Fills msg (initialised by the type's init function) from len bytes of
  * CDR. Every length read is checked against what is left: a message that
  * lies fails (RMW_RET_ERROR, message set), never overruns. */
-rmw_ret_t zr_cdr_deserialize(const zr_members *members, const uint8_t *buf, size_t len, void *msg);
+rmw_ret_t zr_cdr_deserialize(const zr_type *type, const uint8_t *buf, size_t len, void *msg);
 
 /* ---- context, nodes (init.c, node.c) ------------------------------------ */
 

@@ -37,8 +37,9 @@ static zr_service_endpoint *endpoint_open(const rmw_node_t *node,
     ZR_CHECK_ARG_NULL(qos);
     if (zr_check_topic(service_name, qos) != RMW_RET_OK)
         return NULL;
+    bool cpp = false;
     const rosidl_typesupport_introspection_c__ServiceMembers *members =
-        zr_service_members(type_support);
+        zr_service_members(type_support, &cpp);
     if (members == NULL)
         return NULL;
     zr_node *n = node->data;
@@ -51,8 +52,8 @@ static zr_service_endpoint *endpoint_open(const rmw_node_t *node,
     e->node = n;
     e->next_sequence = 1;
     char rq[ZL_TOPIC_NAME_MAX + 2], rr[ZL_TOPIC_NAME_MAX + 2];
-    if (zr_type_init_members(&e->request, members->request_members_, "", true) != RMW_RET_OK ||
-        zr_type_init_members(&e->response, members->response_members_, "", true) != RMW_RET_OK ||
+    if (zr_type_init_members(&e->request, members->request_members_, cpp, "", true) != RMW_RET_OK ||
+        zr_type_init_members(&e->response, members->response_members_, cpp, "", true) != RMW_RET_OK ||
         zr_join_topic(ZR_REQUEST_PREFIX, service_name, rq, sizeof rq) != RMW_RET_OK ||
         zr_join_topic(ZR_REPLY_PREFIX, service_name, rr, sizeof rr) != RMW_RET_OK) {
         endpoint_free(e);
@@ -105,7 +106,7 @@ static rmw_ret_t endpoint_close(zr_service_endpoint *e)
 static rmw_ret_t send(zr_service_endpoint *e, const zr_type *t, uint64_t client_id,
                       int64_t sequence, const void *ros_message)
 {
-    size_t size = zr_cdr_size(t->members, ros_message);
+    size_t size = zr_cdr_size(t, ros_message);
     void *loan;
     int rc = zl_publisher_loan_sized(e->pub, size, &loan);
     if (rc != 0)
@@ -114,7 +115,7 @@ static rmw_ret_t send(zr_service_endpoint *e, const zr_type *t, uint64_t client_
     m->client_id = client_id;
     m->reserved = 0;
     m->sequence = sequence;
-    if (zr_cdr_serialize(t->members, ros_message, m->cdr, size) != size) {
+    if (zr_cdr_serialize(t, ros_message, m->cdr, size) != size) {
         zl_publisher_return_loan(e->pub, loan);
         RMW_SET_ERROR_MSG("CDR serialization did not fit the size it computed");
         return RMW_RET_ERROR;
@@ -149,7 +150,7 @@ static rmw_ret_t take(zr_service_endpoint *e, const zr_type *t, bool mine_only,
         }
         uint64_t client_id = m->client_id;
         int64_t sequence = m->sequence;
-        rmw_ret_t ret = zr_cdr_deserialize(t->members, m->cdr,
+        rmw_ret_t ret = zr_cdr_deserialize(t, m->cdr,
                                            zi.size - offsetof(zr_service_message, cdr),
                                            ros_message);
         zl_subscription_return_loan(e->sub, msg);

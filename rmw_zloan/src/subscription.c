@@ -131,7 +131,7 @@ rmw_ret_t zr_subscription_take(zr_subscription *s, void *ros_message, bool *take
     if (s->type.plain)
         memcpy(ros_message, msg, s->type.members->size_of_);
     else
-        ret = zr_cdr_deserialize(s->type.members, msg, zi.size, ros_message);
+        ret = zr_cdr_deserialize(&s->type, msg, zi.size, ros_message);
     zl_subscription_return_loan(s->zl, msg);
     if (ret != RMW_RET_OK)
         return ret; /* the message lied about its contents: dropped, error set */
@@ -213,7 +213,7 @@ static rmw_ret_t take_serialized(const rmw_subscription_t *subscription,
         return RMW_RET_OK;
     if (rc != 0)
         return zr_fail_zl(rc, "zl_subscription_take_loan");
-    size_t size = s->type.plain ? zr_cdr_size(s->type.members, msg) : zi.size;
+    size_t size = s->type.plain ? zr_cdr_size(&s->type, msg) : zi.size;
     if (serialized_message->buffer_capacity < size &&
         rmw_serialized_message_resize(serialized_message, size) != RMW_RET_OK) {
         zl_subscription_return_loan(s->zl, msg);
@@ -221,7 +221,7 @@ static rmw_ret_t take_serialized(const rmw_subscription_t *subscription,
         return RMW_RET_BAD_ALLOC;
     }
     if (s->type.plain)
-        zr_cdr_serialize(s->type.members, msg, serialized_message->buffer, size);
+        zr_cdr_serialize(&s->type, msg, serialized_message->buffer, size);
     else
         memcpy(serialized_message->buffer, msg, size);
     serialized_message->buffer_length = size;

@@ -1,21 +1,13 @@
-// rmw_zloan — what C cannot do to a C++ message: read and write its
-// std::string and std::u16string members, and call the C++ introspection's
-// resize functions (which return void and may throw) without letting an
-// exception cross C frames. cdr.c does the rest (rmw_zloan.h declares these).
+// rmw_zloan — the C++ half of C++ messages (cpp.h says what; cdr.c does the
+// rest).
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <string>
 
-extern "C" {
+#include "cpp.h"
 
-size_t zr_cpp_string_size(void);
-size_t zr_cpp_wstring_size(void);
-const char *zr_cpp_string_data(const void *s, size_t *len);
-bool zr_cpp_string_assign(void *s, const char *p, size_t n);
-const uint16_t *zr_cpp_wstring_data(const void *s, size_t *len);
-uint16_t *zr_cpp_wstring_resize(void *s, size_t n);
-bool zr_cpp_resize(void (*resize)(void), void *field, size_t n);
+extern "C" {
 
 size_t zr_cpp_string_size(void)
 {

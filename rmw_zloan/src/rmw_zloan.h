@@ -35,6 +35,8 @@
 
 #include <zloan/zloan.h>
 
+#include "cpp.h"
+
 /** The implementation identifier every rmw_zloan object carries. */
 extern const char zr_identifier[];
 
@@ -124,23 +126,6 @@ rmw_ret_t zr_type_init_members(zr_type *type, const zr_members *members, bool cp
  * or NULL (error set). */
 const rosidl_typesupport_introspection_c__ServiceMembers *
 zr_service_members(const rosidl_service_type_support_t *ts, bool *cpp);
-
-/* ---- C++ messages (cpp.cpp) -------------------------------------------- */
-
-/** sizeof(std::string), sizeof(std::u16string). */
-size_t zr_cpp_string_size(void);
-size_t zr_cpp_wstring_size(void);
-/** The characters of a std::string (*len of them). */
-const char *zr_cpp_string_data(const void *s, size_t *len);
-/** s = the n characters at p; false when out of memory. */
-bool zr_cpp_string_assign(void *s, const char *p, size_t n);
-/** The code units of a std::u16string (*len of them). */
-const uint16_t *zr_cpp_wstring_data(const void *s, size_t *len);
-/** Resizes a std::u16string to n units: its data, NULL when out of memory. */
-uint16_t *zr_cpp_wstring_resize(void *s, size_t n);
-/** Calls a C++ introspection resize function (void (*)(void *, size_t));
- * false when it threw (out of memory). */
-bool zr_cpp_resize(void (*resize)(void), void *field, size_t n);
 
 /* ---- CDR (cdr.c) -------------------------------------------------------- */
 

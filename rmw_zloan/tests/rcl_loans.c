@@ -42,11 +42,6 @@ static bool intact(const pose *m, int seq)
     return true;
 }
 
-typedef struct pipes {
-    int to_parent[2];
-    int to_child[2];
-} pipes;
-
 static int subscriber(void *arg)
 {
     pipes *p = arg;
@@ -108,7 +103,7 @@ static int subscriber(void *arg)
 int main(void)
 {
     pipes p;
-    CHECK(pipe(p.to_parent) == 0 && pipe(p.to_child) == 0);
+    pipes_open(&p);
     pid_t child = spawn(subscriber, &p);
     CHECK(hear(p.to_parent[0], 20) == 'S');
 

@@ -6,9 +6,7 @@
 //   - the listener's callback gets the publisher's bytes in zloan's shared
 //     memory, mapped read-only: a loan, no copy (/proc/self/maps);
 //   - can_loan_messages() is true on both sides.
-extern "C" {
-#include "ros2_test.h"
-}
+#include "rclcpp_test.hpp"
 
 #include <chrono>
 #include <memory>
@@ -42,8 +40,7 @@ static bool intact(const Pose &m, int seq)
 static int listener(void *arg)
 {
     int *to_parent = static_cast<int *>(arg);
-    rclcpp::init(0, nullptr);
-    CHECK(std::string(rmw_get_implementation_identifier()) == "rmw_zloan");
+    rclcpp_open();
     auto node = std::make_shared<rclcpp::Node>("rclcpp_listener");
     int got = 0;
     int loans = 0;
@@ -77,7 +74,7 @@ int main()
     pid_t child = spawn(listener, to_parent);
     CHECK(hear(to_parent[0], 20) == 'S');
 
-    rclcpp::init(0, nullptr);
+    rclcpp_open();
     auto node = std::make_shared<rclcpp::Node>("rclcpp_talker");
     auto pub = node->create_publisher<Pose>("/rclcpp_poses", rclcpp::QoS(COUNT).reliable());
     CHECK(pub->can_loan_messages());

@@ -3,9 +3,7 @@
 // included) comes up on rmw_zloan, and a second node in another process
 // lists, sets and reads its parameters through those services
 // (rclcpp::SyncParametersClient), and sees the change on /parameter_events.
-extern "C" {
-#include "ros2_test.h"
-}
+#include "rclcpp_test.hpp"
 
 #include <chrono>
 #include <memory>
@@ -17,17 +15,11 @@ extern "C" {
 
 using namespace std::chrono_literals;
 
-typedef struct pipes {
-    int to_parent[2];
-    int to_child[2];
-} pipes;
-
 // The node whose parameters are set: a default rclcpp::Node.
 static int server(void *arg)
 {
     pipes *p = static_cast<pipes *>(arg);
-    rclcpp::init(0, nullptr);
-    CHECK(std::string(rmw_get_implementation_identifier()) == "rmw_zloan");
+    rclcpp_open();
     auto node = std::make_shared<rclcpp::Node>("param_server");
     node->declare_parameter("answer", 1);
     node->declare_parameter("name", std::string("zloan"));
@@ -52,11 +44,11 @@ static int server(void *arg)
 int main()
 {
     pipes p;
-    CHECK(pipe(p.to_parent) == 0 && pipe(p.to_child) == 0);
+    pipes_open(&p);
     pid_t child = spawn(server, &p);
     CHECK(hear(p.to_parent[0], 20) == 'S');
 
-    rclcpp::init(0, nullptr);
+    rclcpp_open();
     auto node = std::make_shared<rclcpp::Node>("param_client");
     std::vector<std::string> changed;
     auto events = node->create_subscription<rcl_interfaces::msg::ParameterEvent>(

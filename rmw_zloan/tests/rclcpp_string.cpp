@@ -10,9 +10,7 @@
 //     message in C (deserialized there and serialized again), the C defaults
 //     arrive as the C++ defaults, and a C++ round trip is equal; a truncated
 //     stream fails with an error, never overruns.
-extern "C" {
-#include "ros2_test.h"
-}
+#include "rclcpp_test.hpp"
 
 #include <chrono>
 #include <cstring>
@@ -60,11 +58,6 @@ static const rosidl_message_type_support_t *c_string_ts()
 {
     return ROSIDL_GET_MSG_TYPE_SUPPORT(std_msgs, msg, String);
 }
-
-typedef struct pipes {
-    int to_parent[2];
-    int to_child[2];
-} pipes;
 
 // The rcl (C) side: takes each String twice (as a message and as bytes),
 // checks both, and publishes "echo: <text>" back.
@@ -248,12 +241,11 @@ static void check_cdr_of_types()
 int main()
 {
     pipes p;
-    CHECK(pipe(p.to_parent) == 0 && pipe(p.to_child) == 0);
+    pipes_open(&p);
     pid_t child = spawn(c_echo, &p);
     CHECK(hear(p.to_parent[0], 20) == 'S');
 
-    rclcpp::init(0, nullptr);
-    CHECK(std::string(rmw_get_implementation_identifier()) == "rmw_zloan");
+    rclcpp_open();
     check_cdr_of_types();
 
     auto node = std::make_shared<rclcpp::Node>("rclcpp_strings");

@@ -15,6 +15,10 @@
 #include <rcl/error_handling.h>
 #include <rcl/rcl.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CHECK(cond)                                                                   \
     do {                                                                              \
         if (!(cond)) {                                                                \
@@ -60,6 +64,13 @@ double now_s(void);
 /** A pipe pair: one byte messages between a parent and a child. */
 void say(int fd, char c);
 char hear(int fd, double timeout_s);
+/** Both ways between a parent and a child: the child says on to_parent[1]
+ * and hears on to_child[0]. */
+typedef struct pipes {
+    int to_parent[2];
+    int to_child[2];
+} pipes;
+void pipes_open(pipes *p);
 
 /** Whether address lies in a mapping of /dev/shm of zloan's, and whether
  * that mapping is writable (from /proc/self/maps). */
@@ -67,5 +78,9 @@ bool in_zloan_shm(const void *address, bool *writable);
 
 /** Waits (spinning rcl's graph) until cond(arg) holds or timeout_s passes. */
 bool wait_until(bool (*cond)(void *), void *arg, double timeout_s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

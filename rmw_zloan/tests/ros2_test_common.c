@@ -91,6 +91,11 @@ char hear(int fd, double timeout_s)
     return c;
 }
 
+void pipes_open(pipes *p)
+{
+    CHECK(pipe(p->to_parent) == 0 && pipe(p->to_child) == 0);
+}
+
 bool in_zloan_shm(const void *address, bool *writable)
 {
     FILE *f = fopen("/proc/self/maps", "r");

@@ -146,10 +146,15 @@ static void put_values(cdr_out *o, const zr_member *m, const uint8_t *data, size
     case rosidl_typesupport_introspection_c__ROS_TYPE_STRING:
         for (size_t i = 0; i < count; i++) {
             const void *e = data + i * csize;
-            const rosidl_runtime_c__String *s = e;
             size_t n = 0;
-            const char *chars = o->cpp ? zr_cpp_string_data(e, &n)
-                                       : (n = s->data != NULL ? s->size : 0, s->data);
+            const char *chars;
+            if (o->cpp) {
+                chars = zr_cpp_string_data(e, &n);
+            } else {
+                const rosidl_runtime_c__String *s = e;
+                chars = s->data;
+                n = s->data != NULL ? s->size : 0;
+            }
             put_u32(o, n + 1);
             put(o, chars, n);
             put(o, NULL, 1);
@@ -158,10 +163,15 @@ static void put_values(cdr_out *o, const zr_member *m, const uint8_t *data, size
     case rosidl_typesupport_introspection_c__ROS_TYPE_WSTRING:
         for (size_t i = 0; i < count; i++) {
             const void *e = data + i * csize;
-            const rosidl_runtime_c__U16String *s = e;
             size_t n = 0;
-            const uint16_t *units = o->cpp ? zr_cpp_wstring_data(e, &n)
-                                           : (n = s->data != NULL ? s->size : 0, s->data);
+            const uint16_t *units;
+            if (o->cpp) {
+                units = zr_cpp_wstring_data(e, &n);
+            } else {
+                const rosidl_runtime_c__U16String *s = e;
+                units = s->data;
+                n = s->data != NULL ? s->size : 0;
+            }
             put_u32(o, n);
             for (size_t k = 0; k < n; k++) {
                 uint32_t unit = units[k];

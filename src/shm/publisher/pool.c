@@ -105,7 +105,7 @@ static int segment_bookkeeping(zl__mw_publisher *pub, segment *seg, uint32_t cou
     seg->bitmap_words = (count + 63) / 64;
     size_t bits = sizeof(uint64_t) * seg->bitmap_words * ZL__SUB_SLOTS;
     size_t refs = sizeof(uint32_t) * count, stack = sizeof(uint32_t) * count;
-    seg->bookkeeping_size = bits + refs + stack + count; /* the lent flags last */
+    seg->bookkeeping_size = bits + refs + stack;
     uint8_t *block = zl__endpoint_allocate(pub->allocator, seg->bookkeeping_size);
     if (block == NULL)
         return zl__fail(ZL_ENOMEM, "allocating the bookkeeping of a segment of %u chunks failed",
@@ -114,7 +114,6 @@ static int segment_bookkeeping(zl__mw_publisher *pub, segment *seg, uint32_t cou
     seg->outstanding = (uint64_t *)(void *)block;
     seg->refs = (uint32_t *)(void *)(block + bits);
     seg->free_stack = (uint32_t *)(void *)(block + bits + refs);
-    seg->lent = block + bits + refs + stack;
     return 0;
 }
 

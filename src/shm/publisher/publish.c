@@ -35,7 +35,6 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
     if (seg->free_top == 0)
         pub->class_free[k] &= ~((uint64_t)1 << slot);
     seg->refs[chunk] = 1;
-    seg->lent[chunk] = 1;
     seg->lent_since_tick = true;
     pub->chunks_in_use++;
     pub->loans_out++;
@@ -53,10 +52,7 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
 
 int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle)
 {
-    segment *seg = zl__pub_lent_segment(pub, handle);
-    if (seg == NULL)
-        return ZL_ENOTLOAN;
-    seg->lent[zl__entry_chunk(handle)] = 0;
+    /* handle is outstanding (mw.h): the client library's record says so. */
     pub->loans_out--;
     release_ref(pub, handle);
     zl__store_relaxed(&pub->counters->returned, ++pub->returned_total);
@@ -66,8 +62,6 @@ int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle hand
 int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size)
 {
     segment *seg = zl__pub_lent_segment(pub, handle);
-    if (seg == NULL)
-        return ZL_ENOTLOAN;
     if (size > seg->geometry.payload_capacity)
         return zl__fail(ZL_EINVAL, "payload of %zu bytes exceeds the chunk's %llu", size,
                         (unsigned long long)seg->geometry.payload_capacity);
@@ -81,14 +75,14 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
     header->publisher_id = pub->id;
     header->sequence = ++pub->sequence;
-    header->timestamp_ns = zl__realtime_ns();
+    int64_t now = zl__realtime_ns();
+    header->timestamp_ns = now;
     header->payload_size = size;
     header->chunk_index = chunk;
     header->segment_slot = zl__entry_slot(handle);
     header->segment_serial = seg->serial;
-    seg->lent[chunk] = 0;
     pub->loans_out--;
-    zl__pub_fan_out(pub, handle, pub->history_capacity != 0, size, header->timestamp_ns);
+    zl__pub_fan_out(pub, handle, pub->history_capacity != 0, size, now);
     return 0;
 }
 

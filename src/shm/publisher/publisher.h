@@ -114,12 +114,11 @@ typedef struct segment {
     uint32_t size_class;
     zl__mapping map;
     zl__segment_geometry geometry; /* ours: never read back from shared memory */
-    /* One private block: refs, lent flags, free stack and, per subscription
+    /* One private block: refs, free stack and, per subscription
      * slot, a bit per chunk (P2). */
     void *bookkeeping;
     size_t bookkeeping_size;
     uint32_t *refs;
-    uint8_t *lent;
     uint32_t *free_stack;
     uint32_t free_top;
     uint64_t *outstanding;

@@ -39,7 +39,7 @@ static inline int zl__pub_push(zl__mw_publisher *pub, connection *c, uint32_t j,
 {
     zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, entry);
     segment *seg = &pub->segments[zl__entry_slot(entry)];
-    bit_set(outstanding_of(seg, j), zl__entry_chunk(entry));
+    seg->outstanding[zl__entry_chunk(entry)] |= holder_bit(j);
     c->held++;
     seg->refs[zl__entry_chunk(entry)]++;
     return DELIVER_PUSHED;

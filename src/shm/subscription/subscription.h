@@ -71,6 +71,7 @@ typedef struct pool_view {
 typedef struct connection {
     _Alignas(64) uint64_t publisher_id; /* 0: none */
     uint64_t process_token;
+    bool from_this_process; /* process_token is this process's */
     pool_view *pool;       /* NULL when the pool could not be mapped */
     /* Which attachment of this slot it is (sub->attachments when it was
      * attached): a loan taken from an earlier one must not be returned into

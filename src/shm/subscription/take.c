@@ -201,7 +201,7 @@ static void account(zl__mw_subscription *sub, const connection *c,
         info->source_timestamp_ns = header->timestamp_ns;
         info->publication_sequence = header->sequence;
         info->publisher_id = c->publisher_id;
-        info->from_this_process = c->process_token == zl__process_token();
+        info->from_this_process = c->from_this_process;
         info->reception_sequence = 0;
     }
 }

@@ -153,8 +153,7 @@ static bool header_valid(const zl__mw_subscription *sub, const connection *c,
            header->chunk_index == zl__entry_chunk(entry) &&
            header->segment_slot == zl__entry_slot(entry) &&
            header->segment_serial == segment->geometry.serial &&
-           header->payload_size <= c->pool->geometry.payload_max &&
-           zl__sub_payload_fits(sub, segment, header);
+           zl__sub_payload_fits(sub, segment, header); /* the pool's payload_max too */
 }
 
 /* Holds the validated chunk in slot k of the loan table (S1, S5) and

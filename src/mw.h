@@ -188,7 +188,10 @@ typedef struct zl__mw_ops {
     int (*publisher_loan)(zl__mw_publisher *publisher, size_t size, void **payload,
                           zl__mw_loan_handle *handle);
     /* Publishes size bytes of a loan (size <= the size lent) and takes it
-     * over. ZL_ENOTLOAN when handle is not an outstanding loan; ZL_ETIMEOUT
+     * over. handle is one publisher_loan gave and that is still outstanding
+     * (neither published nor returned): the client library's loan record,
+     * found by the user's pointer, proves it, and the transport need not
+     * look it up again (publisher_return_loan likewise). ZL_ETIMEOUT
      * when a lossless subscription stayed full for max_blocking_time_ns
      * (then nothing was delivered to anyone and the loan is still
      * outstanding). */

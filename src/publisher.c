@@ -244,7 +244,10 @@ static inline int check_count(const zl_publisher *p, size_t count)
     return count > p->count_max ? count_refused(p, count) : 0;
 }
 
-int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **message)
+/* zl_publisher_loan_sized, inline (always) in both public loans: the
+ * fixed-size loan is one call, not two. */
+static inline __attribute__((always_inline)) int loan(zl_publisher *publisher, size_t count,
+                                                      void **message)
 {
     zl__clear_detail();
     if (publisher == NULL || message == NULL)
@@ -286,9 +289,14 @@ int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **messag
     return 0;
 }
 
+int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **message)
+{
+    return loan(publisher, count, message);
+}
+
 int zl_publisher_loan(zl_publisher *publisher, void **message)
 {
-    return zl_publisher_loan_sized(publisher, 0, message);
+    return loan(publisher, 0, message);
 }
 
 /* Serializes a non-plain message into buf (capacity bytes): *size. */
@@ -348,7 +356,7 @@ static int publish_copy(zl_publisher *p, const void *message, size_t count)
     return rc;
 }
 
-static void release_record(zl_publisher *p, loan_record *record)
+static inline void release_record(zl_publisher *p, loan_record *record)
 {
     if (record->from_allocator)
         free_message(p, record->pointer, record->bytes);
@@ -359,8 +367,8 @@ static void release_record(zl_publisher *p, loan_record *record)
 
 /* Publishes the loan of record (count elements); on error the caller
  * keeps it. */
-static int publish_record(zl_publisher *publisher, loan_record *record, void *message,
-                          size_t count)
+static inline __attribute__((always_inline)) int
+publish_record(zl_publisher *publisher, loan_record *record, void *message, size_t count)
 {
     if (count > record->count)
         return zl__fail(ZL_EINVAL, "%zu elements published from a loan made for %zu", count,
@@ -376,8 +384,8 @@ static int publish_record(zl_publisher *publisher, loan_record *record, void *me
 }
 
 /* Publishes the loan at message: count elements, or (whole) as many as it
- * was made for. */
-static int publish_loan(zl_publisher *publisher, void *message, size_t count, bool whole)
+ * was made for. Inline (always) in both public publishes, as loan. */
+static inline __attribute__((always_inline)) int publish_loan(zl_publisher *publisher, void *message, size_t count, bool whole)
 {
     zl__clear_detail();
     if (publisher == NULL || message == NULL)

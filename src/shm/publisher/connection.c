@@ -43,15 +43,15 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
             segment *seg = &pub->segments[slot];
             if (seg->serial == 0)
                 continue;
-            uint64_t *outstanding = outstanding_of(seg, j);
-            for (size_t w = 0; w < seg->bitmap_words; w++) {
-                uint64_t bits = outstanding[w];
-                while (bits != 0) {
-                    uint32_t chunk = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
-                    bits &= bits - 1;
-                    release_ref(pub, zl__entry_pack(slot, chunk));
-                }
-                outstanding[w] = 0;
+            /* A look at every chunk's holders: a slow path (the
+             * connection goes), so that delivery and return cost a bit
+             * operation on one 16-bit word each (P2). */
+            for (uint32_t chunk = 0; chunk < seg->geometry.chunk_count; chunk++) {
+                uint16_t *holders = &seg->outstanding[chunk];
+                if ((*holders & holder_bit(j)) == 0)
+                    continue;
+                *holders = (uint16_t)(*holders & ~holder_bit(j));
+                release_ref(pub, zl__entry_pack(slot, chunk));
             }
         }
         c->held = 0;

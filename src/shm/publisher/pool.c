@@ -102,19 +102,17 @@ static uint32_t segment_chunks(const zl__mw_publisher *pub, uint32_t k, uint64_t
 
 static int segment_bookkeeping(zl__mw_publisher *pub, segment *seg, uint32_t count)
 {
-    seg->bitmap_words = (count + 63) / 64;
-    size_t bits = sizeof(uint64_t) * seg->bitmap_words * ZL__SUB_SLOTS;
+    /* The 32-bit arrays first (aligned), the 16-bit holders last. */
     size_t refs = sizeof(uint32_t) * count, stack = sizeof(uint32_t) * count;
-    seg->bookkeeping_size = bits + refs + stack + count; /* the lent flags last */
+    seg->bookkeeping_size = refs + stack + sizeof(uint16_t) * count;
     uint8_t *block = zl__endpoint_allocate(pub->allocator, seg->bookkeeping_size);
     if (block == NULL)
         return zl__fail(ZL_ENOMEM, "allocating the bookkeeping of a segment of %u chunks failed",
                         count);
     seg->bookkeeping = block;
-    seg->outstanding = (uint64_t *)(void *)block;
-    seg->refs = (uint32_t *)(void *)(block + bits);
-    seg->free_stack = (uint32_t *)(void *)(block + bits + refs);
-    seg->lent = block + bits + refs + stack;
+    seg->refs = (uint32_t *)(void *)block;
+    seg->free_stack = (uint32_t *)(void *)(block + refs);
+    seg->outstanding = (uint16_t *)(void *)(block + refs + stack);
     return 0;
 }
 

@@ -13,8 +13,10 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
                            zl__mw_loan_handle *handle)
 {
     /* Returns are drained by publish (P4), or below when no chunk is free
-     * (make_room): not here, where they would only free chunks earlier. */
-    zl__pub_look_for_peers(pub);
+     * (make_room): not here, where they would only free chunks earlier.
+     * Peers likewise: publish looks for them before it delivers, and
+     * make_room brings them up to date before it grows (chunks that dead
+     * ones held come back there); a loan needs neither. */
     zl__pub_tick(pub, false);
     if (size > pub->payload_max)
         return zl__fail(ZL_EINVAL, "a loan of %zu bytes exceeds the type's %llu", size,
@@ -31,32 +33,34 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
         slot = zl__pub_pick_free(pub, k);
     }
     segment *seg = &pub->segments[slot];
-    uint32_t chunk = seg->free_stack[--seg->free_top];
-    if (seg->free_top == 0)
+    uint32_t top = seg->free_top - 1;
+    uint32_t chunk = seg->free_stack[top];
+    seg->free_top = top;
+    if (top == 0)
         pub->class_free[k] &= ~((uint64_t)1 << slot);
     seg->refs[chunk] = 1;
-    seg->lent[chunk] = 1;
     seg->lent_since_tick = true;
-    pub->chunks_in_use++;
-    pub->loans_out++;
-    /* Relaxed: statistics for tools, which read them with relaxed loads. */
-    zl__store_relaxed(&pub->counters->chunks_free, pool_free(pub));
-    if (pub->chunks_in_use > pub->used_max) {
-        pub->used_max = pub->chunks_in_use;
-        zl__store_relaxed(&pub->counters->chunks_used_max, pub->used_max);
-    }
-    zl__store_relaxed(&pub->counters->loans, ++pub->loans_total);
     *payload = chunk_base(seg, chunk) + seg->geometry.payload_offset;
     *handle = zl__entry_pack(slot, chunk);
+    uint32_t in_use = ++pub->chunks_in_use;
+    pub->loans_out++;
+    uint64_t loans = ++pub->loans_total;
+    /* Relaxed: statistics for tools, which read them with relaxed loads;
+     * stored last, from locals (an atomic store makes the compiler reload
+     * what it had in registers). */
+    zl__endpoint_counters *counters = pub->counters;
+    if (in_use > pub->used_max) {
+        pub->used_max = in_use;
+        zl__store_relaxed(&counters->chunks_used_max, in_use);
+    }
+    zl__store_relaxed(&counters->chunks_free, pub->chunks_total - in_use);
+    zl__store_relaxed(&counters->loans, loans);
     return 0;
 }
 
 int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle)
 {
-    segment *seg = zl__pub_lent_segment(pub, handle);
-    if (seg == NULL)
-        return ZL_ENOTLOAN;
-    seg->lent[zl__entry_chunk(handle)] = 0;
+    /* handle is outstanding (mw.h): the client library's record says so. */
     pub->loans_out--;
     release_ref(pub, handle);
     zl__store_relaxed(&pub->counters->returned, ++pub->returned_total);
@@ -66,13 +70,12 @@ int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle hand
 int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size)
 {
     segment *seg = zl__pub_lent_segment(pub, handle);
-    if (seg == NULL)
-        return ZL_ENOTLOAN;
     if (size > seg->geometry.payload_capacity)
         return zl__fail(ZL_EINVAL, "payload of %zu bytes exceeds the chunk's %llu", size,
                         (unsigned long long)seg->geometry.payload_capacity);
     uint32_t chunk = zl__entry_chunk(handle);
-    /* The loan looked at the clock: a publish needs only the peers. */
+    /* The loan looked at the clock: a publish needs only the peers, which
+     * it looks for here (the loan did not). */
     zl__pub_look_for_peers(pub);
     zl__pub_drain_returns(pub);
     int rc = zl__pub_wait_for_room(pub);
@@ -81,14 +84,14 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
     header->publisher_id = pub->id;
     header->sequence = ++pub->sequence;
-    header->timestamp_ns = zl__realtime_ns();
+    int64_t now = zl__realtime_ns();
+    header->timestamp_ns = now;
     header->payload_size = size;
     header->chunk_index = chunk;
     header->segment_slot = zl__entry_slot(handle);
     header->segment_serial = seg->serial;
-    seg->lent[chunk] = 0;
     pub->loans_out--;
-    zl__pub_fan_out(pub, handle, pub->history_capacity != 0, size, header->timestamp_ns);
+    zl__pub_fan_out(pub, handle, pub->history_capacity != 0, size, now);
     return 0;
 }
 

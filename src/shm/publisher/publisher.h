@@ -114,16 +114,15 @@ typedef struct segment {
     uint32_t size_class;
     zl__mapping map;
     zl__segment_geometry geometry; /* ours: never read back from shared memory */
-    /* One private block: refs, lent flags, free stack and, per subscription
-     * slot, a bit per chunk (P2). */
+    /* One private block: per chunk, its holders (P2: a bit per
+     * subscription slot, set while that connection holds it), its refs
+     * (P1) and the free stack. */
     void *bookkeeping;
     size_t bookkeeping_size;
+    uint16_t *outstanding;
     uint32_t *refs;
-    uint8_t *lent;
     uint32_t *free_stack;
     uint32_t free_top;
-    uint64_t *outstanding;
-    uint32_t bitmap_words;
     bool lent_since_tick;
     int64_t idle_since_ns;
     /* A user segment (user_segment.h): in no size class, never retired
@@ -219,22 +218,9 @@ static inline segment *segment_of(zl__mw_publisher *pub, uint32_t entry)
     return seg;
 }
 
-static inline bool bit_test(const uint64_t *bits, uint32_t i)
-{
-    return (bits[i / 64] >> (i % 64)) & 1u;
-}
-
-static inline void bit_set(uint64_t *bits, uint32_t i) { bits[i / 64] |= (uint64_t)1 << (i % 64); }
-
-static inline void bit_clear(uint64_t *bits, uint32_t i)
-{
-    bits[i / 64] &= ~((uint64_t)1 << (i % 64));
-}
-
-static inline uint64_t *outstanding_of(segment *seg, uint32_t j)
-{
-    return seg->outstanding + (size_t)j * seg->bitmap_words;
-}
+/* P2: connection j's bit in a chunk's holders. */
+_Static_assert(ZL__SUB_SLOTS <= 16, "a chunk's holders are 16 bits, one per subscription slot");
+static inline uint16_t holder_bit(uint32_t j) { return (uint16_t)(1u << j); }
 
 static inline void release_ref(zl__mw_publisher *pub, uint32_t entry)
 {
@@ -257,10 +243,10 @@ static inline bool take_outstanding(zl__mw_publisher *pub, uint32_t j, uint32_t 
     segment *seg = segment_of(pub, entry);
     if (seg == NULL)
         return false;
-    uint64_t *bits = outstanding_of(seg, j);
-    if (!bit_test(bits, zl__entry_chunk(entry)))
+    uint16_t *holders = &seg->outstanding[zl__entry_chunk(entry)];
+    if ((*holders & holder_bit(j)) == 0)
         return false;
-    bit_clear(bits, zl__entry_chunk(entry));
+    *holders = (uint16_t)(*holders & ~holder_bit(j));
     pub->connections[j].held--; /* P5 */
     return true;
 }

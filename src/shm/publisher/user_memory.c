@@ -127,9 +127,8 @@ bool zl__shm_publisher_memory_in_flight(zl__mw_publisher *pub, zl__mw_ticket tic
  * taken or on its way back. */
 static bool connection_holds(segment *seg, uint32_t j)
 {
-    const uint64_t *bits = outstanding_of(seg, j);
-    for (uint32_t w = 0; w < seg->bitmap_words; w++)
-        if (bits[w] != 0)
+    for (uint32_t chunk = 0; chunk < seg->geometry.chunk_count; chunk++)
+        if ((seg->outstanding[chunk] & holder_bit(j)) != 0)
             return true;
     return false;
 }

@@ -4,6 +4,7 @@
  * claim itself is the publisher's (publisher/connection.c).
  */
 #include "../../clock.h"
+#include "../../identity.h"
 #include "subscription.h"
 
 /* Owner thread, token held: the connection's publisher is gone and its ring
@@ -80,6 +81,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     view->publisher_id = id;
     c->pool = view;
     c->process_token = view->geometry.process_token;
+    c->from_this_process = c->process_token == zl__process_token(); /* once, not per take */
     /* Acquire: see zl__sub_chunk_of (S7). */
     zl__sub_rescan_locked(sub, view, zl__load_acquire(&view->pool->segments_seq));
 }

@@ -90,6 +90,12 @@ static segment_view *segment_map(zl__mw_subscription *sub, const pool_view *pool
         zl__endpoint_deallocate(sub->allocator, view, sizeof *view);
         return NULL;
     }
+    /* I3, once: the one bound a header's payload_size must meet, in a
+     * chunk of this segment (a user segment's payloads are checked against
+     * its mapping as well, zl__sub_payload_fits). */
+    view->size_limit = pool->geometry.payload_max;
+    if (!view->user && view->geometry.payload_capacity < view->size_limit)
+        view->size_limit = view->geometry.payload_capacity;
     zl__store_relaxed(&view->refs, 1);
     return view;
 }

@@ -48,6 +48,10 @@ typedef struct segment_view {
     zl__mapping map;
     /* Checked once when mapped; never read from the header again (I3). */
     zl__segment_geometry geometry;
+    /* The most bytes a payload of this segment may have: the pool's
+     * payload_max and, but for a user segment, the chunk's capacity (from
+     * the two geometries, at map time). */
+    uint64_t size_limit;
     /* A user segment: the user's memory, mapped read-only (user_segment.h);
      * payloads are at the offsets their chunk headers give. */
     bool user;
@@ -71,6 +75,7 @@ typedef struct pool_view {
 typedef struct connection {
     _Alignas(64) uint64_t publisher_id; /* 0: none */
     uint64_t process_token;
+    bool from_this_process; /* process_token is this process's */
     pool_view *pool;       /* NULL when the pool could not be mapped */
     /* Which attachment of this slot it is (sub->attachments when it was
      * attached): a loan taken from an earlier one must not be returned into
@@ -186,8 +191,10 @@ static inline bool zl__sub_payload_fits(const zl__mw_subscription *sub,
                                         const segment_view *segment,
                                         const zl__chunk_header *header)
 {
+    if (header->payload_size > segment->size_limit)
+        return false;
     if (!segment->user)
-        return header->payload_size <= segment->geometry.payload_capacity;
+        return true;
     return header->user_offset <= segment->user_map.size &&
            header->payload_size <= segment->user_map.size - header->user_offset &&
            header->user_offset % sub->payload_alignment == 0;

@@ -153,8 +153,7 @@ static bool header_valid(const zl__mw_subscription *sub, const connection *c,
            header->chunk_index == zl__entry_chunk(entry) &&
            header->segment_slot == zl__entry_slot(entry) &&
            header->segment_serial == segment->geometry.serial &&
-           header->payload_size <= c->pool->geometry.payload_max &&
-           zl__sub_payload_fits(sub, segment, header);
+           zl__sub_payload_fits(sub, segment, header); /* the pool's payload_max too */
 }
 
 /* Holds the validated chunk in slot k of the loan table (S1, S5) and
@@ -201,7 +200,7 @@ static void account(zl__mw_subscription *sub, const connection *c,
         info->source_timestamp_ns = header->timestamp_ns;
         info->publication_sequence = header->sequence;
         info->publisher_id = c->publisher_id;
-        info->from_this_process = c->process_token == zl__process_token();
+        info->from_this_process = c->from_this_process;
         info->reception_sequence = 0;
     }
 }

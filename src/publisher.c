@@ -385,7 +385,8 @@ publish_record(zl_publisher *publisher, loan_record *record, void *message, size
 
 /* Publishes the loan at message: count elements, or (whole) as many as it
  * was made for. Inline (always) in both public publishes, as loan. */
-static inline __attribute__((always_inline)) int publish_loan(zl_publisher *publisher, void *message, size_t count, bool whole)
+static inline __attribute__((always_inline)) int
+publish_loan(zl_publisher *publisher, void *message, size_t count, bool whole)
 {
     zl__clear_detail();
     if (publisher == NULL || message == NULL)

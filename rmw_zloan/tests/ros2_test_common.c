@@ -132,3 +132,20 @@ bool wait_until(bool (*cond)(void *), void *arg, double timeout_s)
     }
     return cond(arg);
 }
+
+bool wait_event(rcl_context_t *context, rcl_event_t *event, double timeout_s)
+{
+    rcl_wait_set_t ws = rcl_get_zero_initialized_wait_set();
+    CHECK_RET(rcl_wait_set_init(&ws, 0, 0, 0, 0, 0, 1, context, rcl_get_default_allocator()));
+    double end = now_s() + timeout_s;
+    bool ready = false;
+    while (!ready && now_s() < end) {
+        CHECK_RET(rcl_wait_set_clear(&ws));
+        CHECK_RET(rcl_wait_set_add_event(&ws, event, NULL));
+        rcl_ret_t ret = rcl_wait(&ws, RCL_S_TO_NS(1));
+        CHECK(ret == RCL_RET_OK || ret == RCL_RET_TIMEOUT);
+        ready = ret == RCL_RET_OK && ws.events[0] != NULL;
+    }
+    CHECK_RET(rcl_wait_set_fini(&ws));
+    return ready;
+}

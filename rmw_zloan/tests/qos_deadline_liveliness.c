@@ -41,6 +41,20 @@ static rmw_qos_profile_t automatic(void)
     return q;
 }
 
+/* Waits for a deadline-missed event and takes it, the first take: one
+ * deadline missed at least, all of them new. The offered and the requested
+ * status have the same two fields. */
+static void check_deadline_missed(rcl_context_t *context, rcl_event_t *event, const char *who)
+{
+    CHECK(wait_event(context, event, 30));
+    rmw_offered_deadline_missed_status_t st;
+    CHECK_RET(rcl_take_event(event, &st));
+    printf("%s deadline missed: total %d, change %d\n", who, (int)st.total_count,
+           (int)st.total_count_change);
+    CHECK(st.total_count >= 1);
+    CHECK_EQ(st.total_count_change, st.total_count);
+}
+
 /* ---- the child: the publishers ------------------------------------------- */
 
 /* Asserts the publisher's liveliness every 50 ms until the parent says
@@ -98,13 +112,7 @@ static int run_publishers(void *arg)
     CHECK_EQ(ls.total_count, 1);
     CHECK_EQ(ls.total_count_change, 1);
     /* One publish, then none for far longer than 300 ms. */
-    CHECK(wait_event(&r.context, &deadline, 30));
-    rmw_offered_deadline_missed_status_t ds;
-    CHECK_RET(rcl_take_event(&deadline, &ds));
-    printf("publisher: offered deadline missed: total %d, change %d\n", (int)ds.total_count,
-           (int)ds.total_count_change);
-    CHECK(ds.total_count >= 1);
-    CHECK_EQ(ds.total_count_change, ds.total_count);
+    check_deadline_missed(&r.context, &deadline, "publisher: offered");
     fflush(stdout); /* it is killed at the end */
     say(p->to_parent[1], 'l');
 
@@ -183,13 +191,7 @@ int main(void)
     CHECK_EQ(l.alive_change, 1);
     wait_liveliness(&r.context, &changed2, 1, 0);
     /* One message, then none for far longer than 1 s. */
-    CHECK(wait_event(&r.context, &deadline, 30));
-    rmw_requested_deadline_missed_status_t ds;
-    CHECK_RET(rcl_take_event(&deadline, &ds));
-    printf("subscription: requested deadline missed: total %d, change %d\n", (int)ds.total_count,
-           (int)ds.total_count_change);
-    CHECK(ds.total_count >= 1);
-    CHECK_EQ(ds.total_count_change, ds.total_count);
+    check_deadline_missed(&r.context, &deadline, "subscription: requested");
     std_msgs__msg__String m;
     std_msgs__msg__String__init(&m);
     CHECK_RET(rcl_take(&sub, &m, NULL, NULL));

@@ -95,12 +95,7 @@ typedef struct observer {
 
 static size_t count(observer *o, bool publishers)
 {
-    size_t n = 99;
-    if (publishers)
-        CHECK_RET(rcl_count_publishers(&o->r.node, TOPIC, &n));
-    else
-        CHECK_RET(rcl_count_subscribers(&o->r.node, TOPIC, &n));
-    return n;
+    return graph_count(&o->r.node, TOPIC, publishers);
 }
 
 static bool both_there(void *arg)

@@ -117,13 +117,13 @@ typedef struct subscriber {
     rcl_subscription_t sub;
 } subscriber;
 
+/* Publishers in the graph (all) or matched. */
 static size_t count(subscriber *s, bool all)
 {
-    size_t n = 99;
     if (all)
-        CHECK_RET(rcl_count_publishers(&s->r.node, TOPIC, &n));
-    else
-        CHECK_RET(rcl_subscription_get_publisher_count(&s->sub, &n));
+        return graph_count(&s->r.node, TOPIC, true);
+    size_t n = 99;
+    CHECK_RET(rcl_subscription_get_publisher_count(&s->sub, &n));
     return n;
 }
 

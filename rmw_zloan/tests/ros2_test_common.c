@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "ros2_test.h"
 
+#include <rcl/graph.h>
+
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -148,4 +150,14 @@ bool wait_event(rcl_context_t *context, rcl_event_t *event, double timeout_s)
     }
     CHECK_RET(rcl_wait_set_fini(&ws));
     return ready;
+}
+
+size_t graph_count(rcl_node_t *node, const char *topic, bool publishers)
+{
+    size_t n = 99;
+    if (publishers)
+        CHECK_RET(rcl_count_publishers(node, topic, &n));
+    else
+        CHECK_RET(rcl_count_subscribers(node, topic, &n));
+    return n;
 }

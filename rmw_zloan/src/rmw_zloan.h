@@ -13,7 +13,10 @@
  *     sized zloan message whose bytes are the serialized message;
  *   - a service "/s" is two zloan topics, "/_zloan_rq/s" (requests) and
  *     "/_zloan_rr/s" (replies), whose messages carry the client's id and the
- *     request's sequence number before the CDR bytes. */
+ *     request's sequence number before the CDR bytes;
+ *   - a publisher or subscription announces the QoS it asked for by a
+ *     publisher on "/_zloan_qos/e<its id>" whose type name is the profile
+ *     (qos.c), and matches its peers by DDS's QoS rule (match.c). */
 #ifndef RMW_ZLOAN_H
 #define RMW_ZLOAN_H
 

@@ -4,7 +4,9 @@
  * counts it, both get their QoS-incompatible event once (the reliability
  * policy named), rcl_wait wakes for it, and the subscription receives every
  * message of the reliable publisher, in order, and none of the other's,
- * though the two publish in turns. */
+ * though the two publish in turns. A third, reliable publisher with a
+ * lifespan of 1 ns is matched, but each of its messages has expired when
+ * taken: none arrives either. */
 #define _GNU_SOURCE
 #include "ros2_test.h"
 
@@ -55,7 +57,7 @@ static void publish(rcl_publisher_t *pub, const char *what, int i)
 
 typedef struct publishers {
     ros2 r;
-    rcl_publisher_t bad, good;
+    rcl_publisher_t bad, good, expired;
 } publishers;
 
 static size_t matched(rcl_publisher_t *pub)
@@ -77,11 +79,14 @@ static int run_publishers(void *arg)
     ros2_open(&ps.r, "qos_matching_publishers");
     ps.bad = rcl_get_zero_initialized_publisher();
     ps.good = rcl_get_zero_initialized_publisher();
+    ps.expired = rcl_get_zero_initialized_publisher();
     rcl_publisher_options_t po = rcl_publisher_get_default_options();
     po.qos = profile(RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT);
     CHECK_RET(rcl_publisher_init(&ps.bad, &ps.r.node, string_type(), TOPIC, &po));
     po.qos = profile(RMW_QOS_POLICY_RELIABILITY_RELIABLE);
     CHECK_RET(rcl_publisher_init(&ps.good, &ps.r.node, string_type(), TOPIC, &po));
+    po.qos.lifespan = (rmw_time_t){0, 1};
+    CHECK_RET(rcl_publisher_init(&ps.expired, &ps.r.node, string_type(), TOPIC, &po));
     rcl_event_t bad_event = rcl_get_zero_initialized_event();
     rcl_event_t good_event = rcl_get_zero_initialized_event();
     CHECK_RET(rcl_publisher_event_init(&bad_event, &ps.bad, RCL_PUBLISHER_OFFERED_INCOMPATIBLE_QOS));
@@ -101,6 +106,7 @@ static int run_publishers(void *arg)
     for (int i = 1; i <= MESSAGES; i++) {
         publish(&ps.bad, "bad", i);
         publish(&ps.good, "good", i);
+        publish(&ps.expired, "expired", i);
     }
     say(p->to_parent[1], 'p');
     CHECK_EQ(hear(p->to_child[0], 60), 'd');
@@ -108,6 +114,7 @@ static int run_publishers(void *arg)
     CHECK_RET(rcl_event_fini(&good_event));
     CHECK_RET(rcl_publisher_fini(&ps.bad, &ps.r.node));
     CHECK_RET(rcl_publisher_fini(&ps.good, &ps.r.node));
+    CHECK_RET(rcl_publisher_fini(&ps.expired, &ps.r.node));
     ros2_close(&ps.r);
     return 0;
 }
@@ -127,10 +134,10 @@ static size_t count(subscriber *s, bool all)
     return n;
 }
 
-/* Both publishers are in the graph, one is matched. */
-static bool one_of_two(void *arg)
+/* The three publishers are in the graph, two are matched. */
+static bool two_of_three(void *arg)
 {
-    return count(arg, true) == 2 && count(arg, false) == 1;
+    return count(arg, true) == 3 && count(arg, false) == 2;
 }
 
 /* Takes what is there: each a "good <n>" in order from *next. */
@@ -172,9 +179,9 @@ int main(void)
 
     CHECK(wait_event(&s.r.context, &event, 30));
     check_incompatible(&event, "reliable subscription");
-    CHECK(wait_until(one_of_two, &s, 30));
+    CHECK(wait_until(two_of_three, &s, 30));
     CHECK_EQ(hear(p.to_parent[0], 60), 'r');
-    printf("subscription: 2 publishers in the graph, 1 matched\n");
+    printf("subscription: 3 publishers in the graph, 2 matched\n");
 
     say(p.to_child[1], 'g');
     int next = 1;
@@ -190,10 +197,10 @@ int main(void)
     }
     CHECK_RET(rcl_wait_set_fini(&ws));
     CHECK_EQ(hear(p.to_parent[0], 60), 'p');
-    take_all(&s, &next); /* whatever came after the last wait: no "bad", nothing beyond */
+    take_all(&s, &next); /* whatever came after the last wait: no "bad", no "expired" */
     CHECK_EQ(next, MESSAGES + 1);
     printf("subscription: the %d messages of the reliable publisher, in order, none of the "
-           "other's\n", MESSAGES);
+           "best-effort one's, none expired\n", MESSAGES);
     say(p.to_child[1], 'd');
     CHECK_EQ(reap(child), 0);
     CHECK_RET(rcl_event_fini(&event));

@@ -49,6 +49,13 @@ static int64_t finite_ns(rmw_time_t t)
     return ns > 0 ? ns : 0;
 }
 
+/* The lease within which a manual liveliness must be asserted, 0: none
+ * (automatic, or an infinite lease). */
+static int64_t lease_ns(const rmw_qos_profile_t *q)
+{
+    return zr_qos_manual_liveliness(q) ? finite_ns(q->liveliness_lease_duration) : 0;
+}
+
 rmw_ret_t zr_match_init(zr_match *m, uint32_t domain_id, const char *topic, bool publisher,
                         const rmw_qos_profile_t *qos)
 {
@@ -140,7 +147,7 @@ static bool publisher_alive(zr_match *m, zr_peer *p, const zl_endpoint_info *e, 
 {
     if (!e->alive)
         return false;
-    int64_t lease = p->known && zr_qos_manual_liveliness(&p->qos) ? finite_ns(p->qos.liveliness_lease_duration) : 0;
+    int64_t lease = p->known ? lease_ns(&p->qos) : 0;
     if (lease == 0)
         return true;
     int64_t last = e->last_ns > p->asserted_ns ? e->last_ns : p->asserted_ns;
@@ -201,7 +208,7 @@ static void expire(zr_match *m, int64_t real)
         m->deadline_missed += (uint64_t)missed;
         m->deadline_ns += missed * period;
     }
-    int64_t lease = zr_qos_manual_liveliness(&m->qos) ? finite_ns(m->qos.liveliness_lease_duration) : 0;
+    int64_t lease = lease_ns(&m->qos);
     if (m->publisher && lease > 0 && !m->lost && real - m->asserted_ns > lease) {
         m->lost = true;
         m->lost_count++;
@@ -280,8 +287,7 @@ bool zr_match_accepts(zr_match *m, uint64_t publisher_id, int64_t source_ns)
  * manual liveliness with a lease. Other publishers skip the lock. */
 static bool timed(const zr_match *m)
 {
-    return finite_ns(m->qos.deadline) > 0 ||
-           (zr_qos_manual_liveliness(&m->qos) && finite_ns(m->qos.liveliness_lease_duration) > 0);
+    return finite_ns(m->qos.deadline) > 0 || lease_ns(&m->qos) > 0;
 }
 
 void zr_match_published(zr_match *m)
@@ -395,11 +401,12 @@ int64_t zr_match_event_due_ns(zr_match *m, rmw_event_type_t type)
 {
     pthread_mutex_lock(&m->lock);
     int64_t due = -1;
-    int64_t lease = finite_ns(m->qos.liveliness_lease_duration);
-    if ((type == RMW_EVENT_OFFERED_DEADLINE_MISSED || type == RMW_EVENT_REQUESTED_DEADLINE_MISSED) &&
-        m->deadline_ns != 0)
+    int64_t lease = lease_ns(&m->qos);
+    bool deadline = type == RMW_EVENT_OFFERED_DEADLINE_MISSED ||
+                    type == RMW_EVENT_REQUESTED_DEADLINE_MISSED;
+    if (deadline && m->deadline_ns != 0)
         due = m->deadline_ns;
-    else if (type == RMW_EVENT_LIVELINESS_LOST && zr_qos_manual_liveliness(&m->qos) && lease > 0 && !m->lost)
+    else if (type == RMW_EVENT_LIVELINESS_LOST && lease > 0 && !m->lost)
         due = m->asserted_ns + lease;
     pthread_mutex_unlock(&m->lock);
     if (due < 0)

@@ -27,7 +27,8 @@ typedef struct zr_qos_message {
 
 static void record_topic(uint64_t id, char *out, size_t out_size)
 {
-    snprintf(out, out_size, "%s/e%016" PRIx64, ZR_QOS_PREFIX, id); /* a token starts with a letter */
+    /* "e": a token of a topic name starts with a letter. */
+    snprintf(out, out_size, "%s/e%016" PRIx64, ZR_QOS_PREFIX, id);
 }
 
 /* A duration as text: "i" for infinite, else nanoseconds. */

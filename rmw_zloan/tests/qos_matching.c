@@ -89,7 +89,8 @@ static int run_publishers(void *arg)
     CHECK_RET(rcl_publisher_init(&ps.expired, &ps.r.node, string_type(), TOPIC, &po));
     rcl_event_t bad_event = rcl_get_zero_initialized_event();
     rcl_event_t good_event = rcl_get_zero_initialized_event();
-    CHECK_RET(rcl_publisher_event_init(&bad_event, &ps.bad, RCL_PUBLISHER_OFFERED_INCOMPATIBLE_QOS));
+    CHECK_RET(rcl_publisher_event_init(&bad_event, &ps.bad,
+                                       RCL_PUBLISHER_OFFERED_INCOMPATIBLE_QOS));
     CHECK_RET(rcl_publisher_event_init(&good_event, &ps.good,
                                        RCL_PUBLISHER_OFFERED_INCOMPATIBLE_QOS));
 
@@ -175,7 +176,8 @@ int main(void)
     so.qos = profile(RMW_QOS_POLICY_RELIABILITY_RELIABLE);
     CHECK_RET(rcl_subscription_init(&s.sub, &s.r.node, string_type(), TOPIC, &so));
     rcl_event_t event = rcl_get_zero_initialized_event();
-    CHECK_RET(rcl_subscription_event_init(&event, &s.sub, RCL_SUBSCRIPTION_REQUESTED_INCOMPATIBLE_QOS));
+    CHECK_RET(rcl_subscription_event_init(&event, &s.sub,
+                                          RCL_SUBSCRIPTION_REQUESTED_INCOMPATIBLE_QOS));
 
     CHECK(wait_event(&s.r.context, &event, 30));
     check_incompatible(&event, "reliable subscription");

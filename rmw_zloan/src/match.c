@@ -32,7 +32,8 @@
 #define REFRESH_NS 20000000LL /* the registry is read at most this often for events */
 /* A peer without a record this long after it was first seen is matched as
  * compatible: a zloan endpoint not made by rmw_zloan has none. Before that
- * it is not matched yet (its record follows its creation by microseconds). */
+ * it is not matched yet (its record follows its creation by microseconds);
+ * its record is still looked for at each reading. */
 #define DISCOVERY_NS 1000000000LL
 
 static int64_t monotonic_ns(void)
@@ -122,7 +123,17 @@ static bool matched(const zr_peer *p, int64_t now)
     return p->compatible && (p->known || now - p->first_seen_ns >= DISCOVERY_NS);
 }
 
-/* Reads the peer's record, once: its QoS and whether it matches. */
+/* The peer leaves the liveliness counts. */
+static void uncount(zr_match *m, zr_peer *p)
+{
+    if (p->counted)
+        *(p->counted_alive ? &m->alive : &m->not_alive) -= 1;
+    p->counted = false;
+}
+
+/* Reads the peer's record, once found: its QoS and whether it matches. A
+ * record found after DISCOVERY_NS (its process was slow to make it) may
+ * unmatch a peer matched meanwhile. */
 static void learn(zr_match *m, zr_peer *p)
 {
     rmw_qos_profile_t q;
@@ -139,6 +150,7 @@ static void learn(zr_match *m, zr_peer *p)
     if (n > 0) {
         m->incompatible++;
         m->last_policy = kinds[0];
+        uncount(m, p);
     }
 }
 
@@ -185,8 +197,7 @@ static void prune(zr_match *m)
             i++;
             continue;
         }
-        if (p->counted)
-            *(p->counted_alive ? &m->alive : &m->not_alive) -= 1;
+        uncount(m, p);
         *p = m->peers[--m->peer_count];
     }
 }
@@ -241,8 +252,8 @@ static void refresh(zr_match *m, bool force)
             continue;
         p->present = true;
         p->process_alive = e->alive;
-        if (!p->known && now - p->first_seen_ns < DISCOVERY_NS)
-            learn(m, p);
+        if (!p->known)
+            learn(m, p); /* a failed shm_open when it has none: cheap */
         if (m->publisher || !matched(p, now))
             continue;
         count_liveliness(m, p, publisher_alive(m, p, e, real));

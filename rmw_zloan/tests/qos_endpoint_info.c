@@ -98,9 +98,36 @@ static size_t count(observer *o, bool publishers)
     return graph_count(&o->r.node, TOPIC, publishers);
 }
 
+/* Endpoint info of TOPIC's publishers or subscriptions. */
+static rcl_topic_endpoint_info_array_t endpoint_info(observer *o, bool publisher)
+{
+    rcl_topic_endpoint_info_array_t info = rmw_get_zero_initialized_topic_endpoint_info_array();
+    rcl_allocator_t a = rcl_get_default_allocator();
+    if (publisher)
+        CHECK_RET(rcl_get_publishers_info_by_topic(&o->r.node, &a, TOPIC, false, &info));
+    else
+        CHECK_RET(rcl_get_subscriptions_info_by_topic(&o->r.node, &a, TOPIC, false, &info));
+    return info;
+}
+
+/* The reliability endpoint info shows for the one endpoint of a kind
+ * (-1: not one endpoint). */
+static int reliability(observer *o, bool publisher)
+{
+    rcl_topic_endpoint_info_array_t info = endpoint_info(o, publisher);
+    rcl_allocator_t a = rcl_get_default_allocator();
+    int r = info.size == 1 ? (int)info.info_array[0].qos_profile.reliability : -1;
+    CHECK(rmw_topic_endpoint_info_array_fini(&info, &a) == RMW_RET_OK);
+    return r;
+}
+
+/* Both endpoints are there with their records: a record follows its
+ * endpoint (endpoint info shows the registry's "reliable" until then). */
 static bool both_there(void *arg)
 {
-    return count(arg, true) == 1 && count(arg, false) == 1;
+    return count(arg, true) == 1 && count(arg, false) == 1 &&
+           reliability(arg, true) == RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT &&
+           reliability(arg, false) == RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT;
 }
 
 static bool both_gone(void *arg)
@@ -111,12 +138,8 @@ static bool both_gone(void *arg)
 /* The one endpoint of a kind on TOPIC: its profile checked, its id kept. */
 static uint64_t check_info(observer *o, bool publisher)
 {
-    rcl_topic_endpoint_info_array_t info = rmw_get_zero_initialized_topic_endpoint_info_array();
+    rcl_topic_endpoint_info_array_t info = endpoint_info(o, publisher);
     rcl_allocator_t a = rcl_get_default_allocator();
-    if (publisher)
-        CHECK_RET(rcl_get_publishers_info_by_topic(&o->r.node, &a, TOPIC, false, &info));
-    else
-        CHECK_RET(rcl_get_subscriptions_info_by_topic(&o->r.node, &a, TOPIC, false, &info));
     CHECK_EQ(info.size, 1);
     const rmw_topic_endpoint_info_t *e = &info.info_array[0];
     CHECK(strcmp(e->node_name, "qos_info_endpoints") == 0);
@@ -172,9 +195,8 @@ int main(void)
     CHECK(kill(child, SIGKILL) == 0);
     CHECK_EQ(reap(child), 128 + SIGKILL);
     CHECK(wait_until(both_gone, &o, 30));
-    rcl_topic_endpoint_info_array_t info = rmw_get_zero_initialized_topic_endpoint_info_array();
+    rcl_topic_endpoint_info_array_t info = endpoint_info(&o, true);
     rcl_allocator_t a = rcl_get_default_allocator();
-    CHECK_RET(rcl_get_publishers_info_by_topic(&o.r.node, &a, TOPIC, false, &info));
     CHECK_EQ(info.size, 0);
     CHECK(rmw_topic_endpoint_info_array_fini(&info, &a) == RMW_RET_OK);
     CHECK(!record_alive(pub_id));

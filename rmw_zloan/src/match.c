@@ -282,9 +282,20 @@ bool zr_match_accepts(zr_match *m, uint64_t publisher_id, int64_t source_ns)
 {
     pthread_mutex_lock(&m->lock);
     zr_peer *p = find(m, publisher_id);
-    if (p == NULL || !p->known)
-        refresh(m, p == NULL); /* a publisher new to us: read the registry now */
-    p = find(m, publisher_id);
+    if (p == NULL) {
+        refresh(m, true); /* a publisher new to us: read the registry now */
+        p = find(m, publisher_id);
+    } else if (!p->known) {
+        /* It published, so its record exists (made before its creation
+         * returned), unless it has none: look now while it is new, then
+         * at the readings (which may move the table: find it again). */
+        if (monotonic_ns() - p->first_seen_ns < DISCOVERY_NS) {
+            learn(m, p);
+        } else {
+            refresh(m, false);
+            p = find(m, publisher_id);
+        }
+    }
     bool ok = p == NULL || p->compatible; /* unknown (gone, or no record): as zloan delivers */
     if (ok && p != NULL && p->known) {
         int64_t lifespan = finite_ns(p->qos.lifespan);

@@ -5,9 +5,12 @@
  *   A chunk is named by its entry (segment slot, index: zl__entry_pack).
  *   P1. refs[c] counts who refers to chunk c: the user's loan (1 while lent),
  *       each connection whose `outstanding` bit for c is set, and the history
- *       (once per history entry). A chunk is on the free stack iff refs[c] is
- *       0, and only free chunks are lent: a chunk is never written while a
- *       subscription may read it.
+ *       (once per history entry); between the calls of the publisher's
+ *       thread, that is: a fan-out adds its deliveries' references after
+ *       its loop, which lets go of none of that chunk's (hot_path.h). A
+ *       chunk is on the free stack iff refs[c] is 0, and only free chunks
+ *       are lent: a chunk is never written while a subscription may read
+ *       it.
  *   P8. A segment is in the shared table (serials[slot] = its serial) from
  *       before any of its chunks is lent (the table change is published by
  *       a release increment of segments_seq, before the first deliver

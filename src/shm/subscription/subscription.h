@@ -127,12 +127,11 @@ struct zl__mw_subscription {
     uint32_t active_mask;
     uint64_t attachments; /* attachments so far (owner thread) */
     connection connections[ZL__PUB_SLOTS];
-    uint32_t loans_max;     /* loans the user may hold (S5) */
+    uint32_t loans_max;     /* loans the user may hold (S5: the client library counts them) */
     uint32_t held_capacity; /* 2 * loans_max slots */
     held *held;
     uint32_t claim_cursor;  /* the slot claimed last (owner thread) */
     zl__atomic_u32 last_held; /* the slot filled last: where returns look first */
-    zl__atomic_u32 loaned;  /* slots in state LOANED (S5) */
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
     /* Entries we dropped ourselves, and released connections' counts. */

@@ -175,9 +175,6 @@ static const void *hold(zl__mw_subscription *sub, uint32_t k, uint32_t j, uint32
                               ? (const uint8_t *)segment->user_map.base + header->user_offset
                               : (const uint8_t *)at + segment->geometry.payload_offset;
     zl__store_relaxed(&slot->payload, (uintptr_t)data);
-    /* Relaxed: a count (S5); decremented by the returner that moves the
-     * slot out of LOANED, which it can see only after the store below. */
-    zl__fetch_add_relaxed(&sub->loaned, 1);
     /* Release: the fields above are visible to any thread that sees HELD
      * (returners' acquire loads). */
     zl__store_release(&slot->state, HELD_LOANED);
@@ -210,12 +207,8 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
 {
     zl__sub_flush(sub);
     zl__sub_refresh(sub);
-    /* Relaxed: only the count matters (S5); a return that happened before
-     * this call (by the user's own synchronisation) is seen by coherence.
-     * The slot itself is ordered by claim_slot's acquire. */
-    if (zl__load_relaxed(&sub->loaned) >= sub->loans_max)
-        return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
-                        sub->loans_max);
+    /* The loan limit is the client library's (S5): it asks only while
+     * the user holds fewer than loans_max. */
     uint32_t k = zl__sub_claim(sub);
     if (k == UINT32_MAX)
         return zl__fail(ZL_ETOOMANYLOANS,

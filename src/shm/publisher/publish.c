@@ -18,9 +18,7 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
      * make_room brings them up to date before it grows (chunks that dead
      * ones held come back there); a loan needs neither. */
     zl__pub_tick(pub, false);
-    if (size > pub->payload_max)
-        return zl__fail(ZL_EINVAL, "a loan of %zu bytes exceeds the type's %llu", size,
-                        (unsigned long long)pub->payload_max);
+    /* size <= payload_max: the client library asks no more (mw.h). */
     uint32_t k = zl__pub_class_of(size);
     uint32_t slot = zl__pub_pick_free(pub, k);
     if (slot == NONE) {
@@ -75,15 +73,13 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     int rc = zl__pub_wait_for_room(pub);
     if (rc != 0)
         return rc; /* nothing delivered; the loan is still the caller's */
+    /* The chunk's identity (publisher, segment, index) was written when
+     * its segment was made (pool.c): only what changes is written here. */
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
-    header->publisher_id = pub->id;
     header->sequence = ++pub->sequence;
     int64_t now = zl__realtime_ns();
     header->timestamp_ns = now;
     header->payload_size = size;
-    header->chunk_index = chunk;
-    header->segment_slot = zl__entry_slot(handle);
-    header->segment_serial = seg->serial;
     zl__pub_fan_out(pub, handle, pub->history_capacity != 0, size, now);
     return 0;
 }

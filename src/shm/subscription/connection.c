@@ -18,7 +18,7 @@ void zl__sub_release_connection(zl__mw_subscription *sub, uint32_t j)
      * only one to account for this flag (see the publisher's destroy). */
     if (atomic_exchange_explicit(&s->lingering, 0, memory_order_acq_rel) != 0)
         zl__registry_linger_done(&sub->registry, c->publisher_id);
-    zl__fetch_add_relaxed(&sub->lost_dropped, zl__load_relaxed(&s->lost));
+    zl__sub_count_lost(sub, zl__load_relaxed(&s->lost));
     zl__store_relaxed(&s->lost, 0);
     zl__fetch_add_relaxed(&sub->held_back_released, zl__load_relaxed(&s->held_back));
     zl__store_relaxed(&s->held_back, 0);

@@ -173,7 +173,7 @@ uint32_t zl__sub_claim_or_flush(zl__mw_subscription *sub)
  * connection works, count it. Owner thread. */
 void zl__sub_drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
 {
-    zl__fetch_add_relaxed(&sub->lost_dropped, 1);
+    zl__sub_count_lost(sub, 1);
     if (c->pool == NULL || c->draining)
         return;
     token_acquire_spinning(sub);

@@ -221,6 +221,17 @@ static inline const zl__chunk_header *zl__sub_chunk_of(zl__mw_subscription *sub,
     return zl__segment_chunk(view->map.base, &view->geometry, zl__entry_chunk(entry));
 }
 
+/* Adds n to the entries we lost ourselves (lost_dropped) and stores the
+ * sum in our counters for tools, where it changes rather than on every
+ * take. Owner thread (the only writer of lost_dropped). */
+static inline void zl__sub_count_lost(zl__mw_subscription *sub, uint64_t n)
+{
+    /* Relaxed: a count read by stats and tools with relaxed loads. */
+    uint64_t lost = zl__load_relaxed(&sub->lost_dropped) + n;
+    zl__store_relaxed(&sub->lost_dropped, lost);
+    zl__store_relaxed(&sub->counters->lost, lost);
+}
+
 /* returns.c */
 void zl__sub_flush_from(zl__mw_subscription *sub, uint32_t first);
 /* Pushes pending returns (S3, S4): one seq_cst load when there are none. */

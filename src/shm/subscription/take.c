@@ -183,7 +183,8 @@ static const void *hold(zl__mw_subscription *sub, uint32_t k, uint32_t j, uint32
     return data;
 }
 
-/* Counts the taken message for tools and fills info. */
+/* Counts the taken message for tools and fills info. (Our lost count is
+ * stored where it changes: zl__sub_count_lost.) */
 static void account(zl__mw_subscription *sub, const connection *c,
                     const zl__chunk_header *header, zl_message_info *info)
 {
@@ -192,7 +193,6 @@ static void account(zl__mw_subscription *sub, const connection *c,
     zl__store_relaxed(&counters->messages, ++sub->taken);
     sub->taken_bytes += header->payload_size;
     zl__store_relaxed(&counters->bytes, sub->taken_bytes);
-    zl__store_relaxed(&counters->lost, zl__load_relaxed(&sub->lost_dropped));
     if (info != NULL) {
         info->source_timestamp_ns = header->timestamp_ns;
         info->publication_sequence = header->sequence;

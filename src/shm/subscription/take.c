@@ -16,7 +16,7 @@ static void release_now(zl__mw_subscription *sub, uint32_t j, bool broken)
 {
     token_acquire_spinning(sub);
     if (broken)
-        sub->connections[j].draining = true;
+        zl__sub_connection_drain(&sub->connections[j]);
     zl__sub_release_connection(sub, j);
     token_release(sub);
 }

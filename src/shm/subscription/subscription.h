@@ -85,7 +85,8 @@ typedef struct connection {
     zl__ring deliver;
     zl__ring ret;
     /* Its publisher is gone: take what is left, then release. Set under
-     * return_token, with zl__sub_connection_drain alone. */
+     * return_token: at attach, then by zl__sub_connection_drain alone,
+     * which takes returns_to down with it. */
     bool draining;
     /* The attachment returns are pushed to: `attachment` while the
      * connection takes returns, 0 once it drains or is released (under

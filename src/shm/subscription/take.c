@@ -10,8 +10,8 @@
 #include "subscription.h"
 
 /* Owner thread: lets go of connection j (its publisher is gone and its ring
- * empty, or, broken, it wrote a position out of range). draining is read by
- * returners under the token: it is set under the token too. */
+ * empty, or, broken, it wrote a position out of range). returns_to is read
+ * by returners under the token: it is changed under the token too. */
 static void release_now(zl__mw_subscription *sub, uint32_t j, bool broken)
 {
     token_acquire_spinning(sub);

@@ -409,6 +409,18 @@ void zl__context_deallocate(const zl_context *context, void *ptr, size_t size, s
         context->allocator.deallocate(ptr, size, alignment, context->allocator.state);
 }
 
+void zl__context_keep_type(zl_type *kept, char name[ZL_TYPE_NAME_MAX], const zl_type *type,
+                           uint64_t layout_hash)
+{
+    *kept = *type;
+    memcpy(name, type->name, strlen(type->name) + 1);
+    kept->name = name;
+    kept->layout = NULL; /* already folded into the hash */
+    kept->fields = NULL; /* likewise */
+    kept->field_count = 0;
+    kept->layout_hash = layout_hash;
+}
+
 int zl__context_endpoint_config(zl_context *context, const char *topic, const zl_type *type,
                                 char *qualified_topic, zl__mw_endpoint_config *config)
 {

@@ -71,6 +71,12 @@ void zl__context_release(zl_context *context, zl__context_object kind);
 int zl__context_endpoint_config(zl_context *context, const char *topic, const zl_type *type,
                                 char *qualified_topic, zl__mw_endpoint_config *config);
 
+/* Keeps a copy of type as an endpoint needs it (*kept, its name copied
+ * into name): the layout and fields dropped, since the config's
+ * layout_hash (zl__context_endpoint_config) has folded them in already. */
+void zl__context_keep_type(zl_type *kept, char name[ZL_TYPE_NAME_MAX], const zl_type *type,
+                           uint64_t layout_hash);
+
 /* Makes the endpoint with the first of the context's transports that does
  * not refuse it with ZL_ENOTSUP, trying first the one the topic's
  * endpoints in this context use (zl__topic_place); *ops receives that

@@ -74,7 +74,9 @@ typedef struct zl__mw_endpoint_config {
     size_t payload_size;
     size_t payload_alignment;
     /* Transport loans that may be outstanding at once (the user's plus one
-     * the client library uses for copies). */
+     * the client library uses for copies). The client library's records
+     * keep the bound, on both endpoint kinds: it never holds more, so a
+     * transport need not count them again (it may size tables by it). */
     uint32_t max_loans;
 } zl__mw_endpoint_config;
 
@@ -187,11 +189,12 @@ typedef struct zl__mw_ops {
      * had to grow and the memory bound or /dev/shm refused). */
     int (*publisher_loan)(zl__mw_publisher *publisher, size_t size, void **payload,
                           zl__mw_loan_handle *handle);
-    /* Publishes size bytes of a loan (size <= the size lent) and takes it
-     * over. handle is one publisher_loan gave and that is still outstanding
-     * (neither published nor returned): the client library's loan record,
-     * found by the user's pointer, proves it, and the transport need not
-     * look it up again (publisher_return_loan likewise). ZL_ETIMEOUT
+    /* Publishes size bytes of a loan and takes it over. handle is one
+     * publisher_loan gave and that is still outstanding (neither published
+     * nor returned), and size at most the size lent: the client library's
+     * loan record, found by the user's pointer, proves both, and the
+     * transport need not check them again (publisher_return_loan
+     * likewise). ZL_ETIMEOUT
      * when a lossless subscription stayed full for max_blocking_time_ns
      * (then nothing was delivered to anyone and the loan is still
      * outstanding). */

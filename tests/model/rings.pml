@@ -19,6 +19,12 @@
  *       took (ghost record of what was pushed where);
  *   P2  a chunk comes back on a return ring only while its outstanding bit
  *       is set (an honest subscription never returns anything twice);
+ *   P1  refs are exact between the publisher's calls; within a fan-out
+ *       (publisher/hot_path.h) the chunk being delivered keeps the user's
+ *       one reference, becoming the first holder's, until the deliveries'
+ *       count is added after the loop: the monitor checks that nothing in
+ *       the loop lets it go (the ghost `fanning`). MUTANT 1 lets the
+ *       user's reference go at the end as well, and must fail;
  *   no deadlock: every run ends with all processes at their ends (spin's
  *       invalid end state check).
  *
@@ -80,6 +86,9 @@
 #ifndef BUDGET
 #define BUDGET 255  /* chunks a lossless connection may have outstanding */
 #endif
+#ifndef MUTANT
+#define MUTANT 0    /* 1: a broken fan-out (P1 above), which must fail */
+#endif
 #define IS_LOSSLESS(j) (((LOSSLESS) >> (j)) & 1)
 #define NONE 255
 
@@ -106,6 +115,7 @@ byte refs[N];
 bool freec[N];      /* on the free stack */
 bool lent[N];       /* the user's loan */
 bool connected[NSUB];
+byte fanning = NONE; /* ghost: the chunk a fan-out is delivering */
 
 /* ---- what the processes tell each other in the model only ---- */
 bool dead[NSUB];    /* the subscription process died (kill -9) */
@@ -237,10 +247,11 @@ inline deliver(j, chunk) {
         h = 0
     }
     /* ... then the release store of tail (R2); the publisher's private
-     * bit and count go with it. */
+     * bit and count go with it (the reference is added after the loop,
+     * P1). */
     d_step {
         C[j].out[chunk] = true;
-        refs[chunk]++;
+        nd++;
         dtail[j]++
     }
 }
@@ -318,7 +329,7 @@ inline wait_for_room() {
 }
 
 active proctype publisher() {
-    byte i, j, c, h, t, p, st, chunk, round, cnt, w, g, g0;
+    byte i, j, c, h, t, p, st, chunk, round, cnt, w, g, g0, nd;
     bool rm;
     ready;
     do
@@ -363,6 +374,7 @@ active proctype publisher() {
                 wait_for_room();
 #endif
                 j = 0;
+                d_step { nd = 0; fanning = chunk }
                 do
                 :: j < NSUB ->
                     if
@@ -373,7 +385,22 @@ active proctype publisher() {
                 :: else -> break
                 od;
                 j = 0;
-                d_step { lent[chunk] = false; release_ref(chunk) }
+                /* zl__pub_fan_out: the user's reference becomes the first
+                 * delivery's; the others' are added now. */
+                d_step {
+                    lent[chunk] = false;
+                    fanning = NONE;
+#if MUTANT == 1
+                    release_ref(chunk);
+                    refs[chunk] = refs[chunk] + nd;
+#else
+                    if
+                    :: nd == 0 -> release_ref(chunk)
+                    :: else -> refs[chunk] = refs[chunk] + nd - 1
+                    fi;
+#endif
+                    nd = 0
+                }
             :: true ->
                 /* zl__shm_publisher_return_loan: the loan goes back unused. */
                 d_step { lent[chunk] = false; release_ref(chunk) }
@@ -560,8 +587,14 @@ active proctype monitor() {
             :: j < NSUB -> count = count + (C[j].out[c] -> 1 : 0); j++
             :: else -> break
             od;
-            assert(refs[c] == count);                /* P1: refs are exact */
-            assert(freec[c] == (refs[c] == 0));      /* free iff unreferenced */
+            if
+            :: c == fanning ->
+                /* P1 within a fan-out: the user's one reference holds it. */
+                assert(lent[c] && refs[c] == 1 && !freec[c])
+            :: else ->
+                assert(refs[c] == count);            /* P1: refs are exact */
+                assert(freec[c] == (refs[c] == 0))   /* free iff unreferenced */
+            fi;
             c++
         :: else -> break
         od;

@@ -186,8 +186,13 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
         for (uint32_t k = pub->history_len - n; k < pub->history_len; k++) {
             uint32_t at = (pub->history_next + pub->history_capacity - pub->history_len + k) %
                           pub->history_capacity;
-            if (zl__pub_deliver(pub, j, pub->history[at]) == DELIVER_BROKEN)
+            uint32_t entry = pub->history[at];
+            int rc = zl__pub_deliver(pub, j, entry);
+            if (rc == DELIVER_BROKEN)
                 return;
+            /* P1: its reference, before the next delivery may reclaim it. */
+            if (rc == DELIVER_PUSHED)
+                pub->segments[zl__entry_slot(entry)].refs[zl__entry_chunk(entry)]++;
         }
     }
     /* Release: the claim and the history are visible to a subscription that

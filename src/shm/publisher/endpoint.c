@@ -165,7 +165,6 @@ int zl__shm_publisher_create(const zl__mw_publisher_config *config, zl__mw_publi
     pub->shm_bytes_max = bound;
     pub->shm_bytes = control; /* the control object, made below */
     pub->shm_bytes_high = control;
-    pub->max_loans = e->max_loans;
     pub->chunks_per_subscription = config->chunks_per_subscription;
     pub->alignment = zl__pool_alignment(e->payload_alignment);
     pub->payload_offset = zl__align_up(sizeof(zl__chunk_header), pub->alignment);

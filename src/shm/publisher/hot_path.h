@@ -33,15 +33,14 @@ static inline uint32_t zl__pub_pick_free(const zl__mw_publisher *pub, uint32_t k
     return bits != 0 ? (uint32_t)__builtin_ctzll(bits) : NONE;
 }
 
-/* Pushes entry into connection c (j), room made: its outstanding bit (P2),
- * its budget (P5) and the chunk's reference (P1). */
+/* Pushes entry into connection c (j), room made: its outstanding bit (P2)
+ * and its budget (P5). The chunk's reference for it (P1) is the caller's
+ * to add, before anything can let one of the chunk's references go. */
 static inline int zl__pub_push(zl__mw_publisher *pub, connection *c, uint32_t j, uint32_t entry)
 {
     zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, entry);
-    segment *seg = &pub->segments[zl__entry_slot(entry)];
-    seg->outstanding[zl__entry_chunk(entry)] |= holder_bit(j);
+    pub->segments[zl__entry_slot(entry)].outstanding[zl__entry_chunk(entry)] |= holder_bit(j);
     c->held++;
-    seg->refs[zl__entry_chunk(entry)]++;
     return DELIVER_PUSHED;
 }
 
@@ -155,7 +154,8 @@ static inline segment *zl__pub_lent_segment(zl__mw_publisher *pub, zl__mw_loan_h
     return &pub->segments[zl__entry_slot(handle)];
 }
 
-/* Appends entry to the history, letting the oldest go when it is full. */
+/* Appends entry to the history, letting the oldest go when it is full.
+ * The chunk's reference for it (P1) is the caller's to add. */
 static inline void zl__pub_keep_history(zl__mw_publisher *pub, uint32_t entry)
 {
     if (pub->history_len == pub->history_capacity)
@@ -164,23 +164,30 @@ static inline void zl__pub_keep_history(zl__mw_publisher *pub, uint32_t entry)
         pub->history_len++;
     pub->history[pub->history_next] = entry;
     pub->history_next = (pub->history_next + 1) % pub->history_capacity;
-    pub->segments[zl__entry_slot(entry)].refs[zl__entry_chunk(entry)]++;
 }
 
 /* Delivers a chunk whose header is written and which holds one reference
  * (the user's loan, or the user memory's publication) to every connection,
- * wakes sleepers, keeps it as history when asked, then lets that reference
- * go. */
+ * wakes sleepers, keeps it as history when asked; that reference becomes
+ * the first holder's (P1), so with one holder the count is not touched.
+ * Until the count is set below, it is short of the chunk's holders: no
+ * step of the loop lets go of this chunk's references (a reclaim takes a
+ * connection's older entries back, never the one being delivered to it,
+ * which it has not been given yet; the history lets go of its oldest,
+ * which is another chunk). */
 static inline void zl__pub_fan_out(zl__mw_publisher *pub, uint32_t handle, bool history,
                                    size_t size, int64_t timestamp_ns)
 {
     uint32_t mask = pub->connected_mask;
     uint32_t delivered = 0;
+    uint32_t holders = 0; /* no popcount: without -mpopcnt it is a call */
     while (mask != 0) {
         uint32_t j = (uint32_t)__builtin_ctz(mask);
         mask &= mask - 1;
-        if (zl__pub_deliver_fast(pub, j, handle) == DELIVER_PUSHED)
+        if (zl__pub_deliver_fast(pub, j, handle) == DELIVER_PUSHED) {
             delivered |= 1u << j;
+            holders++;
+        }
     }
     if (delivered != 0) {
         /* Orders our tail stores before the sleepers loads: see notify.h. */
@@ -192,9 +199,14 @@ static inline void zl__pub_fan_out(zl__mw_publisher *pub, uint32_t handle, bool 
             zl__notify_after_deliver(&q->wake, &q->sleepers);
         }
     }
-    if (history)
+    if (history) {
         zl__pub_keep_history(pub, handle);
-    release_ref(pub, handle); /* the user's loan is over */
+        holders++;
+    }
+    if (holders == 0)
+        release_ref(pub, handle); /* nobody holds it: free again */
+    else if (holders > 1)
+        pub->segments[zl__entry_slot(handle)].refs[zl__entry_chunk(handle)] += holders - 1;
     pub->published++;
     pub->bytes += size;
     /* Relaxed: statistics for tools (see above). */

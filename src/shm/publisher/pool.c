@@ -5,9 +5,12 @@
  *   A chunk is named by its entry (segment slot, index: zl__entry_pack).
  *   P1. refs[c] counts who refers to chunk c: the user's loan (1 while lent),
  *       each connection whose `outstanding` bit for c is set, and the history
- *       (once per history entry). A chunk is on the free stack iff refs[c] is
- *       0, and only free chunks are lent: a chunk is never written while a
- *       subscription may read it.
+ *       (once per history entry); between the calls of the publisher's
+ *       thread, that is: a fan-out adds its deliveries' references after
+ *       its loop, which lets go of none of that chunk's (hot_path.h). A
+ *       chunk is on the free stack iff refs[c] is 0, and only free chunks
+ *       are lent: a chunk is never written while a subscription may read
+ *       it.
  *   P8. A segment is in the shared table (serials[slot] = its serial) from
  *       before any of its chunks is lent (the table change is published by
  *       a release increment of segments_seq, before the first deliver
@@ -210,8 +213,13 @@ int zl__pub_segment_add(zl__mw_publisher *pub, uint32_t slot, const zl__segment_
         head->user_offset = file->offset;
         head->user_length = file->length;
     }
+    /* A chunk's identity, written once: publish writes only what changes
+     * (sequence, timestamp, size). Subscriptions check it on every take
+     * (I3); a peer that rewrites it costs the messages of that chunk until
+     * the segment is given back, as any scribble on our memory may. */
     for (uint32_t c = 0; c < count; c++) {
         zl__chunk_header *h = (zl__chunk_header *)(void *)chunk_base(seg, c);
+        h->publisher_id = pub->id;
         h->chunk_index = c;
         h->segment_slot = slot;
         h->segment_serial = serial;

@@ -18,12 +18,7 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
      * make_room brings them up to date before it grows (chunks that dead
      * ones held come back there); a loan needs neither. */
     zl__pub_tick(pub, false);
-    if (size > pub->payload_max)
-        return zl__fail(ZL_EINVAL, "a loan of %zu bytes exceeds the type's %llu", size,
-                        (unsigned long long)pub->payload_max);
-    if (pub->loans_out >= pub->max_loans)
-        return zl__fail(ZL_ETOOMANYLOANS, "the publisher's %u loans are all held",
-                        pub->max_loans);
+    /* size <= payload_max: the client library asks no more (mw.h). */
     uint32_t k = zl__pub_class_of(size);
     uint32_t slot = zl__pub_pick_free(pub, k);
     if (slot == NONE) {
@@ -43,7 +38,6 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
     *payload = chunk_base(seg, chunk) + seg->geometry.payload_offset;
     *handle = zl__entry_pack(slot, chunk);
     uint32_t in_use = ++pub->chunks_in_use;
-    pub->loans_out++;
     uint64_t loans = ++pub->loans_total;
     /* Relaxed: statistics for tools, which read them with relaxed loads;
      * stored last, from locals (an atomic store makes the compiler reload
@@ -61,7 +55,6 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
 int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle)
 {
     /* handle is outstanding (mw.h): the client library's record says so. */
-    pub->loans_out--;
     release_ref(pub, handle);
     zl__store_relaxed(&pub->counters->returned, ++pub->returned_total);
     return 0;
@@ -69,10 +62,9 @@ int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle hand
 
 int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size)
 {
+    /* size is at most what the loan lent (mw.h: the client library's
+     * record bounds it), so at most the chunk's capacity. */
     segment *seg = zl__pub_lent_segment(pub, handle);
-    if (size > seg->geometry.payload_capacity)
-        return zl__fail(ZL_EINVAL, "payload of %zu bytes exceeds the chunk's %llu", size,
-                        (unsigned long long)seg->geometry.payload_capacity);
     uint32_t chunk = zl__entry_chunk(handle);
     /* The loan looked at the clock: a publish needs only the peers, which
      * it looks for here (the loan did not). */
@@ -81,16 +73,13 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     int rc = zl__pub_wait_for_room(pub);
     if (rc != 0)
         return rc; /* nothing delivered; the loan is still the caller's */
+    /* The chunk's identity (publisher, segment, index) was written when
+     * its segment was made (pool.c): only what changes is written here. */
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
-    header->publisher_id = pub->id;
     header->sequence = ++pub->sequence;
     int64_t now = zl__realtime_ns();
     header->timestamp_ns = now;
     header->payload_size = size;
-    header->chunk_index = chunk;
-    header->segment_slot = zl__entry_slot(handle);
-    header->segment_serial = seg->serial;
-    pub->loans_out--;
     zl__pub_fan_out(pub, handle, pub->history_capacity != 0, size, now);
     return 0;
 }

@@ -147,9 +147,7 @@ struct zl__mw_publisher {
     uint64_t payload_offset;
     uint64_t payload_max;
     uint64_t alignment;
-    uint32_t max_loans;
     uint32_t chunks_per_subscription;
-    uint32_t loans_out;
     /* Chunks lent, queued, kept or held, against the most an honest set of
      * subscriptions can need (the bound before growth: see create). */
     uint32_t chunks_in_use;
@@ -277,7 +275,8 @@ __attribute__((cold)) void zl__pub_mark_broken(zl__mw_publisher *pub, uint32_t j
                                                const char *what);
 /* Pushes entry into connection j under keep-last, within its budget (P5):
  * DELIVER_PUSHED, DELIVER_SKIPPED (over budget with nothing queued: lost
- * for it) or DELIVER_BROKEN (dropped). zl__pub_deliver_fast first. */
+ * for it) or DELIVER_BROKEN (dropped). zl__pub_deliver_fast first. The
+ * caller adds the chunk's reference for a push (P1, see zl__pub_push). */
 int zl__pub_deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry);
 /* The slow path of peers that came or went: a scan of the registry when
  * its generation changed, claims that are pending. */

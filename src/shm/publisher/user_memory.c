@@ -100,8 +100,7 @@ int zl__shm_publisher_publish_memory(zl__mw_publisher *pub, uint32_t memory, uin
     uint32_t handle = zl__entry_pack(memory, chunk);
     seg->refs[chunk] = 1; /* the publication's own, let go by fan_out */
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
-    header->publisher_id = pub->id;
-    header->sequence = ++pub->sequence;
+    header->sequence = ++pub->sequence; /* its identity: pool.c, at segment_add */
     header->timestamp_ns = zl__realtime_ns();
     header->payload_size = size;
     header->user_offset = offset;

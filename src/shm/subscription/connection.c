@@ -18,7 +18,7 @@ void zl__sub_release_connection(zl__mw_subscription *sub, uint32_t j)
      * only one to account for this flag (see the publisher's destroy). */
     if (atomic_exchange_explicit(&s->lingering, 0, memory_order_acq_rel) != 0)
         zl__registry_linger_done(&sub->registry, c->publisher_id);
-    zl__fetch_add_relaxed(&sub->lost_dropped, zl__load_relaxed(&s->lost));
+    zl__sub_count_lost(sub, zl__load_relaxed(&s->lost));
     zl__store_relaxed(&s->lost, 0);
     zl__fetch_add_relaxed(&sub->held_back_released, zl__load_relaxed(&s->held_back));
     zl__store_relaxed(&s->held_back, 0);
@@ -58,10 +58,11 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     c->return_tail = zl__load_relaxed(&c->ret.index->tail);
     c->return_head_seen = zl__load_relaxed(&c->ret.index->head);
     c->draining = state == ZL__SLOT_EMPTY || record.id != id;
+    c->returns_to = c->draining ? 0 : c->attachment;
     sub->active_mask |= 1u << j;
     pool_view *view = zl__endpoint_allocate(sub->allocator, sizeof *view);
     if (view == NULL) {
-        c->draining = true;
+        zl__sub_connection_drain(c);
         return;
     }
     char name[ZL__SHM_NAME_MAX + 1];
@@ -74,7 +75,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
             zl__sub_peer_error(sub, id, "has a pool that failed validation");
         }
         zl__endpoint_deallocate(sub->allocator, view, sizeof *view);
-        c->draining = true; /* its entries are dropped and counted */
+        zl__sub_connection_drain(c); /* its entries are dropped and counted */
         return;
     }
     view->pool = view->map.base;
@@ -106,7 +107,7 @@ void zl__sub_refresh_changed(zl__mw_subscription *sub, uint32_t generation, uint
             if (state == ZL__SLOT_BUSY)
                 sub->seen_generation = generation - 1; /* decide next time */
             else if (state == ZL__SLOT_EMPTY || record.id != c->publisher_id)
-                c->draining = true;
+                zl__sub_connection_drain(c);
         }
     }
     if (liveness) {
@@ -115,7 +116,7 @@ void zl__sub_refresh_changed(zl__mw_subscription *sub, uint32_t generation, uint
             connection *c = &sub->connections[j];
             if ((sub->active_mask & (1u << j)) && !c->draining &&
                 zl__registry_reap(&sub->registry, ZL__KIND_PUBLISHER, j, c->publisher_id))
-                c->draining = true;
+                zl__sub_connection_drain(c);
         }
     }
     /* A departed publisher's empty connection is freed now, so that a new

@@ -23,14 +23,15 @@
  *       no other thread scans while it holds the token, so the slot is never
  *       counted (unless its ring is full: then it counts it before it
  *       releases the token).
- *   S5. The loan limit counts the user's loans, not the slots: `loaned` is
- *       the number of slots in state LOANED, incremented by the owner before
- *       it lends a slot and decremented by the returner whose CAS moved the
- *       slot to RETURNING, before its return_loan returns. So a return that
- *       returned 0 no longer counts against the limit, even while its slot
- *       waits for the token holder. The table has room for loans_max such
- *       waiting slots besides the user's; should they all be taken, the
- *       owner waits for the token and pushes them itself (claim_or_flush).
+ *   S5. The loan limit counts the user's loans, not the slots, and the
+ *       client library keeps it (mw.h: its count of the user's loans, one
+ *       layer's, is decremented once our return_loan returned 0, so a
+ *       return that returned 0 no longer counts against the limit, even
+ *       while its slot waits for the token holder): at most loans_max slots
+ *       are LOANED at once. The table has room for loans_max slots that
+ *       wait for the token holder besides those; should they all be taken,
+ *       the owner waits for the token and pushes them itself
+ *       (claim_or_flush).
  *   S8. Every return of a chunk of user memory pushed on connection j is
  *       followed by a seq_cst fence and a look at publisher slot j's
  *       completion_sleeping flag in the registry (layout.h): the same
@@ -62,8 +63,9 @@ static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
 static inline __attribute__((always_inline)) bool push_slot(zl__mw_subscription *sub, held *h)
 {
     connection *c = &sub->connections[h->connection];
-    if (c->publisher_id == h->publisher_id && !c->draining &&
-        c->attachment == h->attachment) {
+    /* The attachment it was taken from, still taking returns (see
+     * returns_to): the same publisher, not draining. */
+    if (c->returns_to == h->attachment) {
         int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->entry);
         if (rc == ZL_EEXHAUSTED)
             return false;
@@ -172,7 +174,7 @@ uint32_t zl__sub_claim_or_flush(zl__mw_subscription *sub)
  * connection works, count it. Owner thread. */
 void zl__sub_drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
 {
-    zl__fetch_add_relaxed(&sub->lost_dropped, 1);
+    zl__sub_count_lost(sub, 1);
     if (c->pool == NULL || c->draining)
         return;
     token_acquire_spinning(sub);
@@ -218,8 +220,7 @@ static inline held *find_held(zl__mw_subscription *sub, const void *payload)
 }
 
 /* Moves the slot holding the loan at payload from LOANED to RETURNING
- * (S3: exactly one return of a loan wins) and takes it off the loan limit
- * (S5): the slot, or NULL. */
+ * (S3: exactly one return of a loan wins): the slot, or NULL. */
 static held *begin_return(zl__mw_subscription *sub, const void *payload)
 {
     for (;;) {
@@ -227,12 +228,8 @@ static held *begin_return(zl__mw_subscription *sub, const void *payload)
         if (h == NULL)
             return NULL;
         uint32_t expected = HELD_LOANED;
-        if (zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING)) {
-            /* Relaxed: a count; our CAS read the owner's
-             * increment-then-release. */
-            zl__fetch_sub_relaxed(&sub->loaned, 1);
+        if (zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING))
             return h;
-        }
     }
 }
 

@@ -84,7 +84,17 @@ typedef struct connection {
     zl__connection_shm *shm;
     zl__ring deliver;
     zl__ring ret;
-    bool draining;         /* its publisher is gone: take what is left, then release */
+    /* Its publisher is gone: take what is left, then release. Set under
+     * return_token: at attach, then by zl__sub_connection_drain alone,
+     * which takes returns_to down with it. */
+    bool draining;
+    /* The attachment returns are pushed to: `attachment` while the
+     * connection takes returns, 0 once it drains or is released (under
+     * return_token, as draining). Attachments count from 1, so one
+     * comparison with a held loan's attachment says the loan was taken from
+     * this attachment and its publisher still takes returns: the same
+     * publisher (an attachment is never reused), not draining. */
+    uint64_t returns_to;
     uint64_t return_tail;  /* under return_token */
     uint64_t return_head_seen; /* under return_token; see zl__return_push */
 } connection;
@@ -127,12 +137,11 @@ struct zl__mw_subscription {
     uint32_t active_mask;
     uint64_t attachments; /* attachments so far (owner thread) */
     connection connections[ZL__PUB_SLOTS];
-    uint32_t loans_max;     /* loans the user may hold (S5) */
+    uint32_t loans_max;     /* loans the user may hold (S5: the client library counts them) */
     uint32_t held_capacity; /* 2 * loans_max slots */
     held *held;
     uint32_t claim_cursor;  /* the slot claimed last (owner thread) */
     zl__atomic_u32 last_held; /* the slot filled last: where returns look first */
-    zl__atomic_u32 loaned;  /* slots in state LOANED (S5) */
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
     /* Entries we dropped ourselves, and released connections' counts. */
@@ -172,6 +181,14 @@ static inline void token_acquire_spinning(zl__mw_subscription *sub)
 static inline void token_release(zl__mw_subscription *sub)
 {
     atomic_store_explicit(&sub->return_token, 0, memory_order_seq_cst);
+}
+
+/* Owner thread, token held: connection c's publisher is gone (or broken):
+ * take what is left, push no more returns to it. */
+static inline void zl__sub_connection_drain(connection *c)
+{
+    c->draining = true;
+    c->returns_to = 0;
 }
 
 /* pools.c */
@@ -220,6 +237,17 @@ static inline const zl__chunk_header *zl__sub_chunk_of(zl__mw_subscription *sub,
         return NULL;
     *segment = view;
     return zl__segment_chunk(view->map.base, &view->geometry, zl__entry_chunk(entry));
+}
+
+/* Adds n to the entries we lost ourselves (lost_dropped) and stores the
+ * sum in our counters for tools, where it changes rather than on every
+ * take. Owner thread (the only writer of lost_dropped). */
+static inline void zl__sub_count_lost(zl__mw_subscription *sub, uint64_t n)
+{
+    /* Relaxed: a count read by stats and tools with relaxed loads. */
+    uint64_t lost = zl__load_relaxed(&sub->lost_dropped) + n;
+    zl__store_relaxed(&sub->lost_dropped, lost);
+    zl__store_relaxed(&sub->counters->lost, lost);
 }
 
 /* returns.c */

@@ -10,13 +10,13 @@
 #include "subscription.h"
 
 /* Owner thread: lets go of connection j (its publisher is gone and its ring
- * empty, or, broken, it wrote a position out of range). draining is read by
- * returners under the token: it is set under the token too. */
+ * empty, or, broken, it wrote a position out of range). returns_to is read
+ * by returners under the token: it is changed under the token too. */
 static void release_now(zl__mw_subscription *sub, uint32_t j, bool broken)
 {
     token_acquire_spinning(sub);
     if (broken)
-        sub->connections[j].draining = true;
+        zl__sub_connection_drain(&sub->connections[j]);
     zl__sub_release_connection(sub, j);
     token_release(sub);
 }
@@ -175,9 +175,6 @@ static const void *hold(zl__mw_subscription *sub, uint32_t k, uint32_t j, uint32
                               ? (const uint8_t *)segment->user_map.base + header->user_offset
                               : (const uint8_t *)at + segment->geometry.payload_offset;
     zl__store_relaxed(&slot->payload, (uintptr_t)data);
-    /* Relaxed: a count (S5); decremented by the returner that moves the
-     * slot out of LOANED, which it can see only after the store below. */
-    zl__fetch_add_relaxed(&sub->loaned, 1);
     /* Release: the fields above are visible to any thread that sees HELD
      * (returners' acquire loads). */
     zl__store_release(&slot->state, HELD_LOANED);
@@ -186,7 +183,8 @@ static const void *hold(zl__mw_subscription *sub, uint32_t k, uint32_t j, uint32
     return data;
 }
 
-/* Counts the taken message for tools and fills info. */
+/* Counts the taken message for tools and fills info. (Our lost count is
+ * stored where it changes: zl__sub_count_lost.) */
 static void account(zl__mw_subscription *sub, const connection *c,
                     const zl__chunk_header *header, zl_message_info *info)
 {
@@ -195,7 +193,6 @@ static void account(zl__mw_subscription *sub, const connection *c,
     zl__store_relaxed(&counters->messages, ++sub->taken);
     sub->taken_bytes += header->payload_size;
     zl__store_relaxed(&counters->bytes, sub->taken_bytes);
-    zl__store_relaxed(&counters->lost, zl__load_relaxed(&sub->lost_dropped));
     if (info != NULL) {
         info->source_timestamp_ns = header->timestamp_ns;
         info->publication_sequence = header->sequence;
@@ -210,12 +207,8 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
 {
     zl__sub_flush(sub);
     zl__sub_refresh(sub);
-    /* Relaxed: only the count matters (S5); a return that happened before
-     * this call (by the user's own synchronisation) is seen by coherence.
-     * The slot itself is ordered by claim_slot's acquire. */
-    if (zl__load_relaxed(&sub->loaned) >= sub->loans_max)
-        return zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
-                        sub->loans_max);
+    /* The loan limit is the client library's (S5): it asks only while
+     * the user holds fewer than loans_max. */
     uint32_t k = zl__sub_claim(sub);
     if (k == UINT32_MAX)
         return zl__fail(ZL_ETOOMANYLOANS,

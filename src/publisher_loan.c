@@ -1,0 +1,186 @@
+/* Publishers' loans: the records of C1 (publisher_object.h), and loan,
+ * publish and return of a loan, whatever its origin.
+ *
+ * Invariants this file enforces: C1, C2 and C3 of publisher_object.h.
+ * Publish and return find the record by the pointer and hand the transport
+ * its handle, so the transport looks nothing up. The record lent last is
+ * looked at first, and a loan takes the record freed last first: one loan
+ * at a time (or the newest of several) costs one comparison each way,
+ * whatever max_loans. A pointer no record holds (never lent, published or
+ * returned already, another publisher's) is ZL_ENOTLOAN, and nothing
+ * reaches the transport.
+ */
+#include <string.h>
+
+#include "zloan/error.h"
+#include "zloan/publisher.h"
+
+#include "context.h"
+#include "error_detail.h"
+#include "publisher_object.h"
+
+typedef zl__loan_record loan_record;
+
+/* find_record when the record at `first` is not it: every record in turn. */
+static loan_record *find_record_scan(zl_publisher *p, const void *message)
+{
+    for (uint32_t i = 0; i < p->max_loans; i++)
+        if (p->loans[i].pointer == message)
+            return &p->loans[i];
+    if (message != NULL)
+        zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", message);
+    return NULL;
+}
+
+/* The record at message (NULL: a free record), looking at `first` first,
+ * or NULL (with a detail when message is not NULL). Inline: the look at
+ * `first` is the common case of every loan, publish and return. */
+static inline loan_record *find_record(zl_publisher *p, const void *message, uint32_t first)
+{
+    if (p->loans[first].pointer == message)
+        return &p->loans[first];
+    return find_record_scan(p, message);
+}
+
+/* What publish and return do first: clears the detail and finds the
+ * record of the loan the user holds at message: 0, ZL_EINVAL (NULL) or
+ * ZL_ENOTLOAN, each with a detail. */
+static inline int find_loan(zl_publisher *p, const void *message, loan_record **record)
+{
+    zl__clear_detail();
+    if (p == NULL || message == NULL)
+        return zl__fail(ZL_EINVAL, "publisher and message must not be NULL");
+    *record = find_record(p, message, p->last_lent);
+    return *record != NULL ? 0 : ZL_ENOTLOAN;
+}
+
+int zl__publisher_count_refused(const zl_publisher *p, size_t count)
+{
+    if (!p->sized)
+        return zl__fail(ZL_EINVAL, "type '%s' has a fixed size: the count must be 0",
+                        p->type.name);
+    if (p->type.max_count != 0)
+        return zl__fail(ZL_EINVAL, "%zu elements exceed the %zu that type '%s' allows", count,
+                        p->type.max_count, p->type.name);
+    return zl__fail(ZL_EINVAL, "%zu elements of type '%s' exceed 1 TiB", count, p->type.name);
+}
+
+/* zl_publisher_loan_sized, inline (always) in both public loans: the
+ * fixed-size loan is one call, not two. */
+static inline __attribute__((always_inline)) int loan(zl_publisher *publisher, size_t count,
+                                                      void **message)
+{
+    zl__clear_detail();
+    if (publisher == NULL || message == NULL)
+        return zl__fail(ZL_EINVAL, "publisher and message must not be NULL");
+    zl_publisher *p = publisher;
+    int rc = zl__publisher_check_count(p, count);
+    if (rc != 0)
+        return rc;
+    if (p->loans_held >= p->max_loans)
+        return zl__fail(ZL_ETOOMANYLOANS, "the publisher's %u loans are all held", p->max_loans);
+    loan_record *record = find_record(p, NULL, p->last_freed);
+    /* zl_type_message_size, inline: the fixed part and the elements,
+     * rounded up to the alignment. */
+    size_t bytes = p->sized ? (p->type.size + count * p->type.element_size +
+                               p->type.alignment - 1) & ~(p->type.alignment - 1)
+                            : p->type.size;
+    void *memory;
+    zl__mw_loan_handle handle = 0;
+    /* A transport may refuse one loan (ZL_ENOTSUP): the allocator lends. */
+    rc = p->can_loan ? p->mw->publisher_loan(p->impl, bytes, &memory, &handle) : ZL_ENOTSUP;
+    bool from_allocator = rc == ZL_ENOTSUP;
+    if (rc != 0 && !from_allocator)
+        return rc;
+    if (from_allocator) {
+        memory = zl__context_allocate(p->context, bytes, p->type.alignment);
+        if (memory == NULL)
+            return zl__fail(ZL_ENOMEM, "the allocator failed for a loan of %zu bytes", bytes);
+        if (!p->type.plain)
+            memset(memory, 0, bytes); /* its pointers start out NULL */
+    }
+    record->pointer = memory;
+    record->count = count;
+    record->bytes = bytes;
+    record->from_allocator = from_allocator;
+    record->handle = handle;
+    p->loans_held++;
+    p->last_lent = (uint32_t)(record - p->loans);
+    *message = memory;
+    return 0;
+}
+
+int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **message)
+{
+    return loan(publisher, count, message);
+}
+
+int zl_publisher_loan(zl_publisher *publisher, void **message)
+{
+    return loan(publisher, 0, message);
+}
+
+static inline void release_record(zl_publisher *p, loan_record *record)
+{
+    if (record->from_allocator)
+        zl__publisher_free_message(p, record->pointer, record->bytes);
+    record->pointer = NULL; /* free: a loan sets every other field */
+    p->loans_held--;
+    p->last_freed = (uint32_t)(record - p->loans);
+}
+
+/* Publishes the loan of record (count elements); on error the caller
+ * keeps it (C2). */
+static inline __attribute__((always_inline)) int
+publish_record(zl_publisher *publisher, loan_record *record, void *message, size_t count)
+{
+    if (count > record->count)
+        return zl__fail(ZL_EINVAL, "%zu elements published from a loan made for %zu", count,
+                        record->count);
+    int rc = record->from_allocator
+                 ? zl__publisher_publish_copy(publisher, message, count)
+                 : publisher->mw->publisher_publish_loan(
+                       publisher->impl, record->handle,
+                       zl__publisher_filled_bytes(publisher, count));
+    if (rc != 0)
+        return rc; /* the caller keeps the loan */
+    release_record(publisher, record);
+    return 0;
+}
+
+/* Publishes the loan at message: count elements, or (whole) as many as it
+ * was made for. Inline (always) in both public publishes, as loan. */
+static inline __attribute__((always_inline)) int
+publish_loan(zl_publisher *publisher, void *message, size_t count, bool whole)
+{
+    loan_record *record = NULL;
+    int rc = find_loan(publisher, message, &record);
+    if (rc != 0)
+        return rc;
+    return publish_record(publisher, record, message, whole ? record->count : count);
+}
+
+int zl_publisher_publish_loan_sized(zl_publisher *publisher, void *message, size_t count)
+{
+    return publish_loan(publisher, message, count, false);
+}
+
+int zl_publisher_publish_loan(zl_publisher *publisher, void *message)
+{
+    return publish_loan(publisher, message, 0, true);
+}
+
+int zl_publisher_return_loan(zl_publisher *publisher, void *message)
+{
+    loan_record *record = NULL;
+    int rc = find_loan(publisher, message, &record);
+    if (rc != 0)
+        return rc;
+    if (!record->from_allocator) {
+        rc = publisher->mw->publisher_return_loan(publisher->impl, record->handle);
+        if (rc != 0)
+            return rc;
+    }
+    release_record(publisher, record);
+    return 0;
+}

@@ -1,0 +1,103 @@
+/* Internal: the publisher object as the three files of the client library's
+ * publisher share it.
+ *   publisher.c       create, destroy, statistics, what wait sets and user
+ *                     memory need
+ *   publisher_loan.c  the loan records: loan, publish and return of a loan
+ *   publisher_copy.c  the copy path: publishing the user's own memory, and
+ *                     the refusal path's publish of an allocator loan
+ *
+ * Invariants
+ *   C1. Every loan the user holds is one record of `loans` (pointer, size,
+ *       origin, the transport's handle), whatever its origin, and
+ *       loans_held counts the records in use: at most max_loans. A record
+ *       is freed exactly when its loan is published or returned without
+ *       error, so the transport is handed each handle it lent once, and
+ *       only while it is outstanding (mw.h).
+ *   C2. On error nothing changes: a failing publish or return leaves the
+ *       record (and the loan) with the user.
+ *   C3. Allocator memory (from_allocator) never reaches the transport's
+ *       publish_loan or return_loan; transport memory never reaches the
+ *       allocator.
+ * The publisher's thread alone touches the records (zloan/publisher.h).
+ */
+#ifndef ZL_PUBLISHER_OBJECT_H
+#define ZL_PUBLISHER_OBJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zloan/publisher.h"
+
+#include "atomic.h"
+#include "context.h"
+#include "mw.h"
+
+typedef struct zl__loan_record {
+    void *pointer;                 /* NULL: the record is free */
+    size_t count;                  /* sized types: tail elements it has room for */
+    size_t bytes;                  /* bytes lent */
+    bool from_allocator;           /* the refusal path's memory, else the transport's */
+    zl__mw_loan_handle handle;     /* the transport's name for it */
+} zl__loan_record;
+
+struct zl_publisher {
+    zl_context *context;
+    const zl__mw_ops *mw;
+    zl__mw_publisher *impl;
+    zl__topic_place place; /* among the context's transports */
+    zl_type type;
+    char type_name[ZL_TYPE_NAME_MAX];
+    bool can_loan;
+    bool sized;
+    /* Sized types: the most tail elements a loan or message may have
+     * (max_count, or what keeps it under 1 TiB), resolved at creation. */
+    size_t count_max;
+    /* A non-plain type on a transport that copies: where its
+     * serialization goes before the transport copies it (serialized_size_max
+     * bytes, allocated at creation), else NULL. */
+    void *scratch;
+    uint32_t max_loans;
+    uint32_t loans_held; /* records in use (C1) */
+    uint32_t last_lent;  /* the record lent last: where publish looks first */
+    uint32_t last_freed; /* the record freed last: where a loan looks first */
+    zl__loan_record *loans; /* max_loans records */
+    zl__atomic_u32 attachments; /* wait-set entries naming it (destroy refuses) */
+    uint32_t memories;          /* user memories registered (destroy refuses) */
+};
+
+/* Finalizes and frees a message the allocator lent (C3). */
+static inline void zl__publisher_free_message(zl_publisher *p, void *message, size_t bytes)
+{
+    if (!p->type.plain && p->type.fini != NULL)
+        p->type.fini(message, &p->context->allocator);
+    zl__context_deallocate(p->context, message, bytes, p->type.alignment);
+}
+
+/* Bytes a message of count elements fills: the fixed part and the
+ * elements, not rounded (subscriptions derive the count from it). */
+static inline size_t zl__publisher_filled_bytes(const zl_publisher *p, size_t count)
+{
+    return p->sized ? p->type.size + count * p->type.element_size : p->type.size;
+}
+
+/* The failure of zl__publisher_check_count (publisher_loan.c), out of the
+ * way of the loan's path. */
+__attribute__((cold, noinline)) int zl__publisher_count_refused(const zl_publisher *p,
+                                                                size_t count);
+
+/* Whether count elements may be lent or published. Inline: a fixed-size
+ * type's check is one comparison. */
+static inline int zl__publisher_check_count(const zl_publisher *p, size_t count)
+{
+    if (!p->sized)
+        return count != 0 ? zl__publisher_count_refused(p, count) : 0;
+    return count > p->count_max ? zl__publisher_count_refused(p, count) : 0;
+}
+
+/* Copies or serializes message (count elements, checked) into a transport
+ * loan and publishes it; through the transport's copy when it refuses to
+ * lend (publisher_copy.c). On error nothing was published. */
+int zl__publisher_publish_copy(zl_publisher *p, const void *message, size_t count);
+
+#endif

@@ -129,6 +129,16 @@ zr_service_members(const rosidl_service_type_support_t *ts, bool *cpp);
 
 /* ---- CDR (cdr.c) -------------------------------------------------------- */
 
+#define ZR_CDR_HEADER 4u    /* the encapsulation header's bytes */
+#define ZR_CDR_DEPTH_MAX 32 /* the deepest nesting of messages read */
+
+/** The C layout every rosidl C sequence shares. */
+typedef struct zr_sequence {
+    void *data;
+    size_t size;
+    size_t capacity;
+} zr_sequence;
+
 /** Bytes of one primitive of a rosidl field type, in C and in CDR (0 for
  * strings and messages). */
 size_t zr_primitive_size(uint8_t type_id);
@@ -145,6 +155,63 @@ size_t zr_cdr_serialize(const zr_type *type, const void *msg, uint8_t *buf, size
  * CDR. Every length read is checked against what is left: a message that
  * lies fails (RMW_RET_ERROR, message set), never overruns. */
 rmw_ret_t zr_cdr_deserialize(const zr_type *type, const uint8_t *buf, size_t len, void *msg);
+
+/** A CDR stream being read (by cdr.c and view.c): len bytes at buf, the
+ * next at pos (counted from the start, header included); error and member
+ * say the first failure. */
+typedef struct zr_cdr_in {
+    const uint8_t *buf;
+    size_t len;
+    size_t pos;
+    const char *error;  /* NULL while none */
+    const char *member;
+    bool cpp;           /* the message is C++ */
+} zr_cdr_in;
+/* The checked readers: each reads one thing at pos and advances past it,
+ * every length checked against the bytes left and m's bound; false (and
+ * error set) when the stream lies. */
+bool zr_cdr_fail(zr_cdr_in *in, const char *why, const zr_member *m);
+bool zr_cdr_align(zr_cdr_in *in, size_t alignment);
+bool zr_cdr_u32(zr_cdr_in *in, uint32_t *v, const zr_member *m);
+/** A string: *chars its size bytes in the stream, NUL-terminated (NULL for
+ * the length 0 CDR allows). */
+bool zr_cdr_string(zr_cdr_in *in, const zr_member *m, const char **chars, size_t *size);
+/** A wide string's count of units (then zr_cdr_wstring_units reads them,
+ * into units unless NULL). */
+bool zr_cdr_wstring_size(zr_cdr_in *in, const zr_member *m, uint32_t *n);
+bool zr_cdr_wstring_units(zr_cdr_in *in, const zr_member *m, uint32_t n, uint16_t *units);
+/** count primitives of m: *at their first byte in the stream (aligned as
+ * CDR aligns them, NULL when count is 0). */
+bool zr_cdr_primitives(zr_cdr_in *in, const zr_member *m, size_t count, const uint8_t **at);
+/** Copies count primitives of m from the stream, bools made 0 or 1. */
+void zr_cdr_copy_primitives(const zr_member *m, uint8_t *dst, const uint8_t *src, size_t count);
+/** A sequence's count, no more than the bytes left and the bound. */
+bool zr_cdr_sequence_size(zr_cdr_in *in, const zr_member *m, uint32_t *n);
+/** Whether buf starts with the little-endian CDR header (else error set). */
+bool zr_cdr_header_ok(const zr_members *members, const uint8_t *buf, size_t len);
+/** Sets the rmw error from in's failure. */
+void zr_cdr_set_error(const zr_members *members, const zr_cdr_in *in);
+
+/* ---- views of received CDR (view.c) ------------------------------------- */
+
+/** One loan a subscription may lend of a non-plain C type: the C struct the
+ * user reads and the private memory of what cannot point into the loan. */
+typedef struct zr_view_slot {
+    void *message;        /* members->size_of_ bytes, the subscription's */
+    uint8_t *arena;       /* sequences of strings and messages, wide strings,
+                             misaligned primitives; grown, never shrunk */
+    size_t arena_cap;
+    const void *loan;     /* the zloan loan the message views, while lent */
+} zr_view_slot;
+
+/** Whether loaned takes of type are views of the received CDR: a non-plain
+ * type of the C type support, on a little-endian host. */
+bool zr_view_supported(const zr_type *type);
+/** Fills slot->message with a view of len bytes of CDR at buf, which must
+ * stay mapped, unchanged, while the message is lent. Every length is
+ * checked: RMW_RET_ERROR (the message lies; error set naming the member),
+ * RMW_RET_BAD_ALLOC (the arena could not grow), RMW_RET_OK. */
+rmw_ret_t zr_view_fill(const zr_type *type, const uint8_t *buf, size_t len, zr_view_slot *slot);
 
 /* ---- context, nodes (init.c, node.c) ------------------------------------ */
 
@@ -252,6 +319,14 @@ typedef struct zr_subscription {
     bool ignore_local;
     uint64_t lost_reported; /* stats.lost already reported by the lost event */
     uint64_t id;
+    /* Loaned takes of a non-plain C type (NULL otherwise): one slot per
+     * loan zloan lets it hold, their C structs in one block (views_structs,
+     * view_stride bytes apart), and the mask of the slots lent (bit i: slot
+     * i), set by the take thread, cleared by whichever thread returns. */
+    zr_view_slot *views;
+    uint8_t *view_structs;
+    size_t view_stride;
+    atomic_uint views_lent;
 } zr_subscription;
 
 /** zloan endpoint options from a ROS QoS profile (actual_qos gets what is

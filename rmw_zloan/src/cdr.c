@@ -36,6 +36,8 @@
 
 typedef zr_sequence generic_sequence;
 
+const uint8_t zr_cdr_placed_magic[4] = {'z', 'r', 'p', 'l'};
+
 /* Bytes of one primitive in CDR and in C (the same for every kind but
  * strings and messages, which are not primitives here). */
 size_t zr_primitive_size(uint8_t type_id)
@@ -63,6 +65,21 @@ size_t zr_primitive_size(uint8_t type_id)
         return 1;
     default:
         return 0;
+    }
+}
+
+size_t zr_primitive_alignment(uint8_t type_id)
+{
+    switch (type_id) {
+    case rosidl_typesupport_introspection_c__ROS_TYPE_LONG_DOUBLE:
+        return _Alignof(long double);
+    case rosidl_typesupport_introspection_c__ROS_TYPE_DOUBLE:
+        return _Alignof(double);
+    case rosidl_typesupport_introspection_c__ROS_TYPE_INT64:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_UINT64:
+        return _Alignof(int64_t);
+    default:
+        return zr_primitive_size(type_id);
     }
 }
 
@@ -101,16 +118,24 @@ typedef struct cdr_out {
     size_t pos;   /* from the start of the stream, header included */
     bool overflow;
     bool cpp;     /* the message is C++ */
+    const void *mark; /* counting: the bytes whose place in the stream is asked */
+    size_t mark_pos;  /* where they go (SIZE_MAX: not met) */
 } cdr_out;
 
 static void put(cdr_out *o, const void *p, size_t n)
 {
+    if (p != NULL && p == o->mark)
+        o->mark_pos = o->pos;
     if (o->buf != NULL) {
         if (o->overflow || n > o->cap - o->pos) {
             o->overflow = true;
             return;
         }
-        if (p != NULL)
+        /* Bytes already in their place (a publisher's sized loan, sized.c)
+         * are left as they are. */
+        if (p == o->buf + o->pos)
+            ;
+        else if (p != NULL)
             memcpy(o->buf + o->pos, p, n);
         else
             memset(o->buf + o->pos, 0, n);
@@ -222,8 +247,16 @@ static void put_struct(cdr_out *o, const zr_members *members, const uint8_t *msg
 
 size_t zr_cdr_size(const zr_type *type, const void *msg)
 {
-    cdr_out o = {NULL, 0, CDR_HEADER, false, type->cpp};
+    cdr_out o = {NULL, 0, CDR_HEADER, false, type->cpp, NULL, SIZE_MAX};
     put_struct(&o, type->members, msg);
+    return o.pos;
+}
+
+size_t zr_cdr_size_at(const zr_type *type, const void *msg, const void *at, size_t *at_pos)
+{
+    cdr_out o = {NULL, 0, CDR_HEADER, false, type->cpp, at, SIZE_MAX};
+    put_struct(&o, type->members, msg);
+    *at_pos = o.mark_pos;
     return o.pos;
 }
 
@@ -233,7 +266,7 @@ size_t zr_cdr_serialize(const zr_type *type, const void *msg, uint8_t *buf, size
     if (cap < CDR_HEADER)
         return 0;
     memcpy(buf, header, CDR_HEADER);
-    cdr_out o = {buf, cap, CDR_HEADER, false, type->cpp};
+    cdr_out o = {buf, cap, CDR_HEADER, false, type->cpp, NULL, SIZE_MAX};
     put_struct(&o, type->members, msg);
     return o.overflow ? 0 : o.pos;
 }
@@ -432,6 +465,24 @@ bool zr_cdr_header_ok(const zr_members *members, const uint8_t *buf, size_t len)
         "not a little-endian CDR stream of %s (%zu bytes, header %02x %02x): rmw_zloan reads "
         "CDR_LE only", members->message_name_, len, len > 0 ? buf[0] : 0, len > 1 ? buf[1] : 0);
     return false;
+}
+
+bool zr_cdr_locate(const zr_type *type, const uint8_t *message, size_t size,
+                   const uint8_t **stream, size_t *len)
+{
+    uint32_t at = 0;
+    if (size >= ZR_CDR_PLACED_HEAD && memcmp(message, zr_cdr_placed_magic, 4) == 0) {
+        memcpy(&at, message + 4, 4);
+        if (at < ZR_CDR_PLACED_HEAD || at > size - CDR_HEADER) {
+            RMW_SET_ERROR_MSG_WITH_FORMAT_STRING(
+                "a message of %s places its CDR stream at byte %u of %zu: not inside it",
+                type->members->message_name_, (unsigned)at, size);
+            return false;
+        }
+    }
+    *stream = message + at;
+    *len = size - at;
+    return true;
 }
 
 void zr_cdr_set_error(const zr_members *members, const zr_cdr_in *in)

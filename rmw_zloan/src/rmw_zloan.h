@@ -142,12 +142,30 @@ typedef struct zr_sequence {
 /** Bytes of one primitive of a rosidl field type, in C and in CDR (0 for
  * strings and messages). */
 size_t zr_primitive_size(uint8_t type_id);
+/** The C alignment of one primitive (its size but for the 8- and 16-byte
+ * ones, whose alignment the ABI says). */
+size_t zr_primitive_alignment(uint8_t type_id);
 /** Bytes of the CDR form of msg, encapsulation header included. */
 size_t zr_cdr_size(const zr_type *type, const void *msg);
 /** An upper bound of the CDR size of any message of a type whose strings
  * and sequences are all bounded (*bounded false, and the result meaningless,
  * when one is not). */
 size_t zr_cdr_max_size(const zr_members *members, bool *bounded);
+/** zr_cdr_size, and *at_pos the stream position of the bytes at `at` (the
+ * data of one of msg's primitive sequences; SIZE_MAX when none is written
+ * from there). */
+size_t zr_cdr_size_at(const zr_type *type, const void *msg, const void *at, size_t *at_pos);
+/** A non-plain message whose CDR stream does not start at its first byte
+ * (a publisher's sized loan, sized.c) starts with these 4 bytes and the
+ * stream's offset (u32): ZR_CDR_PLACED_HEAD bytes before the gap's end.
+ * No CDR stream starts so (its first bytes are 00 01 or 00 00). */
+extern const uint8_t zr_cdr_placed_magic[4];
+#define ZR_CDR_PLACED_HEAD 8u
+/** The CDR stream of a received non-plain message of size bytes (*stream,
+ * *len): at its start, or where its placed head says; false (error set)
+ * when that place is not inside the message. */
+bool zr_cdr_locate(const zr_type *type, const uint8_t *message, size_t size,
+                   const uint8_t **stream, size_t *len);
 /** Writes the CDR form of msg into buf (cap bytes, at least zr_cdr_size);
  * returns the bytes written, 0 when it did not fit. */
 size_t zr_cdr_serialize(const zr_type *type, const void *msg, uint8_t *buf, size_t cap);
@@ -301,7 +319,25 @@ typedef struct zr_publisher {
     rmw_context_impl_t *served_in;
     struct zr_publisher *served_next;
     pthread_mutex_t lock;
+    struct zr_sized *sized; /* its sized loans (sized.c), NULL before the first */
 } zr_publisher;
+
+/** A transient-local publisher's calls take turns with the graph thread's:
+ * enter before using p->zl, leave after (nothing for other publishers). */
+void zr_publisher_enter(zr_publisher *p);
+void zr_publisher_leave(zr_publisher *p);
+
+/* Sized loans (sized.c; rmw_zloan/rmw_zloan.h). */
+typedef struct zr_sized zr_sized;
+/** Whether message is a sized loan p lent and still holds. */
+bool zr_sized_lent(const zr_publisher *p, const void *message);
+/** Publishes a sized loan (p entered): RMW_RET_OK, the loan gone; else
+ * an error set and the loan still held. */
+rmw_ret_t zr_sized_publish(zr_publisher *p, void *message);
+/** Gives a sized loan back unpublished (p entered). */
+rmw_ret_t zr_sized_return(zr_publisher *p, void *message);
+/** Frees p's sized loans' memory, once its zl_publisher is destroyed. */
+void zr_sized_destroy(zr_publisher *p);
 
 /** The graph thread's turn: every transient-local publisher of the
  * context that is not busy serves late joiners (impl->lock held). */

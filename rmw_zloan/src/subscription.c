@@ -162,14 +162,32 @@ static int take_next(zr_subscription *s, const void **msg, zl_message_info *zi)
 /* What take_one returns when there is nothing to take (no rmw code is -1). */
 #define ZR_NOTHING ((rmw_ret_t)-1)
 
+/* A message as the rmw calls take it: its zloan loan, and the bytes they
+ * read (a plain type's struct, or a non-plain type's CDR stream, which a
+ * publisher's sized loan places after a gap). */
+typedef struct taken_message {
+    const void *loan;
+    const uint8_t *bytes;
+    size_t len;
+} taken_message;
+
 /* take_next for the rmw calls: RMW_RET_OK with a message, ZR_NOTHING, or
- * an rmw code with the error set. */
-static rmw_ret_t take_one(zr_subscription *s, const void **msg, zl_message_info *zi)
+ * an rmw code with the error set (a message whose stream is not inside it
+ * is dropped). */
+static rmw_ret_t take_one(zr_subscription *s, taken_message *t, zl_message_info *zi)
 {
-    int rc = take_next(s, msg, zi);
+    int rc = take_next(s, &t->loan, zi);
     if (rc == ZL_ENODATA)
         return ZR_NOTHING;
-    return rc == 0 ? RMW_RET_OK : zr_fail_zl(rc, "zl_subscription_take_loan");
+    if (rc != 0)
+        return zr_fail_zl(rc, "zl_subscription_take_loan");
+    t->bytes = t->loan;
+    t->len = zi->size;
+    if (!s->type.plain && !zr_cdr_locate(&s->type, t->loan, zi->size, &t->bytes, &t->len)) {
+        zl_subscription_return_loan(s->zl, t->loan);
+        return RMW_RET_ERROR;
+    }
+    return RMW_RET_OK;
 }
 
 rmw_ret_t zr_subscription_take(zr_subscription *s, void *ros_message, bool *taken,
@@ -177,15 +195,16 @@ rmw_ret_t zr_subscription_take(zr_subscription *s, void *ros_message, bool *take
 {
     *taken = false;
     zl_message_info zi;
-    const void *msg;
-    rmw_ret_t got = take_one(s, &msg, &zi);
+    taken_message t;
+    rmw_ret_t got = take_one(s, &t, &zi);
     if (got != RMW_RET_OK)
         return got == ZR_NOTHING ? RMW_RET_OK : got;
+    const void *msg = t.loan;
     rmw_ret_t ret = RMW_RET_OK;
     if (s->type.plain)
         memcpy(ros_message, msg, s->type.members->size_of_);
     else
-        ret = zr_cdr_deserialize(&s->type, msg, zi.size, ros_message);
+        ret = zr_cdr_deserialize(&s->type, t.bytes, t.len, ros_message);
     zl_subscription_return_loan(s->zl, msg);
     if (ret != RMW_RET_OK)
         return ret; /* the message lied about its contents: dropped, error set */
@@ -261,11 +280,12 @@ static rmw_ret_t take_serialized(const rmw_subscription_t *subscription,
     zr_subscription *s = subscription->data;
     *taken = false;
     zl_message_info zi;
-    const void *msg;
-    rmw_ret_t got = take_one(s, &msg, &zi);
+    taken_message t;
+    rmw_ret_t got = take_one(s, &t, &zi);
     if (got != RMW_RET_OK)
         return got == ZR_NOTHING ? RMW_RET_OK : got;
-    size_t size = s->type.plain ? zr_cdr_size(&s->type, msg) : zi.size;
+    const void *msg = t.loan;
+    size_t size = s->type.plain ? zr_cdr_size(&s->type, msg) : t.len;
     if (serialized_message->buffer_capacity < size &&
         rmw_serialized_message_resize(serialized_message, size) != RMW_RET_OK) {
         zl_subscription_return_loan(s->zl, msg);
@@ -275,7 +295,7 @@ static rmw_ret_t take_serialized(const rmw_subscription_t *subscription,
     if (s->type.plain)
         zr_cdr_serialize(&s->type, msg, serialized_message->buffer, size);
     else
-        memcpy(serialized_message->buffer, msg, size);
+        memcpy(serialized_message->buffer, t.bytes, size);
     serialized_message->buffer_length = size;
     zl_subscription_return_loan(s->zl, msg);
     if (info != NULL)
@@ -330,12 +350,13 @@ static rmw_ret_t take_view(zr_subscription *s, void **loaned_message, bool *take
     if (i < 0)
         return zr_fail_zl(ZL_ETOOMANYLOANS, "rmw_take_loaned_message");
     zl_message_info zi;
-    const void *msg;
-    rmw_ret_t got = take_one(s, &msg, &zi);
+    taken_message t;
+    rmw_ret_t got = take_one(s, &t, &zi);
     if (got != RMW_RET_OK)
         return got == ZR_NOTHING ? RMW_RET_OK : got;
+    const void *msg = t.loan;
     zr_view_slot *slot = &s->views[i];
-    rmw_ret_t ret = zr_view_fill(&s->type, msg, zi.size, slot);
+    rmw_ret_t ret = zr_view_fill(&s->type, t.bytes, t.len, slot);
     if (ret != RMW_RET_OK) {
         zl_subscription_return_loan(s->zl, msg); /* the message is dropped, error set */
         return ret;
@@ -390,10 +411,11 @@ static rmw_ret_t take_loaned(const rmw_subscription_t *subscription, void **loan
     if (s->views != NULL)
         return take_view(s, loaned_message, taken, info);
     zl_message_info zi;
-    const void *msg;
-    rmw_ret_t got = take_one(s, &msg, &zi);
+    taken_message t;
+    rmw_ret_t got = take_one(s, &t, &zi);
     if (got != RMW_RET_OK)
         return got == ZR_NOTHING ? RMW_RET_OK : got;
+    const void *msg = t.loan;
     /* rmw hands out a non-const pointer; the memory is mapped read-only
      * (writing to it faults), as rmw's documentation asks of a loan. */
     *loaned_message = (void *)(uintptr_t)msg;

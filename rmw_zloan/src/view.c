@@ -158,25 +158,10 @@ static bool view_values(view_in *in, const zr_member *m, uint8_t *dst, size_t co
     }
 }
 
-static size_t primitive_alignment(uint8_t type_id)
-{
-    switch (type_id) {
-    case rosidl_typesupport_introspection_c__ROS_TYPE_LONG_DOUBLE:
-        return _Alignof(long double);
-    case rosidl_typesupport_introspection_c__ROS_TYPE_DOUBLE:
-        return _Alignof(double);
-    case rosidl_typesupport_introspection_c__ROS_TYPE_INT64:
-    case rosidl_typesupport_introspection_c__ROS_TYPE_UINT64:
-        return _Alignof(int64_t);
-    default:
-        return zr_primitive_size(type_id);
-    }
-}
-
 /* Whether n primitives of m at p can be read in place by C. */
 static bool viewable_in_place(const zr_member *m, const uint8_t *p, size_t n)
 {
-    if ((uintptr_t)p % primitive_alignment(m->type_id_) != 0)
+    if ((uintptr_t)p % zr_primitive_alignment(m->type_id_) != 0)
         return false;
     if (m->type_id_ == rosidl_typesupport_introspection_c__ROS_TYPE_BOOLEAN)
         for (size_t i = 0; i < n; i++)

@@ -7,8 +7,9 @@
  *   - four loans held stay unchanged while the publisher publishes 40 more
  *     images (zloan never reuses a chunk a subscription holds);
  *   - messages that lie (a sequence count beyond the message, a string
- *     without its NUL), sent as serialized messages, fail the take with
- *     "bad CDR" and are dropped; the next good message is taken;
+ *     without its NUL, a placed head whose stream lies outside the
+ *     message), sent as serialized messages, fail the take with what is
+ *     wrong and are dropped; the next good message is taken;
  *   - a PointCloud2's fields (a sequence of messages) lie in the
  *     subscription's own memory, their names and the points in the loan.
  * On a build whose non-plain types are not lent the first check fails. */
@@ -199,7 +200,7 @@ static int subscriber(void *arg)
     CHECK_EQ(last, HELD + MORE);
     say(p->to_parent[1], 'E');
 
-    /* Two lying messages, then a good one. */
+    /* Three lying messages, then a good one. */
     int errors = 0;
     for (;;) {
         void *m = NULL;
@@ -207,7 +208,7 @@ static int subscriber(void *arg)
         if (ret == RCL_RET_ERROR) {
             const char *why = rcl_get_error_string().str;
             printf("subscriber: a lying message refused: %s\n", why);
-            CHECK(strstr(why, "bad CDR") != NULL);
+            CHECK(strstr(why, errors < 2 ? "bad CDR" : "not inside it") != NULL);
             rcl_reset_error();
             errors++;
             continue;
@@ -217,7 +218,7 @@ static int subscriber(void *arg)
         CHECK_RET(rcl_return_loaned_message_from_subscription(&sub, m));
         break;
     }
-    CHECK_EQ(errors, 2);
+    CHECK_EQ(errors, 3);
     check_cloud(&csub);
     CHECK_RET(rcl_subscription_fini(&csub, &r.node));
     CHECK_RET(rcl_subscription_fini(&sub, &r.node));
@@ -226,7 +227,8 @@ static int subscriber(void *arg)
 }
 
 /* A small image's CDR with one lie in it: 'n' the data's count beyond the
- * message, 's' the frame id's NUL gone. */
+ * message, 's' the frame id's NUL gone, 'h' a placed head (rmw_zloan's
+ * sized loans: "zrpl" and the stream's offset) pointing past the end. */
 static void publish_lie(rcl_publisher_t *pub, char lie)
 {
     image m;
@@ -242,6 +244,10 @@ static void publish_lie(rcl_publisher_t *pub, char lie)
     if (lie == 'n') {
         uint32_t count = 0x7fffff00u; /* the u32 before the 16 bytes of data */
         memcpy(s.buffer + s.buffer_length - 16 - 4, &count, 4);
+    } else if (lie == 'h') {
+        uint32_t at = 0x7fffff00u;
+        memcpy(s.buffer, "zrpl", 4);
+        memcpy(s.buffer + 4, &at, 4);
     } else {
         /* header: stamp (8 bytes), then the frame id's length (7) and "camera\0" */
         CHECK(s.buffer[4 + 8 + 4 + 6] == '\0');
@@ -308,6 +314,7 @@ int main(void)
     CHECK(hear(p.to_parent[0], 60) == 'E');
     publish_lie(&pub, 'n');
     publish_lie(&pub, 's');
+    publish_lie(&pub, 'h');
     fill_image(&m, LAST_SEQ);
     CHECK_RET(rcl_publish(&pub, &m, NULL));
     publish_cloud(&cpub);

@@ -46,7 +46,7 @@ static bool has_prefix(const char *s, const char *prefix)
 static bool reserved(const char *topic)
 {
     return has_prefix(topic, ZR_NODE_PREFIX) || has_prefix(topic, ZR_REQUEST_PREFIX) ||
-           has_prefix(topic, ZR_REPLY_PREFIX);
+           has_prefix(topic, ZR_REPLY_PREFIX) || has_prefix(topic, ZR_QOS_PREFIX);
 }
 
 static void graph_free(graph *g)
@@ -512,10 +512,14 @@ rmw_ret_t rmw_count_subscribers(const rmw_node_t *node, const char *topic_name, 
     return count(node, topic_name, count_out, ZL_ENDPOINT_SUBSCRIPTION);
 }
 
-/* The QoS an endpoint shows in the registry, as ROS says it. */
-static rmw_qos_profile_t endpoint_qos(const zl_endpoint_info *e)
+/* The QoS of an endpoint: what it asked for, from its record (qos.c);
+ * for an endpoint without one (not made by rmw_zloan), what the registry
+ * shows, as ROS says it. */
+static rmw_qos_profile_t endpoint_qos(const graph *g, const zl_endpoint_info *e)
 {
     rmw_qos_profile_t q = rmw_qos_profile_default;
+    if (zr_qos_record_find(g->topics, g->topic_count, e->id, &q))
+        return q;
     if (e->kind == ZL_ENDPOINT_SUBSCRIPTION) {
         q.depth = e->depth;
         q.history = e->lossless ? RMW_QOS_POLICY_HISTORY_KEEP_ALL : RMW_QOS_POLICY_HISTORY_KEEP_LAST;
@@ -571,7 +575,7 @@ static rmw_ret_t endpoints_info(const rmw_node_t *node, rcutils_allocator_t *all
         const graph_node *gn = endpoint_node(&g, e);
         rmw_gid_t gid;
         zr_gid_from_id(&gid, e->id);
-        rmw_qos_profile_t q = endpoint_qos(e);
+        rmw_qos_profile_t q = endpoint_qos(&g, e);
         ret = rmw_topic_endpoint_info_set_node_name(t, gn ? gn->name : "_unknown", allocator);
         if (ret == RMW_RET_OK)
             ret = rmw_topic_endpoint_info_set_node_namespace(t, gn ? gn->ns : "/", allocator);

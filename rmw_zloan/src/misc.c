@@ -26,10 +26,10 @@ static void append(char *reason, size_t reason_size, const char *fmt, ...)
     va_end(ap);
 }
 
-/* What rmw_zloan can tell: a best-effort publisher gives a reliable
- * subscription no guarantee, a volatile publisher keeps no history for a
- * transient-local subscription; deadlines and leases do not exist in
- * zloan, so they never make two profiles incompatible. */
+/* DDS's request-versus-offered rule, as rmw_zloan matches endpoints by it
+ * (qos.c, match.c): each policy in which the publisher does not satisfy
+ * the subscription is an error; a system default or unknown reliability
+ * or durability, which cannot be judged, a warning. */
 rmw_ret_t rmw_qos_profile_check_compatible(const rmw_qos_profile_t publisher_profile,
                                            const rmw_qos_profile_t subscription_profile,
                                            rmw_qos_compatibility_type_t *compatibility,
@@ -44,15 +44,18 @@ rmw_ret_t rmw_qos_profile_check_compatible(const rmw_qos_profile_t publisher_pro
         reason[0] = '\0';
     *compatibility = RMW_QOS_COMPATIBILITY_OK;
     const rmw_qos_profile_t *p = &publisher_profile, *s = &subscription_profile;
-    if (p->reliability == RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT &&
-        s->reliability == RMW_QOS_POLICY_RELIABILITY_RELIABLE) {
+    rmw_qos_policy_kind_t kinds[ZR_QOS_POLICIES_CHECKED];
+    size_t n = zr_qos_incompatibilities(p, s, kinds);
+    for (size_t i = 0; i < n; i++) {
+        static const char *const why[] = {
+            [RMW_QOS_POLICY_RELIABILITY] = "Best effort publisher and reliable subscription",
+            [RMW_QOS_POLICY_DURABILITY] = "Volatile publisher and transient local subscription",
+            [RMW_QOS_POLICY_DEADLINE] = "Subscription has a deadline shorter than the publisher's",
+            [RMW_QOS_POLICY_LIVELINESS] = "Publisher's liveliness kind is weaker or its lease "
+                                          "longer than the subscription's",
+        };
         *compatibility = RMW_QOS_COMPATIBILITY_ERROR;
-        append(reason, reason_size, "ERROR: Best effort publisher and reliable subscription");
-    }
-    if (p->durability == RMW_QOS_POLICY_DURABILITY_VOLATILE &&
-        s->durability == RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL) {
-        *compatibility = RMW_QOS_COMPATIBILITY_ERROR;
-        append(reason, reason_size, "ERROR: Volatile publisher and transient local subscription");
+        append(reason, reason_size, "ERROR: %s", why[kinds[i]]);
     }
     if (*compatibility == RMW_QOS_COMPATIBILITY_OK) {
         bool unknown_p = p->reliability == RMW_QOS_POLICY_RELIABILITY_SYSTEM_DEFAULT ||

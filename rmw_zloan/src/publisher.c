@@ -29,9 +29,10 @@ static const rmw_qos_profile_t *resolve(const rmw_qos_profile_t *qos, rmw_qos_pr
         actual->reliability = RMW_QOS_POLICY_RELIABILITY_RELIABLE;
     if (actual->durability != RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL)
         actual->durability = RMW_QOS_POLICY_DURABILITY_VOLATILE;
-    /* zloan has neither deadlines nor lifespans nor leases: no deadline is
-     * ever missed, no message expires, and a process is alive while it lives
-     * (kernel locks), which is automatic liveliness with an infinite lease. */
+    /* zloan itself has neither deadlines nor lifespans nor leases (a
+     * process is alive while it lives): infinite here. rmw_zloan's
+     * publishers and subscriptions honour them (match.c) and report what
+     * they asked for (zr_qos_requested); services do not. */
     actual->deadline = (rmw_time_t)RMW_DURATION_INFINITE;
     actual->lifespan = (rmw_time_t)RMW_DURATION_INFINITE;
     actual->liveliness = RMW_QOS_POLICY_LIVELINESS_AUTOMATIC;
@@ -200,10 +201,20 @@ rmw_publisher_t *rmw_create_publisher(const rmw_node_t *node,
     p->node = n;
     p->loans = n->context->impl->loans && p->type.plain;
     zl_publisher_options o;
-    zr_qos_publisher_options(qos_profile, true, &o, &p->qos);
+    rmw_qos_profile_t actual;
+    zr_qos_publisher_options(qos_profile, true, &o, &actual);
+    zr_qos_requested(qos_profile, &actual, &p->qos); /* deadline, lease, lifespan: honoured */
+    if (zr_match_init(&p->match, n->domain_id, topic_name, true, &p->qos) != RMW_RET_OK)
+        goto fail;
     int rc = zl_publisher_create(n->zl, topic_name, &p->type.zl, &o, &p->zl);
     if (rc != 0) {
         zr_fail_zl(rc, "zl_publisher_create");
+        zr_match_fini(&p->match);
+        goto fail;
+    }
+    if (zr_qos_record_create(&p->record, n->zl, zl_publisher_id(p->zl), &p->qos) != RMW_RET_OK) {
+        zl_publisher_destroy(p->zl);
+        zr_match_fini(&p->match);
         goto fail;
     }
     p->loans = p->loans && zl_publisher_can_loan(p->zl);
@@ -242,6 +253,8 @@ rmw_ret_t rmw_destroy_publisher(rmw_node_t *node, rmw_publisher_t *publisher)
             serve(p, impl); /* as it was */
         return zr_fail_zl(rc, "zl_publisher_destroy");
     }
+    zr_qos_record_destroy(&p->record);
+    zr_match_fini(&p->match);
     zr_node_remove_publisher(p->node, id);
     zr_graph_changed(p->node->context);
     free((char *)publisher->topic_name);
@@ -289,6 +302,8 @@ rmw_ret_t rmw_publish(const rmw_publisher_t *publisher, const void *ros_message,
         ret = rc == 0 ? RMW_RET_OK : zr_fail_zl(rc, "zl_publisher_publish");
     }
     leave(p);
+    if (ret == RMW_RET_OK)
+        zr_match_published(&p->match);
     return ret;
 }
 
@@ -340,6 +355,8 @@ rmw_ret_t rmw_publish_serialized_message(const rmw_publisher_t *publisher,
     enter(p);
     rmw_ret_t ret = publish_serialized(p, serialized_message);
     leave(p);
+    if (ret == RMW_RET_OK)
+        zr_match_published(&p->match);
     return ret;
 }
 
@@ -411,7 +428,10 @@ rmw_ret_t rmw_publish_loaned_message(const rmw_publisher_t *publisher, void *ros
     enter(p);
     int rc = zl_publisher_publish_loan(p->zl, ros_message);
     leave(p);
-    return rc == 0 ? RMW_RET_OK : zr_fail_zl(rc, "zl_publisher_publish_loan");
+    if (rc != 0)
+        return zr_fail_zl(rc, "zl_publisher_publish_loan");
+    zr_match_published(&p->match);
+    return RMW_RET_OK;
 }
 
 rmw_ret_t rmw_publisher_count_matched_subscriptions(const rmw_publisher_t *publisher,
@@ -420,9 +440,9 @@ rmw_ret_t rmw_publisher_count_matched_subscriptions(const rmw_publisher_t *publi
     ZR_CHECK_ARG(publisher);
     ZR_CHECK_ID(publisher);
     ZR_CHECK_ARG(subscription_count);
-    zr_publisher *p = publisher->data;
-    return zr_count_endpoints(p->node->domain_id, publisher->topic_name,
-                              ZL_ENDPOINT_SUBSCRIPTION, subscription_count);
+    /* The subscriptions DDS would match: QoS-incompatible ones are not. */
+    *subscription_count = zr_match_count(&((zr_publisher *)publisher->data)->match);
+    return RMW_RET_OK;
 }
 
 rmw_ret_t rmw_publisher_get_actual_qos(const rmw_publisher_t *publisher, rmw_qos_profile_t *qos)
@@ -438,8 +458,12 @@ rmw_ret_t rmw_publisher_assert_liveliness(const rmw_publisher_t *publisher)
 {
     ZR_CHECK_ARG(publisher);
     ZR_CHECK_ID(publisher);
-    /* Liveliness is the process's: its endpoints are alive while it holds
-     * their kernel locks; there is nothing to assert. */
+    /* Its own lease restarts; other processes see the record's stamp. */
+    zr_publisher *p = publisher->data;
+    pthread_mutex_lock(&p->match.lock);
+    zr_qos_record_assert(&p->record);
+    pthread_mutex_unlock(&p->match.lock);
+    zr_match_asserted(&p->match);
     return RMW_RET_OK;
 }
 

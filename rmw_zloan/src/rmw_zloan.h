@@ -13,7 +13,10 @@
  *     sized zloan message whose bytes are the serialized message;
  *   - a service "/s" is two zloan topics, "/_zloan_rq/s" (requests) and
  *     "/_zloan_rr/s" (replies), whose messages carry the client's id and the
- *     request's sequence number before the CDR bytes. */
+ *     request's sequence number before the CDR bytes;
+ *   - a publisher or subscription announces the QoS it asked for by a
+ *     publisher on "/_zloan_qos/e<its id>" whose type name is the profile
+ *     (qos.c), and matches its peers by DDS's QoS rule (match.c). */
 #ifndef RMW_ZLOAN_H
 #define RMW_ZLOAN_H
 
@@ -44,6 +47,8 @@ extern const char zr_identifier[];
 #define ZR_NODE_TYPE "rmw_zloan/Node@" /* then the node's enclave */
 #define ZR_REQUEST_PREFIX "/_zloan_rq"
 #define ZR_REPLY_PREFIX "/_zloan_rr"
+#define ZR_QOS_PREFIX "/_zloan_qos" /* then "/e" and the endpoint id in 16 hex digits */
+#define ZR_QOS_TYPE "rmw_zloan/Qos@" /* then the requested profile (qos.c) */
 #define ZR_DEPTH_MAX 1000u      /* deepest subscription queue we ask zloan for */
 #define ZR_KEEP_ALL_DEPTH 1000u /* keep-all: this deep, and lossless */
 #define ZR_SUBSCRIPTION_LOANS 16u
@@ -303,6 +308,114 @@ int64_t zr_duration_ns(rmw_time_t t); /* -1: infinite */
 bool zr_loans_disabled_by_env(void);
 void zr_gid_from_id(rmw_gid_t *gid, uint64_t id);
 
+/* ---- QoS records and compatibility (qos.c) -------------------------------- */
+
+/** An endpoint's requested profile where other processes read it: a
+ * zl_publisher on ZR_QOS_PREFIX "/<id>" whose type name is the profile. */
+typedef struct zr_qos_record {
+    zl_publisher *zl;
+    zl_type type;
+    char type_name[ZL_TYPE_NAME_MAX];
+} zr_qos_record;
+
+/** What an endpoint asked for (asked), with the system defaults and the
+ * depth as zloan resolved them (actual). */
+void zr_qos_requested(const rmw_qos_profile_t *asked, const rmw_qos_profile_t *actual,
+                      rmw_qos_profile_t *out);
+/** Announces qos as the profile of endpoint id, in context (its node's).
+ * RMW_RET_OK, or the code with the message set (then *r holds nothing). */
+rmw_ret_t zr_qos_record_create(zr_qos_record *r, zl_context *context, uint64_t id,
+                               const rmw_qos_profile_t *qos);
+void zr_qos_record_destroy(zr_qos_record *r);
+/** Stamps the record (its last message time): a liveliness assertion. */
+void zr_qos_record_assert(zr_qos_record *r);
+/** Reads the live record of endpoint id: true with its profile and its
+ * last assertion (CLOCK_REALTIME ns); false when there is none. */
+bool zr_qos_record_read(uint32_t domain_id, uint64_t id, zl_topic_info *scratch,
+                        rmw_qos_profile_t *qos, int64_t *asserted_ns);
+/** The same from a topic listing (no liveliness). */
+bool zr_qos_record_find(const zl_topic_summary *topics, size_t count, uint64_t id,
+                        rmw_qos_profile_t *qos);
+
+/** Whether the liveliness is asserted by the user (manual by topic or by
+ * node) rather than by the process living (automatic). */
+bool zr_qos_manual_liveliness(const rmw_qos_profile_t *qos);
+
+#define ZR_QOS_POLICIES_CHECKED 4
+/** DDS's request-versus-offered rule: the policies in which offered does
+ * not satisfy requested (reliability, durability, deadline, liveliness
+ * kind or lease), into kinds; their number (0: compatible). */
+size_t zr_qos_incompatibilities(const rmw_qos_profile_t *offered,
+                                const rmw_qos_profile_t *requested,
+                                rmw_qos_policy_kind_t kinds[ZR_QOS_POLICIES_CHECKED]);
+
+/* ---- matching and QoS events (match.c) ------------------------------------ */
+
+/** One endpoint of the other kind on an endpoint's topic. */
+typedef struct zr_peer {
+    uint64_t id;
+    int64_t first_seen_ns; /* monotonic */
+    bool known;            /* its record was read */
+    bool compatible;       /* DDS would match it (true while it is not known) */
+    bool present;          /* in the latest reading of the registry */
+    bool process_alive;    /* its process holds its lock */
+    bool counted;          /* publishers: in the liveliness counts */
+    bool counted_alive;    /* ... as alive (else as not alive) */
+    rmw_qos_profile_t qos; /* its requested or offered profile, when known */
+    int64_t asserted_ns;   /* publishers: its record's last stamp (realtime) */
+} zr_peer;
+
+/** What an endpoint knows of its peers and what it has to report: the
+ * QoS events of rmw and which peers are matched. All under lock. */
+typedef struct zr_match {
+    pthread_mutex_t lock;
+    uint32_t domain_id;
+    char topic[ZL_TOPIC_NAME_MAX + 1];
+    bool publisher;          /* the endpoint is a publisher: its peers subscribe */
+    rmw_qos_profile_t qos;   /* its own requested (subscription) or offered profile */
+    int64_t created_ns;      /* realtime */
+    zl_topic_view *view;     /* its topic's registry, kept mapped */
+    zl_topic_info *info;     /* scratch for the view */
+    zl_topic_info *scratch;  /* scratch for records */
+    zr_peer *peers;
+    size_t peer_count, peer_cap;
+    int64_t refreshed_ns;    /* monotonic, 0: never */
+    /* RMW_EVENT_*_QOS_INCOMPATIBLE */
+    uint64_t incompatible, incompatible_taken;
+    rmw_qos_policy_kind_t last_policy;
+    /* RMW_EVENT_LIVELINESS_CHANGED (subscriptions) */
+    int32_t alive, not_alive, alive_taken, not_alive_taken;
+    /* RMW_EVENT_*_DEADLINE_MISSED: of publishes (publisher) or arrivals
+     * (subscription), realtime ns; 0: none yet */
+    int64_t last_ns, deadline_ns;
+    uint64_t deadline_missed, deadline_taken;
+    /* RMW_EVENT_LIVELINESS_LOST (publishers) */
+    int64_t asserted_ns;
+    bool lost;
+    uint64_t lost_count, lost_taken;
+} zr_match;
+
+rmw_ret_t zr_match_init(zr_match *m, uint32_t domain_id, const char *topic, bool publisher,
+                        const rmw_qos_profile_t *qos);
+void zr_match_fini(zr_match *m);
+/** Peers matched now (live, compatible). */
+size_t zr_match_count(zr_match *m);
+/** Whether a message of publisher_id, published at source_ns, is for this
+ * subscription: its publisher is matched and the message within its
+ * lifespan. */
+bool zr_match_accepts(zr_match *m, uint64_t publisher_id, int64_t source_ns);
+/** The publisher published (a liveliness assertion too). */
+void zr_match_published(zr_match *m);
+/** The publisher asserted its liveliness. */
+void zr_match_asserted(zr_match *m);
+/** Whether an event of the type has something new to take. */
+bool zr_match_event_ready(zr_match *m, rmw_event_type_t type);
+/** Fills the rmw status of the type into info and marks it taken. */
+void zr_match_take_event(zr_match *m, rmw_event_type_t type, void *info);
+/** Nanoseconds until the event of the type may next become ready by the
+ * clock alone (a deadline or a lease of this endpoint), -1: none. */
+int64_t zr_match_event_due_ns(zr_match *m, rmw_event_type_t type);
+
 /* ---- publishers and subscriptions --------------------------------------- */
 
 typedef struct zr_publisher {
@@ -311,6 +424,8 @@ typedef struct zr_publisher {
     zl_publisher *zl;
     rmw_qos_profile_t qos;
     rmw_gid_t gid;
+    zr_qos_record record;
+    zr_match match;
     bool loans; /* borrow lends zloan's shared memory */
     /* Transient-local: the context whose graph thread serves it (NULL once
      * that context shut down), its link there, and the lock that makes the
@@ -363,6 +478,9 @@ typedef struct zr_subscription {
     uint8_t *view_structs;
     size_t view_stride;
     atomic_uint views_lent;
+    uint64_t registry_id; /* its id in zloan's registry (the graph's gid); 0: not found */
+    zr_qos_record record;
+    zr_match match;
 } zr_subscription;
 
 /** zloan endpoint options from a ROS QoS profile (actual_qos gets what is

@@ -49,6 +49,45 @@ static void views_destroy(zr_subscription *s)
     free(s->view_structs);
 }
 
+/* This process's subscriptions on topic, as the registry lists them. */
+static size_t own_subscriptions(uint32_t domain_id, const char *topic, zl_topic_info *info,
+                                uint64_t ids[ZL_TOPIC_SUBSCRIPTIONS_MAX])
+{
+    size_t n = 0;
+    if (zl_introspection_topic_info(domain_id, topic, info) != 0)
+        return 0;
+    for (uint32_t k = 0; k < info->endpoint_count && n < ZL_TOPIC_SUBSCRIPTIONS_MAX; k++) {
+        const zl_endpoint_info *e = &info->endpoints[k];
+        if (e->kind == ZL_ENDPOINT_SUBSCRIPTION && e->pid == (uint32_t)getpid())
+            ids[n++] = e->id;
+    }
+    return n;
+}
+
+/* Creates s's zl_subscription and finds its registry id, which zloan's API
+ * does not give: the one of this process's subscriptions on the topic
+ * that was not there before. Creations in this process take turns, so no
+ * other one of ours appears in between. */
+static int create_and_identify(zr_subscription *s, const char *topic,
+                               const zl_subscription_options *o)
+{
+    static pthread_mutex_t creating = PTHREAD_MUTEX_INITIALIZER;
+    uint64_t before[ZL_TOPIC_SUBSCRIPTIONS_MAX], after[ZL_TOPIC_SUBSCRIPTIONS_MAX];
+    pthread_mutex_lock(&creating);
+    size_t nb = own_subscriptions(s->node->domain_id, topic, s->match.scratch, before);
+    int rc = zl_subscription_create(s->node->zl, topic, &s->type.zl, o, &s->zl);
+    size_t na = rc == 0 ? own_subscriptions(s->node->domain_id, topic, s->match.scratch, after) : 0;
+    pthread_mutex_unlock(&creating);
+    for (size_t i = 0; i < na && s->registry_id == 0; i++) {
+        bool old = false;
+        for (size_t j = 0; j < nb && !old; j++)
+            old = before[j] == after[i];
+        if (!old)
+            s->registry_id = after[i];
+    }
+    return rc;
+}
+
 rmw_subscription_t *rmw_create_subscription(const rmw_node_t *node,
                                             const rosidl_message_type_support_t *type_support,
                                             const char *topic_name,
@@ -77,15 +116,30 @@ rmw_subscription_t *rmw_create_subscription(const rmw_node_t *node,
     s->loans = n->context->impl->loans && (s->type.plain || zr_view_supported(&s->type));
     s->ignore_local = subscription_options->ignore_local_publications;
     zl_subscription_options o;
-    zr_qos_subscription_options(qos_policies, true, &o, &s->qos);
-    int rc = zl_subscription_create(n->zl, topic_name, &s->type.zl, &o, &s->zl);
+    rmw_qos_profile_t actual;
+    zr_qos_subscription_options(qos_policies, true, &o, &actual);
+    zr_qos_requested(qos_policies, &actual, &s->qos); /* deadline, lease: honoured */
+    if (zr_match_init(&s->match, n->domain_id, topic_name, false, &s->qos) != RMW_RET_OK)
+        goto fail;
+    int rc = create_and_identify(s, topic_name, &o);
     if (rc != 0) {
         zr_fail_zl(rc, "zl_subscription_create");
+        zr_match_fini(&s->match);
+        goto fail;
+    }
+    /* Without its registry id (not found: a registry being swept?) it has
+     * no record, and publishers treat it as compatible. */
+    if (s->registry_id != 0 &&
+        zr_qos_record_create(&s->record, n->zl, s->registry_id, &s->qos) != RMW_RET_OK) {
+        zl_subscription_destroy(s->zl);
+        zr_match_fini(&s->match);
         goto fail;
     }
     s->loans = s->loans && zl_subscription_can_loan(s->zl);
     if (views_create(s) != RMW_RET_OK) {
         zl_subscription_destroy(s->zl);
+        zr_qos_record_destroy(&s->record);
+        zr_match_fini(&s->match);
         goto fail;
     }
     static atomic_uint_fast64_t next_id;
@@ -118,6 +172,8 @@ rmw_ret_t rmw_destroy_subscription(rmw_node_t *node, rmw_subscription_t *subscri
     int rc = zl_subscription_destroy(s->zl);
     if (rc != 0)
         return zr_fail_zl(rc, "zl_subscription_destroy (loans still held?)");
+    zr_qos_record_destroy(&s->record);
+    zr_match_fini(&s->match);
     zr_graph_changed(s->node->context);
     free((char *)subscription->topic_name);
     views_destroy(s);
@@ -145,16 +201,21 @@ static bool skip_local(zr_subscription *s, const zl_message_info *info)
 }
 
 /* Borrows the next message for the user: messages zloan dropped for their
- * size and, with ignore_local_publications, those of the node's own
- * publishers are passed over. 0, ZL_ENODATA, or another zloan code. */
+ * size, those of publishers DDS would not match (QoS) or past their
+ * publisher's lifespan, and, with ignore_local_publications, those of the
+ * node's own publishers are passed over, their loans returned at once.
+ * 0, ZL_ENODATA, or another zloan code. */
 static int take_next(zr_subscription *s, const void **msg, zl_message_info *zi)
 {
     for (;;) {
         int rc = zl_subscription_take_loan(s->zl, msg, zi);
         if (rc == ZL_ESERIALIZE)
             continue; /* a message of the wrong size: dropped and counted by zloan */
-        if (rc != 0 || !skip_local(s, zi))
+        if (rc != 0)
             return rc;
+        if (!skip_local(s, zi) &&
+            zr_match_accepts(&s->match, zi->publisher_id, zi->source_timestamp_ns))
+            return 0;
         zl_subscription_return_loan(s->zl, *msg);
     }
 }
@@ -469,9 +530,9 @@ rmw_ret_t rmw_subscription_count_matched_publishers(const rmw_subscription_t *su
 {
     CHECK_SUB(subscription);
     ZR_CHECK_ARG(publisher_count);
-    zr_subscription *s = subscription->data;
-    return zr_count_endpoints(s->node->domain_id, subscription->topic_name,
-                              ZL_ENDPOINT_PUBLISHER, publisher_count);
+    /* The publishers DDS would match: QoS-incompatible ones are not. */
+    *publisher_count = zr_match_count(&((zr_subscription *)subscription->data)->match);
+    return RMW_RET_OK;
 }
 
 rmw_ret_t rmw_subscription_get_actual_qos(const rmw_subscription_t *subscription,

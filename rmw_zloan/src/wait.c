@@ -6,7 +6,9 @@
  * attached to a wait set another thread is waiting on (zloan lets a guard
  * belong to one wait set at a time; its flag is taken here instead), entries
  * beyond ZL_WAITSET_CAPACITY_MAX (reported ready at the end of a slice, a
- * spurious wake-up rmw allows), and events, which zloan keeps as counters. */
+ * spurious wake-up rmw allows), and events, which are worked out from
+ * zloan's counters and registries (match.c); a slice ends early when an
+ * event's deadline or lease passes. */
 #include "rmw_zloan.h"
 
 #include <stdlib.h>
@@ -68,7 +70,9 @@ rmw_ret_t rmw_trigger_guard_condition(const rmw_guard_condition_t *guard_conditi
 /* ---- events ------------------------------------------------------------- */
 
 /* An rmw event of rmw_zloan holds its endpoint in data (rmw_event_fini,
- * which librmw implements, only zeroes the handle: nothing is allocated). */
+ * which librmw implements, only zeroes the handle: nothing is allocated).
+ * Every event rmw 6.4 defines for an endpoint is supported: message lost
+ * from zloan's counters, the others from the endpoint's match (match.c). */
 static rmw_ret_t event_init(rmw_event_t *rmw_event, void *endpoint, rmw_event_type_t type,
                             bool supported)
 {
@@ -79,10 +83,7 @@ static rmw_ret_t event_init(rmw_event_t *rmw_event, void *endpoint, rmw_event_ty
     }
     if (!supported) {
         RMW_SET_ERROR_MSG_WITH_FORMAT_STRING(
-            "event type %d is not supported by rmw_zloan (it has no deadlines or leases to "
-            "miss; it supports RMW_EVENT_MESSAGE_LOST and the QoS-incompatibility events, "
-            "which never fire: every QoS pair connects)",
-            (int)type);
+            "event type %d is not an event of this kind of endpoint", (int)type);
         return RMW_RET_UNSUPPORTED;
     }
     rmw_event->implementation_identifier = zr_identifier;
@@ -91,13 +92,24 @@ static rmw_ret_t event_init(rmw_event_t *rmw_event, void *endpoint, rmw_event_ty
     return RMW_RET_OK;
 }
 
+static bool publisher_event(rmw_event_type_t type)
+{
+    return type == RMW_EVENT_OFFERED_QOS_INCOMPATIBLE ||
+           type == RMW_EVENT_OFFERED_DEADLINE_MISSED || type == RMW_EVENT_LIVELINESS_LOST;
+}
+
+static bool subscription_event(rmw_event_type_t type)
+{
+    return type == RMW_EVENT_MESSAGE_LOST || type == RMW_EVENT_REQUESTED_QOS_INCOMPATIBLE ||
+           type == RMW_EVENT_REQUESTED_DEADLINE_MISSED || type == RMW_EVENT_LIVELINESS_CHANGED;
+}
+
 rmw_ret_t rmw_publisher_event_init(rmw_event_t *rmw_event, const rmw_publisher_t *publisher,
                                    rmw_event_type_t event_type)
 {
     ZR_CHECK_ARG(publisher);
     ZR_CHECK_ID(publisher);
-    return event_init(rmw_event, publisher->data, event_type,
-                      event_type == RMW_EVENT_OFFERED_QOS_INCOMPATIBLE);
+    return event_init(rmw_event, publisher->data, event_type, publisher_event(event_type));
 }
 
 rmw_ret_t rmw_subscription_event_init(rmw_event_t *rmw_event,
@@ -106,9 +118,15 @@ rmw_ret_t rmw_subscription_event_init(rmw_event_t *rmw_event,
 {
     ZR_CHECK_ARG(subscription);
     ZR_CHECK_ID(subscription);
-    return event_init(rmw_event, subscription->data, event_type,
-                      event_type == RMW_EVENT_MESSAGE_LOST ||
-                          event_type == RMW_EVENT_REQUESTED_QOS_INCOMPATIBLE);
+    return event_init(rmw_event, subscription->data, event_type, subscription_event(event_type));
+}
+
+/* The match of an event's endpoint. */
+static zr_match *event_match(const rmw_event_t *event)
+{
+    if (publisher_event(event->event_type))
+        return &((zr_publisher *)event->data)->match;
+    return &((zr_subscription *)event->data)->match;
 }
 
 static uint64_t lost_now(zr_subscription *s)
@@ -122,9 +140,18 @@ static uint64_t lost_now(zr_subscription *s)
 bool zr_event_ready(const rmw_event_t *event)
 {
     if (event->event_type != RMW_EVENT_MESSAGE_LOST)
-        return false;
+        return zr_match_event_ready(event_match(event), event->event_type);
     zr_subscription *s = event->data;
     return lost_now(s) > s->lost_reported;
+}
+
+/* Nanoseconds until an event may become ready by the clock (a deadline
+ * or a lease), -1: none. */
+static int64_t event_due_ns(const rmw_event_t *event)
+{
+    if (event->event_type == RMW_EVENT_MESSAGE_LOST)
+        return -1;
+    return zr_match_event_due_ns(event_match(event), event->event_type);
 }
 
 rmw_ret_t rmw_take_event(const rmw_event_t *event_handle, void *event_info, bool *taken)
@@ -133,18 +160,11 @@ rmw_ret_t rmw_take_event(const rmw_event_t *event_handle, void *event_info, bool
     ZR_CHECK_ID(event_handle);
     ZR_CHECK_ARG(event_info);
     ZR_CHECK_ARG(taken);
-    if (event_handle->event_type == RMW_EVENT_OFFERED_QOS_INCOMPATIBLE ||
-        event_handle->event_type == RMW_EVENT_REQUESTED_QOS_INCOMPATIBLE) {
-        /* zloan connects every publisher to every subscription of a topic
-         * whatever their QoS: no pair is ever incompatible. */
-        rmw_qos_incompatible_event_status_t *st = event_info;
-        memset(st, 0, sizeof *st);
-        *taken = false;
-        return RMW_RET_OK;
-    }
     if (event_handle->event_type != RMW_EVENT_MESSAGE_LOST) {
-        RMW_SET_ERROR_MSG("event type not supported by rmw_zloan");
-        return RMW_RET_UNSUPPORTED;
+        /* A status is always there to take, as with DDS (counts may be 0). */
+        zr_match_take_event(event_match(event_handle), event_handle->event_type, event_info);
+        *taken = true;
+        return RMW_RET_OK;
     }
     zr_subscription *s = event_handle->data;
     uint64_t lost = lost_now(s);
@@ -283,6 +303,19 @@ static bool poll_ready(wait_state *st, const rmw_events_t *events, bool slice_ov
     return any;
 }
 
+/* The soonest an event may become ready by the clock alone, -1: none. */
+static int64_t events_due_ns(const rmw_events_t *events)
+{
+    int64_t due = -1;
+    for (size_t i = 0; events != NULL && i < events->event_count; i++) {
+        rmw_event_t *ev = events->events[i];
+        int64_t d = ev != NULL ? event_due_ns(ev) : -1;
+        if (d >= 0 && (due < 0 || d < due))
+            due = d;
+    }
+    return due;
+}
+
 static void sleep_ns(int64_t ns)
 {
     struct timespec ts = {ns / 1000000000LL, ns % 1000000000LL};
@@ -302,6 +335,9 @@ static rmw_ret_t wait_loop(zr_wait_set *w, wait_state *st, const rmw_events_t *e
         int64_t slice = timeout_ns;
         if (sliced && (slice < 0 || slice > POLL_SLICE_NS))
             slice = POLL_SLICE_NS;
+        int64_t due = events_due_ns(events);
+        if (due >= 0 && (slice < 0 || due < slice))
+            slice = due; /* wake when a deadline or lease passes */
         bool any = false;
         if (st->attached > 0) {
             size_t ready = 0;

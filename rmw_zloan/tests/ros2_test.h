@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <rcl/error_handling.h>
+#include <rcl/event.h>
 #include <rcl/rcl.h>
 
 #ifdef __cplusplus
@@ -82,6 +83,13 @@ void wait_subscribed(const rcl_publisher_t *pub, size_t count, double timeout_s)
 
 /** Waits (spinning rcl's graph) until cond(arg) holds or timeout_s passes. */
 bool wait_until(bool (*cond)(void *), void *arg, double timeout_s);
+
+/** The publishers (or subscriptions) of topic in the graph, as node sees it. */
+size_t graph_count(rcl_node_t *node, const char *topic, bool publishers);
+
+/** Waits in rcl_wait, on the event alone, until it is ready (true) or
+ * timeout_s passes (false). */
+bool wait_event(rcl_context_t *context, rcl_event_t *event, double timeout_s);
 
 #ifdef __cplusplus
 }

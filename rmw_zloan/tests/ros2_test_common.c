@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "ros2_test.h"
 
+#include <rcl/graph.h>
+
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -144,4 +146,31 @@ void wait_subscribed(const rcl_publisher_t *pub, size_t count, double timeout_s)
         usleep(10000);
     }
     CHECK_EQ(subs, count);
+}
+
+bool wait_event(rcl_context_t *context, rcl_event_t *event, double timeout_s)
+{
+    rcl_wait_set_t ws = rcl_get_zero_initialized_wait_set();
+    CHECK_RET(rcl_wait_set_init(&ws, 0, 0, 0, 0, 0, 1, context, rcl_get_default_allocator()));
+    double end = now_s() + timeout_s;
+    bool ready = false;
+    while (!ready && now_s() < end) {
+        CHECK_RET(rcl_wait_set_clear(&ws));
+        CHECK_RET(rcl_wait_set_add_event(&ws, event, NULL));
+        rcl_ret_t ret = rcl_wait(&ws, RCL_S_TO_NS(1));
+        CHECK(ret == RCL_RET_OK || ret == RCL_RET_TIMEOUT);
+        ready = ret == RCL_RET_OK && ws.events[0] != NULL;
+    }
+    CHECK_RET(rcl_wait_set_fini(&ws));
+    return ready;
+}
+
+size_t graph_count(rcl_node_t *node, const char *topic, bool publishers)
+{
+    size_t n = 99;
+    if (publishers)
+        CHECK_RET(rcl_count_publishers(node, topic, &n));
+    else
+        CHECK_RET(rcl_count_subscribers(node, topic, &n));
+    return n;
 }

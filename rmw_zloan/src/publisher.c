@@ -419,6 +419,8 @@ rmw_ret_t rmw_publish_loaned_message(const rmw_publisher_t *publisher, void *ros
         enter(p);
         rmw_ret_t ret = zr_sized_publish(p, ros_message);
         leave(p);
+        if (ret == RMW_RET_OK)
+            zr_match_published(&p->match);
         return ret;
     }
     if (!publisher->can_loan_messages) {

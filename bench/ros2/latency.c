@@ -2,7 +2,7 @@
  * middleware RMW_IMPLEMENTATION selects (bench/ros2/run.sh runs rmw_zloan
  * and rmw_cyclonedds_cpp interleaved).
  *
- *   zloan_bench_ros2_latency <plain64|plain4m|image> <messages> <period_us>
+ *   zloan_bench_ros2_latency <plain64|plain4m|image|img-take|img-sized> <messages> <period_us>
  *
  * The process forks before either side initializes rcl: the child is the
  * listener, the parent the talker. The talker waits until its publisher
@@ -23,11 +23,19 @@
  * rmw_zloan) and through rcl_publish / rcl_take into a message of the
  * process otherwise (rmw_cyclonedds_cpp without shared memory). The image
  * (sensor_msgs/Image 1920x1080 rgb8) is not plain: rcl_publish and rcl_take
- * on every middleware (rmw_zloan serializes it into a sized loan).
+ * on every middleware (rmw_zloan serializes it into a sized loan). img-take
+ * is the same image taken with rcl_take_loaned_message where the
+ * subscription lends (rmw_zloan: a view of the CDR in shared memory, no copy
+ * out); img-sized also publishes it from rmw_zloan's sized loan
+ * (rmw_zloan_borrow_loaned_message_sized, found with dlsym in the loaded
+ * middleware; rcl_publish_loaned_message): the pixels are never copied.
+ * The talker writes only the stamp and the sequence number in either. A
+ * middleware without those calls copies, as for image.
  *
  * Output, one tab-separated line on stdout:
  *   case rmw path sent received p50_us p90_us p99_us max_us mean_us
  * where path is "loan" or "copy" (publisher side / subscription side). */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,6 +48,7 @@
 
 #include <rcl/error_handling.h>
 #include <rcl/rcl.h>
+#include <rmw/error_handling.h>
 #include <rmw/rmw.h>
 #include <rosidl_runtime_c/primitives_sequence_functions.h>
 #include <rosidl_runtime_c/string_functions.h>
@@ -66,9 +75,14 @@
     } while (0)
 
 typedef enum kind { PLAIN64, PLAIN4M, IMAGE } kind;
+/* How an image travels: copied both ways, taken as a loan, or also
+ * published from a sized loan (where the middleware has them). */
+typedef enum image_path { IMAGE_COPY, IMAGE_TAKE_LOAN, IMAGE_SIZED_LOAN } image_path;
+typedef rmw_ret_t (*borrow_sized_fn)(const rmw_publisher_t *, size_t, void **);
 
 typedef struct bench {
     kind kind;
+    image_path image_path;
     const char *name;
     const rosidl_message_type_support_t *ts;
     long messages;
@@ -185,6 +199,39 @@ static void sleep_until(int64_t t)
     }
 }
 
+/* rmw_zloan's sized borrow when the loaded middleware has it, else NULL. */
+static borrow_sized_fn find_borrow_sized(void)
+{
+    void *lib = dlopen("librmw_zloan.so", RTLD_NOLOAD | RTLD_LAZY);
+    if (lib == NULL)
+        return NULL;
+    borrow_sized_fn f;
+    void *sym = dlsym(lib, "rmw_zloan_borrow_loaned_message_sized");
+    memcpy(&f, &sym, sizeof f); /* POSIX: a function's address through void * */
+    return f;
+}
+
+/* A sized loan of an image: its strings and sizes set once per loan slot
+ * (rmw_zloan keeps them from one loan to the next). */
+static void *borrow_image(const rcl_publisher_t *pub, borrow_sized_fn borrow_sized)
+{
+    sensor_msgs__msg__Image *m = NULL;
+    if (borrow_sized(rcl_publisher_get_rmw_handle(pub), IMAGE_BYTES, (void **)&m) != RMW_RET_OK) {
+        fprintf(stderr, "latency: rmw_zloan_borrow_loaned_message_sized: %s\n",
+                rmw_get_error_string().str);
+        exit(1);
+    }
+    if (m->encoding.size == 0 && (!rosidl_runtime_c__String__assign(&m->encoding, "rgb8") ||
+                                  !rosidl_runtime_c__String__assign(&m->header.frame_id, "camera"))) {
+        fprintf(stderr, "latency: out of memory\n");
+        exit(1);
+    }
+    m->width = IMAGE_WIDTH;
+    m->height = IMAGE_HEIGHT;
+    m->step = IMAGE_WIDTH * 3;
+    return m;
+}
+
 /* Publishes WARMUP + messages; returns whether it lent. */
 static bool talk(bench *b)
 {
@@ -193,6 +240,10 @@ static bool talk(bench *b)
     rcl_publisher_options_t po = rcl_publisher_get_default_options();
     CHECK_RET(rcl_publisher_init(pub, &b->node, b->ts, topic(b), &po));
     bool lend = b->kind != IMAGE && rcl_publisher_can_loan_messages(pub);
+    borrow_sized_fn borrow_sized = NULL;
+    if (b->kind == IMAGE && b->image_path == IMAGE_SIZED_LOAN)
+        borrow_sized = find_borrow_sized();
+    lend = lend || borrow_sized != NULL;
     void *own = lend ? NULL : message_create(b);
     if (!lend && !own) {
         fprintf(stderr, "latency: out of memory\n");
@@ -208,7 +259,10 @@ static bool talk(bench *b)
         int64_t t = now_ns();
         if (lend) {
             void *m = NULL;
-            CHECK_RET(rcl_borrow_loaned_message(pub, b->ts, &m));
+            if (borrow_sized != NULL)
+                m = borrow_image(pub, borrow_sized);
+            else
+                CHECK_RET(rcl_borrow_loaned_message(pub, b->ts, &m));
             stamp(b, m, t, (uint64_t)i);
             CHECK_RET(rcl_publish_loaned_message(pub, m, NULL));
         } else {
@@ -279,7 +333,8 @@ static samples listen(bench *b)
     rcl_subscription_options_t so = rcl_subscription_get_default_options();
     CHECK_RET(rcl_subscription_init(&sub, &b->node, b->ts, topic(b), &so));
     samples s = {.ns = calloc((size_t)b->messages, sizeof(int64_t))};
-    s.lent = b->kind != IMAGE && rcl_subscription_can_loan_messages(&sub);
+    s.lent = (b->kind != IMAGE || b->image_path != IMAGE_COPY) &&
+             rcl_subscription_can_loan_messages(&sub);
     void *own = s.lent ? NULL : message_create(b);
     if (!s.ns || (!s.lent && !own)) {
         fprintf(stderr, "latency: out of memory\n");
@@ -367,7 +422,8 @@ static bool read_all(int fd, void *p, size_t n)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: zloan_bench_ros2_latency <plain64|plain4m|image> <messages> <period_us>\n");
+    fprintf(stderr, "usage: zloan_bench_ros2_latency <plain64|plain4m|image|img-take|img-sized> "
+                    "<messages> <period_us>\n");
     return 2;
 }
 
@@ -382,8 +438,12 @@ int main(int argc, char **argv)
     } else if (strcmp(argv[1], "plain4m") == 0) {
         b.kind = PLAIN4M;
         b.ts = ROSIDL_GET_MSG_TYPE_SUPPORT(zloan_bench_msgs, msg, Plain4M);
-    } else if (strcmp(argv[1], "image") == 0) {
+    } else if (strcmp(argv[1], "image") == 0 || strcmp(argv[1], "img-take") == 0 ||
+               strcmp(argv[1], "img-sized") == 0) {
         b.kind = IMAGE;
+        b.image_path = strcmp(argv[1], "img-take") == 0    ? IMAGE_TAKE_LOAN
+                       : strcmp(argv[1], "img-sized") == 0 ? IMAGE_SIZED_LOAN
+                                                           : IMAGE_COPY;
         b.ts = ROSIDL_GET_MSG_TYPE_SUPPORT(sensor_msgs, msg, Image);
     } else {
         return usage();

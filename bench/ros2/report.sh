@@ -6,7 +6,8 @@
 # latency (the range of the runs' p50 beside it); then ratios of those
 # medians: rmw_zloan and rmw_cyclonedds_cpp+iox each over rmw_cyclonedds_cpp
 # (loopback UDP), and rmw_zloan over rmw_cyclonedds_cpp+iox (below 1: the
-# first is faster).
+# first is faster); img-take and img-sized, run on rmw_zloan alone, over
+# the other's image.
 set -euo pipefail
 OUT=$1
 TSV=$OUT/ros2.tsv
@@ -30,13 +31,13 @@ function us(x) { return x >= 10000 ? sprintf("%.1f ms", x / 1000) : sprintf("%.1
 }
 END {
     printf "One-way latency, rcl talker -> listener (separate processes; rcl_wait; medians over the runs)\n"
-    printf "%-8s %-22s %-9s %4s %11s %10s %10s %10s %10s %10s   %s\n", "case", "rmw", "path",
+    printf "%-10s %-22s %-9s %4s %11s %10s %10s %10s %10s %10s   %s\n", "case", "rmw", "path",
            "runs", "recv/sent", "p50", "p90", "p99", "max", "mean", "p50 of the runs"
     for (i = 1; i <= nk; i++) {
         k = order[i]
         m50[k] = median(p50[k]); m90[k] = median(p90[k]); m99[k] = median(p99[k])
         mmx[k] = median(mx[k]); mmean[k] = median(mean[k])
-        printf "%-8s %-22s %-9s %4d %11s %10s %10s %10s %10s %10s   %s..%s\n", kind[k], rmw[k], path[k],
+        printf "%-10s %-22s %-9s %4d %11s %10s %10s %10s %10s %10s   %s..%s\n", kind[k], rmw[k], path[k],
                runs[k], got[k] "/" sent[k], us(m50[k]), us(m90[k]), us(m99[k]), us(mmx[k]),
                us(mmean[k]), us(lo[k]), us(hi[k])
     }
@@ -49,12 +50,15 @@ function ratios(num, den,   i, k, c, header) {
         k = order[i]
         if (rmw[k] != num) continue
         c = kind[k] SUBSEP den
+        # img-take and img-sized run on rmw_zloan alone: over the image
+        # the other middleware copies (its only path for it).
+        if (!(c in runs) && kind[k] ~ /^img-/) c = "image" SUBSEP den
         if (!(c in runs) || m50[c] == 0 || m90[c] == 0 || m99[c] == 0 || mmean[c] == 0) continue
         if (!header++) {
             printf "\n%s / %s (each figure above; below 1: %s is faster)\n", num, den, num
-            printf "%-8s %8s %8s %8s %8s\n", "case", "p50", "p90", "p99", "mean"
+            printf "%-10s %8s %8s %8s %8s\n", "case", "p50", "p90", "p99", "mean"
         }
-        printf "%-8s %8.3f %8.3f %8.3f %8.3f\n", kind[k], m50[k] / m50[c], m90[k] / m90[c],
+        printf "%-10s %8.3f %8.3f %8.3f %8.3f\n", kind[k], m50[k] / m50[c], m90[k] / m90[c],
                m99[k] / m99[c], mmean[k] / mmean[c]
     }
 }' "$TSV"

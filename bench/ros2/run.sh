@@ -8,9 +8,13 @@
 #
 # Cases: plain64 (a plain 64 B message, 2000 at 1 kHz), plain4m (a plain
 # 4 MiB message, 200 at 20 Hz), image (sensor_msgs/Image 1920x1080 rgb8,
-# 200 at 20 Hz). Each repeat runs every case on the three middlewares, in an
-# order that rotates from one repeat to the next, so that a load that comes
-# and goes on the machine falls on each:
+# 200 at 20 Hz, rcl_publish / rcl_take), and on rmw_zloan alone img-take
+# (the same image taken with rcl_take_loaned_message: a view of its CDR in
+# shared memory) and img-sized (also published from
+# rmw_zloan_borrow_loaned_message_sized: no copy either way). Each repeat
+# runs every case on the three middlewares, in an order that rotates from
+# one repeat to the next, so that a load that comes and goes on the machine
+# falls on each:
 #   rmw_zloan                lends plain messages (rcl_borrow_loaned_message,
 #                            rcl_publish_loaned_message, rcl_take_loaned_message)
 #                            and serializes the image into a sized loan;
@@ -33,7 +37,7 @@
 #                rmw_cyclonedds_cpp's
 #   machine.txt  date, load (uptime) before and after, CPU, commit
 #   logs/        the build's, iox-roudi's and every run's stderr
-# ROS domains (and so zloan domains) 229, 230 and 231, one per case.
+# ROS domains (and so zloan domains) 229, 230, 231, 204 and 205, one per case.
 # Messages a listener never took show in recv/sent (keep-last 10: a
 # listener descheduled for longer than 10 periods loses the oldest).
 set -euo pipefail
@@ -110,7 +114,9 @@ cat "$OUT/machine.txt" >&2
 # case messages period_us domain
 CASES="plain64 2000 1000 229
 plain4m 200 50000 230
-image 200 50000 231"
+image 200 50000 231
+img-take 200 50000 204
+img-sized 200 50000 205"
 FAILED=""
 run_one() {
     local repeat=$1 kind=$2 messages=$3 period=$4 domain=$5 system=$6 rmw=${6%+iox} line
@@ -131,6 +137,9 @@ for repeat in $(seq "$REPEATS"); do
     for i in 0 1 2; do order="$order ${SYSTEMS[$(((repeat - 1 + i) % 3))]}"; done
     while read -r kind messages period domain; do
         for rmw in $order; do
+            # The loaned image paths are rmw_zloan's (the others copy it:
+            # their figure is the image case's).
+            case $kind in img-*) [ "$rmw" = rmw_zloan ] || continue ;; esac
             run_one "$repeat" "$kind" "$messages" "$period" "$domain" "$rmw"
         done
     done <<<"$CASES"

@@ -31,15 +31,12 @@
 #include <rosidl_runtime_c/u16string_functions.h>
 #include <rosidl_typesupport_introspection_c/field_types.h>
 
-#define CDR_HEADER 4u
-#define CDR_DEPTH_MAX 32
+#define CDR_HEADER ZR_CDR_HEADER
+#define CDR_DEPTH_MAX ZR_CDR_DEPTH_MAX
 
-/* The C layout every rosidl C sequence shares. */
-typedef struct generic_sequence {
-    void *data;
-    size_t size;
-    size_t capacity;
-} generic_sequence;
+typedef zr_sequence generic_sequence;
+
+const uint8_t zr_cdr_placed_magic[4] = {'z', 'r', 'p', 'l'};
 
 /* Bytes of one primitive in CDR and in C (the same for every kind but
  * strings and messages, which are not primitives here). */
@@ -68,6 +65,21 @@ size_t zr_primitive_size(uint8_t type_id)
         return 1;
     default:
         return 0;
+    }
+}
+
+size_t zr_primitive_alignment(uint8_t type_id)
+{
+    switch (type_id) {
+    case rosidl_typesupport_introspection_c__ROS_TYPE_LONG_DOUBLE:
+        return _Alignof(long double);
+    case rosidl_typesupport_introspection_c__ROS_TYPE_DOUBLE:
+        return _Alignof(double);
+    case rosidl_typesupport_introspection_c__ROS_TYPE_INT64:
+    case rosidl_typesupport_introspection_c__ROS_TYPE_UINT64:
+        return _Alignof(int64_t);
+    default:
+        return zr_primitive_size(type_id);
     }
 }
 
@@ -106,16 +118,24 @@ typedef struct cdr_out {
     size_t pos;   /* from the start of the stream, header included */
     bool overflow;
     bool cpp;     /* the message is C++ */
+    const void *mark; /* counting: the bytes whose place in the stream is asked */
+    size_t mark_pos;  /* where they go (SIZE_MAX: not met) */
 } cdr_out;
 
 static void put(cdr_out *o, const void *p, size_t n)
 {
+    if (p != NULL && p == o->mark)
+        o->mark_pos = o->pos;
     if (o->buf != NULL) {
         if (o->overflow || n > o->cap - o->pos) {
             o->overflow = true;
             return;
         }
-        if (p != NULL)
+        /* Bytes already in their place (a publisher's sized loan, sized.c)
+         * are left as they are. */
+        if (p == o->buf + o->pos)
+            ;
+        else if (p != NULL)
             memcpy(o->buf + o->pos, p, n);
         else
             memset(o->buf + o->pos, 0, n);
@@ -227,8 +247,16 @@ static void put_struct(cdr_out *o, const zr_members *members, const uint8_t *msg
 
 size_t zr_cdr_size(const zr_type *type, const void *msg)
 {
-    cdr_out o = {NULL, 0, CDR_HEADER, false, type->cpp};
+    cdr_out o = {NULL, 0, CDR_HEADER, false, type->cpp, NULL, SIZE_MAX};
     put_struct(&o, type->members, msg);
+    return o.pos;
+}
+
+size_t zr_cdr_size_at(const zr_type *type, const void *msg, const void *at, size_t *at_pos)
+{
+    cdr_out o = {NULL, 0, CDR_HEADER, false, type->cpp, at, SIZE_MAX};
+    put_struct(&o, type->members, msg);
+    *at_pos = o.mark_pos;
     return o.pos;
 }
 
@@ -238,7 +266,7 @@ size_t zr_cdr_serialize(const zr_type *type, const void *msg, uint8_t *buf, size
     if (cap < CDR_HEADER)
         return 0;
     memcpy(buf, header, CDR_HEADER);
-    cdr_out o = {buf, cap, CDR_HEADER, false, type->cpp};
+    cdr_out o = {buf, cap, CDR_HEADER, false, type->cpp, NULL, SIZE_MAX};
     put_struct(&o, type->members, msg);
     return o.overflow ? 0 : o.pos;
 }
@@ -309,16 +337,11 @@ size_t zr_cdr_max_size(const zr_members *members, bool *bounded)
 
 /* ---- reading ------------------------------------------------------------ */
 
-typedef struct cdr_in {
-    const uint8_t *buf;
-    size_t len;
-    size_t pos;
-    const char *error; /* the first failure, NULL while none */
-    const char *member;
-    bool cpp;          /* the message is C++ */
-} cdr_in;
+/* The checked readers below are shared with view.c: each reads one thing
+ * at in->pos, checks it against the bytes left (and the member's bound),
+ * and advances past it, or records why not and returns false. */
 
-static bool fail(cdr_in *in, const char *why, const zr_member *m)
+bool zr_cdr_fail(zr_cdr_in *in, const char *why, const zr_member *m)
 {
     if (in->error == NULL) {
         in->error = why;
@@ -327,63 +350,167 @@ static bool fail(cdr_in *in, const char *why, const zr_member *m)
     return false;
 }
 
-static bool get_align(cdr_in *in, size_t a)
+bool zr_cdr_align(zr_cdr_in *in, size_t a)
 {
     size_t off = (in->pos - CDR_HEADER) % a;
     size_t pad = off != 0 ? a - off : 0;
     if (pad > in->len - in->pos)
-        return fail(in, "the message ends inside padding", NULL);
+        return zr_cdr_fail(in, "the message ends inside padding", NULL);
     in->pos += pad;
     return true;
 }
 
-static bool get(cdr_in *in, void *dst, size_t n, const zr_member *m)
+bool zr_cdr_u32(zr_cdr_in *in, uint32_t *v, const zr_member *m)
 {
-    if (n > in->len - in->pos)
-        return fail(in, "the message ends inside a member", m);
-    memcpy(dst, in->buf + in->pos, n);
-    in->pos += n;
+    if (!zr_cdr_align(in, 4))
+        return false;
+    if (4 > in->len - in->pos)
+        return zr_cdr_fail(in, "the message ends inside a member", m);
+    memcpy(v, in->buf + in->pos, 4);
+    in->pos += 4;
     return true;
 }
 
-static bool get_u32(cdr_in *in, uint32_t *v, const zr_member *m)
-{
-    return get_align(in, 4) && get(in, v, 4, m);
-}
-
-static bool get_struct(cdr_in *in, const zr_members *members, uint8_t *msg, int depth);
-
-static bool get_string(cdr_in *in, const zr_member *m, void *s)
+bool zr_cdr_string(zr_cdr_in *in, const zr_member *m, const char **chars, size_t *size)
 {
     uint32_t n;
-    if (!get_u32(in, &n, m))
+    if (!zr_cdr_u32(in, &n, m))
         return false;
     if (n > in->len - in->pos)
-        return fail(in, "a string is longer than the message", m);
+        return zr_cdr_fail(in, "a string is longer than the message", m);
     const char *p = (const char *)(in->buf + in->pos);
-    size_t chars = n > 0 ? n - 1 : 0;
-    if (n > 0 && p[chars] != '\0')
-        return fail(in, "a string lacks its terminating NUL", m);
-    if (memchr(p, '\0', chars) != NULL)
-        return fail(in, "a string holds a NUL before its end", m);
-    if (m->string_upper_bound_ > 0 && chars > m->string_upper_bound_)
-        return fail(in, "a string exceeds its bound", m);
-    if (in->cpp ? !zr_cpp_string_assign(s, p, chars)
-                : !rosidl_runtime_c__String__assignn(s, p, chars))
-        return fail(in, "out of memory for a string", m);
+    size_t count = n > 0 ? n - 1 : 0;
+    if (n > 0 && p[count] != '\0')
+        return zr_cdr_fail(in, "a string lacks its terminating NUL", m);
+    if (memchr(p, '\0', count) != NULL)
+        return zr_cdr_fail(in, "a string holds a NUL before its end", m);
+    if (m->string_upper_bound_ > 0 && count > m->string_upper_bound_)
+        return zr_cdr_fail(in, "a string exceeds its bound", m);
+    *chars = n > 0 ? p : NULL;
+    *size = count;
     in->pos += n;
     return true;
 }
 
-static bool get_wstring(cdr_in *in, const zr_member *m, void *s)
+bool zr_cdr_wstring_size(zr_cdr_in *in, const zr_member *m, uint32_t *n)
+{
+    if (!zr_cdr_u32(in, n, m))
+        return false;
+    if (*n > (in->len - in->pos) / 4)
+        return zr_cdr_fail(in, "a wide string is longer than the message", m);
+    if (m->string_upper_bound_ > 0 && *n > m->string_upper_bound_)
+        return zr_cdr_fail(in, "a wide string exceeds its bound", m);
+    return true;
+}
+
+bool zr_cdr_wstring_units(zr_cdr_in *in, const zr_member *m, uint32_t n, uint16_t *units)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t unit;
+        memcpy(&unit, in->buf + in->pos + 4u * k, 4);
+        if (unit > 0xFFFF)
+            return zr_cdr_fail(in, "a wide character does not fit 16 bits", m);
+        if (units != NULL)
+            units[k] = (uint16_t)unit;
+    }
+    in->pos += 4u * n;
+    return true;
+}
+
+bool zr_cdr_primitives(zr_cdr_in *in, const zr_member *m, size_t count, const uint8_t **at)
+{
+    size_t size = zr_primitive_size(m->type_id_);
+    *at = NULL;
+    if (count == 0)
+        return true;
+    if (!zr_cdr_align(in, size < 8 ? size : 8))
+        return false;
+    if (count > (in->len - in->pos) / size)
+        return zr_cdr_fail(in, "an array is longer than the message", m);
+    *at = in->buf + in->pos;
+    in->pos += count * size;
+    return true;
+}
+
+void zr_cdr_copy_primitives(const zr_member *m, uint8_t *dst, const uint8_t *src, size_t count)
+{
+    if (count == 0)
+        return;
+    memcpy(dst, src, count * zr_primitive_size(m->type_id_));
+    if (m->type_id_ == rosidl_typesupport_introspection_c__ROS_TYPE_BOOLEAN) {
+        /* A bool holds 0 or 1, whatever byte the peer sent. */
+        for (size_t i = 0; i < count; i++)
+            dst[i] = dst[i] != 0;
+    }
+}
+
+bool zr_cdr_sequence_size(zr_cdr_in *in, const zr_member *m, uint32_t *n)
+{
+    if (!zr_cdr_u32(in, n, m))
+        return false;
+    /* Every element takes at least one byte: a count beyond what is left is
+     * a lie, refused before anything is allocated. */
+    if (*n > in->len - in->pos)
+        return zr_cdr_fail(in, "a sequence is longer than the message", m);
+    if (m->is_upper_bound_ && *n > m->array_size_)
+        return zr_cdr_fail(in, "a sequence exceeds its bound", m);
+    return true;
+}
+
+bool zr_cdr_header_ok(const zr_members *members, const uint8_t *buf, size_t len)
+{
+    if (len >= CDR_HEADER && buf[0] == 0x00 && buf[1] == 0x01)
+        return true;
+    RMW_SET_ERROR_MSG_WITH_FORMAT_STRING(
+        "not a little-endian CDR stream of %s (%zu bytes, header %02x %02x): rmw_zloan reads "
+        "CDR_LE only", members->message_name_, len, len > 0 ? buf[0] : 0, len > 1 ? buf[1] : 0);
+    return false;
+}
+
+bool zr_cdr_locate(const zr_type *type, const uint8_t *message, size_t size,
+                   const uint8_t **stream, size_t *len)
+{
+    uint32_t at = 0;
+    if (size >= ZR_CDR_PLACED_HEAD && memcmp(message, zr_cdr_placed_magic, 4) == 0) {
+        memcpy(&at, message + 4, 4);
+        if (at < ZR_CDR_PLACED_HEAD || at > size - CDR_HEADER) {
+            RMW_SET_ERROR_MSG_WITH_FORMAT_STRING(
+                "a message of %s places its CDR stream at byte %u of %zu: not inside it",
+                type->members->message_name_, (unsigned)at, size);
+            return false;
+        }
+    }
+    *stream = message + at;
+    *len = size - at;
+    return true;
+}
+
+void zr_cdr_set_error(const zr_members *members, const zr_cdr_in *in)
+{
+    RMW_SET_ERROR_MSG_WITH_FORMAT_STRING("bad CDR for %s (%zu bytes): %s%s%s",
+                                         members->message_name_, in->len, in->error,
+                                         in->member[0] != '\0' ? ", member " : "", in->member);
+}
+
+static bool get_struct(zr_cdr_in *in, const zr_members *members, uint8_t *msg, int depth);
+
+static bool get_string(zr_cdr_in *in, const zr_member *m, void *s)
+{
+    const char *p;
+    size_t chars;
+    if (!zr_cdr_string(in, m, &p, &chars))
+        return false;
+    if (in->cpp ? !zr_cpp_string_assign(s, p != NULL ? p : "", chars)
+                : !rosidl_runtime_c__String__assignn(s, p != NULL ? p : "", chars))
+        return zr_cdr_fail(in, "out of memory for a string", m);
+    return true;
+}
+
+static bool get_wstring(zr_cdr_in *in, const zr_member *m, void *s)
 {
     uint32_t n;
-    if (!get_u32(in, &n, m))
+    if (!zr_cdr_wstring_size(in, m, &n))
         return false;
-    if (n > (in->len - in->pos) / 4)
-        return fail(in, "a wide string is longer than the message", m);
-    if (m->string_upper_bound_ > 0 && n > m->string_upper_bound_)
-        return fail(in, "a wide string exceeds its bound", m);
     uint16_t *units;
     if (in->cpp) {
         units = zr_cpp_wstring_resize(s, n);
@@ -392,19 +519,11 @@ static bool get_wstring(cdr_in *in, const zr_member *m, void *s)
         units = rosidl_runtime_c__U16String__resize(cs, n) ? cs->data : NULL;
     }
     if (units == NULL)
-        return fail(in, "out of memory for a wide string", m);
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t unit;
-        memcpy(&unit, in->buf + in->pos + 4u * k, 4);
-        if (unit > 0xFFFF)
-            return fail(in, "a wide character does not fit 16 bits", m);
-        units[k] = (uint16_t)unit;
-    }
-    in->pos += 4u * n;
-    return true;
+        return zr_cdr_fail(in, "out of memory for a wide string", m);
+    return zr_cdr_wstring_units(in, m, n, units);
 }
 
-static bool get_values(cdr_in *in, const zr_member *m, uint8_t *data, size_t count, int depth)
+static bool get_values(zr_cdr_in *in, const zr_member *m, uint8_t *data, size_t count, int depth)
 {
     size_t csize = element_c_size(m, in->cpp);
     switch (m->type_id_) {
@@ -423,38 +542,24 @@ static bool get_values(cdr_in *in, const zr_member *m, uint8_t *data, size_t cou
             if (!get_struct(in, nested(m), data + i * csize, depth + 1))
                 return false;
         return true;
-    default:
-        if (count == 0)
-            return true;
-        if (!get_align(in, csize < 8 ? csize : 8))
+    default: {
+        const uint8_t *at;
+        if (!zr_cdr_primitives(in, m, count, &at))
             return false;
-        if (count > (in->len - in->pos) / csize)
-            return fail(in, "an array is longer than the message", m);
-        memcpy(data, in->buf + in->pos, count * csize);
-        in->pos += count * csize;
-        if (m->type_id_ == rosidl_typesupport_introspection_c__ROS_TYPE_BOOLEAN) {
-            /* A bool holds 0 or 1, whatever byte the peer sent. */
-            for (size_t i = 0; i < count; i++)
-                data[i] = data[i] != 0;
-        }
+        zr_cdr_copy_primitives(m, data, at, count);
         return true;
+    }
     }
 }
 
-static bool get_sequence(cdr_in *in, const zr_member *m, uint8_t *field, int depth)
+static bool get_sequence(zr_cdr_in *in, const zr_member *m, uint8_t *field, int depth)
 {
     uint32_t n;
-    if (!get_u32(in, &n, m))
+    if (!zr_cdr_sequence_size(in, m, &n))
         return false;
-    /* Every element takes at least one byte: a count beyond what is left is
-     * a lie, refused before anything is allocated. */
-    if (n > in->len - in->pos)
-        return fail(in, "a sequence is longer than the message", m);
-    if (m->is_upper_bound_ && n > m->array_size_)
-        return fail(in, "a sequence exceeds its bound", m);
     if (!in->cpp) {
         if (m->resize_function == NULL || !m->resize_function(field, n))
-            return fail(in, "out of memory for a sequence", m);
+            return zr_cdr_fail(in, "out of memory for a sequence", m);
         generic_sequence *seq = (void *)field;
         return get_values(in, m, seq->data, n, depth);
     }
@@ -462,7 +567,7 @@ static bool get_sequence(cdr_in *in, const zr_member *m, uint8_t *field, int dep
      * cpp.cpp, which catches std::bad_alloc). */
     if (m->resize_function == NULL ||
         !zr_cpp_resize((void (*)(void))m->resize_function, field, n))
-        return fail(in, "out of memory for a sequence", m);
+        return zr_cdr_fail(in, "out of memory for a sequence", m);
     if (is_bool_vector(m)) {
         for (uint32_t k = 0; k < n; k++) {
             bool b = in->buf[in->pos + k] != 0;
@@ -474,10 +579,10 @@ static bool get_sequence(cdr_in *in, const zr_member *m, uint8_t *field, int dep
     return n == 0 || get_values(in, m, m->get_function(field, 0), n, depth);
 }
 
-static bool get_struct(cdr_in *in, const zr_members *members, uint8_t *msg, int depth)
+static bool get_struct(zr_cdr_in *in, const zr_members *members, uint8_t *msg, int depth)
 {
     if (depth > CDR_DEPTH_MAX)
-        return fail(in, "messages nested too deep", NULL);
+        return zr_cdr_fail(in, "messages nested too deep", NULL);
     for (uint32_t i = 0; i < members->member_count_; i++) {
         const zr_member *m = &members->members_[i];
         uint8_t *field = msg + m->offset_;
@@ -496,18 +601,11 @@ static bool get_struct(cdr_in *in, const zr_members *members, uint8_t *msg, int 
 
 rmw_ret_t zr_cdr_deserialize(const zr_type *type, const uint8_t *buf, size_t len, void *msg)
 {
-    const zr_members *members = type->members;
-    if (len < CDR_HEADER || buf[0] != 0x00 || buf[1] != 0x01) {
-        RMW_SET_ERROR_MSG_WITH_FORMAT_STRING(
-            "not a little-endian CDR stream of %s (%zu bytes, header %02x %02x): rmw_zloan reads "
-            "CDR_LE only", members->message_name_, len, len > 0 ? buf[0] : 0, len > 1 ? buf[1] : 0);
+    if (!zr_cdr_header_ok(type->members, buf, len))
         return RMW_RET_ERROR;
-    }
-    cdr_in in = {buf, len, CDR_HEADER, NULL, NULL, type->cpp};
-    if (!get_struct(&in, members, msg, 0)) {
-        RMW_SET_ERROR_MSG_WITH_FORMAT_STRING("bad CDR for %s (%zu bytes): %s%s%s",
-                                             members->message_name_, len, in.error,
-                                             in.member[0] != '\0' ? ", member " : "", in.member);
+    zr_cdr_in in = {buf, len, ZR_CDR_HEADER, NULL, NULL, type->cpp};
+    if (!get_struct(&in, type->members, msg, 0)) {
+        zr_cdr_set_error(type->members, &in);
         return RMW_RET_ERROR;
     }
     return RMW_RET_OK;

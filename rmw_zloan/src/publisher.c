@@ -3,7 +3,9 @@
  * A plain message type is published by copy (rmw_publish) or lent from the
  * publisher's shared-memory pool (rmw_borrow_loaned_message, then
  * rmw_publish_loaned_message: no copy at all). Any other type is serialized
- * as CDR straight into a sized zloan loan: one copy in. */
+ * as CDR straight into a sized zloan loan: one copy in; or, borrowed with
+ * rmw_zloan_borrow_loaned_message_sized, written in place but for the
+ * members around its tail sequence (sized.c). */
 #include "rmw_zloan.h"
 
 #include <stdlib.h>
@@ -109,6 +111,16 @@ static void leave(zr_publisher *p)
 {
     if (p->served_in != NULL)
         pthread_mutex_unlock(&p->lock);
+}
+
+void zr_publisher_enter(zr_publisher *p)
+{
+    enter(p);
+}
+
+void zr_publisher_leave(zr_publisher *p)
+{
+    leave(p);
 }
 
 void zr_serve_history(rmw_context_impl_t *impl)
@@ -246,6 +258,7 @@ rmw_ret_t rmw_destroy_publisher(rmw_node_t *node, rmw_publisher_t *publisher)
     zr_node_remove_publisher(p->node, id);
     zr_graph_changed(p->node->context);
     free((char *)publisher->topic_name);
+    zr_sized_destroy(p);
     free(p);
     rmw_publisher_free(publisher);
     return RMW_RET_OK;
@@ -377,11 +390,17 @@ rmw_ret_t rmw_return_loaned_message_from_publisher(const rmw_publisher_t *publis
     ZR_CHECK_ARG(publisher);
     ZR_CHECK_ID(publisher);
     ZR_CHECK_ARG(loaned_message);
+    zr_publisher *p = publisher->data;
+    if (zr_sized_lent(p, loaned_message)) {
+        enter(p);
+        rmw_ret_t ret = zr_sized_return(p, loaned_message);
+        leave(p);
+        return ret;
+    }
     if (!publisher->can_loan_messages) {
         RMW_SET_ERROR_MSG("this publisher does not lend");
         return RMW_RET_UNSUPPORTED;
     }
-    zr_publisher *p = publisher->data;
     enter(p);
     int rc = zl_publisher_return_loan(p->zl, loaned_message);
     leave(p);
@@ -395,11 +414,19 @@ rmw_ret_t rmw_publish_loaned_message(const rmw_publisher_t *publisher, void *ros
     ZR_CHECK_ARG(publisher);
     ZR_CHECK_ID(publisher);
     ZR_CHECK_ARG(ros_message);
+    zr_publisher *p = publisher->data;
+    if (zr_sized_lent(p, ros_message)) {
+        enter(p);
+        rmw_ret_t ret = zr_sized_publish(p, ros_message);
+        leave(p);
+        if (ret == RMW_RET_OK)
+            zr_match_published(&p->match);
+        return ret;
+    }
     if (!publisher->can_loan_messages) {
         RMW_SET_ERROR_MSG("this publisher does not lend");
         return RMW_RET_UNSUPPORTED;
     }
-    zr_publisher *p = publisher->data;
     enter(p);
     int rc = zl_publisher_publish_loan(p->zl, ros_message);
     leave(p);

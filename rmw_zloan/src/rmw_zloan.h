@@ -134,15 +134,43 @@ zr_service_members(const rosidl_service_type_support_t *ts, bool *cpp);
 
 /* ---- CDR (cdr.c) -------------------------------------------------------- */
 
+#define ZR_CDR_HEADER 4u    /* the encapsulation header's bytes */
+#define ZR_CDR_DEPTH_MAX 32 /* the deepest nesting of messages read */
+
+/** The C layout every rosidl C sequence shares. */
+typedef struct zr_sequence {
+    void *data;
+    size_t size;
+    size_t capacity;
+} zr_sequence;
+
 /** Bytes of one primitive of a rosidl field type, in C and in CDR (0 for
  * strings and messages). */
 size_t zr_primitive_size(uint8_t type_id);
+/** The C alignment of one primitive (its size but for the 8- and 16-byte
+ * ones, whose alignment the ABI says). */
+size_t zr_primitive_alignment(uint8_t type_id);
 /** Bytes of the CDR form of msg, encapsulation header included. */
 size_t zr_cdr_size(const zr_type *type, const void *msg);
 /** An upper bound of the CDR size of any message of a type whose strings
  * and sequences are all bounded (*bounded false, and the result meaningless,
  * when one is not). */
 size_t zr_cdr_max_size(const zr_members *members, bool *bounded);
+/** zr_cdr_size, and *at_pos the stream position of the bytes at `at` (the
+ * data of one of msg's primitive sequences; SIZE_MAX when none is written
+ * from there). */
+size_t zr_cdr_size_at(const zr_type *type, const void *msg, const void *at, size_t *at_pos);
+/** A non-plain message whose CDR stream does not start at its first byte
+ * (a publisher's sized loan, sized.c) starts with these 4 bytes and the
+ * stream's offset (u32): ZR_CDR_PLACED_HEAD bytes before the gap's end.
+ * No CDR stream starts so (its first bytes are 00 01 or 00 00). */
+extern const uint8_t zr_cdr_placed_magic[4];
+#define ZR_CDR_PLACED_HEAD 8u
+/** The CDR stream of a received non-plain message of size bytes (*stream,
+ * *len): at its start, or where its placed head says; false (error set)
+ * when that place is not inside the message. */
+bool zr_cdr_locate(const zr_type *type, const uint8_t *message, size_t size,
+                   const uint8_t **stream, size_t *len);
 /** Writes the CDR form of msg into buf (cap bytes, at least zr_cdr_size);
  * returns the bytes written, 0 when it did not fit. */
 size_t zr_cdr_serialize(const zr_type *type, const void *msg, uint8_t *buf, size_t cap);
@@ -150,6 +178,63 @@ size_t zr_cdr_serialize(const zr_type *type, const void *msg, uint8_t *buf, size
  * CDR. Every length read is checked against what is left: a message that
  * lies fails (RMW_RET_ERROR, message set), never overruns. */
 rmw_ret_t zr_cdr_deserialize(const zr_type *type, const uint8_t *buf, size_t len, void *msg);
+
+/** A CDR stream being read (by cdr.c and view.c): len bytes at buf, the
+ * next at pos (counted from the start, header included); error and member
+ * say the first failure. */
+typedef struct zr_cdr_in {
+    const uint8_t *buf;
+    size_t len;
+    size_t pos;
+    const char *error;  /* NULL while none */
+    const char *member;
+    bool cpp;           /* the message is C++ */
+} zr_cdr_in;
+/* The checked readers: each reads one thing at pos and advances past it,
+ * every length checked against the bytes left and m's bound; false (and
+ * error set) when the stream lies. */
+bool zr_cdr_fail(zr_cdr_in *in, const char *why, const zr_member *m);
+bool zr_cdr_align(zr_cdr_in *in, size_t alignment);
+bool zr_cdr_u32(zr_cdr_in *in, uint32_t *v, const zr_member *m);
+/** A string: *chars its size bytes in the stream, NUL-terminated (NULL for
+ * the length 0 CDR allows). */
+bool zr_cdr_string(zr_cdr_in *in, const zr_member *m, const char **chars, size_t *size);
+/** A wide string's count of units (then zr_cdr_wstring_units reads them,
+ * into units unless NULL). */
+bool zr_cdr_wstring_size(zr_cdr_in *in, const zr_member *m, uint32_t *n);
+bool zr_cdr_wstring_units(zr_cdr_in *in, const zr_member *m, uint32_t n, uint16_t *units);
+/** count primitives of m: *at their first byte in the stream (aligned as
+ * CDR aligns them, NULL when count is 0). */
+bool zr_cdr_primitives(zr_cdr_in *in, const zr_member *m, size_t count, const uint8_t **at);
+/** Copies count primitives of m from the stream, bools made 0 or 1. */
+void zr_cdr_copy_primitives(const zr_member *m, uint8_t *dst, const uint8_t *src, size_t count);
+/** A sequence's count, no more than the bytes left and the bound. */
+bool zr_cdr_sequence_size(zr_cdr_in *in, const zr_member *m, uint32_t *n);
+/** Whether buf starts with the little-endian CDR header (else error set). */
+bool zr_cdr_header_ok(const zr_members *members, const uint8_t *buf, size_t len);
+/** Sets the rmw error from in's failure. */
+void zr_cdr_set_error(const zr_members *members, const zr_cdr_in *in);
+
+/* ---- views of received CDR (view.c) ------------------------------------- */
+
+/** One loan a subscription may lend of a non-plain C type: the C struct the
+ * user reads and the private memory of what cannot point into the loan. */
+typedef struct zr_view_slot {
+    void *message;        /* members->size_of_ bytes, the subscription's */
+    uint8_t *arena;       /* sequences of strings and messages, wide strings,
+                             misaligned primitives; grown, never shrunk */
+    size_t arena_cap;
+    const void *loan;     /* the zloan loan the message views, while lent */
+} zr_view_slot;
+
+/** Whether loaned takes of type are views of the received CDR: a non-plain
+ * type of the C type support, on a little-endian host. */
+bool zr_view_supported(const zr_type *type);
+/** Fills slot->message with a view of len bytes of CDR at buf, which must
+ * stay mapped, unchanged, while the message is lent. Every length is
+ * checked: RMW_RET_ERROR (the message lies; error set naming the member),
+ * RMW_RET_BAD_ALLOC (the arena could not grow), RMW_RET_OK. */
+rmw_ret_t zr_view_fill(const zr_type *type, const uint8_t *buf, size_t len, zr_view_slot *slot);
 
 /* ---- context, nodes (init.c, node.c) ------------------------------------ */
 
@@ -349,7 +434,25 @@ typedef struct zr_publisher {
     rmw_context_impl_t *served_in;
     struct zr_publisher *served_next;
     pthread_mutex_t lock;
+    struct zr_sized *sized; /* its sized loans (sized.c), NULL before the first */
 } zr_publisher;
+
+/** A transient-local publisher's calls take turns with the graph thread's:
+ * enter before using p->zl, leave after (nothing for other publishers). */
+void zr_publisher_enter(zr_publisher *p);
+void zr_publisher_leave(zr_publisher *p);
+
+/* Sized loans (sized.c; rmw_zloan/rmw_zloan.h). */
+typedef struct zr_sized zr_sized;
+/** Whether message is a sized loan p lent and still holds. */
+bool zr_sized_lent(const zr_publisher *p, const void *message);
+/** Publishes a sized loan (p entered): RMW_RET_OK, the loan gone; else
+ * an error set and the loan still held. */
+rmw_ret_t zr_sized_publish(zr_publisher *p, void *message);
+/** Gives a sized loan back unpublished (p entered). */
+rmw_ret_t zr_sized_return(zr_publisher *p, void *message);
+/** Frees p's sized loans' memory, once its zl_publisher is destroyed. */
+void zr_sized_destroy(zr_publisher *p);
 
 /** The graph thread's turn: every transient-local publisher of the
  * context that is not busy serves late joiners (impl->lock held). */
@@ -367,6 +470,14 @@ typedef struct zr_subscription {
     bool ignore_local;
     uint64_t lost_reported; /* stats.lost already reported by the lost event */
     uint64_t id;
+    /* Loaned takes of a non-plain C type (NULL otherwise): one slot per
+     * loan zloan lets it hold, their C structs in one block (views_structs,
+     * view_stride bytes apart), and the mask of the slots lent (bit i: slot
+     * i), set by the take thread, cleared by whichever thread returns. */
+    zr_view_slot *views;
+    uint8_t *view_structs;
+    size_t view_stride;
+    atomic_uint views_lent;
     uint64_t registry_id; /* its id in zloan's registry (the graph's gid); 0: not found */
     zr_qos_record record;
     zr_match match;

@@ -113,13 +113,7 @@ int main(void)
     rcl_publisher_options_t po = rcl_publisher_get_default_options();
     CHECK_RET(rcl_publisher_init(&pub, &r.node, ts(), "/poses", &po));
     CHECK(rcl_publisher_can_loan_messages(&pub));
-    size_t subs = 0;
-    double end = now_s() + 20;
-    while (subs == 0 && now_s() < end) {
-        CHECK_RET(rcl_publisher_get_subscription_count(&pub, &subs));
-        usleep(10000);
-    }
-    CHECK_EQ(subs, 1);
+    wait_subscribed(&pub, 1, 20);
     for (int seq = 1; seq <= HELD + MORE; seq++) {
         if (seq == HELD + 1)
             CHECK(hear(p.to_parent[0], 30) == 'H');

@@ -3,7 +3,8 @@
 //   - std_msgs/String from an rclcpp publisher to an rcl subscription in
 //     another process (its text, and its serialized bytes: the CDR the C
 //     path writes), and back from an rcl publisher to an rclcpp callback
-//     (its text, and its bytes through a SerializedMessage callback);
+//     (its text, and its bytes through a SerializedMessage callback); the
+//     rcl subscription lends (views of the CDR), the rclcpp one does not;
 //   - in this process, for test_msgs types with strings, wide strings,
 //     bool vectors, bounded and unbounded sequences, fixed arrays and nested
 //     messages: rmw_serialize of the C++ message gives the bytes of the same
@@ -75,6 +76,7 @@ static int c_echo(void *arg)
     so.qos.depth = COUNT;
     CHECK_RET(rcl_subscription_init(&sub, &r.node, c_string_ts(), "/cpp_to_c", &so));
     CHECK_RET(rcl_subscription_init(&raw, &r.node, c_string_ts(), "/cpp_to_c", &so));
+    CHECK(rcl_subscription_can_loan_messages(&sub)); // the C type support: views of the CDR
     rcl_publisher_t pub = rcl_get_zero_initialized_publisher();
     rcl_publisher_options_t po = rcl_publisher_get_default_options();
     po.qos.depth = COUNT;
@@ -259,6 +261,9 @@ int main()
     auto sub = node->create_subscription<std_msgs::msg::String>(
         "/c_to_cpp", COUNT,
         [&](const std_msgs::msg::String &m) { echoes.push_back(m.data); });
+    // The C++ type support is never lent (its message is no C struct): rclcpp's
+    // executor takes a loaned message whenever can_loan_messages() is true.
+    CHECK(!sub->can_loan_messages());
     auto raw = node->create_subscription<std_msgs::msg::String>(
         "/c_to_cpp", COUNT, [&](const std::shared_ptr<rclcpp::SerializedMessage> m) {
             const rcl_serialized_message_t &s = m->get_rcl_serialized_message();

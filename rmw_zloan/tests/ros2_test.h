@@ -77,6 +77,10 @@ void pipes_open(pipes *p);
  * that mapping is writable (from /proc/self/maps). */
 bool in_zloan_shm(const void *address, bool *writable);
 
+/** Waits up to timeout_s until pub counts count subscriptions; fails the
+ * test (exit 1) when it does not. */
+void wait_subscribed(const rcl_publisher_t *pub, size_t count, double timeout_s);
+
 /** Waits (spinning rcl's graph) until cond(arg) holds or timeout_s passes. */
 bool wait_until(bool (*cond)(void *), void *arg, double timeout_s);
 

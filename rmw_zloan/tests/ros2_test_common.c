@@ -135,6 +135,19 @@ bool wait_until(bool (*cond)(void *), void *arg, double timeout_s)
     return cond(arg);
 }
 
+void wait_subscribed(const rcl_publisher_t *pub, size_t count, double timeout_s)
+{
+    size_t subs = 0;
+    double end = now_s() + timeout_s;
+    for (;;) {
+        CHECK_RET(rcl_publisher_get_subscription_count(pub, &subs));
+        if (subs >= count || now_s() > end)
+            break;
+        usleep(10000);
+    }
+    CHECK_EQ(subs, count);
+}
+
 bool wait_event(rcl_context_t *context, rcl_event_t *event, double timeout_s)
 {
     rcl_wait_set_t ws = rcl_get_zero_initialized_wait_set();

@@ -45,7 +45,7 @@ extern "C" {
  * rmw_publish_loaned_message()), or give it back unpublished with
  * rcl_return_loaned_message_from_publisher(); either ends the loan. At
  * publish the members before the tail are serialized in front of it, those
- * after it behind it; the members before it may take up to 4000 bytes of
+ * after it behind it; the members before it may take up to 4088 bytes of
  * CDR (strings included), else the publish fails with RMW_RET_ERROR and
  * the loan is still held.
  *

@@ -58,11 +58,10 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
     c->return_tail = zl__load_relaxed(&c->ret.index->tail);
     c->return_head_seen = zl__load_relaxed(&c->ret.index->head);
     c->draining = state == ZL__SLOT_EMPTY || record.id != id;
-    c->returns_to = c->draining ? 0 : c->attachment;
     sub->active_mask |= 1u << j;
     pool_view *view = zl__endpoint_allocate(sub->allocator, sizeof *view);
     if (view == NULL) {
-        zl__sub_connection_drain(c);
+        c->draining = true;
         return;
     }
     char name[ZL__SHM_NAME_MAX + 1];
@@ -75,7 +74,7 @@ static void attach(zl__mw_subscription *sub, uint32_t j, uint64_t id)
             zl__sub_peer_error(sub, id, "has a pool that failed validation");
         }
         zl__endpoint_deallocate(sub->allocator, view, sizeof *view);
-        zl__sub_connection_drain(c); /* its entries are dropped and counted */
+        c->draining = true; /* its entries are dropped and counted */
         return;
     }
     view->pool = view->map.base;
@@ -107,7 +106,7 @@ void zl__sub_refresh_changed(zl__mw_subscription *sub, uint32_t generation, uint
             if (state == ZL__SLOT_BUSY)
                 sub->seen_generation = generation - 1; /* decide next time */
             else if (state == ZL__SLOT_EMPTY || record.id != c->publisher_id)
-                zl__sub_connection_drain(c);
+                c->draining = true;
         }
     }
     if (liveness) {
@@ -116,7 +115,7 @@ void zl__sub_refresh_changed(zl__mw_subscription *sub, uint32_t generation, uint
             connection *c = &sub->connections[j];
             if ((sub->active_mask & (1u << j)) && !c->draining &&
                 zl__registry_reap(&sub->registry, ZL__KIND_PUBLISHER, j, c->publisher_id))
-                zl__sub_connection_drain(c);
+                c->draining = true;
         }
     }
     /* A departed publisher's empty connection is freed now, so that a new

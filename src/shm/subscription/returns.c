@@ -63,9 +63,8 @@ static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
 static inline __attribute__((always_inline)) bool push_slot(zl__mw_subscription *sub, held *h)
 {
     connection *c = &sub->connections[h->connection];
-    /* The attachment it was taken from, still taking returns (see
-     * returns_to): the same publisher, not draining. */
-    if (c->returns_to == h->attachment) {
+    if (c->publisher_id == h->publisher_id && !c->draining &&
+        c->attachment == h->attachment) {
         int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->entry);
         if (rc == ZL_EEXHAUSTED)
             return false;

@@ -84,17 +84,7 @@ typedef struct connection {
     zl__connection_shm *shm;
     zl__ring deliver;
     zl__ring ret;
-    /* Its publisher is gone: take what is left, then release. Set under
-     * return_token: at attach, then by zl__sub_connection_drain alone,
-     * which takes returns_to down with it. */
-    bool draining;
-    /* The attachment returns are pushed to: `attachment` while the
-     * connection takes returns, 0 once it drains or is released (under
-     * return_token, as draining). Attachments count from 1, so one
-     * comparison with a held loan's attachment says the loan was taken from
-     * this attachment and its publisher still takes returns: the same
-     * publisher (an attachment is never reused), not draining. */
-    uint64_t returns_to;
+    bool draining;         /* its publisher is gone: take what is left, then release */
     uint64_t return_tail;  /* under return_token */
     uint64_t return_head_seen; /* under return_token; see zl__return_push */
 } connection;
@@ -181,14 +171,6 @@ static inline void token_acquire_spinning(zl__mw_subscription *sub)
 static inline void token_release(zl__mw_subscription *sub)
 {
     atomic_store_explicit(&sub->return_token, 0, memory_order_seq_cst);
-}
-
-/* Owner thread, token held: connection c's publisher is gone (or broken):
- * take what is left, push no more returns to it. */
-static inline void zl__sub_connection_drain(connection *c)
-{
-    c->draining = true;
-    c->returns_to = 0;
 }
 
 /* pools.c */

@@ -10,13 +10,13 @@
 #include "subscription.h"
 
 /* Owner thread: lets go of connection j (its publisher is gone and its ring
- * empty, or, broken, it wrote a position out of range). returns_to is read
+ * empty, or, broken, it wrote a position out of range). draining is read
  * by returners under the token: it is changed under the token too. */
 static void release_now(zl__mw_subscription *sub, uint32_t j, bool broken)
 {
     token_acquire_spinning(sub);
     if (broken)
-        zl__sub_connection_drain(&sub->connections[j]);
+        sub->connections[j].draining = true;
     zl__sub_release_connection(sub, j);
     token_release(sub);
 }

@@ -1,12 +1,51 @@
 /* Error names and the per-thread failure detail. */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "zloan/error.h"
 
 #include "error_detail.h"
 
-_Thread_local char zl__detail[512];
+_Thread_local char *zl__detail __attribute__((tls_model("initial-exec")));
+
+/* The key whose destructor frees a thread's buffer when it exits. */
+static pthread_key_t detail_key;
+static pthread_once_t detail_once = PTHREAD_ONCE_INIT;
+static bool detail_key_made;
+
+static void detail_free(void *buffer)
+{
+    /* The exiting thread's own variable: a zloan call from a later
+     * destructor allocates again (the key is set again, and the C library
+     * runs destructors again). */
+    zl__detail = NULL;
+    free(buffer);
+}
+
+static void detail_key_create(void) { detail_key_made = pthread_key_create(&detail_key, detail_free) == 0; }
+
+/* The calling thread's buffer, allocated at its first failure; NULL when
+ * the allocation or the key failed (the detail is lost, the code is not). */
+static char *detail_buffer(void)
+{
+    if (zl__detail != NULL)
+        return zl__detail;
+    pthread_once(&detail_once, detail_key_create);
+    if (!detail_key_made)
+        return NULL;
+    char *buffer = malloc(ZL__DETAIL_MAX);
+    if (buffer == NULL)
+        return NULL;
+    if (pthread_setspecific(detail_key, buffer) != 0) {
+        free(buffer);
+        return NULL;
+    }
+    zl__detail = buffer;
+    return buffer;
+}
 
 const char *zl_strerror(int code)
 {
@@ -33,14 +72,20 @@ const char *zl_strerror(int code)
     }
 }
 
-const char *zl_last_error_detail(void) { return zl__detail; }
+const char *zl_last_error_detail(void)
+{
+    return zl__detail != NULL ? zl__detail : "";
+}
 
 
 int zl__fail(int code, const char *format, ...)
 {
+    char *detail = detail_buffer();
+    if (detail == NULL)
+        return code;
     va_list ap;
     va_start(ap, format);
-    vsnprintf(zl__detail, sizeof zl__detail, format, ap);
+    vsnprintf(detail, ZL__DETAIL_MAX, format, ap);
     va_end(ap);
     return code;
 }

@@ -65,10 +65,8 @@ int zl__publisher_count_refused(const zl_publisher *p, size_t count)
     return zl__fail(ZL_EINVAL, "%zu elements of type '%s' exceed 1 TiB", count, p->type.name);
 }
 
-/* zl_publisher_loan_sized, inline (always) in both public loans: the
- * fixed-size loan is one call, not two. */
-static inline __attribute__((always_inline)) int loan(zl_publisher *publisher, size_t count,
-                                                      void **message)
+/* Every loan that is not fast_loan's common case. */
+static __attribute__((noinline)) int loan(zl_publisher *publisher, size_t count, void **message)
 {
     zl__clear_detail();
     if (publisher == NULL || message == NULL)
@@ -110,14 +108,47 @@ static inline __attribute__((always_inline)) int loan(zl_publisher *publisher, s
     return 0;
 }
 
+/* The loan, common case first: the transport lends, a record is free at
+ * last_freed, and the count is allowed. The transport writes the pointer
+ * and the handle into the record itself (mw.h: nothing changes on error,
+ * so a failed loan leaves the record free). Anything else is loan()'s.
+ * Inline (always) in both public loans. */
+static inline __attribute__((always_inline)) int fast_loan(zl_publisher *publisher, size_t count,
+                                                           void **message)
+{
+    zl__clear_detail();
+    if (publisher == NULL || message == NULL)
+        return loan(publisher, count, message);
+    zl_publisher *p = publisher;
+    uint32_t k = p->last_freed;
+    loan_record *record = &p->loans[k];
+    bool allowed = p->sized ? count <= p->count_max : count == 0;
+    if (!p->can_loan || !allowed || p->loans_held >= p->max_loans || record->pointer != NULL)
+        return loan(publisher, count, message);
+    /* zl_type_message_size, inline, as in loan(). */
+    size_t bytes = p->sized ? (p->type.size + count * p->type.element_size +
+                               p->type.alignment - 1) & ~(p->type.alignment - 1)
+                            : p->type.size;
+    int rc = p->mw->publisher_loan(p->impl, bytes, &record->pointer, &record->handle);
+    if (rc != 0)
+        return rc == ZL_ENOTSUP ? loan(publisher, count, message) : rc;
+    record->count = count;
+    record->bytes = bytes;
+    record->from_allocator = false;
+    p->loans_held++;
+    p->last_lent = k;
+    *message = record->pointer;
+    return 0;
+}
+
 int zl_publisher_loan_sized(zl_publisher *publisher, size_t count, void **message)
 {
-    return loan(publisher, count, message);
+    return fast_loan(publisher, count, message);
 }
 
 int zl_publisher_loan(zl_publisher *publisher, void **message)
 {
-    return loan(publisher, 0, message);
+    return fast_loan(publisher, 0, message);
 }
 
 static inline void release_record(zl_publisher *p, loan_record *record)
@@ -149,9 +180,9 @@ publish_record(zl_publisher *publisher, loan_record *record, void *message, size
 }
 
 /* Publishes the loan at message: count elements, or (whole) as many as it
- * was made for. Inline (always) in both public publishes, as loan. */
-static inline __attribute__((always_inline)) int
-publish_loan(zl_publisher *publisher, void *message, size_t count, bool whole)
+ * was made for. Every publish that is not fast_publish's common case. */
+static __attribute__((noinline)) int publish_loan(zl_publisher *publisher, void *message,
+                                                  size_t count, bool whole)
 {
     loan_record *record = NULL;
     int rc = find_loan(publisher, message, &record);
@@ -160,14 +191,40 @@ publish_loan(zl_publisher *publisher, void *message, size_t count, bool whole)
     return publish_record(publisher, record, message, whole ? record->count : count);
 }
 
+/* The publish, common case first: the loan is the one lent last, from the
+ * transport, and the count within it. Anything else is publish_loan()'s.
+ * Inline (always) in both public publishes. */
+static inline __attribute__((always_inline)) int
+fast_publish(zl_publisher *publisher, void *message, size_t count, bool whole)
+{
+    zl__clear_detail();
+    if (publisher == NULL || message == NULL)
+        return publish_loan(publisher, message, count, whole);
+    zl_publisher *p = publisher;
+    uint32_t k = p->last_lent;
+    loan_record *record = &p->loans[k];
+    if (whole)
+        count = record->count;
+    if (record->pointer != message || record->from_allocator || count > record->count)
+        return publish_loan(publisher, message, count, whole);
+    int rc = p->mw->publisher_publish_loan(p->impl, record->handle,
+                                           zl__publisher_filled_bytes(p, count));
+    if (rc != 0)
+        return rc; /* the caller keeps the loan (C2) */
+    record->pointer = NULL; /* release_record, for a transport loan */
+    p->loans_held--;
+    p->last_freed = k;
+    return 0;
+}
+
 int zl_publisher_publish_loan_sized(zl_publisher *publisher, void *message, size_t count)
 {
-    return publish_loan(publisher, message, count, false);
+    return fast_publish(publisher, message, count, false);
 }
 
 int zl_publisher_publish_loan(zl_publisher *publisher, void *message)
 {
-    return publish_loan(publisher, message, 0, true);
+    return fast_publish(publisher, message, 0, true);
 }
 
 int zl_publisher_return_loan(zl_publisher *publisher, void *message)

@@ -2,6 +2,13 @@
  * its header written, fanned out to every connection and kept as history
  * (publisher.h). The references it takes and lets go are P1's (pool.c),
  * the deliveries P5's (connection.c), the wait for room P6's (lossless.c).
+ *
+ * Loan and publish each come twice: the common case, a leaf that looks
+ * at everything that could make it otherwise before it changes anything,
+ * and the general path (loan_general, publish_general), which it calls
+ * (a tail call) when one look says so. A leaf's only calls are tail calls,
+ * so it saves no registers: a fifth of what a call of the general path
+ * cost was its prologue and epilogue.
  */
 #include "zloan/error.h"
 
@@ -9,24 +16,13 @@
 #include "../../error_detail.h"
 #include "hot_path.h"
 
-int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
-                           zl__mw_loan_handle *handle)
+/* Lends the top free chunk of the segment in table slot `slot`, of class
+ * k (it has one): P1's first reference, the user's. Inline (always) in
+ * both loans. */
+static inline __attribute__((always_inline)) void lend(zl__mw_publisher *pub, uint32_t k,
+                                                       uint32_t slot, void **payload,
+                                                       zl__mw_loan_handle *handle)
 {
-    /* Returns are drained by publish (P4), or below when no chunk is free
-     * (make_room): not here, where they would only free chunks earlier.
-     * Peers likewise: publish looks for them before it delivers, and
-     * make_room brings them up to date before it grows (chunks that dead
-     * ones held come back there); a loan needs neither. */
-    zl__pub_tick(pub, false);
-    /* size <= payload_max: the client library asks no more (mw.h). */
-    uint32_t k = zl__pub_class_of(size);
-    uint32_t slot = zl__pub_pick_free(pub, k);
-    if (slot == NONE) {
-        int rc = zl__pub_make_room(pub, k);
-        if (rc != 0)
-            return rc;
-        slot = zl__pub_pick_free(pub, k);
-    }
     segment *seg = &pub->segments[slot];
     uint32_t top = seg->free_top - 1;
     uint32_t chunk = seg->free_stack[top];
@@ -49,6 +45,28 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
     }
     zl__store_relaxed(&counters->chunks_free, pub->chunks_total - in_use);
     zl__store_relaxed(&counters->loans, loans);
+}
+
+/* Every loan that is not the common case below. */
+static __attribute__((noinline)) int loan_general(zl__mw_publisher *pub, size_t size,
+                                                  void **payload, zl__mw_loan_handle *handle)
+{
+    /* Returns are drained by publish (P4), or below when no chunk is free
+     * (make_room): not here, where they would only free chunks earlier.
+     * Peers likewise: publish looks for them before it delivers, and
+     * make_room brings them up to date before it grows (chunks that dead
+     * ones held come back there); a loan needs neither. */
+    zl__pub_tick(pub, false);
+    /* size <= payload_max: the client library asks no more (mw.h). */
+    uint32_t k = zl__pub_class_of(size);
+    uint32_t slot = zl__pub_pick_free(pub, k);
+    if (slot == NONE) {
+        int rc = zl__pub_make_room(pub, k);
+        if (rc != 0)
+            return rc;
+        slot = zl__pub_pick_free(pub, k);
+    }
+    lend(pub, k, slot, payload, handle);
     return 0;
 }
 
@@ -60,7 +78,11 @@ int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle hand
     return 0;
 }
 
-int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size)
+/* Every publish that is not the common case below; now is the time
+ * stamp the publish already read. */
+static __attribute__((noinline)) int publish_general(zl__mw_publisher *pub,
+                                                     zl__mw_loan_handle handle, size_t size,
+                                                     int64_t now)
 {
     /* size is at most what the loan lent (mw.h: the client library's
      * record bounds it), so at most the chunk's capacity. */
@@ -77,10 +99,141 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
      * its segment was made (pool.c): only what changes is written here. */
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
     header->sequence = ++pub->sequence;
-    int64_t now = zl__realtime_ns();
     header->timestamp_ns = now;
     header->payload_size = size;
     zl__pub_fan_out(pub, handle, pub->history_capacity != 0, size, now);
+    return 0;
+}
+
+/* The loan, common case first: the liveness monitor runs (its coarse
+ * clock is a load) and the periodic part is not due, and the class has a
+ * free chunk. Otherwise loan_general, before anything changed (a tail
+ * call: this path saves no registers). The rest is loan_general's. */
+int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
+                           zl__mw_loan_handle *handle)
+{
+    if (!pub->monitored)
+        return loan_general(pub, size, payload, handle);
+    int64_t now = zl__monitor_coarse_ns();
+    uint32_t k = zl__pub_class_of(size);
+    uint64_t bits = pub->class_free[k];
+    if (now >= pub->next_liveness_ns || bits == 0)
+        return loan_general(pub, size, payload, handle);
+    pub->last_call_ns = now; /* zl__pub_tick */
+    lend(pub, k, (uint32_t)__builtin_ctzll(bits), payload, handle);
+    return 0;
+}
+
+/* The fast publish's last step when a subscription sleeps: the wake-ups
+ * of zl__pub_fan_out for the connections in delivered (the fence is
+ * issued). */
+static __attribute__((noinline)) int publish_wake(zl__mw_publisher *pub, uint32_t delivered)
+{
+    while (delivered != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(delivered);
+        delivered &= delivered - 1;
+        zl__queue_shm *q = pub->connections[j].queue;
+        zl__notify_after_deliver(&q->wake, &q->sleepers);
+    }
+    return 0;
+}
+
+/* The publish, common case first: no peer changed, every lossless
+ * connection has room (P6), returns that pass P2, and every connection
+ * under its budget with room in its ring seen from the cached head or the
+ * real one (P5, zl__pub_deliver_fast). Otherwise publish_general, before
+ * the header is written (a tail call: this path saves no registers but
+ * around the clock, which it reads first). What it does is publish_general's
+ * with the common case's branches: drain (zl__pub_drain_returns), header,
+ * fan-out (zl__pub_fan_out: the references added once, P1), history. */
+int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size)
+{
+    int64_t now = zl__realtime_ns();
+    uint32_t connected = pub->connected_mask;
+    if (zl__registry_generation(&pub->registry) != pub->seen_generation ||
+        pub->pending_mask != 0)
+        return publish_general(pub, handle, size, now);
+    /* zl__pub_drain_returns, a bogus entry left to publish_general. */
+    for (uint32_t mask = connected; mask != 0; mask &= mask - 1) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        connection *c = &pub->connections[j];
+        /* Acquire: R2, as in zl__pub_drain_returns. */
+        uint64_t tail = zl__load_acquire(&c->ret.index->tail);
+        uint64_t p = c->return_head;
+        if (tail == p)
+            continue;
+        if (tail - p > zl__ring_capacity(&c->ret))
+            return publish_general(pub, handle, size, now); /* R1: it marks it broken */
+        for (; p != tail; p++) {
+            uint32_t entry = zl__return_entry(&c->ret, p);
+            segment *seg = segment_of(pub, entry);
+            if (seg == NULL)
+                break;
+            uint16_t *holders = &seg->outstanding[zl__entry_chunk(entry)];
+            if ((*holders & holder_bit(j)) == 0)
+                break;
+            *holders = (uint16_t)(*holders & ~holder_bit(j)); /* P2 */
+            c->held--;                                        /* P5 */
+            release_ref(pub, entry);                          /* P1 */
+        }
+        c->return_head = p;
+        zl__return_consumed(&c->ret, p);
+        if (p != tail)
+            return publish_general(pub, handle, size, now); /* it counts the bogus entry */
+    }
+    /* P6 (zl__pub_wait_for_room) and P5 (zl__pub_deliver_fast), looked at
+     * before anything is delivered. */
+    for (uint32_t mask = connected; mask != 0; mask &= mask - 1) {
+        connection *c = &pub->connections[__builtin_ctz(mask)];
+        if (c->held >= pub->chunks_per_subscription)
+            return publish_general(pub, handle, size, now);
+        if (c->deliver_tail - c->deliver_head_seen >= c->depth) {
+            if ((pub->lossless_mask & (mask & -mask)) != 0)
+                return publish_general(pub, handle, size, now); /* it waits for room */
+            /* Acquire: R4/R5, as in zl__pub_deliver_fast. */
+            uint64_t head = zl__load_acquire(&c->deliver.index->head);
+            if (c->deliver_tail - head >= c->depth)
+                return publish_general(pub, handle, size, now); /* it reclaims */
+            c->deliver_head_seen = head;
+        }
+    }
+    segment *seg = zl__pub_lent_segment(pub, handle);
+    uint32_t chunk = zl__entry_chunk(handle);
+    zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
+    header->sequence = ++pub->sequence;
+    header->timestamp_ns = now;
+    header->payload_size = size;
+    uint32_t holders = 0;
+    for (uint32_t mask = connected; mask != 0; mask &= mask - 1) {
+        uint32_t j = (uint32_t)__builtin_ctz(mask);
+        zl__pub_push(pub, &pub->connections[j], j, handle);
+        holders++;
+    }
+    if (pub->history_capacity != 0) {
+        zl__pub_keep_history(pub, handle);
+        holders++;
+    }
+    /* P1: the loan's reference is the first holder's. */
+    if (holders == 0)
+        release_ref(pub, handle);
+    else
+        seg->refs[chunk] += holders - 1;
+    uint64_t published = ++pub->published;
+    uint64_t bytes = pub->bytes += size;
+    /* Relaxed: statistics for tools, as in zl__pub_fan_out. */
+    zl__endpoint_counters *counters = pub->counters;
+    zl__store_relaxed(&counters->messages, published);
+    zl__store_relaxed(&counters->bytes, bytes);
+    zl__store_relaxed(&counters->last_ns, (uint64_t)now);
+    if (connected == 0)
+        return 0;
+    /* Orders our tail stores before the sleepers loads: see notify.h. */
+    zl__fence_seq_cst();
+    for (uint32_t mask = connected; mask != 0; mask &= mask - 1) {
+        zl__queue_shm *q = pub->connections[__builtin_ctz(mask)].queue;
+        if (zl__load_relaxed(&q->sleepers) != 0)
+            return publish_wake(pub, mask);
+    }
     return 0;
 }
 

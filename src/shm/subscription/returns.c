@@ -232,7 +232,8 @@ static held *begin_return(zl__mw_subscription *sub, const void *payload)
     }
 }
 
-int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *payload)
+/* Every return that is not the common case below. */
+static __attribute__((noinline)) int return_general(zl__mw_subscription *sub, const void *payload)
 {
     /* The common case, the token free (S3): take it first, then move our
      * slot to RETURNING and push it ourselves. No other thread scans the
@@ -257,6 +258,77 @@ int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *paylo
     atomic_fetch_add_explicit(&sub->returning, 1, memory_order_seq_cst);
     zl__sub_flush_from(sub, (uint32_t)(h - sub->held));
     return 0;
+}
+
+/* The fast path's last steps when a publisher sleeps until we make room
+ * (S6): the wake-up while the token keeps the connection mapped, then the
+ * token's release and S4's look. */
+static __attribute__((noinline)) int return_wake(zl__mw_subscription *sub,
+                                                 zl__connection_shm *shm)
+{
+    zl__notify_room(&shm->publisher_wake, &shm->publisher_sleeping);
+    token_release(sub);
+    zl__sub_flush(sub);
+    return 0;
+}
+
+/* S4's look after the fast path released the token, when returns were
+ * counted meanwhile. */
+static __attribute__((noinline)) int return_flush(zl__mw_subscription *sub)
+{
+    zl__sub_flush_from(sub, 0);
+    return 0;
+}
+
+/* The return, common case first: the token free, the loan in the slot
+ * filled last, its connection the one it came from, room in the return
+ * ring, its segment not user memory and referenced by more than this loan
+ * (S2: only the token holder lets references go, so a count above 1 stays
+ * above 0 after ours). Every look comes before the CAS that moves the slot
+ * to RETURNING; when one says otherwise, the token goes back and
+ * return_general does it all. After the CAS, it is push_slot's work without
+ * its branches (a leaf: this path saves no registers). */
+int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *payload)
+{
+    /* seq_cst: S4, as in return_general. */
+    if (atomic_exchange_explicit(&sub->return_token, 1, memory_order_seq_cst) != 0)
+        return return_general(sub, payload);
+    /* Relaxed: a hint, as in find_held. */
+    held *h = &sub->held[zl__load_relaxed(&sub->last_held)];
+    if (!holds(h, payload))
+        goto general;
+    connection *c = &sub->connections[h->connection];
+    segment_view *segment = h->segment;
+    uint64_t position = c->return_tail;
+    if (c->draining || c->attachment != h->attachment || c->publisher_id != h->publisher_id ||
+        segment->user || zl__load_relaxed(&segment->refs) <= 1 ||
+        position - c->return_head_seen >= zl__ring_capacity(&c->ret))
+        goto general;
+    uint32_t expected = HELD_LOANED;
+    if (!zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING))
+        goto general; /* returned meanwhile by another thread: general says so */
+    /* zl__return_push with room known (R2, R3). */
+    zl__store_relaxed(&c->ret.entries[position & c->ret.mask], h->entry);
+    zl__store_release(&c->ret.index->tail, position + 1);
+    c->return_tail = position + 1;
+    zl__fetch_sub_acq_rel(&segment->refs, 1); /* S2: stays above 0, see above */
+    h->segment = NULL;
+    /* Release: as in push_slot. */
+    zl__store_release(&h->state, HELD_FREE);
+    zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
+    if (sub->lossless) {
+        /* S6: wake_publisher, its wake-up out of line. */
+        zl__fence_seq_cst();
+        if (zl__load_relaxed(&c->shm->publisher_sleeping) != 0)
+            return return_wake(sub, c->shm);
+    }
+    token_release(sub);
+    if (atomic_load_explicit(&sub->returning, memory_order_seq_cst) != 0)
+        return return_flush(sub); /* S4 */
+    return 0;
+general:
+    token_release(sub);
+    return return_general(sub, payload);
 }
 
 int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *payload,

@@ -184,19 +184,19 @@ static inline void zl__sub_segment_release(zl__mw_subscription *sub, segment_vie
         zl__sub_segment_unmap(sub, view);
 }
 void zl__sub_pool_release(zl__mw_subscription *sub, pool_view *view);
-/* The payload a header describes lies in its chunk, or for a user segment
- * in the user's mapping (page-aligned), aligned for the type (I3). */
+/* A payload of size bytes (at user_offset, for a user segment) lies in its
+ * chunk, or for a user segment in the user's mapping (page-aligned),
+ * aligned for the type (I3): both read once from the chunk's header. */
 static inline bool zl__sub_payload_fits(const zl__mw_subscription *sub,
-                                        const segment_view *segment,
-                                        const zl__chunk_header *header)
+                                        const segment_view *segment, uint64_t size,
+                                        uint64_t user_offset)
 {
-    if (header->payload_size > segment->size_limit)
+    if (size > segment->size_limit)
         return false;
     if (!segment->user)
         return true;
-    return header->user_offset <= segment->user_map.size &&
-           header->payload_size <= segment->user_map.size - header->user_offset &&
-           header->user_offset % sub->payload_alignment == 0;
+    return user_offset <= segment->user_map.size && size <= segment->user_map.size - user_offset &&
+           user_offset % sub->payload_alignment == 0;
 }
 void zl__sub_rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t seq);
 /* Owner thread: the pool's table changed (S7): remap, under the token. */

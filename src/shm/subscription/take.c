@@ -143,24 +143,32 @@ static uint32_t choose_and_claim(zl__mw_subscription *sub, uint32_t *entry)
     }
 }
 
-/* The header names the chunk and segment the entry does, and a size the
- * chunk holds and our type allows (I3). */
-static bool header_valid(const zl__mw_subscription *sub, const connection *c,
-                         const segment_view *segment, uint32_t entry,
-                         const zl__chunk_header *header)
+/* What a take uses of a chunk's header, each field read once (the
+ * publisher may rewrite the header at any time; I3 checks the copy). The
+ * header's identity (publisher, chunk, segment) is not read: the payload's
+ * address comes from the entry and our own geometry of the segment, never
+ * from the header, so a header that lies about it changes nothing we do. */
+typedef struct header_copy {
+    uint64_t sequence;
+    int64_t timestamp_ns;
+    uint64_t payload_size;
+    uint64_t user_offset; /* read for user segments only */
+} header_copy;
+
+static inline void read_header(const segment_view *segment, const zl__chunk_header *at,
+                               header_copy *copy)
 {
-    return header->publisher_id == c->publisher_id &&
-           header->chunk_index == zl__entry_chunk(entry) &&
-           header->segment_slot == zl__entry_slot(entry) &&
-           header->segment_serial == segment->geometry.serial &&
-           zl__sub_payload_fits(sub, segment, header); /* the pool's payload_max too */
+    copy->sequence = ZL__READ_ONCE(at->sequence);
+    copy->timestamp_ns = ZL__READ_ONCE(at->timestamp_ns);
+    copy->payload_size = ZL__READ_ONCE(at->payload_size);
+    copy->user_offset = segment->user ? ZL__READ_ONCE(at->user_offset) : 0;
 }
 
 /* Holds the validated chunk in slot k of the loan table (S1, S5) and
  * returns its payload. */
-static const void *hold(zl__mw_subscription *sub, uint32_t k, uint32_t j, uint32_t entry,
-                        segment_view *segment, const zl__chunk_header *at,
-                        const zl__chunk_header *header)
+static inline const void *hold(zl__mw_subscription *sub, uint32_t k, uint32_t j,
+                               uint32_t entry, segment_view *segment,
+                               const zl__chunk_header *at, const header_copy *header)
 {
     connection *c = &sub->connections[j];
     held *slot = &sub->held[k];
@@ -185,8 +193,8 @@ static const void *hold(zl__mw_subscription *sub, uint32_t k, uint32_t j, uint32
 
 /* Counts the taken message for tools and fills info. (Our lost count is
  * stored where it changes: zl__sub_count_lost.) */
-static void account(zl__mw_subscription *sub, const connection *c,
-                    const zl__chunk_header *header, zl_message_info *info)
+static inline void account(zl__mw_subscription *sub, const connection *c,
+                           const header_copy *header, zl_message_info *info)
 {
     /* Relaxed: statistics for tools, read with relaxed loads. */
     zl__endpoint_counters *counters = sub->counters;
@@ -202,8 +210,11 @@ static void account(zl__mw_subscription *sub, const connection *c,
     }
 }
 
-int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payload, size_t *size,
-                                   zl_message_info *info)
+/* Every take that is not the common case below: pending returns, peers
+ * that came or went, several connections, a draining or broken one, a
+ * segment table that changed, a lost race. */
+static __attribute__((noinline)) int take_general(zl__mw_subscription *sub, const void **payload,
+                                                  size_t *size, zl_message_info *info)
 {
     zl__sub_flush(sub);
     zl__sub_refresh(sub);
@@ -226,10 +237,11 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             zl__sub_drop_entry(sub, c, entry); /* counted and given back, as above */
             continue;
         }
-        /* One copy of the header, read once: the publisher may rewrite it. */
-        zl__chunk_header header;
-        memcpy(&header, at, sizeof header);
-        if (!header_valid(sub, c, segment, entry, &header)) {
+        header_copy header;
+        read_header(segment, at, &header);
+        /* I3: the size the chunk holds and our type allows, and for user
+         * memory an offset within it (pools.c). */
+        if (!zl__sub_payload_fits(sub, segment, header.payload_size, header.user_offset)) {
             zl__sub_peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
             zl__sub_drop_entry(sub, c, entry);
             continue;
@@ -241,4 +253,82 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
             release_now(sub, best, false);
         return 0;
     }
+}
+
+/* After the fast path claimed an entry whose chunk failed I3: counted,
+ * given back, and the next entry taken. */
+static __attribute__((cold, noinline)) int take_dropped(zl__mw_subscription *sub, connection *c,
+                                                        uint32_t entry, const void **payload,
+                                                        size_t *size, zl_message_info *info)
+{
+    zl__sub_peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
+    zl__sub_drop_entry(sub, c, entry);
+    return take_general(sub, payload, size, info);
+}
+
+/* S6's wake-up, when the fast path saw a publisher asleep. */
+static __attribute__((noinline)) int take_wake(zl__connection_shm *shm)
+{
+    zl__notify_room(&shm->publisher_wake, &shm->publisher_sleeping);
+    return 0;
+}
+
+/* The take, common case first: nothing to flush, no peer changed, the
+ * liveness monitor runs, one connection, not draining, the claim slot
+ * free, the segment table as we mapped it. Each look is one load of what
+ * take_general would look at first; when any says otherwise, it goes there
+ * before it changed anything (a tail call, so this path saves no
+ * registers). After the claim of the entry (the CAS) only the header's
+ * check can fail, and take_dropped handles it as take_general would. */
+int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payload, size_t *size,
+                                   zl_message_info *info)
+{
+    uint32_t mask = sub->active_mask;
+    if (atomic_load_explicit(&sub->returning, memory_order_seq_cst) != 0 || !sub->monitored ||
+        sub->attach_retry || mask == 0 || (mask & (mask - 1)) != 0 ||
+        zl__registry_generation(&sub->registry) != sub->seen_generation ||
+        /* Acquire: as in zl__sub_refresh. */
+        zl__load_acquire(&sub->queue->attach_seq) != sub->seen_attach)
+        return take_general(sub, payload, size, info);
+    uint32_t j = (uint32_t)__builtin_ctz(mask);
+    connection *c = &sub->connections[j];
+    uint32_t k = sub->claim_cursor;
+    /* Acquire pairs with the flusher's release store of FREE (zl__sub_claim). */
+    if (c->draining || c->pool == NULL || zl__load_acquire(&sub->held[k].state) != HELD_FREE)
+        return take_general(sub, payload, size, info);
+    /* zl__deliver_peek's first try: tail (acquire, R2), then head. */
+    uint64_t tail = zl__load_acquire(&c->deliver.index->tail);
+    uint64_t head = zl__load_acquire(&c->deliver.index->head);
+    if (tail == head)
+        return ZL_ENODATA;
+    if (tail - head > zl__ring_capacity(&c->deliver))
+        return take_general(sub, payload, size, info); /* stale or broken: peek decides */
+    uint32_t entry = zl__load_relaxed(&c->deliver.entries[head & c->deliver.mask]);
+    /* zl__sub_chunk_of without the rescan: S7's acquire load after the
+     * tail's, and the entry against our table. */
+    pool_view *pool = c->pool;
+    uint32_t slot = zl__entry_slot(entry);
+    if (zl__load_acquire(&pool->pool->segments_seq) != pool->seen_seq || slot >= ZL__SEGMENTS_MAX)
+        return take_general(sub, payload, size, info);
+    segment_view *segment = pool->segments[slot];
+    if (segment == NULL || zl__entry_chunk(entry) >= segment->geometry.chunk_count ||
+        !zl__deliver_take(&c->deliver, head))
+        return take_general(sub, payload, size, info);
+    /* The entry is ours (R4). */
+    const zl__chunk_header *at =
+        zl__segment_chunk(segment->map.base, &segment->geometry, zl__entry_chunk(entry));
+    header_copy header;
+    read_header(segment, at, &header);
+    if (!zl__sub_payload_fits(sub, segment, header.payload_size, header.user_offset))
+        return take_dropped(sub, c, entry, payload, size, info);
+    *payload = hold(sub, k, j, entry, segment, at, &header);
+    *size = (size_t)header.payload_size;
+    account(sub, c, &header, info);
+    if (sub->lossless) {
+        /* S6, after the head moved (wake_publisher, its wake-up out of line). */
+        zl__fence_seq_cst();
+        if (zl__load_relaxed(&c->shm->publisher_sleeping) != 0)
+            return take_wake(c->shm);
+    }
+    return 0;
 }

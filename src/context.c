@@ -422,7 +422,8 @@ void zl__context_keep_type(zl_type *kept, char name[ZL_TYPE_NAME_MAX], const zl_
 }
 
 int zl__context_endpoint_config(zl_context *context, const char *topic, const zl_type *type,
-                                char *qualified_topic, zl__mw_endpoint_config *config)
+                                char *qualified_topic, char *description,
+                                zl__mw_endpoint_config *config)
 {
     int rc = zl_type_validate(type);
     if (rc != 0)
@@ -445,9 +446,7 @@ int zl__context_endpoint_config(zl_context *context, const char *topic, const zl
     config->type_alignment = type->alignment;
     config->element_size = type->element_size;
     config->max_count = type->max_count;
-    /* Valid until the endpoint's create call returns, on this thread. */
-    static _Thread_local char description[ZL_TYPE_DESCRIPTION_MAX];
-    rc = zl_type_describe(type, description, sizeof description);
+    rc = zl_type_describe(type, description, ZL_TYPE_DESCRIPTION_MAX);
     if (rc != 0)
         return rc;
     config->description = description;

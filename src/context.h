@@ -67,9 +67,14 @@ uint32_t zl__context_topic_apart(zl_context *context, const zl__topic_place *pla
 void zl__context_hold(zl_context *context, zl__context_object kind);
 void zl__context_release(zl_context *context, zl__context_object kind);
 
-/* Fills the transport-facing description shared by both endpoint kinds. */
+/* Fills the transport-facing description shared by both endpoint kinds.
+ * The type's field description is written into description
+ * (ZL_TYPE_DESCRIPTION_MAX bytes, the caller's: valid during the create
+ * call; not a thread-local, so that the library's thread-local block stays
+ * small enough for dlopen, error_detail.h). */
 int zl__context_endpoint_config(zl_context *context, const char *topic, const zl_type *type,
-                                char *qualified_topic, zl__mw_endpoint_config *config);
+                                char *qualified_topic, char *description,
+                                zl__mw_endpoint_config *config);
 
 /* Keeps a copy of type as an endpoint needs it (*kept, its name copied
  * into name): the layout and fields dropped, since the config's

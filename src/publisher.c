@@ -51,10 +51,11 @@ static int check_options(const zl_publisher_options *options)
 /* The transport's configuration of a publisher of type on topic. */
 static int fill_config(zl_context *context, const char *topic, const zl_type *type,
                        const zl_publisher_options *options, char *qualified,
-                       zl__mw_publisher_config *config)
+                       char *description, zl__mw_publisher_config *config)
 {
     memset(config, 0, sizeof *config);
-    int rc = zl__context_endpoint_config(context, topic, type, qualified, &config->endpoint);
+    int rc = zl__context_endpoint_config(context, topic, type, qualified, description,
+                                         &config->endpoint);
     if (rc != 0)
         return rc;
     config->endpoint.max_loans = options->max_loans + 1; /* one more for the copy path */
@@ -95,8 +96,9 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     if (rc != 0)
         return rc;
     char qualified[ZL_TOPIC_NAME_MAX + 1];
+    char description[ZL_TYPE_DESCRIPTION_MAX];
     zl__mw_publisher_config config;
-    rc = fill_config(context, topic, type, options, qualified, &config);
+    rc = fill_config(context, topic, type, options, qualified, description, &config);
     if (rc != 0)
         return rc;
 

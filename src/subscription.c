@@ -68,7 +68,9 @@ int zl_subscription_create(zl_context *context, const char *topic, const zl_type
     char qualified[ZL_TOPIC_NAME_MAX + 1];
     zl__mw_subscription_config config;
     memset(&config, 0, sizeof config);
-    rc = zl__context_endpoint_config(context, topic, type, qualified, &config.endpoint);
+    char description[ZL_TYPE_DESCRIPTION_MAX];
+    rc = zl__context_endpoint_config(context, topic, type, qualified, description,
+                                     &config.endpoint);
     if (rc != 0)
         return rc;
     config.endpoint.max_loans = options->max_loans + 1; /* one more for copies */

@@ -160,31 +160,28 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
         /* Acquire: R2, as in zl__pub_drain_returns. */
         uint64_t tail = zl__load_acquire(&c->ret.index->tail);
         uint64_t p = c->return_head;
-        if (tail == p)
-            continue;
-        if (tail - p > zl__ring_capacity(&c->ret))
-            return publish_general(pub, handle, size, now); /* R1: it marks it broken */
-        for (; p != tail; p++) {
-            uint32_t entry = zl__return_entry(&c->ret, p);
-            segment *seg = segment_of(pub, entry);
-            if (seg == NULL)
-                break;
-            uint16_t *holders = &seg->outstanding[zl__entry_chunk(entry)];
-            if ((*holders & holder_bit(j)) == 0)
-                break;
-            *holders = (uint16_t)(*holders & ~holder_bit(j)); /* P2 */
-            c->held--;                                        /* P5 */
-            release_ref(pub, entry);                          /* P1 */
+        if (tail != p) {
+            if (tail - p > zl__ring_capacity(&c->ret))
+                return publish_general(pub, handle, size, now); /* R1: it marks it broken */
+            for (; p != tail; p++) {
+                uint32_t entry = zl__return_entry(&c->ret, p);
+                segment *seg = segment_of(pub, entry);
+                if (seg == NULL)
+                    break;
+                uint16_t *holders = &seg->outstanding[zl__entry_chunk(entry)];
+                if ((*holders & holder_bit(j)) == 0)
+                    break;
+                *holders = (uint16_t)(*holders & ~holder_bit(j)); /* P2 */
+                c->held--;                                        /* P5 */
+                release_ref(pub, entry);                          /* P1 */
+            }
+            c->return_head = p;
+            zl__return_consumed(&c->ret, p);
+            if (p != tail)
+                return publish_general(pub, handle, size, now); /* it counts the bogus one */
         }
-        c->return_head = p;
-        zl__return_consumed(&c->ret, p);
-        if (p != tail)
-            return publish_general(pub, handle, size, now); /* it counts the bogus entry */
-    }
-    /* P6 (zl__pub_wait_for_room) and P5 (zl__pub_deliver_fast), looked at
-     * before anything is delivered. */
-    for (uint32_t mask = connected; mask != 0; mask &= mask - 1) {
-        connection *c = &pub->connections[__builtin_ctz(mask)];
+        /* P6 (zl__pub_wait_for_room) and P5 (zl__pub_deliver_fast), looked
+         * at before anything is delivered, once the returns are in. */
         if (c->held >= pub->chunks_per_subscription)
             return publish_general(pub, handle, size, now);
         if (c->deliver_tail - c->deliver_head_seen >= c->depth) {

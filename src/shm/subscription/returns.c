@@ -301,9 +301,16 @@ int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *paylo
     segment_view *segment = h->segment;
     uint64_t position = c->return_tail;
     if (c->draining || c->attachment != h->attachment || c->publisher_id != h->publisher_id ||
-        segment->user || zl__load_relaxed(&segment->refs) <= 1 ||
-        position - c->return_head_seen >= zl__ring_capacity(&c->ret))
+        segment->user || zl__load_relaxed(&segment->refs) <= 1)
         goto general;
+    if (position - c->return_head_seen >= zl__ring_capacity(&c->ret)) {
+        /* zl__return_push's look at the real head (acquire: R3); full or
+         * out of range is return_general's. */
+        uint64_t head = zl__load_acquire(&c->ret.index->head);
+        if (position - head >= zl__ring_capacity(&c->ret))
+            goto general;
+        c->return_head_seen = head;
+    }
     uint32_t expected = HELD_LOANED;
     if (!zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING))
         goto general; /* returned meanwhile by another thread: general says so */

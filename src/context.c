@@ -310,8 +310,10 @@ static int place_endpoint(zl_context *context, const endpoint_maker *m, const zl
                            node->endpoints[other], context->transports.ops[other]->name,
                            refused);
             /* The log's level says it is a warning already. */
-            zl__log(&context->logger, ZL_LOG_WARN, "%s",
-                    zl_last_error_detail() + strlen("warning: "));
+            const char *detail = zl_last_error_detail();
+            if (strncmp(detail, "warning: ", strlen("warning: ")) == 0)
+                detail += strlen("warning: "); /* else the detail was lost (error.c) */
+            zl__log(&context->logger, ZL_LOG_WARN, "%s", detail);
         } else if (reason[0] != '\0') {
             zl__clear_detail(); /* a refusal on the way does not outlive success */
         }

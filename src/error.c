@@ -1,6 +1,7 @@
 /* Error names and the per-thread failure detail. */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@ _Thread_local char *zl__detail __attribute__((tls_model("initial-exec")));
 /* The key whose destructor frees a thread's buffer when it exits. */
 static pthread_key_t detail_key;
 static pthread_once_t detail_once = PTHREAD_ONCE_INIT;
-static bool detail_key_made;
+static atomic_bool detail_key_made;
 
 static void detail_free(void *buffer)
 {
@@ -25,7 +26,26 @@ static void detail_free(void *buffer)
     free(buffer);
 }
 
-static void detail_key_create(void) { detail_key_made = pthread_key_create(&detail_key, detail_free) == 0; }
+static void detail_key_create(void)
+{
+    atomic_store(&detail_key_made, pthread_key_create(&detail_key, detail_free) == 0);
+}
+
+/* When the library is unloaded (dlclose of libzloan.so, or of a module
+ * that links it, the Python module, librmw_zloan.so) or the process
+ * exits: the key's destructor is ours and is about to be unmapped, so the
+ * key goes first; a thread that exits later must not call it. The calling
+ * thread's buffer is freed; other live threads' buffers (512 bytes each)
+ * are left, the price of not crashing them. A failure after this keeps its
+ * code and loses its detail. */
+__attribute__((destructor)) static void detail_key_delete(void)
+{
+    if (!atomic_exchange(&detail_key_made, false))
+        return;
+    pthread_key_delete(detail_key);
+    free(zl__detail);
+    zl__detail = NULL;
+}
 
 /* The calling thread's buffer, allocated at its first failure; NULL when
  * the allocation or the key failed (the detail is lost, the code is not). */
@@ -34,7 +54,7 @@ static char *detail_buffer(void)
     if (zl__detail != NULL)
         return zl__detail;
     pthread_once(&detail_once, detail_key_create);
-    if (!detail_key_made)
+    if (!atomic_load(&detail_key_made))
         return NULL;
     char *buffer = malloc(ZL__DETAIL_MAX);
     if (buffer == NULL)

@@ -65,8 +65,10 @@ int zl__publisher_count_refused(const zl_publisher *p, size_t count)
     return zl__fail(ZL_EINVAL, "%zu elements of type '%s' exceed 1 TiB", count, p->type.name);
 }
 
-/* Every loan that is not fast_loan's common case. */
-static __attribute__((noinline)) int loan(zl_publisher *publisher, size_t count, void **message)
+/* Every loan that is not fast_loan's common case; refused: the transport
+ * answered ZL_ENOTSUP to this loan already (it is not asked again). */
+static __attribute__((noinline)) int loan(zl_publisher *publisher, size_t count, void **message,
+                                          bool refused)
 {
     zl__clear_detail();
     if (publisher == NULL || message == NULL)
@@ -86,7 +88,8 @@ static __attribute__((noinline)) int loan(zl_publisher *publisher, size_t count,
     void *memory;
     zl__mw_loan_handle handle = 0;
     /* A transport may refuse one loan (ZL_ENOTSUP): the allocator lends. */
-    rc = p->can_loan ? p->mw->publisher_loan(p->impl, bytes, &memory, &handle) : ZL_ENOTSUP;
+    rc = p->can_loan && !refused ? p->mw->publisher_loan(p->impl, bytes, &memory, &handle)
+                                 : ZL_ENOTSUP;
     bool from_allocator = rc == ZL_ENOTSUP;
     if (rc != 0 && !from_allocator)
         return rc;
@@ -118,20 +121,20 @@ static inline __attribute__((always_inline)) int fast_loan(zl_publisher *publish
 {
     zl__clear_detail();
     if (publisher == NULL || message == NULL)
-        return loan(publisher, count, message);
+        return loan(publisher, count, message, false);
     zl_publisher *p = publisher;
     uint32_t k = p->last_freed;
     loan_record *record = &p->loans[k];
     bool allowed = p->sized ? count <= p->count_max : count == 0;
     if (!p->can_loan || !allowed || p->loans_held >= p->max_loans || record->pointer != NULL)
-        return loan(publisher, count, message);
+        return loan(publisher, count, message, false);
     /* zl_type_message_size, inline, as in loan(). */
     size_t bytes = p->sized ? (p->type.size + count * p->type.element_size +
                                p->type.alignment - 1) & ~(p->type.alignment - 1)
                             : p->type.size;
     int rc = p->mw->publisher_loan(p->impl, bytes, &record->pointer, &record->handle);
     if (rc != 0)
-        return rc == ZL_ENOTSUP ? loan(publisher, count, message) : rc;
+        return rc == ZL_ENOTSUP ? loan(publisher, count, message, true) : rc;
     record->count = count;
     record->bytes = bytes;
     record->from_allocator = false;

@@ -78,6 +78,8 @@ int zl__endpoint_register(zl__registry *registry, const zl__endpoint_record *rec
                           uint32_t *slot, const char *name, zl__mapping *map)
 {
     int rc = zl__registry_register(registry, record, slot);
+    /* The description was the create call's (mw.h): it is not kept. */
+    registry->description = NULL;
     if (rc == 0)
         zl__log(registry->logger, ZL_LOG_DEBUG, "topic %s: %s %016llx joined in slot %u",
                 registry->topic, record->kind == ZL__KIND_PUBLISHER ? "publisher" : "subscription",

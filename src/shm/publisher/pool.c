@@ -214,9 +214,9 @@ int zl__pub_segment_add(zl__mw_publisher *pub, uint32_t slot, const zl__segment_
         head->user_length = file->length;
     }
     /* A chunk's identity, written once: publish writes only what changes
-     * (sequence, timestamp, size). Subscriptions check it on every take
-     * (I3); a peer that rewrites it costs the messages of that chunk until
-     * the segment is given back, as any scribble on our memory may. */
+     * (sequence, timestamp, size). For tools and is_consistent: a take
+     * does not read it (the payload's address comes from the entry and the
+     * subscription's own geometry, docs/design.md §2). */
     for (uint32_t c = 0; c < count; c++) {
         zl__chunk_header *h = (zl__chunk_header *)(void *)chunk_base(seg, c);
         h->publisher_id = pub->id;

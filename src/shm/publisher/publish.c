@@ -78,11 +78,11 @@ int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle hand
     return 0;
 }
 
-/* Every publish that is not the common case below; now is the time
- * stamp the publish already read. */
+/* Every publish that is not the common case below. It reads the clock
+ * again (the common case read it first): after a wait for a lossless
+ * subscription, the time stamp is the delivery's, as it always was. */
 static __attribute__((noinline)) int publish_general(zl__mw_publisher *pub,
-                                                     zl__mw_loan_handle handle, size_t size,
-                                                     int64_t now)
+                                                     zl__mw_loan_handle handle, size_t size)
 {
     /* size is at most what the loan lent (mw.h: the client library's
      * record bounds it), so at most the chunk's capacity. */
@@ -99,6 +99,7 @@ static __attribute__((noinline)) int publish_general(zl__mw_publisher *pub,
      * its segment was made (pool.c): only what changes is written here. */
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
     header->sequence = ++pub->sequence;
+    int64_t now = zl__realtime_ns();
     header->timestamp_ns = now;
     header->payload_size = size;
     zl__pub_fan_out(pub, handle, pub->history_capacity != 0, size, now);
@@ -152,7 +153,7 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     uint32_t connected = pub->connected_mask;
     if (zl__registry_generation(&pub->registry) != pub->seen_generation ||
         pub->pending_mask != 0)
-        return publish_general(pub, handle, size, now);
+        return publish_general(pub, handle, size);
     /* zl__pub_drain_returns, a bogus entry left to publish_general. */
     for (uint32_t mask = connected; mask != 0; mask &= mask - 1) {
         uint32_t j = (uint32_t)__builtin_ctz(mask);
@@ -162,7 +163,7 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
         uint64_t p = c->return_head;
         if (tail != p) {
             if (tail - p > zl__ring_capacity(&c->ret))
-                return publish_general(pub, handle, size, now); /* R1: it marks it broken */
+                return publish_general(pub, handle, size); /* R1: it marks it broken */
             for (; p != tail; p++) {
                 uint32_t entry = zl__return_entry(&c->ret, p);
                 segment *seg = segment_of(pub, entry);
@@ -178,19 +179,19 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
             c->return_head = p;
             zl__return_consumed(&c->ret, p);
             if (p != tail)
-                return publish_general(pub, handle, size, now); /* it counts the bogus one */
+                return publish_general(pub, handle, size); /* it counts the bogus one */
         }
         /* P6 (zl__pub_wait_for_room) and P5 (zl__pub_deliver_fast), looked
          * at before anything is delivered, once the returns are in. */
         if (c->held >= pub->chunks_per_subscription)
-            return publish_general(pub, handle, size, now);
+            return publish_general(pub, handle, size);
         if (c->deliver_tail - c->deliver_head_seen >= c->depth) {
             if ((pub->lossless_mask & (mask & -mask)) != 0)
-                return publish_general(pub, handle, size, now); /* it waits for room */
+                return publish_general(pub, handle, size); /* it waits for room */
             /* Acquire: R4/R5, as in zl__pub_deliver_fast. */
             uint64_t head = zl__load_acquire(&c->deliver.index->head);
             if (c->deliver_tail - head >= c->depth)
-                return publish_general(pub, handle, size, now); /* it reclaims */
+                return publish_general(pub, handle, size); /* it reclaims */
             c->deliver_head_seen = head;
         }
     }

@@ -261,6 +261,7 @@ static __attribute__((cold, noinline)) int take_dropped(zl__mw_subscription *sub
                                                         uint32_t entry, const void **payload,
                                                         size_t *size, zl_message_info *info)
 {
+    wake_publisher(sub, c->shm); /* S6: the head moved (the fast path's CAS) */
     zl__sub_peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
     zl__sub_drop_entry(sub, c, entry);
     return take_general(sub, payload, size, info);

@@ -67,7 +67,7 @@ int main(void)
            ZL_TOPIC_PUBLISHERS_MAX, (unsigned long long)owed);
     CHECK_EQ(owed, ZL_TOPIC_PUBLISHERS_MAX);
     CHECK_EQ(received, ZL_TOPIC_PUBLISHERS_MAX);
-    char needle[64];
+    char needle[256 + 2]; /* the fragment (at most 255) and ":p" */
     snprintf(needle, sizeof needle, "%s:p", test_shm_fragment(topic));
     CHECK_EQ(test_count_shm(needle), 0);
     CHECK_OK(zl_subscription_destroy(second));

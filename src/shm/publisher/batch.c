@@ -2,42 +2,40 @@
  * parts, each part pushed into every connection with one release store of
  * its deliver tail, one seq_cst fence and one look for sleepers per
  * connection, after one look for peers and one drain of returns per part
- * (publisher.h). The invariants are those a single publish keeps
- * (publish.c), for every entry of a part:
+ * (publisher.h). Every entry of a part keeps what a single publish keeps
+ * (publish.c); docs/design.md defines the two invariants a batch adds:
  *
- *   B1. Parts. A part has at most `depth` entries for every connected
- *       subscription (so the pushes between two drains of its return ring
- *       stay within what P4 sizes it for) and, for every lossless one, no
- *       more than it has room for (P6: queue and budget); a lossless one
- *       with no room makes the batch wait as a single publish waits
- *       (zl__pub_wait_for_room_slow, max_blocking_time per wait), and a
- *       timeout ends the batch with the parts published so far. Room seen
- *       once stays: only the publisher adds entries and outstanding chunks.
- *   B2. Room before the entries (R5, P5). Before writing a part's n
- *       entries into a keep-last connection, the publisher reclaims its
- *       oldest entries until it holds at most depth - n (and, over budget,
- *       until it holds none); entries that still exceed the budget are the
- *       part's oldest, counted as lost for it and not pushed. So every
- *       position written is less than head + depth, and the entries it
- *       reclaims are below the tail it stored last: never an entry of the
- *       part (whose tail is not stored yet), never a lossless connection's
- *       (which has room by B1).
- *   B3. One release per connection (R2). The part's entries are written
- *       with relaxed stores, then the tail moves past all of them with one
- *       release store, after every chunk header of the part was written:
- *       a subscription that sees the new tail sees every entry below it
- *       and every header and payload.
- *   B4. References (P1). Each push adds its connection's reference to the
- *       chunk at once, the history its own, and the loan's reference is let
- *       go after the part: a reclaim or the history's oldest never lets go
- *       of the last reference of a chunk still being delivered.
+ *   P10. Parts. A part has at most `depth` entries for every connected
+ *        subscription (so the pushes between two drains of its return ring
+ *        stay within what P4 sizes it for) and, for every lossless one, no
+ *        more than it has room for (P6: queue and budget); a lossless one
+ *        with no room makes the batch wait as a single publish waits
+ *        (zl__pub_wait_for_room_slow, max_blocking_time per wait), and a
+ *        timeout ends the batch with the parts published so far. Room seen
+ *        once stays: only the publisher adds entries and outstanding chunks.
+ *   P11. Room before the entries (R5, P5). Before writing a part's n
+ *        entries into a keep-last connection, the publisher reclaims its
+ *        oldest entries until it holds at most depth - n (and, over budget,
+ *        until it holds none); entries that still exceed the budget are the
+ *        part's oldest, counted as lost for it and not pushed. So every
+ *        position written is below head + depth, and the entries it
+ *        reclaims are below the tail it stored last: never an entry of the
+ *        part (whose tail is not stored yet), never a lossless connection's
+ *        (which has room by P10).
+ *
+ * The part's entries are written, then the tail moves past all of them with
+ * one release store (R2), after every chunk header of the part was
+ * written. References (P1): each push adds its connection's reference to
+ * the chunk at once, the history its own, and the loan's reference is let
+ * go after the part, so neither a reclaim nor the history letting go of
+ * its oldest can free a chunk still being delivered.
  */
 #include "zloan/error.h"
 
 #include "../../clock.h"
 #include "hot_path.h"
 
-/* B1: room of lossless connection j for up to `want` more entries:
+/* P10: room of lossless connection j for up to `want` more entries:
  * fewer when its queue or its budget holds fewer (0: none), looking at the
  * real head only when the cached one says short. */
 static uint32_t lossless_room(zl__mw_publisher *pub, uint32_t j, uint32_t want)
@@ -62,7 +60,7 @@ static uint32_t lossless_room(zl__mw_publisher *pub, uint32_t j, uint32_t want)
     return room < budget ? room : budget;
 }
 
-/* B1: entries the next part may carry, at most `left` (0: a lossless
+/* P10: entries the next part may carry, at most `left` (0: a lossless
  * connection has no room). */
 static uint32_t part_size(zl__mw_publisher *pub, size_t left)
 {
@@ -91,7 +89,7 @@ static void count_lost_batch(zl__mw_publisher *pub, connection *c, uint32_t lost
     zl__store_relaxed(&c->shm->lost, c->lost);
 }
 
-/* B2: reclaims from keep-last connection j until n more entries fit its
+/* P11: reclaims from keep-last connection j until n more entries fit its
  * queue (and its budget, if it can). Returns the entries of the part that
  * still do not fit its budget (the oldest, lost for it), or n + 1 when the
  * connection broke and was dropped. */
@@ -103,7 +101,7 @@ static uint32_t make_room(zl__mw_publisher *pub, uint32_t j, uint32_t n)
     for (;;) {
         bool over = c->held + n > budget;
         uint32_t oldest;
-        /* Holds at least `keep`: reclaim. n <= depth (B1), so keep >= 1. */
+        /* Holds at least `keep`: reclaim. n <= depth (P10), so keep >= 1. */
         uint32_t keep = over ? 1 : c->depth - n + 1;
         int rc = zl__deliver_reclaim_oldest(&c->deliver, c->deliver_tail, c->mirror, keep,
                                             &c->deliver_head_seen, &oldest);
@@ -123,7 +121,7 @@ static uint32_t make_room(zl__mw_publisher *pub, uint32_t j, uint32_t n)
     return skip;
 }
 
-/* B2-B4: delivers the part's n entries to connection j; true when it
+/* P11, R2, P1: delivers the part's n entries to connection j; true when it
  * pushed any. */
 static bool deliver_part(zl__mw_publisher *pub, uint32_t j, const uint32_t *entries, uint32_t n)
 {
@@ -132,28 +130,22 @@ static bool deliver_part(zl__mw_publisher *pub, uint32_t j, const uint32_t *entr
         return false;
     connection *c = &pub->connections[j];
     uint64_t tail = c->deliver_tail;
-    uint32_t mask = c->deliver.mask;
     uint16_t bit = holder_bit(j);
     for (uint32_t i = skip; i < n; i++, tail++) {
         uint32_t entry = entries[i];
-        c->mirror[tail & mask] = entry;
-        /* Relaxed: the release store of tail below publishes it (B3). */
-        zl__store_relaxed(&c->deliver.entries[tail & mask], entry);
+        zl__deliver_write(&c->deliver, tail, c->mirror, entry);
         segment *seg = &pub->segments[zl__entry_slot(entry)];
         seg->outstanding[zl__entry_chunk(entry)] |= bit; /* P2 */
-        seg->refs[zl__entry_chunk(entry)]++;             /* B4 */
+        seg->refs[zl__entry_chunk(entry)]++;             /* P1 */
     }
     c->held += n - skip; /* P5 */
-    /* Publishes every entry of the part and, before them, the chunks'
-     * headers and payloads; pairs with the acquire load of tail in
-     * zl__deliver_peek (R2, B3). */
-    zl__store_release(&c->deliver.index->tail, tail);
-    c->deliver_tail = tail;
+    /* One release store for the part, after every header of it (R2). */
+    zl__deliver_publish(&c->deliver, &c->deliver_tail, tail);
     return true;
 }
 
 /* Publishes a part: headers, the pushes into every connection, the
- * wake-ups, the history, then the loans' references (B4). Returns its
+ * wake-ups, the history, then the loans' references (P1). Returns its
  * bytes. */
 static uint64_t publish_part(zl__mw_publisher *pub, const zl__mw_loan_handle *handles,
                              const size_t *sizes, uint32_t n, int64_t now)
@@ -191,7 +183,7 @@ static uint64_t publish_part(zl__mw_publisher *pub, const zl__mw_loan_handle *ha
             pub->segments[zl__entry_slot(handles[i])].refs[zl__entry_chunk(handles[i])]++;
             zl__pub_keep_history(pub, handles[i]);
         }
-        release_ref(pub, handles[i]); /* the loan's (B4) */
+        release_ref(pub, handles[i]); /* the loan's (P1) */
     }
     pub->published += n;
     return bytes;
@@ -209,7 +201,7 @@ int zl__shm_publisher_publish_loans(zl__mw_publisher *pub, const zl__mw_loan_han
         zl__pub_drain_returns(pub);
         uint32_t n = part_size(pub, count - done);
         if (n == 0) {
-            /* B1: as a single publish waits; it drains and looks for
+            /* P10: as a single publish waits; it drains and looks for
              * peers itself. */
             rc = zl__pub_wait_for_room_slow(pub);
             if (rc != 0)

@@ -47,6 +47,11 @@ awk_median='function median(list,   a, n, i, j, t) {
                 for (i = 2; i <= n; i++) if (a[i] + 0 > m + 0) m = a[i]
                 return m }'
 hot_table() {
+    # ZLOAN_BENCH_ONLY=batch: throughput alone.
+    if grep -q '^instructions' "$HOT"; then instruction_tables; fi
+    throughput_table
+}
+instruction_tables() {
     echo "Instructions per in-process round and per call (callgrind Ir, N and 2N rounds, difference / N;"
     echo "a call's figure is its inclusive cost; round: main's, the loop included)"
     printf '%-9s %-8s %7s %7s %8s %7s %7s   %s\n' mode system round loan publish take return ratio
@@ -98,10 +103,14 @@ hot_table() {
                       printf "%-10s %-5s %2d/%-2d %10.0f ns %10.0f ns %9.2fx\n", order[o], pct[q],
                           runs[small], runs[big], a, b, (a > 0 ? b / a : 0) } } }' "$HOT"
     echo
+}
+throughput_table() {
     echo "Throughput: 64 B messages received/s, one publisher process, one subscription process"
     echo "(median, least and most over the runs, systems interleaved; slices: percentiles of the"
-    echo "received/s of 100 ms slices, each the median over the runs; ratio: median over iceoryx's)"
-    printf '%-9s %-13s %4s %10s %10s %10s %10s %10s %10s %8s\n' variant system runs median least most \
+    echo "received/s of 100 ms slices, each the median over the runs; ratio: median over iceoryx's;"
+    echo "zloan-batchN: takes of N; zloan-pubN: N loans per zl_publisher_publish_loans; iceoryx has no"
+    echo "batched publish, its figure is one publish per message)"
+    printf '%-9s %-18s %4s %10s %10s %10s %10s %10s %10s %8s\n' variant system runs median least most \
         slice.p10 slice.p50 slice.p90 ratio
     awk -F'\t' "$awk_median"'
         $1 == "throughput" && $4 == 64 && $5 == 1 { k = $3 SUBSEP $2; got[k] = got[k] " " $6; runs[k]++; sys[$2] = 1 }
@@ -118,7 +127,7 @@ hot_table() {
                       k = variants[v] SUBSEP list[i]
                       if (!(k in got)) continue
                       m = median(got[k])
-                      printf "%-9s %-13s %4d %10.0f %10.0f %10.0f %10.0f %10.0f %10.0f %7.2fx\n",
+                      printf "%-9s %-18s %4d %10.0f %10.0f %10.0f %10.0f %10.0f %10.0f %7.2fx\n",
                           variants[v] == "busy" ? "keep-last" : variants[v], list[i], runs[k], m,
                           least(got[k]), most(got[k]), median(r[k, 1]), median(r[k, 2]), median(r[k, 3]),
                           (base > 0 ? m / base : 0) } } }' "$HOT"

@@ -6,6 +6,8 @@
 #   ZLOAN_BENCH_ONLY=mix bench/run.sh    # only the size mix, memory, before/after
 #   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~3 min
 #   ZLOAN_BENCH_REPEATS=5 bench/run.sh   # runs per figure of the hot path (default 3)
+#   ZLOAN_BENCH_ONLY=batch bench/run.sh  # only 64 B throughput, unbatched and batched, ~2 min
+#                                        # per repeat
 #
 # Installs the peers from Debian when missing (apt-get; needs root), builds
 # zloan and the benchmark programs (Release) in build-bench/, starts iox-roudi
@@ -33,8 +35,13 @@
 #                  flatness; 64 B messages received per second, one publisher
 #                  process and one subscription process, keep-last and
 #                  lossless, zloan with single and batched takes
-#                  (ZLOAN_BENCH_TAKE_BATCH, bench/zloan_bench.c); report.sh
-#                  prints them as ratios
+#                  (ZLOAN_BENCH_TAKE_BATCH, bench/zloan_bench.c) and with
+#                  batched publishes (ZLOAN_BENCH_PUBLISH_BATCH: 16 loans
+#                  published in one call, alone and with takes of 16;
+#                  iceoryx has no batched publish, so its figure is its
+#                  one-at-a-time publish); report.sh prints them as ratios.
+#                  ZLOAN_BENCH_ONLY=batch runs these throughput figures
+#                  alone
 #   logs/          every program's stderr (and callgrind's outputs)
 set -euo pipefail
 
@@ -44,7 +51,7 @@ BUILD=${ZLOAN_BENCH_BUILD:-$ROOT/build-bench}
 WINDOW=${ZLOAN_BENCH_SECONDS:-2}
 ONLY=${ZLOAN_BENCH_ONLY:-all}
 REPEATS=${ZLOAN_BENCH_REPEATS:-3}
-case $ONLY in all | mix | hot) ;; *) echo "bench/run.sh: ZLOAN_BENCH_ONLY=$ONLY: all, mix or hot" >&2; exit 2 ;; esac
+case $ONLY in all | mix | hot | batch) ;; *) echo "bench/run.sh: ZLOAN_BENCH_ONLY=$ONLY: all, mix, hot or batch" >&2; exit 2 ;; esac
 SIZES="64 4096 65536 1048576 4194304 16777216"
 # Instruction count: N and 2N rounds. Kept small: under valgrind an iceoryx
 # application is slow enough for RouDi to declare it dead after a few
@@ -145,7 +152,7 @@ fi
 # ---- a random mix of sizes, shared memory, the previous design -------------------
 MIX=$OUT/mix.tsv
 : >"$MIX"
-if [ "$ONLY" != hot ]; then
+if [ "$ONLY" = all ] || [ "$ONLY" = mix ]; then
 runmix() { # runmix <label> <program> <args...>: result lines to mix.tsv, system renamed
     local label=$1
     shift
@@ -265,6 +272,21 @@ count_round() {
         "$OUT/logs/callgrind-$system-$mode-$((2 * ROUNDS)).out-01"
 }
 runhot() { run_into "$HOT" "$@"; }
+# One run of each 64 B throughput figure, systems interleaved: zloan one
+# message per call, with batched takes, with batched publishes (16 per
+# zl_publisher_publish_loans) alone and with batched takes, and iceoryx
+# (which has no batched publish).
+throughput_runs() {
+    local variant
+    for variant in throughput lossless; do
+        runhot zloan "$BIN/zloan_bench" "$variant" 64 1 "$WINDOW"
+        runhot iceoryx "$BIN/iceoryx_bench" "$variant" 64 1 "$WINDOW"
+        ZLOAN_BENCH_TAKE_BATCH=8 runhot zloan "$BIN/zloan_bench" "$variant" 64 1 "$WINDOW"
+        ZLOAN_BENCH_PUBLISH_BATCH=16 runhot zloan "$BIN/zloan_bench" "$variant" 64 1 "$WINDOW"
+        ZLOAN_BENCH_PUBLISH_BATCH=16 ZLOAN_BENCH_TAKE_BATCH=16 \
+            runhot zloan "$BIN/zloan_bench" "$variant" 64 1 "$WINDOW"
+    done
+}
 if [ "$ONLY" = all ] || [ "$ONLY" = hot ]; then
     ZLOAN_OPS="zl_publisher_loan zl_publisher_publish_loan zl_subscription_take_loan zl_subscription_return_loan"
     ZLOAN_SIZED_OPS="zl_publisher_loan_sized zl_publisher_publish_loan_sized zl_subscription_take_loan zl_subscription_return_loan"
@@ -282,12 +304,11 @@ if [ "$ONLY" = all ] || [ "$ONLY" = hot ]; then
             runhot zloan "$BIN/zloan_bench" latency "$size" busy "$WINDOW"
             runhot iceoryx "$BIN/iceoryx_bench" latency "$size" busy "$WINDOW"
         done
-        for variant in throughput lossless; do
-            runhot zloan "$BIN/zloan_bench" "$variant" 64 1 "$WINDOW"
-            runhot iceoryx "$BIN/iceoryx_bench" "$variant" 64 1 "$WINDOW"
-            ZLOAN_BENCH_TAKE_BATCH=8 runhot zloan "$BIN/zloan_bench" "$variant" 64 1 "$WINDOW"
-        done
+        throughput_runs
     done
+fi
+if [ "$ONLY" = batch ]; then
+    for _ in $(seq "$REPEATS"); do throughput_runs; done
 fi
 
 stop_roudi
@@ -298,7 +319,7 @@ if [ "$ONLY" != mix ]; then
 else
     : >"$OUT/table.txt"
 fi
-if [ "$ONLY" != hot ]; then {
+if [ "$ONLY" = all ] || [ "$ONLY" = mix ]; then {
     echo
     echo "random size mix, 1 KiB..16 MiB (transport one-way latency, ns)"
     awk -F'\t' '$1 == "latency" && $4 == 0 && $5 == "transport" {

@@ -18,6 +18,14 @@
  * them to the harness one by one, each returned on its own; the system is
  * then named "zloan-batchN" in the result lines, and each subscription may
  * hold N loans (its publisher N more chunks per subscription).
+ *
+ * With ZLOAN_BENCH_PUBLISH_BATCH=N (2..64; throughput and lossless only),
+ * publish keeps each message the harness hands it until N are loaned and
+ * filled, then publishes the N in one call (zl_publisher_publish_loans);
+ * the publisher may hold N loans. The system is then named
+ * "zloan-pubN" (with a batched take as well, "zloan-pubN-takeM"). Loans
+ * still held when the source stops are returned unpublished (the sink
+ * has closed its window by then).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +37,7 @@
 
 #define SUBSCRIPTIONS_MAX 16
 #define BATCH_MAX 16
+#define PUBLISH_BATCH_MAX 64
 
 /* Messages one batched take borrowed and the harness has not taken yet. */
 typedef struct take_batch {
@@ -39,6 +48,8 @@ typedef struct take_batch {
 
 /* ZLOAN_BENCH_TAKE_BATCH, or 1 (a take borrows one message). */
 static unsigned take_batch_size = 1;
+/* ZLOAN_BENCH_PUBLISH_BATCH, or 1 (each message published on its own). */
+static unsigned publish_batch_size = 1;
 
 typedef struct zloan_side {
     zl_context *context;
@@ -50,6 +61,8 @@ typedef struct zloan_side {
     zl_waitset *waitset; /* the blocking variant's */
     bool mix;
     take_batch batches[SUBSCRIPTIONS_MAX]; /* take_batch_size > 1 */
+    void *pending[PUBLISH_BATCH_MAX];      /* publish_batch_size > 1: filled, not published */
+    size_t pending_count;
 } zloan_side;
 
 static void check_rc(int rc, const char *what)
@@ -86,12 +99,14 @@ static void *zloan_open(const bench_config *config, enum bench_role role)
     const char *in_topic = role == BENCH_PING ? "pong" : role == BENCH_PONG ? "ping" : "stream";
     char name[128];
     bool latency = role == BENCH_PING || role == BENCH_PONG;
+    if (latency && publish_batch_size > 1)
+        bench_die("ZLOAN_BENCH_PUBLISH_BATCH is for throughput and lossless only");
     if (role != BENCH_SINK) {
         zl_publisher_options options;
         zl_publisher_options_init(&options);
         /* Latency: one subscription holding one loan with a queue of 4.
          * Throughput: up to three, queue 16, a few loans each. */
-        options.max_loans = 2;
+        options.max_loans = publish_batch_size > 1 ? publish_batch_size : 2;
         options.max_subscriptions = latency ? 1 : 4;
         options.chunks_per_subscription =
             latency ? 8 : take_batch_size > 1 ? 24 + take_batch_size : 24;
@@ -145,9 +160,31 @@ static void *zloan_loan(void *context, size_t size)
     return message;
 }
 
+/* Publishes the batch of pending loans, retrying what a lossless
+ * timeout left (as zloan_publish below). */
+static void publish_pending(zloan_side *side)
+{
+    size_t done = 0;
+    while (done < side->pending_count) {
+        size_t published = 0;
+        int rc = zl_publisher_publish_loans(side->publisher, side->pending + done,
+                                            side->pending_count - done, &published);
+        done += published;
+        if (rc != ZL_ETIMEOUT)
+            check_rc(rc, "zl_publisher_publish_loans");
+    }
+    side->pending_count = 0;
+}
+
 static void zloan_publish(void *context, void *message)
 {
     zloan_side *side = context;
+    if (publish_batch_size > 1) {
+        side->pending[side->pending_count++] = message;
+        if (side->pending_count == publish_batch_size)
+            publish_pending(side);
+        return;
+    }
     int rc;
     /* Lossless: a subscription that took nothing for max_blocking_time (the
      * sink between its window and its close) costs a retry, never a loss. */
@@ -198,6 +235,9 @@ static void zloan_close(void *context)
                      "zl_subscription_return_loan");
     for (unsigned i = 0; i < side->subscription_count; i++)
         check_rc(zl_subscription_destroy(side->subscriptions[i]), "zl_subscription_destroy");
+    for (size_t i = 0; i < side->pending_count; i++)
+        check_rc(zl_publisher_return_loan(side->publisher, side->pending[i]),
+                 "zl_publisher_return_loan");
     if (side->publisher != NULL) {
         zl_publisher_stats stats;
         check_rc(zl_publisher_get_stats(side->publisher, &stats), "zl_publisher_get_stats");
@@ -230,6 +270,18 @@ int main(int argc, char **argv)
         if (take_batch_size < 2 || take_batch_size > BATCH_MAX)
             bench_die("ZLOAN_BENCH_TAKE_BATCH=%s: 2..%d", batch, BATCH_MAX);
         snprintf(system, sizeof system, "zloan-batch%u", take_batch_size);
+        zloan_ops.system = system;
+    }
+    const char *publish_batch = getenv("ZLOAN_BENCH_PUBLISH_BATCH");
+    if (publish_batch != NULL && *publish_batch != '\0') {
+        publish_batch_size = (unsigned)strtoul(publish_batch, NULL, 10);
+        if (publish_batch_size < 2 || publish_batch_size > PUBLISH_BATCH_MAX)
+            bench_die("ZLOAN_BENCH_PUBLISH_BATCH=%s: 2..%d", publish_batch, PUBLISH_BATCH_MAX);
+        if (take_batch_size > 1)
+            snprintf(system, sizeof system, "zloan-pub%u-take%u", publish_batch_size,
+                     take_batch_size);
+        else
+            snprintf(system, sizeof system, "zloan-pub%u", publish_batch_size);
         zloan_ops.system = system;
     }
     return bench_main(argc, argv, &zloan_ops);

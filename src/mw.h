@@ -200,6 +200,17 @@ typedef struct zl__mw_ops {
      * outstanding). */
     int (*publisher_publish_loan)(zl__mw_publisher *publisher, zl__mw_loan_handle handle,
                                   size_t size);
+    /* Publishes count loans in order, handles[i] with sizes[i] bytes, each
+     * handle outstanding and distinct, each size at most the size lent
+     * (the client library's records prove it, as for publisher_publish_loan:
+     * none is checked again). *published: how many of the first were
+     * published and taken over, count on success; on error (ZL_ETIMEOUT as
+     * for publisher_publish_loan) the rest are still outstanding. NULL when
+     * the transport has no batch: the client library then calls
+     * publisher_publish_loan for each in turn. */
+    int (*publisher_publish_loans)(zl__mw_publisher *publisher,
+                                   const zl__mw_loan_handle *handles, const size_t *sizes,
+                                   size_t count, size_t *published);
     int (*publisher_return_loan)(zl__mw_publisher *publisher, zl__mw_loan_handle handle);
     /* The refusal path's publish: copies size bytes of payload (the user's
      * memory, valid during the call) into the transport and publishes them.

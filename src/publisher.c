@@ -106,7 +106,7 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     if (p == NULL)
         return zl__fail(ZL_ENOMEM, "allocating the publisher failed");
     memset(p, 0, sizeof *p);
-    size_t table = sizeof(zl__loan_record) * options->max_loans;
+    size_t table = zl__publisher_table_bytes(options->max_loans);
     p->loans = zl__context_allocate(context, table, _Alignof(zl__loan_record));
     if (p->loans == NULL) {
         zl__context_deallocate(context, p, sizeof *p, _Alignof(zl_publisher));
@@ -115,6 +115,7 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     memset(p->loans, 0, table);
     p->context = context;
     p->max_loans = options->max_loans;
+    zl__publisher_table_split(p);
     keep_type(p, type, config.endpoint.layout_hash);
     rc = zl__context_publisher_create(context, &config, &p->mw, &p->impl, &p->place);
     if (rc == 0 && p->mw->publisher_publish_copy != NULL && !type->plain) {
@@ -165,7 +166,7 @@ int zl_publisher_destroy(zl_publisher *publisher)
         zl__context_deallocate(context, publisher->scratch, publisher->type.serialized_size_max,
                                8);
     zl__context_deallocate(context, publisher->loans,
-                           sizeof(zl__loan_record) * publisher->max_loans,
+                           zl__publisher_table_bytes(publisher->max_loans),
                            _Alignof(zl__loan_record));
     zl__context_deallocate(context, publisher, sizeof *publisher, _Alignof(zl_publisher));
     zl__context_release(context, ZL__CONTEXT_PUBLISHER);

@@ -5,6 +5,7 @@
  *   publisher_loan.c  the loan records: loan, publish and return of a loan
  *   publisher_copy.c  the copy path: publishing the user's own memory, and
  *                     the refusal path's publish of an allocator loan
+ *   publisher_batch.c several loans published in one call
  *
  * Invariants
  *   C1. Every loan the user holds is one record of `loans` (pointer, size,
@@ -62,9 +63,32 @@ struct zl_publisher {
     uint32_t last_lent;  /* the record lent last: where publish looks first */
     uint32_t last_freed; /* the record freed last: where a loan looks first */
     zl__loan_record *loans; /* max_loans records */
+    /* A batch's scratch (publisher_batch.c), max_loans entries each, in
+     * the block of `loans` (zl__publisher_table_bytes): a batch of
+     * distinct loans has at most max_loans, and none is allocated per
+     * call. */
+    size_t *batch_sizes;
+    zl__mw_loan_handle *batch_handles;
+    uint32_t *batch_records;
     zl__atomic_u32 attachments; /* wait-set entries naming it (destroy refuses) */
     uint32_t memories;          /* user memories registered (destroy refuses) */
 };
+
+/* Bytes of the block that holds the loan records and a batch's scratch. */
+static inline size_t zl__publisher_table_bytes(uint32_t max_loans)
+{
+    return (sizeof(zl__loan_record) + sizeof(size_t) + sizeof(zl__mw_loan_handle) +
+            sizeof(uint32_t)) *
+           max_loans;
+}
+
+/* Points the batch scratch into the block of p->loans. */
+static inline void zl__publisher_table_split(zl_publisher *p)
+{
+    p->batch_sizes = (size_t *)(void *)(p->loans + p->max_loans);
+    p->batch_handles = (zl__mw_loan_handle *)(void *)(p->batch_sizes + p->max_loans);
+    p->batch_records = (uint32_t *)(void *)(p->batch_handles + p->max_loans);
+}
 
 /* Finalizes and frees a message the allocator lent (C3). */
 static inline void zl__publisher_free_message(zl_publisher *p, void *message, size_t bytes)

@@ -8,7 +8,8 @@
  *     message memory, the user fills it, publishing hands it back. With the
  *     shared-memory transport and a plain type, subscribers then read the very
  *     memory the user wrote: no copy. An unpublished loan is given back with
- *     zl_publisher_return_loan().
+ *     zl_publisher_return_loan(). zl_publisher_publish_loans() publishes
+ *     several loans at once, for throughput.
  *
  * When the publisher cannot lend (a non-plain type, loans disabled, or a
  * transport that does not lend, as "loopback": zloan/context.h) the
@@ -193,6 +194,44 @@ ZL_API int zl_publisher_publish_loan(zl_publisher *publisher, void *message);
  *         zl_publisher_publish_loan(). On error the caller still holds the
  *         loan. */
 ZL_API int zl_publisher_publish_loan_sized(zl_publisher *publisher, void *message, size_t count);
+
+/** Publishes count loans in one call, in order (messages[0] first), and
+ * takes over each one published; as count calls of
+ * zl_publisher_publish_loan() would, at a fraction of their cost: the
+ * shared-memory transport looks for subscriptions, takes back what they
+ * returned, wakes them and stores its statistics once per batch instead
+ * of once per message. A sized loan is published whole (the count it was
+ * lent for, as zl_publisher_publish_loan()). Subscriptions receive the
+ * messages in order, each with its own sequence number; messages
+ * published together share a timestamp.
+ *
+ * The batch goes in parts when it must: no part is larger than the depth of
+ * any connected subscription's queue, and with a lossless subscription a
+ * part waits, as a single publish does (at most max_blocking_time_ns per
+ * part), until that subscription has room for all of it. A keep-last
+ * subscription whose queue is full loses its oldest messages, as with
+ * single publishes.
+ *
+ * The batch is checked whole before anything is published: an invalid
+ * batch publishes nothing and changes nothing (*published is 0).
+ * @retval 0 all count loans published; *published is count.
+ * @retval ZL_EINVAL an argument is NULL, count is 0, an element of messages
+ *         is NULL, or a loan appears twice in messages: nothing published.
+ * @retval ZL_ENOTLOAN an element of messages is not a loan held from this
+ *         publisher (never lent, published or returned already, or
+ *         another publisher's; the detail gives its index): nothing
+ *         published.
+ * @retval ZL_ETIMEOUT a lossless subscription had no room for
+ *         max_blocking_time_ns (at once when it is 0): messages[0] to
+ *         messages[*published - 1] were published and are no longer the
+ *         caller's; the caller still holds the others and may publish or
+ *         return them.
+ * @retval ZL_EEXHAUSTED, ZL_ESERIALIZE (refusal path) as for
+ *         zl_publisher_publish_loan(), with *published as for ZL_ETIMEOUT.
+ * On every error the loans from messages[*published] on stay the caller's.
+ * The publisher's thread (see the top of this header). */
+ZL_API int zl_publisher_publish_loans(zl_publisher *publisher, void *const *messages,
+                                      size_t count, size_t *published);
 
 /** Gives back an unpublished loan.
  * @retval 0 done. @retval ZL_EINVAL an argument is NULL.

@@ -461,6 +461,7 @@ const zl__mw_ops zl__loopback_ops = {
     .publisher_destroy = publisher_destroy,
     .publisher_loan = publisher_loan,
     .publisher_publish_loan = publisher_publish_loan,
+    .publisher_publish_loans = NULL, /* the client library publishes each in turn */
     .publisher_return_loan = publisher_return_loan,
     .publisher_publish_copy = publisher_publish_copy,
     .publisher_update_connections = publisher_update_connections,

@@ -8,11 +8,12 @@
  *   R1. 0 <= tail - head <= capacity, for honest peers. Each side checks it
  *       on every load of the other side's position and treats a violation as
  *       a broken connection (ZL_ECORRUPT), never as an index.
- *   R2. Only the producer writes tail and entries; it writes the entry at
- *       position tail, then stores tail + 1 with release. The consumer loads
- *       tail with acquire before it reads any entry below it, so it sees the
- *       entry and everything the producer wrote before (the chunk's payload
- *       and header).
+ *   R2. Only the producer writes tail and entries; it writes the entries at
+ *       positions tail .. tail + n - 1 (n = 1 for a publish, up to depth for
+ *       a part of a batch), then stores tail + n with release. The consumer
+ *       loads tail with acquire before it reads any entry below it, so it
+ *       sees the entries and everything the producer wrote before (the
+ *       chunks' payloads and headers).
  *   R3. Return ring: only the consumer (publisher) writes head; it stores it
  *       with release after it has read the entries, and the producer loads it
  *       with acquire before overwriting them.
@@ -105,6 +106,26 @@ static inline void zl__deliver_push(const zl__ring *ring, uint64_t *tail, uint32
      * pairs with the acquire load of tail in zl__deliver_peek (R2). */
     zl__store_release(&ring->index->tail, position + 1);
     *tail = position + 1;
+}
+
+/* A batch's push, in two steps (R2): writes value at position, at or above
+ * the producer's private tail, room made for it first (R5)... */
+static inline void zl__deliver_write(const zl__ring *ring, uint64_t position, uint32_t *mirror,
+                                     uint32_t value)
+{
+    mirror[position & ring->mask] = value;
+    /* Relaxed: zl__deliver_publish's release store publishes it. */
+    zl__store_relaxed(&ring->entries[position & ring->mask], value);
+}
+
+/* ...then moves the shared tail past every entry written, with one store. */
+static inline void zl__deliver_publish(const zl__ring *ring, uint64_t *tail, uint64_t new_tail)
+{
+    /* Publishes the entries below new_tail and, before them, the chunks'
+     * payloads and headers; pairs with the acquire load of tail in
+     * zl__deliver_peek (R2). */
+    zl__store_release(&ring->index->tail, new_tail);
+    *tail = new_tail;
 }
 
 /* ---- deliver ring, consumer side (subscription) ---- */

@@ -14,6 +14,7 @@ const zl__mw_ops zl__shm_ops = {
     .publisher_destroy = zl__shm_publisher_destroy,
     .publisher_loan = zl__shm_publisher_loan,
     .publisher_publish_loan = zl__shm_publisher_publish_loan,
+    .publisher_publish_loans = zl__shm_publisher_publish_loans,
     .publisher_return_loan = zl__shm_publisher_return_loan,
     .publisher_publish_copy = NULL, /* it lends: the client copies into a loan */
     .publisher_update_connections = zl__shm_publisher_update_connections,

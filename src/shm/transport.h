@@ -10,6 +10,8 @@ void zl__shm_publisher_destroy(zl__mw_publisher *pub);
 int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
                            zl__mw_loan_handle *handle);
 int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size);
+int zl__shm_publisher_publish_loans(zl__mw_publisher *pub, const zl__mw_loan_handle *handles,
+                                    const size_t *sizes, size_t count, size_t *published);
 int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle);
 int zl__shm_publisher_update_connections(zl__mw_publisher *pub);
 void zl__shm_publisher_stats(const zl__mw_publisher *pub, zl_publisher_stats *stats);

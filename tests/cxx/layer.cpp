@@ -101,6 +101,32 @@ static void loan_publish_take()
     EXPECT(pub.stats().published == 2);
 }
 
+static void batch_publishes_in_order()
+{
+    const char *test = "batch_publishes_in_order";
+    zloan::context ctx;
+    zl_publisher_options options = publisher_options(4);
+    zloan::publisher<point> pub(ctx, "/cxx_layer/batch", &options);
+    zloan::subscription<point> sub(ctx, "/cxx_layer/batch");
+    zloan::loaned_message<point> loans[4];
+    for (int i = 0; i < 4; i++) {
+        loans[i] = pub.loan();
+        loans[i]->x = i;
+    }
+    /* One empty: nothing published, every other loan still held. */
+    zloan::loaned_message<point> kept = std::move(loans[2]);
+    EXPECT_ERROR(ZL_ENOTLOAN, pub.publish(loans, 4));
+    EXPECT(loans[0] && loans[1] && loans[3] && !sub.take_loan());
+    loans[2] = std::move(kept);
+    pub.publish(loans, 4);
+    for (int i = 0; i < 4; i++) {
+        EXPECT(!loans[i]);
+        zloan::received_loan<point> got = sub.take_loan();
+        EXPECT(got && got->x == i);
+    }
+    EXPECT(pub.stats().published == 4);
+}
+
 static void unpublished_loan_is_returned()
 {
     const char *test = "unpublished_loan_is_returned";
@@ -323,6 +349,7 @@ static void executor_runs_callables()
 int main()
 {
     loan_publish_take();
+    batch_publishes_in_order();
     unpublished_loan_is_returned();
     received_loan_returns_on_destruction();
     owners_outlive_their_handles();

@@ -53,6 +53,20 @@
  * spin interleaves the other processes between them; private bookkeeping
  * that no other process reads is folded into the step it follows.
  *
+ * Batches (BATCH > 1; publisher/batch.c P10, P11, docs/design.md): the
+ * publisher holds up to BATCH loans and publishes them in parts, each of at
+ * most DEPTH entries and, for a lossless connection, no more than its room
+ * (after waiting, as a single publish does, for room for one). Per
+ * connection a part first reclaims down to DEPTH - n entries, then writes
+ * its n entries one relaxed store at a time and moves the tail past all of
+ * them with one release store (R2); each push's reference is counted with
+ * it, the loans' let go after the part, so refs stay exact throughout (the
+ * monitor's P1 check, no `fanning` exception). Checked besides the above:
+ * R5 for every position written (p - head < DC) and keep-last's bound (a
+ * ring never holds more than DEPTH after a part). MUTANT 2 reclaims as a
+ * single publish does (down to DEPTH - 1) before a part of two, and must
+ * fail.
+ *
  * Not modelled: history for late joiners, connection set-up and reconnection,
  * lingering pools, returns from several threads of one subscription (the
  * return token, subscription/returns.c S3/S4), the wait sets' wake-ups (notify.h),
@@ -87,7 +101,11 @@
 #define BUDGET 255  /* chunks a lossless connection may have outstanding */
 #endif
 #ifndef MUTANT
-#define MUTANT 0    /* 1: a broken fan-out (P1 above), which must fail */
+#define MUTANT 0    /* 1: a broken fan-out (P1 above), 2: a batch's part
+                     * without room for all of it; each must fail */
+#endif
+#ifndef BATCH
+#define BATCH 1     /* loans published per call (1: zl_publisher_publish_loan) */
 #endif
 #define IS_LOSSLESS(j) (((LOSSLESS) >> (j)) & 1)
 #define NONE 255
@@ -328,9 +346,165 @@ inline wait_for_room() {
     j = 0; rm = false
 }
 
+#if BATCH > 1
+/* room count for lossless connection j (lossless_room in
+ * publisher/batch.c): rn = entries it can take now, queue and budget. */
+inline room_count(j) {
+    d_step {
+        cnt = 0;
+        i = 0;
+        do
+        :: i < N -> cnt = cnt + (C[j].out[i] -> 1 : 0); i++
+        :: else -> break
+        od;
+        i = 0;
+        rn = DEPTH - (dtail[j] - dhead[j]);
+        if
+        :: BUDGET - cnt < rn -> rn = BUDGET - cnt
+        :: else -> skip
+        fi;
+        cnt = 0
+    }
+}
+
+/* deliver_part() in publisher/batch.c: room for n (P11), n relaxed entry
+ * stores, one release store of tail (R2), into connection j. */
+inline deliver_part(j, n) {
+    st = 0;
+    do
+    :: st == 0 -> h = dhead[j]; st = 1
+    :: st == 1 ->
+        assert(dtail[j] - h <= DC);    /* R1 */
+        if
+#if MUTANT == 2
+        :: dtail[j] - h >= DEPTH ->
+#else
+        :: dtail[j] - h >= DEPTH - n + 1 ->
+#endif
+            assert(!IS_LOSSLESS(j));   /* P10: a lossless one has room */
+            c = C[j].mirror[h % DC];
+            atomic {
+                if
+                :: dhead[j] == h ->
+                    dhead[j] = h + 1;
+                    if
+                    :: C[j].out[c] -> C[j].out[c] = false; release_ref(c)
+                    :: else -> skip
+                    fi;
+                    st = 0
+                :: else -> h = dhead[j]
+                fi;
+                c = 0
+            }
+        :: else -> st = 2
+        fi
+    :: st == 2 -> st = 0; break
+    od;
+    /* zl__deliver_write, entry by entry: R5 for each position. */
+    q = 0;
+    do
+    :: q < n ->
+        d_step {
+            assert(dtail[j] + q - dhead[j] < DC);   /* R5 */
+            C[j].mirror[(dtail[j] + q) % DC] = bat[q];
+            C[j].dentry[(dtail[j] + q) % DC] = bat[q];
+            C[j].ghost[dtail[j] + q] = bat[q];
+            q++
+        }
+    :: else -> break
+    od;
+    skip;   /* a break must not jump into the d_step below */
+    /* zl__deliver_publish: one release store of tail; each push's bit
+     * and reference go with it (P2, P1). */
+    d_step {
+        q = 0;
+        do
+        :: q < n -> C[j].out[bat[q]] = true; refs[bat[q]]++; q++
+        :: else -> break
+        od;
+        q = 0;
+        dtail[j] = dtail[j] + n;
+        h = 0
+    }
+    assert(dtail[j] - dhead[j] <= DEPTH)   /* keep-last keeps at most DEPTH */
+}
+
+/* zl__shm_publisher_publish_loans: one part of the nb loans held (bat[]),
+ * the first n; the others stay lent and shift to the front. */
+inline publish_part() {
+    j = 0;
+    do
+    :: j < NSUB -> drain_returns(j); j++
+    :: else -> break
+    od;
+#if LOSSLESS
+    wait_for_room();
+#endif
+    skip;
+    d_step {
+        n = nb;
+        if
+        :: n > DEPTH -> n = DEPTH
+        :: else -> skip
+        fi
+    }
+#if LOSSLESS
+    j = 0;
+    do
+    :: j < NSUB ->
+        if
+        :: IS_LOSSLESS(j) && connected[j] ->
+            room_count(j);
+            if
+            :: rn < n -> n = rn
+            :: else -> skip
+            fi;
+            rn = 0
+        :: else -> skip
+        fi;
+        j++
+    :: else -> break
+    od;
+#endif
+    assert(n > 0);   /* wait_for_room saw room for one on each */
+    j = 0;
+    do
+    :: j < NSUB ->
+        if
+        :: connected[j] -> deliver_part(j, n)
+        :: else -> skip
+        fi;
+        j++
+    :: else -> break
+    od;
+    j = 0;
+    /* The loans' references go after the part (P1). */
+    d_step {
+        q = 0;
+        do
+        :: q < n -> lent[bat[q]] = false; release_ref(bat[q]); q++
+        :: else -> break
+        od;
+        q = 0;
+        do
+        :: q + n < nb -> bat[q] = bat[q + n]; q++
+        :: else -> break
+        od;
+        nb = nb - n;
+        q = 0;
+        n = 0
+    };
+    skip
+}
+#endif
+
 active proctype publisher() {
     byte i, j, c, h, t, p, st, chunk, round, cnt, w, g, g0, nd;
     bool rm;
+#if BATCH > 1
+    byte bat[BATCH], nb, n, q, rn;
+    bool dry;
+#endif
     ready;
     do
     :: round < K ->
@@ -360,6 +534,34 @@ active proctype publisher() {
             :: else -> skip                 /* ZL_EEXHAUSTED */
             fi
         }
+#if BATCH > 1
+        /* zl_publisher_publish_loans: lend up to BATCH, then publish the
+         * batch (in parts) when it is full, when the pool ran dry, at the
+         * end, or whenever the user chooses. */
+        d_step {
+            dry = chunk == NONE;
+            if
+            :: !dry -> bat[nb] = chunk; nb++
+            :: else -> skip
+            fi;
+            chunk = 0
+        }
+        if
+        :: nb > 0 && (nb == BATCH || dry || round == K) ->
+            do
+            :: nb > 0 -> publish_part()
+            :: else -> break
+            od
+        :: nb > 0 && nb < BATCH && !dry && round < K ->
+            do  /* published before the batch is full: the user's choice */
+            :: nb > 0 -> publish_part()
+            :: else -> break
+            od
+        :: nb < BATCH && !dry && round < K -> skip   /* lend another */
+        :: nb == 0 && (dry || round == K) -> skip
+        fi;
+        dry = false
+#else
         if
         :: chunk != NONE ->
             if
@@ -408,6 +610,7 @@ active proctype publisher() {
             chunk = 0
         :: else -> skip
         fi
+#endif
     :: else -> break
     od;
     pub_done = true;

@@ -12,9 +12,10 @@
  *       is ignored, so a broken or hostile subscription cannot free a chunk
  *       twice or free another connection's chunk.
  *   P4. Between two drains of a return ring the publisher publishes at most
- *       once (every publish drains before it delivers; a loan only when no
- *       chunk is free), so a subscription never has more
- *       than depth + loans + 1 chunks to return: the return ring, sized for
+ *       once, or one part of a batch of at most depth entries (batch.c,
+ *       P10; every publish and part drains before it delivers; a loan only
+ *       when no chunk is free), so a subscription never has more than
+ *       2 * depth + loans chunks to return: the return ring, sized for
  *       that, cannot overflow for an honest subscription.
  *   P5. A connection never has more than chunks_per_subscription outstanding
  *       bits (`held`, its count, over all segments). A delivery that would

@@ -20,6 +20,7 @@
  *                  rings, returns: P2 (outstanding bits), P4, P5 (budget)
  *   lossless.c     room, sleeping and waking for lossless subscriptions: P6
  *   publish.c      loan, publish, history and fan-out
+ *   batch.c        several loans published in parts: P10, P11
  *   user_memory.c  messages published from the user's memory: M1
  *   endpoint.c     create, destroy, statistics
  *   hot_path.h     the common case of loan and publish, inline (every .c

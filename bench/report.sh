@@ -83,6 +83,7 @@ hot_table() {
     echo "(each percentile the median over the runs of that size, sizes and systems interleaved; on a"
     echo "loaded machine a 16 MiB round, milliseconds of filling, is mostly preempted: min and p10 then"
     echo "show the transport's own cost, p50 and above the machine's)"
+    if [ -s "$OUT/shm.txt" ]; then cat "$OUT/shm.txt"; fi
     printf '%-10s %-5s %5s %13s %13s %10s\n' system pct runs 64B 16MiB 16MiB/64B
     awk -F'\t' "$awk_median"'
         $1 == "latency" && $3 == "busy" && $5 == "transport" && ($4 == 64 || $4 == 16777216) {

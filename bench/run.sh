@@ -6,7 +6,16 @@
 #   ZLOAN_BENCH_ONLY=mix bench/run.sh    # only the size mix, memory, before/after
 #   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~3 min
 #   ZLOAN_BENCH_REPEATS=5 bench/run.sh   # runs per figure of the hot path (default 3)
+#   ZLOAN_BENCH_SHM=huge=never bench/run.sh  # the private /dev/shm's huge= option (below)
 #
+# Run as root with unshare(1), everything (iox-roudi included, so both
+# systems share the mount) runs in a private mount namespace whose /dev/shm
+# is a fresh tmpfs mounted with ZLOAN_BENCH_SHM (default huge=advise: zloan
+# advises its segments of 2 MiB or more MADV_HUGEPAGE, so large messages get
+# 2 MiB pages; iceoryx 2.0 does not advise, so it gets none either way). It
+# also keeps other users of the machine's /dev/shm out of the figures.
+# ZLOAN_BENCH_SHM=shared, or no root or unshare, runs in the machine's
+# /dev/shm, as it is mounted; the output says which (shm.txt).
 # Installs the peers from Debian when missing (apt-get; needs root), builds
 # zloan and the benchmark programs (Release) in build-bench/, starts iox-roudi
 # with bench/roudi.toml (mempools up to 16 MiB) and stops it by its pid,
@@ -35,6 +44,7 @@
 #                  lossless, zloan with single and batched takes
 #                  (ZLOAN_BENCH_TAKE_BATCH, bench/zloan_bench.c); report.sh
 #                  prints them as ratios
+#   shm.txt        which /dev/shm the run used, and its mount options
 #   logs/          every program's stderr (and callgrind's outputs)
 set -euo pipefail
 
@@ -45,6 +55,10 @@ WINDOW=${ZLOAN_BENCH_SECONDS:-2}
 ONLY=${ZLOAN_BENCH_ONLY:-all}
 REPEATS=${ZLOAN_BENCH_REPEATS:-3}
 case $ONLY in all | mix | hot) ;; *) echo "bench/run.sh: ZLOAN_BENCH_ONLY=$ONLY: all, mix or hot" >&2; exit 2 ;; esac
+SHM=${ZLOAN_BENCH_SHM:-huge=advise}
+case $SHM in huge=never | huge=advise | huge=within_size | huge=always | shared) ;;
+    *) echo "bench/run.sh: ZLOAN_BENCH_SHM=$SHM: huge=never, huge=advise, huge=within_size, huge=always or shared" >&2; exit 2 ;;
+esac
 SIZES="64 4096 65536 1048576 4194304 16777216"
 # Instruction count: N and 2N rounds. Kept small: under valgrind an iceoryx
 # application is slow enough for RouDi to declare it dead after a few
@@ -52,6 +66,28 @@ SIZES="64 4096 65536 1048576 4194304 16777216"
 ROUNDS=2000
 
 log() { printf '== %s\n' "$*" >&2; }
+
+# ---- a private /dev/shm ---------------------------------------------------------
+# Re-runs this script in a mount namespace of its own with /dev/shm a fresh
+# tmpfs (half of RAM at most, allocated as used). ZLOAN_BENCH_SHM_MOUNTED
+# tells the second run that it is inside.
+if [ "$SHM" != shared ] && [ -z "${ZLOAN_BENCH_SHM_MOUNTED:-}" ]; then
+    if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
+        log "running in a private /dev/shm (tmpfs, $SHM)"
+        # shellcheck disable=SC2016 # expanded by the inner bash
+        exec unshare -m --propagation private bash -c \
+            'mount -t tmpfs -o "size=50%,$1" tmpfs /dev/shm && ZLOAN_BENCH_SHM_MOUNTED="$1" exec bash "$2"' \
+            run.sh "$SHM" "$0"
+    fi
+    log "cannot make a private /dev/shm (needs root and unshare): the machine's is used"
+fi
+SHM_MOUNT=$(awk '$2 == "/dev/shm" { o = $4 } END { print o }' /proc/self/mounts)
+if [ -n "${ZLOAN_BENCH_SHM_MOUNTED:-}" ]; then
+    SHM_NOTE="/dev/shm: private tmpfs ($SHM_MOUNT), for zloan and iceoryx alike"
+else
+    SHM_NOTE="/dev/shm: the machine's, shared with its other users (${SHM_MOUNT:-not mounted})"
+fi
+log "$SHM_NOTE"
 
 # ---- packages ---------------------------------------------------------------
 PACKAGES="cmake gcc make iceoryx libiceoryx-binding-c-dev cyclonedds-dev cyclonedds-tools
@@ -81,6 +117,7 @@ for program in zloan_bench zloan_bench_floor zloan_bench_round iceoryx_bench ice
 done
 
 mkdir -p "$OUT/logs"
+echo "$SHM_NOTE" >"$OUT/shm.txt"
 TSV=$OUT/results.tsv
 : >"$TSV"
 

@@ -5,6 +5,7 @@
 #   ZLOAN_BENCH_SECONDS=1 bench/run.sh   # shorter windows per figure
 #   ZLOAN_BENCH_ONLY=mix bench/run.sh    # only the size mix, memory, before/after
 #   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~3 min
+#   ZLOAN_BENCH_ONLY=flat bench/run.sh   # only the flatness figures of the hot path, ~2 min
 #   ZLOAN_BENCH_REPEATS=5 bench/run.sh   # runs per figure of the hot path (default 3)
 #   ZLOAN_BENCH_SHM=huge=never bench/run.sh  # the private /dev/shm's huge= option (below)
 #
@@ -39,7 +40,10 @@
 #                  main and of each public function, and every function's
 #                  self cost, where a round goes); transport latency at
 #                  64 B and 16 MiB (busy-poll, pinned) and their ratio, the
-#                  flatness; 64 B messages received per second, one publisher
+#                  flatness, beside 64 B paced to a 16 MiB round's length
+#                  and 16 MiB filled with non-temporal stores, which take
+#                  the fill's and the long wait's effects out
+#                  (bench/harness.c); 64 B messages received per second, one publisher
 #                  process and one subscription process, keep-last and
 #                  lossless, zloan with single and batched takes
 #                  (ZLOAN_BENCH_TAKE_BATCH, bench/zloan_bench.c); report.sh
@@ -54,7 +58,9 @@ BUILD=${ZLOAN_BENCH_BUILD:-$ROOT/build-bench}
 WINDOW=${ZLOAN_BENCH_SECONDS:-2}
 ONLY=${ZLOAN_BENCH_ONLY:-all}
 REPEATS=${ZLOAN_BENCH_REPEATS:-3}
-case $ONLY in all | mix | hot) ;; *) echo "bench/run.sh: ZLOAN_BENCH_ONLY=$ONLY: all, mix or hot" >&2; exit 2 ;; esac
+case $ONLY in all | mix | hot | flat) ;; *) echo "bench/run.sh: ZLOAN_BENCH_ONLY=$ONLY: all, mix, hot or flat" >&2; exit 2 ;; esac
+# The 64 B rounds' length in the paced flatness runs: about a 16 MiB fill.
+PACE_NS=${ZLOAN_BENCH_PACE_NS:-2000000}
 SHM=${ZLOAN_BENCH_SHM:-huge=advise}
 case $SHM in huge=never | huge=advise | huge=within_size | huge=always | shared) ;;
     *) echo "bench/run.sh: ZLOAN_BENCH_SHM=$SHM: huge=never, huge=advise, huge=within_size, huge=always or shared" >&2; exit 2 ;;
@@ -182,7 +188,7 @@ fi
 # ---- a random mix of sizes, shared memory, the previous design -------------------
 MIX=$OUT/mix.tsv
 : >"$MIX"
-if [ "$ONLY" != hot ]; then
+if [ "$ONLY" = all ] || [ "$ONLY" = mix ]; then
 runmix() { # runmix <label> <program> <args...>: result lines to mix.tsv, system renamed
     local label=$1
     shift
@@ -314,11 +320,18 @@ if [ "$ONLY" = all ] || [ "$ONLY" = hot ]; then
         count_round zloan lossless "$BIN/zloan_bench_round" $ZLOAN_OPS
         count_round iceoryx lossless "$BIN/iceoryx_bench_round" $ICEORYX_OPS
     }
+fi
+if [ "$ONLY" = all ] || [ "$ONLY" = hot ] || [ "$ONLY" = flat ]; then
     for _ in $(seq "$REPEATS"); do
         for size in 64 16777216; do
             runhot zloan "$BIN/zloan_bench" latency "$size" busy "$WINDOW"
             runhot iceoryx "$BIN/iceoryx_bench" latency "$size" busy "$WINDOW"
         done
+        for system in zloan iceoryx; do
+            ZLOAN_BENCH_PACE_NS=$PACE_NS runhot "$system" "$BIN/${system}_bench" latency 64 busy "$WINDOW"
+            ZLOAN_BENCH_FILL=stream runhot "$system" "$BIN/${system}_bench" latency 16777216 busy "$WINDOW"
+        done
+        [ "$ONLY" != flat ] || continue
         for variant in throughput lossless; do
             runhot zloan "$BIN/zloan_bench" "$variant" 64 1 "$WINDOW"
             runhot iceoryx "$BIN/iceoryx_bench" "$variant" 64 1 "$WINDOW"
@@ -335,7 +348,7 @@ if [ "$ONLY" != mix ]; then
 else
     : >"$OUT/table.txt"
 fi
-if [ "$ONLY" != hot ]; then {
+if [ "$ONLY" = all ] || [ "$ONLY" = mix ]; then {
     echo
     echo "random size mix, 1 KiB..16 MiB (transport one-way latency, ns)"
     awk -F'\t' '$1 == "latency" && $4 == 0 && $5 == "transport" {

@@ -16,6 +16,18 @@
  * the reply's header. One-way figures are halves of round trips:
  *   end to end = (t2 - t0) / 2            (both fills included)
  *   transport  = (t2 - t1 - f) / 2        (clock read after each fill)
+ * Two settings of the latency rounds isolate what a large message's
+ * transport figure holds besides the transport (bench/RESULTS.md, "Flat in
+ * size: huge pages"), and name the variant of their result lines:
+ *   ZLOAN_BENCH_FILL=stream    fill past the first 4 KiB with non-temporal
+ *                              stores (x86 SSE2; elsewhere memset), which
+ *                              leave the caches as they were: variant
+ *                              busy-stream
+ *   ZLOAN_BENCH_PACE_NS=N      each side, after filling, waits until N ns
+ *                              have passed since its t0 (inside the fill
+ *                              time, so out of the transport figure): a
+ *                              small message's round as long as a large
+ *                              one's, the receiver polling as long: busy-paced
  *
  * Throughput. The source (first CPU) publishes as fast as it can for the
  * whole window; the sink (second CPU) polls its subscriptions round-robin.
@@ -42,6 +54,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "harness.h"
 
@@ -121,9 +136,43 @@ void bench_print_latency(const char *system, const char *variant, size_t size,
 
 /* ---- payload ---------------------------------------------------------- */
 
+/* ZLOAN_BENCH_FILL=stream and ZLOAN_BENCH_PACE_NS (the top of this file),
+ * read once by bench_main before fork. */
+static bool fill_stream;
+static int64_t pace_ns;
+
+/* Bytes a streaming fill writes with memset first: the header and what a
+ * small message has, which the receiver reads and which then stays cached
+ * (a non-temporal store evicts its line), so that a small message's figure
+ * is the same with either fill. */
+#define FILL_CACHED_BYTES 4096u
+
+/* memset with non-temporal stores past FILL_CACHED_BYTES: those lines go to
+ * memory without displacing what the caches hold. */
+static void fill_bytes_stream(uint8_t *bytes, size_t size, uint8_t value)
+{
+#if defined(__SSE2__)
+    size_t head = FILL_CACHED_BYTES + (size_t)(-(uintptr_t)(bytes + FILL_CACHED_BYTES) & 15u);
+    if (head > size)
+        head = size;
+    memset(bytes, value, head);
+    __m128i v = _mm_set1_epi8((char)value);
+    size_t i = head;
+    for (; i + 16 <= size; i += 16)
+        _mm_stream_si128((__m128i *)(void *)(bytes + i), v);
+    memset(bytes + i, value, size - i);
+    _mm_sfence(); /* the streamed lines visible before the publish that follows */
+#else
+    memset(bytes, value, size);
+#endif
+}
+
 static void fill(void *message, size_t size, uint64_t sequence)
 {
-    memset(message, (int)(sequence & 0xff), size);
+    if (fill_stream)
+        fill_bytes_stream(message, size, (uint8_t)(sequence & 0xff));
+    else
+        memset(message, (int)(sequence & 0xff), size);
     bench_header header = {.sequence = sequence, .fill_ns = 0};
     memcpy(message, &header, sizeof header);
 }
@@ -200,6 +249,13 @@ static void publish_filled(const bench_ops *ops, void *context, const bench_conf
     ops->publish(context, message);
 }
 
+/* ZLOAN_BENCH_PACE_NS: waits until pace_ns have passed since t0. */
+static void pace(int64_t t0)
+{
+    while (pace_ns > 0 && bench_now_ns() - t0 < pace_ns)
+        bench_relax();
+}
+
 static int run_pong(const bench_ops *ops, const bench_config *config)
 {
     void *context = ops->open(config, BENCH_PONG);
@@ -215,6 +271,7 @@ static int run_pong(const bench_ops *ops, const bench_config *config)
         size_t size = bench_message_size(config, header.sequence);
         void *reply = ops->loan(context, size);
         fill(reply, size, header.sequence);
+        pace(t0);
         int64_t t1 = bench_now_ns();
         bench_header stamped = {.sequence = header.sequence, .fill_ns = (uint64_t)(t1 - t0)};
         memcpy(reply, &stamped, sizeof stamped);
@@ -282,6 +339,7 @@ static int run_ping(const bench_ops *ops, const bench_config *config, double sec
         size_t size = bench_message_size(config, sequence);
         void *message = ops->loan(context, size);
         fill(message, size, sequence);
+        pace(t0);
         int64_t t1 = bench_now_ns();
         ops->publish(context, message);
         uint64_t pong_fill = await_reply(ops, context, config, sequence);
@@ -297,7 +355,9 @@ static int run_ping(const bench_ops *ops, const bench_config *config, double sec
     publish_filled(ops, context, config, BENCH_SEQUENCE_STOP);
     int child_rc = wait_child(child);
     ops->close(context);
-    const char *variant = config->blocking ? "blocking" : "busy";
+    char variant[32];
+    snprintf(variant, sizeof variant, "%s%s%s", config->blocking ? "blocking" : "busy",
+             fill_stream ? "-stream" : "", pace_ns > 0 ? "-paced" : "");
     size_t shown = config->mix ? 0 : config->size;
     bench_print_latency(ops->system, variant, shown, "e2e", e2e, n);
     bench_print_latency(ops->system, variant, shown, "transport", transport, n);
@@ -477,6 +537,10 @@ int bench_main(int argc, char **argv, const bench_ops *ops)
         config.mix = true;
         config.size = BENCH_MIX_MAX;
     }
+    const char *fill_mode = getenv("ZLOAN_BENCH_FILL");
+    fill_stream = fill_mode != NULL && strcmp(fill_mode, "stream") == 0;
+    const char *pace_text = getenv("ZLOAN_BENCH_PACE_NS");
+    pace_ns = pace_text != NULL ? strtoll(pace_text, NULL, 10) : 0;
     double seconds = strtod(argv[4], NULL);
     if (config.size < sizeof(bench_header) || !(seconds > 0))
         return usage(argv[0]);

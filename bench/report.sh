@@ -66,7 +66,9 @@ instruction_tables() {
             printf "%-9s %-8s %7s %7s %8s %7s %7s   %s\n", m, s, v[s, m, "round"], v[s, m, "loan"],
                 v[s, m, "publish"], v[s, m, "take"], v[s, m, "return"], r }
         END { split("fixed sized lossless", order, " ")
-              for (k = 1; k <= 3; k++) { show("zloan", order[k]); show("iceoryx", order[k]) } }' "$HOT"
+              for (k = 1; k <= 3; k++) {
+                  show("zloan", order[k]); show("zloan.so", order[k]); show("iceoryx", order[k]) } }' "$HOT"
+    echo "(zloan: the static library, as the bench links it; zloan.so: libzloan.so, as applications do)"
     echo "(iceoryx has no sized types: each of its loans names its size, so its fixed round is that)"
     echo
     echo "Where a zloan round goes: self instructions per round by function, main thread (at least 1"
@@ -88,20 +90,33 @@ instruction_tables() {
     echo "(each percentile the median over the runs of that size, sizes and systems interleaved; on a"
     echo "loaded machine a 16 MiB round, milliseconds of filling, is mostly preempted: min and p10 then"
     echo "show the transport's own cost, p50 and above the machine's)"
-    printf '%-10s %-5s %5s %13s %13s %10s\n' system pct runs 64B 16MiB 16MiB/64B
+    if [ -s "$OUT/shm.txt" ]; then cat "$OUT/shm.txt"; fi
+    echo "paced: 64 B rounds as long as 16 MiB ones (ZLOAN_BENCH_PACE_NS), the receiver polling as long;"
+    echo "stream: 16 MiB filled with non-temporal stores (ZLOAN_BENCH_FILL=stream), the caches kept;"
+    echo "16MiB/64B is the figure of issue 21, stream/paced what is left of it with the fill's and the"
+    echo "long wait's effects on the caches and the cores taken out (bench/harness.c)"
+    printf '%-10s %-5s %5s %10s %10s %10s %10s %10s %13s\n' system pct runs 64B 64B.paced 16MiB \
+        16MiB.stream 16MiB/64B stream/paced
     awk -F'\t' "$awk_median"'
-        $1 == "latency" && $3 == "busy" && $5 == "transport" && ($4 == 64 || $4 == 16777216) {
-            k = $2 SUBSEP $4; p[k, 1] = p[k, 1] " " $13; p[k, 2] = p[k, 2] " " $12
+        $1 == "latency" && $5 == "transport" && ($3 == "busy" || $3 == "busy-paced" || $3 == "busy-stream") &&
+        ($4 == 64 || $4 == 16777216) {
+            k = $2 SUBSEP $3 SUBSEP $4; p[k, 1] = p[k, 1] " " $13; p[k, 2] = p[k, 2] " " $12
             p[k, 3] = p[k, 3] " " $7; p[k, 4] = p[k, 4] " " $8; p[k, 5] = p[k, 5] " " $9
             runs[k]++ }
+        function cell(k, q) { return (k in runs) ? sprintf("%7.0f ns", median(p[k, q])) : sprintf("%10s", "-") }
+        function ratio(a, b, q,   x, y) {
+            if (!(a in runs) || !(b in runs)) return sprintf("%10s", "-")
+            x = median(p[a, q]); y = median(p[b, q]); return sprintf("%9.2fx", y > 0 ? x / y : 0) }
         END { split("zloan iceoryx", order, " "); split("min p10 p50 p90 p99", pct, " ")
               for (o = 1; o <= 2; o++) {
-                  small = order[o] SUBSEP 64; big = order[o] SUBSEP 16777216
+                  small = order[o] SUBSEP "busy" SUBSEP 64; big = order[o] SUBSEP "busy" SUBSEP 16777216
+                  paced = order[o] SUBSEP "busy-paced" SUBSEP 64
+                  stream = order[o] SUBSEP "busy-stream" SUBSEP 16777216
                   if (!(small in runs) || !(big in runs)) continue
-                  for (q = 1; q <= 5; q++) {
-                      a = median(p[small, q]); b = median(p[big, q])
-                      printf "%-10s %-5s %2d/%-2d %10.0f ns %10.0f ns %9.2fx\n", order[o], pct[q],
-                          runs[small], runs[big], a, b, (a > 0 ? b / a : 0) } } }' "$HOT"
+                  for (q = 1; q <= 5; q++)
+                      printf "%-10s %-5s %2d/%-2d %s %s %s %s %s %13s\n", order[o], pct[q], runs[small],
+                          runs[big], cell(small, q), cell(paced, q), cell(big, q), cell(stream, q),
+                          ratio(big, small, q), ratio(stream, paced, q) } }' "$HOT"
     echo
 }
 throughput_table() {

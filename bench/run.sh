@@ -5,10 +5,20 @@
 #   ZLOAN_BENCH_SECONDS=1 bench/run.sh   # shorter windows per figure
 #   ZLOAN_BENCH_ONLY=mix bench/run.sh    # only the size mix, memory, before/after
 #   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~3 min
+#   ZLOAN_BENCH_ONLY=flat bench/run.sh   # only the flatness figures of the hot path, ~2 min
 #   ZLOAN_BENCH_REPEATS=5 bench/run.sh   # runs per figure of the hot path (default 3)
 #   ZLOAN_BENCH_ONLY=batch bench/run.sh  # only 64 B throughput, unbatched and batched, ~2 min
 #                                        # per repeat
+#   ZLOAN_BENCH_SHM=huge=never bench/run.sh  # the private /dev/shm's huge= option (below)
 #
+# Run as root with unshare(1), everything (iox-roudi included, so both
+# systems share the mount) runs in a private mount namespace whose /dev/shm
+# is a fresh tmpfs mounted with ZLOAN_BENCH_SHM (default huge=advise: zloan
+# advises its segments of 2 MiB or more MADV_HUGEPAGE, so large messages get
+# 2 MiB pages; iceoryx 2.0 does not advise, so it gets none either way). It
+# also keeps other users of the machine's /dev/shm out of the figures.
+# ZLOAN_BENCH_SHM=shared, or no root or unshare, runs in the machine's
+# /dev/shm, as it is mounted; the output says which (shm.txt).
 # Installs the peers from Debian when missing (apt-get; needs root), builds
 # zloan and the benchmark programs (Release) in build-bench/, starts iox-roudi
 # with bench/roudi.toml (mempools up to 16 MiB) and stops it by its pid,
@@ -32,7 +42,10 @@
 #                  main and of each public function, and every function's
 #                  self cost, where a round goes); transport latency at
 #                  64 B and 16 MiB (busy-poll, pinned) and their ratio, the
-#                  flatness; 64 B messages received per second, one publisher
+#                  flatness, beside 64 B paced to a 16 MiB round's length
+#                  and 16 MiB filled with non-temporal stores, which take
+#                  the fill's and the long wait's effects out
+#                  (bench/harness.c); 64 B messages received per second, one publisher
 #                  process and one subscription process, keep-last and
 #                  lossless, zloan with single and batched takes
 #                  (ZLOAN_BENCH_TAKE_BATCH, bench/zloan_bench.c) and with
@@ -42,6 +55,7 @@
 #                  one-at-a-time publish); report.sh prints them as ratios.
 #                  ZLOAN_BENCH_ONLY=batch runs these throughput figures
 #                  alone
+#   shm.txt        which /dev/shm the run used, and its mount options
 #   logs/          every program's stderr (and callgrind's outputs)
 set -euo pipefail
 
@@ -51,7 +65,13 @@ BUILD=${ZLOAN_BENCH_BUILD:-$ROOT/build-bench}
 WINDOW=${ZLOAN_BENCH_SECONDS:-2}
 ONLY=${ZLOAN_BENCH_ONLY:-all}
 REPEATS=${ZLOAN_BENCH_REPEATS:-3}
-case $ONLY in all | mix | hot | batch) ;; *) echo "bench/run.sh: ZLOAN_BENCH_ONLY=$ONLY: all, mix, hot or batch" >&2; exit 2 ;; esac
+case $ONLY in all | mix | hot | flat | batch) ;; *) echo "bench/run.sh: ZLOAN_BENCH_ONLY=$ONLY: all, mix, hot, flat or batch" >&2; exit 2 ;; esac
+# The 64 B rounds' length in the paced flatness runs: about a 16 MiB fill.
+PACE_NS=${ZLOAN_BENCH_PACE_NS:-2000000}
+SHM=${ZLOAN_BENCH_SHM:-huge=advise}
+case $SHM in huge=never | huge=advise | huge=within_size | huge=always | shared) ;;
+    *) echo "bench/run.sh: ZLOAN_BENCH_SHM=$SHM: huge=never, huge=advise, huge=within_size, huge=always or shared" >&2; exit 2 ;;
+esac
 SIZES="64 4096 65536 1048576 4194304 16777216"
 # Instruction count: N and 2N rounds. Kept small: under valgrind an iceoryx
 # application is slow enough for RouDi to declare it dead after a few
@@ -59,6 +79,28 @@ SIZES="64 4096 65536 1048576 4194304 16777216"
 ROUNDS=2000
 
 log() { printf '== %s\n' "$*" >&2; }
+
+# ---- a private /dev/shm ---------------------------------------------------------
+# Re-runs this script in a mount namespace of its own with /dev/shm a fresh
+# tmpfs (half of RAM at most, allocated as used). ZLOAN_BENCH_SHM_MOUNTED
+# tells the second run that it is inside.
+if [ "$SHM" != shared ] && [ -z "${ZLOAN_BENCH_SHM_MOUNTED:-}" ]; then
+    if [ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null; then
+        log "running in a private /dev/shm (tmpfs, $SHM)"
+        # shellcheck disable=SC2016 # expanded by the inner bash
+        exec unshare -m --propagation private bash -c \
+            'mount -t tmpfs -o "size=50%,$1" tmpfs /dev/shm && ZLOAN_BENCH_SHM_MOUNTED="$1" exec bash "$2"' \
+            run.sh "$SHM" "$0"
+    fi
+    log "cannot make a private /dev/shm (needs root and unshare): the machine's is used"
+fi
+SHM_MOUNT=$(awk '$2 == "/dev/shm" { o = $4 } END { print o }' /proc/self/mounts)
+if [ -n "${ZLOAN_BENCH_SHM_MOUNTED:-}" ]; then
+    SHM_NOTE="/dev/shm: private tmpfs ($SHM_MOUNT), for zloan and iceoryx alike"
+else
+    SHM_NOTE="/dev/shm: the machine's, shared with its other users (${SHM_MOUNT:-not mounted})"
+fi
+log "$SHM_NOTE"
 
 # ---- packages ---------------------------------------------------------------
 PACKAGES="cmake gcc make iceoryx libiceoryx-binding-c-dev cyclonedds-dev cyclonedds-tools
@@ -82,12 +124,13 @@ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
     -DZLOAN_BUILD_EXAMPLES=OFF >"$OUT/logs/cmake.log" 2>&1 || { cat "$OUT/logs/cmake.log"; exit 1; }
 cmake --build "$BUILD" -j2 >"$OUT/logs/build.log" 2>&1 || { cat "$OUT/logs/build.log"; exit 1; }
 BIN=$BUILD/bench
-for program in zloan_bench zloan_bench_floor zloan_bench_round iceoryx_bench iceoryx_bench_round \
-    cyclone_bench; do
+for program in zloan_bench zloan_bench_floor zloan_bench_round zloan_bench_round_shared \
+    iceoryx_bench iceoryx_bench_round cyclone_bench; do
     [ -x "$BIN/$program" ] || { echo "bench/run.sh: $program was not built" >&2; exit 1; }
 done
 
 mkdir -p "$OUT/logs"
+echo "$SHM_NOTE" >"$OUT/shm.txt"
 TSV=$OUT/results.tsv
 : >"$TSV"
 
@@ -294,16 +337,25 @@ if [ "$ONLY" = all ] || [ "$ONLY" = hot ]; then
     # shellcheck disable=SC2086
     {
         count_round zloan fixed "$BIN/zloan_bench_round" $ZLOAN_OPS
+        # The same round against libzloan.so, as applications link it.
+        count_round zloan.so fixed "$BIN/zloan_bench_round_shared" $ZLOAN_OPS
         count_round iceoryx fixed "$BIN/iceoryx_bench_round" $ICEORYX_OPS
         count_round zloan sized "$BIN/zloan_bench_round" $ZLOAN_SIZED_OPS
         count_round zloan lossless "$BIN/zloan_bench_round" $ZLOAN_OPS
         count_round iceoryx lossless "$BIN/iceoryx_bench_round" $ICEORYX_OPS
     }
+fi
+if [ "$ONLY" = all ] || [ "$ONLY" = hot ] || [ "$ONLY" = flat ]; then
     for _ in $(seq "$REPEATS"); do
         for size in 64 16777216; do
             runhot zloan "$BIN/zloan_bench" latency "$size" busy "$WINDOW"
             runhot iceoryx "$BIN/iceoryx_bench" latency "$size" busy "$WINDOW"
         done
+        for system in zloan iceoryx; do
+            ZLOAN_BENCH_PACE_NS=$PACE_NS runhot "$system" "$BIN/${system}_bench" latency 64 busy "$WINDOW"
+            ZLOAN_BENCH_FILL=stream runhot "$system" "$BIN/${system}_bench" latency 16777216 busy "$WINDOW"
+        done
+        [ "$ONLY" != flat ] || continue
         throughput_runs
     done
 fi

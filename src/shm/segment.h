@@ -10,6 +10,11 @@
 
 #define ZL__SHM_NAME_MAX 255
 #define ZL__SHM_DIR "/dev/shm"
+/* A PMD-mapped (huge) page on x86-64 and arm64 with 4 KiB pages. An object
+ * at least this large is advised MADV_HUGEPAGE (segment.c); a pool segment
+ * whose chunks are at least this large is a whole number of them
+ * (publisher/pool.c). */
+#define ZL__HUGE_PAGE_BYTES ((size_t)2 << 20)
 
 typedef struct zl__mapping {
     void *base;
@@ -42,12 +47,15 @@ unsigned long long zl__shm_free_bytes(void);
 bool zl__shm_owner_trusted(uid_t uid, gid_t gid, mode_t mode, bool group);
 
 /* Creates a new object of size bytes with the pages reserved up front (so a
- * later write can never raise SIGBUS for lack of memory), maps it read-write.
+ * later write can never raise SIGBUS for lack of memory), maps it read-write
+ * with every page mapped, advised MADV_HUGEPAGE from ZL__HUGE_PAGE_BYTES.
  * ZL_ENOSHM names the size asked for and what /dev/shm has free. */
 int zl__segment_create(const char *name, size_t size, mode_t mode, zl__mapping *out);
 
-/* Maps an existing object. Refuses one owned by another user (ZL_EPERM), an
- * empty one (ZL_ECORRUPT); ZL_ENODATA when it does not exist. */
+/* Maps an existing object, every page mapped, advised MADV_HUGEPAGE from
+ * ZL__HUGE_PAGE_BYTES (a hint, never an error). Refuses one owned by
+ * another user (ZL_EPERM), an empty one (ZL_ECORRUPT); ZL_ENODATA when it
+ * does not exist. */
 int zl__segment_open(const char *name, bool writable, bool group, zl__mapping *out);
 
 void zl__segment_unmap(zl__mapping *mapping);

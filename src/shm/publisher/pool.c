@@ -128,6 +128,25 @@ uint32_t zl__pub_free_slot(const zl__mw_publisher *pub)
     return slot;
 }
 
+/* The size of a segment of geometry g laid out in total bytes: for chunks of
+ * at least a huge page, total rounded up to a whole number of huge pages
+ * where that is cheap (it adds at most an eighth, and the memory bound
+ * leaves room), so that on a tmpfs that gives huge pages (segment.c) the
+ * last chunk's end is on one too; elsewhere only the tail past the last
+ * whole huge page has small pages. The bytes added count against the bound
+ * as the rest do. The subscription accepts a segment larger than its chunks
+ * (queue.h, zl__segment_geometry_read). */
+static uint64_t huge_page_total(const zl__mw_publisher *pub, const zl__segment_geometry *g,
+                                uint64_t total)
+{
+    if (g->chunk_stride < ZL__HUGE_PAGE_BYTES)
+        return total;
+    uint64_t rounded = zl__align_up(total, ZL__HUGE_PAGE_BYTES);
+    if (rounded - total > total / 8 || pub->shm_bytes + rounded > pub->shm_bytes_max)
+        return total;
+    return rounded;
+}
+
 /* Lays out a new segment of class k in slot and enters it in the table
  * (kept: the one made at creation). The slow path of growth (P8, P9). */
 int zl__pub_grow(zl__mw_publisher *pub, uint32_t k, bool kept)
@@ -152,6 +171,7 @@ int zl__pub_grow(zl__mw_publisher *pub, uint32_t k, bool kept)
                         (unsigned long long)pub->shm_bytes_max);
     zl__segment_layout(pub->payload_offset, class_capacity(pub, k), pub->alignment, count, &g,
                        &total);
+    total = huge_page_total(pub, &g, total);
     int rc = zl__pub_segment_add(pub, slot, &g, total, NULL);
     if (rc != 0)
         return rc;

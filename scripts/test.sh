@@ -53,6 +53,24 @@ options_of() { # build name -> its cmake options
 }
 for b in "${builds[@]}"; do options_of "$b" >/dev/null; done
 
+# The tests run in a /dev/shm of their own: a fresh tmpfs (half of RAM at
+# most, allocated as used) in a private mount namespace, when run as root
+# with unshare(1). Other users of the machine's /dev/shm (another checkout's
+# tests, on the same domains) then neither see ours nor disturb them, and
+# nothing the tests leave behind outlives the run. ZLOAN_TEST_SHARED_SHM=1,
+# or no root or unshare, runs in the machine's /dev/shm; the line below says
+# which.
+if [ -z "${ZLOAN_TEST_SHM_MOUNTED:-}" ] && [ "${ZLOAN_TEST_SHARED_SHM:-0}" != 1 ] &&
+   [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+  ZLOAN_TEST_SHM_MOUNTED=1 exec unshare -m --propagation private \
+    sh -c 'mount -t tmpfs -o size=50%,mode=1777 tmpfs /dev/shm && exec "$0" "$@"' "$PWD/scripts/test.sh" "$@"
+fi
+if [ -n "${ZLOAN_TEST_SHM_MOUNTED:-}" ]; then
+  echo "=== /dev/shm: a private tmpfs for this run"
+else
+  echo "=== /dev/shm: the machine's (shared with its other users)"
+fi
+
 scripts/deps.sh
 
 elapsed() { # seconds -> "1m05s" or "12s"

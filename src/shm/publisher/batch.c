@@ -25,10 +25,10 @@
  *
  * The part's entries are written, then the tail moves past all of them with
  * one release store (R2), after every chunk header of the part was
- * written. References (P1): each push adds its connection's reference to
- * the chunk at once, the history its own, and the loan's reference is let
- * go after the part, so neither a reclaim nor the history letting go of
- * its oldest can free a chunk still being delivered.
+ * written. Holds (P1): each push sets its connection's bit in the chunk's
+ * holders at once, the history its own, and the loan's hold is let go
+ * after the part, so neither a reclaim nor the history letting go of its
+ * oldest can free a chunk still being delivered.
  */
 #include "zloan/error.h"
 
@@ -111,8 +111,7 @@ static uint32_t make_room(zl__mw_publisher *pub, uint32_t j, uint32_t n)
         }
         if (rc == 0)
             break;
-        if (take_outstanding(pub, j, oldest))
-            release_ref(pub, oldest);
+        take_back(pub, j, oldest);
         lost++;
     }
     uint32_t skip = c->held + n > budget ? c->held + n - budget : 0;
@@ -130,13 +129,12 @@ static bool deliver_part(zl__mw_publisher *pub, uint32_t j, const uint32_t *entr
         return false;
     connection *c = &pub->connections[j];
     uint64_t tail = c->deliver_tail;
-    uint16_t bit = holder_bit(j);
+    uint32_t bit = holder_bit(j);
     for (uint32_t i = skip; i < n; i++, tail++) {
         uint32_t entry = entries[i];
         zl__deliver_write(&c->deliver, tail, c->mirror, entry);
         segment *seg = &pub->segments[zl__entry_slot(entry)];
-        seg->outstanding[zl__entry_chunk(entry)] |= bit; /* P2 */
-        seg->refs[zl__entry_chunk(entry)]++;             /* P1 */
+        seg->holders[zl__entry_chunk(entry)] |= bit; /* P2, its hold (P1) */
     }
     c->held += n - skip; /* P5 */
     /* One release store for the part, after every header of it (R2). */
@@ -145,8 +143,7 @@ static bool deliver_part(zl__mw_publisher *pub, uint32_t j, const uint32_t *entr
 }
 
 /* Publishes a part: headers, the pushes into every connection, the
- * wake-ups, the history, then the loans' references (P1). Returns its
- * bytes. */
+ * wake-ups, the history, then the loans' holds (P1). Returns its bytes. */
 static uint64_t publish_part(zl__mw_publisher *pub, const zl__mw_loan_handle *handles,
                              const size_t *sizes, uint32_t n, int64_t now)
 {
@@ -168,24 +165,12 @@ static uint64_t publish_part(zl__mw_publisher *pub, const zl__mw_loan_handle *ha
         if (deliver_part(pub, j, handles, n))
             delivered |= 1u << j;
     }
-    if (delivered != 0) {
-        /* Orders our tail stores before the sleepers loads: see notify.h. */
-        zl__fence_seq_cst();
-        while (delivered != 0) {
-            uint32_t j = (uint32_t)__builtin_ctz(delivered);
-            delivered &= delivered - 1;
-            zl__queue_shm *q = pub->connections[j].queue;
-            zl__notify_after_deliver(&q->wake, &q->sleepers);
-        }
-    }
+    zl__pub_wake_delivered(pub, delivered);
     for (uint32_t i = 0; i < n; i++) {
-        if (pub->history_capacity != 0) {
-            pub->segments[zl__entry_slot(handles[i])].refs[zl__entry_chunk(handles[i])]++;
+        if (pub->history_capacity != 0)
             zl__pub_keep_history(pub, handles[i]);
-        }
-        release_ref(pub, handles[i]); /* the loan's (P1) */
+        let_go(pub, handles[i], HOLD_LENT); /* the loan's hold (P1) */
     }
-    pub->published += n;
     return bytes;
 }
 
@@ -197,6 +182,7 @@ int zl__shm_publisher_publish_loans(zl__mw_publisher *pub, const zl__mw_loan_han
     size_t done = 0;
     int rc = 0;
     int64_t now = 0;
+    uint64_t bytes = 0;
     while (done < count) {
         zl__pub_drain_returns(pub);
         uint32_t n = part_size(pub, count - done);
@@ -209,16 +195,11 @@ int zl__shm_publisher_publish_loans(zl__mw_publisher *pub, const zl__mw_loan_han
             continue;
         }
         now = zl__realtime_ns();
-        pub->bytes += publish_part(pub, handles + done, sizes + done, n, now);
+        bytes += publish_part(pub, handles + done, sizes + done, n, now);
         done += n;
     }
     *published = done;
-    if (done != 0) {
-        /* Relaxed: statistics for tools, stored once per batch. */
-        zl__endpoint_counters *counters = pub->counters;
-        zl__store_relaxed(&counters->messages, pub->published);
-        zl__store_relaxed(&counters->bytes, pub->bytes);
-        zl__store_relaxed(&counters->last_ns, (uint64_t)now);
-    }
+    if (done != 0)
+        zl__pub_count_published(pub, done, bytes, now); /* once per batch */
     return rc;
 }

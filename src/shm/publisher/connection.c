@@ -46,14 +46,10 @@ static void disconnect(zl__mw_publisher *pub, uint32_t j)
                 continue;
             /* A look at every chunk's holders: a slow path (the
              * connection goes), so that delivery and return cost a bit
-             * operation on one 16-bit word each (P2). */
-            for (uint32_t chunk = 0; chunk < seg->geometry.chunk_count; chunk++) {
-                uint16_t *holders = &seg->outstanding[chunk];
-                if ((*holders & holder_bit(j)) == 0)
-                    continue;
-                *holders = (uint16_t)(*holders & ~holder_bit(j));
-                release_ref(pub, zl__entry_pack(slot, chunk));
-            }
+             * operation on one word each (P1, P2). */
+            for (uint32_t chunk = 0; chunk < seg->geometry.chunk_count; chunk++)
+                if ((seg->holders[chunk] & holder_bit(j)) != 0)
+                    let_go(pub, zl__entry_pack(slot, chunk), holder_bit(j));
         }
         c->held = 0;
         zl__endpoint_deallocate(pub->allocator, c->mirror,
@@ -127,8 +123,7 @@ int zl__pub_deliver(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
         }
         if (rc == 0)
             break;
-        if (take_outstanding(pub, j, oldest))
-            release_ref(pub, oldest);
+        take_back(pub, j, oldest);
         count_lost(pub, c);
     }
     return zl__pub_push(pub, c, j, entry);
@@ -188,12 +183,9 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
             uint32_t at = (pub->history_next + pub->history_capacity - pub->history_len + k) %
                           pub->history_capacity;
             uint32_t entry = pub->history[at];
-            int rc = zl__pub_deliver(pub, j, entry);
-            if (rc == DELIVER_BROKEN)
+            /* The push is connection j's hold (P1, P2). */
+            if (zl__pub_deliver(pub, j, entry) == DELIVER_BROKEN)
                 return;
-            /* P1: its reference, before the next delivery may reclaim it. */
-            if (rc == DELIVER_PUSHED)
-                pub->segments[zl__entry_slot(entry)].refs[zl__entry_chunk(entry)]++;
         }
     }
     /* Release: the claim and the history are visible to a subscription that

@@ -33,13 +33,12 @@ static inline uint32_t zl__pub_pick_free(const zl__mw_publisher *pub, uint32_t k
     return bits != 0 ? (uint32_t)__builtin_ctzll(bits) : NONE;
 }
 
-/* Pushes entry into connection c (j), room made: its outstanding bit (P2)
- * and its budget (P5). The chunk's reference for it (P1) is the caller's
- * to add, before anything can let one of the chunk's references go. */
+/* Pushes entry into connection c (j), room made: its outstanding bit (P2:
+ * its hold, P1) and its budget (P5). */
 static inline int zl__pub_push(zl__mw_publisher *pub, connection *c, uint32_t j, uint32_t entry)
 {
     zl__deliver_push(&c->deliver, &c->deliver_tail, c->mirror, entry);
-    pub->segments[zl__entry_slot(entry)].outstanding[zl__entry_chunk(entry)] |= holder_bit(j);
+    pub->segments[zl__entry_slot(entry)].holders[zl__entry_chunk(entry)] |= holder_bit(j);
     c->held++;
     return DELIVER_PUSHED;
 }
@@ -97,13 +96,9 @@ zl__pub_drain_connection(zl__mw_publisher *pub, uint32_t j, uint64_t tail)
         zl__pub_mark_broken(pub, j, "moved its return ring's tail out of range");
         return;
     }
-    for (uint64_t p = c->return_head; p != tail; p++) {
-        uint32_t entry = zl__return_entry(&c->ret, p);
-        if (take_outstanding(pub, j, entry))
-            release_ref(pub, entry);
-        else
+    for (uint64_t p = c->return_head; p != tail; p++)
+        if (!take_back(pub, j, zl__return_entry(&c->ret, p)))
             zl__pub_bogus_return(pub, j);
-    }
     c->return_head = tail;
     zl__return_consumed(&c->ret, tail);
 }
@@ -154,66 +149,77 @@ static inline segment *zl__pub_lent_segment(zl__mw_publisher *pub, zl__mw_loan_h
     return &pub->segments[zl__entry_slot(handle)];
 }
 
-/* Appends entry to the history, letting the oldest go when it is full.
- * The chunk's reference for it (P1) is the caller's to add. */
+/* Appends entry (held: it is being published) to the history, its hold
+ * (P1), letting the oldest go when it is full. */
 static inline void zl__pub_keep_history(zl__mw_publisher *pub, uint32_t entry)
 {
+    pub->segments[zl__entry_slot(entry)].holders[zl__entry_chunk(entry)] |= HOLD_HISTORY;
     if (pub->history_len == pub->history_capacity)
-        release_ref(pub, pub->history[pub->history_next]);
+        let_go(pub, pub->history[pub->history_next], HOLD_HISTORY);
     else
         pub->history_len++;
     pub->history[pub->history_next] = entry;
     pub->history_next = (pub->history_next + 1) % pub->history_capacity;
 }
 
-/* Delivers a chunk whose header is written and which holds one reference
- * (the user's loan, or the user memory's publication) to every connection,
- * wakes sleepers, keeps it as history when asked; that reference becomes
- * the first holder's (P1), so with one holder the count is not touched.
- * Until the count is set below, it is short of the chunk's holders: no
- * step of the loop lets go of this chunk's references (a reclaim takes a
- * connection's older entries back, never the one being delivered to it,
- * which it has not been given yet; the history lets go of its oldest,
- * which is another chunk). */
+/* Wakes the sleepers of the connections in delivered, the fence issued
+ * (notify.h). */
+static inline void zl__pub_wake_sleepers(zl__mw_publisher *pub, uint32_t delivered)
+{
+    while (delivered != 0) {
+        uint32_t j = (uint32_t)__builtin_ctz(delivered);
+        delivered &= delivered - 1;
+        zl__queue_shm *q = pub->connections[j].queue;
+        zl__notify_after_deliver(&q->wake, &q->sleepers);
+    }
+}
+
+/* The wake-ups after a delivery to the connections in delivered: one
+ * fence (it orders our tail stores before the sleepers loads), then each
+ * one's sleepers. */
+static inline void zl__pub_wake_delivered(zl__mw_publisher *pub, uint32_t delivered)
+{
+    if (delivered == 0)
+        return;
+    zl__fence_seq_cst();
+    zl__pub_wake_sleepers(pub, delivered);
+}
+
+/* The statistics of a publish (or a batch's part), for tools: relaxed
+ * stores, read with relaxed loads, stored last, from locals (an atomic
+ * store makes the compiler reload what it had in registers). */
+static inline void zl__pub_count_published(zl__mw_publisher *pub, uint64_t messages,
+                                           uint64_t size, int64_t timestamp_ns)
+{
+    uint64_t published = pub->published += messages;
+    uint64_t bytes = pub->bytes += size;
+    zl__endpoint_counters *counters = pub->counters;
+    zl__store_relaxed(&counters->messages, published);
+    zl__store_relaxed(&counters->bytes, bytes);
+    zl__store_relaxed(&counters->last_ns, (uint64_t)timestamp_ns);
+}
+
+/* Delivers a chunk whose header is written and which the publication
+ * holds (HOLD_LENT: the user's loan, or the user memory's publication) to
+ * every connection, wakes sleepers, keeps it as history when asked, then
+ * lets the publication's hold go (P1): the chunk is free again only if
+ * nobody took it. No step before lets it go (a reclaim takes a
+ * connection's older entries back, never the one being delivered; the
+ * history lets go of its oldest, another chunk). */
 static inline void zl__pub_fan_out(zl__mw_publisher *pub, uint32_t handle, bool history,
                                    size_t size, int64_t timestamp_ns)
 {
-    uint32_t mask = pub->connected_mask;
     uint32_t delivered = 0;
-    uint32_t holders = 0; /* no popcount: without -mpopcnt it is a call */
-    while (mask != 0) {
+    for (uint32_t mask = pub->connected_mask; mask != 0; mask &= mask - 1) {
         uint32_t j = (uint32_t)__builtin_ctz(mask);
-        mask &= mask - 1;
-        if (zl__pub_deliver_fast(pub, j, handle) == DELIVER_PUSHED) {
+        if (zl__pub_deliver_fast(pub, j, handle) == DELIVER_PUSHED)
             delivered |= 1u << j;
-            holders++;
-        }
     }
-    if (delivered != 0) {
-        /* Orders our tail stores before the sleepers loads: see notify.h. */
-        zl__fence_seq_cst();
-        while (delivered != 0) {
-            uint32_t j = (uint32_t)__builtin_ctz(delivered);
-            delivered &= delivered - 1;
-            zl__queue_shm *q = pub->connections[j].queue;
-            zl__notify_after_deliver(&q->wake, &q->sleepers);
-        }
-    }
-    if (history) {
+    zl__pub_wake_delivered(pub, delivered);
+    if (history)
         zl__pub_keep_history(pub, handle);
-        holders++;
-    }
-    if (holders == 0)
-        release_ref(pub, handle); /* nobody holds it: free again */
-    else if (holders > 1)
-        pub->segments[zl__entry_slot(handle)].refs[zl__entry_chunk(handle)] += holders - 1;
-    pub->published++;
-    pub->bytes += size;
-    /* Relaxed: statistics for tools (see above). */
-    zl__endpoint_counters *counters = pub->counters;
-    zl__store_relaxed(&counters->messages, pub->published);
-    zl__store_relaxed(&counters->bytes, pub->bytes);
-    zl__store_relaxed(&counters->last_ns, (uint64_t)timestamp_ns);
+    let_go(pub, handle, HOLD_LENT);
+    zl__pub_count_published(pub, 1, size, timestamp_ns);
 }
 
 #endif

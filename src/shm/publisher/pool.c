@@ -3,14 +3,15 @@
  *
  * Invariants (I1 of docs/design.md, from the publisher's side)
  *   A chunk is named by its entry (segment slot, index: zl__entry_pack).
- *   P1. refs[c] counts who refers to chunk c: the user's loan (1 while lent),
- *       each connection whose `outstanding` bit for c is set, and the history
- *       (once per history entry); between the calls of the publisher's
- *       thread, that is: a fan-out adds its deliveries' references after
- *       its loop, which lets go of none of that chunk's (hot_path.h). A
- *       chunk is on the free stack iff refs[c] is 0, and only free chunks
- *       are lent: a chunk is never written while a subscription may read
- *       it.
+ *   P1. holders[c] is the set of who holds chunk c, a bit each
+ *       (publisher.h): the user's loan (HOLD_LENT, from the loan to its
+ *       publish or return; a publication holds it until its fan-out is
+ *       done), each connection with c outstanding (its P2 bit), the
+ *       history (HOLD_HISTORY). A chunk is on its segment's free stack iff
+ *       holders[c] is 0, and only free chunks are lent: a chunk is never
+ *       written while a subscription may read it. One word, so a delivery
+ *       or a return is one bit operation and the last holder's frees it
+ *       (let_go, take_back), with no count beside it to keep in step.
  *   P8. A segment is in the shared table (serials[slot] = its serial) from
  *       before any of its chunks is lent (the table change is published by
  *       a release increment of segments_seq, before the first deliver
@@ -105,17 +106,15 @@ static uint32_t segment_chunks(const zl__mw_publisher *pub, uint32_t k, uint64_t
 
 static int segment_bookkeeping(zl__mw_publisher *pub, segment *seg, uint32_t count)
 {
-    /* The 32-bit arrays first (aligned), the 16-bit holders last. */
-    size_t refs = sizeof(uint32_t) * count, stack = sizeof(uint32_t) * count;
-    seg->bookkeeping_size = refs + stack + sizeof(uint16_t) * count;
+    size_t holders = sizeof(uint32_t) * count;
+    seg->bookkeeping_size = holders + sizeof(uint32_t) * count;
     uint8_t *block = zl__endpoint_allocate(pub->allocator, seg->bookkeeping_size);
     if (block == NULL)
         return zl__fail(ZL_ENOMEM, "allocating the bookkeeping of a segment of %u chunks failed",
                         count);
     seg->bookkeeping = block;
-    seg->refs = (uint32_t *)(void *)block;
-    seg->free_stack = (uint32_t *)(void *)(block + refs);
-    seg->outstanding = (uint16_t *)(void *)(block + refs + stack);
+    seg->holders = (uint32_t *)(void *)block;
+    seg->free_stack = (uint32_t *)(void *)(block + holders);
     return 0;
 }
 
@@ -210,6 +209,7 @@ int zl__pub_segment_add(zl__mw_publisher *pub, uint32_t slot, const zl__segment_
     }
     g.serial = serial;
     seg->geometry = g;
+    seg->chunks = (uint8_t *)seg->map.base + g.chunk_offset;
     zl__segment_shm *head = seg->map.base;
     head->magic = ZL__SEGMENT_MAGIC;
     head->version = ZL__LAYOUT_VERSION;

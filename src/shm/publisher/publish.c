@@ -1,6 +1,6 @@
 /* Loan, publish and return on the publisher's side: a free chunk lent,
  * its header written, fanned out to every connection and kept as history
- * (publisher.h). The references it takes and lets go are P1's (pool.c),
+ * (publisher.h). The holds it takes and lets go are P1's (pool.c),
  * the deliveries P5's (connection.c), the wait for room P6's (lossless.c).
  *
  * Loan and publish each come twice: the common case, a leaf that looks
@@ -17,7 +17,7 @@
 #include "hot_path.h"
 
 /* Lends the top free chunk of the segment in table slot `slot`, of class
- * k (it has one): P1's first reference, the user's. Inline (always) in
+ * k (it has one): P1's first hold, the user's. Inline (always) in
  * both loans. */
 static inline __attribute__((always_inline)) void lend(zl__mw_publisher *pub, uint32_t k,
                                                        uint32_t slot, void **payload,
@@ -29,7 +29,7 @@ static inline __attribute__((always_inline)) void lend(zl__mw_publisher *pub, ui
     seg->free_top = top;
     if (top == 0)
         pub->class_free[k] &= ~((uint64_t)1 << slot);
-    seg->refs[chunk] = 1;
+    seg->holders[chunk] = HOLD_LENT; /* P1: free until now */
     seg->lent_since_tick = true;
     *payload = chunk_base(seg, chunk) + seg->geometry.payload_offset;
     *handle = zl__entry_pack(slot, chunk);
@@ -73,7 +73,7 @@ static __attribute__((noinline)) int loan_general(zl__mw_publisher *pub, size_t 
 int zl__shm_publisher_return_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle)
 {
     /* handle is outstanding (mw.h): the client library's record says so. */
-    release_ref(pub, handle);
+    let_go(pub, handle, HOLD_LENT);
     zl__store_relaxed(&pub->counters->returned, ++pub->returned_total);
     return 0;
 }
@@ -126,30 +126,25 @@ int zl__shm_publisher_loan(zl__mw_publisher *pub, size_t size, void **payload,
 }
 
 /* The fast publish's last step when a subscription sleeps: the wake-ups
- * of zl__pub_fan_out for the connections in delivered (the fence is
- * issued). */
+ * (the fence is issued). Out of line: the fast publish stays a leaf. */
 static __attribute__((noinline)) int publish_wake(zl__mw_publisher *pub, uint32_t delivered)
 {
-    while (delivered != 0) {
-        uint32_t j = (uint32_t)__builtin_ctz(delivered);
-        delivered &= delivered - 1;
-        zl__queue_shm *q = pub->connections[j].queue;
-        zl__notify_after_deliver(&q->wake, &q->sleepers);
-    }
+    zl__pub_wake_sleepers(pub, delivered);
     return 0;
 }
 
-/* The publish, common case first: no peer changed, every lossless
- * connection has room (P6), returns that pass P2, and every connection
- * under its budget with room in its ring seen from the cached head or the
- * real one (P5, zl__pub_deliver_fast). Otherwise publish_general, before
- * the header is written (a tail call: this path saves no registers but
- * around the clock, which it reads first). What it does is publish_general's
- * with the common case's branches: drain (zl__pub_drain_returns), header,
- * fan-out (zl__pub_fan_out: the references added once, P1), history.
- * Longer than 80 lines for a reason: a leaf calls nothing it returns from,
- * so its four loops (drain and room, push, wake) stay in one body, in the
- * order of publish_general's steps. */
+/* The publish, common case first: no peer changed, returns that pass P2,
+ * and every connection under its budget with room in its ring seen from
+ * the cached head or the real one (P5, zl__pub_deliver_fast), lossless
+ * ones without a look at the real head (P6). Otherwise publish_general,
+ * before the header is written (a tail call: this path saves no registers
+ * but around the clock, which it reads first). Its steps are
+ * publish_general's with the common case's branches: drain
+ * (zl__pub_drain_returns with take_back), header, pushes (zl__pub_push),
+ * history, the publication's hold let go (P1), the wake-ups
+ * (zl__pub_wake_delivered, the sleepers' call out of line). Longer than 80
+ * lines for a reason: a leaf calls nothing it returns from, so its loops
+ * stay in one body. */
 int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size)
 {
     int64_t now = zl__realtime_ns();
@@ -157,7 +152,6 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
     if (zl__registry_generation(&pub->registry) != pub->seen_generation ||
         pub->pending_mask != 0)
         return publish_general(pub, handle, size);
-    /* zl__pub_drain_returns, a bogus entry left to publish_general. */
     for (uint32_t mask = connected; mask != 0; mask &= mask - 1) {
         uint32_t j = (uint32_t)__builtin_ctz(mask);
         connection *c = &pub->connections[j];
@@ -167,18 +161,8 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
         if (tail != p) {
             if (tail - p > zl__ring_capacity(&c->ret))
                 return publish_general(pub, handle, size); /* R1: it marks it broken */
-            for (; p != tail; p++) {
-                uint32_t entry = zl__return_entry(&c->ret, p);
-                segment *seg = segment_of(pub, entry);
-                if (seg == NULL)
-                    break;
-                uint16_t *holders = &seg->outstanding[zl__entry_chunk(entry)];
-                if ((*holders & holder_bit(j)) == 0)
-                    break;
-                *holders = (uint16_t)(*holders & ~holder_bit(j)); /* P2 */
-                c->held--;                                        /* P5 */
-                release_ref(pub, entry);                          /* P1 */
-            }
+            while (p != tail && take_back(pub, j, zl__return_entry(&c->ret, p)))
+                p++;
             c->return_head = p;
             zl__return_consumed(&c->ret, p);
             if (p != tail)
@@ -199,36 +183,23 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
         }
     }
     segment *seg = zl__pub_lent_segment(pub, handle);
-    uint32_t chunk = zl__entry_chunk(handle);
-    zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
+    zl__chunk_header *header =
+        (zl__chunk_header *)(void *)chunk_base(seg, zl__entry_chunk(handle));
     header->sequence = ++pub->sequence;
     header->timestamp_ns = now;
     header->payload_size = size;
-    uint32_t holders = 0;
     for (uint32_t mask = connected; mask != 0; mask &= mask - 1) {
         uint32_t j = (uint32_t)__builtin_ctz(mask);
         zl__pub_push(pub, &pub->connections[j], j, handle);
-        holders++;
     }
-    if (pub->history_capacity != 0) {
+    if (pub->history_capacity != 0)
         zl__pub_keep_history(pub, handle);
-        holders++;
-    }
-    /* P1: the loan's reference is the first holder's. */
-    if (holders == 0)
-        release_ref(pub, handle);
-    else
-        seg->refs[chunk] += holders - 1;
-    uint64_t published = ++pub->published;
-    uint64_t bytes = pub->bytes += size;
-    /* Relaxed: statistics for tools, as in zl__pub_fan_out. */
-    zl__endpoint_counters *counters = pub->counters;
-    zl__store_relaxed(&counters->messages, published);
-    zl__store_relaxed(&counters->bytes, bytes);
-    zl__store_relaxed(&counters->last_ns, (uint64_t)now);
+    let_go(pub, handle, HOLD_LENT);
+    zl__pub_count_published(pub, 1, size, now);
     if (connected == 0)
         return 0;
-    /* Orders our tail stores before the sleepers loads: see notify.h. */
+    /* zl__pub_wake_delivered: the fence, then a look at each one's
+     * sleepers here, the wake-up out of line. */
     zl__fence_seq_cst();
     for (uint32_t mask = connected; mask != 0; mask &= mask - 1) {
         zl__queue_shm *q = pub->connections[__builtin_ctz(mask)].queue;

@@ -14,7 +14,7 @@
  *
  * The files, each with the invariants it enforces at its top (I1 of
  * docs/design.md, from the publisher's side):
- *   pool.c         size classes, segments, growth and shrinking: P1 (refs),
+ *   pool.c         size classes, segments, growth and shrinking: P1 (holders),
  *                  P8 (the shared table), P9 (reserved before lent)
  *   connection.c   subscriptions that come and go, delivery into their
  *                  rings, returns: P2 (outstanding bits), P4, P5 (budget)
@@ -115,14 +115,15 @@ typedef struct segment {
     uint32_t size_class;
     zl__mapping map;
     zl__segment_geometry geometry; /* ours: never read back from shared memory */
-    /* One private block: per chunk, its holders (P2: a bit per
-     * subscription slot, set while that connection holds it), its refs
-     * (P1) and the free stack. */
+    /* One private block: per chunk, who holds it (P1: a bit each) and the
+     * free stack. */
     void *bookkeeping;
     size_t bookkeeping_size;
-    uint16_t *outstanding;
-    uint32_t *refs;
+    uint32_t *holders;
     uint32_t *free_stack;
+    /* The first chunk (map.base + geometry.chunk_offset): a chunk's address
+     * is one multiply-add. */
+    uint8_t *chunks;
     uint32_t free_top;
     bool lent_since_tick;
     int64_t idle_since_ns;
@@ -200,53 +201,81 @@ enum { DELIVER_BROKEN = -1, DELIVER_SKIPPED = 0, DELIVER_PUSHED = 1 };
 
 static inline uint8_t *chunk_base(const segment *seg, uint32_t index)
 {
-    return (uint8_t *)seg->map.base + seg->geometry.chunk_offset +
-           seg->geometry.chunk_stride * index;
+    return seg->chunks + seg->geometry.chunk_stride * index;
 }
 
 /* The segment an entry names when it is live and the index in range, else
- * NULL: entries come back from subscriptions' shared memory (I3). */
+ * NULL: entries come back from subscriptions' shared memory (I3). An
+ * empty table slot has no chunks (retire clears it). */
 static inline segment *segment_of(zl__mw_publisher *pub, uint32_t entry)
 {
     uint32_t slot = zl__entry_slot(entry);
     if (slot >= ZL__SEGMENTS_MAX)
         return NULL;
     segment *seg = &pub->segments[slot];
-    if (seg->serial == 0 || zl__entry_chunk(entry) >= seg->geometry.chunk_count)
-        return NULL;
-    return seg;
+    return zl__entry_chunk(entry) < seg->geometry.chunk_count ? seg : NULL;
 }
 
-/* P2: connection j's bit in a chunk's holders. */
-_Static_assert(ZL__SUB_SLOTS <= 16, "a chunk's holders are 16 bits, one per subscription slot");
-static inline uint16_t holder_bit(uint32_t j) { return (uint16_t)(1u << j); }
+/* P1 (pool.c): who holds a chunk, a bit each. Connection j's bit is P2's
+ * outstanding bit; HOLD_LENT is the user's loan (from the loan to its
+ * publish or return) or a publication being fanned out; HOLD_HISTORY the
+ * history's entry (a chunk is kept at most once: it is not lent again
+ * while kept). */
+_Static_assert(ZL__SUB_SLOTS <= 16, "a chunk's holders keep a bit per subscription slot");
+#define HOLD_LENT ((uint32_t)1 << 16)
+#define HOLD_HISTORY ((uint32_t)1 << 17)
+static inline uint32_t holder_bit(uint32_t j) { return (uint32_t)1 << j; }
 
-static inline void release_ref(zl__mw_publisher *pub, uint32_t entry)
+/* The chunk of entry is free again (nobody holds it, P1): onto its free
+ * stack, and, but for a user segment's, back in its class. */
+static inline void free_chunk(zl__mw_publisher *pub, segment *seg, uint32_t entry)
 {
-    segment *seg = &pub->segments[zl__entry_slot(entry)];
-    uint32_t chunk = zl__entry_chunk(entry);
-    if (--seg->refs[chunk] == 0) {
-        seg->free_stack[seg->free_top++] = chunk;
-        if (!seg->user) { /* user chunks are not the pool's */
-            pub->class_free[seg->size_class] |= (uint64_t)1 << zl__entry_slot(entry);
-            pub->chunks_in_use--;
-            /* Relaxed: a statistic for tools, read with relaxed loads. */
-            zl__store_relaxed(&pub->counters->chunks_free, pub->chunks_total - pub->chunks_in_use);
-        }
+    seg->free_stack[seg->free_top++] = zl__entry_chunk(entry);
+    if (!seg->user) { /* user chunks are not the pool's */
+        pub->class_free[seg->size_class] |= (uint64_t)1 << zl__entry_slot(entry);
+        pub->chunks_in_use--;
+        /* Relaxed: a statistic for tools, read with relaxed loads. */
+        zl__store_relaxed(&pub->counters->chunks_free, pub->chunks_total - pub->chunks_in_use);
     }
 }
 
-/* Clears connection j's bit for entry if set (P2); true when it was. */
-static inline bool take_outstanding(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
+/* Lets go of the holds in who (set) of a chunk of ours (entry is one we
+ * made), freeing it when nobody is left (P1). */
+static inline void let_go(zl__mw_publisher *pub, uint32_t entry, uint32_t who)
 {
-    segment *seg = segment_of(pub, entry);
-    if (seg == NULL)
+    segment *seg = &pub->segments[zl__entry_slot(entry)];
+    uint32_t *holders = &seg->holders[zl__entry_chunk(entry)];
+    uint32_t left = *holders & ~who;
+    *holders = left;
+    if (left == 0)
+        free_chunk(pub, seg, entry);
+}
+
+/* Takes back a chunk connection j returned or had reclaimed: true when
+ * entry names a live chunk whose bit for j is set (P2), which is cleared
+ * (and the chunk freed when nobody else holds it, P1); false for anything
+ * else, which changes nothing (entries come back from subscriptions'
+ * shared memory, I3: segment_of's checks, written out). Inline (always): the common case of
+ * every publish that follows a return. */
+static inline __attribute__((always_inline)) bool take_back(zl__mw_publisher *pub, uint32_t j,
+                                                            uint32_t entry)
+{
+    uint32_t slot = zl__entry_slot(entry);
+    if (slot >= ZL__SEGMENTS_MAX)
         return false;
-    uint16_t *holders = &seg->outstanding[zl__entry_chunk(entry)];
-    if ((*holders & holder_bit(j)) == 0)
+    segment *seg = &pub->segments[slot];
+    uint32_t chunk = zl__entry_chunk(entry);
+    if (chunk >= seg->geometry.chunk_count)
         return false;
-    *holders = (uint16_t)(*holders & ~holder_bit(j));
+    uint32_t *holders = &seg->holders[chunk];
+    uint32_t held = *holders;
+    if ((held & holder_bit(j)) == 0)
+        return false;
+    held &= ~holder_bit(j);
+    *holders = held;
     pub->connections[j].held--; /* P5 */
+    if (held == 0)
+        free_chunk(pub, seg, entry);
     return true;
 }
 

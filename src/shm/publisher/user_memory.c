@@ -4,8 +4,8 @@
  *
  * Invariant
  *   M1. User memory (user_segment.h): a user segment's chunk is a message
- *       published from the user's memory; it completes when its refs fall
- *       to 0 (P1: every connection that held it returned it, had it
+ *       published from the user's memory; it completes when nobody holds it
+ *       (P1: every connection that held it returned it, had it
  *       reclaimed, left or died; never kept as history). A thread of ours
  *       that waits for a completion raises completion_sleeping beside our
  *       registry slot (after reading completion_wake), fences, and looks at
@@ -98,7 +98,7 @@ int zl__shm_publisher_publish_memory(zl__mw_publisher *pub, uint32_t memory, uin
         return rc; /* nothing delivered, nothing in flight */
     uint32_t chunk = seg->free_stack[--seg->free_top];
     uint32_t handle = zl__entry_pack(memory, chunk);
-    seg->refs[chunk] = 1; /* the publication's own, let go by fan_out */
+    seg->holders[chunk] = HOLD_LENT; /* the publication's hold, let go by fan_out (P1) */
     zl__chunk_header *header = (zl__chunk_header *)(void *)chunk_base(seg, chunk);
     header->sequence = ++pub->sequence; /* its identity: pool.c, at segment_add */
     header->timestamp_ns = zl__realtime_ns();
@@ -119,7 +119,7 @@ bool zl__shm_publisher_memory_in_flight(zl__mw_publisher *pub, zl__mw_ticket tic
     if (seg == NULL || !seg->user)
         return false;
     uint32_t chunk = zl__entry_chunk(ticket.handle);
-    return seg->refs[chunk] != 0 && seg->published[chunk] == ticket.sequence;
+    return seg->holders[chunk] != 0 && seg->published[chunk] == ticket.sequence;
 }
 
 /* Whether connection j holds (outstanding bit, P2) a chunk of seg: queued,
@@ -127,7 +127,7 @@ bool zl__shm_publisher_memory_in_flight(zl__mw_publisher *pub, zl__mw_ticket tic
 static bool connection_holds(segment *seg, uint32_t j)
 {
     for (uint32_t chunk = 0; chunk < seg->geometry.chunk_count; chunk++)
-        if ((seg->outstanding[chunk] & holder_bit(j)) != 0)
+        if ((seg->holders[chunk] & holder_bit(j)) != 0)
             return true;
     return false;
 }

@@ -4,8 +4,7 @@
  * sleeps at random (the batches wait for it, in parts); a keep-last
  * subscription beside it, slower still, receives them in order and counts
  * every one it lost (received + lost == published). */
-#include "harness.h"
-#include "peer.h"
+#include "lossless_pair.h"
 
 #define MESSAGES 100000u
 #define BATCH_MAX 8u
@@ -13,17 +12,9 @@
 static void subscriber(const char *topic, bool lossless, int ready_fd)
 {
     zl_context *context;
-    CHECK_OK(zl_context_create(NULL, &context));
-    zl_subscription_options sopts;
-    zl_subscription_options_init(&sopts);
-    sopts.depth = lossless ? 6 : 3;
-    sopts.max_loans = 4;
-    sopts.reliability = lossless ? ZL_LOSSLESS : ZL_KEEP_LAST;
     zl_subscription *sub;
-    CHECK_OK(zl_subscription_create(context, topic, &test_msg_type, &sopts, &sub));
     zl_waitset *ws;
-    CHECK_OK(zl_waitset_create(context, 1, &ws));
-    CHECK_OK(zl_waitset_attach_subscription(ws, sub, NULL));
+    pair_open(topic, lossless, lossless ? 6 : 3, 4, &context, &sub, &ws);
     CHECK(write(ready_fd, "r", 1) == 1);
     unsigned seed = (unsigned)getpid();
     uint64_t expected = 1, received = 0;
@@ -32,63 +23,24 @@ static void subscriber(const char *topic, bool lossless, int ready_fd)
         size_t count = 0;
         int rc = zl_subscription_take_loan_sequence(sub, loans, NULL, 4, &count);
         if (rc == ZL_ENODATA) {
-            int w = zl_waitset_wait(ws, 10 * 1000000000LL, NULL);
-            CHECK(w == 0 || w == ZL_ETIMEOUT);
+            pair_wait(ws);
             continue;
         }
         CHECK_OK(rc);
         for (size_t i = 0; i < count; i++) {
-            const test_msg *m = loans[i];
-            CHECK(test_msg_valid(m));
-            if (lossless)
-                CHECK_EQ(m->sequence, expected); /* exactly the next one */
-            else
-                CHECK(m->sequence >= expected); /* in order, some lost */
-            expected = m->sequence + 1;
-            received++;
+            pair_check(loans[i], lossless, &expected, &received);
             CHECK_OK(zl_subscription_return_loan(sub, loans[i]));
         }
-        int r = rand_r(&seed) % 1000;
-        if (r < (lossless ? 2 : 8))
-            test_sleep_ms(1 + rand_r(&seed) % 3);
+        pair_dawdle(lossless, &seed);
     }
-    zl_subscription_stats stats;
-    CHECK_OK(zl_subscription_get_stats(sub, &stats));
-    CHECK_EQ(stats.received, received);
-    if (lossless) {
-        CHECK_EQ(received, MESSAGES);
-        CHECK_EQ(stats.lost, 0);
-    } else {
-        CHECK_EQ(received + stats.lost, MESSAGES);
-    }
-    printf("%s subscription: received %llu, lost %llu, held the publisher back %llu times\n",
-           lossless ? "lossless" : "keep-last", (unsigned long long)received,
-           (unsigned long long)stats.lost, (unsigned long long)stats.held_back);
-    fflush(stdout);
-    CHECK_OK(zl_waitset_destroy(ws));
-    CHECK_OK(zl_subscription_destroy(sub));
-    CHECK_OK(zl_context_destroy(context));
-    _exit(0);
+    pair_finish(context, sub, ws, lossless, received, MESSAGES);
 }
 
 int main(void)
 {
     const char *topic = test_topic("batch_lossless");
     pid_t children[2];
-    for (int i = 0; i < 2; i++) {
-        int fds[2];
-        CHECK(pipe(fds) == 0);
-        children[i] = fork();
-        CHECK(children[i] >= 0);
-        if (children[i] == 0) {
-            close(fds[0]);
-            subscriber(topic, i == 0, fds[1]);
-        }
-        close(fds[1]);
-        char byte;
-        CHECK(read(fds[0], &byte, 1) == 1);
-        close(fds[0]);
-    }
+    pair_fork(topic, children, subscriber);
     zl_context *context;
     CHECK_OK(zl_context_create(NULL, &context));
     zl_publisher_options popts;
@@ -117,8 +69,7 @@ int main(void)
         next += n;
         batches++;
     }
-    for (int i = 0; i < 2; i++)
-        test_wait_child_ok(children[i], i == 0 ? "lossless subscription" : "keep-last subscription");
+    pair_wait_children(children);
     CHECK_OK(zl_publisher_get_stats(pub, &stats));
     CHECK_EQ(stats.published, MESSAGES);
     CHECK_EQ(stats.timeouts, 0);

@@ -4,24 +4,16 @@
  * and counts every one (received + lost == published). The publisher never
  * times out; it waited (stats.blocked) whenever the lossless queue was
  * full. */
-#include "harness.h"
-#include "peer.h"
+#include "lossless_pair.h"
 
 #define MESSAGES 100000u
 
 static void subscriber(const char *topic, bool lossless, int ready_fd)
 {
     zl_context *context;
-    CHECK_OK(zl_context_create(NULL, &context));
-    zl_subscription_options sopts;
-    zl_subscription_options_init(&sopts);
-    sopts.depth = lossless ? 8 : 2;
-    sopts.reliability = lossless ? ZL_LOSSLESS : ZL_KEEP_LAST;
     zl_subscription *sub;
-    CHECK_OK(zl_subscription_create(context, topic, &test_msg_type, &sopts, &sub));
     zl_waitset *ws;
-    CHECK_OK(zl_waitset_create(context, 1, &ws));
-    CHECK_OK(zl_waitset_attach_subscription(ws, sub, NULL));
+    pair_open(topic, lossless, lossless ? 8 : 2, 0, &context, &sub, &ws);
     CHECK(write(ready_fd, "r", 1) == 1);
     unsigned seed = (unsigned)getpid();
     uint64_t expected = 1, received = 0;
@@ -29,62 +21,22 @@ static void subscriber(const char *topic, bool lossless, int ready_fd)
         const void *loan;
         int rc = zl_subscription_take_loan(sub, &loan, NULL);
         if (rc == ZL_ENODATA) {
-            int w = zl_waitset_wait(ws, 10 * 1000000000LL, NULL);
-            CHECK(w == 0 || w == ZL_ETIMEOUT);
+            pair_wait(ws);
             continue;
         }
         CHECK_OK(rc);
-        const test_msg *m = loan;
-        CHECK(test_msg_valid(m));
-        if (lossless)
-            CHECK_EQ(m->sequence, expected); /* exactly the next one */
-        else
-            CHECK(m->sequence >= expected);  /* in order, some lost */
-        expected = m->sequence + 1;
-        received++;
+        pair_check(loan, lossless, &expected, &received);
         CHECK_OK(zl_subscription_return_loan(sub, loan));
-        /* Sleep at random: now and then, a little (the keep-last one more). */
-        int r = rand_r(&seed) % 1000;
-        if (r < (lossless ? 2 : 8))
-            test_sleep_ms(1 + rand_r(&seed) % 3);
+        pair_dawdle(lossless, &seed);
     }
-    zl_subscription_stats stats;
-    CHECK_OK(zl_subscription_get_stats(sub, &stats));
-    CHECK_EQ(stats.received, received);
-    if (lossless) {
-        CHECK_EQ(received, MESSAGES);
-        CHECK_EQ(stats.lost, 0);
-    } else {
-        CHECK_EQ(received + stats.lost, MESSAGES);
-    }
-    printf("%s subscription: received %llu, lost %llu, held the publisher back %llu times\n",
-           lossless ? "lossless" : "keep-last", (unsigned long long)received,
-           (unsigned long long)stats.lost, (unsigned long long)stats.held_back);
-    fflush(stdout);
-    CHECK_OK(zl_waitset_destroy(ws));
-    CHECK_OK(zl_subscription_destroy(sub));
-    CHECK_OK(zl_context_destroy(context));
-    _exit(0);
+    pair_finish(context, sub, ws, lossless, received, MESSAGES);
 }
 
 int main(void)
 {
     const char *topic = test_topic("lossless_exact");
     pid_t children[2];
-    for (int i = 0; i < 2; i++) {
-        int fds[2];
-        CHECK(pipe(fds) == 0);
-        children[i] = fork();
-        CHECK(children[i] >= 0);
-        if (children[i] == 0) {
-            close(fds[0]);
-            subscriber(topic, i == 0, fds[1]);
-        }
-        close(fds[1]);
-        char byte;
-        CHECK(read(fds[0], &byte, 1) == 1);
-        close(fds[0]);
-    }
+    pair_fork(topic, children, subscriber);
     zl_context *context;
     CHECK_OK(zl_context_create(NULL, &context));
     zl_publisher_options popts;
@@ -101,8 +53,7 @@ int main(void)
         test_msg_fill(loan, 1, i);
         CHECK_OK(zl_publisher_publish_loan(pub, loan));
     }
-    for (int i = 0; i < 2; i++)
-        test_wait_child_ok(children[i], i == 0 ? "lossless subscription" : "keep-last subscription");
+    pair_wait_children(children);
     CHECK_OK(zl_publisher_get_stats(pub, &stats));
     CHECK_EQ(stats.published, MESSAGES);
     CHECK_EQ(stats.timeouts, 0);

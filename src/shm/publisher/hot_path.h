@@ -43,23 +43,32 @@ static inline int zl__pub_push(zl__mw_publisher *pub, connection *c, uint32_t j,
     return DELIVER_PUSHED;
 }
 
-/* The common case of zl__pub_deliver: under budget, and the cached head
- * (which only grows) shows room, so nothing shared is read. */
+/* Whether connection c takes one more entry with no reclaim, within its
+ * budget (P5; for a lossless one, P6's room): from private memory when the
+ * cached head (which only grows) shows room, else with one acquire load of
+ * the real head (R4/R5, as zl__deliver_reclaim_oldest would first). False
+ * sends the caller to its general path, which decides: it reclaims, waits,
+ * or finds the ring out of range (R1: a fill above the capacity is above
+ * depth as well). */
+static inline bool zl__pub_has_room(const zl__mw_publisher *pub, connection *c)
+{
+    if (c->held >= pub->chunks_per_subscription)
+        return false;
+    if (c->deliver_tail - c->deliver_head_seen < c->depth)
+        return true;
+    uint64_t head = zl__load_acquire(&c->deliver.index->head);
+    if (c->deliver_tail - head >= c->depth)
+        return false;
+    c->deliver_head_seen = head;
+    return true;
+}
+
+/* zl__pub_deliver, its common case (zl__pub_has_room) inline. */
 static inline int zl__pub_deliver_fast(zl__mw_publisher *pub, uint32_t j, uint32_t entry)
 {
     connection *c = &pub->connections[j];
-    if (c->held >= pub->chunks_per_subscription)
+    if (!zl__pub_has_room(pub, c))
         return zl__pub_deliver(pub, j, entry);
-    if (c->deliver_tail - c->deliver_head_seen >= c->depth) {
-        /* The cached head says full: look at the real one, as
-         * zl__deliver_reclaim_oldest would first (acquire, R4/R5), and go
-         * out of line only when it is full too (or out of range, R1: a fill
-         * above the capacity is above depth as well). */
-        uint64_t head = zl__load_acquire(&c->deliver.index->head);
-        if (c->deliver_tail - head >= c->depth)
-            return zl__pub_deliver(pub, j, entry);
-        c->deliver_head_seen = head;
-    }
     return zl__pub_push(pub, c, j, entry);
 }
 
@@ -122,21 +131,13 @@ zl__pub_drain_returns(zl__mw_publisher *pub)
     }
 }
 
-/* P6: 0 when every lossless connection has room for one more entry (seen
- * from private memory alone in the common case: under budget, and the
- * cached head, which only grows, shows room), else zl__pub_wait_for_room_slow
- * decides, and waits. */
+/* P6: 0 when every lossless connection has room for one more entry
+ * (zl__pub_has_room), else zl__pub_wait_for_room_slow decides, and waits. */
 static inline int zl__pub_wait_for_room(zl__mw_publisher *pub)
 {
-    uint32_t mask = pub->lossless_mask & pub->connected_mask;
-    while (mask != 0) {
-        uint32_t j = (uint32_t)__builtin_ctz(mask);
-        mask &= mask - 1;
-        const connection *c = &pub->connections[j];
-        if (c->held >= pub->chunks_per_subscription ||
-            c->deliver_tail - c->deliver_head_seen >= c->depth)
+    for (uint32_t mask = pub->lossless_mask & pub->connected_mask; mask != 0; mask &= mask - 1)
+        if (!zl__pub_has_room(pub, &pub->connections[__builtin_ctz(mask)]))
             return zl__pub_wait_for_room_slow(pub);
-    }
     return 0;
 }
 

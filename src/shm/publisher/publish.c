@@ -134,9 +134,8 @@ static __attribute__((noinline)) int publish_wake(zl__mw_publisher *pub, uint32_
 }
 
 /* The publish, common case first: no peer changed, returns that pass P2,
- * and every connection under its budget with room in its ring seen from
- * the cached head or the real one (P5, zl__pub_deliver_fast), lossless
- * ones without a look at the real head (P6). Otherwise publish_general,
+ * and every connection under its budget with room in its ring
+ * (zl__pub_has_room: P5, and P6 for a lossless one). Otherwise publish_general,
  * before the header is written (a tail call: this path saves no registers
  * but around the clock, which it reads first). Its steps are
  * publish_general's with the common case's branches: drain
@@ -170,17 +169,8 @@ int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle han
         }
         /* P6 (zl__pub_wait_for_room) and P5 (zl__pub_deliver_fast), looked
          * at before anything is delivered, once the returns are in. */
-        if (c->held >= pub->chunks_per_subscription)
-            return publish_general(pub, handle, size);
-        if (c->deliver_tail - c->deliver_head_seen >= c->depth) {
-            if ((pub->lossless_mask & (mask & -mask)) != 0)
-                return publish_general(pub, handle, size); /* it waits for room */
-            /* Acquire: R4/R5, as in zl__pub_deliver_fast. */
-            uint64_t head = zl__load_acquire(&c->deliver.index->head);
-            if (c->deliver_tail - head >= c->depth)
-                return publish_general(pub, handle, size); /* it reclaims */
-            c->deliver_head_seen = head;
-        }
+        if (!zl__pub_has_room(pub, c))
+            return publish_general(pub, handle, size); /* it reclaims or waits */
     }
     segment *seg = zl__pub_lent_segment(pub, handle);
     zl__chunk_header *header =

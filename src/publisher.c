@@ -75,6 +75,7 @@ static void keep_type(zl_publisher *p, const zl_type *type, uint64_t layout_hash
 {
     zl__context_keep_type(&p->type, p->type_name, type, layout_hash);
     p->sized = type->element_size != 0;
+    p->round = p->sized ? type->alignment - 1 : 0;
     if (p->sized)
         p->count_max = type->max_count != 0
                            ? type->max_count

@@ -80,11 +80,7 @@ static __attribute__((noinline)) int loan(zl_publisher *publisher, size_t count,
     if (p->loans_held >= p->max_loans)
         return zl__fail(ZL_ETOOMANYLOANS, "the publisher's %u loans are all held", p->max_loans);
     loan_record *record = find_record(p, NULL, p->last_freed);
-    /* zl_type_message_size, inline: the fixed part and the elements,
-     * rounded up to the alignment. */
-    size_t bytes = p->sized ? (p->type.size + count * p->type.element_size +
-                               p->type.alignment - 1) & ~(p->type.alignment - 1)
-                            : p->type.size;
+    size_t bytes = zl__publisher_loan_bytes(p, count);
     void *memory;
     zl__mw_loan_handle handle = 0;
     /* A transport may refuse one loan (ZL_ENOTSUP): the allocator lends. */
@@ -125,13 +121,10 @@ static inline __attribute__((always_inline)) int fast_loan(zl_publisher *publish
     zl_publisher *p = publisher;
     uint32_t k = p->last_freed;
     loan_record *record = &p->loans[k];
-    bool allowed = p->sized ? count <= p->count_max : count == 0;
-    if (!p->can_loan || !allowed || p->loans_held >= p->max_loans || record->pointer != NULL)
+    /* count_max is 0 for a fixed-size type (zl__publisher_check_count). */
+    if (!p->can_loan || count > p->count_max || p->loans_held >= p->max_loans || record->pointer != NULL)
         return loan(publisher, count, message, false);
-    /* zl_type_message_size, inline, as in loan(). */
-    size_t bytes = p->sized ? (p->type.size + count * p->type.element_size +
-                               p->type.alignment - 1) & ~(p->type.alignment - 1)
-                            : p->type.size;
+    size_t bytes = zl__publisher_loan_bytes(p, count);
     int rc = p->mw->publisher_loan(p->impl, bytes, &record->pointer, &record->handle);
     if (rc != 0)
         return rc == ZL_ENOTSUP ? loan(publisher, count, message, true) : rc;

@@ -52,8 +52,13 @@ struct zl_publisher {
     bool can_loan;
     bool sized;
     /* Sized types: the most tail elements a loan or message may have
-     * (max_count, or what keeps it under 1 TiB), resolved at creation. */
+     * (max_count, or what keeps it under 1 TiB), resolved at creation; 0
+     * for a fixed-size type (its count is 0). */
     size_t count_max;
+    /* What a loan's bytes are rounded up with (zl__publisher_loan_bytes):
+     * alignment - 1 for a sized type, 0 for a fixed-size one (its size is
+     * what it is). */
+    size_t round;
     /* A non-plain type on a transport that copies: where its
      * serialization goes before the transport copies it (serialized_size_max
      * bytes, allocated at creation), else NULL. */
@@ -99,10 +104,18 @@ static inline void zl__publisher_free_message(zl_publisher *p, void *message, si
 }
 
 /* Bytes a message of count elements fills: the fixed part and the
- * elements, not rounded (subscriptions derive the count from it). */
+ * elements, not rounded (subscriptions derive the count from it). A
+ * fixed-size type's element_size and count are 0: no branch. */
 static inline size_t zl__publisher_filled_bytes(const zl_publisher *p, size_t count)
 {
-    return p->sized ? p->type.size + count * p->type.element_size : p->type.size;
+    return p->type.size + count * p->type.element_size;
+}
+
+/* zl_type_message_size, inline: the bytes a loan of count elements (a
+ * checked count) lends, rounded up to the alignment for a sized type. */
+static inline size_t zl__publisher_loan_bytes(const zl_publisher *p, size_t count)
+{
+    return (zl__publisher_filled_bytes(p, count) + p->round) & ~p->round;
 }
 
 /* The failure of zl__publisher_check_count (publisher_loan.c), out of the

@@ -15,7 +15,8 @@
  *
  * With ZLOAN_BENCH_TAKE_BATCH=N (2..16) in the environment, a take borrows
  * up to N messages at once (zl_subscription_take_loan_sequence) and hands
- * them to the harness one by one, each returned on its own; the system is
+ * them to the harness one by one; those it released go back in one call
+ * (zl_subscription_return_loans) before the next batched take; the system is
  * then named "zloan-batchN" in the result lines, and each subscription may
  * hold N loans (its publisher N more chunks per subscription).
  *
@@ -39,12 +40,29 @@
 #define BATCH_MAX 16
 #define PUBLISH_BATCH_MAX 64
 
-/* Messages one batched take borrowed and the harness has not taken yet. */
+/* Messages one batched take borrowed: handed out to the harness one by
+ * one, and given back in one zl_subscription_return_loans once all are
+ * released (before the next batched take). */
 typedef struct take_batch {
     const void *messages[BATCH_MAX];
-    size_t count; /* borrowed by the last take */
-    size_t next;  /* the next to hand out */
+    size_t count;    /* borrowed by the last take */
+    size_t next;     /* the next to hand out */
+    size_t released; /* released by the harness, waiting to be given back */
 } take_batch;
+
+static void check_rc(int rc, const char *what);
+
+/* Gives back the loans of the batch the harness released. */
+static void return_released(zl_subscription *subscription, take_batch *batch)
+{
+    if (batch->released == 0)
+        return;
+    size_t returned = 0;
+    check_rc(zl_subscription_return_loans(subscription, batch->messages, batch->released,
+                                          &returned),
+             "zl_subscription_return_loans");
+    batch->released = 0;
+}
 
 /* ZLOAN_BENCH_TAKE_BATCH, or 1 (a take borrows one message). */
 static unsigned take_batch_size = 1;
@@ -199,6 +217,7 @@ static const void *zloan_try_take(void *context, unsigned index)
     if (take_batch_size > 1) {
         take_batch *batch = &side->batches[index];
         if (batch->next == batch->count) {
+            return_released(side->subscriptions[index], batch);
             batch->next = batch->count = 0;
             int rc = zl_subscription_take_loan_sequence(side->subscriptions[index],
                                                         batch->messages, NULL, take_batch_size,
@@ -220,6 +239,15 @@ static const void *zloan_try_take(void *context, unsigned index)
 static void zloan_release(void *context, unsigned index, const void *message)
 {
     zloan_side *side = context;
+    if (take_batch_size > 1) {
+        /* The harness releases each message before it takes the next:
+         * the batch's messages come back in the order handed out. */
+        take_batch *batch = &side->batches[index];
+        if (batch->released < batch->next && batch->messages[batch->released] == message) {
+            batch->released++;
+            return;
+        }
+    }
     check_rc(zl_subscription_return_loan(side->subscriptions[index], message),
              "zl_subscription_return_loan");
 }
@@ -229,10 +257,13 @@ static void zloan_close(void *context)
     zloan_side *side = context;
     if (side->waitset != NULL)
         check_rc(zl_waitset_destroy(side->waitset), "zl_waitset_destroy");
-    for (unsigned i = 0; i < side->subscription_count; i++)
-        for (take_batch *b = &side->batches[i]; b->next < b->count; b->next++)
+    for (unsigned i = 0; i < side->subscription_count; i++) {
+        take_batch *b = &side->batches[i];
+        return_released(side->subscriptions[i], b);
+        for (; b->next < b->count; b->next++)
             check_rc(zl_subscription_return_loan(side->subscriptions[i], b->messages[b->next]),
                      "zl_subscription_return_loan");
+    }
     for (unsigned i = 0; i < side->subscription_count; i++)
         check_rc(zl_subscription_destroy(side->subscriptions[i]), "zl_subscription_destroy");
     for (size_t i = 0; i < side->pending_count; i++)

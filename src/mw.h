@@ -264,8 +264,23 @@ typedef struct zl__mw_ops {
      * ZL_ETOOMANYLOANS. */
     int (*subscription_take_loan)(zl__mw_subscription *subscription, const void **payload,
                                   size_t *size, zl_message_info *info);
+    /* Takes up to capacity payloads at once, oldest first, as
+     * subscription_take_loan takes one: payloads[i], sizes[i] and, when
+     * infos is not NULL, infos[i]; *count of them (at least 1 on success).
+     * The client library asks for no more than the user may still hold
+     * (S5). ZL_ENODATA (*count 0), ZL_ETOOMANYLOANS. NULL when the
+     * transport has no batch: the client library calls
+     * subscription_take_loan for each in turn. */
+    int (*subscription_take_loans)(zl__mw_subscription *subscription, const void **payloads,
+                                   size_t *sizes, zl_message_info *infos, size_t capacity,
+                                   size_t *count);
     /* Any thread. ZL_ENOTLOAN when payload is not held. */
     int (*subscription_return_loan)(zl__mw_subscription *subscription, const void *payload);
+    /* Any thread. Returns count payloads at once, or none: ZL_EINVAL when
+     * one appears twice, ZL_ENOTLOAN when one is not held (each with a
+     * detail naming it), and then every one is still held. */
+    int (*subscription_return_loans)(zl__mw_subscription *subscription,
+                                     const void *const *payloads, size_t count);
     /* Any thread. */
     int (*subscription_is_consistent)(zl__mw_subscription *subscription, const void *payload,
                                       bool *consistent);

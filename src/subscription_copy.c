@@ -155,6 +155,41 @@ int zl__subscription_return_allocated(zl_subscription *s, const void *message)
     return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", message);
 }
 
+/* Whether message is an allocator loan held (C8). Any thread. */
+static bool allocated_held(zl_subscription *s, const void *message)
+{
+    for (uint32_t i = 0; i < s->max_loans; i++)
+        /* Acquire: as in zl__subscription_return_allocated. */
+        if (zl__load_acquire(&s->allocated[i]) == (uintptr_t)message)
+            return true;
+    return false;
+}
+
+int zl__subscription_return_allocated_batch(zl_subscription *s, const void *const *messages,
+                                            size_t count, size_t *returned)
+{
+    /* Validated whole before the first is freed: nothing changes on error
+     * (a concurrent return of one of them is the caller's race, and then
+     * its own return answers ZL_ENOTLOAN). */
+    for (size_t i = 0; i < count; i++) {
+        for (size_t j = 0; j < i; j++)
+            if (messages[j] == messages[i])
+                return zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears twice in the batch", i,
+                                messages[i]);
+        if (!allocated_held(s, messages[i]))
+            return zl__fail(ZL_ENOTLOAN,
+                            "messages[%zu] (%p) is not a loan held from this subscription", i,
+                            messages[i]);
+    }
+    for (size_t i = 0; i < count; i++) {
+        int rc = zl__subscription_return_allocated(s, messages[i]);
+        if (rc != 0)
+            return rc;
+        ++*returned;
+    }
+    return 0;
+}
+
 int zl__subscription_allocated_consistent(zl_subscription *s, const void *message,
                                           bool *consistent)
 {

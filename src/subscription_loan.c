@@ -49,6 +49,71 @@ int zl_subscription_take_loan(zl_subscription *subscription, const void **messag
     return 0;
 }
 
+/* The most loans one batched take of the transport lends (the sizes are
+ * kept on the stack); a larger capacity takes several. */
+#define TAKE_LOANS_MAX 64
+
+/* Keeps the loans of a batch the transport lent whose size fits the type
+ * (C7: the others go back, counted as lost), packed at the front of
+ * messages and infos: how many were kept. Each kept one is counted as the
+ * user's (C6) and received (C7). */
+static size_t keep_fitting(zl_subscription *s, const void **messages, const size_t *sizes,
+                           zl_message_info *infos, size_t count)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < count; i++) {
+        zl_message_info *info = infos != NULL ? &infos[kept] : NULL;
+        if (infos != NULL && kept != i)
+            infos[kept] = infos[i];
+        if (zl__subscription_check_size(s, sizes[i], info) != 0) {
+            s->mw->subscription_return_loan(s->impl, messages[i]);
+            s->rejected++;
+            continue;
+        }
+        zl__subscription_count_reception(s, info);
+        messages[kept++] = messages[i];
+    }
+    zl__fetch_add_relaxed(&s->loans_held, (uint32_t)kept);
+    return kept;
+}
+
+/* take_loan_sequence through the transport's batched take: up to capacity
+ * loans, within the loan limit. */
+static int take_loans_batched(zl_subscription *s, const void **messages, zl_message_info *infos,
+                              size_t capacity, size_t *count)
+{
+    size_t n = 0;
+    int rc = 0;
+    while (n < capacity) {
+        size_t room = s->max_loans - zl__loans_of(zl__load_relaxed(&s->loans_held));
+        if (room == 0) {
+            rc = zl__fail(ZL_ETOOMANYLOANS, "the subscription's %u loans are all held",
+                          s->max_loans);
+            break;
+        }
+        size_t want = capacity - n;
+        if (want > room)
+            want = room;
+        if (want > TAKE_LOANS_MAX)
+            want = TAKE_LOANS_MAX;
+        size_t sizes[TAKE_LOANS_MAX];
+        size_t lent = 0;
+        rc = s->mw->subscription_take_loans(s->impl, &messages[n], sizes,
+                                            infos != NULL ? &infos[n] : NULL, want, &lent);
+        if (rc != 0)
+            break;
+        n += keep_fitting(s, &messages[n], sizes, infos != NULL ? &infos[n] : NULL, lent);
+        if (lent < want)
+            break; /* the queue is empty (or as good as) */
+    }
+    *count = n;
+    if (n > 0) {
+        zl__clear_detail();
+        return 0;
+    }
+    return rc != 0 ? rc : ZL_ENODATA;
+}
+
 int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void **messages,
                                        zl_message_info *infos, size_t capacity, size_t *count)
 {
@@ -56,6 +121,8 @@ int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void
     if (subscription == NULL || messages == NULL || count == NULL || capacity == 0)
         return zl__fail(ZL_EINVAL, "subscription, messages and count must not be NULL, "
                                    "capacity not 0");
+    if (subscription->can_loan && subscription->mw->subscription_take_loans != NULL)
+        return take_loans_batched(subscription, messages, infos, capacity, count);
     size_t n = 0;
     int rc = 0;
     while (n < capacity) {
@@ -85,6 +152,31 @@ int zl_subscription_return_loan(zl_subscription *subscription, const void *messa
     if (rc == 0)
         zl__subscription_loan_returned(s);
     return rc;
+}
+
+int zl_subscription_return_loans(zl_subscription *subscription, const void *const *messages,
+                                 size_t count, size_t *returned)
+{
+    zl__clear_detail();
+    if (returned != NULL)
+        *returned = 0;
+    if (subscription == NULL || messages == NULL || returned == NULL || count == 0)
+        return zl__fail(ZL_EINVAL, "subscription, messages and returned must not be NULL, "
+                                   "count not 0");
+    for (size_t i = 0; i < count; i++)
+        if (messages[i] == NULL)
+            return zl__fail(ZL_EINVAL, "messages[%zu] is NULL", i);
+    zl_subscription *s = subscription;
+    /* Allocator loans exist only on the refusal path. */
+    if (!s->can_loan)
+        return zl__subscription_return_allocated_batch(s, messages, count, returned);
+    int rc = s->mw->subscription_return_loans(s->impl, messages, count);
+    if (rc != 0)
+        return rc;
+    *returned = count;
+    /* C6: the last access, as for a single return. */
+    zl__subscription_loans_returned(s, (uint32_t)count);
+    return 0;
 }
 
 int zl_subscription_is_consistent(zl_subscription *subscription, const void *message,

@@ -80,13 +80,13 @@ static inline void zl__subscription_free_message(zl_subscription *s, void *messa
 /* Counts a loan the user gave back (C6). The decrement is the last access
  * to the subscription by a returner on another thread (destroy may free it
  * right after): the wake-up only names the word's address. */
-static inline void zl__subscription_loan_returned(zl_subscription *s)
+static inline void zl__subscription_loans_returned(zl_subscription *s, uint32_t n)
 {
     /* Release: pairs with the acquire load in zl_subscription_destroy. The
      * read-modify-write is ordered with the waiter's setting LOANS_WAITER
      * (both change the same word): either we see the bit and wake, or the
      * waiter's futex sees the count changed and does not sleep. */
-    uint32_t before = atomic_fetch_sub_explicit(&s->loans_held, 1, memory_order_release);
+    uint32_t before = atomic_fetch_sub_explicit(&s->loans_held, n, memory_order_release);
     if (before & ZL__LOANS_WAITER)
         /* Waking a private futex reads no memory; if the subscription was
          * freed meanwhile, the worst is a spurious wake-up elsewhere. */
@@ -147,11 +147,19 @@ static inline void zl__subscription_count_reception(zl_subscription *s, zl_messa
         info->reception_sequence = s->reception_sequence;
 }
 
+static inline void zl__subscription_loan_returned(zl_subscription *s)
+{
+    zl__subscription_loans_returned(s, 1);
+}
+
 /* subscription_copy.c: the refusal path's take_loan (C8), return (0, or
- * ZL_ENOTLOAN with a detail) and is_consistent. */
+ * ZL_ENOTLOAN with a detail), return of a batch (all or none: ZL_EINVAL
+ * for a loan twice, ZL_ENOTLOAN) and is_consistent. */
 int zl__subscription_take_allocated(zl_subscription *s, const void **message,
                                     zl_message_info *info);
 int zl__subscription_return_allocated(zl_subscription *s, const void *message);
+int zl__subscription_return_allocated_batch(zl_subscription *s, const void *const *messages,
+                                            size_t count, size_t *returned);
 int zl__subscription_allocated_consistent(zl_subscription *s, const void *message,
                                           bool *consistent);
 

@@ -186,6 +186,34 @@ ZL_API int zl_subscription_take_loan_sequence(zl_subscription *subscription, con
  *         (never taken, or already returned). */
 ZL_API int zl_subscription_return_loan(zl_subscription *subscription, const void *message);
 
+/** Gives count loans back at once: messages[0] to messages[count - 1],
+ * each a loan held from this subscription (from zl_subscription_take_loan()
+ * or zl_subscription_take_loan_sequence(), in any order). One call costs
+ * less than count calls of zl_subscription_return_loan(): the publisher is
+ * told once per batch (for a lossless subscription, one fence and one look
+ * for a waiting publisher instead of one per loan). Loans returned in the
+ * order they were taken are each found at once.
+ *
+ * The batch is checked whole before any loan is returned: on error no loan
+ * is returned and nothing changes (*returned is 0), and the detail
+ * (zl_last_error_detail()) names the element.
+ * @retval 0 every loan returned; *returned is count, and none of the
+ *         messages may be used again.
+ * @retval ZL_EINVAL subscription, messages or returned is NULL, count is 0,
+ *         an element of messages is NULL, or a loan appears twice in
+ *         messages: nothing returned.
+ * @retval ZL_ENOTLOAN an element of messages is not a loan held from this
+ *         subscription (never taken, returned already, or another
+ *         subscription's): nothing returned.
+ * Any thread, as zl_subscription_return_loan(). Returning the same loan
+ * from two threads at once is the caller's race: at most one of the calls
+ * returns it (the other answers ZL_ENOTLOAN; on the refusal path a batch
+ * that loses such a race has returned the elements before that one, and
+ * *returned says how many). */
+ZL_API int zl_subscription_return_loans(zl_subscription *subscription,
+                                        const void *const *messages, size_t count,
+                                        size_t *returned);
+
 /** Whether a held loan still holds what was taken. zloan never overwrites a
  * held loan, so this is true for every valid loan; it exists for transports
  * that cannot promise it. Any thread.

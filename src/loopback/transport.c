@@ -413,6 +413,30 @@ static int subscription_return_loan(zl__mw_subscription *s, const void *payload)
     return 0;
 }
 
+/* Under the topic's lock, so the batch is checked whole, then freed. */
+static int subscription_return_loans(zl__mw_subscription *s, const void *const *payloads,
+                                     size_t count)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->topic->lock);
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        for (size_t j = 0; j < i && rc == 0; j++)
+            if (payloads[j] == payloads[i])
+                rc = zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears twice in the batch", i,
+                              payloads[i]);
+        if (rc == 0 && held_buffer(s, payloads[i]) == NULL)
+            rc = zl__fail(ZL_ENOTLOAN,
+                          "messages[%zu] (%p) is not a loan held from this subscription", i,
+                          payloads[i]);
+    }
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        held_buffer(s, payloads[i])->state = BUFFER_FREE;
+        s->held--;
+    }
+    pthread_mutex_unlock(&s->topic->lock);
+    return rc;
+}
+
 static int subscription_is_consistent(zl__mw_subscription *s, const void *payload,
                                       bool *consistent)
 {
@@ -473,6 +497,7 @@ const zl__mw_ops zl__loopback_ops = {
     .subscription_destroy = subscription_destroy,
     .subscription_take_loan = subscription_take_loan,
     .subscription_return_loan = subscription_return_loan,
+    .subscription_return_loans = subscription_return_loans,
     .subscription_is_consistent = subscription_is_consistent,
     .subscription_stats = subscription_stats,
     .subscription_waitable = subscription_waitable,

@@ -172,6 +172,18 @@ static inline bool zl__deliver_take(const zl__ring *ring, uint64_t position)
     return zl__cas_acq_rel(&ring->index->head, &expected, position + 1);
 }
 
+/* Takes the n entries from position, all seen by the consumer below the
+ * tail it loaded: true when they are ours (R4: moving head from position
+ * to position + n owns every entry between), false when the producer
+ * reclaimed the oldest meanwhile. */
+static inline bool zl__deliver_take_n(const zl__ring *ring, uint64_t position, uint32_t n)
+{
+    uint64_t expected = position;
+    /* Release: our reads of the entries happen before the producer may
+     * reuse their slots, as in zl__deliver_take. */
+    return zl__cas_acq_rel(&ring->index->head, &expected, position + n);
+}
+
 /* Whether the ring holds anything (a hint: wait sets use it). */
 static inline bool zl__deliver_nonempty(const zl__ring *ring)
 {

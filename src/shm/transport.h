@@ -34,7 +34,12 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
 void zl__shm_subscription_destroy(zl__mw_subscription *sub);
 int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payload, size_t *size,
                                    zl_message_info *info);
+int zl__shm_subscription_take_loans(zl__mw_subscription *sub, const void **payloads,
+                                    size_t *sizes, zl_message_info *infos, size_t capacity,
+                                    size_t *count);
 int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *payload);
+int zl__shm_subscription_return_loans(zl__mw_subscription *sub, const void *const *payloads,
+                                      size_t count);
 int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *payload,
                                        bool *consistent);
 void zl__shm_subscription_waitable(zl__mw_subscription *sub, zl__mw_waitable *waitable);

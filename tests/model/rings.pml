@@ -67,6 +67,16 @@
  * single publish does (down to DEPTH - 1) before a part of two, and must
  * fail.
  *
+ * Batched takes and returns (TAKE > 1; subscription/take.c and returns.c,
+ * S6): a subscription reads up to TAKE entries below the tail it loaded
+ * (no more than it has loans left) and claims them all with one CAS of
+ * head, h -> h + n (R4: all of them are its own, each checked against the
+ * ghost record), then fences and looks for a sleeping publisher once; it
+ * returns every loan it holds that fits in one go, writing the entries
+ * one relaxed store at a time and moving the tail past all of them with
+ * one release store (R2), then looks once. MUTANT 3 claims TAKE entries
+ * whatever the tail it loaded covers, and must fail.
+ *
  * Not modelled: history for late joiners, connection set-up and reconnection,
  * lingering pools, returns from several threads of one subscription (the
  * return token, subscription/returns.c S3/S4), the wait sets' wake-ups (notify.h),
@@ -102,10 +112,14 @@
 #endif
 #ifndef MUTANT
 #define MUTANT 0    /* 1: a broken fan-out (P1 above), 2: a batch's part
-                     * without room for all of it; each must fail */
+                     * without room for all of it, 3: a batched take past
+                     * the tail it loaded; each must fail */
 #endif
 #ifndef BATCH
 #define BATCH 1     /* loans published per call (1: zl_publisher_publish_loan) */
+#endif
+#ifndef TAKE
+#define TAKE 1      /* entries a take claims at most (1: zl_subscription_take_loan) */
 #endif
 #define IS_LOSSLESS(j) (((LOSSLESS) >> (j)) & 1)
 #define NONE 255
@@ -663,6 +677,10 @@ active proctype publisher() {
 proctype subscription(byte j) {
     byte h, t, e, k, nheld;
     bool ok;
+#if TAKE > 1
+    byte n, i;
+    byte es[TAKE];
+#endif
     do
     :: nheld < L && dtail[j] != dhead[j] ->
         /* zl__deliver_peek: acquire loads of tail, then head. */
@@ -674,6 +692,52 @@ proctype subscription(byte j) {
         :: t != h && h > t -> skip              /* our tail is stale: again */
         :: t != h && h < t ->
             assert(t - h <= DC);                /* R1 */
+#if TAKE > 1
+            /* zl__shm_subscription_take_loans: up to TAKE entries below the
+             * tail loaded, no more than the loans left. */
+            n = t - h;
+#if MUTANT == 3
+            n = TAKE;                           /* past the tail loaded */
+#endif
+            if
+            :: n > TAKE -> n = TAKE
+            :: else -> skip
+            fi;
+            if
+            :: n > L - nheld -> n = L - nheld
+            :: else -> skip
+            fi;
+            i = 0;
+            do
+            :: i < n -> MAY_DIE; es[i] = C[j].dentry[(h + i) % DC]; i++   /* relaxed loads */
+            :: else -> break
+            od;
+            MAY_DIE;
+            /* zl__deliver_take_n: CAS h -> h+n; every entry taken is held. */
+            atomic {
+                ok = dhead[j] == h;
+                if
+                :: ok ->
+                    dhead[j] = h + n;
+                    i = 0;
+                    do
+                    :: i < n ->
+                        assert(es[i] == C[j].ghost[h + i]);      /* R4 */
+                        assert(!freec[es[i]] && C[j].out[es[i]]); /* I1 */
+                        k = 0;
+                        do
+                        :: C[j].held[k] == NONE -> C[j].held[k] = es[i]; break
+                        :: else -> k++
+                        od;
+                        nheld++;
+                        i++
+                    :: else -> break
+                    od
+                :: else -> skip                  /* reclaimed meanwhile */
+                fi;
+                k = 0; i = 0
+            }
+#else
             MAY_DIE;
             e = C[j].dentry[h % DC];            /* relaxed load of the entry */
             MAY_DIE;
@@ -695,6 +759,7 @@ proctype subscription(byte j) {
                 fi;
                 k = 0
             }
+#endif
 #if LOSSLESS
             MAY_DIE;
             /* wake_publisher (S5): seq_cst fence, load the flag. */
@@ -718,6 +783,23 @@ proctype subscription(byte j) {
         h = rhead[j];
         MAY_DIE;
         if
+#if TAKE > 1
+        :: rtail[j] - h < RC ->
+            /* zl__shm_subscription_return_loans: every held loan that
+             * fits, one relaxed store of an entry each (the slot freed),
+             * then one release store of tail past all of them. */
+            n = 0;
+            k = 0;
+            do
+            :: k < L && C[j].held[k] != NONE && rtail[j] + n - h < RC ->
+                C[j].rentry[(rtail[j] + n) % RC] = C[j].held[k];
+                atomic { C[j].held[k] = NONE; n++; k++ };
+                MAY_DIE
+            :: k < L && (C[j].held[k] == NONE || rtail[j] + n - h == RC) -> k++
+            :: k == L -> break
+            od;
+            atomic { rtail[j] = rtail[j] + n; nheld = nheld - n; k = 0; n = 0 }
+#else
         :: rtail[j] - h < RC ->
             k = 0;
             do
@@ -729,6 +811,7 @@ proctype subscription(byte j) {
             MAY_DIE;
             /* ... then the release store of tail; the loan slot is free. */
             d_step { rtail[j]++; C[j].held[k] = NONE; nheld--; k = 0 }
+#endif
 #if LOSSLESS
             MAY_DIE;
             /* wake_publisher (S5) after the return. */

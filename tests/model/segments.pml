@@ -27,7 +27,10 @@
  *       resolves the entry's slot to exactly the segment the publisher
  *       pushed it from (ghost record per ring position), mapped: never to
  *       nothing, never to a stale segment of the same slot;
- *   S2  a held loan's segment stays mapped until it is returned;
+ *   S2  a held loan's segment stays mapped until it is returned (with
+ *       this honest publisher the table names it until then, P8, so the
+ *       retiring of a segment a loan points into, when a publisher leaves,
+ *       is tests/unit/retired_segments.c's);
  *   I1  (for the chunks' counts) a chunk is free only when nothing refers
  *       to it, and at the end every chunk of every segment is free;
  *   no deadlock (spin's invalid end state check).
@@ -469,15 +472,8 @@ proctype subscription(byte j) {
             }
             d_step {
                 rtail[j]++;
-                /* S2: the mapping goes with the last loan in a segment the
-                 * table (as last read) no longer names. */
-                k = 0;
-                do
-                :: k < S && view[j * S + k] == hserial[j] -> break
-                :: k < S && view[j * S + k] != hserial[j] -> k++
-                :: else -> mapped[j * (SERIALS + 1) + hserial[j]] = false; break
-                od;
-                k = 0;
+                /* S2: a return unmaps nothing (a retired segment goes at a
+                 * later take, subscription/pools.c). */
                 held[j] = NONE;
                 hserial[j] = 0
             }

@@ -38,6 +38,23 @@ void zl__sub_release_connection(zl__mw_subscription *sub, uint32_t j)
     sub->active_mask &= ~(1u << j);
 }
 
+void zl__sub_settle(zl__mw_subscription *sub)
+{
+    uint32_t mask = sub->active_mask;
+    for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++) {
+        connection *c = &sub->connections[j];
+        c->return_key = (mask & (1u << j)) && !c->draining ? c->attachment : 0;
+    }
+    connection *fast = NULL;
+    if (sub->monitored && !sub->attach_retry && sub->retired == NULL && mask != 0 &&
+        (mask & (mask - 1)) == 0) {
+        connection *c = &sub->connections[__builtin_ctz(mask)];
+        if (!c->draining && c->pool != NULL)
+            fast = c;
+    }
+    sub->fast = fast;
+}
+
 /* Owner thread, token held: publisher `id` claimed connection j. It may
  * have left the registry already (its messages then still wait for us, in
  * a pool it left linked): everything needed is checked against the pool's
@@ -137,5 +154,7 @@ void zl__sub_refresh_changed(zl__mw_subscription *sub, uint32_t generation, uint
         if (id != 0)
             attach(sub, j, id);
     }
+    zl__sub_reap_retired(sub);
+    zl__sub_settle(sub);
     token_release(sub);
 }

@@ -78,14 +78,12 @@ static void free_private(zl__mw_subscription *sub)
 void zl__shm_subscription_destroy(zl__mw_subscription *sub)
 {
     token_acquire_spinning(sub);
-    for (uint32_t k = 0; k < sub->held_capacity; k++) {
-        held *h = &sub->held[k];
-        if (zl__load_relaxed(&h->state) != HELD_FREE)
-            zl__sub_segment_release(sub, h->segment);
-    }
     for (uint32_t j = 0; j < ZL__PUB_SLOTS; j++)
         if (sub->active_mask & (1u << j))
             zl__sub_pool_release(sub, sub->connections[j].pool);
+    /* Slots still RETURNING (their rings stayed full) name nothing anyone
+     * reads any more: every retired segment goes (S2). */
+    zl__sub_unmap_retired(sub);
     if (sub->registered)
         zl__registry_unregister(&sub->registry, ZL__KIND_SUBSCRIPTION, sub->slot);
     /* Publishers that left their pools lingering for us counted on a

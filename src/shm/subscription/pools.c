@@ -5,9 +5,15 @@
  *
  * Invariants (I1 of docs/design.md, from the subscription's side)
  *   S2. A segment stays mapped while its pool's table (as we last read it)
- *       names it and its connection is attached, or while any held loan
- *       points into it (segment_view.refs), so a loan stays readable after
- *       its publisher left, died or gave the segment back.
+ *       names it and its connection is attached, or while any held slot
+ *       that is not FREE names it, so a loan stays readable after its
+ *       publisher left, died or gave the segment back. No count is kept per
+ *       loan: when the view lets go of a segment (both happen on the owner
+ *       thread under return_token) it looks at the held slots, and a
+ *       segment one of them names waits on the retired list, looked at
+ *       again on the take's general path (sub->fast is NULL meanwhile).
+ *       Under the token the look is stable: only the owner (this thread)
+ *       makes a slot LOANED, and only the token holder makes one FREE.
  *   S7. Segments are mapped when the pool's segments_seq changes, which we
  *       check (acquire) after reading an entry and before using it: the
  *       publisher entered the segment in its table before it delivered any
@@ -19,12 +25,60 @@
 #include "../user_segment.h"
 #include "subscription.h"
 
-void zl__sub_segment_unmap(zl__mw_subscription *sub, segment_view *view)
+static void segment_unmap(zl__mw_subscription *sub, segment_view *view)
 {
     zl__segment_unmap(&view->map);
     if (view->user)
         zl__segment_unmap(&view->user_map);
     zl__endpoint_deallocate(sub->allocator, view, sizeof *view);
+}
+
+/* Whether a slot that is not FREE names view (S2). Token held. */
+static bool segment_held(const zl__mw_subscription *sub, const segment_view *view)
+{
+    for (uint32_t k = 0; k < sub->held_capacity; k++) {
+        const held *h = &sub->held[k];
+        /* Acquire pairs with the token holder's release store of FREE:
+         * once FREE, nothing reads the segment through this slot. */
+        if (zl__load_acquire(&h->state) != HELD_FREE && h->segment == view)
+            return true;
+    }
+    return false;
+}
+
+void zl__sub_segment_retire(zl__mw_subscription *sub, segment_view *view)
+{
+    if (view == NULL)
+        return;
+    if (!segment_held(sub, view)) {
+        segment_unmap(sub, view);
+        return;
+    }
+    view->retired_next = sub->retired;
+    sub->retired = view;
+}
+
+void zl__sub_reap_retired(zl__mw_subscription *sub)
+{
+    segment_view **link = &sub->retired;
+    while (*link != NULL) {
+        segment_view *view = *link;
+        if (segment_held(sub, view)) {
+            link = &view->retired_next;
+            continue;
+        }
+        *link = view->retired_next;
+        segment_unmap(sub, view);
+    }
+}
+
+void zl__sub_unmap_retired(zl__mw_subscription *sub)
+{
+    while (sub->retired != NULL) {
+        segment_view *view = sub->retired;
+        sub->retired = view->retired_next;
+        segment_unmap(sub, view);
+    }
 }
 
 /* Under return_token: the connection lets go of its pool; segments that
@@ -34,7 +88,7 @@ void zl__sub_pool_release(zl__mw_subscription *sub, pool_view *view)
     if (view == NULL)
         return;
     for (uint32_t slot = 0; slot < ZL__SEGMENTS_MAX; slot++)
-        zl__sub_segment_release(sub, view->segments[slot]);
+        zl__sub_segment_retire(sub, view->segments[slot]);
     zl__segment_unmap(&view->map);
     zl__endpoint_deallocate(sub->allocator, view, sizeof *view);
 }
@@ -96,7 +150,7 @@ static segment_view *segment_map(zl__mw_subscription *sub, const pool_view *pool
     view->size_limit = pool->geometry.payload_max;
     if (!view->user && view->geometry.payload_capacity < view->size_limit)
         view->size_limit = view->geometry.payload_capacity;
-    zl__store_relaxed(&view->refs, 1);
+    view->publisher_id = pool->publisher_id;
     return view;
 }
 
@@ -113,7 +167,7 @@ void zl__sub_rescan_locked(zl__mw_subscription *sub, pool_view *pool, uint32_t s
         segment_view *view = pool->segments[slot];
         if (view != NULL && view->geometry.serial == serial)
             continue;
-        zl__sub_segment_release(sub, view);
+        zl__sub_segment_retire(sub, view);
         pool->segments[slot] = serial != 0 ? segment_map(sub, pool, slot, serial) : NULL;
     }
 }
@@ -122,5 +176,6 @@ void zl__sub_rescan(zl__mw_subscription *sub, pool_view *pool, uint32_t seq)
 {
     token_acquire_spinning(sub);
     zl__sub_rescan_locked(sub, pool, seq);
+    zl__sub_settle(sub);
     token_release(sub);
 }

@@ -62,24 +62,24 @@ static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
  * Caller holds the token; it accounts for `returning` (S4). */
 static inline __attribute__((always_inline)) bool push_slot(zl__mw_subscription *sub, held *h)
 {
-    connection *c = &sub->connections[h->connection];
-    if (c->publisher_id == h->publisher_id && !c->draining &&
-        c->attachment == h->attachment) {
+    connection *c = h->connection;
+    /* The loan's connection, attached as when it was taken, not draining. */
+    if (c->return_key == h->attachment) {
         int rc = zl__return_push(&c->ret, &c->return_tail, &c->return_head_seen, h->entry);
         if (rc == ZL_EEXHAUSTED)
             return false;
         if (rc != 0)
-            zl__sub_peer_error(sub, h->publisher_id, "moved its return ring's head out of range");
+            zl__sub_peer_error(sub, c->publisher_id, "moved its return ring's head out of range");
         else {
             wake_publisher(sub, c->shm);
-            if (h->segment != NULL && h->segment->user)
-                wake_completion(sub, h->connection);
+            if (h->segment->user)
+                wake_completion(sub, (uint32_t)(c - sub->connections));
         }
     }
-    zl__sub_segment_release(sub, h->segment);
-    h->segment = NULL;
     /* Release: the slot's reuse by the owner comes after our last read
-     * of its fields (pairs with the owner's acquire load in claim_slot). */
+     * of its fields (pairs with the owner's acquire load in claim_slot),
+     * and S2's look at the slot (a retired segment is unmapped once no
+     * slot that is not FREE names it). */
     zl__store_release(&h->state, HELD_FREE);
     /* Relaxed: a statistic for tools; the token orders us after the
      * previous holder's store. */
@@ -186,36 +186,56 @@ void zl__sub_drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
     token_release(sub);
 }
 
-/* Whether slot h holds the loan at payload. Any thread. */
-static inline bool holds(held *h, const void *payload)
+/* Whether slot h is in state (LOANED or RETURNING) with the loan at
+ * payload. Any thread. */
+static inline bool holds_in(held *h, const void *payload, uint32_t state)
 {
     /* Acquire pairs with the owner's release store of HELD. */
-    return zl__load_acquire(&h->state) == HELD_LOANED &&
+    return zl__load_acquire(&h->state) == state &&
            zl__load_relaxed(&h->payload) == (uintptr_t)payload;
 }
 
-/* find_held when the slot filled last is not it: every slot in turn. */
-static held *find_held_scan(zl__mw_subscription *sub, const void *payload, uint32_t k)
+static inline bool holds(held *h, const void *payload)
 {
+    return holds_in(h, payload, HELD_LOANED);
+}
+
+/* The slot in state with the loan at payload, or NULL, looking at slot
+ * `first` first, then at every slot in turn. Any thread. */
+static held *find_in(zl__mw_subscription *sub, const void *payload, uint32_t state,
+                     uint32_t first)
+{
+    uint32_t k = first < sub->held_capacity ? first : 0;
     for (uint32_t n = 0; n < sub->held_capacity; n++) {
         held *h = &sub->held[k];
-        if (holds(h, payload))
+        if (holds_in(h, payload, state))
             return h;
         k = k + 1 == sub->held_capacity ? 0 : k + 1;
     }
     return NULL;
 }
 
+/* The slot after h, where the next return looks first. */
+static inline uint32_t slot_after(const zl__mw_subscription *sub, const held *h)
+{
+    uint32_t k = (uint32_t)(h - sub->held) + 1;
+    return k == sub->held_capacity ? 0 : k;
+}
+
 /* The slot holding the loan at payload, or NULL. Any thread. The slot the
- * owner filled last is looked at first: a loan returned before the next
- * take (or the newest of several) is found with one comparison. */
+ * owner filled last is looked at first (a loan returned before the next
+ * take, or the newest of several, is found with one comparison), then the
+ * return hint (loans of a batch returned in the order taken). */
 static inline held *find_held(zl__mw_subscription *sub, const void *payload)
 {
-    /* Relaxed: only a hint; the slot's own state and payload decide. */
+    /* Relaxed: only hints; the slot's own state and payload decide. */
     uint32_t k = zl__load_relaxed(&sub->last_held);
     if (holds(&sub->held[k], payload))
         return &sub->held[k];
-    return find_held_scan(sub, payload, k);
+    held *h = find_in(sub, payload, HELD_LOANED, zl__load_relaxed(&sub->return_hint));
+    if (h != NULL)
+        zl__store_relaxed(&sub->return_hint, slot_after(sub, h));
+    return h;
 }
 
 /* Moves the slot holding the loan at payload from LOANED to RETURNING
@@ -281,13 +301,13 @@ static __attribute__((noinline)) int return_flush(zl__mw_subscription *sub)
 }
 
 /* The return, common case first: the token free, the loan in the slot
- * filled last, its connection the one it came from, room in the return
- * ring, its segment not user memory and referenced by more than this loan
- * (S2: only the token holder lets references go, so a count above 1 stays
- * above 0 after ours). Every look comes before the CAS that moves the slot
- * to RETURNING; when one says otherwise, the token goes back and
- * return_general does it all. After the CAS, it is push_slot's work without
- * its branches (a leaf: this path saves no registers). */
+ * filled last, its connection the one it came from (return_key), room in
+ * the return ring, its segment not user memory. Every look comes before
+ * the CAS that frees the slot; when one says otherwise, the token goes
+ * back and return_general does it all. The CAS moves the slot from LOANED
+ * straight to FREE (exactly one return wins, S3): we hold the token, so no
+ * flush looks at the slot, and we push its entry, read before the CAS,
+ * before we let the token go (S1). A leaf: this path saves no registers. */
 int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *payload)
 {
     /* seq_cst: S4, as in return_general. */
@@ -297,11 +317,10 @@ int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *paylo
     held *h = &sub->held[zl__load_relaxed(&sub->last_held)];
     if (!holds(h, payload))
         goto general;
-    connection *c = &sub->connections[h->connection];
-    segment_view *segment = h->segment;
+    connection *c = h->connection;
     uint64_t position = c->return_tail;
-    if (c->draining || c->attachment != h->attachment || c->publisher_id != h->publisher_id ||
-        segment->user || zl__load_relaxed(&segment->refs) <= 1)
+    uint32_t entry = h->entry;
+    if (c->return_key != h->attachment || h->segment->user)
         goto general;
     if (position - c->return_head_seen >= zl__ring_capacity(&c->ret)) {
         /* zl__return_push's look at the real head (acquire: R3); full or
@@ -312,16 +331,14 @@ int zl__shm_subscription_return_loan(zl__mw_subscription *sub, const void *paylo
         c->return_head_seen = head;
     }
     uint32_t expected = HELD_LOANED;
-    if (!zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING))
+    /* Release: our reads of the slot's fields come before the owner's
+     * reuse of it (its acquire load of FREE), as push_slot's store. */
+    if (!zl__cas_acq_rel(&h->state, &expected, HELD_FREE))
         goto general; /* returned meanwhile by another thread: general says so */
     /* zl__return_push with room known (R2, R3). */
-    zl__store_relaxed(&c->ret.entries[position & c->ret.mask], h->entry);
+    zl__store_relaxed(&c->ret.entries[position & c->ret.mask], entry);
     zl__store_release(&c->ret.index->tail, position + 1);
     c->return_tail = position + 1;
-    zl__fetch_sub_acq_rel(&segment->refs, 1); /* S2: stays above 0, see above */
-    h->segment = NULL;
-    /* Release: as in push_slot. */
-    zl__store_release(&h->state, HELD_FREE);
     zl__store_relaxed(&sub->counters->returned, ++sub->returned_total);
     if (sub->lossless) {
         /* S6: wake_publisher, its wake-up out of line. */
@@ -346,6 +363,140 @@ int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *pay
         return zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this subscription", payload);
     const zl__chunk_header *header =
         zl__segment_chunk(h->segment->map.base, &h->segment->geometry, zl__entry_chunk(h->entry));
-    *consistent = header->sequence == h->sequence && header->publisher_id == h->publisher_id;
+    *consistent =
+        header->sequence == h->sequence && header->publisher_id == h->segment->publisher_id;
+    return 0;
+}
+
+/* Whether payloads[i] is one of payloads[0 .. i - 1]. */
+static bool repeated(const void *const *payloads, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (payloads[j] == payloads[i])
+            return true;
+    return false;
+}
+
+/* Token held: moves the slot of every loan of the batch from LOANED to
+ * RETURNING (S3: the CAS makes exactly one return of a loan win), or none
+ * of them: 0, or ZL_EINVAL (a loan twice) or ZL_ENOTLOAN (one not held),
+ * with every slot as it was. Found in the order given, each looked for
+ * first after the one before (a batch returned as it was taken: one
+ * comparison each). */
+static int begin_returns(zl__mw_subscription *sub, const void *const *payloads, size_t count)
+{
+    /* Relaxed: a hint, as in find_held. */
+    uint32_t k = zl__load_relaxed(&sub->return_hint);
+    for (size_t i = 0; i < count; i++) {
+        held *h = find_in(sub, payloads[i], HELD_LOANED, k);
+        uint32_t expected = HELD_LOANED;
+        if (h != NULL && zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING)) {
+            k = slot_after(sub, h);
+            continue;
+        }
+        /* Undo: no flush runs while we hold the token, so the slots we
+         * moved are still RETURNING, and ours. */
+        for (size_t j = 0; j < i; j++) {
+            held *back = find_in(sub, payloads[j], HELD_RETURNING, 0);
+            /* Release: as the owner's store of HELD. */
+            zl__store_release(&back->state, HELD_LOANED);
+        }
+        if (repeated(payloads, i))
+            return zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears twice in the batch", i,
+                            payloads[i]);
+        return zl__fail(ZL_ENOTLOAN,
+                        "messages[%zu] (%p) is not a loan held from this subscription", i,
+                        payloads[i]);
+    }
+    return 0;
+}
+
+/* Token held: writes the entry of slot h (RETURNING) on its connection's
+ * return ring without publishing it (the caller stores the tail once per
+ * connection, R2) and frees the slot: true; false when the ring is full
+ * (the slot stays RETURNING for a later flush, S4). *dirty and *user get
+ * the connection's bit when an entry was written (of user memory, S8). */
+static bool write_return(zl__mw_subscription *sub, held *h, uint32_t *dirty, uint32_t *user)
+{
+    connection *c = h->connection;
+    if (c->return_key == h->attachment) {
+        uint64_t position = c->return_tail;
+        bool room = position - c->return_head_seen < zl__ring_capacity(&c->ret);
+        if (!room) {
+            /* Acquire pairs with the publisher's release store of head
+             * (R3), as in zl__return_push. */
+            uint64_t head = zl__load_acquire(&c->ret.index->head);
+            if (position - head == zl__ring_capacity(&c->ret))
+                return false;
+            room = position - head < zl__ring_capacity(&c->ret);
+            if (room)
+                c->return_head_seen = head;
+            else
+                zl__sub_peer_error(sub, c->publisher_id,
+                                   "moved its return ring's head out of range");
+        }
+        if (room) {
+            /* Relaxed: published by the caller's release store of tail. */
+            zl__store_relaxed(&c->ret.entries[position & c->ret.mask], h->entry);
+            c->return_tail = position + 1;
+            uint32_t bit = 1u << (uint32_t)(c - sub->connections);
+            *dirty |= bit;
+            if (h->segment->user)
+                *user |= bit;
+        }
+    }
+    /* Release: as in push_slot (our reads of the slot come first). */
+    zl__store_release(&h->state, HELD_FREE);
+    return true;
+}
+
+/* Returns a batch: validated whole first (begin_returns), under the token
+ * (waited for: its holders keep it for a bounded amount of work), then
+ * every entry written, one release store of tail per connection, one S6
+ * fence and look for the batch (S8's per connection of user memory). */
+int zl__shm_subscription_return_loans(zl__mw_subscription *sub, const void *const *payloads,
+                                      size_t count)
+{
+    token_acquire_spinning(sub);
+    int rc = begin_returns(sub, payloads, count);
+    if (rc != 0) {
+        token_release(sub);
+        zl__sub_flush(sub); /* S4: returns counted while we held the token */
+        return rc;
+    }
+    uint32_t dirty = 0, user = 0, full = 0;
+    uint32_t k = zl__load_relaxed(&sub->return_hint);
+    for (size_t i = 0; i < count; i++) {
+        held *h = find_in(sub, payloads[i], HELD_RETURNING, k);
+        k = slot_after(sub, h);
+        if (!write_return(sub, h, &dirty, &user))
+            full++;
+    }
+    for (uint32_t mask = dirty; mask != 0; mask &= mask - 1) {
+        connection *c = &sub->connections[__builtin_ctz(mask)];
+        /* Publishes the entries written; pairs with the acquire load in
+         * zl__return_available (R2). */
+        zl__store_release(&c->ret.index->tail, c->return_tail);
+    }
+    if (sub->lossless && dirty != 0) {
+        /* S6, once for the batch: as in wake_publisher. */
+        zl__fence_seq_cst();
+        for (uint32_t mask = dirty; mask != 0; mask &= mask - 1) {
+            zl__connection_shm *shm = sub->connections[__builtin_ctz(mask)].shm;
+            zl__notify_room(&shm->publisher_wake, &shm->publisher_sleeping);
+        }
+    }
+    for (uint32_t mask = user; mask != 0; mask &= mask - 1)
+        wake_completion(sub, (uint32_t)__builtin_ctz(mask));
+    /* Relaxed: a hint for the next return, as in find_held. */
+    zl__store_relaxed(&sub->return_hint, k);
+    sub->returned_total += count - full;
+    /* Relaxed: a statistic for tools, as in push_slot. */
+    zl__store_relaxed(&sub->counters->returned, sub->returned_total);
+    if (full != 0)
+        /* Their rings are full: counted, for a later flush to push (S4). */
+        atomic_fetch_add_explicit(&sub->returning, full, memory_order_seq_cst);
+    token_release(sub);
+    zl__sub_flush(sub); /* S4 */
     return 0;
 }

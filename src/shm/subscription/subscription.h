@@ -44,8 +44,12 @@ enum { HELD_FREE = 0, HELD_LOANED = 1, HELD_RETURNING = 2 };
 
 /* One segment of a publisher's pool, mapped read-only. */
 typedef struct segment_view {
-    zl__atomic_u32 refs; /* S2: 1 while the pool view names it, 1 per held loan */
     zl__mapping map;
+    /* S2: a segment the pool view no longer names while a held slot still
+     * does waits on the subscription's list of retired segments (owner
+     * thread, under return_token). */
+    struct segment_view *retired_next;
+    uint64_t publisher_id; /* the pool's, checked against the header at map time */
     /* Checked once when mapped; never read from the header again (I3). */
     zl__segment_geometry geometry;
     /* The most bytes a payload of this segment may have: the pool's
@@ -85,6 +89,12 @@ typedef struct connection {
     zl__ring deliver;
     zl__ring ret;
     bool draining;         /* its publisher is gone: take what is left, then release */
+    /* What a loan taken from this connection must carry to be pushed back
+     * on its return ring: its attachment while it is attached and not
+     * draining, else 0 (no loan carries 0). Written under return_token
+     * (zl__sub_settle), read by its holder: one comparison says the loan's
+     * publisher, attachment and a live ring at once. */
+    uint64_t return_key;
     uint64_t return_tail;  /* under return_token */
     uint64_t return_head_seen; /* under return_token; see zl__return_push */
 } connection;
@@ -93,13 +103,12 @@ typedef struct connection {
  * on different threads do not share one, and a slot's address is a shift. */
 typedef struct held {
     _Alignas(64) zl__atomic_u32 state;
-    _Atomic(uintptr_t) payload;
-    uint32_t connection;
     uint32_t entry; /* (segment slot, chunk), as the rings carry it */
-    uint64_t publisher_id;
+    _Atomic(uintptr_t) payload;
+    struct connection *connection; /* where it came from (sub->connections) */
     uint64_t sequence;
     uint64_t attachment;    /* the connection's attachment when taken (see connection) */
-    segment_view *segment;  /* S2: one reference */
+    segment_view *segment;  /* S2: kept mapped while the slot is not FREE */
 } held;
 
 struct zl__mw_subscription {
@@ -125,6 +134,13 @@ struct zl__mw_subscription {
     bool monitored; /* the process's liveness monitor reaps dead peers */
     bool lossless;  /* ZL_LOSSLESS: publishers may sleep until we make room (S6) */
     uint32_t active_mask;
+    /* The common case of the take (take.c), decided where the private
+     * state it depends on changes (zl__sub_settle): the one connection when
+     * exactly one is attached, not draining, with its pool mapped, the
+     * liveness monitor runs, no attach is to be retried and no segment
+     * waits to be unmapped; else NULL. Owner thread. */
+    connection *fast;
+    segment_view *retired; /* S2: segments no pool view names, still held */
     uint64_t attachments; /* attachments so far (owner thread) */
     connection connections[ZL__PUB_SLOTS];
     uint32_t loans_max;     /* loans the user may hold (S5: the client library counts them) */
@@ -132,6 +148,11 @@ struct zl__mw_subscription {
     held *held;
     uint32_t claim_cursor;  /* the slot claimed last (owner thread) */
     zl__atomic_u32 last_held; /* the slot filled last: where returns look first */
+    /* Where a return looks next (a hint, any thread, relaxed): the first
+     * slot of the last batched take, then the slot after the one the last
+     * return found, so loans returned in the order taken are found at
+     * once. */
+    zl__atomic_u32 return_hint;
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
     /* Entries we dropped ourselves, and released connections' counts. */
@@ -174,15 +195,14 @@ static inline void token_release(zl__mw_subscription *sub)
 }
 
 /* pools.c */
-/* The last reference to view is gone: unmap and free it. */
-void zl__sub_segment_unmap(zl__mw_subscription *sub, segment_view *view);
-
-/* Under return_token (all decrements are, so the last one is ours alone). */
-static inline void zl__sub_segment_release(zl__mw_subscription *sub, segment_view *view)
-{
-    if (view != NULL && zl__fetch_sub_acq_rel(&view->refs, 1) == 1)
-        zl__sub_segment_unmap(sub, view);
-}
+/* Owner thread, token held: the pool view no longer names view (S2): unmap
+ * it now when no held slot names it, else put it on the retired list. */
+void zl__sub_segment_retire(zl__mw_subscription *sub, segment_view *view);
+/* Owner thread, token held: unmaps the retired segments no held slot names
+ * any more (S2). */
+void zl__sub_reap_retired(zl__mw_subscription *sub);
+/* Owner thread, token held: unmaps every retired segment (destroy). */
+void zl__sub_unmap_retired(zl__mw_subscription *sub);
 void zl__sub_pool_release(zl__mw_subscription *sub, pool_view *view);
 /* A payload of size bytes (at user_offset, for a user segment) lies in its
  * chunk, or for a user segment in the user's mapping (page-aligned),
@@ -255,6 +275,10 @@ void zl__sub_drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
 
 /* connection.c */
 void zl__sub_release_connection(zl__mw_subscription *sub, uint32_t j);
+/* Owner thread, token held, after any change of the connections, the
+ * attach retry or the retired list: recomputes sub->fast and every
+ * connection's return_key from them. */
+void zl__sub_settle(zl__mw_subscription *sub);
 /* The slow path of refresh: something changed, or liveness is due. */
 void zl__sub_refresh_changed(zl__mw_subscription *sub, uint32_t generation, uint32_t attach_seq,
                              int64_t now, bool liveness);

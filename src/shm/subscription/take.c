@@ -18,6 +18,7 @@ static void release_now(zl__mw_subscription *sub, uint32_t j, bool broken)
     if (broken)
         sub->connections[j].draining = true;
     zl__sub_release_connection(sub, j);
+    zl__sub_settle(sub);
     token_release(sub);
 }
 
@@ -166,19 +167,16 @@ static inline void read_header(const segment_view *segment, const zl__chunk_head
 
 /* Holds the validated chunk in slot k of the loan table (S1, S5) and
  * returns its payload. */
-static inline const void *hold(zl__mw_subscription *sub, uint32_t k, uint32_t j,
+static inline const void *hold(zl__mw_subscription *sub, uint32_t k, connection *c,
                                uint32_t entry, segment_view *segment,
                                const zl__chunk_header *at, const header_copy *header)
 {
-    connection *c = &sub->connections[j];
     held *slot = &sub->held[k];
-    slot->connection = j;
+    slot->connection = c;
     slot->entry = entry;
-    slot->publisher_id = c->publisher_id;
     slot->sequence = header->sequence;
     slot->attachment = c->attachment;
-    slot->segment = segment;
-    zl__fetch_add_relaxed(&segment->refs, 1); /* S2; the pool view's ref keeps it > 0 */
+    slot->segment = segment; /* S2: mapped while this slot is not FREE */
     const uint8_t *data = segment->user
                               ? (const uint8_t *)segment->user_map.base + header->user_offset
                               : (const uint8_t *)at + segment->geometry.payload_offset;
@@ -218,6 +216,13 @@ static __attribute__((noinline)) int take_general(zl__mw_subscription *sub, cons
 {
     zl__sub_flush(sub);
     zl__sub_refresh(sub);
+    if (sub->retired != NULL) {
+        /* S2: segments retired while loans pointed into them. */
+        token_acquire_spinning(sub);
+        zl__sub_reap_retired(sub);
+        zl__sub_settle(sub);
+        token_release(sub);
+    }
     /* The loan limit is the client library's (S5): it asks only while
      * the user holds fewer than loans_max. */
     uint32_t k = zl__sub_claim(sub);
@@ -246,7 +251,7 @@ static __attribute__((noinline)) int take_general(zl__mw_subscription *sub, cons
             zl__sub_drop_entry(sub, c, entry);
             continue;
         }
-        *payload = hold(sub, k, best, entry, segment, at, &header);
+        *payload = hold(sub, k, c, entry, segment, at, &header);
         *size = (size_t)header.payload_size;
         account(sub, c, &header, info);
         if (c->draining && !zl__deliver_nonempty(&c->deliver))
@@ -275,27 +280,25 @@ static __attribute__((noinline)) int take_wake(zl__connection_shm *shm)
 }
 
 /* The take, common case first: nothing to flush, no peer changed, the
- * liveness monitor runs, one connection, not draining, the claim slot
- * free, the segment table as we mapped it. Each look is one load of what
- * take_general would look at first; when any says otherwise, it goes there
- * before it changed anything (a tail call, so this path saves no
+ * private state that allows it (sub->fast: one connection, not draining,
+ * its pool mapped, the liveness monitor runs, nothing retired), the claim
+ * slot free, the segment table as we mapped it. Each look is one load of
+ * what take_general would look at first; when any says otherwise, it goes
+ * there before it changed anything (a tail call, so this path saves no
  * registers). After the claim of the entry (the CAS) only the header's
  * check can fail, and take_dropped handles it as take_general would. */
 int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payload, size_t *size,
                                    zl_message_info *info)
 {
-    uint32_t mask = sub->active_mask;
-    if (atomic_load_explicit(&sub->returning, memory_order_seq_cst) != 0 || !sub->monitored ||
-        sub->attach_retry || mask == 0 || (mask & (mask - 1)) != 0 ||
+    connection *c = sub->fast;
+    if (c == NULL || atomic_load_explicit(&sub->returning, memory_order_seq_cst) != 0 ||
         zl__registry_generation(&sub->registry) != sub->seen_generation ||
         /* Acquire: as in zl__sub_refresh. */
         zl__load_acquire(&sub->queue->attach_seq) != sub->seen_attach)
         return take_general(sub, payload, size, info);
-    uint32_t j = (uint32_t)__builtin_ctz(mask);
-    connection *c = &sub->connections[j];
     uint32_t k = sub->claim_cursor;
     /* Acquire pairs with the flusher's release store of FREE (zl__sub_claim). */
-    if (c->draining || c->pool == NULL || zl__load_acquire(&sub->held[k].state) != HELD_FREE)
+    if (zl__load_acquire(&sub->held[k].state) != HELD_FREE)
         return take_general(sub, payload, size, info);
     /* zl__deliver_peek's first try: tail (acquire, R2), then head. */
     uint64_t tail = zl__load_acquire(&c->deliver.index->tail);
@@ -322,7 +325,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
     read_header(segment, at, &header);
     if (!zl__sub_payload_fits(sub, segment, header.payload_size, header.user_offset))
         return take_dropped(sub, c, entry, payload, size, info);
-    *payload = hold(sub, k, j, entry, segment, at, &header);
+    *payload = hold(sub, k, c, entry, segment, at, &header);
     *size = (size_t)header.payload_size;
     account(sub, c, &header, info);
     if (sub->lossless) {
@@ -331,5 +334,135 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         if (zl__load_relaxed(&c->shm->publisher_sleeping) != 0)
             return take_wake(c->shm);
     }
+    return 0;
+}
+
+/* The batched take when its common case does not hold: single takes, each
+ * through the common case or the general path. */
+static __attribute__((noinline)) int take_loans_singly(zl__mw_subscription *sub,
+                                                       const void **payloads, size_t *sizes,
+                                                       zl_message_info *infos, size_t capacity,
+                                                       size_t *count)
+{
+    size_t n = 0;
+    int rc = 0;
+    while (n < capacity) {
+        rc = zl__shm_subscription_take_loan(sub, &payloads[n], &sizes[n],
+                                            infos != NULL ? &infos[n] : NULL);
+        if (rc != 0)
+            break;
+        n++;
+    }
+    *count = n;
+    return n > 0 ? 0 : rc;
+}
+
+/* Up to want FREE slots into slots, looking from the one claimed last (in
+ * the steady state of batches returned before the next take: the same run
+ * of slots). Only the owner claims slots, so they stay FREE until it uses
+ * them. Owner thread. */
+static uint32_t claim_slots(zl__mw_subscription *sub, uint32_t *slots, uint32_t want)
+{
+    uint32_t k = sub->claim_cursor, n = 0;
+    for (uint32_t i = 0; i < sub->held_capacity && n < want; i++) {
+        /* Acquire pairs with the flusher's release store of FREE. */
+        if (zl__load_acquire(&sub->held[k].state) == HELD_FREE)
+            slots[n++] = k;
+        k = k + 1 == sub->held_capacity ? 0 : k + 1;
+    }
+    return n;
+}
+
+/* The most entries one batched take claims at once (the client library
+ * asks again for more). */
+#define TAKE_BATCH_MAX 64
+
+/* A batched take: with one connection (sub->fast) and the looks of the
+ * single take's common case, the entries at the ring's head that name
+ * chunks of mapped segments are claimed with one CAS of head (R4: whoever
+ * moves head from h to h + n owns the entries at h .. h + n - 1; the
+ * producer writes none of them while head is h, R5), followed by one S6
+ * fence and look. Each chunk's header is then checked (I3) as a single
+ * take checks it; one that fails is dropped (counted, given back). Any
+ * other case takes singly. */
+int zl__shm_subscription_take_loans(zl__mw_subscription *sub, const void **payloads,
+                                    size_t *sizes, zl_message_info *infos, size_t capacity,
+                                    size_t *count)
+{
+    *count = 0;
+    connection *c = sub->fast;
+    if (c == NULL || atomic_load_explicit(&sub->returning, memory_order_seq_cst) != 0 ||
+        zl__registry_generation(&sub->registry) != sub->seen_generation ||
+        /* Acquire: as in zl__sub_refresh. */
+        zl__load_acquire(&sub->queue->attach_seq) != sub->seen_attach)
+        return take_loans_singly(sub, payloads, sizes, infos, capacity, count);
+    uint32_t slots[TAKE_BATCH_MAX];
+    uint32_t n = claim_slots(sub, slots, capacity < TAKE_BATCH_MAX ? (uint32_t)capacity
+                                                                   : TAKE_BATCH_MAX);
+    /* Tail (acquire, R2), then head, as zl__deliver_peek's first try. */
+    uint64_t tail = zl__load_acquire(&c->deliver.index->tail);
+    uint64_t head = zl__load_acquire(&c->deliver.index->head);
+    if (tail == head)
+        return ZL_ENODATA;
+    pool_view *pool = c->pool;
+    /* S7's acquire load after the tail's: the table as we mapped it. */
+    if (n == 0 || tail - head > zl__ring_capacity(&c->deliver) ||
+        zl__load_acquire(&pool->pool->segments_seq) != pool->seen_seq)
+        return take_loans_singly(sub, payloads, sizes, infos, capacity, count);
+    if (tail - head < n)
+        n = (uint32_t)(tail - head);
+    uint32_t entries[TAKE_BATCH_MAX];
+    segment_view *segments[TAKE_BATCH_MAX];
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t entry = zl__load_relaxed(&c->deliver.entries[(head + i) & c->deliver.mask]);
+        uint32_t slot = zl__entry_slot(entry);
+        segment_view *segment = slot < ZL__SEGMENTS_MAX ? pool->segments[slot] : NULL;
+        if (segment == NULL || zl__entry_chunk(entry) >= segment->geometry.chunk_count) {
+            n = i; /* the general path drops it, after those before it */
+            break;
+        }
+        entries[i] = entry;
+        segments[i] = segment;
+    }
+    if (n == 0 || !zl__deliver_take_n(&c->deliver, head, n))
+        return take_loans_singly(sub, payloads, sizes, infos, capacity, count);
+    wake_publisher(sub, c->shm); /* S6, once for the batch */
+    uint32_t taken = 0;
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const zl__chunk_header *at = zl__segment_chunk(segments[i]->map.base,
+                                                       &segments[i]->geometry,
+                                                       zl__entry_chunk(entries[i]));
+        header_copy header;
+        read_header(segments[i], at, &header);
+        if (!zl__sub_payload_fits(sub, segments[i], header.payload_size, header.user_offset)) {
+            zl__sub_peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
+            zl__sub_drop_entry(sub, c, entries[i]);
+            continue;
+        }
+        payloads[taken] = hold(sub, slots[taken], c, entries[i], segments[i], at, &header);
+        sizes[taken] = (size_t)header.payload_size;
+        bytes += header.payload_size;
+        if (infos != NULL) {
+            zl_message_info *info = &infos[taken];
+            info->source_timestamp_ns = header.timestamp_ns;
+            info->publication_sequence = header.sequence;
+            info->publisher_id = c->publisher_id;
+            info->from_this_process = c->from_this_process;
+            info->reception_sequence = 0;
+        }
+        taken++;
+    }
+    if (taken == 0) /* every one dropped: take again */
+        return take_loans_singly(sub, payloads, sizes, infos, capacity, count);
+    sub->claim_cursor = slots[taken - 1];
+    /* Relaxed: statistics for tools, as in account. */
+    sub->taken += taken;
+    sub->taken_bytes += bytes;
+    zl__store_relaxed(&sub->counters->messages, sub->taken);
+    zl__store_relaxed(&sub->counters->bytes, sub->taken_bytes);
+    /* Relaxed: a hint for returners (find_held), checked against the slot. */
+    zl__store_relaxed(&sub->return_hint, slots[0]);
+    *count = taken;
     return 0;
 }

@@ -134,8 +134,10 @@ int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void
         n++;
     }
     *count = n;
-    if (n > 0)
+    if (n > 0) {
+        zl__clear_detail(); /* what stopped it is not a failure of the call */
         return 0;
+    }
     return rc;
 }
 

@@ -170,8 +170,12 @@ ZL_API int zl_subscription_take_loan(zl_subscription *subscription, const void *
                               zl_message_info *info);
 
 /** Borrows up to capacity messages, oldest first: messages[i] with infos[i]
- * (infos may be NULL). Stops early at ZL_ENODATA or at max_loans. A message
- * that fails deserialization is dropped, counted in stats.lost, and skipped.
+ * (infos may be NULL). Stops early at max_loans, or when it finds the queue
+ * empty (it takes what was queued when it looked: a message published
+ * meanwhile waits for the next call). A message that fails deserialization
+ * or the size check is dropped and counted in stats.lost; the call skips it,
+ * or, with the shared-memory transport, may stop after it (the next call
+ * goes on with the message after it).
  * @retval 0 *count >= 1 messages borrowed.
  * @retval ZL_ENODATA nothing to take (*count = 0).
  * @retval ZL_ETOOMANYLOANS no loan left (*count = 0).

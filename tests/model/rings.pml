@@ -75,7 +75,9 @@
  * returns every loan it holds that fits in one go, writing the entries
  * one relaxed store at a time and moving the tail past all of them with
  * one release store (R2), then looks once. MUTANT 3 claims TAKE entries
- * whatever the tail it loaded covers, and must fail.
+ * whatever the tail it loaded covers, MUTANT 4 returns one entry more than
+ * the return ring has room for (R5); each must fail (MUTANT 4 with RC=2,
+ * where a batch of L=2 can meet the bound).
  *
  * Not modelled: history for late joiners, connection set-up and reconnection,
  * lingering pools, returns from several threads of one subscription (the
@@ -113,7 +115,8 @@
 #ifndef MUTANT
 #define MUTANT 0    /* 1: a broken fan-out (P1 above), 2: a batch's part
                      * without room for all of it, 3: a batched take past
-                     * the tail it loaded; each must fail */
+                     * the tail it loaded, 4: a batched return past the
+                     * return ring's room; each must fail */
 #endif
 #ifndef BATCH
 #define BATCH 1     /* loans published per call (1: zl_publisher_publish_loan) */
@@ -791,7 +794,11 @@ proctype subscription(byte j) {
             n = 0;
             k = 0;
             do
+#if MUTANT == 4
+            :: k < L && C[j].held[k] != NONE && rtail[j] + n - h <= RC ->
+#else
             :: k < L && C[j].held[k] != NONE && rtail[j] + n - h < RC ->
+#endif
                 C[j].rentry[(rtail[j] + n) % RC] = C[j].held[k];
                 atomic { C[j].held[k] = NONE; n++; k++ };
                 MAY_DIE

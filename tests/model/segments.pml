@@ -59,7 +59,10 @@
  * Not modelled: deaths (disconnect() frees what a dead subscription had,
  * which rings.pml checks; its mappings die with it), size classes (a
  * segment's chunk size does not enter the handshake), several returning
- * threads, history.
+ * threads, history, and a publisher that leaves while loans point into its
+ * segments: the subscription's retired list (S2: a segment its pool view
+ * let go of stays mapped until no held slot names it, reaped by a later
+ * take) is checked by the unit test retired_segments, under TSan too.
  */
 
 #ifndef NSUB

@@ -106,6 +106,8 @@ static void check_case(const setup *c)
     size_t taken = 0;
     CHECK_OK(zl_subscription_take_loan_sequence(sub, loans + 70, NULL, 20, &taken));
     CHECK_EQ(taken, LOANS - 70);
+    /* It stopped at max_loans, and succeeded: no failure detail is left. */
+    CHECK_EQ(strcmp(zl_last_error_detail(), ""), 0);
     CHECK_EQ(((const test_msg *)loans[LOANS - 1])->sequence, LOANS);
     CHECK_RC(zl_subscription_take_loan_sequence(sub, loans + LOANS, NULL, 1, &taken),
              ZL_ETOOMANYLOANS);

@@ -109,6 +109,9 @@ typedef struct held {
     uint64_t sequence;
     uint64_t attachment;    /* the connection's attachment when taken (see connection) */
     segment_view *segment;  /* S2: kept mapped while the slot is not FREE */
+    /* A batched return's next slot (returns.c): written and read by the
+     * token holder only, while this slot is RETURNING for its batch. */
+    struct held *batch_next;
 } held;
 
 struct zl__mw_subscription {

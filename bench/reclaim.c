@@ -138,6 +138,7 @@ static void act(zl__mw_publisher *publisher, enum activity activity, uint64_t *s
 /* The stats of the publisher the way is about, without any side effect. */
 static void observe(zl__mw_publisher *publisher, enum activity activity, zl_publisher_stats *stats)
 {
+    memset(stats, 0, sizeof *stats); /* publisher_stats adds into the fields */
     if (activity == STATS_POLL)
         MUST(zl_publisher_get_stats(public_publisher, stats));
     else

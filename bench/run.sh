@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # zloan benchmarks beside iceoryx 2.0 and Cyclone DDS 0.10, in one run.
 #
-#   bench/run.sh                 # everything, about 8 minutes on 2 cores
+#   bench/run.sh                 # everything: longer than the hot part alone
 #   ZLOAN_BENCH_SECONDS=1 bench/run.sh   # shorter windows per figure
 #   ZLOAN_BENCH_ONLY=mix bench/run.sh    # only the size mix, memory, before/after
-#   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~3 min
+#   ZLOAN_BENCH_ONLY=hot bench/run.sh    # only the hot path's figures (issue 21), ~6 min
+#                                        # (5m52s on an idle 2-core machine)
 #   ZLOAN_BENCH_ONLY=flat bench/run.sh   # only the flatness figures of the hot path, ~2 min
 #   ZLOAN_BENCH_REPEATS=5 bench/run.sh   # runs per figure of the hot path (default 3)
 #   ZLOAN_BENCH_ONLY=batch bench/run.sh  # only 64 B throughput, unbatched and batched, ~2 min
@@ -16,7 +17,10 @@
 # is a fresh tmpfs mounted with ZLOAN_BENCH_SHM (default huge=advise: zloan
 # advises its segments of 2 MiB or more MADV_HUGEPAGE, so large messages get
 # 2 MiB pages; iceoryx 2.0 does not advise, so it gets none either way). It
-# also keeps other users of the machine's /dev/shm out of the figures.
+# also keeps other users of the machine's /dev/shm out of the figures. It
+# does not isolate iceoryx entirely: RouDi's lock and socket
+# (/tmp/iox-unique-roudi.lock, /tmp/roudi) are in the machine's /tmp, so a
+# RouDi already running elsewhere on the machine stops this one starting.
 # ZLOAN_BENCH_SHM=shared, or no root or unshare, runs in the machine's
 # /dev/shm, as it is mounted; the output says which (shm.txt).
 # Installs the peers from Debian when missing (apt-get; needs root), builds

@@ -1,6 +1,7 @@
 /* Type descriptors: validation and the layout hash. */
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -197,6 +198,13 @@ static uint64_t fnv1a(uint64_t hash, const void *data, size_t n)
 
 size_t zl_type_message_size(const zl_type *type, size_t count)
 {
+    /* SIZE_MAX, which no allocation satisfies, in place of a sum that would
+     * wrap to a small size: a buffer sized by it would then overflow. */
+    if (type->max_count != 0 && count > type->max_count)
+        return SIZE_MAX;
+    size_t room = SIZE_MAX - type->size - (type->alignment - 1);
+    if (type->element_size != 0 && count > room / type->element_size)
+        return SIZE_MAX;
     size_t bytes = type->size + count * type->element_size;
     return (bytes + type->alignment - 1) & ~(type->alignment - 1);
 }

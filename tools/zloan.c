@@ -665,7 +665,11 @@ static void rate_report(const rate *r)
     } else if (r->filled == 0) {
         printf("%s: no new messages\n", r->topic);
     } else {
-        printf("%s: average rate: %.3f\n\tmin: %.6fs max: %.6fs std dev: %.6fs window: %zu\n",
+        /* The counters tell how many messages came between two samples,
+         * not when each came: min, max and std dev are of each sample's
+         * mean interval, not of single messages' intervals. */
+        printf("%s: average rate: %.3f\n\tmean interval per sample: min: %.6fs max: %.6fs "
+               "std dev: %.6fs window: %zu\n",
                r->topic, hz, min, max, sd, r->filled);
     }
     fflush(stdout);
@@ -931,7 +935,9 @@ static int pool(int argc, char **argv)
     if (json)
         printf("]\n");
     else
-        printf("total reserved: %" PRIu64 " bytes\n", total);
+        printf("total reserved: %" PRIu64 " bytes\n"
+               "IN USE is as of the publisher's last call: chunks returned since are "
+               "counted until its next one\n", total);
     return code;
 }
 

@@ -11,7 +11,10 @@
  * whether peers died, so that loan, publish, take and return need no system
  * call for it; ZLOAN_LIVENESS_PERIOD_MS sets the period (0..10000), 0 turns
  * the thread off (endpoints then check their peers themselves every 50 ms).
- * zloan objects do not survive fork(): a child creates its own.
+ * zloan objects do not survive fork(): a child creates its own context and
+ * must not use an inherited object (not supported: its endpoints still share
+ * the parent's queues and pools, so the child would take the parent's
+ * messages and corrupt the parent's endpoints).
  *
  * A context holds one or more transports, tried in order when an endpoint
  * is made (zl_context_options.transports): "shm" (the default: zero-copy

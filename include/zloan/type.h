@@ -95,7 +95,8 @@ typedef struct zl_type {
      * the tail (for a flexible array member, its offsetof). */
     size_t element_size;
     /** Sized types only: the most elements a message may have (0: no
-     * maximum but the publisher's shared-memory bound). */
+     * maximum of elements, but a message is at most 1 TiB: a loan or
+     * publish of more elements fails with ZL_EINVAL). */
     size_t max_count;
     /** Optional field description (plain types): field_count fields. It
      * enters the layout hash and travels with the topic, so tools decode
@@ -230,7 +231,9 @@ ZL_API int zl_type_validate(const zl_type *type);
 /** Bytes of a message of type with count tail elements: the fixed part plus
  * the elements, rounded up to the type's alignment (so at least sizeof of a
  * struct with a flexible array member). type->size for a fixed-size type
- * (count must be 0). type must be valid. Any thread. */
+ * (count must be 0). SIZE_MAX, which no allocation satisfies, when count
+ * is above a nonzero max_count or the size does not fit in a size_t.
+ * type must be valid. Any thread. */
 ZL_API size_t zl_type_message_size(const zl_type *type, size_t count);
 
 /** The layout hash zloan compares: type->layout_hash when set, otherwise a

@@ -43,19 +43,6 @@
 #include "../../error_detail.h"
 #include "subscription.h"
 
-/* S8: we pushed the return of a chunk of user memory on connection j:
- * wake publisher slot j's thread if it waits for a completion. */
-static inline void wake_completion(const zl__mw_subscription *sub, uint32_t j)
-{
-    zl__endpoint_counters *counters = zl__registry_counters(&sub->registry, ZL__KIND_PUBLISHER, j);
-    /* Orders our return tail store before the load of the flag, against
-     * the publisher's flag store, fence, look at our return tail
-     * (zl__shm_publisher_memory_ready): the store-buffer pair of notify.h
-     * with the roles swapped, as in S6. */
-    zl__fence_seq_cst();
-    zl__notify_room(&counters->completion_wake, &counters->completion_sleeping);
-}
-
 /* Pushes slot h, which is RETURNING, on its connection's return ring and
  * frees it (S3): true; false when that ring is full (the slot stays
  * RETURNING: the publisher drains soon, P4, and a later flush retries).
@@ -73,7 +60,7 @@ static inline __attribute__((always_inline)) bool push_slot(zl__mw_subscription 
         else {
             wake_publisher(sub, c->shm);
             if (h->segment->user)
-                wake_completion(sub, (uint32_t)(c - sub->connections));
+                zl__sub_wake_completion(sub, (uint32_t)(c - sub->connections));
         }
     }
     /* Release: the slot's reuse by the owner comes after our last read
@@ -181,18 +168,9 @@ void zl__sub_drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry)
         zl__sub_peer_error(sub, c->publisher_id, "moved its return ring's head out of range");
     else {
         wake_publisher(sub, c->shm);
-        wake_completion(sub, (uint32_t)(c - sub->connections)); /* rare: maybe user memory */
+        zl__sub_wake_completion(sub, (uint32_t)(c - sub->connections)); /* rare: maybe user memory */
     }
     token_release(sub);
-}
-
-/* Whether slot h is in state (LOANED or RETURNING) with the loan at
- * payload. Any thread. */
-static inline bool holds_in(held *h, const void *payload, uint32_t state)
-{
-    /* Acquire pairs with the owner's release store of HELD. */
-    return zl__load_acquire(&h->state) == state &&
-           zl__load_relaxed(&h->payload) == (uintptr_t)payload;
 }
 
 static inline bool holds(held *h, const void *payload)
@@ -200,10 +178,9 @@ static inline bool holds(held *h, const void *payload)
     return holds_in(h, payload, HELD_LOANED);
 }
 
-/* The slot in state with the loan at payload, or NULL, looking at slot
- * `first` first, then at every slot in turn. Any thread. */
-static held *find_in(zl__mw_subscription *sub, const void *payload, uint32_t state,
-                     uint32_t first)
+/* subscription.h */
+held *zl__sub_find_in(zl__mw_subscription *sub, const void *payload, uint32_t state,
+                      uint32_t first)
 {
     uint32_t k = first < sub->held_capacity ? first : 0;
     for (uint32_t n = 0; n < sub->held_capacity; n++) {
@@ -213,13 +190,6 @@ static held *find_in(zl__mw_subscription *sub, const void *payload, uint32_t sta
         k = k + 1 == sub->held_capacity ? 0 : k + 1;
     }
     return NULL;
-}
-
-/* The slot after h, where the next return looks first. */
-static inline uint32_t slot_after(const zl__mw_subscription *sub, const held *h)
-{
-    uint32_t k = (uint32_t)(h - sub->held) + 1;
-    return k == sub->held_capacity ? 0 : k;
 }
 
 /* The slot holding the loan at payload, or NULL. Any thread. The slot the
@@ -232,9 +202,9 @@ static inline held *find_held(zl__mw_subscription *sub, const void *payload)
     uint32_t k = zl__load_relaxed(&sub->last_held);
     if (holds(&sub->held[k], payload))
         return &sub->held[k];
-    held *h = find_in(sub, payload, HELD_LOANED, zl__load_relaxed(&sub->return_hint));
+    held *h = zl__sub_find_in(sub, payload, HELD_LOANED, zl__load_relaxed(&sub->return_hint));
     if (h != NULL)
-        zl__store_relaxed(&sub->return_hint, slot_after(sub, h));
+        zl__store_relaxed(&sub->return_hint, zl__sub_slot_after(sub, h));
     return h;
 }
 
@@ -365,147 +335,5 @@ int zl__shm_subscription_is_consistent(zl__mw_subscription *sub, const void *pay
         zl__segment_chunk(h->segment->map.base, &h->segment->geometry, zl__entry_chunk(h->entry));
     *consistent =
         header->sequence == h->sequence && header->publisher_id == h->segment->publisher_id;
-    return 0;
-}
-
-/* Whether payloads[i] is one of payloads[0 .. i - 1]. */
-static bool repeated(const void *const *payloads, size_t i)
-{
-    for (size_t j = 0; j < i; j++)
-        if (payloads[j] == payloads[i])
-            return true;
-    return false;
-}
-
-/* Token held: moves the slot of every loan of the batch from LOANED to
- * RETURNING (S3: the CAS makes exactly one return of a loan win), chained
- * in the batch's order from *first (batch_next), or none of them: 0, or
- * ZL_EINVAL (a loan twice) or ZL_ENOTLOAN (one not held), with every slot
- * as it was. Found in the order given, each looked for first after the one
- * before (a batch returned as it was taken: one comparison each); the
- * chain spares the writing of the batch a second search. */
-static int begin_returns(zl__mw_subscription *sub, const void *const *payloads, size_t count,
-                         held **first)
-{
-    /* Relaxed: a hint, as in find_held. */
-    uint32_t k = zl__load_relaxed(&sub->return_hint);
-    held *last = NULL;
-    for (size_t i = 0; i < count; i++) {
-        held *h = find_in(sub, payloads[i], HELD_LOANED, k);
-        uint32_t expected = HELD_LOANED;
-        if (h != NULL && zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING)) {
-            k = slot_after(sub, h);
-            if (last != NULL)
-                last->batch_next = h;
-            else
-                *first = h;
-            last = h;
-            continue;
-        }
-        /* Undo: no flush runs while we hold the token, so the i slots we
-         * moved are still RETURNING, and ours. */
-        held *back = *first;
-        for (size_t j = 0; j < i; j++, back = back->batch_next)
-            /* Release: as the owner's store of HELD. */
-            zl__store_release(&back->state, HELD_LOANED);
-        if (repeated(payloads, i))
-            return zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears twice in the batch", i,
-                            payloads[i]);
-        return zl__fail(ZL_ENOTLOAN,
-                        "messages[%zu] (%p) is not a loan held from this subscription", i,
-                        payloads[i]);
-    }
-    return 0;
-}
-
-/* Token held: writes the entry of slot h (RETURNING) on its connection's
- * return ring without publishing it (the caller stores the tail once per
- * connection, R2) and frees the slot: true; false when the ring is full
- * (the slot stays RETURNING for a later flush, S4). *dirty and *user get
- * the connection's bit when an entry was written (of user memory, S8). */
-static bool write_return(zl__mw_subscription *sub, held *h, uint32_t *dirty, uint32_t *user)
-{
-    connection *c = h->connection;
-    if (c->return_key == h->attachment) {
-        uint64_t position = c->return_tail;
-        bool room = position - c->return_head_seen < zl__ring_capacity(&c->ret);
-        if (!room) {
-            /* Acquire pairs with the publisher's release store of head
-             * (R3), as in zl__return_push. */
-            uint64_t head = zl__load_acquire(&c->ret.index->head);
-            if (position - head == zl__ring_capacity(&c->ret))
-                return false;
-            room = position - head < zl__ring_capacity(&c->ret);
-            if (room)
-                c->return_head_seen = head;
-            else
-                zl__sub_peer_error(sub, c->publisher_id,
-                                   "moved its return ring's head out of range");
-        }
-        if (room) {
-            /* Relaxed: published by the caller's release store of tail. */
-            zl__store_relaxed(&c->ret.entries[position & c->ret.mask], h->entry);
-            c->return_tail = position + 1;
-            uint32_t bit = 1u << (uint32_t)(c - sub->connections);
-            *dirty |= bit;
-            if (h->segment->user)
-                *user |= bit;
-        }
-    }
-    /* Release: as in push_slot (our reads of the slot come first). */
-    zl__store_release(&h->state, HELD_FREE);
-    return true;
-}
-
-/* Returns a batch: validated whole first (begin_returns), under the token
- * (waited for: its holders keep it for a bounded amount of work), then
- * every entry written, one release store of tail per connection, one S6
- * fence and look for the batch (S8's per connection of user memory). */
-int zl__shm_subscription_return_loans(zl__mw_subscription *sub, const void *const *payloads,
-                                      size_t count)
-{
-    token_acquire_spinning(sub);
-    held *h = NULL;
-    int rc = begin_returns(sub, payloads, count, &h);
-    if (rc != 0) {
-        token_release(sub);
-        zl__sub_flush(sub); /* S4: returns counted while we held the token */
-        return rc;
-    }
-    uint32_t dirty = 0, user = 0, full = 0;
-    uint32_t k = 0;
-    for (size_t i = 0; i < count; i++) {
-        held *next = h->batch_next; /* before the slot may be FREE again */
-        k = slot_after(sub, h);
-        if (!write_return(sub, h, &dirty, &user))
-            full++;
-        h = next;
-    }
-    for (uint32_t mask = dirty; mask != 0; mask &= mask - 1) {
-        connection *c = &sub->connections[__builtin_ctz(mask)];
-        /* Publishes the entries written; pairs with the acquire load in
-         * zl__return_available (R2). */
-        zl__store_release(&c->ret.index->tail, c->return_tail);
-    }
-    if (sub->lossless && dirty != 0) {
-        /* S6, once for the batch: as in wake_publisher. */
-        zl__fence_seq_cst();
-        for (uint32_t mask = dirty; mask != 0; mask &= mask - 1) {
-            zl__connection_shm *shm = sub->connections[__builtin_ctz(mask)].shm;
-            zl__notify_room(&shm->publisher_wake, &shm->publisher_sleeping);
-        }
-    }
-    for (uint32_t mask = user; mask != 0; mask &= mask - 1)
-        wake_completion(sub, (uint32_t)__builtin_ctz(mask));
-    /* Relaxed: a hint for the next return, as in find_held. */
-    zl__store_relaxed(&sub->return_hint, k);
-    sub->returned_total += count - full;
-    /* Relaxed: a statistic for tools, as in push_slot. */
-    zl__store_relaxed(&sub->counters->returned, sub->returned_total);
-    if (full != 0)
-        /* Their rings are full: counted, for a later flush to push (S4). */
-        atomic_fetch_add_explicit(&sub->returning, full, memory_order_seq_cst);
-    token_release(sub);
-    zl__sub_flush(sub); /* S4 */
     return 0;
 }

@@ -10,6 +10,7 @@
  *   connection.c  publishers that claim, leave or die: attach and release
  *   take.c        the take path: choose, claim, validate, hold
  *   returns.c     loans given back from any thread: S1, S3, S4, S5, S8
+ *   return_batch.c  a batch of them given back at once (the same)
  *   endpoint.c    create, destroy, statistics, wait sets
  * S6, the wake-up of a publisher asleep until we make room, is below
  * (wake_publisher), used by take.c and returns.c.
@@ -109,7 +110,7 @@ typedef struct held {
     uint64_t sequence;
     uint64_t attachment;    /* the connection's attachment when taken (see connection) */
     segment_view *segment;  /* S2: kept mapped while the slot is not FREE */
-    /* A batched return's next slot (returns.c): written and read by the
+    /* A batched return's next slot (return_batch.c): written and read by the
      * token holder only, while this slot is RETURNING for its batch. */
     struct held *batch_next;
 } held;
@@ -275,6 +276,89 @@ static inline uint32_t zl__sub_claim(zl__mw_subscription *sub)
     return zl__sub_claim_or_flush(sub);
 }
 void zl__sub_drop_entry(zl__mw_subscription *sub, connection *c, uint32_t entry);
+
+/* take.c and take_batch.c: a chunk's header read once, and the loan held. */
+
+/* What a take uses of a chunk's header, each field read once (the
+ * publisher may rewrite the header at any time; I3 checks the copy). The
+ * header's identity (publisher, chunk, segment) is not read: the payload's
+ * address comes from the entry and our own geometry of the segment, never
+ * from the header, so a header that lies about it changes nothing we do. */
+typedef struct header_copy {
+    uint64_t sequence;
+    int64_t timestamp_ns;
+    uint64_t payload_size;
+    uint64_t user_offset; /* read for user segments only */
+} header_copy;
+
+static inline void zl__sub_read_header(const segment_view *segment, const zl__chunk_header *at,
+                               header_copy *copy)
+{
+    copy->sequence = ZL__READ_ONCE(at->sequence);
+    copy->timestamp_ns = ZL__READ_ONCE(at->timestamp_ns);
+    copy->payload_size = ZL__READ_ONCE(at->payload_size);
+    copy->user_offset = segment->user ? ZL__READ_ONCE(at->user_offset) : 0;
+}
+
+/* Holds the validated chunk in slot k of the loan table (S1, S5) and
+ * returns its payload. */
+static inline const void *zl__sub_hold(zl__mw_subscription *sub, uint32_t k, connection *c,
+                               uint32_t entry, segment_view *segment,
+                               const zl__chunk_header *at, const header_copy *header)
+{
+    held *slot = &sub->held[k];
+    slot->connection = c;
+    slot->entry = entry;
+    slot->sequence = header->sequence;
+    slot->attachment = c->attachment;
+    slot->segment = segment; /* S2: mapped while this slot is not FREE */
+    const uint8_t *data = segment->user
+                              ? (const uint8_t *)segment->user_map.base + header->user_offset
+                              : (const uint8_t *)at + segment->geometry.payload_offset;
+    zl__store_relaxed(&slot->payload, (uintptr_t)data);
+    /* Release: the fields above are visible to any thread that sees HELD
+     * (returners' acquire loads). */
+    zl__store_release(&slot->state, HELD_LOANED);
+    /* Relaxed: a hint for returners (find_held), checked against the slot. */
+    zl__store_relaxed(&sub->last_held, k);
+    return data;
+}
+
+/* returns.c and return_batch.c: the loan table's slots. */
+
+/* Whether slot h is in state (LOANED or RETURNING) with the loan at
+ * payload. Any thread. */
+static inline bool holds_in(held *h, const void *payload, uint32_t state)
+{
+    /* Acquire pairs with the owner's release store of HELD. */
+    return zl__load_acquire(&h->state) == state &&
+           zl__load_relaxed(&h->payload) == (uintptr_t)payload;
+}
+
+/* The slot after h, where the next return looks first. */
+static inline uint32_t zl__sub_slot_after(const zl__mw_subscription *sub, const held *h)
+{
+    uint32_t k = (uint32_t)(h - sub->held) + 1;
+    return k == sub->held_capacity ? 0 : k;
+}
+
+/* S8: we pushed the return of a chunk of user memory on connection j:
+ * wake publisher slot j's thread if it waits for a completion. */
+static inline void zl__sub_wake_completion(const zl__mw_subscription *sub, uint32_t j)
+{
+    zl__endpoint_counters *counters = zl__registry_counters(&sub->registry, ZL__KIND_PUBLISHER, j);
+    /* Orders our return tail store before the load of the flag, against
+     * the publisher's flag store, fence, look at our return tail
+     * (zl__shm_publisher_memory_ready): the store-buffer pair of notify.h
+     * with the roles swapped, as in S6. */
+    zl__fence_seq_cst();
+    zl__notify_room(&counters->completion_wake, &counters->completion_sleeping);
+}
+
+/* The slot in state with the loan at payload, or NULL, looking at slot
+ * `first` first, then at every slot in turn. Any thread. */
+held *zl__sub_find_in(zl__mw_subscription *sub, const void *payload, uint32_t state,
+                      uint32_t first);
 
 /* connection.c */
 void zl__sub_release_connection(zl__mw_subscription *sub, uint32_t j);

@@ -144,51 +144,6 @@ static uint32_t choose_and_claim(zl__mw_subscription *sub, uint32_t *entry)
     }
 }
 
-/* What a take uses of a chunk's header, each field read once (the
- * publisher may rewrite the header at any time; I3 checks the copy). The
- * header's identity (publisher, chunk, segment) is not read: the payload's
- * address comes from the entry and our own geometry of the segment, never
- * from the header, so a header that lies about it changes nothing we do. */
-typedef struct header_copy {
-    uint64_t sequence;
-    int64_t timestamp_ns;
-    uint64_t payload_size;
-    uint64_t user_offset; /* read for user segments only */
-} header_copy;
-
-static inline void read_header(const segment_view *segment, const zl__chunk_header *at,
-                               header_copy *copy)
-{
-    copy->sequence = ZL__READ_ONCE(at->sequence);
-    copy->timestamp_ns = ZL__READ_ONCE(at->timestamp_ns);
-    copy->payload_size = ZL__READ_ONCE(at->payload_size);
-    copy->user_offset = segment->user ? ZL__READ_ONCE(at->user_offset) : 0;
-}
-
-/* Holds the validated chunk in slot k of the loan table (S1, S5) and
- * returns its payload. */
-static inline const void *hold(zl__mw_subscription *sub, uint32_t k, connection *c,
-                               uint32_t entry, segment_view *segment,
-                               const zl__chunk_header *at, const header_copy *header)
-{
-    held *slot = &sub->held[k];
-    slot->connection = c;
-    slot->entry = entry;
-    slot->sequence = header->sequence;
-    slot->attachment = c->attachment;
-    slot->segment = segment; /* S2: mapped while this slot is not FREE */
-    const uint8_t *data = segment->user
-                              ? (const uint8_t *)segment->user_map.base + header->user_offset
-                              : (const uint8_t *)at + segment->geometry.payload_offset;
-    zl__store_relaxed(&slot->payload, (uintptr_t)data);
-    /* Release: the fields above are visible to any thread that sees HELD
-     * (returners' acquire loads). */
-    zl__store_release(&slot->state, HELD_LOANED);
-    /* Relaxed: a hint for returners (find_held), checked against the slot. */
-    zl__store_relaxed(&sub->last_held, k);
-    return data;
-}
-
 /* Counts the taken message for tools and fills info. (Our lost count is
  * stored where it changes: zl__sub_count_lost.) */
 static inline void account(zl__mw_subscription *sub, const connection *c,
@@ -243,7 +198,7 @@ static __attribute__((noinline)) int take_general(zl__mw_subscription *sub, cons
             continue;
         }
         header_copy header;
-        read_header(segment, at, &header);
+        zl__sub_read_header(segment, at, &header);
         /* I3: the size the chunk holds and our type allows, and for user
          * memory an offset within it (pools.c). */
         if (!zl__sub_payload_fits(sub, segment, header.payload_size, header.user_offset)) {
@@ -251,7 +206,7 @@ static __attribute__((noinline)) int take_general(zl__mw_subscription *sub, cons
             zl__sub_drop_entry(sub, c, entry);
             continue;
         }
-        *payload = hold(sub, k, c, entry, segment, at, &header);
+        *payload = zl__sub_hold(sub, k, c, entry, segment, at, &header);
         *size = (size_t)header.payload_size;
         account(sub, c, &header, info);
         if (c->draining && !zl__deliver_nonempty(&c->deliver))
@@ -322,10 +277,10 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
     const zl__chunk_header *at =
         zl__segment_chunk(segment->map.base, &segment->geometry, zl__entry_chunk(entry));
     header_copy header;
-    read_header(segment, at, &header);
+    zl__sub_read_header(segment, at, &header);
     if (!zl__sub_payload_fits(sub, segment, header.payload_size, header.user_offset))
         return take_dropped(sub, c, entry, payload, size, info);
-    *payload = hold(sub, k, c, entry, segment, at, &header);
+    *payload = zl__sub_hold(sub, k, c, entry, segment, at, &header);
     *size = (size_t)header.payload_size;
     account(sub, c, &header, info);
     if (sub->lossless) {
@@ -334,135 +289,5 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
         if (zl__load_relaxed(&c->shm->publisher_sleeping) != 0)
             return take_wake(c->shm);
     }
-    return 0;
-}
-
-/* The batched take when its common case does not hold: single takes, each
- * through the common case or the general path. */
-static __attribute__((noinline)) int take_loans_singly(zl__mw_subscription *sub,
-                                                       const void **payloads, size_t *sizes,
-                                                       zl_message_info *infos, size_t capacity,
-                                                       size_t *count)
-{
-    size_t n = 0;
-    int rc = 0;
-    while (n < capacity) {
-        rc = zl__shm_subscription_take_loan(sub, &payloads[n], &sizes[n],
-                                            infos != NULL ? &infos[n] : NULL);
-        if (rc != 0)
-            break;
-        n++;
-    }
-    *count = n;
-    return n > 0 ? 0 : rc;
-}
-
-/* Up to want FREE slots into slots, looking from the one claimed last (in
- * the steady state of batches returned before the next take: the same run
- * of slots). Only the owner claims slots, so they stay FREE until it uses
- * them. Owner thread. */
-static uint32_t claim_slots(zl__mw_subscription *sub, uint32_t *slots, uint32_t want)
-{
-    uint32_t k = sub->claim_cursor, n = 0;
-    for (uint32_t i = 0; i < sub->held_capacity && n < want; i++) {
-        /* Acquire pairs with the flusher's release store of FREE. */
-        if (zl__load_acquire(&sub->held[k].state) == HELD_FREE)
-            slots[n++] = k;
-        k = k + 1 == sub->held_capacity ? 0 : k + 1;
-    }
-    return n;
-}
-
-/* The most entries one batched take claims at once (the client library
- * asks again for more). */
-#define TAKE_BATCH_MAX 64
-
-/* A batched take: with one connection (sub->fast) and the looks of the
- * single take's common case, the entries at the ring's head that name
- * chunks of mapped segments are claimed with one CAS of head (R4: whoever
- * moves head from h to h + n owns the entries at h .. h + n - 1; the
- * producer writes none of them while head is h, R5), followed by one S6
- * fence and look. Each chunk's header is then checked (I3) as a single
- * take checks it; one that fails is dropped (counted, given back). Any
- * other case takes singly. */
-int zl__shm_subscription_take_loans(zl__mw_subscription *sub, const void **payloads,
-                                    size_t *sizes, zl_message_info *infos, size_t capacity,
-                                    size_t *count)
-{
-    *count = 0;
-    connection *c = sub->fast;
-    if (c == NULL || atomic_load_explicit(&sub->returning, memory_order_seq_cst) != 0 ||
-        zl__registry_generation(&sub->registry) != sub->seen_generation ||
-        /* Acquire: as in zl__sub_refresh. */
-        zl__load_acquire(&sub->queue->attach_seq) != sub->seen_attach)
-        return take_loans_singly(sub, payloads, sizes, infos, capacity, count);
-    uint32_t slots[TAKE_BATCH_MAX];
-    uint32_t n = claim_slots(sub, slots, capacity < TAKE_BATCH_MAX ? (uint32_t)capacity
-                                                                   : TAKE_BATCH_MAX);
-    /* Tail (acquire, R2), then head, as zl__deliver_peek's first try. */
-    uint64_t tail = zl__load_acquire(&c->deliver.index->tail);
-    uint64_t head = zl__load_acquire(&c->deliver.index->head);
-    if (tail == head)
-        return ZL_ENODATA;
-    pool_view *pool = c->pool;
-    /* S7's acquire load after the tail's: the table as we mapped it. */
-    if (n == 0 || tail - head > zl__ring_capacity(&c->deliver) ||
-        zl__load_acquire(&pool->pool->segments_seq) != pool->seen_seq)
-        return take_loans_singly(sub, payloads, sizes, infos, capacity, count);
-    if (tail - head < n)
-        n = (uint32_t)(tail - head);
-    uint32_t entries[TAKE_BATCH_MAX];
-    segment_view *segments[TAKE_BATCH_MAX];
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t entry = zl__load_relaxed(&c->deliver.entries[(head + i) & c->deliver.mask]);
-        uint32_t slot = zl__entry_slot(entry);
-        segment_view *segment = slot < ZL__SEGMENTS_MAX ? pool->segments[slot] : NULL;
-        if (segment == NULL || zl__entry_chunk(entry) >= segment->geometry.chunk_count) {
-            n = i; /* the general path drops it, after those before it */
-            break;
-        }
-        entries[i] = entry;
-        segments[i] = segment;
-    }
-    if (n == 0 || !zl__deliver_take_n(&c->deliver, head, n))
-        return take_loans_singly(sub, payloads, sizes, infos, capacity, count);
-    wake_publisher(sub, c->shm); /* S6, once for the batch */
-    uint32_t taken = 0;
-    uint64_t bytes = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const zl__chunk_header *at = zl__segment_chunk(segments[i]->map.base,
-                                                       &segments[i]->geometry,
-                                                       zl__entry_chunk(entries[i]));
-        header_copy header;
-        read_header(segments[i], at, &header);
-        if (!zl__sub_payload_fits(sub, segments[i], header.payload_size, header.user_offset)) {
-            zl__sub_peer_error(sub, c->publisher_id, "wrote a chunk header that failed validation");
-            zl__sub_drop_entry(sub, c, entries[i]);
-            continue;
-        }
-        payloads[taken] = hold(sub, slots[taken], c, entries[i], segments[i], at, &header);
-        sizes[taken] = (size_t)header.payload_size;
-        bytes += header.payload_size;
-        if (infos != NULL) {
-            zl_message_info *info = &infos[taken];
-            info->source_timestamp_ns = header.timestamp_ns;
-            info->publication_sequence = header.sequence;
-            info->publisher_id = c->publisher_id;
-            info->from_this_process = c->from_this_process;
-            info->reception_sequence = 0;
-        }
-        taken++;
-    }
-    if (taken == 0) /* every one dropped: take again */
-        return take_loans_singly(sub, payloads, sizes, infos, capacity, count);
-    sub->claim_cursor = slots[taken - 1];
-    /* Relaxed: statistics for tools, as in account. */
-    sub->taken += taken;
-    sub->taken_bytes += bytes;
-    zl__store_relaxed(&sub->counters->messages, sub->taken);
-    zl__store_relaxed(&sub->counters->bytes, sub->taken_bytes);
-    /* Relaxed: a hint for returners (find_held), checked against the slot. */
-    zl__store_relaxed(&sub->return_hint, slots[0]);
-    *count = taken;
     return 0;
 }

@@ -2,7 +2,8 @@
  * layout in src/shm/): the events a user would otherwise not notice reach
  * the context's log callback, at their level and not above the context's:
  * a peer error, a topic of the same name owned by another user, a dead peer
- * reclaimed; ZLOAN_LOG chooses the default level and a bad value is refused. */
+ * reclaimed, a subscription's queue shortened to fit the publisher's budget;
+ * ZLOAN_LOG chooses the default level and a bad value is refused. */
 #include <signal.h>
 #include <stdlib.h>
 
@@ -193,6 +194,53 @@ static void case_dead_peer(zl_log_level level)
     CHECK_OK(zl_context_destroy(ctx));
 }
 
+/* A subscription whose depth and loans do not fit the publisher's
+ * chunks_per_subscription (P5): its queue is shortened, and a warning says
+ * by how much and what to change; one that fits gets none. */
+static void case_depth_shortened(void)
+{
+    captured c = {0};
+    zl_context *ctx = make_context(&c, ZL_LOG_WARN);
+    const char *topic = test_topic("log_depth_shortened");
+    zl_publisher *pub;
+    CHECK_OK(zl_publisher_create(ctx, topic, &sample_type, NULL, &pub)); /* budget 24 */
+    zl_subscription *fits;
+    CHECK_OK(zl_subscription_create(ctx, topic, &sample_type, NULL, &fits)); /* 8 + 9 + 1 */
+    zl_subscription_options options;
+    zl_subscription_options_init(&options);
+    options.max_loans = 20; /* 8 + (20 + 1) + 1 > 24: depth 2 */
+    zl_subscription *shortened;
+    CHECK_OK(zl_subscription_create(ctx, topic, &sample_type, &options, &shortened));
+    for (uint64_t i = 1; i <= 8; i++) {
+        sample s = {i};
+        CHECK_OK(zl_publisher_publish(pub, &s));
+    }
+    zl_log_level level;
+    const char *line = find(&c, "asked for depth 8 and gets 2: with its 21 loans", &level);
+    CHECK(line != NULL);
+    CHECK_EQ(level, ZL_LOG_WARN);
+    CHECK(strstr(line, topic) != NULL);
+    CHECK(strstr(line, "chunks_per_subscription (24)") != NULL);
+    CHECK(strstr(line, "max_loans") != NULL);
+    int warnings = 0;
+    for (int i = 0; i < c.count && i < 32; i++)
+        warnings += strstr(c.lines[i], "asked for depth") != NULL;
+    CHECK_EQ(warnings, 1); /* the one that fits is not named */
+    /* What the warning says is what it gets: the newest 2 of 8. */
+    sample got;
+    for (uint64_t i = 7; i <= 8; i++) {
+        CHECK_OK(zl_subscription_take(shortened, &got, NULL));
+        CHECK_EQ(got.value, i);
+    }
+    CHECK_RC(zl_subscription_take(shortened, &got, NULL), ZL_ENODATA);
+    CHECK_OK(zl_subscription_take(fits, &got, NULL));
+    CHECK_EQ(got.value, 1u);
+    CHECK_OK(zl_subscription_destroy(shortened));
+    CHECK_OK(zl_subscription_destroy(fits));
+    CHECK_OK(zl_publisher_destroy(pub));
+    CHECK_OK(zl_context_destroy(ctx));
+}
+
 int main(void)
 {
     case_environment();
@@ -200,6 +248,7 @@ int main(void)
     case_peer_error();
     case_dead_peer(ZL_LOG_INFO);
     case_dead_peer(ZL_LOG_WARN);
+    case_depth_shortened();
     printf("log_events: ok\n");
     return 0;
 }

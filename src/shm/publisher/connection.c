@@ -166,8 +166,20 @@ static void attach(zl__mw_publisher *pub, uint32_t j, const zl__endpoint_record 
     uint32_t budget = pub->chunks_per_subscription;
     uint32_t loans = record->max_loans < budget ? record->max_loans : budget;
     uint32_t depth = record->depth;
-    if (depth + loans + 1 > budget)
+    if (depth + loans + 1 > budget) {
         depth = budget > loans + 1 ? budget - loans - 1 : 1;
+        /* P5 shortens the queue: say so, once per connection (the user
+         * asked for record->depth and would not learn it otherwise). */
+        if (depth < record->depth)
+            zl__log(pub->logger, ZL_LOG_WARN,
+                    "topic %s: a subscription asked for depth %u and gets %u: with its %u "
+                    "loans (max_loans and the copy path's one) and one being returned, that "
+                    "is what fits in the publisher's "
+                    "chunks_per_subscription (%u); raise chunks_per_subscription or lower "
+                    "the subscription's max_loans",
+                    pub->registry.topic, (unsigned)record->depth, (unsigned)depth,
+                    (unsigned)loans, (unsigned)budget);
+    }
     if (depth > c->deliver.mask + 1)
         depth = c->deliver.mask + 1;
     c->depth = depth == 0 ? 1 : depth;

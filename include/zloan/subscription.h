@@ -196,7 +196,10 @@ ZL_API int zl_subscription_return_loan(zl_subscription *subscription, const void
  * less than count calls of zl_subscription_return_loan(): the publisher is
  * told once per batch (for a lossless subscription, one fence and one look
  * for a waiting publisher instead of one per loan). Loans returned in the
- * order they were taken are each found at once.
+ * order they were taken are each found at once; in any other order the
+ * shared-memory transport sorts the batch by address and finds every loan
+ * in one pass over its table (count log count, not count times max_loans),
+ * with no heap allocation.
  *
  * The batch is checked whole before any loan is returned: on error no loan
  * is returned and nothing changes (*returned is 0), and the detail

@@ -131,6 +131,20 @@ static void check_case(const setup *c)
     refused(sub, stranger, 3, ZL_ENOTLOAN, "messages[2]", loans, LOANS, 1);
     const void *others[3] = {loans[5], foreign, loans[7]};
     refused(sub, others, 3, ZL_ENOTLOAN, "messages[1]", loans, LOANS, 1);
+    /* Out of order, the first element that fails in the batch's order is
+     * named: a stranger before a loan twice, and the other way round. */
+    const void *stranger_first[4] = {loans[9], loans[3], &local, loans[3]};
+    refused(sub, stranger_first, 4, ZL_ENOTLOAN, "messages[2]", loans, LOANS, 1);
+    const void *twice_first[4] = {loans[9], loans[3], loans[3], &local};
+    refused(sub, twice_first, 4, ZL_EINVAL, "messages[2]", loans, LOANS, 1);
+    const void *twice_reversed[3] = {loans[70], loans[2], loans[70]};
+    refused(sub, twice_reversed, 3, ZL_EINVAL, "messages[2]", loans, LOANS, 1);
+    /* Longer than any transport's table of loans: every loan (in reverse
+     * order), then every one again. */
+    const void *longer[3 * LOANS];
+    for (size_t i = 0; i < 3 * LOANS; i++)
+        longer[i] = loans[LOANS - 1 - i % LOANS];
+    refused(sub, longer, 3 * LOANS, ZL_EINVAL, "messages[80]", loans, LOANS, 1);
 
     /* The first ten in order, then one of them again with held ones. */
     CHECK_OK(zl_subscription_return_loans(sub, loans, 10, &returned));
@@ -154,7 +168,11 @@ static void check_case(const setup *c)
     for (uint64_t first = LOANS + 11; first < 4 * LOANS + 11; first += LOANS / 2) {
         publish(pub, first, LOANS / 2);
         take_in_order(sub, loans, LOANS / 2, first);
-        CHECK_OK(zl_subscription_return_loans(sub, loans, LOANS / 2, &returned));
+        /* Every other batch in a shuffled order (7 is prime to 40). */
+        const void *order[LOANS / 2];
+        for (size_t i = 0; i < LOANS / 2; i++)
+            order[i] = loans[(first / (LOANS / 2)) % 2 != 0 ? i * 7 % (LOANS / 2) : i];
+        CHECK_OK(zl_subscription_return_loans(sub, order, LOANS / 2, &returned));
         CHECK_EQ(returned, LOANS / 2);
     }
     CHECK_RC(zl_subscription_take_loan_sequence(sub, loans, NULL, 4, &taken), ZL_ENODATA);

@@ -3,8 +3,9 @@
  * batch returned with one fence and look for a waiting publisher, S6)
  * whose publisher runs on the owner thread: every message arrives in
  * order, no return is lost or counted twice, and the pool is whole at the
- * end. Some batches come back one loan at a time, newest first, beside
- * others' batches, and the owner gives some back itself. */
+ * end. Some batches come back one loan at a time, newest first, some in
+ * reverse order in one batch, beside others' batches, and the owner gives
+ * some back itself. */
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -26,13 +27,23 @@ static mailbox boxes[RETURNERS];
 static atomic_bool finished;
 static atomic_long returned;
 
-static void give_back(const void *const *loans, size_t count, bool singly)
+typedef enum { IN_ORDER, SINGLY, REVERSED } giving;
+
+static void give_back(const void *const *loans, size_t count, giving how)
 {
     for (size_t i = 0; i < count; i++)
         CHECK(test_msg_valid(loans[i]));
-    if (singly) {
+    if (how == SINGLY) {
         for (size_t i = count; i-- > 0;)
             CHECK_OK(zl_subscription_return_loan(sub, loans[i]));
+    } else if (how == REVERSED) {
+        /* Not as taken: found by address (the batch sorted), not in turn. */
+        const void *reversed[BATCH];
+        for (size_t i = 0; i < count; i++)
+            reversed[i] = loans[count - 1 - i];
+        size_t n = 0;
+        CHECK_OK(zl_subscription_return_loans(sub, reversed, count, &n));
+        CHECK_EQ(n, count);
     } else {
         size_t n = 0;
         CHECK_OK(zl_subscription_return_loans(sub, loans, count, &n));
@@ -49,7 +60,8 @@ static void *returner(void *arg)
         if (atomic_load_explicit(&box->full, memory_order_acquire)) {
             if (++round % 16 == 0)
                 test_sleep_ms(1); /* the owner waits for this box meanwhile */
-            give_back(box->loans, box->count, round % 4 == 0);
+            give_back(box->loans, box->count,
+                      round % 4 == 0 ? SINGLY : round % 4 == 2 ? REVERSED : IN_ORDER);
             atomic_store_explicit(&box->full, 0, memory_order_release);
         } else if (atomic_load(&finished)) {
             return NULL;
@@ -107,7 +119,7 @@ int main(void)
             CHECK_OK(rc);
             for (size_t i = 0; i < count; i++)
                 CHECK_EQ(((const test_msg *)loans[i])->sequence, expected++);
-            give_back(loans, count, own % 3 == 0);
+            give_back(loans, count, own % 3 == 0 ? SINGLY : own % 5 == 0 ? REVERSED : IN_ORDER);
             continue;
         }
         int rc = zl_subscription_take_loan_sequence(sub, box->loans, NULL, BATCH, &box->count);

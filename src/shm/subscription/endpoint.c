@@ -69,9 +69,17 @@ bool zl__shm_subscription_ready(zl__mw_subscription *sub)
     return false;
 }
 
+/* return_batch.c's scratch: held_capacity + 1 entries, held_capacity slots. */
+static size_t batch_scratch_bytes(const zl__mw_subscription *sub)
+{
+    return sizeof(batch_entry) * (sub->held_capacity + 1u) +
+           sizeof(uint32_t) * sub->held_capacity;
+}
+
 static void free_private(zl__mw_subscription *sub)
 {
     zl__endpoint_deallocate(sub->allocator, sub->held, sizeof(held) * sub->held_capacity);
+    zl__endpoint_deallocate(sub->allocator, sub->batch_entries, batch_scratch_bytes(sub));
     zl__endpoint_deallocate(sub->allocator, sub, sizeof *sub);
 }
 
@@ -120,10 +128,12 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     sub->loans_max = e->max_loans;
     sub->held_capacity = 2 * e->max_loans;
     sub->held = zl__endpoint_allocate(a, sizeof(held) * sub->held_capacity);
-    if (sub->held == NULL) {
+    sub->batch_entries = zl__endpoint_allocate(a, batch_scratch_bytes(sub));
+    if (sub->held == NULL || sub->batch_entries == NULL) {
         free_private(sub);
         return zl__fail(ZL_ENOMEM, "allocating the subscription's loan table failed");
     }
+    sub->batch_slots = (uint32_t *)(void *)(sub->batch_entries + sub->held_capacity + 1u);
     sub->id = zl__random_id();
     zl__endpoint_record *r = &sub->record;
     zl__endpoint_record_init(r, e, ZL__KIND_SUBSCRIPTION, sub->id);

@@ -4,58 +4,167 @@
  * the batch (subscription.h). The invariants are returns.c's (S1, S3, S4,
  * S5, S8), the same for a batch as for one return: a batch is returns.c's
  * slot moves done for several slots while the token is held once.
+ *
+ * Finding the batch's slots costs O(count) for a batch returned as it was
+ * taken and O(count log count + held_capacity) in any other order (sorted
+ * by address in scratch allocated at creation, begin_returns and
+ * claim_sorted), never O(count * held_capacity): the token is held for a
+ * bounded amount of work, whatever the order (S4's waiters spin on it).
  */
 #include "zloan/error.h"
 
 #include "../../error_detail.h"
 #include "subscription.h"
 
-/* Whether payloads[i] is one of payloads[0 .. i - 1]. */
-static bool repeated(const void *const *payloads, size_t i)
+/* Token held: moves slot k from LOANED with the loan at payload to
+ * RETURNING (S3: the CAS makes exactly one return of a loan win). No slot
+ * goes from RETURNING to FREE while we hold the token (flushes take it),
+ * so the slot's payload cannot change between the look and the CAS. */
+static bool claim(zl__mw_subscription *sub, uint32_t k, const void *payload)
 {
-    for (size_t j = 0; j < i; j++)
-        if (payloads[j] == payloads[i])
-            return true;
-    return false;
+    held *h = &sub->held[k];
+    uint32_t expected = HELD_LOANED;
+    return holds_in(h, payload, HELD_LOANED) &&
+           zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING);
+}
+
+/* Token held: the first n slots of the batch back to LOANED (they are still
+ * RETURNING, and ours: see claim). */
+static void unclaim(zl__mw_subscription *sub, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        /* Release: as the owner's store of HELD. */
+        zl__store_release(&sub->held[sub->batch_slots[i]].state, HELD_LOANED);
+}
+
+static bool entry_before(const batch_entry *a, const batch_entry *b)
+{
+    return a->payload != b->payload ? a->payload < b->payload : a->index < b->index;
+}
+
+/* Heap sort of e[0 .. n - 1] by (payload, index): no allocation, no
+ * recursion, O(n log n) whatever the order given. */
+static void sift_down(batch_entry *e, size_t root, size_t n)
+{
+    batch_entry top = e[root];
+    for (size_t child; (child = 2 * root + 1) < n; root = child) {
+        if (child + 1 < n && entry_before(&e[child], &e[child + 1]))
+            child++;
+        if (!entry_before(&top, &e[child]))
+            break;
+        e[root] = e[child];
+    }
+    e[root] = top;
+}
+
+static void sort_entries(batch_entry *e, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(e, i, n);
+    for (size_t end = n; end-- > 1;) {
+        batch_entry t = e[0];
+        e[0] = e[end];
+        e[end] = t;
+        sift_down(e, 0, end);
+    }
+}
+
+/* The first entry of sorted e[0 .. n - 1] for payload (of its run of equal
+ * payloads, the one earliest in the batch), or NULL. */
+static batch_entry *find_entry(batch_entry *e, size_t n, uintptr_t payload)
+{
+    size_t low = 0, high = n;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        if (e[mid].payload < payload)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return low < n && e[low].payload == payload ? &e[low] : NULL;
+}
+
+/* Token held: begin_returns for a batch not returned as it was taken, in
+ * O(n log n + held_capacity) for n elements: sorted by address, duplicates
+ * are neighbours, and one pass over the table finds every element's slot
+ * (a binary search each). The element that fails is the first in the
+ * batch's order that is a loan given before or no loan held, as when they
+ * are looked at in turn. Only the first held_capacity + 1 elements are
+ * looked at: the table has held_capacity slots, so one of those fails
+ * whenever the batch is longer. */
+static int claim_sorted(zl__mw_subscription *sub, const void *const *payloads, size_t count)
+{
+    size_t n = count <= sub->held_capacity ? count : sub->held_capacity + 1u;
+    batch_entry *e = sub->batch_entries;
+    for (size_t i = 0; i < n; i++)
+        e[i] = (batch_entry){(uintptr_t)payloads[i], (uint32_t)i, UINT32_MAX};
+    sort_entries(e, n);
+    for (uint32_t k = 0; k < sub->held_capacity; k++) {
+        held *h = &sub->held[k];
+        /* Acquire pairs with the owner's release store of HELD. */
+        if (zl__load_acquire(&h->state) != HELD_LOANED)
+            continue;
+        batch_entry *found = find_entry(e, n, zl__load_relaxed(&h->payload));
+        if (found != NULL)
+            found->slot = k; /* a loan is in one slot only */
+    }
+    size_t failed = n;
+    bool twice = false;
+    for (size_t i = 0; i < n; i++) {
+        bool again = i > 0 && e[i].payload == e[i - 1].payload;
+        if ((again || e[i].slot == UINT32_MAX) && e[i].index < failed) {
+            failed = e[i].index;
+            twice = again;
+        }
+        if (!again)
+            sub->batch_slots[e[i].index] = e[i].slot;
+    }
+    if (failed == n && n < count)
+        failed = n - 1; /* cannot be: n distinct loans in fewer slots */
+    if (failed == n) { /* n == count: each element a loan, in its own slot */
+        for (size_t i = 0; i < count; i++) {
+            if (!claim(sub, sub->batch_slots[i], payloads[i])) {
+                /* Another thread's return of it won since the pass (S3). */
+                unclaim(sub, i);
+                failed = i;
+                break;
+            }
+        }
+        if (failed == n)
+            return 0;
+    }
+    if (twice)
+        return zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears twice in the batch", failed,
+                        payloads[failed]);
+    return zl__fail(ZL_ENOTLOAN, "messages[%zu] (%p) is not a loan held from this subscription",
+                    failed, payloads[failed]);
 }
 
 /* Token held: moves the slot of every loan of the batch from LOANED to
- * RETURNING (S3: the CAS makes exactly one return of a loan win), chained
- * in the batch's order from *first (batch_next), or none of them: 0, or
- * ZL_EINVAL (a loan twice) or ZL_ENOTLOAN (one not held), with every slot
- * as it was. Found in the order given, each looked for first after the one
- * before (a batch returned as it was taken: one comparison each); the
- * chain spares the writing of the batch a second search. */
-static int begin_returns(zl__mw_subscription *sub, const void *const *payloads, size_t count,
-                         held **first)
+ * RETURNING (claim), their slots in sub->batch_slots in the batch's order,
+ * or none of them: 0, or ZL_EINVAL (a loan twice) or ZL_ENOTLOAN (one not
+ * held), with every slot as it was. Each element is looked for from the
+ * slot after the one before (the first from the hint), so a batch returned
+ * as it was taken is found one comparison each, after at most a turn of
+ * the table for the first; once held_capacity + count slots have been
+ * looked at, the whole batch goes to claim_sorted. */
+static int begin_returns(zl__mw_subscription *sub, const void *const *payloads, size_t count)
 {
     /* Relaxed: a hint, as in find_held. */
     uint32_t k = zl__load_relaxed(&sub->return_hint);
-    held *last = NULL;
+    if (k >= sub->held_capacity)
+        k = 0;
+    size_t looks = (size_t)sub->held_capacity + count;
     for (size_t i = 0; i < count; i++) {
-        held *h = zl__sub_find_in(sub, payloads[i], HELD_LOANED, k);
-        uint32_t expected = HELD_LOANED;
-        if (h != NULL && zl__cas_acq_rel(&h->state, &expected, HELD_RETURNING)) {
-            k = zl__sub_slot_after(sub, h);
-            if (last != NULL)
-                last->batch_next = h;
-            else
-                *first = h;
-            last = h;
-            continue;
+        while (!claim(sub, k, payloads[i])) {
+            k = k + 1 == sub->held_capacity ? 0 : k + 1;
+            if (--looks == 0) {
+                unclaim(sub, i);
+                return claim_sorted(sub, payloads, count);
+            }
         }
-        /* Undo: no flush runs while we hold the token, so the i slots we
-         * moved are still RETURNING, and ours. */
-        held *back = *first;
-        for (size_t j = 0; j < i; j++, back = back->batch_next)
-            /* Release: as the owner's store of HELD. */
-            zl__store_release(&back->state, HELD_LOANED);
-        if (repeated(payloads, i))
-            return zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears twice in the batch", i,
-                            payloads[i]);
-        return zl__fail(ZL_ENOTLOAN,
-                        "messages[%zu] (%p) is not a loan held from this subscription", i,
-                        payloads[i]);
+        sub->batch_slots[i] = k; /* i < held_capacity: each claimed slot is another */
+        k = k + 1 == sub->held_capacity ? 0 : k + 1;
     }
     return 0;
 }
@@ -107,8 +216,7 @@ int zl__shm_subscription_return_loans(zl__mw_subscription *sub, const void *cons
                                       size_t count)
 {
     token_acquire_spinning(sub);
-    held *h = NULL;
-    int rc = begin_returns(sub, payloads, count, &h);
+    int rc = begin_returns(sub, payloads, count);
     if (rc != 0) {
         token_release(sub);
         zl__sub_flush(sub); /* S4: returns counted while we held the token */
@@ -117,11 +225,10 @@ int zl__shm_subscription_return_loans(zl__mw_subscription *sub, const void *cons
     uint32_t dirty = 0, user = 0, full = 0;
     uint32_t k = 0;
     for (size_t i = 0; i < count; i++) {
-        held *next = h->batch_next; /* before the slot may be FREE again */
+        held *h = &sub->held[sub->batch_slots[i]];
         k = zl__sub_slot_after(sub, h);
         if (!write_return(sub, h, &dirty, &user))
             full++;
-        h = next;
     }
     for (uint32_t mask = dirty; mask != 0; mask &= mask - 1) {
         connection *c = &sub->connections[__builtin_ctz(mask)];

@@ -110,10 +110,15 @@ typedef struct held {
     uint64_t sequence;
     uint64_t attachment;    /* the connection's attachment when taken (see connection) */
     segment_view *segment;  /* S2: kept mapped while the slot is not FREE */
-    /* A batched return's next slot (return_batch.c): written and read by the
-     * token holder only, while this slot is RETURNING for its batch. */
-    struct held *batch_next;
 } held;
+
+/* A batched return's element, as return_batch.c sorts them by address to
+ * find every one's slot in one pass over the table. */
+typedef struct batch_entry {
+    uintptr_t payload;
+    uint32_t index; /* its place in the batch */
+    uint32_t slot;  /* the slot holding it, or UINT32_MAX */
+} batch_entry;
 
 struct zl__mw_subscription {
     const zl_allocator *allocator;
@@ -150,6 +155,12 @@ struct zl__mw_subscription {
     uint32_t loans_max;     /* loans the user may hold (S5: the client library counts them) */
     uint32_t held_capacity; /* 2 * loans_max slots */
     held *held;
+    /* A batched return's scratch (return_batch.c), the token holder's:
+     * held_capacity + 1 entries, then the slots of the batch's elements in
+     * its order (held_capacity). Allocated with the table: a batch needs no
+     * heap. */
+    batch_entry *batch_entries;
+    uint32_t *batch_slots;
     uint32_t claim_cursor;  /* the slot claimed last (owner thread) */
     zl__atomic_u32 last_held; /* the slot filled last: where returns look first */
     /* Where a return looks next (a hint, any thread, relaxed): the first

@@ -27,6 +27,8 @@ static int check_name(const char *name)
 
 void zl_context_options_init(zl_context_options *options)
 {
+    if (options == NULL)
+        return;
     memset(options, 0, sizeof *options);
     options->allocator = *zl_allocator_default();
     /* An invalid value leaves the default here; zl_context_create refuses it. */
@@ -162,9 +164,15 @@ int zl_context_destroy(zl_context *context)
     return 0;
 }
 
-uint32_t zl_context_domain_id(const zl_context *context) { return context->domain_id; }
+uint32_t zl_context_domain_id(const zl_context *context)
+{
+    return context != NULL ? context->domain_id : UINT32_MAX;
+}
 
-const char *zl_context_name(const zl_context *context) { return context->name; }
+const char *zl_context_name(const zl_context *context)
+{
+    return context != NULL ? context->name : "";
+}
 
 /* The detail when every transport refused an endpoint. */
 /* A topic with endpoints in a context of several transports: how many of

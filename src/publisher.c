@@ -24,6 +24,8 @@
 
 void zl_publisher_options_init(zl_publisher_options *options)
 {
+    if (options == NULL)
+        return;
     memset(options, 0, sizeof *options);
     options->history = 0;
     options->max_loans = 4;
@@ -150,8 +152,8 @@ int zl_publisher_destroy(zl_publisher *publisher)
     uint32_t attachments = zl__load_relaxed(&publisher->attachments);
     if (attachments != 0)
         return zl__fail(ZL_EBUSY,
-                        "the publisher is attached to %u wait set entries: detach it first",
-                        attachments);
+                        "the publisher is attached to %u wait set entr%s: detach it first",
+                        attachments, attachments == 1 ? "y" : "ies");
     if (publisher->memories != 0)
         return zl__fail(ZL_EBUSY,
                         "%u user memories are registered with the publisher: destroy them first",

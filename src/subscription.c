@@ -23,6 +23,8 @@
 
 void zl_subscription_options_init(zl_subscription_options *options)
 {
+    if (options == NULL)
+        return;
     memset(options, 0, sizeof *options);
     options->depth = 8;
     options->max_loans = 8;

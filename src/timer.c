@@ -56,6 +56,8 @@ int zl_timer_take(zl_timer *timer, uint64_t *expirations)
 
 int64_t zl_timer_remaining(const zl_timer *timer)
 {
+    if (timer == NULL)
+        return INT64_MAX;
     return timer->deadline_ns - zl__monotonic_ns();
 }
 

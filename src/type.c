@@ -198,6 +198,8 @@ static uint64_t fnv1a(uint64_t hash, const void *data, size_t n)
 
 size_t zl_type_message_size(const zl_type *type, size_t count)
 {
+    if (type == NULL)
+        return SIZE_MAX;
     /* SIZE_MAX, which no allocation satisfies, in place of a sum that would
      * wrap to a small size: a buffer sized by it would then overflow. */
     if (type->max_count != 0 && count > type->max_count)
@@ -211,6 +213,8 @@ size_t zl_type_message_size(const zl_type *type, size_t count)
 
 uint64_t zl_type_layout_hash(const zl_type *type)
 {
+    if (type == NULL)
+        return 0;
     if (type->layout_hash != 0)
         return type->layout_hash;
     uint64_t h = 0xcbf29ce484222325ull;

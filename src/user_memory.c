@@ -50,6 +50,8 @@ static size_t private_bytes(uint32_t max_in_flight)
 
 void zl_user_memory_options_init(zl_user_memory_options *options)
 {
+    if (options == NULL)
+        return;
     memset(options, 0, sizeof *options);
     options->fd = -1;
     options->max_in_flight = 8;

@@ -67,6 +67,17 @@ static void null_arguments(zl_context *context, zl_publisher *pub, zl_subscripti
     CHECK_RC(zl_subscription_get_stats(NULL, &ss), ZL_EINVAL);
     CHECK_RC(zl_subscription_get_stats(sub, NULL), ZL_EINVAL);
     CHECK(!zl_subscription_can_loan(NULL));
+    /* The getters and initializers that return no code: a NULL gives the
+     * documented value, and nothing is written. */
+    CHECK_EQ(zl_context_domain_id(NULL), UINT32_MAX);
+    CHECK_EQ(strcmp(zl_context_name(NULL), ""), 0);
+    zl_context_options_init(NULL);
+    zl_publisher_options_init(NULL);
+    zl_subscription_options_init(NULL);
+    zl_user_memory_options_init(NULL);
+    CHECK_EQ(zl_timer_remaining(NULL), INT64_MAX);
+    CHECK_EQ(zl_type_message_size(NULL, 0), SIZE_MAX);
+    CHECK_EQ(zl_type_layout_hash(NULL), 0);
 
     CHECK_RC(zl_topic_name_qualify(NULL, out, sizeof out), ZL_EINVAL);
     CHECK_RC(zl_topic_name_qualify("/a", NULL, sizeof out), ZL_EINVAL);

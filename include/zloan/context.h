@@ -98,7 +98,7 @@ typedef struct zl_context_options {
     const char *transports;
 } zl_context_options;
 
-/** Fills options with the defaults. options must not be NULL. */
+/** Fills options with the defaults (nothing when options is NULL). */
 ZL_API void zl_context_options_init(zl_context_options *options);
 
 /** Creates a context. options may be NULL for the defaults. It also removes
@@ -123,9 +123,10 @@ ZL_API int zl_context_create(const zl_context_options *options, zl_context **con
  * Any thread, but not concurrently with other calls on the same context. */
 ZL_API int zl_context_destroy(zl_context *context);
 
-/** The context's domain id. */
+/** The context's domain id (UINT32_MAX when context is NULL: no domain has it). */
 ZL_API uint32_t zl_context_domain_id(const zl_context *context);
-/** The context's name ("" when it has none); valid while the context lives. */
+/** The context's name ("" when it has none, or when context is NULL); valid
+ * while the context lives. */
 ZL_API const char *zl_context_name(const zl_context *context);
 
 #ifdef __cplusplus

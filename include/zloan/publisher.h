@@ -98,7 +98,7 @@ typedef struct zl_publisher_options {
 #define ZL_TOPIC_PUBLISHERS_MAX 16    /**< most publishers of one topic at once */
 #define ZL_TOPIC_SUBSCRIPTIONS_MAX 16 /**< most subscriptions of one topic at once */
 
-/** Fills options with the defaults. options must not be NULL. */
+/** Fills options with the defaults (nothing when options is NULL). */
 ZL_API void zl_publisher_options_init(zl_publisher_options *options);
 
 /** Creates a publisher of type on topic. Its pool starts with a few chunks

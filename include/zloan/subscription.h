@@ -91,7 +91,7 @@ typedef struct zl_message_info {
     size_t count;                   /**< sized types: tail elements (0 otherwise) */
 } zl_message_info;
 
-/** Fills options with the defaults. options must not be NULL. */
+/** Fills options with the defaults (nothing when options is NULL). */
 ZL_API void zl_subscription_options_init(zl_subscription_options *options);
 
 /** Creates a subscription of type on topic; it connects to present and future

@@ -33,7 +33,8 @@ ZL_API int zl_timer_destroy(zl_timer *timer);
  * One thread at a time. */
 ZL_API int zl_timer_take(zl_timer *timer, uint64_t *expirations);
 
-/** Nanoseconds until the next deadline (<= 0: due). */
+/** Nanoseconds until the next deadline (<= 0: due; INT64_MAX when timer is
+ * NULL: never due). */
 ZL_API int64_t zl_timer_remaining(const zl_timer *timer);
 
 /** Restarts the timer: the next deadline is one period from now. */

@@ -232,14 +232,14 @@ ZL_API int zl_type_validate(const zl_type *type);
  * the elements, rounded up to the type's alignment (so at least sizeof of a
  * struct with a flexible array member). type->size for a fixed-size type
  * (count must be 0). SIZE_MAX, which no allocation satisfies, when count
- * is above a nonzero max_count or the size does not fit in a size_t.
- * type must be valid. Any thread. */
+ * is above a nonzero max_count or the size does not fit in a size_t, or
+ * when type is NULL. type must otherwise be valid. Any thread. */
 ZL_API size_t zl_type_message_size(const zl_type *type, size_t count);
 
 /** The layout hash zloan compares: type->layout_hash when set, otherwise a
  * 64-bit FNV-1a hash of name, size, alignment, plain flag, layout text and
  * field description; element size and maximum count enter it too for a
- * sized type. type must be valid. Any thread. */
+ * sized type. 0 when type is NULL; type must otherwise be valid. Any thread. */
 ZL_API uint64_t zl_type_layout_hash(const zl_type *type);
 
 #ifdef __cplusplus

@@ -81,7 +81,7 @@ typedef struct zl_user_memory_options {
     uint32_t max_in_flight;
 } zl_user_memory_options;
 
-/** Fills options with the defaults. options must not be NULL. */
+/** Fills options with the defaults (nothing when options is NULL). */
 ZL_API void zl_user_memory_options_init(zl_user_memory_options *options);
 
 /** Registers memory with a publisher.

@@ -112,12 +112,11 @@ typedef struct held {
     segment_view *segment;  /* S2: kept mapped while the slot is not FREE */
 } held;
 
-/* A batched return's element, as return_batch.c sorts them by address to
- * find every one's slot in one pass over the table. */
+/* A batched return's element as return_batch.c sorts them (by address):
+ * its place in the batch, and the slot holding it (or UINT32_MAX). */
 typedef struct batch_entry {
     uintptr_t payload;
-    uint32_t index; /* its place in the batch */
-    uint32_t slot;  /* the slot holding it, or UINT32_MAX */
+    uint32_t index, slot;
 } batch_entry;
 
 struct zl__mw_subscription {
@@ -155,10 +154,8 @@ struct zl__mw_subscription {
     uint32_t loans_max;     /* loans the user may hold (S5: the client library counts them) */
     uint32_t held_capacity; /* 2 * loans_max slots */
     held *held;
-    /* A batched return's scratch (return_batch.c), the token holder's:
-     * held_capacity + 1 entries, then the slots of the batch's elements in
-     * its order (held_capacity). Allocated with the table: a batch needs no
-     * heap. */
+    /* A batched return's scratch (return_batch.c), the token holder's, made
+     * with the table: held_capacity + 1 entries, held_capacity slots. */
     batch_entry *batch_entries;
     uint32_t *batch_slots;
     uint32_t claim_cursor;  /* the slot claimed last (owner thread) */

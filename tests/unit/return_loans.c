@@ -145,6 +145,14 @@ static void check_case(const setup *c)
     for (size_t i = 0; i < 3 * LOANS; i++)
         longer[i] = loans[LOANS - 1 - i % LOANS];
     refused(sub, longer, 3 * LOANS, ZL_EINVAL, "messages[80]", loans, LOANS, 1);
+    /* Longer than the table, every element another: the last one looked
+     * at (held_capacity + 1 of them) is not a duplicate either. */
+    static test_msg strangers[3 * LOANS];
+    for (size_t i = LOANS; i < 3 * LOANS; i++)
+        longer[i] = &strangers[i];
+    for (size_t i = 0; i < LOANS; i++)
+        longer[i] = loans[i];
+    refused(sub, longer, 3 * LOANS, ZL_ENOTLOAN, "messages[80]", loans, LOANS, 1);
 
     /* The first ten in order, then one of them again with held ones. */
     CHECK_OK(zl_subscription_return_loans(sub, loans, 10, &returned));

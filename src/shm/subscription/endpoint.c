@@ -69,11 +69,11 @@ bool zl__shm_subscription_ready(zl__mw_subscription *sub)
     return false;
 }
 
-/* return_batch.c's scratch: held_capacity + 1 entries, held_capacity slots. */
+/* return_batch.c's scratch: held_capacity + 1 entries and as many slots
+ * (claim_sorted looks at up to held_capacity + 1 elements). */
 static size_t batch_scratch_bytes(const zl__mw_subscription *sub)
 {
-    return sizeof(batch_entry) * (sub->held_capacity + 1u) +
-           sizeof(uint32_t) * sub->held_capacity;
+    return (sizeof(batch_entry) + sizeof(uint32_t)) * (sub->held_capacity + 1u);
 }
 
 static void free_private(zl__mw_subscription *sub)

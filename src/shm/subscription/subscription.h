@@ -155,7 +155,7 @@ struct zl__mw_subscription {
     uint32_t held_capacity; /* 2 * loans_max slots */
     held *held;
     /* A batched return's scratch (return_batch.c), the token holder's, made
-     * with the table: held_capacity + 1 entries, held_capacity slots. */
+     * with the table: held_capacity + 1 entries and as many slots. */
     batch_entry *batch_entries;
     uint32_t *batch_slots;
     uint32_t claim_cursor;  /* the slot claimed last (owner thread) */

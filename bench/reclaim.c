@@ -34,6 +34,8 @@
 
 #include "zloan/zloan.h"
 
+#include "small.h"
+
 #include "mw.h"
 
 typedef struct bench_msg {
@@ -43,22 +45,6 @@ typedef struct bench_msg {
 
 static const zl_type bench_type = ZL_TYPE_PLAIN(bench_msg);
 
-#define MUST(call)                                                                          \
-    do {                                                                                    \
-        int must_rc_ = (call);                                                              \
-        if (must_rc_ != 0) {                                                                \
-            fprintf(stderr, "%s: %s (%s)\n", #call, zl_strerror(must_rc_),                  \
-                    zl_last_error_detail());                                                \
-            exit(1);                                                                        \
-        }                                                                                   \
-    } while (0)
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void sleep_until(int64_t when)
 {
@@ -143,12 +129,6 @@ static void observe(zl__mw_publisher *publisher, enum activity activity, zl_publ
         MUST(zl_publisher_get_stats(public_publisher, stats));
     else
         mw->publisher_stats(publisher, stats);
-}
-
-static int compare(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)
@@ -236,12 +216,12 @@ int main(int argc, char **argv)
             }
             /* Go on for a random 0..60 ms first, so the death falls anywhere
              * in the publisher's 50 ms liveness period. */
-            int64_t until = now_ns() + (int64_t)(rand() % 60000) * 1000;
-            for (int64_t at = now_ns(); at < until; at += mode->period_ns) {
+            int64_t until = small_now_ns() + (int64_t)(rand() % 60000) * 1000;
+            for (int64_t at = small_now_ns(); at < until; at += mode->period_ns) {
                 act(publisher, mode->activity, &sequence);
                 sleep_until(at + mode->period_ns);
             }
-            int64_t start = now_ns();
+            int64_t start = small_now_ns();
             if (mode->by_exit) {
                 if (write(command[1], "x", 1) != 1)
                     return 1;
@@ -254,7 +234,7 @@ int main(int argc, char **argv)
                 observe(publisher, mode->activity, &stats);
                 if (stats.chunks_free == stats.chunks_total)
                     break;
-                if (now_ns() - start > 5000000000LL) {
+                if (small_now_ns() - start > 5000000000LL) {
                     fprintf(stderr, "%s: not reclaimed after 5 s (%u of %u free)\n", mode->name,
                             stats.chunks_free, stats.chunks_total);
                     return 1;
@@ -262,7 +242,7 @@ int main(int argc, char **argv)
                 next += mode->period_ns;
                 sleep_until(next);
             }
-            samples[run] = (double)(now_ns() - start) / 1e6;
+            samples[run] = (double)(small_now_ns() - start) / 1e6;
             int status;
             waitpid(pid, &status, 0);
             close(ready[0]);
@@ -272,7 +252,7 @@ int main(int argc, char **argv)
             mw->publisher_destroy(publisher);
         else
             MUST(zl_publisher_destroy(public_publisher));
-        qsort(samples, (size_t)runs, sizeof *samples, compare);
+        qsort(samples, (size_t)runs, sizeof *samples, small_compare_double);
         printf("%-14s %5d %9.2f %9.2f %9.2f\n", mode->name, runs, samples[runs / 2],
                samples[(runs * 9) / 10], samples[runs - 1]);
         fflush(stdout);

@@ -1,12 +1,20 @@
-/* The cost of one batched return (zl_subscription_return_loans) of N loans
- * by the order it gives them back in, in one process on the shared-memory
- * transport: as taken, reversed, and shuffled (a fixed permutation). Each
- * round publishes N messages and takes them in one sequence, untimed, then
- * times the one return; the orders interleave round by round.
+/* The cost of giving N loans back by the order they come back in, in one
+ * process on the shared-memory transport: as taken, reversed, and shuffled
+ * (a fixed permutation). Eight cases, interleaved round by round:
+ *
+ *   batch-as-taken, batch-reversed, batch-shuffled
+ *       one zl_subscription_return_loans of the N loans one
+ *       zl_subscription_take_loan_sequence took;
+ *   single-as-taken, single-reversed, single-shuffled
+ *       N zl_subscription_return_loan calls, after N single takes;
+ *   publisher-as-lent, publisher-reversed
+ *       N zl_publisher_return_loan calls, after N zl_publisher_loan.
+ *
+ * Each round lends N loans untimed, then times the returns, all N.
  *
  *   zloan_bench_return_order N ROUNDS      (N: 1..1024 loans)
  *
- * Prints, per order, "order N median_us p90_us max_us" over the rounds.
+ * Prints, per case, "case N median_us p90_us max_us" over the rounds.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -17,6 +25,8 @@
 
 #include <zloan/zloan.h>
 
+#include "small.h"
+
 #define LOANS_MAX 1024
 #define ROUNDS_MAX 10000
 
@@ -26,34 +36,25 @@ typedef struct sample {
 
 static const zl_type sample_type = ZL_TYPE_PLAIN(sample);
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
-static int compare(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
+enum { AS_TAKEN, REVERSED, SHUFFLED };
 
-#define MUST(call)                                                                   \
-    do {                                                                             \
-        int must_rc_ = (call);                                                       \
-        if (must_rc_ != 0) {                                                         \
-            fprintf(stderr, "%s: %s (%s)\n", #call, zl_strerror(must_rc_),           \
-                    zl_last_error_detail());                                         \
-            exit(2);                                                                 \
-        }                                                                            \
-    } while (0)
+typedef struct bench_case {
+    const char *name;
+    int order;
+    enum { BATCH, SINGLE, PUBLISHER } how;
+} bench_case;
 
-enum { AS_TAKEN, REVERSED, SHUFFLED, ORDERS };
-static const char *const order_names[ORDERS] = {"as-taken", "reversed", "shuffled"};
+static const bench_case cases[] = {
+    {"batch-as-taken", AS_TAKEN, BATCH},   {"batch-reversed", REVERSED, BATCH},
+    {"batch-shuffled", SHUFFLED, BATCH},   {"single-as-taken", AS_TAKEN, SINGLE},
+    {"single-reversed", REVERSED, SINGLE}, {"single-shuffled", SHUFFLED, SINGLE},
+    {"publisher-as-lent", AS_TAKEN, PUBLISHER}, {"publisher-reversed", REVERSED, PUBLISHER},
+};
+#define CASES (sizeof cases / sizeof cases[0])
 
-/* The place of loan i of n in the batch, for each order. The shuffle is
- * i * step mod n, step the first of 7, 11, 13, ... prime to n. */
+/* The place of loan i of n in the order given back, for each order. The
+ * shuffle is i * step mod n, step the first of 7, 11, 13, ... prime to n. */
 static size_t place(int order, size_t i, size_t n, size_t step)
 {
     switch (order) {
@@ -102,41 +103,61 @@ int main(int argc, char **argv)
     zl_publisher_options popts;
     zl_publisher_options_init(&popts);
     popts.chunks_per_subscription = (uint32_t)(3 * n + 8); /* the whole depth beside the loans */
+    popts.max_loans = (uint32_t)n;
     zl_publisher *pub;
     MUST(zl_publisher_create(context, topic, &sample_type, &popts, &pub));
 
-    static const void *loans[LOANS_MAX], *batch[LOANS_MAX];
-    static int64_t took[ORDERS][ROUNDS_MAX];
+    static const void *loans[LOANS_MAX], *back[LOANS_MAX];
+    static void *lent[LOANS_MAX];
+    static int64_t took[CASES][ROUNDS_MAX];
     for (size_t r = 0; r < rounds; r++) {
-        for (int order = 0; order < ORDERS; order++) {
+        for (size_t c = 0; c < CASES; c++) {
+            const bench_case *bc = &cases[c];
+            if (bc->how == PUBLISHER) {
+                for (size_t i = 0; i < n; i++)
+                    MUST(zl_publisher_loan(pub, &lent[i]));
+                int64_t start = small_now_ns();
+                for (size_t i = 0; i < n; i++)
+                    MUST(zl_publisher_return_loan(pub, lent[place(bc->order, i, n, step)]));
+                took[c][r] = small_now_ns() - start;
+                continue;
+            }
             for (size_t i = 0; i < n; i++) {
                 sample m = {{i}};
                 MUST(zl_publisher_publish(pub, &m));
             }
-            size_t taken = 0;
-            MUST(zl_subscription_take_loan_sequence(sub, loans, NULL, n, &taken));
-            if (taken != n) {
-                fprintf(stderr, "took %zu of %zu\n", taken, n);
-                return 1;
+            if (bc->how == BATCH) {
+                size_t taken = 0;
+                MUST(zl_subscription_take_loan_sequence(sub, loans, NULL, n, &taken));
+                if (taken != n) {
+                    fprintf(stderr, "took %zu of %zu\n", taken, n);
+                    return 1;
+                }
+            } else {
+                for (size_t i = 0; i < n; i++)
+                    MUST(zl_subscription_take_loan(sub, &loans[i], NULL));
             }
             for (size_t i = 0; i < n; i++)
-                batch[place(order, i, n, step)] = loans[i];
-            size_t returned = 0;
-            int64_t start = now_ns();
-            MUST(zl_subscription_return_loans(sub, batch, n, &returned));
-            took[order][r] = now_ns() - start;
-            if (returned != n) {
-                fprintf(stderr, "returned %zu of %zu\n", returned, n);
-                return 1;
+                back[place(bc->order, i, n, step)] = loans[i];
+            int64_t start = small_now_ns();
+            if (bc->how == BATCH) {
+                size_t returned = 0;
+                MUST(zl_subscription_return_loans(sub, back, n, &returned));
+                if (returned != n) {
+                    fprintf(stderr, "returned %zu of %zu\n", returned, n);
+                    return 1;
+                }
+            } else {
+                for (size_t i = 0; i < n; i++)
+                    MUST(zl_subscription_return_loan(sub, back[i]));
             }
+            took[c][r] = small_now_ns() - start;
         }
     }
-    for (int order = 0; order < ORDERS; order++) {
-        qsort(took[order], rounds, sizeof took[order][0], compare);
-        printf("%s %zu %.1f %.1f %.1f\n", order_names[order], n,
-               (double)took[order][rounds / 2] / 1000.0,
-               (double)took[order][rounds * 9 / 10] / 1000.0,
-               (double)took[order][rounds - 1] / 1000.0);
+    for (size_t c = 0; c < CASES; c++) {
+        qsort(took[c], rounds, sizeof took[c][0], small_compare_i64);
+        printf("%s %zu %.1f %.1f %.1f\n", cases[c].name, n, (double)took[c][rounds / 2] / 1000.0,
+               (double)took[c][rounds * 9 / 10] / 1000.0, (double)took[c][rounds - 1] / 1000.0);
     }
     MUST(zl_subscription_destroy(sub));
     MUST(zl_publisher_destroy(pub));

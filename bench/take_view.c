@@ -15,28 +15,8 @@
 
 #include <zloan/zloan.h>
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "small.h"
 
-static int compare(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-#define MUST(call)                                                                   \
-    do {                                                                             \
-        int must_rc_ = (call);                                                       \
-        if (must_rc_ != 0) {                                                         \
-            fprintf(stderr, "%s: %s (%s)\n", #call, zl_strerror(must_rc_),           \
-                    zl_last_error_detail());                                         \
-            exit(2);                                                                 \
-        }                                                                            \
-    } while (0)
 
 int main(int argc, char **argv)
 {
@@ -73,14 +53,14 @@ int main(int argc, char **argv)
         ((unsigned char *)loan)[0] = (unsigned char)i;
         MUST(zl_publisher_publish_loan(pub, loan));
         const void *message;
-        int64_t start = now_ns();
+        int64_t start = small_now_ns();
         MUST(zl_subscription_take_loan(sub, &message, NULL));
         sink = *(const unsigned char *)message;
         MUST(zl_subscription_return_loan(sub, message));
-        samples[i] = now_ns() - start;
+        samples[i] = small_now_ns() - start;
     }
     (void)sink;
-    qsort(samples, (size_t)rounds, sizeof(int64_t), compare);
+    qsort(samples, (size_t)rounds, sizeof(int64_t), small_compare_i64);
     printf("%lld %lld %lld\n", (long long)samples[rounds / 2], (long long)samples[rounds * 9 / 10],
            (long long)samples[rounds * 99 / 100]);
     free(samples);

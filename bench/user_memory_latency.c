@@ -24,6 +24,8 @@
 
 #include "zloan/zloan.h"
 
+#include "small.h"
+
 typedef struct frame {
     uint64_t number;
     uint8_t bytes[4088];
@@ -38,19 +40,6 @@ static void check_rc(int rc, const char *what)
                 zl_last_error_detail());
         exit(3);
     }
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int compare(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
 }
 
 /* A subscription process: take, read, return, until the frame numbered
@@ -150,12 +139,12 @@ int main(int argc, char **argv)
     for (long i = -warmup; i < rounds; i++) {
         frame *f = (frame *)(void *)(base + (size_t)(i & 1) * bytes);
         f->number = (uint64_t)(i + warmup);
-        int64_t t0 = now_ns();
+        int64_t t0 = small_now_ns();
         check_rc(zl_user_memory_publish(memory, f, 0), "publish");
         const void *done = NULL;
         while (zl_user_memory_take_completed(memory, &done) == ZL_ENODATA)
             check_rc(zl_waitset_wait(ws, 10LL * 1000000000, NULL), "wait for the completion");
-        int64_t t1 = now_ns();
+        int64_t t1 = small_now_ns();
         if (done != f)
             check_rc(ZL_EINVAL, "the completion names another frame");
         if (i >= 0)
@@ -172,7 +161,7 @@ int main(int argc, char **argv)
     check_rc(zl_user_memory_destroy(memory), "user memory destroy");
     check_rc(zl_publisher_destroy(pub), "publisher destroy");
     check_rc(zl_context_destroy(context), "context destroy");
-    qsort(latencies, (size_t)rounds, sizeof(int64_t), compare);
+    qsort(latencies, (size_t)rounds, sizeof(int64_t), small_compare_i64);
     printf("subs %d rounds %ld median_us %.1f p99_us %.1f max_us %.1f\n", subs, rounds,
            (double)latencies[rounds / 2] / 1e3, (double)latencies[(rounds * 99) / 100] / 1e3,
            (double)latencies[rounds - 1] / 1e3);

@@ -118,6 +118,8 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     memset(p->loans, 0, table);
     p->context = context;
     p->max_loans = options->max_loans;
+    p->records = zl__publisher_records(p->max_loans);
+    p->home_shift = 64u - (uint32_t)__builtin_ctz(p->records);
     zl__publisher_table_split(p);
     keep_type(p, type, config.endpoint.layout_hash);
     rc = zl__context_publisher_create(context, &config, &p->mw, &p->impl, &p->place);
@@ -159,7 +161,7 @@ int zl_publisher_destroy(zl_publisher *publisher)
                         "%u user memories are registered with the publisher: destroy them first",
                         publisher->memories);
     zl_context *context = publisher->context;
-    for (uint32_t i = 0; i < publisher->max_loans; i++)
+    for (uint32_t i = 0; i < publisher->records; i++)
         if (publisher->loans[i].pointer != NULL && publisher->loans[i].from_allocator)
             zl__publisher_free_message(publisher, publisher->loans[i].pointer,
                                        publisher->loans[i].bytes);

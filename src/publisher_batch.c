@@ -11,11 +11,8 @@
  *        allocator loans and transports without a batch) publishes a
  *        prefix messages[0..k) and says k; exactly the records of that
  *        prefix are freed (C1), the others stay the user's (C2).
- * Finding the records: loans taken one after the other take records in
- * ascending order (publisher_loan.c takes the record freed last first,
- * then the lowest free one, and a batch frees its records last to
- * first), so each element is looked for first in the record after the
- * previous element's: one comparison each in the steady state.
+ * Finding the records: each element is looked for from its home record
+ * on (C4), O(1) expected whatever the order of the batch.
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,22 +23,9 @@
 #include "error_detail.h"
 #include "publisher_object.h"
 
-/* The largest max_loans (publisher.c refuses more): the bits of the
- * duplicate check. */
-#define BATCH_RECORDS_MAX 1024u
-
-/* The record at message, looking from record `from` on, round the table;
- * NULL when none holds it. */
-static zl__loan_record *find_from(zl_publisher *p, const void *message, uint32_t from)
-{
-    uint32_t k = from;
-    for (uint32_t n = 0; n < p->max_loans; n++) {
-        if (p->loans[k].pointer == message)
-            return &p->loans[k];
-        k = k + 1 == p->max_loans ? 0 : k + 1;
-    }
-    return NULL;
-}
+/* The records of the largest max_loans (publisher.c refuses more than
+ * 1024): the bits of the duplicate check. */
+#define BATCH_RECORDS_MAX 2048u
 
 /* C11: finds the record of every element and fills the scratch (record,
  * handle, bytes to publish: sized loans whole). *all_lent: every loan is
@@ -50,15 +34,13 @@ static zl__loan_record *find_from(zl_publisher *p, const void *message, uint32_t
 static int check_batch(zl_publisher *p, void *const *messages, size_t count, bool *all_lent)
 {
     uint64_t seen[BATCH_RECORDS_MAX / 64];
-    memset(seen, 0, sizeof(uint64_t) * ((p->max_loans + 63) / 64));
-    /* Loans taken in a row sit in consecutive records, the last at last_lent. */
-    uint32_t from = (uint32_t)((p->last_lent + p->max_loans - (count - 1) % p->max_loans) %
-                               p->max_loans);
+    memset(seen, 0, sizeof(uint64_t) * ((p->records + 63) / 64));
     *all_lent = true;
     for (size_t i = 0; i < count; i++) {
         if (messages[i] == NULL)
             return zl__fail(ZL_EINVAL, "messages[%zu] is NULL: nothing was published", i);
-        zl__loan_record *record = find_from(p, messages[i], from);
+        zl__loan_record *record =
+            zl__publisher_find_from(p, messages[i], zl__publisher_home(p, messages[i]));
         if (record == NULL)
             return zl__fail(ZL_ENOTLOAN,
                             "messages[%zu] (%p) is not a loan held from this publisher: "
@@ -75,7 +57,6 @@ static int check_batch(zl_publisher *p, void *const *messages, size_t count, boo
         p->batch_handles[i] = record->handle;
         p->batch_sizes[i] = zl__publisher_filled_bytes(p, record->count);
         *all_lent = *all_lent && !record->from_allocator;
-        from = index + 1 == p->max_loans ? 0 : index + 1;
     }
     return 0;
 }
@@ -96,17 +77,15 @@ static int publish_each(zl_publisher *p, void *const *messages, size_t count, si
     return 0;
 }
 
-/* Frees the records of the first `done` elements (C1), last to first, so
- * that the next loans take them in ascending order (see the top). */
+/* Frees the records of the first `done` elements (C1). */
 static void release_prefix(zl_publisher *p, size_t done)
 {
-    for (size_t i = done; i-- > 0;) {
+    for (size_t i = 0; i < done; i++) {
         zl__loan_record *record = &p->loans[p->batch_records[i]];
         if (record->from_allocator)
             zl__publisher_free_message(p, record->pointer, record->bytes);
         record->pointer = NULL; /* free: a loan sets every other field */
         p->loans_held--;
-        p->last_freed = p->batch_records[i];
     }
 }
 

@@ -1,14 +1,14 @@
 /* Publishers' loans: the records of C1 (publisher_object.h), and loan,
  * publish and return of a loan, whatever its origin.
  *
- * Invariants this file enforces: C1, C2 and C3 of publisher_object.h.
+ * Invariants this file enforces: C1, C2, C3 and C4 of publisher_object.h.
  * Publish and return find the record by the pointer and hand the transport
  * its handle, so the transport looks nothing up. The record lent last is
- * looked at first, and a loan takes the record freed last first: one loan
- * at a time (or the newest of several) costs one comparison each way,
- * whatever max_loans. A pointer no record holds (never lent, published or
- * returned already, another publisher's) is ZL_ENOTLOAN, and nothing
- * reaches the transport.
+ * looked at first (one loan at a time, or the newest of several, costs one
+ * comparison), then the loan's home record and those after it (C4: O(1)
+ * expected, whatever max_loans and the order). A pointer no record holds
+ * (never lent, published or returned already, another publisher's) is
+ * ZL_ENOTLOAN, and nothing reaches the transport.
  */
 #include <string.h>
 
@@ -21,25 +21,47 @@
 
 typedef zl__loan_record loan_record;
 
-/* find_record when the record at `first` is not it: every record in turn. */
-static loan_record *find_record_scan(zl_publisher *p, const void *message)
+loan_record *zl__publisher_find_from(zl_publisher *p, const void *message, uint32_t from)
 {
-    for (uint32_t i = 0; i < p->max_loans; i++)
-        if (p->loans[i].pointer == message)
-            return &p->loans[i];
-    if (message != NULL)
-        zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", message);
+    uint32_t records = p->records, k = from;
+    for (uint32_t n = 0; n < records; n++) {
+        if (p->loans[k].pointer == message)
+            return &p->loans[k];
+        k = k + 1 == records ? 0 : k + 1;
+    }
     return NULL;
 }
 
-/* The record at message (NULL: a free record), looking at `first` first,
- * or NULL (with a detail when message is not NULL). Inline: the look at
- * `first` is the common case of every loan, publish and return. */
-static inline loan_record *find_record(zl_publisher *p, const void *message, uint32_t first)
+/* find_record when the record lent last is not it: from the home on (C4). */
+static loan_record *find_record_hashed(zl_publisher *p, const void *message)
 {
-    if (p->loans[first].pointer == message)
-        return &p->loans[first];
-    return find_record_scan(p, message);
+    loan_record *record = zl__publisher_find_from(p, message, zl__publisher_home(p, message));
+    if (record == NULL)
+        zl__fail(ZL_ENOTLOAN, "%p is not a loan held from this publisher", message);
+    return record;
+}
+
+/* The record of the loan at message (not NULL), looking at the record lent
+ * last first, or NULL with a detail. Inline: that look is the common case
+ * of every publish and return. */
+static inline loan_record *find_record(zl_publisher *p, const void *message)
+{
+    if (p->loans[p->last_lent].pointer == message)
+        return &p->loans[p->last_lent];
+    return find_record_hashed(p, message);
+}
+
+/* C4: the free record a loan at message takes, its home or the first free
+ * one after it; one is free (loans_held < max_loans: half the table). */
+static __attribute__((noinline)) uint32_t place_after(zl_publisher *p, uint32_t home)
+{
+    return (uint32_t)(zl__publisher_find_from(p, NULL, home) - p->loans);
+}
+
+static inline uint32_t place(zl_publisher *p, const void *message)
+{
+    uint32_t k = zl__publisher_home(p, message);
+    return p->loans[k].pointer == NULL ? k : place_after(p, k);
 }
 
 /* What publish and return do first: clears the detail and finds the
@@ -50,7 +72,7 @@ static inline int find_loan(zl_publisher *p, const void *message, loan_record **
     zl__clear_detail();
     if (p == NULL || message == NULL)
         return zl__fail(ZL_EINVAL, "publisher and message must not be NULL");
-    *record = find_record(p, message, p->last_lent);
+    *record = find_record(p, message);
     return *record != NULL ? 0 : ZL_ENOTLOAN;
 }
 
@@ -79,7 +101,6 @@ static __attribute__((noinline)) int loan(zl_publisher *publisher, size_t count,
         return rc;
     if (p->loans_held >= p->max_loans)
         return zl__fail(ZL_ETOOMANYLOANS, "the publisher's %u loans are all held", p->max_loans);
-    loan_record *record = find_record(p, NULL, p->last_freed);
     size_t bytes = zl__publisher_loan_bytes(p, count);
     void *memory;
     zl__mw_loan_handle handle = 0;
@@ -96,22 +117,23 @@ static __attribute__((noinline)) int loan(zl_publisher *publisher, size_t count,
         if (!p->type.plain)
             memset(memory, 0, bytes); /* its pointers start out NULL */
     }
+    uint32_t k = place(p, memory);
+    loan_record *record = &p->loans[k];
     record->pointer = memory;
     record->count = count;
     record->bytes = bytes;
     record->from_allocator = from_allocator;
     record->handle = handle;
     p->loans_held++;
-    p->last_lent = (uint32_t)(record - p->loans);
+    p->last_lent = k;
     *message = memory;
     return 0;
 }
 
-/* The loan, common case first: the transport lends, a record is free at
- * last_freed, and the count is allowed. The transport writes the pointer
- * and the handle into the record itself (mw.h: nothing changes on error,
- * so a failed loan leaves the record free). Anything else is loan()'s.
- * Inline (always) in both public loans. */
+/* The loan, common case first: the transport lends and the count is
+ * allowed; the record is the loan's home, or the first free one after it
+ * (C4). Anything else is loan()'s. Inline (always) in both public
+ * loans. */
 static inline __attribute__((always_inline)) int fast_loan(zl_publisher *publisher, size_t count,
                                                            void **message)
 {
@@ -119,21 +141,25 @@ static inline __attribute__((always_inline)) int fast_loan(zl_publisher *publish
     if (publisher == NULL || message == NULL)
         return loan(publisher, count, message, false);
     zl_publisher *p = publisher;
-    uint32_t k = p->last_freed;
-    loan_record *record = &p->loans[k];
     /* count_max is 0 for a fixed-size type (zl__publisher_check_count). */
-    if (!p->can_loan || count > p->count_max || p->loans_held >= p->max_loans || record->pointer != NULL)
+    if (!p->can_loan || count > p->count_max || p->loans_held >= p->max_loans)
         return loan(publisher, count, message, false);
     size_t bytes = zl__publisher_loan_bytes(p, count);
-    int rc = p->mw->publisher_loan(p->impl, bytes, &record->pointer, &record->handle);
+    void *memory;
+    zl__mw_loan_handle handle;
+    int rc = p->mw->publisher_loan(p->impl, bytes, &memory, &handle);
     if (rc != 0)
         return rc == ZL_ENOTSUP ? loan(publisher, count, message, true) : rc;
+    uint32_t k = place(p, memory);
+    loan_record *record = &p->loans[k];
+    record->pointer = memory;
+    record->handle = handle;
     record->count = count;
     record->bytes = bytes;
     record->from_allocator = false;
     p->loans_held++;
     p->last_lent = k;
-    *message = record->pointer;
+    *message = memory;
     return 0;
 }
 
@@ -153,7 +179,6 @@ static inline void release_record(zl_publisher *p, loan_record *record)
         zl__publisher_free_message(p, record->pointer, record->bytes);
     record->pointer = NULL; /* free: a loan sets every other field */
     p->loans_held--;
-    p->last_freed = (uint32_t)(record - p->loans);
 }
 
 /* Publishes the loan of record (count elements); on error the caller
@@ -209,7 +234,6 @@ fast_publish(zl_publisher *publisher, void *message, size_t count, bool whole)
         return rc; /* the caller keeps the loan (C2) */
     record->pointer = NULL; /* release_record, for a transport loan */
     p->loans_held--;
-    p->last_freed = k;
     return 0;
 }
 

@@ -19,6 +19,17 @@
  *   C3. Allocator memory (from_allocator) never reaches the transport's
  *       publish_loan or return_loan; transport memory never reaches the
  *       allocator.
+ *   C4. A loan's record is found from its pointer. `loans` has
+ *       `records` records, the power of two at or above 2 * max_loans; a
+ *       loan takes its home record (a
+ *       multiplicative hash of its address, zl__publisher_home) or, when
+ *       that is in use, the first free one after it, round the table. The
+ *       records between a loan's home and its record were in use when it
+ *       was placed, so a look from the home finds it within as many looks
+ *       as the placement made: O(1) expected, the table being at most half
+ *       full, in whatever order loans are published or returned. Only a
+ *       pointer that is no loan (ZL_ENOTLOAN) is looked for in every
+ *       record.
  * The publisher's thread alone touches the records (zloan/publisher.h).
  */
 #ifndef ZL_PUBLISHER_OBJECT_H
@@ -66,8 +77,9 @@ struct zl_publisher {
     uint32_t max_loans;
     uint32_t loans_held; /* records in use (C1) */
     uint32_t last_lent;  /* the record lent last: where publish looks first */
-    uint32_t last_freed; /* the record freed last: where a loan looks first */
-    zl__loan_record *loans; /* max_loans records */
+    uint32_t records;    /* zl__publisher_records(max_loans) (C4) */
+    uint32_t home_shift; /* what hashes an address into them (zl__publisher_home) */
+    zl__loan_record *loans;
     /* A batch's scratch (publisher_batch.c), max_loans entries each, in
      * the block of `loans` (zl__publisher_table_bytes): a batch of
      * distinct loans has at most max_loans, and none is allocated per
@@ -79,21 +91,42 @@ struct zl_publisher {
     uint32_t memories;          /* user memories registered (destroy refuses) */
 };
 
+/* Records of the loan table (C4): the power of two at or above
+ * 2 * max_loans. */
+static inline uint32_t zl__publisher_records(uint32_t max_loans)
+{
+    uint32_t records = 2;
+    while (records < 2 * max_loans)
+        records *= 2;
+    return records;
+}
+
 /* Bytes of the block that holds the loan records and a batch's scratch. */
 static inline size_t zl__publisher_table_bytes(uint32_t max_loans)
 {
-    return (sizeof(zl__loan_record) + sizeof(size_t) + sizeof(zl__mw_loan_handle) +
-            sizeof(uint32_t)) *
-           max_loans;
+    return sizeof(zl__loan_record) * zl__publisher_records(max_loans) +
+           (sizeof(size_t) + sizeof(zl__mw_loan_handle) + sizeof(uint32_t)) * max_loans;
 }
 
 /* Points the batch scratch into the block of p->loans. */
 static inline void zl__publisher_table_split(zl_publisher *p)
 {
-    p->batch_sizes = (size_t *)(void *)(p->loans + p->max_loans);
+    p->batch_sizes = (size_t *)(void *)(p->loans + p->records);
     p->batch_handles = (zl__mw_loan_handle *)(void *)(p->batch_sizes + p->max_loans);
     p->batch_records = (uint32_t *)(void *)(p->batch_handles + p->max_loans);
 }
+
+/* C4: the home record of the loan at message, in [0, records): the top
+ * bits of a multiplicative hash of its address. */
+static inline uint32_t zl__publisher_home(const zl_publisher *p, const void *message)
+{
+    return (uint32_t)(((uint64_t)(uintptr_t)message * UINT64_C(0x9E3779B97F4A7C15)) >>
+                      p->home_shift);
+}
+
+/* C4: the record at message (NULL: a free one), looking from record
+ * `from` on, round the table; NULL when none is (publisher_loan.c). */
+zl__loan_record *zl__publisher_find_from(zl_publisher *p, const void *message, uint32_t from);
 
 /* Finalizes and frees a message the allocator lent (C3). */
 static inline void zl__publisher_free_message(zl_publisher *p, void *message, size_t bytes)

@@ -235,7 +235,9 @@ ZL_API int zl_publisher_publish_loan_sized(zl_publisher *publisher, void *messag
 ZL_API int zl_publisher_publish_loans(zl_publisher *publisher, void *const *messages,
                                       size_t count, size_t *published);
 
-/** Gives back an unpublished loan.
+/** Gives back an unpublished loan. Loans may be published and returned in
+ * any order: each is found from its pointer in a few looks, whatever
+ * max_loans (only a pointer that is no loan is looked for in every record).
  * @retval 0 done. @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ENOTLOAN message is not a loan held from this publisher. */
 ZL_API int zl_publisher_return_loan(zl_publisher *publisher, void *message);

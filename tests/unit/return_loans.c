@@ -8,16 +8,10 @@
  * whole pool back. Sequences larger than the transport's batch (64) and
  * than the loans left stop where they should. */
 #include "harness.h"
+#include "loan_cases.h"
 #include "peer.h"
 
 #define LOANS 80
-
-typedef struct setup {
-    const char *name;
-    const char *transports;
-    bool lossless;
-    bool disable_loans;
-} setup;
 
 static void publish(zl_publisher *pub, uint64_t first, uint64_t count)
 {
@@ -26,13 +20,6 @@ static void publish(zl_publisher *pub, uint64_t first, uint64_t count)
         test_msg_fill(&m, 7, first + i);
         CHECK_OK(zl_publisher_publish(pub, &m));
     }
-}
-
-static uint32_t loans_held(zl_subscription *sub)
-{
-    zl_subscription_stats stats;
-    CHECK_OK(zl_subscription_get_stats(sub, &stats));
-    return stats.loans_held;
 }
 
 /* Takes count messages in one sequence, checking they are first, first +
@@ -57,12 +44,12 @@ static void take_in_order(zl_subscription *sub, const void **loans, size_t count
 static void refused(zl_subscription *sub, const void *const *batch, size_t count, int rc,
                     const char *element, const void **held, size_t held_count, uint64_t first)
 {
-    uint32_t before = loans_held(sub);
+    uint32_t before = sub_loans_held(sub);
     size_t returned = 99;
     CHECK_RC(zl_subscription_return_loans(sub, batch, count, &returned), rc);
     CHECK_EQ(returned, 0);
     CHECK(strstr(zl_last_error_detail(), element) != NULL);
-    CHECK_EQ(loans_held(sub), before);
+    CHECK_EQ(sub_loans_held(sub), before);
     for (size_t i = 0; i < held_count; i++) {
         CHECK(test_msg_valid(held[i]));
         CHECK_EQ(((const test_msg *)held[i])->sequence, first + i);
@@ -74,19 +61,9 @@ static void refused(zl_subscription *sub, const void *const *batch, size_t count
 
 static void check_case(const setup *c)
 {
-    fprintf(stderr, "case %s\n", c->name);
-    zl_context_options coptions;
-    zl_context_options_init(&coptions);
-    coptions.transports = c->transports;
-    zl_context *context;
-    CHECK_OK(zl_context_create(&coptions, &context));
-    const char *topic = test_topic("return_loans");
     zl_subscription_options sopts;
-    zl_subscription_options_init(&sopts);
-    sopts.depth = 2 * LOANS;
-    sopts.max_loans = LOANS;
-    sopts.reliability = c->lossless ? ZL_LOSSLESS : ZL_KEEP_LAST;
-    sopts.disable_loans = c->disable_loans;
+    zl_context *context = begin_loan_case(c, &sopts, LOANS);
+    const char *topic = test_topic("return_loans");
     zl_subscription *sub, *other;
     CHECK_OK(zl_subscription_create(context, topic, &test_msg_type, &sopts, &sub));
     sopts.max_loans = 1;
@@ -111,7 +88,7 @@ static void check_case(const setup *c)
     CHECK_EQ(((const test_msg *)loans[LOANS - 1])->sequence, LOANS);
     CHECK_RC(zl_subscription_take_loan_sequence(sub, loans + LOANS, NULL, 1, &taken),
              ZL_ETOOMANYLOANS);
-    CHECK_EQ(loans_held(sub), LOANS);
+    CHECK_EQ(sub_loans_held(sub), LOANS);
     const void *foreign;
     CHECK_OK(zl_subscription_take_loan(other, &foreign, NULL));
 
@@ -157,7 +134,7 @@ static void check_case(const setup *c)
     /* The first ten in order, then one of them again with held ones. */
     CHECK_OK(zl_subscription_return_loans(sub, loans, 10, &returned));
     CHECK_EQ(returned, 10);
-    CHECK_EQ(loans_held(sub), LOANS - 10);
+    CHECK_EQ(sub_loans_held(sub), LOANS - 10);
     const void *again[3] = {loans[10], loans[11], loans[4]};
     refused(sub, again, 3, ZL_ENOTLOAN, "messages[2]", loans + 10, LOANS - 10, 11);
     /* The rest in reverse order, in one batch. */
@@ -166,7 +143,7 @@ static void check_case(const setup *c)
         reversed[i] = loans[LOANS - 1 - i];
     CHECK_OK(zl_subscription_return_loans(sub, reversed, LOANS - 10, &returned));
     CHECK_EQ(returned, LOANS - 10);
-    CHECK_EQ(loans_held(sub), 0);
+    CHECK_EQ(sub_loans_held(sub), 0);
     CHECK_OK(zl_subscription_return_loans(other, &foreign, 1, &returned));
     CHECK_EQ(returned, 1);
 
@@ -184,31 +161,18 @@ static void check_case(const setup *c)
         CHECK_EQ(returned, LOANS / 2);
     }
     CHECK_RC(zl_subscription_take_loan_sequence(sub, loans, NULL, 4, &taken), ZL_ENODATA);
-    CHECK_EQ(loans_held(sub), 0);
+    CHECK_EQ(sub_loans_held(sub), 0);
     zl_subscription_stats stats;
     CHECK_OK(zl_subscription_get_stats(sub, &stats));
     CHECK_EQ(stats.received, 4 * LOANS + 10);
     CHECK_EQ(stats.lost, 0);
     CHECK_EQ(stats.peer_errors, 0);
-    zl_publisher_stats pstats;
     CHECK_OK(zl_subscription_destroy(other));
-    CHECK_OK(zl_publisher_update_connections(pub));
-    CHECK_OK(zl_publisher_get_stats(pub, &pstats));
-    CHECK_EQ(pstats.chunks_free, pstats.chunks_total);
-    CHECK_OK(zl_subscription_destroy(sub));
-    CHECK_OK(zl_publisher_destroy(pub));
-    CHECK_OK(zl_context_destroy(context));
+    end_loan_case(context, pub, sub);
 }
 
 int main(void)
 {
-    const setup cases[] = {
-        {"shm keep-last", "shm", false, false},
-        {"shm lossless", "shm", true, false},
-        {"loopback", "loopback", false, false},
-        {"shm refusal path", "shm", false, true},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        check_case(&cases[i]);
+    run_loan_cases(check_case);
     return 0;
 }

@@ -126,7 +126,13 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     sub->payload_size = e->payload_size;
     sub->payload_alignment = e->payload_alignment;
     sub->loans_max = e->max_loans;
-    sub->held_capacity = 2 * e->max_loans;
+    /* S9: a power of two, at most half of it loans (S5). */
+    sub->held_capacity = 2;
+    sub->home_shift = 63;
+    while (sub->held_capacity < 2 * e->max_loans) {
+        sub->held_capacity *= 2;
+        sub->home_shift--;
+    }
     sub->held = zl__endpoint_allocate(a, sizeof(held) * sub->held_capacity);
     sub->batch_entries = zl__endpoint_allocate(a, batch_scratch_bytes(sub));
     if (sub->held == NULL || sub->batch_entries == NULL) {

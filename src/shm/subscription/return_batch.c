@@ -5,11 +5,14 @@
  * S5, S8), the same for a batch as for one return: a batch is returns.c's
  * slot moves done for several slots while the token is held once.
  *
- * Finding the batch's slots costs O(count) for a batch returned as it was
- * taken and O(count log count + held_capacity) in any other order (sorted
- * by address in scratch allocated at creation, begin_returns and
- * claim_sorted), never O(count * held_capacity): the token is held for a
- * bounded amount of work, whatever the order (S4's waiters spin on it).
+ * Finding the batch's slots costs O(count) expected, in any order: each
+ * loan is looked for from its home slot (S9, begin_returns). When the looks
+ * run past a budget of held_capacity + count (a loan given twice, one not
+ * held, or slots crowded), the batch is sorted by address in scratch
+ * allocated at creation and found in one pass over the table
+ * (claim_sorted): O(count log count + held_capacity), never
+ * O(count * held_capacity). The token is held for a bounded amount of
+ * work, whatever the batch (S4's waiters spin on it).
  */
 #include "zloan/error.h"
 
@@ -143,19 +146,15 @@ static int claim_sorted(zl__mw_subscription *sub, const void *const *payloads, s
 /* Token held: moves the slot of every loan of the batch from LOANED to
  * RETURNING (claim), their slots in sub->batch_slots in the batch's order,
  * or none of them: 0, or ZL_EINVAL (a loan twice) or ZL_ENOTLOAN (one not
- * held), with every slot as it was. Each element is looked for from the
- * slot after the one before (the first from the hint), so a batch returned
- * as it was taken is found one comparison each, after at most a turn of
- * the table for the first; once held_capacity + count slots have been
- * looked at, the whole batch goes to claim_sorted. */
+ * held), with every slot as it was. Each element is looked for from its
+ * home slot on (S9), so each is found in O(1) expected looks, whatever the
+ * order; once held_capacity + count slots have been looked at, the whole
+ * batch goes to claim_sorted. */
 static int begin_returns(zl__mw_subscription *sub, const void *const *payloads, size_t count)
 {
-    /* Relaxed: a hint, as in find_held. */
-    uint32_t k = zl__load_relaxed(&sub->return_hint);
-    if (k >= sub->held_capacity)
-        k = 0;
     size_t looks = (size_t)sub->held_capacity + count;
     for (size_t i = 0; i < count; i++) {
+        uint32_t k = zl__sub_home(sub, (uintptr_t)payloads[i]);
         while (!claim(sub, k, payloads[i])) {
             k = k + 1 == sub->held_capacity ? 0 : k + 1;
             if (--looks == 0) {
@@ -164,7 +163,6 @@ static int begin_returns(zl__mw_subscription *sub, const void *const *payloads, 
             }
         }
         sub->batch_slots[i] = k; /* i < held_capacity: each claimed slot is another */
-        k = k + 1 == sub->held_capacity ? 0 : k + 1;
     }
     return 0;
 }
@@ -223,10 +221,8 @@ int zl__shm_subscription_return_loans(zl__mw_subscription *sub, const void *cons
         return rc;
     }
     uint32_t dirty = 0, user = 0, full = 0;
-    uint32_t k = 0;
     for (size_t i = 0; i < count; i++) {
         held *h = &sub->held[sub->batch_slots[i]];
-        k = zl__sub_slot_after(sub, h);
         if (!write_return(sub, h, &dirty, &user))
             full++;
     }
@@ -246,8 +242,6 @@ int zl__shm_subscription_return_loans(zl__mw_subscription *sub, const void *cons
     }
     for (uint32_t mask = user; mask != 0; mask &= mask - 1)
         zl__sub_wake_completion(sub, (uint32_t)__builtin_ctz(mask));
-    /* Relaxed: a hint for the next return, as in find_held. */
-    zl__store_relaxed(&sub->return_hint, k);
     sub->returned_total += count - full;
     /* Relaxed: a statistic for tools, as in push_slot. */
     zl__store_relaxed(&sub->counters->returned, sub->returned_total);

@@ -37,6 +37,15 @@
  *       completion_sleeping flag in the registry (layout.h): the same
  *       protocol as S6, for a publisher's thread that waits until a message
  *       of its user memory completes (publisher/user_memory.c M1).
+ *   S9. Placement. A loan is held in its home slot (zl__sub_home, a hash
+ *       of its address) or, when that is not FREE, in the first FREE slot
+ *       after it, round the table; the owner places it only after it found
+ *       a FREE slot (its witness), so one exists. Slots between a loan's
+ *       home and its slot were taken when it was placed, so a return that
+ *       looks from the home finds it after as many looks as the placement
+ *       made: O(1) expected, the table being at most half full of loans
+ *       (S5), whatever order loans are returned in. Only a pointer that is
+ *       no loan (an error) is looked for in every slot.
  */
 #include "zloan/error.h"
 
@@ -195,17 +204,15 @@ held *zl__sub_find_in(zl__mw_subscription *sub, const void *payload, uint32_t st
 /* The slot holding the loan at payload, or NULL. Any thread. The slot the
  * owner filled last is looked at first (a loan returned before the next
  * take, or the newest of several, is found with one comparison), then the
- * return hint (loans of a batch returned in the order taken). */
+ * loan's home and the slots after it (S9: O(1) expected, whatever the
+ * order of returns; a pointer that is no loan is looked for everywhere). */
 static inline held *find_held(zl__mw_subscription *sub, const void *payload)
 {
-    /* Relaxed: only hints; the slot's own state and payload decide. */
+    /* Relaxed: only a hint; the slot's own state and payload decide. */
     uint32_t k = zl__load_relaxed(&sub->last_held);
     if (holds(&sub->held[k], payload))
         return &sub->held[k];
-    held *h = zl__sub_find_in(sub, payload, HELD_LOANED, zl__load_relaxed(&sub->return_hint));
-    if (h != NULL)
-        zl__store_relaxed(&sub->return_hint, zl__sub_slot_after(sub, h));
-    return h;
+    return zl__sub_find_in(sub, payload, HELD_LOANED, zl__sub_home(sub, (uintptr_t)payload));
 }
 
 /* Moves the slot holding the loan at payload from LOANED to RETURNING

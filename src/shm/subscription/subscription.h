@@ -152,19 +152,19 @@ struct zl__mw_subscription {
     uint64_t attachments; /* attachments so far (owner thread) */
     connection connections[ZL__PUB_SLOTS];
     uint32_t loans_max;     /* loans the user may hold (S5: the client library counts them) */
-    uint32_t held_capacity; /* 2 * loans_max slots */
+    /* The power of two at or above 2 * loans_max slots, and the shift
+     * that hashes an address into them (zl__sub_home). */
+    uint32_t held_capacity;
+    uint32_t home_shift;
     held *held;
     /* A batched return's scratch (return_batch.c), the token holder's, made
      * with the table: held_capacity + 1 entries and as many slots. */
     batch_entry *batch_entries;
     uint32_t *batch_slots;
-    uint32_t claim_cursor;  /* the slot claimed last (owner thread) */
+    /* A slot FREE when last looked at (owner thread): the take's witness
+     * that one is (S9). */
+    uint32_t claim_cursor;
     zl__atomic_u32 last_held; /* the slot filled last: where returns look first */
-    /* Where a return looks next (a hint, any thread, relaxed): the first
-     * slot of the last batched take, then the slot after the one the last
-     * return found, so loans returned in the order taken are found at
-     * once. */
-    zl__atomic_u32 return_hint;
     zl__atomic_u32 returning;
     zl__atomic_u32 return_token;
     /* Entries we dropped ourselves, and released connections' counts. */
@@ -308,21 +308,53 @@ static inline void zl__sub_read_header(const segment_view *segment, const zl__ch
     copy->user_offset = segment->user ? ZL__READ_ONCE(at->user_offset) : 0;
 }
 
-/* Holds the validated chunk in slot k of the loan table (S1, S5) and
- * returns its payload. */
-static inline const void *zl__sub_hold(zl__mw_subscription *sub, uint32_t k, connection *c,
+/* S9 (returns.c): the home slot of the loan at payload, by a multiplicative
+ * hash of its address (its top bits), in [0, held_capacity). */
+static inline uint32_t zl__sub_home(const zl__mw_subscription *sub, uintptr_t payload)
+{
+    return (uint32_t)(((uint64_t)payload * UINT64_C(0x9E3779B97F4A7C15)) >> sub->home_shift);
+}
+
+/* S9: the first FREE slot after home, round the table; witness (FREE) if
+ * none is, which cannot be. Owner thread. Inline (always): a call would
+ * make the take's common case save registers (take.c). */
+static inline __attribute__((always_inline)) uint32_t
+zl__sub_place_after(zl__mw_subscription *sub, uint32_t home, uint32_t witness)
+{
+    uint32_t k = home;
+    for (uint32_t n = 1; n < sub->held_capacity; n++) {
+        k = (k + 1) & (sub->held_capacity - 1); /* a power of two */
+        /* Acquire: as in zl__sub_hold. */
+        if (zl__load_acquire(&sub->held[k].state) == HELD_FREE)
+            return k;
+    }
+    return witness;
+}
+
+/* Holds the validated chunk in the loan table (S1, S5) and returns its
+ * payload: in its home slot, or the first FREE one after it (S9). witness
+ * is a slot the caller found FREE (zl__sub_claim), so one is: only the
+ * owner fills slots. */
+static inline const void *zl__sub_hold(zl__mw_subscription *sub, uint32_t witness, connection *c,
                                uint32_t entry, segment_view *segment,
                                const zl__chunk_header *at, const header_copy *header)
 {
+    const uint8_t *data = segment->user
+                              ? (const uint8_t *)segment->user_map.base + header->user_offset
+                              : (const uint8_t *)at + segment->geometry.payload_offset;
+    uint32_t k = zl__sub_home(sub, (uintptr_t)data);
+    /* Acquire pairs with the flusher's release store of FREE: its reads of
+     * the slot come before our writes. */
+    if (zl__load_acquire(&sub->held[k].state) != HELD_FREE)
+        k = zl__sub_place_after(sub, k, witness);
+    if (k == sub->claim_cursor) /* the next take's witness: a guess it checks */
+        sub->claim_cursor = k + 1 == sub->held_capacity ? 0 : k + 1;
     held *slot = &sub->held[k];
     slot->connection = c;
     slot->entry = entry;
     slot->sequence = header->sequence;
     slot->attachment = c->attachment;
     slot->segment = segment; /* S2: mapped while this slot is not FREE */
-    const uint8_t *data = segment->user
-                              ? (const uint8_t *)segment->user_map.base + header->user_offset
-                              : (const uint8_t *)at + segment->geometry.payload_offset;
     zl__store_relaxed(&slot->payload, (uintptr_t)data);
     /* Release: the fields above are visible to any thread that sees HELD
      * (returners' acquire loads). */
@@ -343,13 +375,6 @@ static inline bool holds_in(held *h, const void *payload, uint32_t state)
            zl__load_relaxed(&h->payload) == (uintptr_t)payload;
 }
 
-/* The slot after h, where the next return looks first. */
-static inline uint32_t zl__sub_slot_after(const zl__mw_subscription *sub, const held *h)
-{
-    uint32_t k = (uint32_t)(h - sub->held) + 1;
-    return k == sub->held_capacity ? 0 : k;
-}
-
 /* S8: we pushed the return of a chunk of user memory on connection j:
  * wake publisher slot j's thread if it waits for a completion. */
 static inline void zl__sub_wake_completion(const zl__mw_subscription *sub, uint32_t j)
@@ -364,7 +389,9 @@ static inline void zl__sub_wake_completion(const zl__mw_subscription *sub, uint3
 }
 
 /* The slot in state with the loan at payload, or NULL, looking at slot
- * `first` first, then at every slot in turn. Any thread. */
+ * `first` first, then at every slot after it in turn (S9: from its home, a
+ * loan is found within the run of slots that were taken when it was
+ * placed). Any thread. */
 held *zl__sub_find_in(zl__mw_subscription *sub, const void *payload, uint32_t state,
                       uint32_t first);
 

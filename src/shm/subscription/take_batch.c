@@ -30,10 +30,10 @@ static __attribute__((noinline)) int take_loans_singly(zl__mw_subscription *sub,
     return n > 0 ? 0 : rc;
 }
 
-/* Up to want FREE slots into slots, looking from the one claimed last (in
- * the steady state of batches returned before the next take: the same run
- * of slots). Only the owner claims slots, so they stay FREE until it uses
- * them. Owner thread. */
+/* Up to want FREE slots into slots, looking from the claim cursor: the
+ * witnesses that the batch's loans have slots (S9; each is placed from its
+ * own home). Only the owner fills slots, so they stay FREE until it does.
+ * Owner thread. */
 static uint32_t claim_slots(zl__mw_subscription *sub, uint32_t *slots, uint32_t want)
 {
     uint32_t k = sub->claim_cursor, n = 0;
@@ -128,14 +128,11 @@ int zl__shm_subscription_take_loans(zl__mw_subscription *sub, const void **paylo
     }
     if (taken == 0) /* every one dropped: take again */
         return take_loans_singly(sub, payloads, sizes, infos, capacity, count);
-    sub->claim_cursor = slots[taken - 1];
     /* Relaxed: statistics for tools, as in account. */
     sub->taken += taken;
     sub->taken_bytes += bytes;
     zl__store_relaxed(&sub->counters->messages, sub->taken);
     zl__store_relaxed(&sub->counters->bytes, sub->taken_bytes);
-    /* Relaxed: a hint for returners (find_held), checked against the slot. */
-    zl__store_relaxed(&sub->return_hint, slots[0]);
     *count = taken;
     return 0;
 }

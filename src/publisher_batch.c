@@ -26,6 +26,7 @@
 /* The records of the largest max_loans (publisher.c refuses more than
  * 1024): the bits of the duplicate check. */
 #define BATCH_RECORDS_MAX 2048u
+_Static_assert(BATCH_RECORDS_MAX >= 2 * 1024u, "zl__publisher_records(1024) records");
 
 /* C11: finds the record of every element and fills the scratch (record,
  * handle, bytes to publish: sized loans whole). *all_lent: every loan is

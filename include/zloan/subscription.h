@@ -183,9 +183,11 @@ ZL_API int zl_subscription_take_loan(zl_subscription *subscription, const void *
 ZL_API int zl_subscription_take_loan_sequence(zl_subscription *subscription, const void **messages,
                                        zl_message_info *infos, size_t capacity, size_t *count);
 
-/** Gives a loan back. Any thread. Loans may come back in any order: each
- * is found from its pointer in a few looks, whatever max_loans (only a
- * pointer that is no loan is looked for in the whole table).
+/** Gives a loan back. Any thread. Loans may come back in any order: the
+ * shared-memory transport finds each from its pointer in a few looks,
+ * whatever max_loans (only a pointer that is no loan is looked for in its
+ * whole table); the loopback transport and the refusal path look through
+ * their max_loans entries.
  * @retval 0 done; message must not be used again.
  * @retval ZL_EINVAL an argument is NULL.
  * @retval ZL_ENOTLOAN message is not a loan held from this subscription
@@ -197,12 +199,12 @@ ZL_API int zl_subscription_return_loan(zl_subscription *subscription, const void
  * or zl_subscription_take_loan_sequence(), in any order). One call costs
  * less than count calls of zl_subscription_return_loan(): the publisher is
  * told once per batch (for a lossless subscription, one fence and one look
- * for a waiting publisher instead of one per loan). Each loan is found
- * from its pointer in a few looks, whatever the order (as for one return);
- * should the looks run long (a loan twice, one not held), the
- * shared-memory transport sorts the batch by address and finds every loan
- * in one pass over its table (count log count, not count times max_loans).
- * No heap allocation either way.
+ * for a waiting publisher instead of one per loan). The shared-memory
+ * transport finds each loan from its pointer in a few looks, whatever the
+ * order (as for one return); should the looks run long (a loan twice, one
+ * not held), it sorts the batch by address and finds every loan in one
+ * pass over its table (count log count, not count times max_loans), with
+ * no heap allocation either way.
  *
  * The batch is checked whole before any loan is returned: on error no loan
  * is returned and nothing changes (*returned is 0), and the detail

@@ -87,7 +87,8 @@ static batch_entry *find_entry(batch_entry *e, size_t n, uintptr_t payload)
     return low < n && e[low].payload == payload ? &e[low] : NULL;
 }
 
-/* Token held: begin_returns for a batch not returned as it was taken, in
+/* Token held: begin_returns for a batch whose looks ran past the budget
+ * (a loan twice, one not held, or slots crowded), in
  * O(n log n + held_capacity) for n elements: sorted by address, duplicates
  * are neighbours, and one pass over the table finds every element's slot
  * (a binary search each). The element that fails is the first in the

@@ -43,9 +43,11 @@
  *       a FREE slot (its witness), so one exists. Slots between a loan's
  *       home and its slot were taken when it was placed, so a return that
  *       looks from the home finds it after as many looks as the placement
- *       made: O(1) expected, the table being at most half full of loans
- *       (S5), whatever order loans are returned in. Only a pointer that is
- *       no loan (an error) is looked for in every slot.
+ *       made: O(1) expected while the table is at most half full (at most
+ *       half are loans, S5; returns waiting for the token holder fill it
+ *       further, and only then do the looks grow), whatever order loans
+ *       are returned in. Only a pointer that is no loan (an error) is
+ *       looked for in every slot.
  */
 #include "zloan/error.h"
 
@@ -130,8 +132,8 @@ void zl__sub_flush_from(zl__mw_subscription *sub, uint32_t first)
     }
 }
 
-/* A FREE slot, looking first at the one claimed last (in the steady state
- * of one loan at a time, returned before the next take: free again). */
+/* A FREE slot, the next take's witness (S9), looking from the claim
+ * cursor on. */
 static uint32_t claim_slot(zl__mw_subscription *sub)
 {
     uint32_t k = sub->claim_cursor;

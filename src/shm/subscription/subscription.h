@@ -273,8 +273,8 @@ static inline void zl__sub_flush(zl__mw_subscription *sub)
         zl__sub_flush_from(sub, 0);
 }
 uint32_t zl__sub_claim_or_flush(zl__mw_subscription *sub);
-/* A free slot for the next loan (S5): the one claimed last, when it is
- * free again (the steady state), else zl__sub_claim_or_flush. */
+/* A FREE slot, the next take's witness (S5, S9): the claim cursor when it
+ * is FREE (the steady state), else zl__sub_claim_or_flush. */
 static inline uint32_t zl__sub_claim(zl__mw_subscription *sub)
 {
     uint32_t k = sub->claim_cursor;
@@ -315,11 +315,15 @@ static inline uint32_t zl__sub_home(const zl__mw_subscription *sub, uintptr_t pa
     return (uint32_t)(((uint64_t)payload * UINT64_C(0x9E3779B97F4A7C15)) >> sub->home_shift);
 }
 
-/* S9: the first FREE slot after home, round the table; witness (FREE) if
- * none is, which cannot be. Owner thread. Inline (always): a call would
- * make the take's common case save registers (take.c). */
-static inline __attribute__((always_inline)) uint32_t
-zl__sub_place_after(zl__mw_subscription *sub, uint32_t home, uint32_t witness)
+/* S9: the first FREE slot after home (which is not FREE), round the
+ * table. Owner thread. One is FREE: the caller found as many FREE slots
+ * as it places loans before it claimed their entries (a single take its
+ * witness, a batched take one per entry), and only the owner fills slots;
+ * so the loop ends with a slot found (its last line is never reached).
+ * Inline (always): a call would make the take's common case save
+ * registers (take.c). */
+static inline __attribute__((always_inline)) uint32_t zl__sub_place_after(zl__mw_subscription *sub,
+                                                                          uint32_t home)
 {
     uint32_t k = home;
     for (uint32_t n = 1; n < sub->held_capacity; n++) {
@@ -328,14 +332,13 @@ zl__sub_place_after(zl__mw_subscription *sub, uint32_t home, uint32_t witness)
         if (zl__load_acquire(&sub->held[k].state) == HELD_FREE)
             return k;
     }
-    return witness;
+    return home;
 }
 
 /* Holds the validated chunk in the loan table (S1, S5) and returns its
- * payload: in its home slot, or the first FREE one after it (S9). witness
- * is a slot the caller found FREE (zl__sub_claim), so one is: only the
- * owner fills slots. */
-static inline const void *zl__sub_hold(zl__mw_subscription *sub, uint32_t witness, connection *c,
+ * payload: in its home slot, or the first FREE one after it (S9; the
+ * caller found a FREE slot for it first, zl__sub_claim or take_batch.c count_free). */
+static inline const void *zl__sub_hold(zl__mw_subscription *sub, connection *c,
                                uint32_t entry, segment_view *segment,
                                const zl__chunk_header *at, const header_copy *header)
 {
@@ -346,7 +349,7 @@ static inline const void *zl__sub_hold(zl__mw_subscription *sub, uint32_t witnes
     /* Acquire pairs with the flusher's release store of FREE: its reads of
      * the slot come before our writes. */
     if (zl__load_acquire(&sub->held[k].state) != HELD_FREE)
-        k = zl__sub_place_after(sub, k, witness);
+        k = zl__sub_place_after(sub, k);
     if (k == sub->claim_cursor) /* the next take's witness: a guess it checks */
         sub->claim_cursor = k + 1 == sub->held_capacity ? 0 : k + 1;
     held *slot = &sub->held[k];

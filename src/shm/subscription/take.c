@@ -206,7 +206,7 @@ static __attribute__((noinline)) int take_general(zl__mw_subscription *sub, cons
             zl__sub_drop_entry(sub, c, entry);
             continue;
         }
-        *payload = zl__sub_hold(sub, k, c, entry, segment, at, &header);
+        *payload = zl__sub_hold(sub, c, entry, segment, at, &header);
         *size = (size_t)header.payload_size;
         account(sub, c, &header, info);
         if (c->draining && !zl__deliver_nonempty(&c->deliver))
@@ -280,7 +280,7 @@ int zl__shm_subscription_take_loan(zl__mw_subscription *sub, const void **payloa
     zl__sub_read_header(segment, at, &header);
     if (!zl__sub_payload_fits(sub, segment, header.payload_size, header.user_offset))
         return take_dropped(sub, c, entry, payload, size, info);
-    *payload = zl__sub_hold(sub, k, c, entry, segment, at, &header);
+    *payload = zl__sub_hold(sub, c, entry, segment, at, &header);
     *size = (size_t)header.payload_size;
     account(sub, c, &header, info);
     if (sub->lossless) {

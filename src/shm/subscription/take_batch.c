@@ -30,17 +30,17 @@ static __attribute__((noinline)) int take_loans_singly(zl__mw_subscription *sub,
     return n > 0 ? 0 : rc;
 }
 
-/* Up to want FREE slots into slots, looking from the claim cursor: the
+/* How many slots are FREE, up to want, looking from the claim cursor: the
  * witnesses that the batch's loans have slots (S9; each is placed from its
  * own home). Only the owner fills slots, so they stay FREE until it does.
  * Owner thread. */
-static uint32_t claim_slots(zl__mw_subscription *sub, uint32_t *slots, uint32_t want)
+static uint32_t count_free(zl__mw_subscription *sub, uint32_t want)
 {
     uint32_t k = sub->claim_cursor, n = 0;
     for (uint32_t i = 0; i < sub->held_capacity && n < want; i++) {
         /* Acquire pairs with the flusher's release store of FREE. */
         if (zl__load_acquire(&sub->held[k].state) == HELD_FREE)
-            slots[n++] = k;
+            n++;
         k = k + 1 == sub->held_capacity ? 0 : k + 1;
     }
     return n;
@@ -69,9 +69,7 @@ int zl__shm_subscription_take_loans(zl__mw_subscription *sub, const void **paylo
         /* Acquire: as in zl__sub_refresh. */
         zl__load_acquire(&sub->queue->attach_seq) != sub->seen_attach)
         return take_loans_singly(sub, payloads, sizes, infos, capacity, count);
-    uint32_t slots[TAKE_BATCH_MAX];
-    uint32_t n = claim_slots(sub, slots, capacity < TAKE_BATCH_MAX ? (uint32_t)capacity
-                                                                   : TAKE_BATCH_MAX);
+    uint32_t n = count_free(sub, capacity < TAKE_BATCH_MAX ? (uint32_t)capacity : TAKE_BATCH_MAX);
     /* Tail (acquire, R2), then head, as zl__deliver_peek's first try. */
     uint64_t tail = zl__load_acquire(&c->deliver.index->tail);
     uint64_t head = zl__load_acquire(&c->deliver.index->head);
@@ -113,7 +111,7 @@ int zl__shm_subscription_take_loans(zl__mw_subscription *sub, const void **paylo
             zl__sub_drop_entry(sub, c, entries[i]);
             continue;
         }
-        payloads[taken] = zl__sub_hold(sub, slots[taken], c, entries[i], segments[i], at, &header);
+        payloads[taken] = zl__sub_hold(sub, c, entries[i], segments[i], at, &header);
         sizes[taken] = (size_t)header.payload_size;
         bytes += header.payload_size;
         if (infos != NULL) {

@@ -17,7 +17,7 @@
 #include "zloan/error.h"
 
 #include "../../error_detail.h"
-#include "subscription.h"
+#include "loan_table.h"
 
 /* Token held: moves slot k from LOANED with the loan at payload to
  * RETURNING (S3: the CAS makes exactly one return of a loan win). No slot

@@ -52,7 +52,7 @@
 #include "zloan/error.h"
 
 #include "../../error_detail.h"
-#include "subscription.h"
+#include "loan_table.h"
 
 /* Pushes slot h, which is RETURNING, on its connection's return ring and
  * frees it (S3): true; false when that ring is full (the slot stays

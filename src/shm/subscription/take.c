@@ -7,7 +7,7 @@
 
 #include "../../error_detail.h"
 #include "../../identity.h"
-#include "subscription.h"
+#include "loan_table.h"
 
 /* Owner thread: lets go of connection j (its publisher is gone and its ring
  * empty, or, broken, it wrote a position out of range). draining is read

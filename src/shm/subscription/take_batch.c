@@ -8,7 +8,7 @@
 #include "zloan/error.h"
 
 #include "../../error_detail.h"
-#include "subscription.h"
+#include "loan_table.h"
 
 /* The batched take when its common case does not hold: single takes, each
  * through the common case or the general path. */

@@ -20,6 +20,13 @@ int zl__fail(int code, const char *format, ...) __attribute__((cold, format(prin
 #define ZL__DETAIL_MAX 512
 extern _Thread_local char *zl__detail __attribute__((tls_model("initial-exec")));
 
+/* The calling thread's detail, "" when it has none: what a caller that
+ * adds to a detail copies first (a bounded copy: ZL__DETAIL_MAX bytes). */
+static inline const char *zl__current_detail(void)
+{
+    return zl__detail != NULL ? zl__detail : "";
+}
+
 /* Clears the calling thread's detail (at the start of public calls that can
  * fail with one): a load and a store, inline, on every call of the hot
  * path. */

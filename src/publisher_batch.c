@@ -94,8 +94,8 @@ static void release_prefix(zl_publisher *p, size_t done)
  * published: the cause, and what went. */
 static int fail_partial(int rc, size_t done, size_t count)
 {
-    char cause[sizeof zl__detail];
-    snprintf(cause, sizeof cause, "%s", zl__detail);
+    char cause[ZL__DETAIL_MAX];
+    snprintf(cause, sizeof cause, "%s", zl__current_detail());
     char *nothing = strstr(cause, ": nothing was published");
     if (nothing != NULL)
         *nothing = '\0'; /* the transport's words for one message, not the batch */

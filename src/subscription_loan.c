@@ -9,6 +9,8 @@
  * (which chunk, which connection) and answers ZL_ENOTLOAN for a pointer it
  * does not hold; an error changes nothing.
  */
+#include <stdio.h>
+
 #include "zloan/error.h"
 #include "zloan/subscription.h"
 
@@ -156,6 +158,15 @@ int zl_subscription_return_loan(zl_subscription *subscription, const void *messa
     return rc;
 }
 
+/* A batch refused whole: the cause, and that nothing was returned (as a
+ * refused batched publish says nothing was published). */
+static __attribute__((cold, noinline)) int refused_whole(int rc)
+{
+    char cause[ZL__DETAIL_MAX];
+    snprintf(cause, sizeof cause, "%s", zl__current_detail());
+    return zl__fail(rc, "%s: nothing was returned", cause);
+}
+
 int zl_subscription_return_loans(zl_subscription *subscription, const void *const *messages,
                                  size_t count, size_t *returned)
 {
@@ -167,14 +178,16 @@ int zl_subscription_return_loans(zl_subscription *subscription, const void *cons
                                    "count not 0");
     for (size_t i = 0; i < count; i++)
         if (messages[i] == NULL)
-            return zl__fail(ZL_EINVAL, "messages[%zu] is NULL", i);
+            return zl__fail(ZL_EINVAL, "messages[%zu] is NULL: nothing was returned", i);
     zl_subscription *s = subscription;
     /* Allocator loans exist only on the refusal path. */
-    if (!s->can_loan)
-        return zl__subscription_return_allocated_batch(s, messages, count, returned);
+    if (!s->can_loan) {
+        int rc = zl__subscription_return_allocated_batch(s, messages, count, returned);
+        return rc != 0 && *returned == 0 ? refused_whole(rc) : rc;
+    }
     int rc = s->mw->subscription_return_loans(s->impl, messages, count);
     if (rc != 0)
-        return rc;
+        return refused_whole(rc); /* the transport returns all or none */
     *returned = count;
     /* C6: the last access, as for a single return. */
     zl__subscription_loans_returned(s, (uint32_t)count);

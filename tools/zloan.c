@@ -776,9 +776,13 @@ static int topic_bw(int argc, char **argv)
             printf("{\"topic\": \"%s\", \"bytes_per_s\": %.1f, \"messages\": %" PRIu64
                    ", \"mean_bytes\": %.1f}\n",
                    pos[0], bps, dm, mean);
-        else
-            printf("%s: %.2f MB/s from %" PRIu64 " messages\n\tmean size: %.0f B\n", pos[0],
-                   bps / 1e6, dm, mean);
+        else {
+            /* ros2 topic bw's units: the largest that keeps the figure >= 1. */
+            const char *unit = bps >= 1e6 ? "MB/s" : bps >= 1e3 ? "KB/s" : "B/s";
+            double scaled = bps >= 1e6 ? bps / 1e6 : bps >= 1e3 ? bps / 1e3 : bps;
+            printf("%s: %.2f %s from %" PRIu64 " messages\n\tmean size: %.0f B\n", pos[0],
+                   scaled, unit, dm, mean);
+        }
         fflush(stdout);
         bytes0 = bytes;
         messages0 = messages;

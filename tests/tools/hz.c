@@ -83,6 +83,17 @@ int main(int argc, char **argv)
     char size[64];
     snprintf(size, sizeof size, "\"mean_bytes\": %zu.0", sizeof(test_msg));
     CHECK(strstr(out, size) != NULL);
+    /* As text: in the unit that keeps the figure from 1 to 1000 (a few
+     * KB/s here, not 0.00 MB/s). */
+    CHECK_EQ(tool_run(tool, out, sizeof out, "topic bw %s --duration 1", topic), 0);
+    const char *figure = strstr(out, ": ");
+    CHECK(figure != NULL);
+    char unit[8] = "";
+    double value = 0;
+    CHECK(sscanf(figure + 2, "%lf %7s", &value, unit) == 2);
+    printf("zloan topic bw: %.2f %s\n", value, unit);
+    CHECK(value >= 1.0 && value < 1000.0);
+    CHECK(strcmp(unit, "B/s") == 0 || strcmp(unit, "KB/s") == 0 || strcmp(unit, "MB/s") == 0);
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     zl_context *ctx; /* its sweep removes what the killed publisher left */

@@ -194,6 +194,8 @@ static void case_lossless_partial(void)
     CHECK_RC(zl_publisher_publish_loans(b.pub, loans, LOANS, &published), ZL_ETIMEOUT);
     CHECK_EQ(published, 3);
     CHECK(strstr(zl_last_error_detail(), "the first 3 of 8 were published") != NULL);
+    /* The cause whole, before what went (not cut at a pointer's size). */
+    CHECK(strstr(zl_last_error_detail(), "had no room for 0 ns") != NULL);
     zl_publisher_stats stats;
     CHECK_OK(zl_publisher_get_stats(b.pub, &stats));
     CHECK_EQ(stats.published, 3);

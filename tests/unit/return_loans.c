@@ -49,6 +49,7 @@ static void refused(zl_subscription *sub, const void *const *batch, size_t count
     CHECK_RC(zl_subscription_return_loans(sub, batch, count, &returned), rc);
     CHECK_EQ(returned, 0);
     CHECK(strstr(zl_last_error_detail(), element) != NULL);
+    CHECK(strstr(zl_last_error_detail(), ": nothing was returned") != NULL);
     CHECK_EQ(sub_loans_held(sub), before);
     for (size_t i = 0; i < held_count; i++) {
         CHECK(test_msg_valid(held[i]));

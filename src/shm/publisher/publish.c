@@ -141,9 +141,8 @@ static __attribute__((noinline)) int publish_wake(zl__mw_publisher *pub, uint32_
  * publish_general's with the common case's branches: drain
  * (zl__pub_drain_returns with take_back), header, pushes (zl__pub_push),
  * history, the publication's hold let go (P1), the wake-ups
- * (zl__pub_wake_delivered, the sleepers' call out of line). Longer than 80
- * lines for a reason: a leaf calls nothing it returns from, so its loops
- * stay in one body. */
+ * (zl__pub_wake_delivered, the sleepers' call out of line). Its loops
+ * stay in one body: a leaf calls nothing it returns from. */
 int zl__shm_publisher_publish_loan(zl__mw_publisher *pub, zl__mw_loan_handle handle, size_t size)
 {
     int64_t now = zl__realtime_ns();

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "zloan/error.h"
 
@@ -59,6 +60,7 @@ static char *detail_buffer(void)
     char *buffer = malloc(ZL__DETAIL_MAX);
     if (buffer == NULL)
         return NULL;
+    buffer[0] = '\0'; /* empty until written (zl__fail_more appends) */
     if (pthread_setspecific(detail_key, buffer) != 0) {
         free(buffer);
         return NULL;
@@ -106,6 +108,19 @@ int zl__fail(int code, const char *format, ...)
     va_list ap;
     va_start(ap, format);
     vsnprintf(detail, ZL__DETAIL_MAX, format, ap);
+    va_end(ap);
+    return code;
+}
+
+int zl__fail_more(int code, const char *format, ...)
+{
+    char *detail = detail_buffer();
+    if (detail == NULL)
+        return code;
+    size_t used = strnlen(detail, ZL__DETAIL_MAX - 1);
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(detail + used, ZL__DETAIL_MAX - used, format, ap);
     va_end(ap);
     return code;
 }

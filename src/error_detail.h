@@ -9,6 +9,9 @@
  * Cold: the compiler lays every path that fails out of the way of the
  * path that succeeds (and keeps its registers for the latter). */
 int zl__fail(int code, const char *format, ...) __attribute__((cold, format(printf, 2, 3)));
+/* As zl__fail, but the text is appended to the calling thread's detail
+ * (what a caller adds to what a callee said), within ZL__DETAIL_MAX. */
+int zl__fail_more(int code, const char *format, ...) __attribute__((cold, format(printf, 2, 3)));
 
 /* The calling thread's detail (error.c): NULL until its first failure,
  * then a buffer of ZL__DETAIL_MAX bytes the thread owns (freed when it
@@ -19,13 +22,6 @@ int zl__fail(int code, const char *format, ...) __attribute__((cold, format(prin
  * TLS that the C library keeps for libraries loaded with dlopen). */
 #define ZL__DETAIL_MAX 512
 extern _Thread_local char *zl__detail __attribute__((tls_model("initial-exec")));
-
-/* The calling thread's detail, "" when it has none: what a caller that
- * adds to a detail copies first (a bounded copy: ZL__DETAIL_MAX bytes). */
-static inline const char *zl__current_detail(void)
-{
-    return zl__detail != NULL ? zl__detail : "";
-}
 
 /* Clears the calling thread's detail (at the start of public calls that can
  * fail with one): a load and a store, inline, on every call of the hot

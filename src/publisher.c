@@ -119,7 +119,7 @@ int zl_publisher_create(zl_context *context, const char *topic, const zl_type *t
     p->context = context;
     p->max_loans = options->max_loans;
     p->records = zl__publisher_records(p->max_loans);
-    p->home_shift = 64u - (uint32_t)__builtin_ctz(p->records);
+    p->home_shift = 64u - zl__address_table_bits(2 * p->max_loans);
     zl__publisher_table_split(p);
     keep_type(p, type, config.endpoint.layout_hash);
     rc = zl__context_publisher_create(context, &config, &p->mw, &p->impl, &p->place);

@@ -14,7 +14,6 @@
  * Finding the records: each element is looked for from its home record
  * on (C4), O(1) expected whatever the order of the batch.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "zloan/error.h"
@@ -94,13 +93,12 @@ static void release_prefix(zl_publisher *p, size_t done)
  * published: the cause, and what went. */
 static int fail_partial(int rc, size_t done, size_t count)
 {
-    char cause[ZL__DETAIL_MAX];
-    snprintf(cause, sizeof cause, "%s", zl__current_detail());
-    char *nothing = strstr(cause, ": nothing was published");
+    char *nothing = zl__detail != NULL ? strstr(zl__detail, ": nothing was published") : NULL;
     if (nothing != NULL)
         *nothing = '\0'; /* the transport's words for one message, not the batch */
-    return zl__fail(rc, "%s: the first %zu of %zu were published, the others are still the caller's",
-                    cause, done, count);
+    return zl__fail_more(rc, ": the first %zu of %zu were published, the others are still the "
+                             "caller's",
+                         done, count);
 }
 
 int zl_publisher_publish_loans(zl_publisher *publisher, void *const *messages, size_t count,

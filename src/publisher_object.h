@@ -41,6 +41,7 @@
 
 #include "zloan/publisher.h"
 
+#include "address_table.h"
 #include "atomic.h"
 #include "context.h"
 #include "mw.h"
@@ -95,10 +96,7 @@ struct zl_publisher {
  * 2 * max_loans. */
 static inline uint32_t zl__publisher_records(uint32_t max_loans)
 {
-    uint32_t records = 2;
-    while (records < 2 * max_loans)
-        records *= 2;
-    return records;
+    return (uint32_t)1 << zl__address_table_bits(2 * max_loans);
 }
 
 /* Bytes of the block that holds the loan records and a batch's scratch. */
@@ -120,8 +118,7 @@ static inline void zl__publisher_table_split(zl_publisher *p)
  * bits of a multiplicative hash of its address. */
 static inline uint32_t zl__publisher_home(const zl_publisher *p, const void *message)
 {
-    return (uint32_t)(((uint64_t)(uintptr_t)message * UINT64_C(0x9E3779B97F4A7C15)) >>
-                      p->home_shift);
+    return zl__address_home((uintptr_t)message, p->home_shift);
 }
 
 /* C4: the record at message (NULL: a free one), looking from record

@@ -9,8 +9,6 @@
  * (which chunk, which connection) and answers ZL_ENOTLOAN for a pointer it
  * does not hold; an error changes nothing.
  */
-#include <stdio.h>
-
 #include "zloan/error.h"
 #include "zloan/subscription.h"
 
@@ -160,11 +158,9 @@ int zl_subscription_return_loan(zl_subscription *subscription, const void *messa
 
 /* A batch refused whole: the cause, and that nothing was returned (as a
  * refused batched publish says nothing was published). */
-static __attribute__((cold, noinline)) int refused_whole(int rc)
+static int refused_whole(int rc)
 {
-    char cause[ZL__DETAIL_MAX];
-    snprintf(cause, sizeof cause, "%s", zl__current_detail());
-    return zl__fail(rc, "%s: nothing was returned", cause);
+    return zl__fail_more(rc, ": nothing was returned");
 }
 
 int zl_subscription_return_loans(zl_subscription *subscription, const void *const *messages,

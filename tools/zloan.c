@@ -778,8 +778,15 @@ static int topic_bw(int argc, char **argv)
                    pos[0], bps, dm, mean);
         else {
             /* ros2 topic bw's units: the largest that keeps the figure >= 1. */
-            const char *unit = bps >= 1e6 ? "MB/s" : bps >= 1e3 ? "KB/s" : "B/s";
-            double scaled = bps >= 1e6 ? bps / 1e6 : bps >= 1e3 ? bps / 1e3 : bps;
+            const char *unit = "B/s";
+            double scaled = bps;
+            if (bps >= 1e6) {
+                unit = "MB/s";
+                scaled = bps / 1e6;
+            } else if (bps >= 1e3) {
+                unit = "KB/s";
+                scaled = bps / 1e3;
+            }
             printf("%s: %.2f %s from %" PRIu64 " messages\n\tmean size: %.0f B\n", pos[0],
                    scaled, unit, dm, mean);
         }

@@ -5,6 +5,7 @@
 
 #include "zloan/error.h"
 
+#include "../../address_table.h"
 #include "../../error_detail.h"
 #include "../../identity.h"
 #include "../../log.h"
@@ -127,12 +128,9 @@ int zl__shm_subscription_create(const zl__mw_subscription_config *config,
     sub->payload_alignment = e->payload_alignment;
     sub->loans_max = e->max_loans;
     /* S9: a power of two, at most half of it loans (S5). */
-    sub->held_capacity = 2;
-    sub->home_shift = 63;
-    while (sub->held_capacity < 2 * e->max_loans) {
-        sub->held_capacity *= 2;
-        sub->home_shift--;
-    }
+    uint32_t bits = zl__address_table_bits(2 * e->max_loans);
+    sub->held_capacity = (uint32_t)1 << bits;
+    sub->home_shift = 64u - bits;
     sub->held = zl__endpoint_allocate(a, sizeof(held) * sub->held_capacity);
     sub->batch_entries = zl__endpoint_allocate(a, batch_scratch_bytes(sub));
     if (sub->held == NULL || sub->batch_entries == NULL) {

@@ -8,6 +8,7 @@
 #ifndef ZL_SHM_SUBSCRIPTION_LOAN_TABLE_H
 #define ZL_SHM_SUBSCRIPTION_LOAN_TABLE_H
 
+#include "../../address_table.h"
 #include "subscription.h"
 
 /* take.c and take_batch.c: a chunk's header read once, and the loan held. */
@@ -37,7 +38,7 @@ static inline void zl__sub_read_header(const segment_view *segment, const zl__ch
  * hash of its address (its top bits), in [0, held_capacity). */
 static inline uint32_t zl__sub_home(const zl__mw_subscription *sub, uintptr_t payload)
 {
-    return (uint32_t)(((uint64_t)payload * UINT64_C(0x9E3779B97F4A7C15)) >> sub->home_shift);
+    return zl__address_home(payload, sub->home_shift);
 }
 
 /* S9: the first FREE slot after home (which is not FREE), round the

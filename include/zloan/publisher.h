@@ -62,8 +62,9 @@ typedef struct zl_publisher_options {
      * Default 8. */
     uint32_t max_subscriptions;
     /** Chunks a subscription may keep in use: its queue plus the loans it
-     * holds (2..4096). A subscription whose depth plus loans plus one
-     * exceeds this gets its queue shortened to fit, and the publisher's
+     * holds (2..4096). A subscription whose depth + max_loans + 2 (its
+     * loans, the copy path's one more, and one being returned) exceeds
+     * this gets its queue shortened to fit, and the publisher's
      * context logs a warning (ZL_LOG_WARN) naming the depth asked for and
      * the depth granted. The publisher enforces
      * it: a subscription that holds this many chunks (its loans, its queue)

@@ -102,6 +102,13 @@ static void check_case(const setup *c)
     CHECK_EQ(returned, 0);
     const void *batch[4] = {loans[0], loans[1], NULL, loans[3]};
     refused(sub, batch, 4, ZL_EINVAL, "messages[2]", loans, LOANS, 1);
+    /* A NULL does not jump the queue: what fails before it is named, as a
+     * batched publish names it. */
+    test_msg outsider;
+    const void *stranger_then_null[4] = {loans[0], &outsider, loans[2], NULL};
+    refused(sub, stranger_then_null, 4, ZL_ENOTLOAN, "messages[1]", loans, LOANS, 1);
+    const void *twice_then_null[4] = {loans[4], loans[4], NULL, loans[5]};
+    refused(sub, twice_then_null, 4, ZL_EINVAL, "messages[1]", loans, LOANS, 1);
     const void *twice[4] = {loans[0], loans[1], loans[2], loans[1]};
     refused(sub, twice, 4, ZL_EINVAL, "messages[3]", loans, LOANS, 1);
     test_msg local;

@@ -174,7 +174,7 @@ int zl__subscription_return_allocated_batch(zl_subscription *s, const void *cons
     for (size_t i = 0; i < count; i++) {
         for (size_t j = 0; j < i; j++)
             if (messages[j] == messages[i])
-                return zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears twice in the batch", i,
+                return zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears earlier in the batch too", i,
                                 messages[i]);
         if (!allocated_held(s, messages[i]))
             return zl__fail(ZL_ENOTLOAN,

@@ -174,7 +174,7 @@ static __attribute__((cold, noinline)) int refuse_with_null(zl_subscription *s,
     for (size_t i = 0; i < null; i++) {
         for (size_t j = 0; j < i; j++)
             if (messages[j] == messages[i])
-                return zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears twice in the batch: "
+                return zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears earlier in the batch too: "
                                            "nothing was returned",
                                 i, messages[i]);
         bool consistent;

@@ -422,7 +422,7 @@ static int subscription_return_loans(zl__mw_subscription *s, const void *const *
     for (size_t i = 0; i < count && rc == 0; i++) {
         for (size_t j = 0; j < i && rc == 0; j++)
             if (payloads[j] == payloads[i])
-                rc = zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears twice in the batch", i,
+                rc = zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears earlier in the batch too", i,
                               payloads[i]);
         if (rc == 0 && held_buffer(s, payloads[i]) == NULL)
             rc = zl__fail(ZL_ENOTLOAN,

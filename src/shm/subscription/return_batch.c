@@ -138,7 +138,7 @@ static int claim_sorted(zl__mw_subscription *sub, const void *const *payloads, s
             return 0;
     }
     if (twice)
-        return zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears twice in the batch", failed,
+        return zl__fail(ZL_EINVAL, "messages[%zu] (%p) appears earlier in the batch too", failed,
                         payloads[failed]);
     return zl__fail(ZL_ENOTLOAN, "messages[%zu] (%p) is not a loan held from this subscription",
                     failed, payloads[failed]);
